@@ -1,0 +1,1 @@
+"""The ``jeugdstroom`` command line: the only package that knows every service."""

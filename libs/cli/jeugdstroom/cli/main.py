@@ -1,0 +1,300 @@
+"""``jeugdstroom``: run the system, its services and its tools."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from jeugdstroom.common.settings import Settings
+
+SERVICES = ("intake", "registry", "monitor")
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "jeugdstroom"
+
+
+# -- single services ---------------------------------------------------------------------------------
+def run_service(name: str, settings: Settings) -> None:
+    from jeugdstroom.common import db
+    from jeugdstroom.common.kafka import ensure_topics
+    from jeugdstroom.common.observability import setup_logging
+    from jeugdstroom.common.service import serve
+
+    setup_logging(settings.log_level, name)
+    asyncio.run(db.migrate(settings.database_url))
+    asyncio.run(_ensure_topics_with_retry(settings))
+    if name == "intake":
+        from jeugdstroom.intake.app import create_app as intake_app
+
+        serve(intake_app(settings), settings.host, settings.intake_port, settings.log_level)
+    elif name == "registry":
+        from jeugdstroom.registry.app import create_app as registry_app
+
+        serve(registry_app(settings), settings.host, settings.registry_port, settings.log_level)
+    else:
+        from jeugdstroom.monitor.app import create_app as monitor_app
+
+        serve(monitor_app(settings), settings.host, settings.monitor_port, settings.log_level)
+
+
+async def _ensure_topics_with_retry(settings: Settings, attempts: int = 60) -> None:
+    from jeugdstroom.common.kafka import ensure_topics
+
+    for attempt in range(attempts):
+        try:
+            await ensure_topics(settings)
+            return
+        except Exception:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.5)
+
+
+# -- up ----------------------------------------------------------------------------------------------
+def cmd_up(args: argparse.Namespace) -> int:
+    from jeugdstroom.common import db
+    from jeugdstroom.common.embedded import EmbeddedBroker, EmbeddedPostgres
+    from jeugdstroom.common.observability import setup_logging
+
+    setup_logging("WARNING", "up")
+    data_dir: Path = args.data_dir
+    if args.reset and data_dir.exists():
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secrets_file = data_dir / "secrets.json"
+    if not secrets_file.exists():
+        secrets_file.write_text(json.dumps({"pseudonym_key": secrets.token_hex(32),
+                                            "operator_token": "op_" + secrets.token_urlsafe(24)}))
+        secrets_file.chmod(0o600)
+    local_secrets = json.loads(secrets_file.read_text())
+
+    print(f"jeugdstroom: data directory {data_dir}", flush=True)
+    pg = EmbeddedPostgres(data_dir / "postgres", port=args.db_port).start()
+    broker = EmbeddedBroker(port=args.broker_port, log_path=data_dir / "broker.log").start()
+    print(f"  broker      {broker.bootstrap_servers} (embedded Tansu, memory only)", flush=True)
+    print(f"  database    {pg.url('jeugdstroom')} (embedded PostgreSQL)", flush=True)
+    env = {
+        **os.environ,
+        "JEUGDSTROOM_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+        "JEUGDSTROOM_DATABASE_URL": pg.url("jeugdstroom"),
+        "JEUGDSTROOM_PSEUDONYM_KEY": local_secrets["pseudonym_key"],
+        "JEUGDSTROOM_OPERATOR_TOKEN": local_secrets["operator_token"],
+    }
+    settings = Settings(bootstrap_servers=env["JEUGDSTROOM_BOOTSTRAP_SERVERS"],
+                        database_url=env["JEUGDSTROOM_DATABASE_URL"])
+    asyncio.run(db.migrate(settings.database_url))
+    demo_token = asyncio.run(_demo_sender(settings, data_dir))
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    stopping = False
+
+    def stop(*_: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        for name in SERVICES:
+            log = open(data_dir / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
+            procs[name] = subprocess.Popen([sys.executable, "-m", "jeugdstroom.cli.main", name], env=env,
+                                           stdout=log, stderr=subprocess.STDOUT)
+            log.close()
+        s = settings
+        print(f"  intake      http://{s.host}:{s.intake_port}/docs  (POST /v1/events)", flush=True)
+        print(f"  monitor     http://{s.host}:{s.monitor_port}/v1/indicators/separaties", flush=True)
+        print(f"  metrics     http://{s.host}:{{{s.intake_port},{s.registry_port},{s.monitor_port}}}/metrics",
+              flush=True)
+        print(f"  demo sender 12345678, token {demo_token}", flush=True)
+        print(f"  operator    token {local_secrets['operator_token']} (exact values in the monitor API)", flush=True)
+        print(f"  logs        {data_dir}/*.log", flush=True)
+        demo: subprocess.Popen[bytes] | None = None
+        if not args.no_demo:
+            demo = subprocess.Popen(
+                [sys.executable, "-c", "import asyncio,sys; from jeugdstroom.cli.demo import feed; "
+                 "asyncio.run(feed(sys.argv[1], sys.argv[2], '12345678'))",
+                 f"http://{s.host}:{s.intake_port}", demo_token], env=env,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            print("  demo        a live separatie stream is being sent (--no-demo to stay quiet)", flush=True)
+        print("Running. Press Ctrl-C to stop.", flush=True)
+        while not stopping:
+            for name, p in procs.items():
+                if p.poll() is not None:
+                    print(f"jeugdstroom: {name} exited with code {p.returncode}; see {data_dir}/{name}.log",
+                          flush=True)
+                    stopping = True
+            time.sleep(0.2)
+        if demo is not None:
+            demo.terminate()
+    finally:
+        print("jeugdstroom: stopping services…", flush=True)
+        for p in procs.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in procs.values():
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        broker.stop()
+        pg.stop()
+        print("jeugdstroom: stopped.", flush=True)
+    return 0
+
+
+async def _demo_sender(settings: Settings, data_dir: Path) -> str:
+    """The demo sender's token, created once and kept in the data directory."""
+    from jeugdstroom.common import db
+    from jeugdstroom.intake.auth import add_sender
+
+    token_file = data_dir / "demo-sender-token"
+    if token_file.exists():
+        return token_file.read_text().strip()
+    pool = await db.create_pool(settings.database_url)
+    async with pool.acquire() as conn:
+        token = await add_sender(conn, "12345678", "Demo JeugdzorgPlus-instelling")
+    await pool.close()
+    token_file.write_text(token)
+    token_file.chmod(0o600)
+    return token
+
+
+# -- tools -------------------------------------------------------------------------------------------
+def cmd_migrate(settings: Settings) -> int:
+    from jeugdstroom.common import db
+
+    applied = asyncio.run(db.migrate(settings.database_url))
+    print("\n".join(applied) if applied else "database is up to date")
+    return 0
+
+
+def cmd_schema(out: Path) -> int:
+    from jeugdstroom.common.contracts.validation import json_schemas
+
+    out.mkdir(parents=True, exist_ok=True)
+    for name, schema in json_schemas().items():
+        (out / name).write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n")
+        print(out / name)
+    return 0
+
+
+def cmd_sender(args: argparse.Namespace, settings: Settings) -> int:
+    from jeugdstroom.common import db
+    from jeugdstroom.common.contracts.events import SenderCode  # noqa: F401 - documents the format
+    from jeugdstroom.intake.auth import add_sender, revoke_sender
+
+    import re
+
+    if not re.fullmatch(r"[0-9]{8}|GM[0-9]{4}", args.code):
+        print("error: --code must be an AGB code (8 digits) or a gemeente code (GM + 4 digits)", file=sys.stderr)
+        return 2
+
+    async def go() -> int:
+        await db.migrate(settings.database_url)
+        pool = await db.create_pool(settings.database_url)
+        try:
+            async with pool.acquire() as conn:
+                if args.sender_cmd == "add":
+                    token = await add_sender(conn, args.code, args.name)
+                    print(f"sender {args.code} registered. Token (shown once, store it safely):\n{token}")
+                    return 0
+                if await revoke_sender(conn, args.code):
+                    print(f"sender {args.code}: token revoked")
+                    return 0
+                print(f"sender {args.code}: no active token", file=sys.stderr)
+                return 1
+        finally:
+            await pool.close()
+
+    return asyncio.run(go())
+
+
+def cmd_indicators(args: argparse.Namespace, settings: Settings) -> int:
+    import httpx
+
+    url = args.url or f"http://{settings.host}:{settings.monitor_port}"
+    headers = {"authorization": f"Bearer {args.token}"} if args.token else {}
+    try:
+        resp = httpx.get(f"{url}/v1/indicators/{args.indicator}", params={"period": args.period},
+                         headers=headers, timeout=10)
+    except httpx.HTTPError as exc:
+        print(f"error: monitor not reachable at {url}: {type(exc).__name__}", file=sys.stderr)
+        return 1
+    if resp.status_code != 200:
+        print(f"error: monitor answered {resp.status_code}: {resp.text}", file=sys.stderr)
+        return 1
+    body = resp.json()
+    print(f"{body['indicator']} per {body['period']} ({'exact' if body['exact'] else 'public, suppressed'})")
+    print(f"{'period':<12} {'dimensions':<40} {'value':>8}")
+    for r in body["rows"]:
+        dims = ", ".join(f"{k}={v}" for k, v in r["dimensions"].items())
+        value = "<" + str(settings.suppression_threshold) if r["suppressed"] else str(r["value"])
+        print(f"{r['period']:<12} {dims:<40} {value:>8}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="jeugdstroom",
+        description="Near-real-time youth-care indicators from the events institutions already produce.",
+        epilog="Settings come from JEUGDSTROOM_* environment variables (see README).",
+    )
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    up = sub.add_parser("up", help="run everything on embedded broker and database, with a demo stream")
+    up.add_argument("--data-dir", type=Path, default=default_data_dir(), help="where state is kept (default: %(default)s)")
+    up.add_argument("--no-demo", action="store_true", help="do not feed the live demo stream")
+    up.add_argument("--reset", action="store_true", help="delete the data directory first")
+    up.add_argument("--broker-port", type=int, default=9092, help="embedded broker port (default: %(default)s)")
+    up.add_argument("--db-port", type=int, default=5432, help="embedded PostgreSQL port (default: %(default)s)")
+    for name in SERVICES:
+        sub.add_parser(name, help=f"run the {name} service (settings from JEUGDSTROOM_*)")
+    sub.add_parser("migrate", help="apply database migrations")
+    schema = sub.add_parser("schema", help="write the JSON Schema of every contract")
+    schema.add_argument("--out", type=Path, default=Path("docs/schemas"), help="folder (default: %(default)s)")
+    sender = sub.add_parser("sender", help="manage sender credentials")
+    ssub = sender.add_subparsers(dest="sender_cmd", required=True, metavar="ACTION")
+    add = ssub.add_parser("add", help="register a sender and print its token once")
+    add.add_argument("--code", required=True, help="AGB code (8 digits) or gemeente code (GM####)")
+    add.add_argument("--name", required=True, help="name of the institution")
+    rev = ssub.add_parser("revoke", help="revoke a sender's token")
+    rev.add_argument("--code", required=True)
+    ind = sub.add_parser("indicators", help="print an indicator table from a running monitor")
+    ind.add_argument("indicator", nargs="?", default="separaties")
+    ind.add_argument("--period", default="month", choices=["day", "month", "half_year", "year"])
+    ind.add_argument("--url", help="monitor base URL (default: from settings)")
+    ind.add_argument("--token", help="operator token for exact values")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.cmd == "up":
+        return cmd_up(args)
+    if args.cmd == "schema":
+        return cmd_schema(args.out)
+    settings = Settings()
+    if args.cmd in SERVICES:
+        run_service(args.cmd, settings)
+        return 0
+    if args.cmd == "migrate":
+        return cmd_migrate(settings)
+    if args.cmd == "sender":
+        return cmd_sender(args, settings)
+    if args.cmd == "indicators":
+        return cmd_indicators(args, settings)
+    raise AssertionError(args.cmd)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""BSN (burgerservicenummer) validation and keyed pseudonymisation.
+
+The BSN is the child's national identifier. It must never leave intake in clear text: intake
+replaces it by ``pseudonymise(bsn, key)`` before anything is stored or published.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+_WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
+
+
+def is_valid_bsn(value: str) -> bool:
+    """True when ``value`` is 9 digits that pass the elfproef (9·d1 + 8·d2 + … + 2·d8 − d9 ≡ 0 mod 11)."""
+    if len(value) != 9 or not value.isascii() or not value.isdigit():
+        return False
+    total = sum(w * int(d) for w, d in zip(_WEIGHTS, value, strict=True))
+    return total % 11 == 0 and value != "000000000"
+
+
+def pseudonymise(bsn: str, key: bytes) -> str:
+    """The keyed pseudonym of a BSN: HMAC-SHA256 under ``key``, hex. Stable per key, not reversible without it."""
+    if not key:
+        raise ValueError("pseudonym key must not be empty")
+    return hmac.new(key, bsn.encode("ascii"), hashlib.sha256).hexdigest()

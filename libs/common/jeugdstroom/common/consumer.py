@@ -1,0 +1,339 @@
+"""The stored-offset consumer loop: jeugdstroom's effectively-once primitive, without Kafka transactions.
+
+One pass is a short pipeline of named steps:
+
+1. **poll** a batch (bounded by count and time);
+2. **decode** each record; poison (unparseable, unknown version, contract violation) becomes a
+   dead-letter outbox row with the reason and origin;
+3. in **one PostgreSQL transaction**: record the event ids (``ON CONFLICT DO NOTHING RETURNING``:
+   only ids returned as fresh take effect), **apply** the processor's state changes and outbox rows,
+   **store** the next offset per partition (monotonic: ``GREATEST``);
+4. commit to Kafka as a courtesy for lag tools (never relied upon).
+
+On partition assignment the consumer seeks to the offsets stored in PostgreSQL. A kill -9 at any
+instant therefore loses nothing and counts nothing twice. Transient faults (database or broker gone)
+are retried with backoff and never dead-lettered; a record whose processing keeps failing for another
+reason is retried alone a few times and then dead-lettered; a batch in which most records are poison
+stops the loop (a bad deploy must not drain a topic into the dead-letter topic).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+import asyncpg
+import orjson
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
+from aiokafka.structs import OffsetAndMetadata
+
+from jeugdstroom.common import outbox
+from jeugdstroom.common.db import TRANSIENT_ERRORS
+from jeugdstroom.common.kafka import DEADLETTER, InRecord
+from jeugdstroom.common.observability import consumer_metrics
+from jeugdstroom.common.settings import Settings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Poison(Exception):
+    """A record that can never be processed; ``reason_class`` is a bounded metric label."""
+
+    def __init__(self, reason_class: str, reason: str) -> None:
+        super().__init__(reason)
+        self.reason_class = reason_class
+        self.reason = reason
+
+
+class DeadLetterStorm(RuntimeError):
+    """Most of a batch would be dead-lettered: stop instead (likely a bad deploy or wrong topic)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded(Generic[T]):
+    record: InRecord
+    event_id: str
+    item: T
+
+
+class Processor(Protocol[T]):
+    """What a service plugs into the loop."""
+
+    def decode(self, record: InRecord) -> tuple[str, T]:
+        """(event id, item) of a record; raises Poison."""
+        ...
+
+    async def apply(self, conn: asyncpg.Connection, items: Sequence[Decoded[T]]) -> None:
+        """Apply fresh items inside the loop's transaction (state changes and outbox rows)."""
+        ...
+
+
+def deadletter_row(settings: Settings, record: InRecord, consumer: str, reason_class: str, reason: str) -> outbox.OutRow:
+    """A dead-letter record: the reason, the origin and the original bytes (base64)."""
+    body = {
+        "consumer": consumer,
+        "reason_class": reason_class,
+        "reason": reason,
+        "topic": record.topic,
+        "partition": record.partition,
+        "offset": record.offset,
+        "key_b64": base64.b64encode(record.key).decode() if record.key is not None else None,
+        "value_b64": base64.b64encode(record.value).decode() if record.value is not None else None,
+    }
+    headers = [("dl_reason_class", reason_class.encode()), ("dl_origin", f"{record.topic}/{record.partition}/{record.offset}".encode())]
+    return outbox.OutRow(settings.topic(DEADLETTER), record.key, orjson.dumps(body), headers)
+
+
+class StoredOffsetConsumer(Generic[T]):
+    """Consumes ``topics`` in consumer group ``group`` with offsets stored in PostgreSQL."""
+
+    #: Minimum batch size at which the dead-letter cap applies, and the share that trips it.
+    STORM_MIN = 20
+    STORM_SHARE = 0.5
+    RECORD_ATTEMPTS = 3
+
+    def __init__(self, settings: Settings, pool: asyncpg.Pool, group: str, topics: Sequence[str],
+                 processor: Processor[T], service: str) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.group = group
+        self.topics = list(topics)
+        self.processor = processor
+        self.metrics = consumer_metrics(service)
+        self.consumer: AIOKafkaConsumer | None = None
+        self.healthy = True
+        self._assigned: set[TopicPartition] = set()
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Consume until cancelled."""
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.bootstrap_servers,
+            group_id=self.group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_interval_ms=300_000,
+            isolation_level="read_uncommitted",
+        )
+        await self.consumer.start()
+        try:
+            self.consumer.subscribe(self.topics, listener=_Listener(self))
+            while True:
+                await self.step()
+        finally:
+            with contextlib.suppress(Exception):
+                await self.consumer.stop()
+
+    async def step(self) -> int:
+        """One pass of the pipeline; returns the number of records handled."""
+        assert self.consumer is not None
+        batches = await self.consumer.getmany(timeout_ms=self.settings.batch_max_wait_ms,
+                                              max_records=self.settings.batch_max_records)
+        records = [
+            InRecord(m.topic, m.partition, m.offset, m.key, m.value, tuple(m.headers or ()), m.timestamp)
+            for msgs in batches.values() for m in msgs
+        ]
+        if not records:
+            return 0
+        await self.handle(records)
+        await self._courtesy_commit(records)
+        await self._update_lag()
+        return len(records)
+
+    # -- the pipeline ----------------------------------------------------------------------------
+    def decode(self, records: Sequence[InRecord]) -> tuple[list[Decoded[T]], list[outbox.OutRow]]:
+        good: list[Decoded[T]] = []
+        dead: list[outbox.OutRow] = []
+        for r in records:
+            try:
+                event_id, item = self.processor.decode(r)
+            except Poison as p:
+                dead.append(deadletter_row(self.settings, r, self.group, p.reason_class, p.reason))
+                self.metrics.deadlettered.labels(r.topic, p.reason_class).inc()
+                continue
+            good.append(Decoded(r, event_id, item))
+        if len(records) >= self.STORM_MIN and len(dead) > self.STORM_SHARE * len(records):
+            self.healthy = False
+            raise DeadLetterStorm(f"{len(dead)} of {len(records)} records in one batch are poison; stopping")
+        return good, dead
+
+    async def handle(self, records: Sequence[InRecord]) -> None:
+        """Decode and apply a batch, retrying transient faults until it is stored or revoked."""
+        good, dead = self.decode(records)
+        delay = 0.05
+        while True:
+            records = self._still_assigned(records)
+            if not records:
+                return
+            live = {(r.topic, r.partition) for r in records}
+            good = [d for d in good if (d.record.topic, d.record.partition) in live]
+            try:
+                await self.transact(records, good, dead)
+                return
+            except TRANSIENT_ERRORS as exc:
+                self.metrics.retries.inc()
+                log.warning("%s: transient fault %s, retrying batch in %.2fs", self.group, type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+            except (Poison, DeadLetterStorm):
+                raise
+            except Exception:
+                log.exception("%s: batch failed; retrying its records one by one", self.group)
+                await self._one_by_one(records, good, dead)
+                return
+
+    async def transact(self, records: Sequence[InRecord], good: Sequence[Decoded[T]],
+                       dead: Sequence[outbox.OutRow]) -> None:
+        """Steps 3a–3d in one transaction."""
+        started = time.perf_counter()
+        async with self.pool.acquire() as conn, conn.transaction():
+            fresh = await self.dedupe(conn, good)
+            if fresh:
+                await self.processor.apply(conn, fresh)
+            await outbox.write(conn, self.group, dead)
+            await self.store_offsets(conn, records)
+        self.metrics.batch_seconds.observe(time.perf_counter() - started)
+        fresh_ids = {id(d) for d in fresh}
+        for d in good:
+            (self.metrics.processed if id(d) in fresh_ids else self.metrics.duplicates).labels(d.record.topic).inc()
+
+    async def dedupe(self, conn: asyncpg.Connection, good: Sequence[Decoded[T]]) -> list[Decoded[T]]:
+        """The items whose event id this consumer has not processed before (first occurrence wins)."""
+        first: dict[str, Decoded[T]] = {}
+        for d in good:
+            first.setdefault(d.event_id, d)
+        if not first:
+            return []
+        rows = await conn.fetch(
+            "INSERT INTO processed_events (consumer, event_id) SELECT $1, unnest($2::text[])"
+            " ON CONFLICT DO NOTHING RETURNING event_id",
+            self.group, list(first),
+        )
+        fresh = {r["event_id"] for r in rows}
+        return [d for eid, d in first.items() if eid in fresh]
+
+    async def store_offsets(self, conn: asyncpg.Connection, records: Sequence[InRecord]) -> None:
+        nxt: dict[tuple[str, int], int] = {}
+        for r in records:
+            key = (r.topic, r.partition)
+            nxt[key] = max(nxt.get(key, 0), r.offset + 1)
+        await conn.execute(
+            """INSERT INTO consumer_offsets (consumer, topic, partition, next_offset)
+               SELECT $1, t, p, o FROM unnest($2::text[], $3::int[], $4::bigint[]) AS u(t, p, o)
+               ON CONFLICT (consumer, topic, partition) DO UPDATE
+               SET next_offset = GREATEST(consumer_offsets.next_offset, EXCLUDED.next_offset), updated_at = now()""",
+            self.group, [k[0] for k in nxt], [k[1] for k in nxt], list(nxt.values()),
+        )
+
+    async def _one_by_one(self, records: Sequence[InRecord], good: Sequence[Decoded[T]],
+                          dead: Sequence[outbox.OutRow]) -> None:
+        by_record = {(d.record.topic, d.record.partition, d.record.offset): d for d in good}
+        dead_left = list(dead)
+        for r in records:
+            d = by_record.get((r.topic, r.partition, r.offset))
+            for attempt in range(1, self.RECORD_ATTEMPTS + 1):
+                try:
+                    await self.transact([r], [d] if d else [], dead_left)
+                    dead_left = []
+                    break
+                except TRANSIENT_ERRORS:
+                    await asyncio.sleep(0.1 * attempt)
+                except Exception as exc:  # noqa: BLE001 - any other failure of this one record
+                    if attempt < self.RECORD_ATTEMPTS:
+                        continue
+                    reason = f"processing failed {self.RECORD_ATTEMPTS} times: {type(exc).__name__}"
+                    log.error("%s: dead-lettering %s/%s/%s: %s", self.group, r.topic, r.partition, r.offset, reason)
+                    self.metrics.deadlettered.labels(r.topic, "processing_failed").inc()
+                    row = deadletter_row(self.settings, r, self.group, "processing_failed", reason)
+                    await self.transact([r], [], [*dead_left, row])
+                    dead_left = []
+
+    # -- partitions and offsets -----------------------------------------------------------------
+    def _still_assigned(self, records: Sequence[InRecord]) -> list[InRecord]:
+        return [r for r in records if TopicPartition(r.topic, r.partition) in self._assigned]
+
+    async def on_assigned(self, assigned: set[TopicPartition]) -> None:
+        """Seek every newly assigned partition to its offset stored in PostgreSQL."""
+        assert self.consumer is not None
+        self._assigned = set(assigned)
+        if not assigned:
+            return
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT topic, partition, next_offset FROM consumer_offsets WHERE consumer = $1", self.group)
+        stored = {TopicPartition(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+        ends = await self.consumer.end_offsets(list(assigned))
+        for tp in assigned:
+            offset = stored.get(tp)
+            if offset is None:
+                await self.consumer.seek_to_beginning(tp)
+            elif offset > ends.get(tp, 0) and not await self._record_exists(tp, offset - 1):
+                # The log is shorter than what we processed: the broker lost data. Replay from the
+                # start; the processed-event log absorbs what was already applied.
+                log.warning("%s: stored offset %s of %s lies beyond the log; resetting to earliest",
+                            self.group, offset, tp)
+                await self.consumer.seek_to_beginning(tp)
+            else:
+                self.consumer.seek(tp, offset)
+        log.info("%s: assigned %s", self.group, sorted(f"{tp.topic}/{tp.partition}" for tp in assigned))
+
+    async def _record_exists(self, tp: TopicPartition, offset: int) -> bool:
+        """Whether ``offset`` exists in the partition. Some brokers (the embedded Tansu) report a partition's
+        end offset as the last batch's base offset + 1, so an end-offset comparison alone is not proof."""
+        probe = AIOKafkaConsumer(bootstrap_servers=self.settings.bootstrap_servers, enable_auto_commit=False)
+        await probe.start()
+        try:
+            probe.assign([tp])
+            probe.seek(tp, offset)
+            got = await probe.getmany(tp, timeout_ms=1000, max_records=1)
+            return any(m.offset == offset for m in got.get(tp, []))
+        finally:
+            await probe.stop()
+
+    def on_revoked(self, revoked: set[TopicPartition]) -> None:
+        self._assigned -= revoked
+        for tp in revoked:
+            with contextlib.suppress(KeyError):
+                self.metrics.lag.remove(tp.topic, str(tp.partition))
+
+    async def _courtesy_commit(self, records: Sequence[InRecord]) -> None:
+        assert self.consumer is not None
+        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+        for r in records:
+            tp = TopicPartition(r.topic, r.partition)
+            if tp in self._assigned:
+                offsets[tp] = OffsetAndMetadata(max(r.offset + 1, offsets[tp].offset if tp in offsets else 0), "")
+        if offsets:
+            with contextlib.suppress(KafkaError):
+                await self.consumer.commit(offsets)
+
+    async def _update_lag(self) -> None:
+        assert self.consumer is not None
+        for tp in list(self._assigned):
+            high = self.consumer.highwater(tp)
+            if high is None:
+                continue
+            with contextlib.suppress(KafkaError, AssertionError, ValueError):
+                position = await self.consumer.position(tp)
+                self.metrics.lag.labels(tp.topic, str(tp.partition)).set(max(0, high - position))
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, owner: StoredOffsetConsumer[Any]) -> None:
+        self.owner = owner
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        self.owner.on_revoked(set(revoked))
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        await self.owner.on_assigned(set(assigned))

@@ -1,0 +1,45 @@
+"""Code lists of the domain. Values are the Dutch domain vocabulary (see docs/glossary.md)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+EventType = Literal["aanmelding", "beschikking", "plaatsing", "separatie", "correctie"]
+EVENT_TYPES: tuple[EventType, ...] = ("aanmelding", "beschikking", "plaatsing", "separatie", "correctie")
+
+#: Who referred the child; iJw/CBS list COD327 codes in VERWIJZER_COD327.
+Verwijzer = Literal[
+    "wijkteam",
+    "huisarts",
+    "jeugdarts",
+    "medisch_specialist",
+    "gecertificeerde_instelling",
+    "rechter_raad",
+    "zelf",
+    "anders",
+]
+VERWIJZER_COD327: dict[str, str | None] = {
+    "wijkteam": "01",
+    "huisarts": "02",
+    "jeugdarts": "03",
+    "gecertificeerde_instelling": "04",
+    "medisch_specialist": "05",
+    "zelf": "06",
+    "rechter_raad": "08",
+    "anders": None,
+}
+
+Zorgvorm = Literal["ambulant", "pleegzorg", "gezinshuis", "residentieel", "gesloten", "jeugdbescherming"]
+
+BeschikkingSoort = Literal[
+    "toewijzing", "ots", "voorlopige_ots", "voogdij", "machtiging_gesloten", "spoedmachtiging"
+]
+BeschikkingStatus = Literal["afgegeven", "beeindigd"]
+
+PlaatsingVorm = Literal["pleegzorg_bestand", "pleegzorg_netwerk", "gezinshuis", "residentieel", "gesloten"]
+PlaatsingStatus = Literal["gestart", "beeindigd"]
+RedenEinde = Literal["volgens_plan", "voortijdig", "overplaatsing", "meerderjarig", "anders"]
+
+SeparatieVorm = Literal["separeerruimte", "afzonderingsruimte", "eigen_kamer_op_slot", "leeggemaakte_kamer"]
+
+CorrectieActie = Literal["intrekken", "vervangen"]

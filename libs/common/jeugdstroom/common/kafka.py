@@ -1,0 +1,98 @@
+"""Kafka plumbing: topic catalogue, topic creation, producer settings, record headers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from jeugdstroom.common.contracts.codes import EVENT_TYPES
+from jeugdstroom.common.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: Short names of every topic jeugdstroom uses; the full name is ``<prefix>.<short>``.
+INBOX = "inbox"
+REGISTRY_CHANGES = "registry.changes"
+INDICATORS = "indicators"
+DEADLETTER = "deadletter"
+TYPED_TOPICS: tuple[str, ...] = EVENT_TYPES
+ALL_TOPICS: tuple[str, ...] = (INBOX, *TYPED_TOPICS, REGISTRY_CHANGES, INDICATORS, DEADLETTER)
+COMPACTED: frozenset[str] = frozenset({INDICATORS})
+
+Headers = list[tuple[str, bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class InRecord:
+    """A consumed Kafka record, independent of the client library."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = ()
+    timestamp_ms: int = 0
+
+    def header(self, name: str) -> str | None:
+        for k, v in self.headers:
+            if k == name:
+                return v.decode("utf-8", "replace")
+        return None
+
+
+def cloudevent_headers(event_id: str, event_type: str, source: str, time_iso: str) -> Headers:
+    """CloudEvents-style (binary mode) headers of a record."""
+    return [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", event_id.encode()),
+        ("ce_type", f"nl.jeugdstroom.{event_type}".encode()),
+        ("ce_source", source.encode()),
+        ("ce_time", time_iso.encode()),
+        ("content-type", b"application/json"),
+    ]
+
+
+async def ensure_topics(settings: Settings, names: Sequence[str] = ALL_TOPICS) -> None:
+    """Create the topics that do not exist yet (idempotent)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(
+                settings.topic(n),
+                num_partitions=settings.partitions,
+                replication_factor=1,
+                topic_configs={"cleanup.policy": "compact"} if n in COMPACTED else {},
+            )
+            for n in names
+            if settings.topic(n) not in existing
+        ]
+        if wanted:
+            try:
+                await admin.create_topics(wanted)
+            except TopicAlreadyExistsError:
+                pass
+            log.info("created topics %s", [t.name for t in wanted])
+    finally:
+        await admin.close()
+
+
+def make_producer(settings: Settings) -> AIOKafkaProducer:
+    """A producer for confirmed publication: ``acks=all``; no idempotence (the embedded broker lacks it),
+    duplicates are absorbed downstream by event id."""
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers,
+        acks="all",
+        enable_idempotence=False,
+        linger_ms=5,
+        max_batch_size=1 << 20,
+        request_timeout_ms=15000,
+        compression_type=None,
+    )

@@ -1,0 +1,132 @@
+"""Transactional outbox: rows written in the same PostgreSQL transaction as a state change, and a relay
+that publishes them with ``acks=all`` and marks them sent only after every publish is confirmed.
+
+At-least-once publication: a crash between publish and mark republishes the rows; consumers absorb
+the duplicates by event id. One relay per producer name is active at a time (advisory lock), so
+rows of one key are published in the order they were written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import asyncpg
+import orjson
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from jeugdstroom.common.db import TRANSIENT_ERRORS
+from jeugdstroom.common.kafka import Headers
+from jeugdstroom.common.observability import outbox_metrics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class OutRow:
+    """A record to publish: full topic name, key, value and headers."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: Headers = field(default_factory=list)
+
+
+async def write(conn: asyncpg.Connection, producer: str, rows: Sequence[OutRow]) -> None:
+    """Add rows to the outbox inside the caller's transaction (one round trip)."""
+    if not rows:
+        return
+    await conn.execute(
+        """INSERT INTO outbox (producer, topic, key, value, headers)
+           SELECT $1, t, k, v, h::jsonb FROM unnest($2::text[], $3::bytea[], $4::bytea[], $5::text[]) AS u(t, k, v, h)""",
+        producer,
+        [r.topic for r in rows],
+        [r.key for r in rows],
+        [r.value for r in rows],
+        [orjson.dumps([[k, v.decode("latin-1")] for k, v in r.headers]).decode() for r in rows],
+    )
+
+
+class OutboxRelay:
+    """Publishes a producer's unsent outbox rows in id order."""
+
+    def __init__(self, pool: asyncpg.Pool, producer_name: str, kafka: AIOKafkaProducer, service: str,
+                 batch: int = 2000, idle_sleep: float = 0.05) -> None:
+        self.pool = pool
+        self.name = producer_name
+        self.kafka = kafka
+        self.batch = batch
+        self.idle_sleep = idle_sleep
+        self.metrics = outbox_metrics(service)
+        self._lock_key = zlib.crc32(f"outbox:{producer_name}".encode())
+        self._last_stats = 0.0
+
+    async def run(self) -> None:
+        """Run until cancelled; survives database and broker outages."""
+        delay = 0.1
+        while True:
+            try:
+                async with self.pool.acquire() as lock_conn:
+                    if not await lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key):
+                        await asyncio.sleep(1.0)  # another instance relays this producer's rows
+                        continue
+                    try:
+                        await self._relay_while_leader()
+                    finally:
+                        with contextlib.suppress(*TRANSIENT_ERRORS):
+                            await lock_conn.execute("SELECT pg_advisory_unlock($1)", self._lock_key)
+            except asyncio.CancelledError:
+                raise
+            except (*TRANSIENT_ERRORS, KafkaError) as exc:
+                log.warning("outbox relay %s: %s, retrying in %.1fs", self.name, type(exc).__name__, delay)
+                self.metrics.publish_errors.inc()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _relay_while_leader(self) -> None:
+        while True:
+            published = await self.publish_once()
+            await self._update_stats()
+            if published < self.batch:
+                await asyncio.sleep(self.idle_sleep)
+
+    async def publish_once(self) -> int:
+        """Publish one batch of unsent rows; returns how many were published."""
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT id, topic, key, value, headers FROM outbox WHERE producer = $1 AND sent_at IS NULL"
+                " ORDER BY id LIMIT $2",
+                self.name, self.batch,
+            )
+        if not rows:
+            return 0
+        futures = []
+        for r in rows:
+            headers = [(k, v.encode("latin-1")) for k, v in r["headers"]]
+            futures.append(await self.kafka.send(r["topic"], value=r["value"], key=r["key"], headers=headers))
+        await asyncio.gather(*futures)  # every publish confirmed (acks=all) before anything is marked sent
+        async with self.pool.acquire() as conn:
+            await conn.execute("UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])",
+                               [r["id"] for r in rows])
+        for r in rows:
+            self.metrics.published.labels(r["topic"]).inc()
+        return len(rows)
+
+    async def _update_stats(self) -> None:
+        now = time.monotonic()
+        if now - self._last_stats < 1.0:
+            return
+        self._last_stats = now
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT count(*) AS n, extract(epoch FROM now() - min(created_at)) AS age FROM outbox"
+                " WHERE producer = $1 AND sent_at IS NULL", self.name)
+        assert row is not None
+        self.metrics.backlog.set(row["n"])
+        self.metrics.oldest_age.set(float(row["age"] or 0.0))

@@ -1,0 +1,45 @@
+"""Settings of every jeugdstroom process, from the environment (prefix ``JEUGDSTROOM_``).
+
+The defaults point at the embedded infrastructure that ``jeugdstroom up`` starts.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="JEUGDSTROOM_", extra="ignore")
+
+    bootstrap_servers: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers, comma-separated")
+    database_url: str = Field(
+        "postgresql://postgres@127.0.0.1:5432/jeugdstroom", description="PostgreSQL connection URL"
+    )
+    pseudonym_key: SecretStr | None = Field(
+        None, description="Secret key of the BSN pseudonym (HMAC-SHA256); required by intake"
+    )
+    topic_prefix: str = Field("jeugdstroom", description="Prefix of every topic name")
+    partitions: int = Field(3, ge=1, description="Partitions of each topic that jeugdstroom creates")
+    host: str = Field("127.0.0.1", description="Address the HTTP servers listen on")
+    intake_port: int = 8001
+    registry_port: int = 8002
+    monitor_port: int = 8003
+    operator_token: SecretStr | None = Field(None, description="Bearer token that sees unsuppressed values")
+    suppression_threshold: int = Field(10, ge=0, description="Public cells below this are suppressed")
+    batch_max_records: int = Field(2000, ge=1, description="Max records per consumer batch")
+    batch_max_wait_ms: int = Field(100, ge=1, description="Max wait for a consumer batch to fill")
+    outbox_batch: int = Field(2000, ge=1, description="Max outbox rows per relay publish")
+    log_level: str = "INFO"
+
+    @cached_property
+    def pseudonym_key_bytes(self) -> bytes:
+        if self.pseudonym_key is None or not self.pseudonym_key.get_secret_value():
+            raise RuntimeError("JEUGDSTROOM_PSEUDONYM_KEY is not set: intake cannot pseudonymise BSNs without it")
+        return self.pseudonym_key.get_secret_value().encode()
+
+    def topic(self, name: str) -> str:
+        """Full topic name, e.g. ``topic("separatie")`` → ``jeugdstroom.separatie``."""
+        return f"{self.topic_prefix}.{name}"

@@ -1,0 +1,1 @@
+"""monitor: folds registry changes into the indicator catalogue and serves it."""
