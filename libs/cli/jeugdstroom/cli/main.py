@@ -28,7 +28,6 @@ def default_data_dir() -> Path:
 # -- single services ---------------------------------------------------------------------------------
 def run_service(name: str, settings: Settings) -> None:
     from jeugdstroom.common import db
-    from jeugdstroom.common.kafka import ensure_topics
     from jeugdstroom.common.observability import setup_logging
     from jeugdstroom.common.service import serve
 
@@ -190,11 +189,11 @@ def cmd_schema(out: Path) -> int:
 
 
 def cmd_sender(args: argparse.Namespace, settings: Settings) -> int:
+    import re
+
     from jeugdstroom.common import db
     from jeugdstroom.common.contracts.events import SenderCode  # noqa: F401 - documents the format
     from jeugdstroom.intake.auth import add_sender, revoke_sender
-
-    import re
 
     if not re.fullmatch(r"[0-9]{8}|GM[0-9]{4}", args.code):
         print("error: --code must be an AGB code (8 digits) or a gemeente code (GM + 4 digits)", file=sys.stderr)
@@ -252,7 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
     up = sub.add_parser("up", help="run everything on embedded broker and database, with a demo stream")
-    up.add_argument("--data-dir", type=Path, default=default_data_dir(), help="where state is kept (default: %(default)s)")
+    up.add_argument("--data-dir", type=Path, default=default_data_dir(),
+                    help="where state is kept (default: %(default)s)")
     up.add_argument("--no-demo", action="store_true", help="do not feed the live demo stream")
     up.add_argument("--reset", action="store_true", help="delete the data directory first")
     up.add_argument("--broker-port", type=int, default=9092, help="embedded broker port (default: %(default)s)")

@@ -35,7 +35,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from jeugdstroom.common import outbox
-from jeugdstroom.common.db import TRANSIENT_ERRORS
+from jeugdstroom.common.db import TRANSIENT_ERRORS, Conn
 from jeugdstroom.common.kafka import DEADLETTER, InRecord
 from jeugdstroom.common.observability import consumer_metrics
 from jeugdstroom.common.settings import Settings
@@ -43,7 +43,7 @@ from jeugdstroom.common.settings import Settings
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-T_co = TypeVar("T_co", covariant=True)
+U = TypeVar("U")
 
 
 class Poison(Exception):
@@ -73,12 +73,14 @@ class Processor(Protocol[T]):
         """(event id, item) of a record; raises Poison."""
         ...
 
-    async def apply(self, conn: asyncpg.Connection, items: Sequence[Decoded[T]]) -> None:
+    async def apply(self, conn: Conn, items: Sequence[Decoded[T]]) -> None:
         """Apply fresh items inside the loop's transaction (state changes and outbox rows)."""
         ...
 
 
-def deadletter_row(settings: Settings, record: InRecord, consumer: str, reason_class: str, reason: str) -> outbox.OutRow:
+def deadletter_row(
+    settings: Settings, record: InRecord, consumer: str, reason_class: str, reason: str
+) -> outbox.OutRow:
     """A dead-letter record: the reason, the origin and the original bytes (base64)."""
     body = {
         "consumer": consumer,
@@ -90,7 +92,10 @@ def deadletter_row(settings: Settings, record: InRecord, consumer: str, reason_c
         "key_b64": base64.b64encode(record.key).decode() if record.key is not None else None,
         "value_b64": base64.b64encode(record.value).decode() if record.value is not None else None,
     }
-    headers = [("dl_reason_class", reason_class.encode()), ("dl_origin", f"{record.topic}/{record.partition}/{record.offset}".encode())]
+    headers = [
+        ("dl_reason_class", reason_class.encode()),
+        ("dl_origin", f"{record.topic}/{record.partition}/{record.offset}".encode()),
+    ]
     return outbox.OutRow(settings.topic(DEADLETTER), record.key, orjson.dumps(body), headers)
 
 
@@ -102,8 +107,15 @@ class StoredOffsetConsumer(Generic[T]):
     STORM_SHARE = 0.5
     RECORD_ATTEMPTS = 3
 
-    def __init__(self, settings: Settings, pool: asyncpg.Pool, group: str, topics: Sequence[str],
-                 processor: Processor[T], service: str) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        pool: asyncpg.Pool,
+        group: str,
+        topics: Sequence[str],
+        processor: Processor[T],
+        service: str,
+    ) -> None:
         self.settings = settings
         self.pool = pool
         self.group = group
@@ -137,11 +149,13 @@ class StoredOffsetConsumer(Generic[T]):
     async def step(self) -> int:
         """One pass of the pipeline; returns the number of records handled."""
         assert self.consumer is not None
-        batches = await self.consumer.getmany(timeout_ms=self.settings.batch_max_wait_ms,
-                                              max_records=self.settings.batch_max_records)
+        batches = await self.consumer.getmany(
+            timeout_ms=self.settings.batch_max_wait_ms, max_records=self.settings.batch_max_records
+        )
         records = [
             InRecord(m.topic, m.partition, m.offset, m.key, m.value, tuple(m.headers or ()), m.timestamp)
-            for msgs in batches.values() for m in msgs
+            for msgs in batches.values()
+            for m in msgs
         ]
         if not records:
             return 0
@@ -151,15 +165,17 @@ class StoredOffsetConsumer(Generic[T]):
         return len(records)
 
     # -- the pipeline ----------------------------------------------------------------------------
-    def decode(self, records: Sequence[InRecord]) -> tuple[list[Decoded[T]], list[outbox.OutRow]]:
+    def decode(self, records: Sequence[InRecord]) -> tuple[list[Decoded[T]], list[Decoded[outbox.OutRow]]]:
+        """Split a batch into decoded items and dead-letter rows (each dead-letter keyed by its origin, so a
+        redelivered poison record is dead-lettered once)."""
         good: list[Decoded[T]] = []
-        dead: list[outbox.OutRow] = []
+        dead: list[Decoded[outbox.OutRow]] = []
         for r in records:
             try:
                 event_id, item = self.processor.decode(r)
             except Poison as p:
-                dead.append(deadletter_row(self.settings, r, self.group, p.reason_class, p.reason))
-                self.metrics.deadlettered.labels(r.topic, p.reason_class).inc()
+                row = deadletter_row(self.settings, r, self.group, p.reason_class, p.reason)
+                dead.append(Decoded(r, f"deadletter:{r.topic}/{r.partition}/{r.offset}", row))
                 continue
             good.append(Decoded(r, event_id, item))
         if len(records) >= self.STORM_MIN and len(dead) > self.STORM_SHARE * len(records):
@@ -177,6 +193,7 @@ class StoredOffsetConsumer(Generic[T]):
                 return
             live = {(r.topic, r.partition) for r in records}
             good = [d for d in good if (d.record.topic, d.record.partition) in live]
+            dead = [d for d in dead if (d.record.topic, d.record.partition) in live]
             try:
                 await self.transact(records, good, dead)
                 return
@@ -192,24 +209,29 @@ class StoredOffsetConsumer(Generic[T]):
                 await self._one_by_one(records, good, dead)
                 return
 
-    async def transact(self, records: Sequence[InRecord], good: Sequence[Decoded[T]],
-                       dead: Sequence[outbox.OutRow]) -> None:
+    async def transact(
+        self, records: Sequence[InRecord], good: Sequence[Decoded[T]], dead: Sequence[Decoded[outbox.OutRow]]
+    ) -> None:
         """Steps 3a–3d in one transaction."""
         started = time.perf_counter()
         async with self.pool.acquire() as conn, conn.transaction():
             fresh = await self.dedupe(conn, good)
             if fresh:
                 await self.processor.apply(conn, fresh)
-            await outbox.write(conn, self.group, dead)
+            fresh_dead = await self.dedupe(conn, dead)
+            await outbox.write(conn, self.group, [d.item for d in fresh_dead])
             await self.store_offsets(conn, records)
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         fresh_ids = {id(d) for d in fresh}
         for d in good:
             (self.metrics.processed if id(d) in fresh_ids else self.metrics.duplicates).labels(d.record.topic).inc()
+        for dl in fresh_dead:
+            reason = dict(dl.item.headers).get("dl_reason_class", b"unknown").decode()
+            self.metrics.deadlettered.labels(dl.record.topic, reason).inc()
 
-    async def dedupe(self, conn: asyncpg.Connection, good: Sequence[Decoded[T]]) -> list[Decoded[T]]:
+    async def dedupe(self, conn: Conn, good: Sequence[Decoded[U]]) -> list[Decoded[U]]:
         """The items whose event id this consumer has not processed before (first occurrence wins)."""
-        first: dict[str, Decoded[T]] = {}
+        first: dict[str, Decoded[U]] = {}
         for d in good:
             first.setdefault(d.event_id, d)
         if not first:
@@ -217,12 +239,13 @@ class StoredOffsetConsumer(Generic[T]):
         rows = await conn.fetch(
             "INSERT INTO processed_events (consumer, event_id) SELECT $1, unnest($2::text[])"
             " ON CONFLICT DO NOTHING RETURNING event_id",
-            self.group, list(first),
+            self.group,
+            list(first),
         )
         fresh = {r["event_id"] for r in rows}
         return [d for eid, d in first.items() if eid in fresh]
 
-    async def store_offsets(self, conn: asyncpg.Connection, records: Sequence[InRecord]) -> None:
+    async def store_offsets(self, conn: Conn, records: Sequence[InRecord]) -> None:
         nxt: dict[tuple[str, int], int] = {}
         for r in records:
             key = (r.topic, r.partition)
@@ -232,31 +255,35 @@ class StoredOffsetConsumer(Generic[T]):
                SELECT $1, t, p, o FROM unnest($2::text[], $3::int[], $4::bigint[]) AS u(t, p, o)
                ON CONFLICT (consumer, topic, partition) DO UPDATE
                SET next_offset = GREATEST(consumer_offsets.next_offset, EXCLUDED.next_offset), updated_at = now()""",
-            self.group, [k[0] for k in nxt], [k[1] for k in nxt], list(nxt.values()),
+            self.group,
+            [k[0] for k in nxt],
+            [k[1] for k in nxt],
+            list(nxt.values()),
         )
 
-    async def _one_by_one(self, records: Sequence[InRecord], good: Sequence[Decoded[T]],
-                          dead: Sequence[outbox.OutRow]) -> None:
-        by_record = {(d.record.topic, d.record.partition, d.record.offset): d for d in good}
-        dead_left = list(dead)
+    async def _one_by_one(
+        self, records: Sequence[InRecord], good: Sequence[Decoded[T]], dead: Sequence[Decoded[outbox.OutRow]]
+    ) -> None:
+        def at(r: InRecord) -> tuple[str, int, int]:
+            return (r.topic, r.partition, r.offset)
+
+        goods = {at(d.record): d for d in good}
+        deads = {at(d.record): d for d in dead}
         for r in records:
-            d = by_record.get((r.topic, r.partition, r.offset))
+            g, dl = goods.get(at(r)), deads.get(at(r))
             for attempt in range(1, self.RECORD_ATTEMPTS + 1):
                 try:
-                    await self.transact([r], [d] if d else [], dead_left)
-                    dead_left = []
+                    await self.transact([r], [g] if g else [], [dl] if dl else [])
                     break
                 except TRANSIENT_ERRORS:
                     await asyncio.sleep(0.1 * attempt)
-                except Exception as exc:  # noqa: BLE001 - any other failure of this one record
+                except Exception as exc:
                     if attempt < self.RECORD_ATTEMPTS:
                         continue
                     reason = f"processing failed {self.RECORD_ATTEMPTS} times: {type(exc).__name__}"
                     log.error("%s: dead-lettering %s/%s/%s: %s", self.group, r.topic, r.partition, r.offset, reason)
-                    self.metrics.deadlettered.labels(r.topic, "processing_failed").inc()
                     row = deadletter_row(self.settings, r, self.group, "processing_failed", reason)
-                    await self.transact([r], [], [*dead_left, row])
-                    dead_left = []
+                    await self.transact([r], [], [Decoded(r, f"deadletter:{r.topic}/{r.partition}/{r.offset}", row)])
 
     # -- partitions and offsets -----------------------------------------------------------------
     def _still_assigned(self, records: Sequence[InRecord]) -> list[InRecord]:
@@ -270,7 +297,8 @@ class StoredOffsetConsumer(Generic[T]):
             return
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(
-                "SELECT topic, partition, next_offset FROM consumer_offsets WHERE consumer = $1", self.group)
+                "SELECT topic, partition, next_offset FROM consumer_offsets WHERE consumer = $1", self.group
+            )
         stored = {TopicPartition(r["topic"], r["partition"]): r["next_offset"] for r in rows}
         ends = await self.consumer.end_offsets(list(assigned))
         for tp in assigned:
@@ -280,8 +308,9 @@ class StoredOffsetConsumer(Generic[T]):
             elif offset > ends.get(tp, 0) and not await self._record_exists(tp, offset - 1):
                 # The log is shorter than what we processed: the broker lost data. Replay from the
                 # start; the processed-event log absorbs what was already applied.
-                log.warning("%s: stored offset %s of %s lies beyond the log; resetting to earliest",
-                            self.group, offset, tp)
+                log.warning(
+                    "%s: stored offset %s of %s lies beyond the log; resetting to earliest", self.group, offset, tp
+                )
                 await self.consumer.seek_to_beginning(tp)
             else:
                 self.consumer.seek(tp, offset)

@@ -16,6 +16,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import orjson
+from asyncpg.pool import PoolConnectionProxy
+
+#: A connection, either direct or borrowed from a pool.
+Conn = asyncpg.Connection | PoolConnectionProxy
 
 log = logging.getLogger(__name__)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -75,10 +76,8 @@ async def ensure_topics(settings: Settings, names: Sequence[str] = ALL_TOPICS) -
             if settings.topic(n) not in existing
         ]
         if wanted:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another service created them meanwhile
                 await admin.create_topics(wanted)
-            except TopicAlreadyExistsError:
-                pass
             log.info("created topics %s", [t.name for t in wanted])
     finally:
         await admin.close()

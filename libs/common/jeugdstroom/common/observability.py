@@ -79,7 +79,7 @@ def add_ops_routes(app: FastAPI, ready: Callable[[], Awaitable[bool]]) -> None:
         ok = False
         try:
             ok = await ready()
-        except Exception:  # noqa: BLE001 - any failure means not ready
+        except Exception:
             ok = False
         if not ok:
             response.status_code = 503

@@ -21,7 +21,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from jeugdstroom.common.db import TRANSIENT_ERRORS
+from jeugdstroom.common.db import TRANSIENT_ERRORS, Conn
 from jeugdstroom.common.kafka import Headers
 from jeugdstroom.common.observability import outbox_metrics
 
@@ -38,13 +38,14 @@ class OutRow:
     headers: Headers = field(default_factory=list)
 
 
-async def write(conn: asyncpg.Connection, producer: str, rows: Sequence[OutRow]) -> None:
+async def write(conn: Conn, producer: str, rows: Sequence[OutRow]) -> None:
     """Add rows to the outbox inside the caller's transaction (one round trip)."""
     if not rows:
         return
     await conn.execute(
         """INSERT INTO outbox (producer, topic, key, value, headers)
-           SELECT $1, t, k, v, h::jsonb FROM unnest($2::text[], $3::bytea[], $4::bytea[], $5::text[]) AS u(t, k, v, h)""",
+           SELECT $1, t, k, v, h::jsonb
+           FROM unnest($2::text[], $3::bytea[], $4::bytea[], $5::text[]) AS u(t, k, v, h)""",
         producer,
         [r.topic for r in rows],
         [r.key for r in rows],
@@ -56,8 +57,15 @@ async def write(conn: asyncpg.Connection, producer: str, rows: Sequence[OutRow])
 class OutboxRelay:
     """Publishes a producer's unsent outbox rows in id order."""
 
-    def __init__(self, pool: asyncpg.Pool, producer_name: str, kafka: AIOKafkaProducer, service: str,
-                 batch: int = 2000, idle_sleep: float = 0.05) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        producer_name: str,
+        kafka: AIOKafkaProducer,
+        service: str,
+        batch: int = 2000,
+        idle_sleep: float = 0.05,
+    ) -> None:
         self.pool = pool
         self.name = producer_name
         self.kafka = kafka
@@ -102,7 +110,8 @@ class OutboxRelay:
             rows = await conn.fetch(
                 "SELECT id, topic, key, value, headers FROM outbox WHERE producer = $1 AND sent_at IS NULL"
                 " ORDER BY id LIMIT $2",
-                self.name, self.batch,
+                self.name,
+                self.batch,
             )
         if not rows:
             return 0
@@ -112,8 +121,9 @@ class OutboxRelay:
             futures.append(await self.kafka.send(r["topic"], value=r["value"], key=r["key"], headers=headers))
         await asyncio.gather(*futures)  # every publish confirmed (acks=all) before anything is marked sent
         async with self.pool.acquire() as conn:
-            await conn.execute("UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])",
-                               [r["id"] for r in rows])
+            await conn.execute(
+                "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
+            )
         for r in rows:
             self.metrics.published.labels(r["topic"]).inc()
         return len(rows)
@@ -126,7 +136,9 @@ class OutboxRelay:
         async with self.pool.acquire() as conn:
             row = await conn.fetchrow(
                 "SELECT count(*) AS n, extract(epoch FROM now() - min(created_at)) AS age FROM outbox"
-                " WHERE producer = $1 AND sent_at IS NULL", self.name)
+                " WHERE producer = $1 AND sent_at IS NULL",
+                self.name,
+            )
         assert row is not None
         self.metrics.backlog.set(row["n"])
         self.metrics.oldest_age.set(float(row["age"] or 0.0))

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-import asyncpg
 from prometheus_client import Histogram
 from pydantic import TypeAdapter, ValidationError
 
 from jeugdstroom.common.consumer import Decoded, Poison
 from jeugdstroom.common.contracts.changes import RegistryChange, SeparatieChange
 from jeugdstroom.common.contracts.validation import field_errors
+from jeugdstroom.common.db import Conn
 from jeugdstroom.common.kafka import InRecord
 from jeugdstroom.monitor import fold
 from jeugdstroom.monitor import repository as repo
@@ -36,7 +36,7 @@ class MonitorProcessor:
             raise Poison("contract", "; ".join(f"{e.field}: {e.reason}" for e in field_errors(exc))) from None
         return change.change_id, change
 
-    async def apply(self, conn: asyncpg.Connection, items: Sequence[Decoded[SeparatieChange]]) -> None:
+    async def apply(self, conn: Conn, items: Sequence[Decoded[SeparatieChange]]) -> None:
         await repo.add_counts(conn, fold.deltas(d.item for d in items))
         self._observe_freshness(items)
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import asyncpg
-
+from jeugdstroom.common.db import Conn
 from jeugdstroom.monitor.fold import CountKey
 
 _PERIOD_SQL = {
@@ -17,7 +16,7 @@ _PERIOD_SQL = {
 }
 
 
-async def add_counts(conn: asyncpg.Connection, deltas: dict[CountKey, int]) -> None:
+async def add_counts(conn: Conn, deltas: dict[CountKey, int]) -> None:
     if not deltas:
         return
     keys = sorted(deltas, key=lambda k: (k.indicator, k.day, k.dims_key))  # stable lock order
@@ -31,7 +30,7 @@ async def add_counts(conn: asyncpg.Connection, deltas: dict[CountKey, int]) -> N
     )
 
 
-async def rollup(conn: asyncpg.Connection, indicator: str, period: str, group_by: list[str],
+async def rollup(conn: Conn, indicator: str, period: str, group_by: list[str],
                  filters: dict[str, str], start: date | None, end: date | None) -> list[dict[str, Any]]:
     """Sum of an indicator per period and ``group_by`` dimensions, after ``filters``; ``end`` exclusive."""
     period_sql = _PERIOD_SQL[period]

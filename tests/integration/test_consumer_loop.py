@@ -1,0 +1,188 @@
+"""The stored-offset consumer loop on the real broker and database: effectively once, poison, restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+
+import asyncpg
+import orjson
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from jeugdstroom.common import db, outbox
+from jeugdstroom.common.consumer import DeadLetterStorm, Decoded, Poison, StoredOffsetConsumer
+from jeugdstroom.common.kafka import DEADLETTER, InRecord
+from jeugdstroom.common.settings import Settings
+from tests.support import read_topic, wait_until
+
+pytestmark = pytest.mark.integration
+TOPIC = "separatie"  # any existing topic of the test's prefix
+
+
+class Counting:
+    """A processor that sums ``n`` per key into a table: double application would show."""
+
+    def decode(self, record: InRecord) -> tuple[str, dict[str, int | str]]:
+        try:
+            body = orjson.loads(record.value or b"")
+        except orjson.JSONDecodeError:
+            raise Poison("unparseable", "value is not JSON") from None
+        if not isinstance(body, dict) or "id" not in body:
+            raise Poison("contract", "id: is required")
+        return str(body["id"]), body
+
+    async def apply(self, conn: asyncpg.Connection, items: Sequence[Decoded[dict[str, int | str]]]) -> None:
+        await conn.executemany(
+            "INSERT INTO sums (k, n) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET n = sums.n + EXCLUDED.n",
+            [(str(d.item["k"]), int(d.item["n"])) for d in items],
+        )
+
+
+async def produce(settings: Settings, values: list[bytes]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        futures = [await producer.send(settings.topic(TOPIC), v, key=str(i % 5).encode()) for i, v in enumerate(values)]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+@contextlib.asynccontextmanager
+async def consuming(settings: Settings, pool: asyncpg.Pool, group: str = "test") -> AsyncIterator[StoredOffsetConsumer[dict[str, int | str]]]:
+    consumer: StoredOffsetConsumer[dict[str, int | str]] = StoredOffsetConsumer(
+        settings, pool, group, [settings.topic(TOPIC)], Counting(), "test")
+    task = asyncio.create_task(consumer.run())
+    try:
+        yield consumer
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def stored(pool: asyncpg.Pool, group: str = "test") -> int:
+    return int(await pool.fetchval(
+        "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE consumer = $1", group))
+
+
+@pytest.fixture
+async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    p = await db.create_pool(settings.database_url)
+    await p.execute("CREATE TABLE sums (k text PRIMARY KEY, n bigint NOT NULL)")
+    yield p
+    await p.close()
+
+
+def events(start: int, count: int) -> list[bytes]:
+    return [orjson.dumps({"id": f"e{i}", "k": f"k{i % 7}", "n": 1}) for i in range(start, start + count)]
+
+
+async def total(pool: asyncpg.Pool) -> int:
+    return int(await pool.fetchval("SELECT coalesce(sum(n), 0) FROM sums"))
+
+
+async def test_duplicates_and_redelivery_count_once(settings: Settings, pool: asyncpg.Pool) -> None:
+    values = events(0, 300)
+    await produce(settings, values + values[:100] + values[50:60])  # resent events, same ids
+    async with consuming(settings, pool):
+        await wait_until(lambda: stored(pool), 30, what="offsets stored")
+        await wait_until(lambda: _eq(stored(pool), 410), 30, what="all 410 records consumed")
+    assert await total(pool) == 300
+    assert await pool.fetchval("SELECT count(*) FROM processed_events WHERE consumer = 'test'") == 300
+
+
+async def _eq(value: object, expected: int) -> bool:
+    return await value == expected  # type: ignore[misc]
+
+
+async def test_restart_resumes_from_stored_offsets_without_loss_or_double_count(settings: Settings, pool: asyncpg.Pool) -> None:
+    await produce(settings, events(0, 200))
+    async with consuming(settings, pool):
+        await wait_until(lambda: _eq(stored(pool), 200), 30, what="first 200")
+    await produce(settings, events(200, 150))
+    # Forget the Kafka-side committed offsets: only PostgreSQL's stored offsets may decide where to resume.
+    async with consuming(settings, pool, "test"):
+        await wait_until(lambda: _eq(stored(pool), 350), 30, what="350 consumed")
+    assert await total(pool) == 350
+
+
+async def test_cancel_mid_batch_rolls_back_and_replays(settings: Settings, pool: asyncpg.Pool) -> None:
+    """A batch whose transaction never commits leaves no trace; the records are processed on restart."""
+
+    class Crashing(Counting):
+        async def apply(self, conn: asyncpg.Connection, items: Sequence[Decoded[dict[str, int | str]]]) -> None:
+            await super().apply(conn, items)
+            raise asyncio.CancelledError  # the process "dies" after the effects, before the commit
+
+    await produce(settings, events(0, 100))
+    crashing: StoredOffsetConsumer[dict[str, int | str]] = StoredOffsetConsumer(
+        settings, pool, "test", [settings.topic(TOPIC)], Crashing(), "test")
+    with pytest.raises(asyncio.CancelledError):
+        await crashing.run()
+    assert await total(pool) == 0 and await stored(pool) == 0
+    async with consuming(settings, pool):
+        await wait_until(lambda: _eq(stored(pool), 100), 30, what="replayed batch")
+    assert await total(pool) == 100
+
+
+async def test_poison_goes_to_deadletter_with_reason_and_origin(settings: Settings, pool: asyncpg.Pool) -> None:
+    good = events(0, 40)
+    await produce(settings, [*good[:20], b"\xff not json", orjson.dumps({"no": "id"}), *good[20:]])
+    async with consuming(settings, pool):
+        await wait_until(lambda: _eq(stored(pool), 42), 30, what="all consumed")
+    assert await total(pool) == 40
+    rows = await pool.fetch("SELECT value FROM outbox WHERE topic = $1", settings.topic(DEADLETTER))
+    reasons = sorted(orjson.loads(r["value"])["reason_class"] for r in rows)
+    assert reasons == ["contract", "unparseable"]
+    dead = orjson.loads(rows[0]["value"])
+    assert dead["topic"] == settings.topic(TOPIC) and isinstance(dead["offset"], int) and dead["value_b64"]
+    # and the relay publishes them to the dead-letter topic
+    from jeugdstroom.common.kafka import make_producer
+
+    producer = make_producer(settings)
+    await producer.start()
+    try:
+        await outbox.OutboxRelay(pool, "test", producer, "test").publish_once()
+    finally:
+        await producer.stop()
+    published = await read_topic(settings, DEADLETTER)
+    assert len(published) == 2
+
+
+async def test_a_batch_of_mostly_poison_stops_the_loop(settings: Settings, pool: asyncpg.Pool) -> None:
+    await produce(settings, [b"garbage"] * 30)
+    consumer: StoredOffsetConsumer[dict[str, int | str]] = StoredOffsetConsumer(
+        settings, pool, "test", [settings.topic(TOPIC)], Counting(), "test")
+    with pytest.raises(DeadLetterStorm):
+        await asyncio.wait_for(consumer.run(), 30)
+    assert not consumer.healthy
+    assert await stored(pool) == 0  # nothing was dead-lettered or skipped
+
+
+async def test_stored_offset_beyond_the_log_resets_to_earliest(settings: Settings, pool: asyncpg.Pool) -> None:
+    """A broker that lost its data: stored offsets point past the log; replay from the start, dedupe absorbs."""
+    await produce(settings, events(0, 60))
+    topic = settings.topic(TOPIC)
+    await pool.execute(
+        "INSERT INTO consumer_offsets (consumer, topic, partition, next_offset)"
+        " SELECT 'test', $1, p, 1000000 FROM generate_series(0, $2 - 1) p", topic, settings.partitions)
+    async with consuming(settings, pool):
+        await wait_until(total_is(pool, 60), 30, what="replayed from earliest")
+
+
+def total_is(pool: asyncpg.Pool, n: int):  # type: ignore[no-untyped-def]
+    async def check() -> bool:
+        return await total(pool) == n
+    return check
+
+
+async def test_two_consumers_in_one_group_split_partitions_and_count_once(settings: Settings, pool: asyncpg.Pool) -> None:
+    await produce(settings, events(0, 500))
+    async with consuming(settings, pool), consuming(settings, pool):
+        await wait_until(lambda: _eq(stored(pool), 500), 60, what="500 consumed by the group")
+        await produce(settings, events(500, 200) + events(0, 50))
+        await wait_until(lambda: _eq(stored(pool), 750), 60, what="750 consumed by the group")
+    assert await total(pool) == 700
