@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import asyncpg
 import orjson
 
 from jeugdstroom.common import outbox
 from jeugdstroom.common.bsn import pseudonymise
 from jeugdstroom.common.contracts import event_uid
+from jeugdstroom.common.db import Conn
 from jeugdstroom.common.kafka import cloudevent_headers
 from jeugdstroom.common.settings import Settings
 
@@ -47,7 +47,7 @@ class Outcome:
     event_id: str
 
 
-async def accept(conn: asyncpg.Connection, settings: Settings, docs: list[dict[str, Any]],
+async def accept(conn: Conn, settings: Settings, docs: list[dict[str, Any]],
                  now: datetime) -> list[Outcome]:
     """Record and enqueue published-form events inside the caller's transaction (set-based).
 

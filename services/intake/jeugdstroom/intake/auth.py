@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-import asyncpg
+from jeugdstroom.common.db import Conn
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +20,7 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def add_sender(conn: asyncpg.Connection, code: str, name: str) -> str:
+async def add_sender(conn: Conn, code: str, name: str) -> str:
     """Register (or re-key) a sender; returns the new token, which is shown once and never stored."""
     token = "js_" + secrets.token_urlsafe(32)
     await conn.execute(
@@ -32,13 +32,13 @@ async def add_sender(conn: asyncpg.Connection, code: str, name: str) -> str:
     return token
 
 
-async def revoke_sender(conn: asyncpg.Connection, code: str) -> bool:
+async def revoke_sender(conn: Conn, code: str) -> bool:
     status = await conn.execute(
         "UPDATE intake.senders SET revoked_at = now() WHERE code = $1 AND revoked_at IS NULL", code)
     return bool(status.endswith(" 1"))
 
 
-async def authenticate(conn: asyncpg.Connection, token: str) -> Sender | None:
+async def authenticate(conn: Conn, token: str) -> Sender | None:
     row = await conn.fetchrow(
         "SELECT code, name FROM intake.senders WHERE token_hash = $1 AND revoked_at IS NULL", token_hash(token))
     return Sender(row["code"], row["name"]) if row else None

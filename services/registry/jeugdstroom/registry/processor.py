@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import asyncpg
 import orjson
 
 from jeugdstroom.common import outbox
@@ -13,6 +12,7 @@ from jeugdstroom.common.consumer import Decoded, Poison
 from jeugdstroom.common.contracts import event_uid, parse_published
 from jeugdstroom.common.contracts.changes import SeparatieChange, SeparatieEpisode
 from jeugdstroom.common.contracts.validation import ContractError
+from jeugdstroom.common.db import Conn
 from jeugdstroom.common.kafka import REGISTRY_CHANGES, InRecord, cloudevent_headers
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.registry import repository as repo
@@ -43,12 +43,12 @@ class RegistryProcessor:
     def decode(self, record: InRecord) -> tuple[str, Any]:
         return decode_event(record)
 
-    async def apply(self, conn: asyncpg.Connection, items: Sequence[Decoded[Any]]) -> None:
+    async def apply(self, conn: Conn, items: Sequence[Decoded[Any]]) -> None:
         seps = [d for d in items if d.item.type == "separatie"]
         if seps:
             await self._apply_separaties(conn, seps)
 
-    async def _apply_separaties(self, conn: asyncpg.Connection, items: Sequence[Decoded[Any]]) -> None:
+    async def _apply_separaties(self, conn: Conn, items: Sequence[Decoded[Any]]) -> None:
         facts = [separatie.fact(d.item, d.event_id) for d in items]
         keys = {(f["instelling"], f["separatie_id"]) for f in facts}
         before = await repo.separatie_episodes(conn, keys)

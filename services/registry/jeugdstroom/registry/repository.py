@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import asyncpg
 import orjson
 
 from jeugdstroom.common.contracts.changes import SeparatieEpisode
+from jeugdstroom.common.db import Conn
 
 EpisodeKey = tuple[str, str]  # (instelling, separatie_id)
 
 
-async def add_separatie_facts(conn: asyncpg.Connection, facts: Sequence[dict[str, Any]]) -> None:
+async def add_separatie_facts(conn: Conn, facts: Sequence[dict[str, Any]]) -> None:
     await conn.execute(
         """INSERT INTO registry.separatie_facts (event_uid, instelling, separatie_id, occurred_at, fact)
            SELECT u, i, s, o, f FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[])
@@ -24,7 +24,7 @@ async def add_separatie_facts(conn: asyncpg.Connection, facts: Sequence[dict[str
     )
 
 
-async def separatie_facts(conn: asyncpg.Connection, keys: Iterable[EpisodeKey]) -> dict[EpisodeKey, list[dict[str, Any]]]:
+async def separatie_facts(conn: Conn, keys: Iterable[EpisodeKey]) -> dict[EpisodeKey, list[dict[str, Any]]]:
     keys = list(keys)
     rows = await conn.fetch(
         """SELECT instelling, separatie_id, fact FROM registry.separatie_facts
@@ -37,7 +37,7 @@ async def separatie_facts(conn: asyncpg.Connection, keys: Iterable[EpisodeKey]) 
     return out
 
 
-async def separatie_episodes(conn: asyncpg.Connection, keys: Iterable[EpisodeKey]) -> dict[EpisodeKey, SeparatieEpisode]:
+async def separatie_episodes(conn: Conn, keys: Iterable[EpisodeKey]) -> dict[EpisodeKey, SeparatieEpisode]:
     keys = list(keys)
     rows = await conn.fetch(
         """SELECT instelling, separatie_id, episode FROM registry.separatie_episodes
@@ -48,7 +48,7 @@ async def separatie_episodes(conn: asyncpg.Connection, keys: Iterable[EpisodeKey
             for r in rows}
 
 
-async def save_separatie_episodes(conn: asyncpg.Connection, episodes: dict[EpisodeKey, SeparatieEpisode | None]) -> None:
+async def save_separatie_episodes(conn: Conn, episodes: dict[EpisodeKey, SeparatieEpisode | None]) -> None:
     gone = [k for k, e in episodes.items() if e is None]
     kept = [(k, e) for k, e in episodes.items() if e is not None]
     if gone:
