@@ -159,7 +159,9 @@ async def test_a_batch_of_mostly_poison_stops_the_loop(settings: Settings, pool:
     with pytest.raises(DeadLetterStorm):
         await asyncio.wait_for(consumer.run(), 30)
     assert not consumer.healthy
-    assert await stored(pool) == 0  # nothing was dead-lettered or skipped
+    # The cap spans fetches: however the broker splits the 30 records, the loop stops before the window of
+    # STORM_MIN records is past, so most of the poison is neither dead-lettered nor skipped.
+    assert await stored(pool) < StoredOffsetConsumer.STORM_MIN
 
 
 async def test_stored_offset_beyond_the_log_resets_to_earliest(settings: Settings, pool: asyncpg.Pool) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import contextlib
 import logging
 import time
@@ -102,7 +103,10 @@ def deadletter_row(
 class StoredOffsetConsumer(Generic[T]):
     """Consumes ``topics`` in consumer group ``group`` with offsets stored in PostgreSQL."""
 
-    #: Minimum batch size at which the dead-letter cap applies, and the share that trips it.
+    #: The dead-letter cap: over a sliding window of the last STORM_WINDOW decoded records, once at least
+    #: STORM_MIN were seen, a poison share above STORM_SHARE stops the loop (a bad deploy or a wrong topic,
+    #: not a stray bad record). The window spans fetches, so small fetches cannot dodge the cap.
+    STORM_WINDOW = 100
     STORM_MIN = 20
     STORM_SHARE = 0.5
     RECORD_ATTEMPTS = 3
@@ -125,6 +129,7 @@ class StoredOffsetConsumer(Generic[T]):
         self.consumer: AIOKafkaConsumer | None = None
         self.healthy = True
         self._assigned: set[TopicPartition] = set()
+        self._recent_poison: collections.deque[bool] = collections.deque(maxlen=self.STORM_WINDOW)
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -178,9 +183,13 @@ class StoredOffsetConsumer(Generic[T]):
                 dead.append(Decoded(r, f"deadletter:{r.topic}/{r.partition}/{r.offset}", row))
                 continue
             good.append(Decoded(r, event_id, item))
-        if len(records) >= self.STORM_MIN and len(dead) > self.STORM_SHARE * len(records):
+        window = self._recent_poison
+        poisoned = {id(d.record) for d in dead}
+        window.extend(id(r) in poisoned for r in records)
+        poison = sum(window)
+        if len(window) >= self.STORM_MIN and poison > self.STORM_SHARE * len(window):
             self.healthy = False
-            raise DeadLetterStorm(f"{len(dead)} of {len(records)} records in one batch are poison; stopping")
+            raise DeadLetterStorm(f"{poison} of the last {len(window)} records are poison; stopping")
         return good, dead
 
     async def handle(self, records: Sequence[InRecord]) -> None:
