@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import FastAPI
@@ -67,6 +68,17 @@ async def read_topic(settings: Settings, short: str, timeout: float = 3.0) -> li
         return out
     finally:
         await consumer.stop()
+
+
+async def register_sender(settings: Settings, code: str, name: str = "test") -> str:
+    """Register a sender in the test's database and return its bearer token."""
+    from jeugdstroom.intake.auth import add_sender
+
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        return await add_sender(conn, code, name)
+    finally:
+        await conn.close()
 
 
 def service_env(settings: Settings) -> dict[str, str]:

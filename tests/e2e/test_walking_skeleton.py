@@ -11,17 +11,15 @@ import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 
 from jeugdstroom.common.embedded import EmbeddedPostgres
 from jeugdstroom.common.kafka import ALL_TOPICS
 from jeugdstroom.common.settings import Settings
-from jeugdstroom.intake.auth import add_sender
 from tests.conftest import Infra, fresh_settings
 from tests.factories import SENDER, bsn, separatie
-from tests.support import ServiceProcess, read_topic, service_ports, wait_until
+from tests.support import ServiceProcess, read_topic, register_sender, service_ports, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -36,14 +34,6 @@ async def system(infra: Infra, log_dir: Path) -> AsyncIterator[tuple[Settings, d
     finally:
         for p in procs.values():
             p.stop()
-
-
-async def sender_token(settings: Settings) -> str:
-    conn = await asyncpg.connect(settings.database_url)
-    try:
-        return await add_sender(conn, SENDER, "e2e")
-    finally:
-        await conn.close()
 
 
 async def exact_counts(settings: Settings, monitor: ServiceProcess) -> dict[tuple[str, str], int]:
@@ -75,7 +65,7 @@ def expected(ns: range, gemeente_of: dict[int, str]) -> dict[tuple[str, str], in
 async def test_separatie_flows_from_http_to_indicator_and_survives_registry_kill(
         system: tuple[Settings, dict[str, ServiceProcess]]) -> None:
     settings, procs = system
-    token = await sender_token(settings)
+    token = await register_sender(settings, SENDER, "e2e")
     gemeenten = ["GM0268", "GM0296", "GM1945"]
     gemeente_of = {n: gemeenten[n % 3] for n in range(120)}
     auth = {"authorization": f"Bearer {token}"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncpg
 import orjson
 import pytest
 
@@ -10,19 +9,14 @@ from jeugdstroom.common import db
 from jeugdstroom.common.bsn import pseudonymise
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.intake.app import create_app
-from jeugdstroom.intake.auth import add_sender
 from tests.factories import SENDER, bsn, separatie
-from tests.support import read_topic, running_app, wait_until
+from tests.support import read_topic, register_sender, running_app, wait_until
 
 pytestmark = pytest.mark.integration
 
 
 async def _token(settings: Settings, code: str = SENDER) -> str:
-    conn = await asyncpg.connect(settings.database_url)
-    try:
-        return await add_sender(conn, code, "test")
-    finally:
-        await conn.close()
+    return await register_sender(settings, code)
 
 
 async def test_valid_separatie_is_published_keyed_by_pseudonym_with_cloudevent_headers(settings: Settings) -> None:

@@ -269,6 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--name", required=True, help="name of the institution")
     rev = ssub.add_parser("revoke", help="revoke a sender's token")
     rev.add_argument("--code", required=True)
+    from jeugdstroom.cli.send import add_arguments as add_send_arguments
+
+    add_send_arguments(sub.add_parser("send", help="submit a JSON or NDJSON file of events as an institution"))
     ind = sub.add_parser("indicators", help="print an indicator table from a running monitor")
     ind.add_argument("indicator", nargs="?", default="separaties")
     ind.add_argument("--period", default="month", choices=["day", "month", "half_year", "year"])
@@ -293,6 +296,10 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_sender(args, settings)
     if args.cmd == "indicators":
         return cmd_indicators(args, settings)
+    if args.cmd == "send":
+        from jeugdstroom.cli.send import cmd_send
+
+        return cmd_send(args, f"http://{settings.host}:{settings.intake_port}")
     raise AssertionError(args.cmd)
 
 

@@ -1,44 +1,66 @@
-"""intake's HTTP API: ``POST /v1/events`` (one event or a JSON array), plus health and metrics."""
+"""intake's HTTP API: ``POST /v1/events`` (one event, a JSON array, or streamed NDJSON), plus health and
+metrics; its lifespan runs the outbox relay and the Kafka inbox consumer."""
 
 
+import asyncio
 import contextlib
+import os
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 import orjson
-from fastapi import Body, Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from prometheus_client import Counter, Histogram
 
 from jeugdstroom.common import db
-from jeugdstroom.common.contracts.validation import ContractError, parse_submitted
-from jeugdstroom.common.kafka import make_producer
+from jeugdstroom.common.consumer import StoredOffsetConsumer
+from jeugdstroom.common.kafka import INBOX, make_producer
 from jeugdstroom.common.observability import add_ops_routes
 from jeugdstroom.common.outbox import OutboxRelay
-from jeugdstroom.common.service import TaskGroup
+from jeugdstroom.common.service import TaskGroup, supervise
 from jeugdstroom.common.settings import Settings
-from jeugdstroom.intake.accept import PRODUCER, accept, published_form
+from jeugdstroom.intake import ndjson
+from jeugdstroom.intake.accept import PRODUCER
 from jeugdstroom.intake.auth import Sender, authenticate
+from jeugdstroom.intake.examples import EXAMPLES
+from jeugdstroom.intake.inbox import INBOX_GROUP, InboxItem, InboxProcessor
+from jeugdstroom.intake.metrics import EVENTS, LATENCY, REJECTED
+from jeugdstroom.intake.submission import Checked, accept_checked, check, summary
 
-EVENTS = Counter("jeugdstroom_intake_events_total", "Submitted events by outcome", ["type", "outcome"])
-LATENCY = Histogram("jeugdstroom_intake_request_seconds", "POST /v1/events latency",
-                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+#: Most events in one JSON array (and per NDJSON transaction); ``JEUGDSTROOM_MAX_BATCH`` overrides it.
+MAX_BATCH = int(os.environ.get("JEUGDSTROOM_MAX_BATCH", "1000"))
+#: A JSON body larger than this per allowed event is refused (413) before it is read.
+MAX_EVENT_BYTES = 64 * 1024
+#: How long shutdown waits for the inbox consumer to leave its group.
+INBOX_STOP_SECONDS = 1.0
+JSON = "application/json"
+NDJSON = "application/x-ndjson"
 
-EXAMPLE_SEPARATIE: dict[str, Any] = {
-    "id": "sep-2026-0001-start",
-    "type": "separatie",
-    "schema_version": 1,
-    "occurred_at": "2026-05-01T10:15:00+02:00",
-    "sender": "12345678",
-    "child": {"bsn": "111222333", "birth_date": "2010-04-12", "gemeente": "GM0268"},
-    "data": {"separatie_id": "sep-2026-0001", "vorm": "separeerruimte", "start": "2026-05-01T10:00:00+02:00"},
+EXAMPLE_SEPARATIE: dict[str, Any] = EXAMPLES["separatie"]
+
+_REQUEST_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        JSON: {
+            "schema": {"oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]},
+            "examples": {
+                **{name: {"summary": f"one {name}", "value": doc} for name, doc in EXAMPLES.items()},
+                "batch": {"summary": "a batch (JSON array)", "value": list(EXAMPLES.values())},
+            },
+        },
+        NDJSON: {
+            "schema": {"type": "string", "description": "one event (JSON object) per line"},
+            "example": "".join(orjson.dumps(doc).decode() + "\n" for doc in EXAMPLES.values()),
+        },
+    },
 }
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = True) -> FastAPI:
+    """The intake app. ``max_batch`` defaults to :data:`MAX_BATCH`; ``inbox=False`` leaves the Kafka inbox off."""
+    limit = MAX_BATCH if max_batch is None else max_batch
     state: dict[str, Any] = {}
 
     @contextlib.asynccontextmanager
@@ -54,9 +76,16 @@ def create_app(settings: Settings) -> FastAPI:
             await OutboxRelay(pool, PRODUCER, producer, "intake", batch=settings.outbox_batch).run()
 
         tasks.start("intake-outbox-relay", relay)
+        inbox_task: asyncio.Task[None] | None = None
+        if inbox:
+            consumer: StoredOffsetConsumer[InboxItem] = StoredOffsetConsumer(
+                settings, pool, INBOX_GROUP, [settings.topic(INBOX)], InboxProcessor(settings), "intake")
+            inbox_task = asyncio.create_task(supervise("intake-inbox", consumer.run), name="intake-inbox")
         try:
             yield
         finally:
+            if inbox_task is not None:
+                await _stop_bounded(inbox_task, INBOX_STOP_SECONDS)
             await tasks.stop()
             with contextlib.suppress(Exception):
                 await producer.stop()
@@ -88,63 +117,98 @@ def create_app(settings: Settings) -> FastAPI:
             raise HTTPException(401, "invalid or revoked token", headers={"WWW-Authenticate": "Bearer"})
         return sender
 
+    async def commit(checked: list[Checked]) -> list[dict[str, Any]]:
+        """Accept the checked items in one transaction (none when nothing is acceptable)."""
+        if all(c.doc is None for c in checked):
+            return [c.result for c in checked if c.result is not None]
+        async with state["pool"].acquire() as conn, conn.transaction():
+            return await accept_checked(conn, settings, checked)
+
+    async def submit_json(request: Request, sender: Sender) -> JSONResponse:
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > limit * MAX_EVENT_BYTES:
+            raise HTTPException(413, f"body larger than {limit * MAX_EVENT_BYTES} bytes (limit: {limit} events of "
+                                     f"at most {MAX_EVENT_BYTES} bytes); use {NDJSON} for large uploads")
+        try:
+            body = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            EVENTS.labels("unknown", "rejected").inc()
+            REJECTED.labels("unknown", "invalid_json").inc()
+            return JSONResponse({"detail": [{"field": "(body)", "reason": "is not valid JSON"}]}, status_code=422)
+        single = not isinstance(body, list)
+        items = [body] if single else body
+        if len(items) > limit:
+            raise HTTPException(413, f"batch of {len(items)} events is larger than the limit of {limit} events; "
+                                     f"split it or use {NDJSON}")
+        key = settings.pseudonym_key_bytes
+        results = await commit([check(item, sender.code, key) for item in items])
+        if single:
+            return _single_response(results[0])
+        return JSONResponse({"results": results, "summary": summary(results)}, status_code=202)
+
+    async def submit_ndjson(request: Request, sender: Sender) -> JSONResponse:
+        key = settings.pseudonym_key_bytes
+        results: list[dict[str, Any]] = []
+        async for chunk in ndjson.chunks(request.stream(), limit):
+            checked: list[Checked] = []
+            for line in chunk:
+                if line.error is not None:
+                    EVENTS.labels("unknown", "rejected").inc()
+                    REJECTED.labels("unknown", "too_long" if "longer" in line.error else "invalid_json").inc()
+                    checked.append(Checked(None, {"status": "rejected",
+                                                  "errors": [{"field": "(line)", "reason": line.error}]}))
+                else:
+                    checked.append(check(line.item, sender.code, key))
+            for line, result in zip(chunk, await commit(checked), strict=True):
+                results.append({"line": line.number, **result})
+        return JSONResponse({"results": results, "summary": summary(results)}, status_code=202)
+
     @app.post(
         "/v1/events",
         status_code=202,
-        summary="Submit one event (JSON object) or a batch (JSON array)",
+        summary="Submit one event (JSON object), a batch (JSON array) or a stream (NDJSON, one event per line)",
+        description=(
+            f"A JSON array holds at most {limit} events (413 otherwise). NDJSON (`{NDJSON}`) is read as a stream "
+            f"and committed every {limit} lines; each line gets a result with its `line` number. Batch and NDJSON "
+            "answers are 202 with a result per item (accepted, duplicate, conflict, rejected or forbidden, with "
+            "the field and rule of every error) and a summary of counts."
+        ),
+        openapi_extra={"requestBody": _REQUEST_BODY},
         responses={
             200: {"description": "Duplicate: this (sender, id) was accepted before with the same content"},
             401: {"description": "Missing or invalid token"},
             403: {"description": "The event's sender is not the token's sender"},
             409: {"description": "This (sender, id) was accepted before with different content"},
+            413: {"description": "Batch larger than the limit"},
+            415: {"description": f"Content type other than {JSON} or {NDJSON}"},
             422: {"description": "Invalid event: the field and the rule"},
         },
     )
-    async def submit(
-        sender: Annotated[Sender, Depends(current_sender)],
-        body: Annotated[Any, Body(openapi_examples={"separatie": {"value": EXAMPLE_SEPARATIE}})],
-    ) -> JSONResponse:
+    async def submit(request: Request, sender: Sender = Depends(current_sender)) -> JSONResponse:  # noqa: B008
         started = time.perf_counter()
         try:
-            single = not isinstance(body, list)
-            items = [body] if single else body
-            if len(items) > 1000:
-                raise HTTPException(413, "batch larger than 1000 events")
-            results: list[dict[str, Any]] = [{} for _ in items]
-            docs: list[dict[str, Any]] = []
-            positions: list[int] = []
-            for i, item in enumerate(items):
-                try:
-                    event = parse_submitted(orjson.dumps(item))
-                except ContractError as err:
-                    results[i] = {"status": "rejected", "errors": [e.as_dict() for e in err.errors]}
-                    EVENTS.labels(_type_label(item), "rejected").inc()
-                    continue
-                if event.sender != sender.code:
-                    results[i] = {"status": "forbidden", "errors": [
-                        {"field": "sender", "reason": "does not match the token's sender"}]}
-                    EVENTS.labels(event.type, "forbidden").inc()
-                    continue
-                docs.append(published_form(event, settings.pseudonym_key_bytes))
-                positions.append(i)
-            if docs:
-                async with state["pool"].acquire() as conn, conn.transaction():
-                    outcomes = await accept(conn, settings, docs, datetime.now(UTC))
-                for pos, doc, outcome in zip(positions, docs, outcomes, strict=True):
-                    results[pos] = {"status": outcome.status, "id": outcome.event_id}
-                    EVENTS.labels(doc["type"], outcome.status).inc()
-            if single:
-                return _single_response(results[0])
-            return JSONResponse({"results": results}, status_code=202)
+            media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if media == JSON:
+                return await submit_json(request, sender)
+            if media == NDJSON:
+                return await submit_ndjson(request, sender)
+            raise HTTPException(415, f"content type must be {JSON} (one event or an array) or {NDJSON} "
+                                     "(one event per line)")
         finally:
             LATENCY.observe(time.perf_counter() - started)
 
     return app
 
 
-def _type_label(item: Any) -> str:
-    t = item.get("type") if isinstance(item, dict) else None
-    return t if t in ("aanmelding", "beschikking", "plaatsing", "separatie", "correctie") else "unknown"
+async def _stop_bounded(task: asyncio.Task[None], seconds: float) -> None:
+    """Cancel a consumer task, giving its clean-up ``seconds``. A consumer stopped while its first group join is
+    still pending waits for the join answer (seconds on some brokers); nothing is lost by not waiting, since
+    offsets live in PostgreSQL and an unfinished batch's transaction rolls back."""
+    task.cancel()
+    _, pending = await asyncio.wait({task}, timeout=seconds)
+    if pending:
+        task.cancel()
+        await asyncio.wait({task}, timeout=seconds)
 
 
 def _single_response(result: dict[str, Any]) -> JSONResponse:
@@ -157,5 +221,3 @@ def _single_response(result: dict[str, Any]) -> JSONResponse:
         return JSONResponse({"detail": "an event with this id was accepted before with different content",
                              "id": result["id"]}, status_code=409)
     return JSONResponse(result, status_code=202 if status == "accepted" else 200)
-
-

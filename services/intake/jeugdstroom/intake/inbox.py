@@ -1,0 +1,134 @@
+"""The Kafka inbox: senders that speak Kafka put the same JSON events on ``<prefix>.inbox`` with
+``authorization: Bearer <token>`` as a record header. Valid events take the HTTP path (check, pseudonymise,
+:func:`accept` in the consumer loop's transaction); everything else goes to the dead-letter topic with the
+reason.
+
+Decisions:
+
+* The loop's dedupe id is the record's origin (topic/partition/offset), not the event id: every record is
+  handled once, and :func:`accept` decides duplicate versus conflict by (sender, id) exactly as over HTTP.
+  A duplicate is dropped silently (the sender's resend); a conflict is dead-lettered.
+* Nothing is raised as ``Poison`` from ``decode``: the loop's dead-letter rows carry the original bytes and
+  key, and an inbox record holds a BSN in the clear. Dead letters are written here instead, from a redacted
+  copy (``bsn`` fields and nine-digit numbers masked, key dropped; unparseable values dropped entirely; the
+  origin topic/partition/offset still points at the original).
+* No dead-letter storm cap here: inbox input comes from outside, and one sender's garbage must not stop
+  everybody else's events.
+* Dead letters use the outbox producer name ``intake``, so the one relay publishes both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from jeugdstroom.common import outbox
+from jeugdstroom.common.consumer import Decoded, deadletter_row
+from jeugdstroom.common.db import Conn
+from jeugdstroom.common.kafka import InRecord
+from jeugdstroom.common.observability import consumer_metrics
+from jeugdstroom.common.settings import Settings
+from jeugdstroom.intake.accept import PRODUCER
+from jeugdstroom.intake.auth import Sender, authenticate
+from jeugdstroom.intake.metrics import EVENTS, REJECTED, type_label
+from jeugdstroom.intake.submission import Checked, accept_checked, check
+
+INBOX_GROUP = "intake-inbox"
+REDACTED = "<redacted>"
+_NINE_DIGITS = re.compile(r"\d{9}")
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    """A decoded inbox record: the bearer token (if any) and the parsed JSON, or why it is unusable."""
+
+    token: str | None
+    body: Any = None
+    problem: tuple[str, str] | None = None  # (reason class, reason)
+
+
+def bearer(header: str | None) -> str | None:
+    scheme, _, token = (header or "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def redact(value: Any) -> Any:
+    """A copy of a JSON value without anything that may be a BSN."""
+    if isinstance(value, dict):
+        return {(REDACTED if _NINE_DIGITS.search(str(k)) else k): (REDACTED if "bsn" in str(k).lower() else redact(v))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    if isinstance(value, str) and _NINE_DIGITS.search(value):
+        return REDACTED
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 100_000_000:
+        return REDACTED
+    return value
+
+
+class InboxProcessor:
+    """The inbox's :class:`~jeugdstroom.common.consumer.Processor`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.metrics = consumer_metrics("intake")
+
+    def decode(self, record: InRecord) -> tuple[str, InboxItem]:
+        origin = f"inbox:{record.topic}/{record.partition}/{record.offset}"
+        token = bearer(record.header("authorization"))
+        try:
+            body = orjson.loads(record.value or b"")
+        except orjson.JSONDecodeError:
+            return origin, InboxItem(token, problem=("unparseable", "value is not JSON"))
+        return origin, InboxItem(token, body)
+
+    async def apply(self, conn: Conn, items: Sequence[Decoded[InboxItem]]) -> None:
+        key = self.settings.pseudonym_key_bytes
+        senders: dict[str, Sender | None] = {}
+        dead: list[outbox.OutRow] = []
+        good: list[tuple[Decoded[InboxItem], Checked]] = []
+        for d in items:
+            it = d.item
+            if it.problem is not None:
+                dead.append(self.deadletter(d, *it.problem))
+                continue
+            if it.token is None:
+                dead.append(self.deadletter(d, "unauthorized", "missing authorization header 'Bearer <token>'"))
+                continue
+            if it.token not in senders:
+                senders[it.token] = await authenticate(conn, it.token)
+            sender = senders[it.token]
+            if sender is None:
+                dead.append(self.deadletter(d, "unauthorized", "invalid or revoked token"))
+                continue
+            checked = check(it.body, sender.code, key)
+            if checked.result is not None:
+                cls = "forbidden" if checked.result["status"] == "forbidden" else "contract"
+                dead.append(self.deadletter(d, cls, _reason(checked.result)))
+                continue
+            good.append((d, checked))
+        results = await accept_checked(conn, self.settings, [c for _, c in good])
+        for (d, _), result in zip(good, results, strict=True):
+            if result["status"] == "conflict":
+                dead.append(self.deadletter(d, "conflict", _reason(result)))
+        await outbox.write(conn, PRODUCER, dead)
+
+    def deadletter(self, d: Decoded[InboxItem], reason_class: str, reason: str) -> outbox.OutRow:
+        value = orjson.dumps(redact(d.item.body)) if d.item.problem is None else None
+        safe = dataclasses.replace(d.record, key=None, value=value, headers=())
+        self.metrics.deadlettered.labels(d.record.topic, reason_class).inc()
+        if reason_class in ("unparseable", "unauthorized"):  # the others were counted by check/accept
+            kind = type_label(d.item.body)
+            EVENTS.labels(kind, "rejected").inc()
+            REJECTED.labels(kind, "invalid_json" if reason_class == "unparseable" else reason_class).inc()
+        return deadletter_row(self.settings, safe, INBOX_GROUP, reason_class, reason)
+
+
+def _reason(result: dict[str, Any]) -> str:
+    return "; ".join(f"{e['field']}: {e['reason']}" for e in result.get("errors", []))
