@@ -9,7 +9,7 @@ from prometheus_client import Histogram
 from pydantic import TypeAdapter, ValidationError
 
 from jeugdstroom.common.consumer import Decoded, Poison
-from jeugdstroom.common.contracts.changes import RegistryChange, SeparatieChange
+from jeugdstroom.common.contracts.changes import AnyChange, RegistryChange, SeparatieChange
 from jeugdstroom.common.contracts.validation import field_errors
 from jeugdstroom.common.db import Conn
 from jeugdstroom.common.kafka import InRecord
@@ -17,7 +17,7 @@ from jeugdstroom.monitor import fold
 from jeugdstroom.monitor import repository as repo
 
 GROUP = "monitor"
-_CHANGE: TypeAdapter[SeparatieChange] = TypeAdapter(RegistryChange)
+_CHANGE: TypeAdapter[AnyChange] = TypeAdapter(RegistryChange)
 
 FRESHNESS = Histogram(
     "jeugdstroom_monitor_freshness_seconds",
@@ -27,7 +27,7 @@ FRESHNESS = Histogram(
 
 
 class MonitorProcessor:
-    def decode(self, record: InRecord) -> tuple[str, SeparatieChange]:
+    def decode(self, record: InRecord) -> tuple[str, AnyChange]:
         if record.value is None:
             raise Poison("empty", "record has no value")
         try:
@@ -36,12 +36,12 @@ class MonitorProcessor:
             raise Poison("contract", "; ".join(f"{e.field}: {e.reason}" for e in field_errors(exc))) from None
         return change.change_id, change
 
-    async def apply(self, conn: Conn, items: Sequence[Decoded[SeparatieChange]]) -> None:
-        await repo.add_counts(conn, fold.deltas(d.item for d in items))
+    async def apply(self, conn: Conn, items: Sequence[Decoded[AnyChange]]) -> None:
+        await repo.add_counts(conn, fold.deltas(d.item for d in items if isinstance(d.item, SeparatieChange)))
         self._observe_freshness(items)
 
     @staticmethod
-    def _observe_freshness(items: Sequence[Decoded[SeparatieChange]]) -> None:
+    def _observe_freshness(items: Sequence[Decoded[AnyChange]]) -> None:
         now = datetime.now(UTC)
         for d in items:
             if d.item.accepted_at is not None:

@@ -1,9 +1,14 @@
-"""Registry change events (topic ``jeugdstroom.registry.changes``).
+"""Registry change events (topic ``jeugdstroom.registry.changes``): the registry → monitor contract.
 
 Every change of an entity in the registry is published as its version *before* and *after* the
 change (``None`` when it did not exist / no longer exists). A consumer that derives additive
 aggregates subtracts what ``before`` contributed and adds what ``after`` contributes; corrections
 therefore undo exactly, and the order in which changes of different entities arrive does not matter.
+
+Each entity carries what the monitor needs without querying the registry: the child's pseudonym,
+birth date and gemeente (as of the episode's start), and the episode's own dates. Dates are calendar
+days in Europe/Amsterdam; an episode with ``start``/``end`` covers the days ``start <= d < end``.
+The precise definitions the registry applies are in docs/indicators.md.
 """
 
 from __future__ import annotations
@@ -13,26 +18,92 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
-from jeugdstroom.common.contracts.codes import SeparatieVorm
-from jeugdstroom.common.contracts.events import Contract, GemeenteCode, Identifier, Pseudonym, SenderCode
+from jeugdstroom.common.contracts.codes import (
+    BeschikkingSoort,
+    PlaatsingVorm,
+    RedenEinde,
+    SeparatieVorm,
+    Verwijzer,
+    Zorgvorm,
+)
+from jeugdstroom.common.contracts.events import AgbCode, Contract, GemeenteCode, Identifier, Pseudonym, SenderCode
 
 
-class SeparatieEpisode(Contract):
+class EntityBase(Contract):
+    """Who an entity is about and which institution's events describe it."""
+
+    instelling: SenderCode = Field(description="Sender of the events that describe this entity")
+    pseudonym: Pseudonym
+    gemeente: GemeenteCode = Field(description="The child's gemeente as of the episode's start")
+    birth_date: date
+
+
+class SeparatieEpisode(EntityBase):
     """A separatie/afzondering episode as the registry knows it."""
 
     separatie_id: Identifier
-    instelling: SenderCode
-    pseudonym: Pseudonym
-    gemeente: GemeenteCode
-    birth_date: date
     vorm: SeparatieVorm
     start: AwareDatetime | None = Field(description="None while only the end has arrived")
     end: AwareDatetime | None = None
 
 
+class AanmeldingEpisode(EntityBase):
+    """A referral and what followed from it (linked by ``aanmelding_id`` on beschikking/plaatsing)."""
+
+    aanmelding_id: Identifier
+    verwijzer: Verwijzer
+    zorgvorm: Zorgvorm
+    urgent: bool = False
+    day: date = Field(description="Event date of the aanmelding (Europe/Amsterdam)")
+    beschikking_date: date | None = Field(
+        default=None, description="Start of the earliest beschikking that names this aanmelding"
+    )
+    plaatsing_date: date | None = Field(
+        default=None, description="Start of the earliest plaatsing that names this aanmelding"
+    )
+    herhaald: bool = Field(
+        default=False,
+        description="The child's previous care (a plaatsing or toewijzing) ended at most 365 days before `day`",
+    )
+
+
+class BeschikkingEpisode(EntityBase):
+    """A beschikking: toewijzing, child-protection measure or machtiging, with its validity."""
+
+    beschikking_id: Identifier
+    soort: BeschikkingSoort
+    start: date
+    end: date | None = None
+
+
+class PlaatsingEpisode(EntityBase):
+    """A placement (verblijf) episode."""
+
+    plaatsing_id: Identifier
+    provider: AgbCode
+    vorm: PlaatsingVorm
+    start: date | None = Field(description="None while only a correction-free end is known")
+    end: date | None = None
+    reden_einde: RedenEinde | None = None
+    overplaatsing: bool = Field(
+        default=False,
+        description="Ended with reden overplaatsing and followed by another placement of the child"
+        " starting within 31 days of the end",
+    )
+
+
+class AchttienFact(EntityBase):
+    """Derived: a child was in pleegzorg or gezinshuis on its 18th birthday (evaluated on event time)."""
+
+    plaatsing_id: Identifier
+    vorm: PlaatsingVorm
+    birthday: date = Field(description="The 18th birthday")
+    continues: bool = Field(description="The placement continued past the 18th birthday")
+
+
 class ChangeBase(Contract):
-    change_id: Identifier | Annotated[str, Field(max_length=300)] = Field(
-        description="Deterministic id (source event uid + sequence): a republished change is a duplicate"
+    change_id: Identifier | Annotated[str, Field(max_length=400)] = Field(
+        description="Deterministic id (cause event uid + entity key): a republished change is a duplicate"
     )
     schema_version: Literal[1] = 1
     pseudonym: Pseudonym
@@ -47,4 +118,34 @@ class SeparatieChange(ChangeBase):
     after: SeparatieEpisode | None
 
 
-RegistryChange = Annotated[SeparatieChange, Field(discriminator="entity")]
+class AanmeldingChange(ChangeBase):
+    entity: Literal["aanmelding"] = "aanmelding"
+    before: AanmeldingEpisode | None
+    after: AanmeldingEpisode | None
+
+
+class BeschikkingChange(ChangeBase):
+    entity: Literal["beschikking"] = "beschikking"
+    before: BeschikkingEpisode | None
+    after: BeschikkingEpisode | None
+
+
+class PlaatsingChange(ChangeBase):
+    entity: Literal["plaatsing"] = "plaatsing"
+    before: PlaatsingEpisode | None
+    after: PlaatsingEpisode | None
+
+
+class AchttienChange(ChangeBase):
+    entity: Literal["achttien_in_pleegzorg"] = "achttien_in_pleegzorg"
+    before: AchttienFact | None
+    after: AchttienFact | None
+
+
+AnyChange = SeparatieChange | AanmeldingChange | BeschikkingChange | PlaatsingChange | AchttienChange
+RegistryChange = Annotated[AnyChange, Field(discriminator="entity")]
+
+
+def age_on(birth_date: date, day: date) -> int:
+    """Age in whole years on ``day`` (a child born on 29 February turns a year older on 1 March)."""
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
