@@ -140,6 +140,8 @@ class StoredOffsetConsumer(Generic[T]):
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_interval_ms=300_000,
+            session_timeout_ms=self.settings.kafka_session_timeout_ms,
+            heartbeat_interval_ms=self.settings.kafka_heartbeat_interval_ms,
             isolation_level="read_uncommitted",
         )
         await self.consumer.start()

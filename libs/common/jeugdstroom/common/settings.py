@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     batch_max_records: int = Field(2000, ge=1, description="Max records per consumer batch")
     batch_max_wait_ms: int = Field(100, ge=1, description="Max wait for a consumer batch to fill")
     outbox_batch: int = Field(2000, ge=1, description="Max outbox rows per relay publish")
+    kafka_session_timeout_ms: int = Field(
+        6000, ge=1000, description="Consumer-group session timeout (short: a crashed member is replaced quickly)"
+    )
+    kafka_heartbeat_interval_ms: int = Field(1000, ge=100, description="Consumer-group heartbeat interval")
     log_level: str = "INFO"
 
     @cached_property
