@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from jeugdstroom.cli.demo import random_bsn
+from jeugdstroom.common.bsn import random_bsn
 
 SENDER = "12345678"
 

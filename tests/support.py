@@ -10,11 +10,13 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
+import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import FastAPI
 
@@ -79,6 +81,15 @@ async def register_sender(settings: Settings, code: str, name: str = "test") -> 
         return await add_sender(conn, code, name)
     finally:
         await conn.close()
+
+
+def pg_dump(settings: Settings) -> bytes:
+    """The test database as SQL (pg_dump from the embedded PostgreSQL binaries)."""
+    from jeugdstroom.common.embedded import EmbeddedPostgres
+
+    out = subprocess.run([EmbeddedPostgres._bin("pg_dump"), "--data-only", settings.database_url],
+                         capture_output=True, check=True)
+    return out.stdout
 
 
 def service_env(settings: Settings) -> dict[str, str]:
@@ -149,3 +160,135 @@ class ServiceProcess:
 def service_ports(settings: Settings) -> Settings:
     return settings.model_copy(update={"intake_port": free_port(), "registry_port": free_port(),
                                        "monitor_port": free_port()})
+
+
+@contextlib.asynccontextmanager
+async def running_services(settings: Settings, log_dir: Path,
+                           names: tuple[str, ...] = ("intake", "registry", "monitor"),
+                           ) -> AsyncIterator[dict[str, ServiceProcess]]:
+    """The services as real processes on the ports of ``settings`` (see ``service_ports``), stopped on exit."""
+    procs = {name: ServiceProcess(name, settings, log_dir) for name in names}
+    try:
+        await asyncio.gather(*(p.start() for p in procs.values()))
+        yield procs
+    finally:
+        for p in procs.values():
+            p.stop()
+
+
+async def caught_up(settings: Settings, groups: dict[str, tuple[str, ...]]) -> bool:
+    """True when no outbox row is unsent and every consumer group has stored offsets at the end of its topics.
+
+    ``groups`` maps a consumer group to the short names of the topics it consumes. The check reads the
+    stored offsets in PostgreSQL (the only offsets that count) against the broker's end offsets.
+    """
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        if await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"):
+            return False
+        stored = {(r["consumer"], r["topic"], r["partition"]): r["next_offset"]
+                  for r in await conn.fetch("SELECT consumer, topic, partition, next_offset FROM consumer_offsets")}
+    finally:
+        await conn.close()
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()  # a topic re-created by a broker may have other partitions
+        for group, shorts in groups.items():
+            parts = [TopicPartition(settings.topic(s), p) for s in shorts
+                     for p in sorted(consumer.partitions_for_topic(settings.topic(s)) or range(settings.partitions))]
+            ends = await consumer.end_offsets(parts)
+            if any(stored.get((group, tp.topic, tp.partition), 0) < end for tp, end in ends.items()):
+                return False
+    finally:
+        await consumer.stop()
+    return True
+
+
+# -- the simulator's ground truth against a running monitor ----------------------------------------------------
+#: A monitor/truth row's identity: (period, start, sorted dimension values).
+TruthKey = tuple[str, str, tuple[tuple[str, str], ...]]
+#: Row fields compared besides ``value`` (duration and ratio extras).
+TRUTH_EXTRAS = ("n", "p90", "numerator", "denominator")
+
+
+def simulate(path: Path, region: str, days: int, seed: int) -> dict[str, Any]:
+    """Write a simulated stream to ``path`` (NDJSON, sending order); returns its ground-truth document."""
+    from jeugdstroom.simulator.stream import Params, default_start, generate, truth_document
+    from jeugdstroom.simulator.truth import PERIODS, Truth
+
+    params = Params(region, days, seed, default_start(days))
+    truth = Truth()
+    with path.open("wb") as f:
+        stats = generate(params, f, truth)
+    doc: dict[str, Any] = orjson.loads(truth_document(params, truth, stats, PERIODS))
+    return doc
+
+
+def keyed(rows: list[dict[str, Any]]) -> dict[TruthKey, tuple[Any, ...]]:
+    out: dict[TruthKey, tuple[Any, ...]] = {}
+    for r in rows:
+        key = (r["period"], r["start"], tuple(sorted(r["dims"].items())))
+        assert key not in out, f"duplicate row {key}"
+        out[key] = (r["value"], *(r.get(x) for x in TRUTH_EXTRAS))
+    return out
+
+
+async def monitor_rows(client: httpx.AsyncClient, indicator: str, dims: list[str], periods: list[str],
+                       as_of: str) -> dict[TruthKey, tuple[Any, ...]]:
+    """Exact rows of one indicator grouped by ``dims`` (``client`` carries the operator token)."""
+    rows: list[dict[str, Any]] = []
+    for period in periods:
+        resp = await client.get(f"/v1/indicators/{indicator}",
+                                params={"period": period, "group_by": ",".join(dims), "as_of": as_of})
+        assert resp.status_code == 200, resp.text
+        body = resp.json()
+        assert body["exact"] is True
+        rows.extend(body["rows"])
+    return keyed(rows)
+
+
+def differences(truth: dict[TruthKey, tuple[Any, ...]], seen: dict[TruthKey, tuple[Any, ...]],
+                limit: int = 8) -> list[str]:
+    out = []
+    for key in sorted(set(truth) | set(seen)):
+        if truth.get(key) != seen.get(key):
+            out.append(f"{key}: truth {truth.get(key)} monitor {seen.get(key)}")
+            if len(out) >= limit:
+                break
+    return out
+
+
+@dataclass
+class Comparison:
+    """The monitor against the ground truth: differing indicators (first differences), rows compared and the
+    indicators whose truth is empty."""
+
+    failures: dict[str, list[str]]
+    compared: int
+    empty: set[str]
+
+    def report(self) -> str:
+        return orjson.dumps(self.failures, option=orjson.OPT_INDENT_2).decode()
+
+
+async def compare_with_truth(monitor_url: str, settings: Settings, truth: dict[str, Any]) -> Comparison:
+    """Every indicator, period and dimension of ``truth`` against the running monitor's exact values."""
+    token = settings.operator_token.get_secret_value()  # type: ignore[union-attr]
+    as_of = truth["params"]["as_of"]
+    periods = truth["params"]["periods"]
+    result = Comparison({}, 0, set())
+    async with httpx.AsyncClient(base_url=monitor_url, timeout=120,
+                                 headers={"authorization": f"Bearer {token}"}) as client:
+        catalogue = {i["id"]: i for i in (await client.get("/v1/indicators")).json()}
+        assert set(truth["indicators"]) <= set(catalogue), set(truth["indicators"]) - set(catalogue)
+        for indicator, rows in truth["indicators"].items():
+            expected = keyed(rows)
+            if not expected:
+                result.empty.add(indicator)
+            seen = await monitor_rows(client, indicator, catalogue[indicator]["dimensions"], periods, as_of)
+            result.compared += len(expected)
+            diff = differences(expected, seen)
+            if diff:
+                result.failures[indicator] = diff
+    return result

@@ -7,19 +7,17 @@ reaches a topic or a table.
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from jeugdstroom.common.embedded import EmbeddedPostgres
 from jeugdstroom.common.kafka import ALL_TOPICS
 from jeugdstroom.common.settings import Settings
 from tests.conftest import Infra, fresh_settings
 from tests.factories import SENDER, bsn, separatie
-from tests.support import ServiceProcess, read_topic, register_sender, service_ports, wait_until
+from tests.support import ServiceProcess, pg_dump, read_topic, register_sender, service_ports, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -42,7 +40,7 @@ async def exact_counts(settings: Settings, monitor: ServiceProcess) -> dict[tupl
         resp = await c.get(f"{monitor.url}/v1/indicators/separaties", params={"period": "month", "group_by": "gemeente"},
                            headers=auth)
     resp.raise_for_status()
-    return {(r["period"], r["dimensions"]["gemeente"]): r["value"] for r in resp.json()["rows"]}
+    return {(r["start"][:7], r["dims"]["gemeente"]): r["value"] for r in resp.json()["rows"]}
 
 
 def episode(n: int, gemeente: str) -> list[dict[str, object]]:
@@ -120,9 +118,3 @@ async def test_separatie_flows_from_http_to_indicator_and_survives_registry_kill
 
 async def _counts_equal(settings: Settings, monitor: ServiceProcess, want: dict[tuple[str, str], int]) -> bool:
     return await exact_counts(settings, monitor) == want
-
-
-def pg_dump(settings: Settings) -> bytes:
-    out = subprocess.run([EmbeddedPostgres._bin("pg_dump"), "--data-only", settings.database_url],
-                         capture_output=True, check=True)
-    return out.stdout

@@ -51,9 +51,12 @@ async def produce(settings: Settings, values: list[bytes]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def consuming(settings: Settings, pool: asyncpg.Pool, group: str = "test") -> AsyncIterator[StoredOffsetConsumer[dict[str, int | str]]]:
+async def consuming(
+    settings: Settings, pool: asyncpg.Pool, group: str = "test"
+) -> AsyncIterator[StoredOffsetConsumer[dict[str, int | str]]]:
     consumer: StoredOffsetConsumer[dict[str, int | str]] = StoredOffsetConsumer(
-        settings, pool, group, [settings.topic(TOPIC)], Counting(), "test")
+        settings, pool, group, [settings.topic(TOPIC)], Counting(), "test"
+    )
     task = asyncio.create_task(consumer.run())
     try:
         yield consumer
@@ -64,8 +67,9 @@ async def consuming(settings: Settings, pool: asyncpg.Pool, group: str = "test")
 
 
 async def stored(pool: asyncpg.Pool, group: str = "test") -> int:
-    return int(await pool.fetchval(
-        "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE consumer = $1", group))
+    return int(
+        await pool.fetchval("SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE consumer = $1", group)
+    )
 
 
 @pytest.fixture
@@ -98,7 +102,9 @@ async def _eq(value: object, expected: int) -> bool:
     return await value == expected  # type: ignore[misc]
 
 
-async def test_restart_resumes_from_stored_offsets_without_loss_or_double_count(settings: Settings, pool: asyncpg.Pool) -> None:
+async def test_restart_resumes_from_stored_offsets_without_loss_or_double_count(
+    settings: Settings, pool: asyncpg.Pool
+) -> None:
     await produce(settings, events(0, 200))
     async with consuming(settings, pool):
         await wait_until(lambda: _eq(stored(pool), 200), 30, what="first 200")
@@ -119,7 +125,8 @@ async def test_cancel_mid_batch_rolls_back_and_replays(settings: Settings, pool:
 
     await produce(settings, events(0, 100))
     crashing: StoredOffsetConsumer[dict[str, int | str]] = StoredOffsetConsumer(
-        settings, pool, "test", [settings.topic(TOPIC)], Crashing(), "test")
+        settings, pool, "test", [settings.topic(TOPIC)], Crashing(), "test"
+    )
     with pytest.raises(asyncio.CancelledError):
         await crashing.run()
     assert await total(pool) == 0 and await stored(pool) == 0
@@ -155,7 +162,8 @@ async def test_poison_goes_to_deadletter_with_reason_and_origin(settings: Settin
 async def test_a_batch_of_mostly_poison_stops_the_loop(settings: Settings, pool: asyncpg.Pool) -> None:
     await produce(settings, [b"garbage"] * 30)
     consumer: StoredOffsetConsumer[dict[str, int | str]] = StoredOffsetConsumer(
-        settings, pool, "test", [settings.topic(TOPIC)], Counting(), "test")
+        settings, pool, "test", [settings.topic(TOPIC)], Counting(), "test"
+    )
     with pytest.raises(DeadLetterStorm):
         await asyncio.wait_for(consumer.run(), 30)
     assert not consumer.healthy
@@ -170,7 +178,10 @@ async def test_stored_offset_beyond_the_log_resets_to_earliest(settings: Setting
     topic = settings.topic(TOPIC)
     await pool.execute(
         "INSERT INTO consumer_offsets (consumer, topic, partition, next_offset)"
-        " SELECT 'test', $1, p, 1000000 FROM generate_series(0, $2 - 1) p", topic, settings.partitions)
+        " SELECT 'test', $1, p, 1000000 FROM generate_series(0, $2 - 1) p",
+        topic,
+        settings.partitions,
+    )
     async with consuming(settings, pool):
         await wait_until(total_is(pool, 60), 30, what="replayed from earliest")
 
@@ -178,10 +189,13 @@ async def test_stored_offset_beyond_the_log_resets_to_earliest(settings: Setting
 def total_is(pool: asyncpg.Pool, n: int):  # type: ignore[no-untyped-def]
     async def check() -> bool:
         return await total(pool) == n
+
     return check
 
 
-async def test_two_consumers_in_one_group_split_partitions_and_count_once(settings: Settings, pool: asyncpg.Pool) -> None:
+async def test_two_consumers_in_one_group_split_partitions_and_count_once(
+    settings: Settings, pool: asyncpg.Pool
+) -> None:
     await produce(settings, events(0, 500))
     async with consuming(settings, pool), consuming(settings, pool):
         await wait_until(lambda: _eq(stored(pool), 500), 60, what="500 consumed by the group")

@@ -22,8 +22,9 @@ async def _token(settings: Settings, code: str = SENDER) -> str:
 async def test_valid_separatie_is_published_keyed_by_pseudonym_with_cloudevent_headers(settings: Settings) -> None:
     token = await _token(settings)
     async with running_app(create_app(settings)) as client:
-        resp = await client.post("/v1/events", json=separatie("e1", "s1", seed=3),
-                                 headers={"authorization": f"Bearer {token}"})
+        resp = await client.post(
+            "/v1/events", json=separatie("e1", "s1", seed=3), headers={"authorization": f"Bearer {token}"}
+        )
         assert resp.status_code == 202, resp.text
         assert resp.json() == {"status": "accepted", "id": "e1"}
         records = await wait_until(lambda: read_topic(settings, "separatie", 1.0), 20, what="record on topic")
@@ -59,19 +60,33 @@ async def test_authentication_authorisation_and_idempotency(settings: Settings) 
     event = separatie("e1", "s1")
     async with running_app(create_app(settings)) as client:
         assert (await client.post("/v1/events", json=event)).status_code == 401
-        assert (await client.post("/v1/events", json=event, headers={"authorization": "Bearer nope"})).status_code == 401
-        assert (await client.post("/v1/events", json=event, headers={"authorization": f"Bearer {other}"})).status_code == 403
+        assert (
+            await client.post("/v1/events", json=event, headers={"authorization": "Bearer nope"})
+        ).status_code == 401
+        assert (
+            await client.post("/v1/events", json=event, headers={"authorization": f"Bearer {other}"})
+        ).status_code == 403
         auth = {"authorization": f"Bearer {token}"}
         assert (await client.post("/v1/events", json=event, headers=auth)).status_code == 202
         dup = await client.post("/v1/events", json=event, headers=auth)
         assert dup.status_code == 200 and dup.json()["status"] == "duplicate"
         changed = separatie("e1", "s1", vorm="eigen_kamer_op_slot")
         assert (await client.post("/v1/events", json=changed, headers=auth)).status_code == 409
-        batch = await client.post("/v1/events", headers=auth, json=[
-            separatie("e2", "s2"), {"type": "separatie"}, separatie("e1", "s1"), separatie("e2", "s2")])
+        batch = await client.post(
+            "/v1/events",
+            headers=auth,
+            json=[separatie("e2", "s2"), {"type": "separatie"}, separatie("e1", "s1"), separatie("e2", "s2")],
+        )
         statuses = [r["status"] for r in batch.json()["results"]]
         assert statuses == ["accepted", "rejected", "duplicate", "duplicate"]
     async with await db.create_pool(settings.database_url) as pool:
         assert await pool.fetchval("SELECT count(*) FROM outbox WHERE producer = 'intake'") == 2
-        dump = orjson.dumps([dict(r) for r in await pool.fetch("SELECT topic, convert_from(key, 'UTF8') AS k, convert_from(value, 'UTF8') AS v FROM outbox")])
+        dump = orjson.dumps(
+            [
+                dict(r)
+                for r in await pool.fetch(
+                    "SELECT topic, convert_from(key, 'UTF8') AS k, convert_from(value, 'UTF8') AS v FROM outbox"
+                )
+            ]
+        )
         assert bsn(1).encode() not in dump

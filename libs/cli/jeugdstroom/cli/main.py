@@ -112,20 +112,24 @@ def cmd_up(args: argparse.Namespace) -> int:
             log.close()
         s = settings
         print(f"  intake      http://{s.host}:{s.intake_port}/docs  (POST /v1/events)", flush=True)
-        print(f"  monitor     http://{s.host}:{s.monitor_port}/v1/indicators/separaties", flush=True)
+        print(f"  dashboard   http://{s.host}:{s.monitor_port}/", flush=True)
+        print(f"  monitor     http://{s.host}:{s.monitor_port}/v1/indicators  (JSON API, docs at /docs)", flush=True)
         print(f"  metrics     http://{s.host}:{{{s.intake_port},{s.registry_port},{s.monitor_port}}}/metrics",
               flush=True)
-        print(f"  demo sender 12345678, token {demo_token}", flush=True)
+        print(f"  sender      12345678, token {demo_token} (for your own events)", flush=True)
         print(f"  operator    token {local_secrets['operator_token']} (exact values in the monitor API)", flush=True)
         print(f"  logs        {data_dir}/*.log", flush=True)
         demo: subprocess.Popen[bytes] | None = None
         if not args.no_demo:
+            demo_log = open(data_dir / "demo.log", "ab")  # noqa: SIM115 - handed to the child
             demo = subprocess.Popen(
-                [sys.executable, "-c", "import asyncio,sys; from jeugdstroom.cli.demo import feed; "
-                 "asyncio.run(feed(sys.argv[1], sys.argv[2], '12345678'))",
-                 f"http://{s.host}:{s.intake_port}", demo_token], env=env,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            print("  demo        a live separatie stream is being sent (--no-demo to stay quiet)", flush=True)
+                [sys.executable, "-m", "jeugdstroom.cli.main", "simulate", "--region", "rijk-van-nijmegen",
+                 "--days", "365", "--seed", "7", "--rate", str(args.demo_rate), "--register",
+                 "--tokens", str(data_dir / "demo-tokens.json")],
+                env=env, stdout=demo_log, stderr=subprocess.STDOUT)
+            demo_log.close()
+            print(f"  demo        a simulated year of Rijk van Nijmegen streams in at {args.demo_rate:g} events/s"
+                  f" (progress in {data_dir}/demo.log; --no-demo to stay quiet)", flush=True)
         print("Running. Press Ctrl-C to stop.", flush=True)
         while not stopping:
             for name, p in procs.items():
@@ -134,7 +138,7 @@ def cmd_up(args: argparse.Namespace) -> int:
                           flush=True)
                     stopping = True
             time.sleep(0.2)
-        if demo is not None:
+        if demo is not None and demo.poll() is None:
             demo.terminate()
     finally:
         print("jeugdstroom: stopping services…", flush=True)
@@ -178,9 +182,15 @@ def cmd_migrate(settings: Settings) -> int:
     return 0
 
 
-def cmd_schema(out: Path) -> int:
+def cmd_schema(out: Path, force: bool = False) -> int:
+    from jeugdstroom.common.contracts.compat import load_released, problems
     from jeugdstroom.common.contracts.validation import json_schemas
 
+    breaking = problems(load_released(out), json_schemas())  # the files in `out` are the released baseline
+    if breaking and not force:
+        print(f"error: breaking change without a schema_version bump (docs/schema-evolution.md); {out} unchanged:",
+              *breaking, sep="\n  ", file=sys.stderr)
+        return 1
     out.mkdir(parents=True, exist_ok=True)
     for name, schema in json_schemas().items():
         (out / name).write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n")
@@ -219,30 +229,6 @@ def cmd_sender(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(go())
 
 
-def cmd_indicators(args: argparse.Namespace, settings: Settings) -> int:
-    import httpx
-
-    url = args.url or f"http://{settings.host}:{settings.monitor_port}"
-    headers = {"authorization": f"Bearer {args.token}"} if args.token else {}
-    try:
-        resp = httpx.get(f"{url}/v1/indicators/{args.indicator}", params={"period": args.period},
-                         headers=headers, timeout=10)
-    except httpx.HTTPError as exc:
-        print(f"error: monitor not reachable at {url}: {type(exc).__name__}", file=sys.stderr)
-        return 1
-    if resp.status_code != 200:
-        print(f"error: monitor answered {resp.status_code}: {resp.text}", file=sys.stderr)
-        return 1
-    body = resp.json()
-    print(f"{body['indicator']} per {body['period']} ({'exact' if body['exact'] else 'public, suppressed'})")
-    print(f"{'period':<12} {'dimensions':<40} {'value':>8}")
-    for r in body["rows"]:
-        dims = ", ".join(f"{k}={v}" for k, v in r["dimensions"].items())
-        value = "<" + str(settings.suppression_threshold) if r["suppressed"] else str(r["value"])
-        print(f"{r['period']:<12} {dims:<40} {value:>8}")
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="jeugdstroom",
@@ -255,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="where state is kept (default: %(default)s)")
     up.add_argument("--no-demo", action="store_true", help="do not feed the live demo stream")
     up.add_argument("--reset", action="store_true", help="delete the data directory first")
+    up.add_argument("--demo-rate", type=float, default=40.0, help="demo events per second (default: %(default)s)")
     up.add_argument("--broker-port", type=int, default=9092, help="embedded broker port (default: %(default)s)")
     up.add_argument("--db-port", type=int, default=5432, help="embedded PostgreSQL port (default: %(default)s)")
     for name in SERVICES:
@@ -262,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="apply database migrations")
     schema = sub.add_parser("schema", help="write the JSON Schema of every contract")
     schema.add_argument("--out", type=Path, default=Path("docs/schemas"), help="folder (default: %(default)s)")
+    schema.add_argument("--force", action="store_true", help="overwrite even when the change is breaking")
     sender = sub.add_parser("sender", help="manage sender credentials")
     ssub = sender.add_subparsers(dest="sender_cmd", required=True, metavar="ACTION")
     add = ssub.add_parser("add", help="register a sender and print its token once")
@@ -272,11 +260,23 @@ def build_parser() -> argparse.ArgumentParser:
     from jeugdstroom.cli.send import add_arguments as add_send_arguments
 
     add_send_arguments(sub.add_parser("send", help="submit a JSON or NDJSON file of events as an institution"))
-    ind = sub.add_parser("indicators", help="print an indicator table from a running monitor")
-    ind.add_argument("indicator", nargs="?", default="separaties")
-    ind.add_argument("--period", default="month", choices=["day", "month", "half_year", "year"])
-    ind.add_argument("--url", help="monitor base URL (default: from settings)")
-    ind.add_argument("--token", help="operator token for exact values")
+    from jeugdstroom.cli.ijw import add_arguments as add_ijw_arguments
+
+    add_ijw_arguments(sub.add_parser("ijw", help="import iJw 3.2 XML messages (jeugdstroom ijw import FILE...)"))
+    from jeugdstroom.cli.simulate import add_arguments as add_simulate_arguments
+
+    add_simulate_arguments(sub.add_parser("simulate", help="generate a realistic stream with its ground truth, or"
+                                                           " feed it live to intake"))
+    from jeugdstroom.cli import asyncapi, tail
+
+    asyncapi.add_arguments(sub.add_parser("asyncapi", help="write the AsyncAPI 3.0 document of every topic"))
+    tail.add_arguments(sub.add_parser("tail", help="pretty-print a topic's records (decoded, with headers)"))
+    from jeugdstroom.cli.indicators import add_arguments as add_indicators_arguments
+
+    add_indicators_arguments(sub.add_parser("indicators", help="print the indicator table from a running monitor"))
+    from jeugdstroom.cli import replay
+
+    replay.add_arguments(sub.add_parser("replay", help="republish the outbox since a time (after broker data loss)"))
     return p
 
 
@@ -285,7 +285,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "up":
         return cmd_up(args)
     if args.cmd == "schema":
-        return cmd_schema(args.out)
+        return cmd_schema(args.out, args.force)
+    if args.cmd == "asyncapi":
+        from jeugdstroom.cli.asyncapi import cmd_asyncapi
+
+        return cmd_asyncapi(args)
     settings = Settings()
     if args.cmd in SERVICES:
         run_service(args.cmd, settings)
@@ -295,11 +299,29 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "sender":
         return cmd_sender(args, settings)
     if args.cmd == "indicators":
+        from jeugdstroom.cli.indicators import cmd_indicators
+
         return cmd_indicators(args, settings)
+    if args.cmd == "simulate":
+        from jeugdstroom.cli.simulate import cmd_simulate
+
+        return cmd_simulate(args, settings)
     if args.cmd == "send":
         from jeugdstroom.cli.send import cmd_send
 
         return cmd_send(args, f"http://{settings.host}:{settings.intake_port}")
+    if args.cmd == "ijw":
+        from jeugdstroom.cli.ijw import cmd_ijw
+
+        return cmd_ijw(args, f"http://{settings.host}:{settings.intake_port}")
+    if args.cmd == "replay":
+        from jeugdstroom.cli.replay import cmd_replay
+
+        return cmd_replay(args, settings)
+    if args.cmd == "tail":
+        from jeugdstroom.cli.tail import cmd_tail
+
+        return cmd_tail(args, settings)
     raise AssertionError(args.cmd)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import random
 
 _WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
 
@@ -18,6 +19,22 @@ def is_valid_bsn(value: str) -> bool:
         return False
     total = sum(w * int(d) for w, d in zip(_WEIGHTS, value, strict=True))
     return total % 11 == 0 and value != "000000000"
+
+
+def complete_bsn(first8: str) -> str | None:
+    """The valid BSN that starts with these 8 digits (the elfproef fixes the 9th), or None if none exists."""
+    rest = sum(w * int(d) for w, d in zip(_WEIGHTS, first8, strict=False)) % 11
+    if rest >= 10 or set(first8) == {"0"}:
+        return None
+    return first8 + str(rest)
+
+
+def random_bsn(rng: random.Random) -> str:
+    """A random valid BSN (test data and simulations)."""
+    while True:
+        bsn = complete_bsn(f"{rng.randrange(10**8):08d}")
+        if bsn is not None:
+            return bsn
 
 
 def pseudonymise(bsn: str, key: bytes) -> str:

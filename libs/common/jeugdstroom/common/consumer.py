@@ -36,6 +36,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from jeugdstroom.common import outbox
+from jeugdstroom.common.contracts.deadletter import HEADER_ORIGIN, HEADER_REASON_CLASS, DeadLetter
 from jeugdstroom.common.db import TRANSIENT_ERRORS, Conn
 from jeugdstroom.common.kafka import DEADLETTER, InRecord
 from jeugdstroom.common.observability import consumer_metrics
@@ -79,25 +80,36 @@ class Processor(Protocol[T]):
         ...
 
 
+class Finishing(Protocol):
+    """Optional: a processor with ``finish`` is called at the end of every batch's transaction (also when no item of
+    the batch was fresh) with ``more``: whether the fetched high watermark shows records beyond this batch in one
+    of its partitions. A processor may defer work while ``more`` (e.g. coalesce derived outputs during a replay);
+    it must finish it in a transaction with ``more`` False, so that a consumer whose stored offsets reached the end
+    of its partitions has nothing deferred. While its attribute ``deferred`` is true, the loop also calls
+    ``finish(conn, False)`` when a poll returns nothing."""
+
+    async def finish(self, conn: Conn, more: bool) -> None: ...
+
+
 def deadletter_row(
     settings: Settings, record: InRecord, consumer: str, reason_class: str, reason: str
 ) -> outbox.OutRow:
     """A dead-letter record: the reason, the origin and the original bytes (base64)."""
-    body = {
-        "consumer": consumer,
-        "reason_class": reason_class,
-        "reason": reason,
-        "topic": record.topic,
-        "partition": record.partition,
-        "offset": record.offset,
-        "key_b64": base64.b64encode(record.key).decode() if record.key is not None else None,
-        "value_b64": base64.b64encode(record.value).decode() if record.value is not None else None,
-    }
+    body = DeadLetter(
+        consumer=consumer,
+        reason_class=reason_class,
+        reason=reason,
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        key_b64=base64.b64encode(record.key).decode() if record.key is not None else None,
+        value_b64=base64.b64encode(record.value).decode() if record.value is not None else None,
+    )
     headers = [
-        ("dl_reason_class", reason_class.encode()),
-        ("dl_origin", f"{record.topic}/{record.partition}/{record.offset}".encode()),
+        (HEADER_REASON_CLASS, reason_class.encode()),
+        (HEADER_ORIGIN, f"{record.topic}/{record.partition}/{record.offset}".encode()),
     ]
-    return outbox.OutRow(settings.topic(DEADLETTER), record.key, orjson.dumps(body), headers)
+    return outbox.OutRow(settings.topic(DEADLETTER), record.key, orjson.dumps(body.model_dump(mode="json")), headers)
 
 
 class StoredOffsetConsumer(Generic[T]):
@@ -136,7 +148,7 @@ class StoredOffsetConsumer(Generic[T]):
         """Consume until cancelled."""
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.bootstrap_servers,
-            group_id=self.group,
+            group_id=self.settings.kafka_group(self.group),
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_interval_ms=300_000,
@@ -165,8 +177,9 @@ class StoredOffsetConsumer(Generic[T]):
             for m in msgs
         ]
         if not records:
+            await self._finish_idle()
             return 0
-        await self.handle(records)
+        await self.handle(records, more=self._more(records))
         await self._courtesy_commit(records)
         await self._update_lag()
         return len(records)
@@ -194,7 +207,25 @@ class StoredOffsetConsumer(Generic[T]):
             raise DeadLetterStorm(f"{poison} of the last {len(window)} records are poison; stopping")
         return good, dead
 
-    async def handle(self, records: Sequence[InRecord]) -> None:
+    async def _finish_idle(self) -> None:
+        """Nothing to consume: let a Finishing processor that deferred work (``deferred`` true) finish it."""
+        finish = getattr(self.processor, "finish", None)
+        if finish is None or not getattr(self.processor, "deferred", False):
+            return
+        with contextlib.suppress(*TRANSIENT_ERRORS):  # retried at the next idle poll
+            async with self.pool.acquire() as conn, conn.transaction():
+                await finish(conn, False)
+
+    def _more(self, records: Sequence[InRecord]) -> bool:
+        """Whether a partition of this batch has records beyond it (by the fetched high watermark)."""
+        assert self.consumer is not None
+        last: dict[TopicPartition, int] = {}
+        for r in records:
+            tp = TopicPartition(r.topic, r.partition)
+            last[tp] = max(last.get(tp, -1), r.offset)
+        return any((self.consumer.highwater(tp) or 0) > offset + 1 for tp, offset in last.items())
+
+    async def handle(self, records: Sequence[InRecord], more: bool = False) -> None:
         """Decode and apply a batch, retrying transient faults until it is stored or revoked."""
         good, dead = self.decode(records)
         delay = 0.05
@@ -206,7 +237,7 @@ class StoredOffsetConsumer(Generic[T]):
             good = [d for d in good if (d.record.topic, d.record.partition) in live]
             dead = [d for d in dead if (d.record.topic, d.record.partition) in live]
             try:
-                await self.transact(records, good, dead)
+                await self.transact(records, good, dead, more)
                 return
             except TRANSIENT_ERRORS as exc:
                 self.metrics.retries.inc()
@@ -221,18 +252,28 @@ class StoredOffsetConsumer(Generic[T]):
                 return
 
     async def transact(
-        self, records: Sequence[InRecord], good: Sequence[Decoded[T]], dead: Sequence[Decoded[outbox.OutRow]]
+        self,
+        records: Sequence[InRecord],
+        good: Sequence[Decoded[T]],
+        dead: Sequence[Decoded[outbox.OutRow]],
+        more: bool = False,
     ) -> None:
         """Steps 3a–3d in one transaction."""
         started = time.perf_counter()
+        finish = getattr(self.processor, "finish", None)  # optional: see Finishing
         async with self.pool.acquire() as conn, conn.transaction():
             fresh = await self.dedupe(conn, good)
             if fresh:
                 await self.processor.apply(conn, fresh)
+            if finish is not None:
+                await finish(conn, more)
             fresh_dead = await self.dedupe(conn, dead)
             await outbox.write(conn, self.group, [d.item for d in fresh_dead])
             await self.store_offsets(conn, records)
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
+        committed = getattr(self.processor, "committed", None)
+        if committed is not None:  # optional hook: the processor's own metrics, counted only once committed
+            committed()
         fresh_ids = {id(d) for d in fresh}
         for d in good:
             (self.metrics.processed if id(d) in fresh_ids else self.metrics.duplicates).labels(d.record.topic).inc()
@@ -323,9 +364,26 @@ class StoredOffsetConsumer(Generic[T]):
                     "%s: stored offset %s of %s lies beyond the log; resetting to earliest", self.group, offset, tp
                 )
                 await self.consumer.seek_to_beginning(tp)
+                await self._reset_stored_offset(tp)
             else:
                 self.consumer.seek(tp, offset)
         log.info("%s: assigned %s", self.group, sorted(f"{tp.topic}/{tp.partition}" for tp in assigned))
+
+    async def _reset_stored_offset(self, tp: TopicPartition) -> None:
+        """Lower the stored offset to the start of the new log. Offsets are stored monotonically (``GREATEST``),
+        so without this the old, larger offset would survive the reset: the records of the new log below it would
+        look processed to lag checks, and the next assignment would seek past them (silently skipping them)."""
+        assert self.consumer is not None
+        start = (await self.consumer.beginning_offsets([tp])).get(tp, 0)
+        async with self.pool.acquire() as conn:
+            await conn.execute(
+                "UPDATE consumer_offsets SET next_offset = $4, updated_at = now()"
+                " WHERE consumer = $1 AND topic = $2 AND partition = $3",
+                self.group,
+                tp.topic,
+                tp.partition,
+                start,
+            )
 
     async def _record_exists(self, tp: TopicPartition, offset: int) -> bool:
         """Whether ``offset`` exists in the partition. Some brokers (the embedded Tansu) report a partition's

@@ -24,6 +24,8 @@ DEADLETTER = "deadletter"
 TYPED_TOPICS: tuple[str, ...] = EVENT_TYPES
 ALL_TOPICS: tuple[str, ...] = (INBOX, *TYPED_TOPICS, REGISTRY_CHANGES, INDICATORS, DEADLETTER)
 COMPACTED: frozenset[str] = frozenset({INDICATORS})
+#: Record header that carries a sender's credential on the inbox topic: ``Bearer <token>``.
+INBOX_AUTH_HEADER = "authorization"
 
 Headers = list[tuple[str, bytes]]
 

@@ -13,8 +13,9 @@ import contextlib
 import logging
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import asyncpg
 import orjson
@@ -54,6 +55,21 @@ async def write(conn: Conn, producer: str, rows: Sequence[OutRow]) -> None:
     )
 
 
+async def requeue(conn: Conn, producers: Sequence[str], since: datetime, dry_run: bool = False) -> dict[str, int]:
+    """Mark the sent rows of ``producers`` created at or after ``since`` unsent, so their relays publish them again
+    (in id order, before newer rows); returns the count per ``producer topic``. With ``dry_run`` nothing changes.
+    Consumers absorb the rows they have processed already (by event id)."""
+    where = "producer = ANY($1::text[]) AND created_at >= $2 AND sent_at IS NOT NULL"
+    rows = await conn.fetch(
+        f"SELECT producer, topic, count(*) AS n FROM outbox WHERE {where} GROUP BY producer, topic ORDER BY 1, 2",
+        list(producers),
+        since,
+    )
+    if not dry_run and rows:
+        await conn.execute(f"UPDATE outbox SET sent_at = NULL WHERE {where}", list(producers), since)
+    return {f"{r['producer']} {r['topic']}": int(r["n"]) for r in rows}
+
+
 class OutboxRelay:
     """Publishes a producer's unsent outbox rows in id order."""
 
@@ -65,8 +81,12 @@ class OutboxRelay:
         service: str,
         batch: int = 2000,
         idle_sleep: float = 0.05,
+        repair: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        """``repair`` runs after a failed publish, before the retry: e.g. re-create the topics that a broker which
+        lost its data no longer has (a producer cannot publish to a missing topic; it would retry forever)."""
         self.pool = pool
+        self.repair = repair
         self.name = producer_name
         self.kafka = kafka
         self.batch = batch
@@ -96,6 +116,9 @@ class OutboxRelay:
                 self.metrics.publish_errors.inc()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+                if isinstance(exc, KafkaError) and self.repair is not None:
+                    with contextlib.suppress(*TRANSIENT_ERRORS, KafkaError):
+                        await self.repair()
 
     async def _relay_while_leader(self) -> None:
         while True:

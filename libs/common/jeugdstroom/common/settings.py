@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     monitor_port: int = 8003
     operator_token: SecretStr | None = Field(None, description="Bearer token that sees unsuppressed values")
     suppression_threshold: int = Field(10, ge=0, description="Public cells below this are suppressed")
+    nulmeting: dict[str, dict[str, int]] = Field(
+        default_factory=dict,
+        description='Separatie nulmeting per instelling, JSON {"<instelling>": {"year": 2024, "value": 40}};'
+        " default: the instelling's first full calendar year of data",
+    )
     batch_max_records: int = Field(2000, ge=1, description="Max records per consumer batch")
     batch_max_wait_ms: int = Field(100, ge=1, description="Max wait for a consumer batch to fill")
     outbox_batch: int = Field(2000, ge=1, description="Max outbox rows per relay publish")
@@ -36,6 +41,9 @@ class Settings(BaseSettings):
         6000, ge=1000, description="Consumer-group session timeout (short: a crashed member is replaced quickly)"
     )
     kafka_heartbeat_interval_ms: int = Field(1000, ge=100, description="Consumer-group heartbeat interval")
+    watermark_grace_days: int = Field(
+        7, ge=0, description="registry: days the watermark (latest event day seen) lags behind, for late events"
+    )
     log_level: str = "INFO"
 
     @cached_property
@@ -46,4 +54,9 @@ class Settings(BaseSettings):
 
     def topic(self, name: str) -> str:
         """Full topic name, e.g. ``topic("separatie")`` → ``jeugdstroom.separatie``."""
+        return f"{self.topic_prefix}.{name}"
+
+    def kafka_group(self, name: str) -> str:
+        """The Kafka consumer-group id of a consumer: scoped by the topic prefix, so two deployments (or two
+        test runs) on one broker never share a group. PostgreSQL keys stored offsets by ``name`` alone."""
         return f"{self.topic_prefix}.{name}"

@@ -16,15 +16,17 @@ from fastapi.responses import JSONResponse
 
 from jeugdstroom.common import db
 from jeugdstroom.common.consumer import StoredOffsetConsumer
-from jeugdstroom.common.kafka import INBOX, make_producer
+from jeugdstroom.common.kafka import INBOX, ensure_topics, make_producer
 from jeugdstroom.common.observability import add_ops_routes
 from jeugdstroom.common.outbox import OutboxRelay
 from jeugdstroom.common.service import TaskGroup, supervise
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.intake import ndjson
 from jeugdstroom.intake.accept import PRODUCER
+from jeugdstroom.intake.asyncapi_routes import add_asyncapi_routes
 from jeugdstroom.intake.auth import Sender, authenticate
 from jeugdstroom.intake.examples import EXAMPLES
+from jeugdstroom.intake.ijw import route as ijw_route
 from jeugdstroom.intake.inbox import INBOX_GROUP, InboxItem, InboxProcessor
 from jeugdstroom.intake.metrics import EVENTS, LATENCY, REJECTED
 from jeugdstroom.intake.submission import Checked, accept_checked, check, summary
@@ -73,7 +75,8 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
 
         async def relay() -> None:
             await producer.start()
-            await OutboxRelay(pool, PRODUCER, producer, "intake", batch=settings.outbox_batch).run()
+            await OutboxRelay(pool, PRODUCER, producer, "intake", batch=settings.outbox_batch,
+                              repair=lambda: ensure_topics(settings)).run()
 
         tasks.start("intake-outbox-relay", relay)
         inbox_task: asyncio.Task[None] | None = None
@@ -99,6 +102,7 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
             return bool(await conn.fetchval("SELECT true"))
 
     add_ops_routes(app, ready)
+    add_asyncapi_routes(app, settings)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -123,6 +127,8 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
             return [c.result for c in checked if c.result is not None]
         async with state["pool"].acquire() as conn, conn.transaction():
             return await accept_checked(conn, settings, checked)
+
+    ijw_route.register(app, settings, current_sender, lambda: state["pool"])  # POST /v1/ijw (docs/ijw.md)
 
     async def submit_json(request: Request, sender: Sender) -> JSONResponse:
         length = request.headers.get("content-length", "")

@@ -30,7 +30,7 @@ import orjson
 from jeugdstroom.common import outbox
 from jeugdstroom.common.consumer import Decoded, deadletter_row
 from jeugdstroom.common.db import Conn
-from jeugdstroom.common.kafka import InRecord
+from jeugdstroom.common.kafka import INBOX_AUTH_HEADER, InRecord
 from jeugdstroom.common.observability import consumer_metrics
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.intake.accept import PRODUCER
@@ -81,7 +81,7 @@ class InboxProcessor:
 
     def decode(self, record: InRecord) -> tuple[str, InboxItem]:
         origin = f"inbox:{record.topic}/{record.partition}/{record.offset}"
-        token = bearer(record.header("authorization"))
+        token = bearer(record.header(INBOX_AUTH_HEADER))
         try:
             body = orjson.loads(record.value or b"")
         except orjson.JSONDecodeError:

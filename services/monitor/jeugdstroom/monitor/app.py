@@ -1,47 +1,138 @@
-"""monitor service: consumer loop over registry changes, JSON API and Prometheus gauges."""
-
+"""monitor service: consumer loop over registry changes, JSON API, Prometheus gauges, indicator topic relay."""
 
 import asyncio
 import contextlib
 import hmac
-from collections.abc import AsyncIterator
-from datetime import date
-from typing import Annotated, Any
+import logging
+from collections.abc import AsyncIterator, Mapping
+from datetime import date, timedelta
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
 from prometheus_client import Gauge
+from pydantic import BaseModel, Field
 
 from jeugdstroom.common import db
 from jeugdstroom.common.consumer import StoredOffsetConsumer
-from jeugdstroom.common.kafka import REGISTRY_CHANGES
+from jeugdstroom.common.kafka import REGISTRY_CHANGES, ensure_topics, make_producer
 from jeugdstroom.common.observability import add_ops_routes
+from jeugdstroom.common.outbox import OutboxRelay
 from jeugdstroom.common.service import TaskGroup
 from jeugdstroom.common.settings import Settings
-from jeugdstroom.monitor import repository as repo
-from jeugdstroom.monitor.catalogue import CATALOGUE, PERIODS
+from jeugdstroom.monitor import rows as rowlib
+from jeugdstroom.monitor.catalogue import CATALOGUE, Indicator
+from jeugdstroom.monitor.dashboard import add_dashboard_routes
+from jeugdstroom.monitor.periods import PERIODS, next_start, start_of, today
 from jeugdstroom.monitor.processor import GROUP, MonitorProcessor
+from jeugdstroom.monitor.publisher import PRODUCER
+from jeugdstroom.monitor.repository import Scope
 
-HEADLINE = Gauge("jeugdstroom_monitor_indicator_value",
-                 "Headline indicator values of the current year per jeugdregio (exact, from PostgreSQL)",
-                 ["indicator", "jeugdregio"])
+log = logging.getLogger(__name__)
+WACHTLIJST = "wachtlijst_pleegzorg"
+
+HEADLINE = Gauge(
+    "jeugdstroom_monitor_indicator_value",
+    "Headline indicators per jeugdregio (and vorm where it applies), from PostgreSQL, suppressed like public"
+    " output (a suppressed cell has no sample): counts of the running year, stocks and shares as of today",
+    ["indicator", "jeugdregio", "vorm"],
+)
+TARGET_OFF_TRACK = Gauge(
+    "jeugdstroom_monitor_target_off_track",
+    "1 while an indicator is off track against its target (docs/indicators.md, Targets), else 0: separaties of the"
+    " running year per instelling (pro rata), wachtlijst_pleegzorg per jeugdregio with a target, as of today",
+    ["indicator", "instelling", "jeugdregio"],
+)
+GAUGE_INTERVAL_S = 5.0
 
 
-def period_label(period: str, start: date) -> str:
-    if period == "day":
-        return start.isoformat()
-    if period == "month":
-        return f"{start.year}-{start.month:02d}"
-    if period == "half_year":
-        return f"{start.year}-H{1 if start.month <= 6 else 2}"
-    return str(start.year)
+# -- response models (OpenAPI) ----------------------------------------------------------------------
+class IndicatorInfo(BaseModel):
+    id: str
+    title_nl: str
+    title_en: str
+    unit: str
+    kind: Literal["count", "distinct", "stock", "duration", "ratio"]
+    dimensions: list[str]
+    direction: Literal["down", "up", "operational"]
+    target: str | None
+    source: str
+    headline: bool
 
 
-def suppress(rows: list[dict[str, Any]], threshold: int) -> list[dict[str, Any]]:
-    """Public output: values from 1 to threshold−1 are hidden (small cells identify children)."""
-    out = []
-    for r in rows:
-        small = 0 < abs(r["value"]) < threshold
-        out.append({**r, "value": None if small else r["value"], "suppressed": small})
+class IndicatorRow(BaseModel):
+    """One row: indicator × period × dimension values (docs/indicators.md). Extra fields by kind:
+    duration `n`, `p90`; ratio `numerator`, `denominator`; where a target applies `target`, `target_status`."""
+
+    period: Literal["day", "month", "half_year", "year"]
+    start: date = Field(description="First day of the period")
+    dims: dict[str, str] = Field(description="Values of the group_by dimensions")
+    value: float | None = Field(description="null when suppressed (public output, small cell)")
+    suppressed: bool
+    n: int | None = Field(None, description="duration: number of items")
+    p90: int | None = Field(None, description="duration: 90th percentile (nearest rank)")
+    numerator: int | None = Field(None, description="ratio")
+    denominator: int | None = Field(None, description="ratio")
+    target: float | None = Field(None, description="target value where one applies")
+    target_status: Literal["on_track", "off_track"] | None = None
+
+
+class IndicatorValues(BaseModel):
+    indicator: str
+    unit: str
+    kind: str
+    period: str
+    group_by: list[str]
+    as_of: date = Field(description="Values as of this day (Europe/Amsterdam)")
+    exact: bool = Field(description="true for the operator token (no suppression)")
+    suppression_threshold: int
+    rows: list[IndicatorRow]
+
+
+def info(ind: Indicator) -> dict[str, Any]:
+    return {
+        "id": ind.id,
+        "title_nl": ind.title_nl,
+        "title_en": ind.title_en,
+        "unit": ind.unit,
+        "kind": ind.kind,
+        "dimensions": list(ind.dimensions),
+        "direction": ind.direction,
+        "target": ind.target,
+        "source": ind.source,
+        "headline": ind.headline,
+    }
+
+
+async def headline_values(conn: db.Conn, threshold: int, as_of: date) -> dict[tuple[str, str, str], float]:
+    """Public values of the headline indicators per jeugdregio (and vorm): counts of the running year,
+    stocks and shares as of ``as_of``. Suppressed cells are left out."""
+    out: dict[tuple[str, str, str], float] = {}
+    for ind in CATALOGUE.values():
+        if not ind.headline:
+            continue
+        group = ("jeugdregio", "vorm") if "vorm" in ind.dimensions else ("jeugdregio",)
+        scope = Scope("year", group, as_of, lo=date(as_of.year, 1, 1))
+        for row in await rowlib.exact_rows(conn, ind, scope):
+            pub = rowlib.public(ind, row, threshold)
+            if pub["value"] is not None:
+                out[(ind.id, row["dims"]["jeugdregio"], row["dims"].get("vorm", ""))] = float(pub["value"])
+    return out
+
+
+async def target_states(
+    conn: db.Conn, as_of: date, nulmeting: Mapping[str, Mapping[str, int]]
+) -> dict[tuple[str, str, str], bool]:
+    """(indicator, instelling, jeugdregio) → off track, for the rows of the running year that have a target."""
+    out: dict[tuple[str, str, str], bool] = {(WACHTLIJST, "", rowlib.RVN): False}  # no row: nobody waits
+    for ind_id, group in (("separaties", "instelling"), (WACHTLIJST, "jeugdregio")):
+        ind = CATALOGUE[ind_id]
+        scope = Scope("year", (group,), as_of, lo=date(as_of.year, 1, 1))
+        rows = await rowlib.add_targets(conn, ind, scope, await rowlib.exact_rows(conn, ind, scope), {}, nulmeting)
+        for r in rows:
+            if r.get("target_status") is not None:
+                labels = (ind_id, r["dims"].get("instelling", ""), r["dims"].get("jeugdregio", ""))
+                out[labels] = r["target_status"] == "off_track"
     return out
 
 
@@ -51,34 +142,55 @@ def create_app(settings: Settings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await db.connect_with_retry(settings.database_url, max_size=6)
+        producer = make_producer(settings)
         tasks = TaskGroup()
         state["pool"] = pool
 
         async def consume() -> None:
-            consumer = StoredOffsetConsumer(settings, pool, GROUP, [settings.topic(REGISTRY_CHANGES)],
-                                            MonitorProcessor(), "monitor")
+            consumer = StoredOffsetConsumer(
+                settings, pool, GROUP, [settings.topic(REGISTRY_CHANGES)], MonitorProcessor(settings), "monitor"
+            )
             state["consumer"] = consumer
             await consumer.run()
 
+        async def relay() -> None:
+            await producer.start()
+            await OutboxRelay(
+                pool, PRODUCER, producer, "monitor", batch=settings.outbox_batch, repair=lambda: ensure_topics(settings)
+            ).run()
+
         async def refresh_gauges() -> None:
             while True:
+                day = today()
                 async with pool.acquire() as conn:
-                    year_start = date(date.today().year, 1, 1)
-                    for row in await repo.rollup(conn, "separaties", "year", ["jeugdregio"], {}, year_start, None):
-                        HEADLINE.labels("separaties", row["dims"]["jeugdregio"]).set(row["value"])
-                await asyncio.sleep(2.0)
+                    values = await headline_values(conn, settings.suppression_threshold, day)
+                    targets = await target_states(conn, day, settings.nulmeting)
+                HEADLINE.clear()  # no await between clear and set: a scrape never sees a partial set
+                for labels, value in values.items():
+                    HEADLINE.labels(*labels).set(value)
+                TARGET_OFF_TRACK.clear()
+                for labels, off in targets.items():
+                    TARGET_OFF_TRACK.labels(*labels).set(1 if off else 0)
+                await asyncio.sleep(GAUGE_INTERVAL_S)
 
         tasks.start("monitor-consumer", consume)
+        tasks.start("monitor-outbox-relay", relay)
         tasks.start("monitor-gauges", refresh_gauges)
         try:
             yield
         finally:
             await tasks.stop()
+            with contextlib.suppress(Exception):
+                await producer.stop()
             await pool.close()
 
-    app = FastAPI(title="jeugdstroom monitor", version="1", lifespan=lifespan,
-                  description="Youth-care indicators by event time. Public requests get small-cell suppression;"
-                              " the operator token (`Authorization: Bearer …`) sees exact values.")
+    app = FastAPI(
+        title="jeugdstroom monitor",
+        version="2",
+        lifespan=lifespan,
+        description="Youth-care indicators by event time (docs/indicators.md, docs/monitor.md). Public requests"
+        " get small-cell suppression; the operator token (`Authorization: Bearer …`) sees exact values.",
+    )
 
     async def ready() -> bool:
         consumer = state.get("consumer")
@@ -88,52 +200,90 @@ def create_app(settings: Settings) -> FastAPI:
             return bool(await conn.fetchval("SELECT true"))
 
     add_ops_routes(app, ready)
+    add_dashboard_routes(app, settings)
 
     def is_operator(request: Request) -> bool:
         token = settings.operator_token.get_secret_value() if settings.operator_token else ""
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
         return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token)
 
-    @app.get("/v1/indicators", summary="The indicator catalogue")
+    @app.get("/v1/indicators", summary="The indicator catalogue", response_model=list[IndicatorInfo])
     async def catalogue() -> list[dict[str, Any]]:
-        return [
-            {"id": i.id, "title_nl": i.title_nl, "title_en": i.title_en, "unit": i.unit, "kind": i.kind,
-             "dimensions": list(i.dimensions), "direction": i.direction, "target": i.target, "source": i.source}
-            for i in CATALOGUE.values()
-        ]
+        return [info(i) for i in CATALOGUE.values()]
 
-    @app.get("/v1/indicators/{indicator_id}", summary="Values of one indicator per period and dimensions",
-             responses={404: {"description": "Unknown indicator"}, 422: {"description": "Invalid parameter"}})
+    @app.get(
+        "/v1/indicators/{indicator_id}",
+        summary="Values of one indicator per period and dimensions",
+        response_model=None,
+        responses={
+            200: {"model": IndicatorValues, "description": "Rows; empty cells (value 0) are omitted"},
+            404: {"description": "Unknown indicator"},
+            422: {"description": "Invalid parameter"},
+        },
+    )
     async def values(
         request: Request,
         indicator_id: str,
-        period: Annotated[str, Query(pattern="^(day|month|half_year|year)$")] = "month",
-        group_by: Annotated[str, Query(description="Comma-separated dimensions")] = "gemeente",
-        from_: Annotated[date | None, Query(alias="from")] = None,
-        to: Annotated[date | None, Query(description="Exclusive end date")] = None,
+        period: Annotated[Literal["day", "month", "half_year", "year"], Query()] = "month",
+        group_by: Annotated[
+            str, Query(description="Comma-separated dimensions of the indicator; empty: totals per period")
+        ] = "",
+        from_: Annotated[date | None, Query(alias="from", description="Periods overlapping [from, to)")] = None,
+        to: Annotated[date | None, Query(description="Exclusive end day")] = None,
+        as_of: Annotated[
+            date | None, Query(description="Values as of this day; default today (Europe/Amsterdam)")
+        ] = None,
         gemeente: Annotated[str | None, Query(pattern="^GM[0-9]{4}$")] = None,
         jeugdregio: Annotated[str | None, Query(max_length=64)] = None,
         instelling: Annotated[str | None, Query(pattern="^([0-9]{8}|GM[0-9]{4})$")] = None,
-    ) -> dict[str, Any]:
+    ) -> JSONResponse:
         ind = CATALOGUE.get(indicator_id)
         if ind is None:
             raise HTTPException(404, f"unknown indicator {indicator_id!r}")
         dims = [d for d in group_by.split(",") if d]
         bad = [d for d in dims if d not in ind.dimensions]
-        if bad:
-            raise HTTPException(422, f"group_by: unknown dimension(s) {bad}; allowed: {list(ind.dimensions)}")
-        filters = {k: v for k, v in {"gemeente": gemeente, "jeugdregio": jeugdregio, "instelling": instelling}.items()
-                   if v is not None}
+        if bad or len(set(dims)) != len(dims):
+            raise HTTPException(
+                422, f"group_by: unknown or repeated dimension(s) {bad or dims}; allowed: {list(ind.dimensions)}"
+            )
+        filters = {
+            k: v
+            for k, v in {"gemeente": gemeente, "jeugdregio": jeugdregio, "instelling": instelling}.items()
+            if v is not None
+        }
+        missing = [k for k in filters if k not in ind.dimensions]
+        if missing:
+            raise HTTPException(422, f"{ind.id} has no dimension(s) {missing}; dimensions: {list(ind.dimensions)}")
+        if from_ is not None and to is not None and to <= from_:
+            raise HTTPException(422, "to must be after from")
+        day = as_of or today()
+        scope = Scope(
+            period,
+            tuple(dims),
+            day,
+            {k: [v] for k, v in filters.items()},
+            lo=start_of(from_, period) if from_ else None,
+            hi=next_start(start_of(to - timedelta(days=1), period), period) if to else None,
+        )
         async with state["pool"].acquire() as conn:
-            rows = await repo.rollup(conn, ind.id, period, dims, filters, from_, to)
-        out = [{"period": period_label(period, r["period_start"]), "period_start": r["period_start"].isoformat(),
-                "dimensions": r["dims"], "value": r["value"]} for r in rows]
+            rows = await rowlib.exact_rows(conn, ind, scope)
+            rows = await rowlib.add_targets(conn, ind, scope, rows, filters, settings.nulmeting)
         operator = is_operator(request)
-        if not operator:
-            out = suppress(out, settings.suppression_threshold)
-        else:
-            out = [{**r, "suppressed": False} for r in out]
-        return {"indicator": ind.id, "unit": ind.unit, "period": period, "exact": operator, "rows": out}
+        threshold = settings.suppression_threshold
+        out = [rowlib.exact(r) if operator else rowlib.public(ind, r, threshold) for r in rows]
+        return JSONResponse(
+            {
+                "indicator": ind.id,
+                "unit": ind.unit,
+                "kind": ind.kind,
+                "period": period,
+                "group_by": dims,
+                "as_of": day.isoformat(),
+                "exact": operator,
+                "suppression_threshold": threshold,
+                "rows": out,
+            }
+        )
 
     assert set(PERIODS) == {"day", "month", "half_year", "year"}
     return app

@@ -1,24 +1,47 @@
-"""registry service: the consumer loop, its outbox relay, and health/metrics over HTTP."""
+"""registry service: the consumer loop, its outbox relay, health/metrics, and the findings API."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Header, HTTPException, Query
+from prometheus_client import Gauge
 
 from jeugdstroom.common import db
 from jeugdstroom.common.consumer import StoredOffsetConsumer
-from jeugdstroom.common.kafka import make_producer
+from jeugdstroom.common.kafka import ensure_topics, make_producer
 from jeugdstroom.common.observability import add_ops_routes
+from jeugdstroom.common.operator import is_operator
 from jeugdstroom.common.outbox import OutboxRelay
 from jeugdstroom.common.service import TaskGroup
 from jeugdstroom.common.settings import Settings
+from jeugdstroom.registry import repository as repo
 from jeugdstroom.registry.processor import GROUP, TOPICS, RegistryProcessor
 
+log = logging.getLogger(__name__)
 
-def create_app(settings: Settings) -> FastAPI:
+#: Open data-quality findings per kind, read from PostgreSQL (exact across instances; ``kind`` is a bounded code).
+FINDINGS_OPEN = Gauge(
+    "jeugdstroom_registry_findings_open", "Open data-quality findings in the registry, by kind", ["kind"]
+)
+FINDINGS_REFRESH_SECONDS = 2.0
+
+
+async def refresh_findings_gauge(pool: Any) -> None:
+    """Set the findings gauge from the database (kinds that no longer have open findings drop to 0)."""
+    async with pool.acquire() as conn:
+        counts = await repo.open_findings_by_kind(conn)
+    known = {labels[0] for labels in FINDINGS_OPEN._metrics}
+    for kind in known | counts.keys():
+        FINDINGS_OPEN.labels(kind).set(counts.get(kind, 0))
+
+
+def create_app(settings: Settings, group: str = GROUP) -> FastAPI:
+    """The registry service; ``group`` names its consumer group, processed-event log and outbox producer."""
     state: dict[str, Any] = {}
 
     @contextlib.asynccontextmanager
@@ -29,17 +52,34 @@ def create_app(settings: Settings) -> FastAPI:
         state["pool"] = pool
 
         async def consume() -> None:
-            consumer = StoredOffsetConsumer(settings, pool, GROUP, [settings.topic(t) for t in TOPICS],
-                                            RegistryProcessor(settings), "registry")
+            consumer = StoredOffsetConsumer(
+                settings,
+                pool,
+                group,
+                [settings.topic(t) for t in TOPICS],
+                RegistryProcessor(settings, group),
+                "registry",
+            )
             state["consumer"] = consumer
             await consumer.run()
 
         async def relay() -> None:
             await producer.start()
-            await OutboxRelay(pool, GROUP, producer, "registry", batch=settings.outbox_batch).run()
+            await OutboxRelay(
+                pool, group, producer, "registry", batch=settings.outbox_batch, repair=lambda: ensure_topics(settings)
+            ).run()
+
+        async def findings_gauge() -> None:
+            while True:
+                try:
+                    await refresh_findings_gauge(pool)
+                except db.TRANSIENT_ERRORS as exc:
+                    log.warning("findings gauge: %s", type(exc).__name__)
+                await asyncio.sleep(FINDINGS_REFRESH_SECONDS)
 
         tasks.start("registry-consumer", consume)
         tasks.start("registry-outbox-relay", relay)
+        tasks.start("registry-findings-gauge", findings_gauge)
         try:
             yield
         finally:
@@ -58,4 +98,22 @@ def create_app(settings: Settings) -> FastAPI:
             return bool(await conn.fetchval("SELECT true"))
 
     add_ops_routes(app, ready)
+
+    @app.get(
+        "/v1/findings",
+        summary="Data-quality findings (operator token required)",
+        responses={401: {"description": "Missing or wrong operator token"}},
+    )
+    async def findings(
+        authorization: Annotated[str | None, Header()] = None,
+        kind: Annotated[str | None, Query(pattern="^[a-z_]{1,64}$", description="Only this finding kind")] = None,
+        status: Annotated[Literal["open", "resolved", "all"], Query()] = "open",
+        limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+    ) -> dict[str, Any]:
+        if not is_operator(settings, authorization):
+            raise HTTPException(401, "operator token required", headers={"WWW-Authenticate": "Bearer"})
+        async with state["pool"].acquire() as conn:
+            rows = await repo.open_findings(conn, kind, status, limit)
+        return {"status": status, "kind": kind, "findings": rows}
+
     return app

@@ -1,4 +1,14 @@
-"""registry's consumer wiring: decode published events, apply them to state, emit changes."""
+"""registry's consumer wiring: decode published events, project the touched children, emit changes.
+
+One batch, inside the consumer loop's transaction (after the dedupe of event ids):
+
+1. take the watermark row lock and raise the watermark to the batch's latest event day;
+2. lock every touched child and event (``pg_advisory_xact_lock``, sorted): the children of the batch's events,
+   of the events they correct or that correct them, and the children whose 18th birthday the watermark passed;
+3. store the new facts and corrections;
+4. load each touched child's facts and stored state, project its new state (pure, ``handlers.care_path``);
+5. write the differences and emit one change per changed entity (before → after) through the outbox.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +16,45 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
+from prometheus_client import Counter
 
 from jeugdstroom.common import outbox
 from jeugdstroom.common.consumer import Decoded, Poison
 from jeugdstroom.common.contracts import event_uid, parse_published
-from jeugdstroom.common.contracts.changes import SeparatieChange, SeparatieEpisode
+from jeugdstroom.common.contracts.changes import (
+    AanmeldingChange,
+    AchttienChange,
+    BeschikkingChange,
+    ChangeBase,
+    PlaatsingChange,
+    SeparatieChange,
+)
+from jeugdstroom.common.contracts.events import json_value
 from jeugdstroom.common.contracts.validation import ContractError
 from jeugdstroom.common.db import Conn
 from jeugdstroom.common.kafka import REGISTRY_CHANGES, InRecord, cloudevent_headers
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.registry import repository as repo
-from jeugdstroom.registry.handlers import separatie
+from jeugdstroom.registry.handlers import care_path
+from jeugdstroom.registry.handlers.derived import watermark_of
+from jeugdstroom.registry.handlers.facts import local_day
 
 GROUP = "registry"
-#: Typed topics the registry consumes today.
-TOPICS = ("separatie",)
+#: Typed topics the registry consumes.
+TOPICS = ("aanmelding", "beschikking", "plaatsing", "separatie", "correctie")
+
+CHANGE_TYPES: dict[str, type[ChangeBase]] = {
+    "aanmelding": AanmeldingChange,
+    "beschikking": BeschikkingChange,
+    "plaatsing": PlaatsingChange,
+    "separatie": SeparatieChange,
+    "achttien_in_pleegzorg": AchttienChange,
+}
+
+#: Findings recorded (opened, or reopened after being resolved), by bounded kind; counted once committed.
+FINDINGS = Counter("jeugdstroom_registry_findings", "Data-quality findings recorded by the registry, by kind", ["kind"])
+#: Registry changes emitted, by entity; counted once committed.
+CHANGES = Counter("jeugdstroom_registry_changes", "Registry changes written to the outbox, by entity", ["entity"])
 
 
 def decode_event(record: InRecord) -> tuple[str, Any]:
@@ -37,49 +71,96 @@ def decode_event(record: InRecord) -> tuple[str, Any]:
 
 
 class RegistryProcessor:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, group: str = GROUP) -> None:
         self.settings = settings
+        self.group = group  # consumer group, processed-event log and outbox producer name
+        self._pending: list[tuple[Counter, str]] = []  # metric increments of the transaction in progress
 
     def decode(self, record: InRecord) -> tuple[str, Any]:
         return decode_event(record)
 
+    def committed(self) -> None:
+        """Called by the consumer loop once the batch's transaction committed: count what it recorded."""
+        for metric, label in self._pending:
+            metric.labels(label).inc()
+        self._pending = []
+
     async def apply(self, conn: Conn, items: Sequence[Decoded[Any]]) -> None:
-        seps = [d for d in items if d.item.type == "separatie"]
-        if seps:
-            await self._apply_separaties(conn, seps)
+        self._pending = []  # a previous attempt that did not commit counts nothing
+        events = [(d, json_value(d.item)) for d in items]
+        facts = [(d.event_id, e) for d, e in events if e["type"] != "correctie"]
+        corrections = [(d.event_id, e) for d, e in events if e["type"] == "correctie"]
+        # The event uids this batch is about: each new fact, and the target of each correctie.
+        uid_of = {
+            d.event_id: (d.event_id if e["type"] != "correctie" else f"{e['sender']}/{e['data']['target_id']}")
+            for d, e in events
+        }
+        uids = sorted(set(uid_of.values()))
 
-    async def _apply_separaties(self, conn: Conn, items: Sequence[Decoded[Any]]) -> None:
-        facts = [separatie.fact(d.item, d.event_id) for d in items]
-        keys = {(f["instelling"], f["separatie_id"]) for f in facts}
-        before = await repo.separatie_episodes(conn, keys)
-        await repo.add_separatie_facts(conn, facts)
-        all_facts = await repo.separatie_facts(conn, keys)
-        after = {k: separatie.project(all_facts[k]) for k in keys}
-        await repo.save_separatie_episodes(conn, after)
-        last_uid: dict[repo.EpisodeKey, Decoded[Any]] = {}
-        for d in items:
-            last_uid[(d.item.sender, d.item.data.separatie_id)] = d
-        rows = []
-        for key in sorted(keys):
-            old, new = before.get(key), after[key]
-            if old == new:
-                continue
-            cause = last_uid[key]
-            rows.append(self._change_row(cause, old, new))
-        await outbox.write(conn, GROUP, rows)
+        # 1. the watermark (row lock first: every batch takes it before any child lock)
+        max_day = await repo.advance_watermark(conn, max(local_day(d.item.occurred_at) for d in items))
+        watermark = watermark_of(max_day, self.settings.watermark_grace_days)
+        # 2. locks on every child and event concerned
+        own = {d.event_id: _own_children(e) for d, e in events}
+        related = await repo.related_children(conn, uids)
+        due = await repo.due_children(conn, watermark)
+        locked = {p for ps in own.values() for p in ps} | {p for _, p in related} | due
+        await repo.lock(conn, [f"child:{p}" for p in locked] + [f"event:{u}" for u in uids])
+        # 3. the new facts
+        await repo.add_facts(conn, facts)
+        await repo.add_corrections(conn, corrections)
+        related = await repo.related_children(conn, uids)  # again: what a concurrent batch committed meanwhile
+        extra = {p for _, p in related} - locked
+        if extra:  # rare (a correctie that moves an event to another child): lock those too
+            await repo.lock(conn, [f"child:{p}" for p in extra])
+        touched = sorted(locked | extra)
 
-    def _change_row(self, cause: Decoded[Any], old: SeparatieEpisode | None,
-                    new: SeparatieEpisode | None) -> outbox.OutRow:
-        ref = new or old
-        assert ref is not None
-        change = SeparatieChange(
-            change_id=f"{cause.event_id}|separatie|{ref.instelling}/{ref.separatie_id}",
-            pseudonym=ref.pseudonym,
+        # 4. project
+        originals, corrs = await repo.load_inputs(conn, touched)
+        before = await repo.load_states(conn, touched)
+        inputs = care_path.ChildInputs(originals, corrs)
+        diffs = [care_path.diff(before[p], care_path.project(p, *inputs.of(p), watermark)) for p in touched]
+        diffs = [d for d in diffs if not d.empty]
+        await repo.save(conn, diffs)
+
+        # 5. changes: each caused by the last event of the batch that concerns the child
+        by_uid: dict[str, set[str]] = {}
+        for uid, p in related:
+            by_uid.setdefault(uid, set()).add(p)
+        cause: dict[str, Decoded[Any]] = {}
+        for d, _ in events:
+            for p in own[d.event_id] | by_uid.get(uid_of[d.event_id], set()):
+                cause[p] = d
+        latest = max(items, key=lambda d: (d.item.occurred_at, d.event_id))
+        rows = [self._change_row(cause.get(d.pseudonym, latest), d.pseudonym, ch) for d in diffs for ch in d.changes]
+        await outbox.write(conn, self.group, rows)
+        self._pending = [(FINDINGS, f.kind) for d in diffs for f in d.opened]
+        self._pending += [(CHANGES, ch.entity) for d in diffs for ch in d.changes]
+
+    def _change_row(self, cause: Decoded[Any], pseudonym: str, ch: care_path.EntityChange) -> outbox.OutRow:
+        # change_id = {cause event uid}|{entity}|{entity key}; when the cause is another child's event (a correctie
+        # moving an event, a watermark passing a birthday) the child is appended so that ids stay unique.
+        change_id = f"{cause.event_id}|{ch.entity}|{ch.key}"
+        if cause.item.child.pseudonym != pseudonym:
+            change_id += f"|{pseudonym}"
+        change = CHANGE_TYPES[ch.entity](
+            change_id=change_id,
+            pseudonym=pseudonym,  # type: ignore[call-arg]
             accepted_at=cause.item.accepted_at,
-            before=old,
-            after=new,
+            before=ch.before,
+            after=ch.after,
         )
         value = orjson.dumps(change.model_dump(mode="json"))
-        headers = cloudevent_headers(change.change_id, "registry.change.separatie", "/registry",
-                                     cause.item.occurred_at.isoformat())
-        return outbox.OutRow(self.settings.topic(REGISTRY_CHANGES), ref.pseudonym.encode(), value, headers)
+        headers = cloudevent_headers(
+            change.change_id, f"registry.change.{ch.entity}", "/registry", cause.item.occurred_at.isoformat()
+        )
+        return outbox.OutRow(self.settings.topic(REGISTRY_CHANGES), pseudonym.encode(), value, headers)
+
+
+def _own_children(event: dict[str, Any]) -> set[str]:
+    """The children an event names itself: its child, and for a correctie also its replacement's child."""
+    out = {event["child"]["pseudonym"]}
+    replacement = event.get("data", {}).get("replacement")
+    if event["type"] == "correctie" and replacement is not None:
+        out.add(replacement["child"]["pseudonym"])
+    return out

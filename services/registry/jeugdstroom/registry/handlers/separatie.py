@@ -1,50 +1,43 @@
 """Separatie episodes from separatie events.
 
-Start and end of an episode may arrive as separate events, in any order. The episode is a
-projection of all its events: descriptive fields (vorm, start, child) come from the latest event by
-event time; ``end`` from the latest event that carries an end.
+Start and end of an episode may arrive as separate events, in any order. The episode is a projection of all
+its effective facts: descriptive fields (vorm, start, child) come from the latest fact by event time; ``end``
+from the latest fact that carries an end. Findings: ``separatie_einde_voor_start`` (the combined end lies before
+the start; the end is then not used) and ``separatie_te_lang`` (longer than 7 days).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
-
-import orjson
+from datetime import timedelta
 
 from jeugdstroom.common.contracts.changes import SeparatieEpisode
+from jeugdstroom.registry.handlers.facts import Fact, Finding, child_fields, latest, latest_with
+
+MAX_DURATION = timedelta(days=7)
 
 
-def fact(event: Any, uid: str) -> dict[str, Any]:
-    """What one published separatie event contributes (JSON-compatible)."""
-    d = event.data
-    return {
-        "uid": uid,
-        "occurred_at": event.occurred_at.isoformat(),
-        "separatie_id": d.separatie_id,
-        "instelling": event.sender,
-        "pseudonym": event.child.pseudonym,
-        "gemeente": event.child.gemeente,
-        "birth_date": event.child.birth_date.isoformat(),
-        "vorm": d.vorm,
-        "start": d.start.isoformat(),
-        "end": d.end.isoformat() if d.end else None,
-    }
-
-
-def _order(f: dict[str, Any]) -> tuple[datetime, str]:
-    return datetime.fromisoformat(f["occurred_at"]), f["uid"]
-
-
-def project(facts: Sequence[dict[str, Any]]) -> SeparatieEpisode | None:
-    """The episode that ``facts`` describe, or None when there are none."""
-    if not facts:
-        return None
-    ordered = sorted(facts, key=_order)
-    latest = ordered[-1]
-    ends = [f["end"] for f in ordered if f["end"] is not None]
-    episode = {k: latest[k] for k in ("separatie_id", "instelling", "pseudonym", "gemeente", "birth_date", "vorm",
-                                       "start")}
-    episode["end"] = ends[-1] if ends else None
-    return SeparatieEpisode.model_validate_json(orjson.dumps(episode))
+def project(facts: Sequence[Fact]) -> tuple[SeparatieEpisode, list[Finding]]:
+    """The episode that ``facts`` (one separatie, at least one fact) describe, and its findings."""
+    last = latest(facts)
+    start = last.get_datetime("start")
+    with_end = latest_with(facts, "end")
+    end = with_end.get_datetime("end") if with_end else None
+    found: list[Finding] = []
+    subject = f"separatie:{last.key}"
+    if end is not None and start is not None and end < start:
+        found.append(
+            Finding(
+                "separatie_einde_voor_start",
+                subject,
+                last.sender,
+                "the reported end lies before the (corrected) start; the end is ignored",
+            )
+        )
+        end = None
+    if end is not None and start is not None and end - start > MAX_DURATION:
+        found.append(Finding("separatie_te_lang", subject, last.sender, "separatie lasted longer than 7 days"))
+    episode = SeparatieEpisode(
+        **child_fields(facts), separatie_id=last.entity_id, vorm=last.data["vorm"], start=start, end=end
+    )
+    return episode, found

@@ -1,0 +1,434 @@
+"""The AsyncAPI 3.0 document of every topic jeugdstroom publishes or consumes (``docs/asyncapi.yaml``).
+
+Nothing about a payload is written here by hand: message payloads are the JSON Schemas pydantic generates from
+the contracts (the same models and adapters as :func:`jeugdstroom.common.contracts.validation.json_schemas`), key
+schemas come from the contract types, and header names from the functions that write the headers
+(:func:`jeugdstroom.common.kafka.cloudevent_headers`, :func:`jeugdstroom.common.consumer.deadletter_row`,
+:data:`jeugdstroom.common.kafka.INBOX_AUTH_HEADER`). What this module adds is prose, the topology (which service
+sends or receives on which topic) and the production topic configuration of ``docker-compose.yml``.
+
+Generate with ``jeugdstroom asyncapi --out docs/asyncapi.yaml``; intake serves it at ``/asyncapi``.
+
+FastStream's AsyncAPI generator does not fit here: it derives the document from FastStream subscriber and
+publisher declarations, and jeugdstroom's services use their own stored-offset consumer loop and outbox relay.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from pydantic import TypeAdapter
+
+from jeugdstroom.common.contracts import events
+from jeugdstroom.common.contracts.changes import RegistryChange
+from jeugdstroom.common.contracts.codes import EVENT_TYPES
+from jeugdstroom.common.contracts.deadletter import HEADER_ORIGIN, HEADER_REASON_CLASS, DeadLetter
+from jeugdstroom.common.contracts.events import SCHEMA_VERSION, Pseudonym, SenderCode
+from jeugdstroom.common.kafka import (
+    ALL_TOPICS,
+    COMPACTED,
+    DEADLETTER,
+    INBOX,
+    INBOX_AUTH_HEADER,
+    INDICATORS,
+    REGISTRY_CHANGES,
+    TYPED_TOPICS,
+    cloudevent_headers,
+)
+
+ASYNCAPI_VERSION = "3.0.0"
+KAFKA_BINDING_VERSION = "0.5.0"
+DEFAULT_PREFIX = "jeugdstroom"
+DEFAULT_PARTITIONS = 3
+SCHEMA_REF = "#/components/schemas/{model}"
+
+DAY_MS = 24 * 3600 * 1000
+#: Production retention per topic, as ``docker-compose.yml`` (kafka-init) creates the topics; None: compacted.
+#: The embedded broker keeps everything in memory until it stops. A test checks these against docker-compose.yml.
+RETENTION_MS: dict[str, int | None] = {
+    INBOX: 7 * DAY_MS,
+    **dict.fromkeys(TYPED_TOPICS, 90 * DAY_MS),
+    REGISTRY_CHANGES: 90 * DAY_MS,
+    INDICATORS: None,
+    DEADLETTER: 30 * DAY_MS,
+}
+
+#: Which service sends to / receives from which topic (short names). Services meet only on topics.
+TOPOLOGY: dict[str, dict[str, tuple[str, ...]]] = {
+    "intake": {"receive": (INBOX,), "send": (*TYPED_TOPICS, DEADLETTER)},
+    "registry": {"receive": TYPED_TOPICS, "send": (REGISTRY_CHANGES, DEADLETTER)},
+    "monitor": {"receive": (REGISTRY_CHANGES,), "send": (INDICATORS, DEADLETTER)},
+}
+
+_CE_DOCS: dict[str, str] = {
+    "ce_specversion": "CloudEvents spec version",
+    "ce_id": "Unique id of the record's content: for events `<sender>/<id>` (the idempotency key), for registry"
+    " changes the deterministic change_id. A republished record carries the same id: deduplicate on it.",
+    "ce_type": "Type of the record",
+    "ce_source": "Who produced the content: `/instelling/<sender code>` for events, `/registry` for changes",
+    "ce_time": "Event time (occurred_at of the event that caused the record), ISO 8601 with offset",
+    "content-type": "Media type of the value",
+}
+_CE_CONSTANT = frozenset({"ce_specversion", "content-type"})
+_DL_DOCS: dict[str, str] = {
+    HEADER_REASON_CLASS: "The dead letter's reason_class (bounded), for filtering without decoding the value",
+    HEADER_ORIGIN: "Origin of the original record: `<topic>/<partition>/<offset>`",
+}
+
+
+#: The indicator row as the monitor publishes it (services/monitor publisher.py, docs/indicators.md "Row format").
+#: Provisional: the monitor's row has no pydantic contract yet; once it has one, generate this from it.
+_INDICATOR_ROW: dict[str, Any] = {
+    "type": ["object", "null"],
+    "description": "One indicator cell's public row; null is a tombstone (the cell was removed)",
+    "required": ["indicator", "period", "start", "dims", "value", "suppressed"],
+    "additionalProperties": True,
+    "properties": {
+        "indicator": {"type": "string", "description": "Indicator id (docs/indicators.md)"},
+        "unit": {"type": "string", "description": "Unit of value"},
+        "period": {"type": "string", "description": "month, half_year or year"},
+        "start": {"type": "string", "format": "date", "description": "First day of the period"},
+        "dims": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "Dimension values of the cell, e.g. gemeente, jeugdregio, instelling, vorm",
+        },
+        "value": {"type": ["number", "null"], "description": "The value; null when suppressed or undefined"},
+        "suppressed": {"type": "boolean", "description": "Fewer children than the suppression threshold"},
+        "as_of": {"type": "string", "format": "date", "description": "Day the value was computed for"},
+    },
+}
+
+
+@dataclass(frozen=True)
+class _Message:
+    name: str
+    title: str
+    summary: str
+    payload: dict[str, Any]
+    headers: dict[str, Any]
+    key: dict[str, Any]
+    content_type: str = "application/json"
+
+
+@dataclass(frozen=True)
+class _Channel:
+    id: str
+    short: str
+    title: str
+    description: str
+    messages: list[_Message] = field(default_factory=list)
+
+
+def _ce_type(event_type: str) -> str:
+    return dict(cloudevent_headers("", event_type, "", ""))["ce_type"].decode()
+
+
+def _cloudevent_header_schema(ce_type: dict[str, Any]) -> dict[str, Any]:
+    """The CloudEvents (binary mode) headers, named exactly as :func:`cloudevent_headers` writes them."""
+    sample = cloudevent_headers("id", "type", "source", "time")
+    props: dict[str, Any] = {}
+    for name, value in sample:
+        prop: dict[str, Any] = {"type": "string", "description": _CE_DOCS[name]}
+        if name in _CE_CONSTANT:
+            prop["const"] = value.decode()
+        if name == "ce_type":
+            prop.update(ce_type)
+        props[name] = prop
+    return {
+        "type": "object",
+        "description": "Kafka record headers (UTF-8 values), CloudEvents binary content mode",
+        "required": [n for n, _ in sample],
+        "properties": props,
+    }
+
+
+def _deadletter_header_schema() -> dict[str, Any]:
+    names = (HEADER_REASON_CLASS, HEADER_ORIGIN)
+    return {
+        "type": "object",
+        "description": "Kafka record headers (UTF-8 values)",
+        "required": list(names),
+        "properties": {n: {"type": "string", "description": _DL_DOCS[n]} for n in names},
+    }
+
+
+def _inbox_header_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": "Kafka record headers (UTF-8 values)",
+        "required": [INBOX_AUTH_HEADER],
+        "properties": {
+            INBOX_AUTH_HEADER: {
+                "type": "string",
+                "pattern": "^[Bb]earer .+$",
+                "description": "The sender's credential, `Bearer <token>` (from `jeugdstroom sender add`), the same"
+                " token as for HTTP. A record without a valid token is dead-lettered (reason_class unauthorized).",
+            }
+        },
+    }
+
+
+def _asyncapi_schema(schema: Any) -> Any:
+    """A pydantic JSON Schema as an AsyncAPI Schema Object: there ``discriminator`` is the property name only
+    (each union member still pins it with ``const``)."""
+    if isinstance(schema, dict):
+        out = {k: _asyncapi_schema(v) for k, v in schema.items()}
+        disc = out.get("discriminator")
+        if isinstance(disc, dict):
+            out["discriminator"] = disc["propertyName"]
+        return out
+    if isinstance(schema, list):
+        return [_asyncapi_schema(v) for v in schema]
+    return schema
+
+
+def contract_schemas() -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """(top-level schema per message name, component schemas) from the contracts, refs as ``#/components/schemas``."""
+    adapters: list[tuple[str, TypeAdapter[Any]]] = [
+        ("SubmittedEvent", TypeAdapter(events.SubmittedEvent)),
+        *[(f"{t.capitalize()}Event", TypeAdapter(getattr(events, f"Published{t.capitalize()}"))) for t in EVENT_TYPES],
+        ("RegistryChange", TypeAdapter(RegistryChange)),
+        ("DeadLetter", TypeAdapter(DeadLetter)),
+    ]
+    keyed, defs = TypeAdapter.json_schemas(
+        [(name, "validation", adapter) for name, adapter in adapters], ref_template=SCHEMA_REF
+    )
+    components: dict[str, Any] = dict(defs.get("$defs", {}))
+    tops: dict[str, dict[str, Any]] = {}
+    for name, _ in adapters:
+        top = keyed[(name, "validation")]
+        if set(top) == {"$ref"}:
+            tops[name] = top
+        else:  # a union: give it a name of its own
+            components[name] = top
+            tops[name] = {"$ref": SCHEMA_REF.format(model=name)}
+    return tops, {k: _asyncapi_schema(components[k]) for k in sorted(components)}
+
+
+def _key(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {**schema, "description": description}
+
+
+def _channels(tops: dict[str, dict[str, Any]]) -> list[_Channel]:
+    pseudonym_key = _key(
+        TypeAdapter(Pseudonym).json_schema(),
+        "The child's pseudonym (UTF-8): all records about one child are in one partition, in order",
+    )
+    ce_headers = _cloudevent_header_schema
+    channels = [
+        _Channel(
+            "inbox",
+            INBOX,
+            "Inbox: events from institutions that speak Kafka",
+            "The same JSON events as `POST /v1/events` (child by BSN), one per record, authenticated by the"
+            " `authorization` header. intake validates, pseudonymises and publishes each valid event to its typed"
+            " topic; anything else goes to the dead-letter topic with the reason (a redacted copy, never the BSN)."
+            " Only jeugdstroom's intake reads this topic; grant senders write access only.",
+            [
+                _Message(
+                    "SubmittedEvent",
+                    "An event as an institution submits it",
+                    "aanmelding, beschikking, plaatsing, separatie or correctie; child identified by BSN",
+                    tops["SubmittedEvent"],
+                    _inbox_header_schema(),
+                    _key(
+                        TypeAdapter(SenderCode).json_schema(),
+                        "Ignored by intake (it re-keys by pseudonym); use the sender code. Never a BSN.",
+                    ),
+                )
+            ],
+        )
+    ]
+    for t in TYPED_TOPICS:
+        channels.append(
+            _Channel(
+                t,
+                t,
+                f"Typed topic: {t}",
+                f"Every accepted {t} event, child by pseudonym, as intake publishes it from its outbox (acks=all,"
+                " at least once: deduplicate on `ce_id` or on (sender, id)). Keyed by pseudonym, so one child's"
+                " events are in order within a partition; across topics, order by `occurred_at`.",
+                [
+                    _Message(
+                        f"{t.capitalize()}Event",
+                        f"A published {t} event",
+                        f"The submitted {t} with `child.bsn` replaced by `child.pseudonym` and `accepted_at` set",
+                        tops[f"{t.capitalize()}Event"],
+                        ce_headers({"const": _ce_type(t)}),
+                        pseudonym_key,
+                    )
+                ],
+            )
+        )
+    change_prefix = _ce_type("registry.change.")
+    channels += [
+        _Channel(
+            "registryChanges",
+            REGISTRY_CHANGES,
+            "Registry changes",
+            "Every change of a registry entity (episode or derived fact) as its version before and after the"
+            " change. Additive consumers subtract what `before` contributed and add what `after` contributes, so"
+            " corrections undo exactly and arrival order between entities does not matter. The `entity` union is"
+            " open: skip entity kinds you do not know.",
+            [
+                _Message(
+                    "RegistryChange",
+                    "A registry entity changed",
+                    "before/after versions of one entity, discriminated by `entity`",
+                    tops["RegistryChange"],
+                    ce_headers({"pattern": "^" + re.escape(change_prefix) + "[a-z0-9_]+$"}),
+                    pseudonym_key,
+                )
+            ],
+        ),
+        _Channel(
+            "indicators",
+            INDICATORS,
+            "Indicator values (compacted)",
+            "The current public row of every indicator cell (month, half-year and year periods), published by the"
+            " monitor whenever a cell's public value changes. Compacted: the latest record per key is the current"
+            " value, so a new subscriber rebuilds the whole table by reading from the beginning and keeping the"
+            " last value per key. A cell that no longer has a value is published with its empty value (value 0, or"
+            " n/denominator 0); treat a null value (tombstone) as removal, the compacted-topic convention. Cells"
+            " computed from fewer children than the suppression threshold have value null and suppressed true.",
+            [
+                _Message(
+                    "IndicatorValue",
+                    "The current public row of one indicator cell",
+                    "A row of docs/indicators.md plus indicator, unit and as_of",
+                    _INDICATOR_ROW,
+                    {"type": "object", "description": "No headers are guaranteed"},
+                    {
+                        "type": "string",
+                        "description": "One cell: `<indicator>|<period>|<start>|<dim>=<value>;…` (dimensions sorted"
+                        " by name), UTF-8. The same cell always has the same key.",
+                    },
+                )
+            ],
+        ),
+        _Channel(
+            "deadletter",
+            DEADLETTER,
+            "Dead letters",
+            "Records a consumer could not process (unparseable, unknown schema version, contract violation,"
+            " unauthorized inbox record), with the reason, the origin and the original bytes, deduplicated by"
+            " origin. For operators; never holds a BSN (inbox dead letters carry a redacted copy and no key).",
+            [
+                _Message(
+                    "DeadLetter",
+                    "A record a consumer gave up on",
+                    "reason, origin (topic/partition/offset) and original bytes (base64)",
+                    tops["DeadLetter"],
+                    _deadletter_header_schema(),
+                    {"type": "string", "description": "The original record's key; absent for inbox dead letters"},
+                )
+            ],
+        ),
+    ]
+    described = {c.short for c in channels}
+    missing = [t for t in ALL_TOPICS if t not in described]
+    if missing:
+        raise RuntimeError(f"topics without an AsyncAPI channel: {missing}")
+    return channels
+
+
+def _channel_object(c: _Channel, prefix: str, partitions: int) -> dict[str, Any]:
+    retention = RETENTION_MS[c.short]
+    config: dict[str, Any] = {"cleanup.policy": ["compact" if c.short in COMPACTED else "delete"]}
+    if retention is not None:
+        config["retention.ms"] = retention
+    return {
+        "address": f"{prefix}.{c.short}",
+        "title": c.title,
+        "description": c.description,
+        "messages": {m.name: {"$ref": f"#/components/messages/{m.name}"} for m in c.messages},
+        "bindings": {
+            "kafka": {
+                "partitions": partitions,
+                "topicConfiguration": config,
+                "bindingVersion": KAFKA_BINDING_VERSION,
+            }
+        },
+    }
+
+
+def _message_object(m: _Message) -> dict[str, Any]:
+    return {
+        "name": m.name,
+        "title": m.title,
+        "summary": m.summary,
+        "contentType": m.content_type,
+        "headers": m.headers,
+        "payload": m.payload,
+        "bindings": {"kafka": {"key": m.key, "bindingVersion": KAFKA_BINDING_VERSION}},
+    }
+
+
+def document(prefix: str = DEFAULT_PREFIX, partitions: int = DEFAULT_PARTITIONS) -> dict[str, Any]:
+    """The AsyncAPI 3.0 document for topics named ``<prefix>.<topic>``."""
+    tops, schemas = contract_schemas()
+    channels = _channels(tops)
+    by_short = {c.short: c for c in channels}
+    operations: dict[str, Any] = {}
+    for service, roles in TOPOLOGY.items():
+        for action in ("receive", "send"):
+            for short in roles[action]:
+                c = by_short[short]
+                operations[f"{service}_{action}_{c.id}"] = {
+                    "action": action,
+                    "channel": {"$ref": f"#/channels/{c.id}"},
+                    "title": f"{service} {action}s {prefix}.{short}",
+                    "tags": [{"name": service}],
+                    "messages": [{"$ref": f"#/channels/{c.id}/messages/{m.name}"} for m in c.messages],
+                }
+    return {
+        "asyncapi": ASYNCAPI_VERSION,
+        "info": {
+            "title": "jeugdstroom topics",
+            "version": str(SCHEMA_VERSION),
+            "description": (
+                "Topics of jeugdstroom, near-real-time youth-care indicators. Values are JSON (UTF-8); every"
+                " event and change carries `schema_version`. Within a major schema_version changes are"
+                " backward compatible (new optional fields; new values only in open unions): ignore unknown"
+                " fields and unknown union members. See docs/schema-evolution.md. Topic names are"
+                f" `<prefix>.<topic>` with prefix `{prefix}` (JEUGDSTROOM_TOPIC_PREFIX). Delivery is at least"
+                " once: deduplicate on the `ce_id` header (events: (sender, id))."
+            ),
+            "license": {"name": "EUPL-1.2", "url": "https://interoperable-europe.ec.europa.eu/collection/eupl"},
+        },
+        "defaultContentType": "application/json",
+        "servers": {
+            "production": {
+                "host": "kafka:9092",
+                "protocol": "kafka",
+                "description": "Apache Kafka of docker-compose.yml (from the host: 127.0.0.1:29092)",
+            },
+            "embedded": {
+                "host": "127.0.0.1:9092",
+                "protocol": "kafka",
+                "description": "The embedded Tansu broker of `jeugdstroom up`: memory only, no idempotent producer"
+                " and no transactions (clients: enable.idempotence=false); connect with 127.0.0.1, not localhost",
+            },
+        },
+        "channels": {c.id: _channel_object(c, prefix, partitions) for c in channels},
+        "operations": operations,
+        "components": {
+            "schemas": schemas,
+            "messages": {m.name: _message_object(m) for c in channels for m in c.messages},
+        },
+    }
+
+
+def to_yaml(doc: dict[str, Any]) -> str:
+    header = "# Generated by `jeugdstroom asyncapi --out docs/asyncapi.yaml` from the contracts: do not edit.\n"
+    body: str = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=110, default_flow_style=False)
+    return header + body
+
+
+def to_json(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

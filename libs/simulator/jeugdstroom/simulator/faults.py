@@ -1,0 +1,218 @@
+"""What senders do to a clean story on its way to intake: the faults a real stream has.
+
+* **late**: most events are sent minutes after they happen, some days later;
+* **duplicate**: an event is sent again with the same id and the same content (a retry);
+* **correctie**: a sender sends a wrong event and corrects it days later — ``vervangen`` with the right
+  content (same id, same sender), or ``intrekken`` of an event that should never have been sent;
+* **invalid**: an event that breaks the contract (a BSN failing the elfproef, an unknown code, an end
+  before its start, a time without offset, a time far in the future, a malformed gemeente code, a missing
+  field, a ``vervangen`` without replacement); intake must reject it. Invalid copies get their own id.
+
+Out-of-order delivery comes from lateness and from shuffling the stream in bounded windows (``stream.py``).
+Every fault keeps the story's meaning: after corrections and without duplicates or invalid events, what the
+senders said is exactly the clean story.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from jeugdstroom.simulator.story import AMS, VERWIJZERS, Ev, Window
+
+P_LATE = 0.03
+P_DUPLICATE = 0.015
+P_INVALID = 0.004
+P_INVALID_CORRECTIE = 0.0005
+P_REPLACE = {"aanmelding": 0.01, "plaatsing": 0.03, "separatie": 0.03, "beschikking": 0.015}
+P_WITHDRAW = {"aanmelding": 0.01, "separatie": 0.015}
+
+
+@dataclass(slots=True)
+class Emission:
+    """One event as sent: its JSON value, when it is sent (UTC), and what the sender did (``fault``)."""
+
+    event: dict[str, Any]
+    send_at: datetime
+    invalid: bool = False
+    fault: str = ""  # "", late, duplicate, wrong (later corrected), correctie, invalid
+
+
+def _send_time(rng: random.Random, at: datetime, window: Window) -> tuple[datetime, bool]:
+    start = datetime.combine(window.start, time(0), AMS).astimezone(UTC)
+    if at < start:  # backlog of care that began before the window: sent in the first day and a half
+        return start + timedelta(minutes=rng.randrange(0, 36 * 60)), False
+    if rng.random() < P_LATE:
+        return at + timedelta(days=rng.randrange(1, 15), minutes=rng.randrange(0, 600)), True
+    return at + timedelta(minutes=rng.randrange(1, 180), seconds=rng.randrange(60)), False
+
+
+def _local_iso(at: datetime) -> str:
+    return at.astimezone(AMS).isoformat(timespec="seconds")
+
+
+def add_faults(clean: list[Ev], rng: random.Random, window: Window) -> list[Emission]:
+    """The emissions of one child's clean events, with the senders' faults added."""
+    out: list[Emission] = []
+    limit = datetime.combine(window.as_of, time(18), AMS).astimezone(UTC)
+    for ev in clean:
+        event = ev.event
+        send_at, late = _send_time(rng, ev.at, window)
+        corr_at = datetime.combine(
+            send_at.astimezone(AMS).date() + timedelta(days=rng.randrange(1, 11)),
+            time(9 + rng.randrange(8), rng.randrange(60)),
+            AMS,
+        ).astimezone(UTC)
+        etype = event["type"]
+        correctable = corr_at <= limit and ev.at >= datetime.combine(window.start, time(0), AMS).astimezone(UTC)
+        roll = rng.random()
+        wrong = _wrong_version(event, rng) if correctable and roll < P_REPLACE.get(etype, 0.0) else None
+        if wrong is not None:
+            out.append(Emission(wrong, send_at, fault="wrong"))
+            out.append(
+                Emission(
+                    _correctie(event, f"{event['id']}-c", corr_at, "vervangen", event),
+                    corr_at + timedelta(minutes=rng.randrange(1, 60)),
+                    fault="correctie",
+                )
+            )
+        else:
+            out.append(Emission(event, send_at, fault="late" if late else ""))
+        if correctable and wrong is None and rng.random() < P_WITHDRAW.get(etype, 0.0):
+            spurious = _spurious(event, rng)
+            spurious_at = send_at + timedelta(minutes=rng.randrange(1, 240))
+            out.append(Emission(spurious, spurious_at, fault="wrong"))
+            out.append(
+                Emission(
+                    _correctie(spurious, f"{spurious['id']}-c", corr_at, "intrekken", None),
+                    corr_at + timedelta(minutes=rng.randrange(1, 60)),
+                    fault="correctie",
+                )
+            )
+        if rng.random() < P_DUPLICATE:
+            first = out[-1] if out[-1].fault != "correctie" else out[-2]
+            again = first.send_at + timedelta(minutes=rng.randrange(1, 2 * 24 * 60))
+            out.append(Emission(first.event, again, fault="duplicate"))
+        if rng.random() < P_INVALID:
+            bad = _invalid(event, rng, window)
+            out.append(
+                Emission(bad, send_at + timedelta(seconds=rng.randrange(1, 1800)), invalid=True, fault="invalid")
+            )
+        if rng.random() < P_INVALID_CORRECTIE:
+            bad = _correctie(event, f"{event['id']}-xc", send_at + timedelta(minutes=5), "vervangen", None)
+            out.append(Emission(bad, send_at + timedelta(minutes=6), invalid=True, fault="invalid"))
+    return out
+
+
+def _correctie(
+    target: dict[str, Any], event_id: str, at: datetime, action: str, replacement: dict[str, Any] | None
+) -> dict[str, Any]:
+    data: dict[str, Any] = {"target_id": target["id"], "action": action}
+    if replacement is not None:
+        data["replacement"] = replacement
+    return {
+        "id": event_id,
+        "type": "correctie",
+        "schema_version": 1,
+        "occurred_at": _local_iso(at),
+        "sender": target["sender"],
+        "child": target["child"],
+        "data": data,
+    }
+
+
+def _wrong_version(event: dict[str, Any], rng: random.Random) -> dict[str, Any] | None:
+    """The same event with one plausible mistake in it (the correction replaces it by ``event``)."""
+    wrong = copy.deepcopy(event)
+    data = wrong["data"]
+    etype = event["type"]
+    if etype == "aanmelding":
+        data["verwijzer"] = rng.choice([v for v in VERWIJZERS if v != data["verwijzer"]])
+    elif etype == "plaatsing":
+        if data["status"] != "beeindigd":
+            return None
+        if data["reden_einde"] != "voortijdig" and rng.random() < 0.5:
+            data["reden_einde"] = "voortijdig"
+        else:
+            end = date.fromisoformat(data["end"])
+            shift = min(rng.randrange(1, 11), (end - date.fromisoformat(data["start"])).days)
+            if shift <= 0:
+                return None
+            data["end"] = (end - timedelta(days=shift)).isoformat()
+    elif etype == "separatie":
+        if "end" not in data:
+            return None
+        end = datetime.fromisoformat(data["end"])
+        data["end"] = (end + timedelta(minutes=rng.randrange(5, 90))).isoformat()
+    elif etype == "beschikking":
+        if data["status"] != "afgegeven" or "aanmelding_id" not in data:
+            return None
+        start = date.fromisoformat(data["start"])
+        room = (date.fromisoformat(data["end"]) - start).days - 1 if "end" in data else 10
+        shift = min(rng.randrange(1, 11), room)
+        if shift <= 0:
+            return None
+        data["start"] = (start + timedelta(days=shift)).isoformat()
+    else:
+        return None
+    return wrong
+
+
+def _spurious(event: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """An event that should never have been sent (registered twice, wrong child file): withdrawn later."""
+    wrong = copy.deepcopy(event)
+    wrong["id"] = f"{event['id']}-s"
+    data = wrong["data"]
+    if event["type"] == "aanmelding":
+        data["aanmelding_id"] = f"{data['aanmelding_id']}-s"
+        data["zorgvorm"] = rng.choice(("pleegzorg", "ambulant", "residentieel"))
+    else:
+        data["separatie_id"] = f"{data['separatie_id']}-s"
+    return wrong
+
+
+def _invalid(event: dict[str, Any], rng: random.Random, window: Window) -> dict[str, Any]:
+    """A copy of ``event`` (with its own id) that breaks one rule of the contract."""
+    bad = copy.deepcopy(event)
+    bad["id"] = f"{event['id']}-x"
+    data = bad["data"]
+    etype = event["type"]
+    kinds = ["bsn", "bsn", "gemeente", "naive_time", "future", "unknown_code", "missing"]
+    if "end" in data:
+        kinds += ["end_before_start", "end_before_start"]
+    kind = rng.choice(kinds)
+    if kind == "bsn":
+        bsn = bad["child"]["bsn"]
+        bad["child"] = {**bad["child"], "bsn": bsn[:8] + str((int(bsn[8]) + 1) % 10)}
+    elif kind == "gemeente":
+        bad["child"] = {**bad["child"], "gemeente": bad["child"]["gemeente"][:5]}
+    elif kind == "naive_time":
+        bad["occurred_at"] = (
+            datetime.fromisoformat(event["occurred_at"])
+            .astimezone(AMS)
+            .replace(tzinfo=None)
+            .isoformat(timespec="seconds")
+        )
+    elif kind == "future":
+        future = datetime.combine(date(window.as_of.year + 100, 1, 1), time(12), AMS)  # always in the future
+        bad["occurred_at"] = future.isoformat(timespec="seconds")
+    elif kind == "unknown_code":
+        field, value = {
+            "aanmelding": ("verwijzer", "school"),
+            "plaatsing": ("vorm", "crisisopvang"),
+            "separatie": ("vorm", "fixatie"),
+            "beschikking": ("soort", "pgb"),
+        }[etype]
+        data[field] = value
+    elif kind == "missing":
+        key = {"aanmelding": "verwijzer", "plaatsing": "provider", "separatie": "vorm", "beschikking": "soort"}[etype]
+        del data[key]
+    else:  # end_before_start
+        if etype == "separatie":
+            data["end"] = (datetime.fromisoformat(data["start"]) - timedelta(minutes=30)).isoformat()
+        else:
+            data["end"] = (date.fromisoformat(data["start"]) - timedelta(days=rng.randrange(1, 30))).isoformat()
+    return bad

@@ -1,0 +1,438 @@
+"""The ground truth: every indicator of docs/indicators.md, straight from what the senders sent.
+
+Deliberately plain and separate from the registry and the monitor (it shares no code with them): for one
+child at a time it takes the events as sent, drops the invalid ones (intake rejects them), counts each
+(sender, id) once, applies the corrections (a withdrawn event is gone, a replaced event is its
+replacement), describes each episode by its latest event, and adds the child's items to per-day
+aggregates. ``result`` rolls those up into the rows of every period, with suppression off.
+
+Children are independent for every indicator except one global input, the registry's watermark (the
+latest event time seen), which only decides whether an ``achttien_in_pleegzorg`` fact of a placement
+that is still open exists; such facts wait until ``result``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jeugdstroom.simulator.regions import jeugdregio
+
+AMS = ZoneInfo("Europe/Amsterdam")
+PERIODS = ("day", "month", "half_year", "year")
+FAMILY_FORMS = ("pleegzorg_bestand", "pleegzorg_netwerk", "gezinshuis")
+PROTECTION = ("ots", "voorlopige_ots", "voogdij")
+OVERPLAATSING_DAYS = 31
+HERHAALD_DAYS = 365
+WATERMARK_GRACE_DAYS = 7
+
+G, R, INST = "gemeente", "jeugdregio", "instelling"
+#: id → (kind, dimensions), in the order of docs/indicators.md.
+CATALOGUE: dict[str, tuple[str, tuple[str, ...]]] = {
+    "separaties": ("count", (G, R, INST, "vorm")),
+    "gesepareerde_jeugdigen": ("distinct", (G, R, INST)),
+    "separatie_duur": ("duration", (R, INST, "vorm")),
+    "gesloten_actief": ("stock", (G, R, INST)),
+    "gesloten_instroom": ("count", (G, R, INST)),
+    "gesloten_duur": ("duration", (R, INST)),
+    "verblijf_actief": ("stock", (G, R, INST, "vorm")),
+    "aandeel_gezinsgericht": ("ratio", (G, R)),
+    "verblijf_instroom": ("count", (G, R, INST, "vorm")),
+    "overplaatsingen": ("count", (G, R, INST, "vorm")),
+    "voortijdig_beeindigd": ("count", (G, R, INST, "vorm")),
+    "voortijdig_aandeel": ("ratio", (G, R, INST)),
+    "verlengde_pleegzorg": ("stock", (G, R, INST, "vorm")),
+    "continuering_18": ("ratio", (G, R, INST)),
+    "wachtlijst_pleegzorg": ("stock", (G, R)),
+    "wachttijd_beschikking": ("duration", (G, R, "zorgvorm")),
+    "wachttijd_plaatsing": ("duration", (G, R, "zorgvorm")),
+    "jeugdbescherming_actief": ("stock", (G, R, INST, "soort")),
+    "jeugdbescherming_duur": ("duration", (R, INST)),
+    "verwijzers": ("count", (G, R, "verwijzer")),
+    "herhaald_beroep": ("count", (G, R)),
+}
+#: Ratios built from two stocks (the others are built from two counts).
+STOCK_RATIOS = ("aandeel_gezinsgericht",)
+
+Dims = tuple[str, ...]
+
+
+def local_date(value: str) -> date:
+    return datetime.fromisoformat(value).astimezone(AMS).date()
+
+
+def birthday(birth: date, years: int) -> date:
+    try:
+        return birth.replace(year=birth.year + years)
+    except ValueError:  # born on 29 February
+        return date(birth.year + years, 3, 1)
+
+
+def period_start(kind: str, day: date) -> date:
+    if kind == "day":
+        return day
+    if kind == "month":
+        return day.replace(day=1)
+    if kind == "half_year":
+        return date(day.year, 1 if day.month <= 6 else 7, 1)
+    return date(day.year, 1, 1)
+
+
+def period_last(kind: str, start: date) -> date:
+    if kind == "day":
+        return start
+    if kind == "year":
+        return date(start.year, 12, 31)
+    months = 1 if kind == "month" else 6
+    month = start.month + months
+    year = start.year + (month - 1) // 12
+    return date(year, (month - 1) % 12 + 1, 1) - timedelta(days=1)
+
+
+def period_starts(kind: str, first: date, last: date) -> Iterator[date]:
+    current = period_start(kind, first)
+    while current <= last:
+        yield current
+        current = period_last(kind, current) + timedelta(days=1)
+
+
+def nearest_rank(values: list[int], p: float) -> int:
+    """The nearest-rank p-quantile of sorted ``values``: v[ceil(p·n)] (1-based)."""
+    return values[max(1, math.ceil(p * len(values))) - 1]
+
+
+@dataclass(slots=True)
+class Episode:
+    """An entity as its latest event describes it."""
+
+    sender: str
+    gemeente: str
+    data: dict[str, Any]
+
+
+class Truth:
+    """Per-day aggregates of every indicator; feed it children with ``add_child``, read it with ``result``."""
+
+    def __init__(self, grace_days: int = WATERMARK_GRACE_DAYS) -> None:
+        self.grace_days = grace_days
+        self.counts: dict[tuple[str, Dims], Counter[date]] = defaultdict(Counter)
+        self.durations: dict[tuple[str, Dims], dict[date, list[int]]] = defaultdict(lambda: defaultdict(list))
+        self.distinct: dict[tuple[str, Dims], dict[date, set[str]]] = defaultdict(lambda: defaultdict(set))
+        self.stocks: dict[tuple[str, Dims], Counter[date]] = defaultdict(Counter)
+        self.open_achttien: list[tuple[date, Dims]] = []
+        self.latest: datetime | None = None
+
+    # -- items ------------------------------------------------------------------------------------------------
+    def _dims(self, indicator: str, values: dict[str, str]) -> Dims:
+        return tuple(values[d] for d in CATALOGUE[indicator.split(":")[0]][1])
+
+    def _count(self, indicator: str, values: dict[str, str], day: date, n: int = 1) -> None:
+        self.counts[indicator, self._dims(indicator, values)][day] += n
+
+    def _stock(self, indicator: str, values: dict[str, str], start: date, end: date | None) -> None:
+        if end is not None and end <= start:
+            return
+        diffs = self.stocks[indicator, self._dims(indicator, values)]
+        diffs[start] += 1
+        if end is not None:
+            diffs[end] -= 1
+
+    def _duration(self, indicator: str, values: dict[str, str], day: date, value: int) -> None:
+        self.durations[indicator, self._dims(indicator, values)][day].append(value)
+
+    # -- one child ----------------------------------------------------------------------------------------------
+    def add_child(self, sent: Iterable[tuple[dict[str, Any], bool]]) -> None:
+        """Add one child's events as sent (``(event, invalid)`` in send order)."""
+        events: dict[tuple[str, str], dict[str, Any]] = {}
+        corrections: list[dict[str, Any]] = []
+        seen: set[tuple[str, str]] = set()
+        for event, invalid in sent:
+            if invalid:
+                continue  # intake rejects it: it never counts
+            key = (event["sender"], event["id"])
+            if key in seen:
+                continue  # a duplicate counts once
+            seen.add(key)
+            at = datetime.fromisoformat(event["occurred_at"]).astimezone(UTC)
+            self.latest = at if self.latest is None or at > self.latest else self.latest
+            if event["type"] == "correctie":
+                corrections.append(event)
+            else:
+                events[key] = event
+        for corr in sorted(corrections, key=lambda c: datetime.fromisoformat(c["occurred_at"])):
+            target = (corr["sender"], corr["data"]["target_id"])
+            if target not in events:
+                continue
+            if corr["data"]["action"] == "intrekken":
+                del events[target]
+            else:
+                events[target] = corr["data"]["replacement"]
+        if events:
+            self._add_story(list(events.values()))
+
+    def _add_story(self, events: list[dict[str, Any]]) -> None:
+        child = events[0]["child"]
+        bsn, birth = child["bsn"], date.fromisoformat(child["birth_date"])
+        aanmeldingen: dict[str, tuple[dict[str, Any], date]] = {}
+        latest: dict[tuple[str, str, str], tuple[tuple[datetime, bool], dict[str, Any]]] = {}
+        for ev in events:
+            data = ev["data"]
+            if ev["type"] == "aanmelding":
+                aanmeldingen[data["aanmelding_id"]] = (ev, local_date(ev["occurred_at"]))
+                continue
+            key = (ev["type"], ev["sender"], data[f"{ev['type']}_id"])
+            rank = (datetime.fromisoformat(ev["occurred_at"]), "end" in data)
+            if key not in latest or rank > latest[key][0]:
+                latest[key] = (rank, ev)
+        episodes: dict[str, list[Episode]] = defaultdict(list)
+        for (etype, _, _), (_, ev) in sorted(latest.items()):
+            episodes[etype].append(Episode(ev["sender"], ev["child"]["gemeente"], ev["data"]))
+        plaatsingen = episodes["plaatsing"]
+        beschikkingen = episodes["beschikking"]
+        for sep in episodes["separatie"]:
+            self._separatie(sep, bsn)
+        for pl in plaatsingen:
+            self._plaatsing(pl, plaatsingen, birth)
+        for b in beschikkingen:
+            values = self._values(b)
+            start = date.fromisoformat(b.data["start"])
+            end = date.fromisoformat(b.data["end"]) if "end" in b.data else None
+            values["soort"] = b.data["soort"]
+            if b.data["soort"] in PROTECTION:
+                self._stock("jeugdbescherming_actief", values, start, end)
+            if b.data["soort"] == "ots" and end is not None:
+                self._duration("jeugdbescherming_duur", values, end, (end - start).days)
+        for aid, (ev, day) in aanmeldingen.items():
+            self._aanmelding(aid, ev, day, plaatsingen, beschikkingen)
+
+    def _values(self, ep: Episode) -> dict[str, str]:
+        return {G: ep.gemeente, R: jeugdregio(ep.gemeente), INST: ep.sender}
+
+    def _separatie(self, sep: Episode, bsn: str) -> None:
+        values = {**self._values(sep), "vorm": sep.data["vorm"]}
+        start = datetime.fromisoformat(sep.data["start"])
+        day = start.astimezone(AMS).date()
+        self._count("separaties", values, day)
+        self.distinct["gesepareerde_jeugdigen", self._dims("gesepareerde_jeugdigen", values)][day].add(bsn)
+        if "end" in sep.data:
+            seconds = (datetime.fromisoformat(sep.data["end"]).astimezone(UTC) - start.astimezone(UTC)).total_seconds()
+            self._duration("separatie_duur", values, day, int(seconds // 60))
+
+    def _plaatsing(self, pl: Episode, all_of_child: list[Episode], birth: date) -> None:
+        vorm = pl.data["vorm"]
+        values = {**self._values(pl), "vorm": vorm}
+        start = date.fromisoformat(pl.data["start"])
+        end = date.fromisoformat(pl.data["end"]) if "end" in pl.data else None
+        self._stock("verblijf_actief", values, start, end)
+        self._stock("aandeel_gezinsgericht:den", values, start, end)
+        self._count("verblijf_instroom", values, start)
+        if vorm == "gesloten":
+            self._stock("gesloten_actief", values, start, end)
+            self._count("gesloten_instroom", values, start)
+            if end is not None:
+                self._duration("gesloten_duur", values, end, (end - start).days)
+        if end is not None:
+            reden = pl.data["reden_einde"]
+            self._count("voortijdig_aandeel:den", values, end)
+            if reden == "voortijdig":
+                self._count("voortijdig_beeindigd", values, end)
+                self._count("voortijdig_aandeel:num", values, end)
+            if reden == "overplaatsing" and any(
+                other is not pl and 0 <= (date.fromisoformat(other.data["start"]) - end).days <= OVERPLAATSING_DAYS
+                for other in all_of_child
+            ):
+                self._count("overplaatsingen", values, end)
+        if vorm not in FAMILY_FORMS:
+            return
+        self._stock("aandeel_gezinsgericht:num", values, start, end)
+        bd18, bd21 = birthday(birth, 18), birthday(birth, 21)
+        self._stock("verlengde_pleegzorg", values, max(start, bd18), min(end, bd21) if end is not None else bd21)
+        if start <= bd18 and (end is None or end >= bd18):
+            dims = self._dims("continuering_18", values)
+            if end is None:
+                self.open_achttien.append((bd18, dims))  # exists once the watermark has passed the birthday
+            else:
+                self.counts["continuering_18:den", dims][bd18] += 1
+                if end > bd18:
+                    self.counts["continuering_18:num", dims][bd18] += 1
+
+    def _aanmelding(
+        self, aid: str, ev: dict[str, Any], day: date, plaatsingen: list[Episode], beschikkingen: list[Episode]
+    ) -> None:
+        gemeente = ev["child"]["gemeente"]
+        data = ev["data"]
+        values = {G: gemeente, R: jeugdregio(gemeente), "verwijzer": data["verwijzer"], "zorgvorm": data["zorgvorm"]}
+        self._count("verwijzers", values, day)
+        b_starts = [date.fromisoformat(b.data["start"]) for b in beschikkingen if b.data.get("aanmelding_id") == aid]
+        p_starts = [date.fromisoformat(p.data["start"]) for p in plaatsingen if p.data.get("aanmelding_id") == aid]
+        if b_starts:
+            first = min(b_starts)
+            self._duration("wachttijd_beschikking", values, first, max(0, (first - day).days))
+        placed = min(p_starts) if p_starts else None
+        if placed is not None:
+            self._duration("wachttijd_plaatsing", values, placed, max(0, (placed - day).days))
+        if data["zorgvorm"] == "pleegzorg":
+            self._stock("wachtlijst_pleegzorg", values, day, placed)
+        ends = [date.fromisoformat(p.data["end"]) for p in plaatsingen if "end" in p.data]
+        ends += [
+            date.fromisoformat(b.data["end"])
+            for b in beschikkingen
+            if b.data["soort"] == "toewijzing" and "end" in b.data
+        ]
+        previous = [e for e in ends if e <= day]
+        if previous and (day - max(previous)).days <= HERHAALD_DAYS:
+            self._count("herhaald_beroep", values, day)
+
+    # -- rows ---------------------------------------------------------------------------------------------------
+    def watermark(self) -> date | None:
+        """The registry's watermark as a local date: the latest event time seen minus the grace days."""
+        if self.latest is None:
+            return None
+        return (self.latest - timedelta(days=self.grace_days)).astimezone(AMS).date()
+
+    def result(self, as_of: date, periods: Iterable[str] = PERIODS) -> dict[str, list[dict[str, Any]]]:
+        """Rows of every indicator, as of ``as_of``, for the given period kinds."""
+        kinds = [k for k in PERIODS if k in set(periods)]
+        counts = dict(self.counts)
+        wm = self.watermark()
+        for bd18, dims in self.open_achttien:
+            if wm is not None and wm > bd18:
+                counts.setdefault(("continuering_18:den", dims), Counter())[bd18] += 1
+                counts.setdefault(("continuering_18:num", dims), Counter())[bd18] += 1
+        out: dict[str, list[dict[str, Any]]] = {}
+        for indicator, (kind, names) in CATALOGUE.items():
+            rows: list[tuple[int, date, Dims, dict[str, Any]]] = []
+            if kind == "count":
+                for (ind, dims), per_day in counts.items():
+                    if ind == indicator:
+                        for pk, start, n in _roll_counts(per_day, kinds, as_of):
+                            rows.append((PERIODS.index(pk), start, dims, {"value": n}))
+            elif kind == "distinct":
+                for (ind, dims), sets in self.distinct.items():
+                    if ind == indicator:
+                        for pk, start, members in _roll_sets(sets, kinds, as_of):
+                            rows.append((PERIODS.index(pk), start, dims, {"value": len(members)}))
+            elif kind == "duration":
+                for (ind, dims), lists in self.durations.items():
+                    if ind == indicator:
+                        for pk, start, values in _roll_lists(lists, kinds, as_of):
+                            values.sort()
+                            rows.append(
+                                (
+                                    PERIODS.index(pk),
+                                    start,
+                                    dims,
+                                    {
+                                        "value": nearest_rank(values, 0.5),
+                                        "n": len(values),
+                                        "p90": nearest_rank(values, 0.9),
+                                    },
+                                )
+                            )
+            elif kind == "stock":
+                for (ind, dims), diffs in self.stocks.items():
+                    if ind == indicator:
+                        for (pk, start), n in _stock_values(diffs, kinds, as_of).items():
+                            if n:
+                                rows.append((PERIODS.index(pk), start, dims, {"value": n}))
+            else:
+                rows.extend(self._ratio_rows(indicator, counts, kinds, as_of))
+            rows.sort(key=lambda r: (r[0], r[1], r[2]))
+            out[indicator] = [
+                {"period": PERIODS[pk], "start": start.isoformat(), "dims": dict(zip(names, dims, strict=True)), **rest}
+                for pk, start, dims, rest in rows
+            ]
+        return out
+
+    def _ratio_rows(
+        self, indicator: str, counts: dict[tuple[str, Dims], Counter[date]], kinds: list[str], as_of: date
+    ) -> Iterator[tuple[int, date, Dims, dict[str, Any]]]:
+        num: dict[tuple[Dims, str, date], int] = defaultdict(int)
+        den: dict[tuple[Dims, str, date], int] = defaultdict(int)
+        if indicator in STOCK_RATIOS:
+            for (ind, dims), diffs in self.stocks.items():
+                if ind in (f"{indicator}:num", f"{indicator}:den"):
+                    target = num if ind.endswith(":num") else den
+                    for (pk, start), n in _stock_values(diffs, kinds, as_of).items():
+                        target[dims, pk, start] += n
+        else:
+            for (ind, dims), per_day in counts.items():
+                if ind in (f"{indicator}:num", f"{indicator}:den"):
+                    target = num if ind.endswith(":num") else den
+                    for pk, start, n in _roll_counts(per_day, kinds, as_of):
+                        target[dims, pk, start] += n
+        for (dims, pk, start), d in den.items():
+            if d > 0:
+                n = num.get((dims, pk, start), 0)
+                yield PERIODS.index(pk), start, dims, {"value": round(n / d, 4), "numerator": n, "denominator": d}
+
+
+def _roll_counts(per_day: Counter[date], kinds: list[str], as_of: date) -> Iterator[tuple[str, date, int]]:
+    for pk in kinds:
+        totals: Counter[date] = Counter()
+        for day, n in per_day.items():
+            if day <= as_of:
+                totals[period_start(pk, day)] += n
+        for start, n in totals.items():
+            if n:
+                yield pk, start, n
+
+
+def _roll_sets(per_day: dict[date, set[str]], kinds: list[str], as_of: date) -> Iterator[tuple[str, date, set[str]]]:
+    for pk in kinds:
+        merged: dict[date, set[str]] = defaultdict(set)
+        for day, members in per_day.items():
+            if day <= as_of:
+                merged[period_start(pk, day)] |= members
+        for start, members in merged.items():
+            if members:
+                yield pk, start, members
+
+
+def _roll_lists(per_day: dict[date, list[int]], kinds: list[str], as_of: date) -> Iterator[tuple[str, date, list[int]]]:
+    for pk in kinds:
+        merged: dict[date, list[int]] = defaultdict(list)
+        for day, values in per_day.items():
+            if day <= as_of:
+                merged[period_start(pk, day)].extend(values)
+        for start, values in merged.items():
+            if values:
+                yield pk, start, values
+
+
+def _stock_values(diffs: Counter[date], kinds: list[str], as_of: date) -> dict[tuple[str, date], int]:
+    """Active episodes on each period's last day (or ``as_of`` when earlier), for periods up to ``as_of``;
+    for days, only the days with a non-zero stock."""
+    days = sorted(d for d in diffs if d <= as_of)
+    if not days:
+        return {}
+    levels: list[int] = []
+    level = 0
+    for d in days:
+        level += diffs[d]
+        levels.append(level)
+
+    def at(day: date) -> int:
+        i = bisect.bisect_right(days, day) - 1
+        return levels[i] if i >= 0 else 0
+
+    out: dict[tuple[str, date], int] = {}
+    for pk in kinds:
+        if pk == "day":
+            for i, d in enumerate(days):
+                if levels[i]:
+                    stop = days[i + 1] if i + 1 < len(days) else as_of + timedelta(days=1)
+                    current = d
+                    while current < stop:
+                        out[pk, current] = levels[i]
+                        current += timedelta(days=1)
+            continue
+        for start in period_starts(pk, days[0], as_of):
+            out[pk, start] = at(min(period_last(pk, start), as_of))
+    return out

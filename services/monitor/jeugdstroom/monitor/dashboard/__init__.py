@@ -1,0 +1,56 @@
+"""The built-in dashboard page at ``/`` for people without Grafana.
+
+A static page (``static/``: HTML, one script, one stylesheet and the vendored uPlot chart library) that
+reads the monitor's *public* JSON API (``/v1/indicators``) from the browser and polls it every few
+seconds. It never sees the operator token, so every value it shows is suppressed like any other public
+output. The only server-side data it adds is ``/dashboard/config.json``: the suppression threshold and
+the gemeente → jeugdregio mapping for its filters.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from jeugdstroom.common.settings import Settings
+from jeugdstroom.monitor.regions import jeugdregio_of
+
+STATIC = Path(__file__).resolve().parent / "static"
+STATIC_PREFIX = "/dashboard/static"
+
+# The page loads only its own files and talks only to its own origin.
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:;"
+        " connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+
+def add_dashboard_routes(app: FastAPI, settings: Settings) -> None:
+    """Serve the dashboard page at ``/``, its static files and its small configuration document."""
+    app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC), name="dashboard-static")
+
+    @app.get("/", include_in_schema=False)
+    async def dashboard_page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8", headers=_SECURITY_HEADERS)
+
+    @app.get(
+        "/dashboard/config.json",
+        tags=["dashboard"],
+        summary="Settings of the dashboard page: suppression threshold and the gemeente → jeugdregio mapping",
+    )
+    async def dashboard_config() -> dict[str, Any]:
+        mapping = jeugdregio_of()
+        return {
+            "suppression_threshold": settings.suppression_threshold,
+            "gemeenten": [{"gemeente": g, "jeugdregio": r} for g, r in sorted(mapping.items())],
+            "jeugdregios": sorted(set(mapping.values())),
+        }

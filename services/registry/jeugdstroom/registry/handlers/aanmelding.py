@@ -1,0 +1,28 @@
+"""Aanmelding episodes from aanmelding events.
+
+Descriptive fields (verwijzer, zorgvorm, urgent, child) come from the latest fact by event time; ``day`` is the
+Europe/Amsterdam date of the earliest fact's event time (when the child was referred). The links
+(``beschikking_date``, ``plaatsing_date``) and ``herhaald`` are derived across the child's care path
+(see ``derived``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from jeugdstroom.common.contracts.changes import AanmeldingEpisode
+from jeugdstroom.registry.handlers.facts import Fact, Finding, child_fields, latest, local_day
+
+
+def project(facts: Sequence[Fact]) -> tuple[AanmeldingEpisode, list[Finding]]:
+    last = latest(facts)
+    first = min(facts, key=lambda f: f.order)
+    episode = AanmeldingEpisode(
+        **child_fields(facts),
+        aanmelding_id=last.entity_id,
+        verwijzer=last.data["verwijzer"],
+        zorgvorm=last.data["zorgvorm"],
+        urgent=bool(last.data.get("urgent", False)),
+        day=local_day(first.occurred_at),
+    )
+    return episode, []

@@ -1,0 +1,175 @@
+"""One child's care path: its state as a pure function of its effective facts, and the diff of two states.
+
+The registry never updates an entity in place: for every child a batch touches it projects the whole state from
+the child's facts (after corrections) and the watermark, and emits the difference with the stored state. The
+result therefore depends only on the set of facts, never on the order in which they arrived.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from jeugdstroom.common.contracts.changes import (
+    AanmeldingEpisode,
+    AchttienFact,
+    BeschikkingEpisode,
+    PlaatsingEpisode,
+    SeparatieEpisode,
+)
+from jeugdstroom.registry.handlers import aanmelding, beschikking, child, correctie, derived, plaatsing, separatie
+from jeugdstroom.registry.handlers.facts import Correction, Fact, Finding
+
+Episode = AanmeldingEpisode | BeschikkingEpisode | PlaatsingEpisode | SeparatieEpisode | AchttienFact
+#: (entity, key): entity is the change's ``entity`` value, key ``{instelling}/{entity id}``.
+EntityKey = tuple[str, str]
+FindingKey = tuple[str, str]  # (kind, subject)
+
+ENTITIES: tuple[str, ...] = ("aanmelding", "beschikking", "plaatsing", "separatie", "achttien_in_pleegzorg")
+
+
+def entity_key(entity: str, ep: Episode) -> EntityKey:
+    ident = {
+        "aanmelding": "aanmelding_id",
+        "beschikking": "beschikking_id",
+        "plaatsing": "plaatsing_id",
+        "separatie": "separatie_id",
+        "achttien_in_pleegzorg": "plaatsing_id",
+    }[entity]
+    return entity, f"{ep.instelling}/{getattr(ep, ident)}"
+
+
+@dataclass
+class ChildState:
+    pseudonym: str
+    child: child.ChildRecord | None = None
+    entities: dict[EntityKey, Episode] = field(default_factory=dict)
+    findings: dict[FindingKey, Finding] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class EntityChange:
+    entity: str
+    key: str
+    before: Episode | None
+    after: Episode | None
+
+
+@dataclass
+class ChildDiff:
+    pseudonym: str
+    changes: list[EntityChange]
+    opened: list[Finding]  # new findings, or open findings whose reason changed
+    resolved: list[Finding]
+    child_before: child.ChildRecord | None
+    child_after: child.ChildRecord | None
+
+    @property
+    def child_changed(self) -> bool:
+        return self.child_before != self.child_after
+
+    @property
+    def empty(self) -> bool:
+        return not (self.changes or self.opened or self.resolved or self.child_changed)
+
+
+def project(
+    pseudonym: str,
+    originals: Mapping[str, Fact],
+    corrections: Iterable[Correction],
+    watermark: date | None,
+) -> ChildState:
+    """The child's state from every original event and correction that may concern it.
+
+    ``originals`` and ``corrections`` may include events of other children (e.g. a target whose replacement moved
+    it to this child); only the effective facts about ``pseudonym`` count.
+    """
+    corrections = list(corrections)
+    facts = [
+        f for f in correctie.effective(originals, corrections).values() if f is not None and f.pseudonym == pseudonym
+    ]
+    groups: dict[tuple[str, str], list[Fact]] = defaultdict(list)
+    for f in facts:
+        groups[(f.type, f.key)].append(f)
+
+    found: list[Finding] = correctie.findings(pseudonym, originals, corrections)
+    aanm: list[AanmeldingEpisode] = []
+    besch: list[derived.Linked] = []
+    plaats_linked: list[derived.Linked] = []
+    seps: list[SeparatieEpisode] = []
+    for (kind, _), group in sorted(groups.items()):
+        if kind == "aanmelding":
+            a, fs = aanmelding.project(group)
+            aanm.append(a)
+        elif kind == "beschikking":
+            b, fs = beschikking.project(group)
+            besch.append(derived.Linked(b, beschikking.aanmelding_id(group)))
+        elif kind == "plaatsing":
+            p, fs = plaatsing.project(group)
+            plaats_linked.append(derived.Linked(p, plaatsing.aanmelding_id(group)))
+        else:
+            s, fs = separatie.project(group)
+            seps.append(s)
+        found += fs
+
+    plaats, overlaps = derived.plaatsingen(
+        [lk.episode for lk in plaats_linked if isinstance(lk.episode, PlaatsingEpisode)]
+    )
+    found += overlaps
+    found += derived.link_findings({a.aanmelding_id for a in aanm}, [*besch, *plaats_linked])
+    achttien, pending = derived.achttien(plaats, watermark)
+
+    state = ChildState(pseudonym, child.project(facts, pending))
+    for entity, episodes in (
+        ("aanmelding", derived.aanmeldingen(aanm, besch, plaats_linked)),
+        ("beschikking", [lk.episode for lk in besch]),
+        ("plaatsing", plaats),
+        ("separatie", seps),
+        ("achttien_in_pleegzorg", achttien),
+    ):
+        for ep in episodes:
+            state.entities[entity_key(entity, ep)] = ep
+    state.findings = {(f.kind, f.subject): f for f in found}
+    return state
+
+
+class ChildInputs:
+    """The originals and corrections of a batch, indexed so that each child's :func:`project` gets only what may
+    concern it (projecting every child from every input of the batch is quadratic in the batch size).
+
+    For child ``p`` that is: its own originals, the targets of corrections that name ``p`` or move an event to ``p``,
+    and every correction of each of those targets (so the effective version of each is exact). :func:`project`
+    gives the same state from this subset as from the whole batch: every effective fact about ``p`` has its uid in
+    the subset, and every ``correctie_onbekend_doel`` candidate of ``p`` has its target in it when it is known.
+    """
+
+    def __init__(self, originals: Mapping[str, Fact], corrections: Iterable[Correction]) -> None:
+        self.originals = originals
+        self.by_child: dict[str, set[str]] = defaultdict(set)  # pseudonym → uids that may concern it
+        self.by_target: dict[str, list[Correction]] = defaultdict(list)
+        for uid, f in originals.items():
+            self.by_child[f.pseudonym].add(uid)
+        for c in corrections:
+            self.by_target[c.target_uid].append(c)
+            self.by_child[c.pseudonym].add(c.target_uid)
+            if c.replacement is not None:
+                self.by_child[c.replacement.pseudonym].add(c.target_uid)
+
+    def of(self, pseudonym: str) -> tuple[dict[str, Fact], list[Correction]]:
+        uids = self.by_child.get(pseudonym, set())
+        originals = {u: self.originals[u] for u in uids if u in self.originals}
+        return originals, [c for u in sorted(uids) for c in self.by_target.get(u, ())]
+
+
+def diff(before: ChildState, after: ChildState) -> ChildDiff:
+    """What changed from ``before`` to ``after``: entity changes (only where before != after) and findings."""
+    changes = [
+        EntityChange(key[0], key[1], before.entities.get(key), after.entities.get(key))
+        for key in sorted(before.entities.keys() | after.entities.keys())
+        if before.entities.get(key) != after.entities.get(key)
+    ]
+    opened = [f for k, f in sorted(after.findings.items()) if before.findings.get(k) != f]
+    resolved = [f for k, f in sorted(before.findings.items()) if k not in after.findings]
+    return ChildDiff(after.pseudonym, changes, opened, resolved, before.child, after.child)

@@ -1,0 +1,173 @@
+"""Facts derived across one child's care path (pure; definitions in docs/registry.md).
+
+* links: a beschikking/plaatsing naming ``aanmelding_id`` links to the child's aanmelding(en) with that id (any
+  sender); ``beschikking_date``/``plaatsing_date`` = start of the earliest linked beschikking/plaatsing;
+* ``herhaald``: the latest end of any ended plaatsing or toewijzing beschikking with end <= the aanmelding day
+  lies at most 365 days before that day;
+* ``overplaatsing``: a placement ended with reden overplaatsing, followed by another placement of the child that
+  starts 0..31 days after the end;
+* ``achttien_in_pleegzorg``: per pleegzorg/gezinshuis placement that covers the 18th birthday; known once the
+  placement has an end or the watermark has passed the birthday;
+* findings across entities: ``plaatsing_overlap``, ``koppeling_onbekende_aanmelding``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from jeugdstroom.common.contracts.changes import (
+    AanmeldingEpisode,
+    AchttienFact,
+    BeschikkingEpisode,
+    PlaatsingEpisode,
+)
+from jeugdstroom.registry.handlers.facts import Finding
+
+HERHAALD_DAYS = 365
+OVERPLAATSING_DAYS = 31
+GEZINSGERICHT = frozenset({"pleegzorg_bestand", "pleegzorg_netwerk", "gezinshuis"})
+
+
+def eighteenth_birthday(birth_date: date) -> date:
+    """The 18th birthday (a child born on 29 February turns 18 on 1 March in a non-leap year)."""
+    try:
+        return birth_date.replace(year=birth_date.year + 18)
+    except ValueError:
+        return date(birth_date.year + 18, 3, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Linked:
+    """An episode with the aanmelding it names (None when it names none)."""
+
+    episode: BeschikkingEpisode | PlaatsingEpisode
+    aanmelding_id: str | None
+
+
+def aanmeldingen(
+    aanmeldingen: Sequence[AanmeldingEpisode],
+    beschikkingen: Sequence[Linked],
+    plaatsingen: Sequence[Linked],
+) -> list[AanmeldingEpisode]:
+    """Aanmeldingen with their links and ``herhaald`` filled in."""
+    ends: list[date] = [lk.episode.end for lk in plaatsingen if lk.episode.end is not None]
+    ends += [
+        lk.episode.end
+        for lk in beschikkingen
+        if isinstance(lk.episode, BeschikkingEpisode)
+        and lk.episode.soort == "toewijzing"
+        and lk.episode.end is not None
+    ]
+    out = []
+    for a in aanmeldingen:
+        b_starts = [
+            lk.episode.start
+            for lk in beschikkingen
+            if lk.aanmelding_id == a.aanmelding_id and lk.episode.start is not None
+        ]
+        p_starts = [
+            lk.episode.start
+            for lk in plaatsingen
+            if lk.aanmelding_id == a.aanmelding_id and lk.episode.start is not None
+        ]
+        previous = max((e for e in ends if e <= a.day), default=None)
+        herhaald = previous is not None and (a.day - previous).days <= HERHAALD_DAYS
+        out.append(
+            a.model_copy(
+                update={
+                    "beschikking_date": min(b_starts, default=None),
+                    "plaatsing_date": min(p_starts, default=None),
+                    "herhaald": herhaald,
+                }
+            )
+        )
+    return out
+
+
+def link_findings(aanmelding_ids: set[str], linked: Sequence[Linked]) -> list[Finding]:
+    """``koppeling_onbekende_aanmelding``: an episode names an aanmelding the child does not have (yet)."""
+    out = []
+    for lk in linked:
+        if lk.aanmelding_id is not None and lk.aanmelding_id not in aanmelding_ids:
+            ep = lk.episode
+            entity = "beschikking" if isinstance(ep, BeschikkingEpisode) else "plaatsing"
+            out.append(
+                Finding(
+                    "koppeling_onbekende_aanmelding",
+                    f"{entity}:{ep.instelling}/{_id(ep)}",
+                    ep.instelling,
+                    f"{entity} names aanmelding {lk.aanmelding_id!r}, which this child does not have",
+                )
+            )
+    return out
+
+
+def _id(ep: BeschikkingEpisode | PlaatsingEpisode) -> str:
+    return ep.beschikking_id if isinstance(ep, BeschikkingEpisode) else ep.plaatsing_id
+
+
+def _key(ep: PlaatsingEpisode) -> str:
+    return f"{ep.instelling}/{ep.plaatsing_id}"
+
+
+def plaatsingen(episodes: Sequence[PlaatsingEpisode]) -> tuple[list[PlaatsingEpisode], list[Finding]]:
+    """Placements with ``overplaatsing`` filled in, and the overlap findings."""
+    out = []
+    for p in episodes:
+        transfer = False
+        if p.end is not None and p.reden_einde == "overplaatsing":
+            transfer = any(
+                q is not p and q.start is not None and 0 <= (q.start - p.end).days <= OVERPLAATSING_DAYS
+                for q in episodes
+            )
+        out.append(p.model_copy(update={"overplaatsing": transfer}))
+    found = []
+    started = sorted((p for p in episodes if p.start is not None), key=_key)
+    for i, a in enumerate(started):
+        for b in started[i + 1 :]:
+            assert a.start is not None and b.start is not None
+            if a.start < (b.end or date.max) and b.start < (a.end or date.max):
+                found.append(
+                    Finding(
+                        "plaatsing_overlap",
+                        f"plaatsing:{_key(a)}+{_key(b)}",
+                        a.instelling,
+                        "two placements of this child overlap in time",
+                    )
+                )
+    return out, found
+
+
+def achttien(episodes: Sequence[PlaatsingEpisode], watermark: date | None) -> tuple[list[AchttienFact], date | None]:
+    """The known ``achttien_in_pleegzorg`` facts, and the earliest birthday still waiting for the watermark."""
+    facts = []
+    pending: date | None = None
+    for p in episodes:
+        if p.vorm not in GEZINSGERICHT or p.start is None:
+            continue
+        birthday = eighteenth_birthday(p.birth_date)
+        if not (p.start <= birthday and (p.end is None or p.end >= birthday)):
+            continue
+        if p.end is None and not (watermark is not None and watermark > birthday):
+            pending = birthday if pending is None else min(pending, birthday)
+            continue
+        facts.append(
+            AchttienFact(
+                instelling=p.instelling,
+                pseudonym=p.pseudonym,
+                gemeente=p.gemeente,
+                birth_date=p.birth_date,
+                plaatsing_id=p.plaatsing_id,
+                vorm=p.vorm,
+                birthday=birthday,
+                continues=p.end is None or p.end > birthday,
+            )
+        )
+    return facts, pending
+
+
+def watermark_of(max_day: date | None, grace_days: int) -> date | None:
+    """The watermark: the latest event day seen minus the grace period (None before any event)."""
+    return max_day - timedelta(days=grace_days) if max_day is not None else None

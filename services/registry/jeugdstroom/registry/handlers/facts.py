@@ -1,0 +1,134 @@
+"""The records the handlers work on: an event as a fact, a correctie as a correction, and findings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+TZ = ZoneInfo("Europe/Amsterdam")
+#: Event types that describe an entity (a correctie describes another event).
+ENTITY_TYPES: tuple[str, ...] = ("aanmelding", "beschikking", "plaatsing", "separatie")
+
+
+def local_day(moment: datetime) -> date:
+    """The calendar day of ``moment`` in Europe/Amsterdam."""
+    return moment.astimezone(TZ).date()
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One aanmelding/beschikking/plaatsing/separatie event (or a replacement of one), child by pseudonym."""
+
+    uid: str
+    type: str
+    sender: str
+    occurred_at: datetime
+    pseudonym: str
+    birth_date: date
+    gemeente: str
+    data: Mapping[str, Any]  # the event's ``data`` as JSON values
+
+    @classmethod
+    def from_json(cls, uid: str, event: Mapping[str, Any]) -> Fact:
+        """A fact from a published event as JSON (``json_value`` of the contract)."""
+        child = event["child"]
+        return cls(
+            uid=uid,
+            type=event["type"],
+            sender=event["sender"],
+            occurred_at=datetime.fromisoformat(event["occurred_at"]),
+            pseudonym=child["pseudonym"],
+            birth_date=date.fromisoformat(child["birth_date"]),
+            gemeente=child["gemeente"],
+            data=event["data"],
+        )
+
+    @property
+    def entity_id(self) -> str:
+        return str(self.data[f"{self.type}_id"])
+
+    @property
+    def key(self) -> str:
+        """The entity key: ``{instelling}/{entity id}``."""
+        return f"{self.sender}/{self.entity_id}"
+
+    @property
+    def order(self) -> tuple[datetime, str]:
+        """Event time, then uid: a total order that does not depend on arrival."""
+        return (self.occurred_at, self.uid)
+
+    def get_date(self, field: str) -> date | None:
+        value = self.data.get(field)
+        return date.fromisoformat(value) if value is not None else None
+
+    def get_datetime(self, field: str) -> datetime | None:
+        value = self.data.get(field)
+        return datetime.fromisoformat(value) if value is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """A correctie: withdraws (``replacement`` None) or replaces the sender's event ``target_uid``."""
+
+    uid: str
+    target_uid: str
+    action: str
+    occurred_at: datetime
+    pseudonym: str  # the child named by the correctie event itself
+    sender: str
+    replacement: Fact | None
+
+    @classmethod
+    def from_json(cls, uid: str, event: Mapping[str, Any]) -> Correction:
+        data = event["data"]
+        sender = event["sender"]
+        target_uid = f"{sender}/{data['target_id']}"
+        replacement = data.get("replacement")
+        return cls(
+            uid=uid,
+            target_uid=target_uid,
+            action=data["action"],
+            occurred_at=datetime.fromisoformat(event["occurred_at"]),
+            pseudonym=event["child"]["pseudonym"],
+            sender=sender,
+            replacement=Fact.from_json(target_uid, replacement) if replacement is not None else None,
+        )
+
+    @property
+    def order(self) -> tuple[datetime, str]:
+        return (self.occurred_at, self.uid)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Finding:
+    """A data-quality finding about one child: ``kind`` is a bounded code, ``subject`` what it is about."""
+
+    kind: str
+    subject: str
+    instelling: str | None
+    reason: str
+
+
+def latest(facts: Iterable[Fact]) -> Fact:
+    """The fact with the latest event time (ties by uid)."""
+    return max(facts, key=lambda f: f.order)
+
+
+def latest_with(facts: Iterable[Fact], field: str) -> Fact | None:
+    """The latest fact whose data carries ``field``, or None."""
+    having = [f for f in facts if f.data.get(field) is not None]
+    return latest(having) if having else None
+
+
+def child_fields(facts: Iterable[Fact]) -> dict[str, Any]:
+    """The child fields of an episode: pseudonym, gemeente and birth date from its latest fact."""
+    last = latest(facts)
+    return {
+        "instelling": last.sender,
+        "pseudonym": last.pseudonym,
+        "gemeente": last.gemeente,
+        "birth_date": last.birth_date,
+    }

@@ -1,0 +1,59 @@
+"""Plaatsing episodes from plaatsing events (gestart, beeindigd), in any order.
+
+Descriptive fields (vorm, provider, start, child) come from the latest fact by event time; ``end`` and
+``reden_einde`` from the latest fact that carries an end. ``overplaatsing`` is derived across the child's
+placements (see ``derived``). Findings: ``plaatsing_einde_zonder_start`` (only beeindigd events, no gestart) and
+``plaatsing_einde_voor_start`` (after corrections the end lies before the start; end and reden are then not used).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from jeugdstroom.common.contracts.changes import PlaatsingEpisode
+from jeugdstroom.registry.handlers.facts import Fact, Finding, child_fields, latest, latest_with
+
+
+def project(facts: Sequence[Fact]) -> tuple[PlaatsingEpisode, list[Finding]]:
+    last = latest(facts)
+    start = last.get_date("start")
+    with_end = latest_with(facts, "end")
+    end = with_end.get_date("end") if with_end else None
+    reden = with_end.data.get("reden_einde") if with_end else None
+    subject = f"plaatsing:{last.key}"
+    found: list[Finding] = []
+    if all(f.data.get("status") == "beeindigd" for f in facts):
+        found.append(
+            Finding(
+                "plaatsing_einde_zonder_start",
+                subject,
+                last.sender,
+                "only the end of this plaatsing was reported (no gestart event)",
+            )
+        )
+    if end is not None and start is not None and end < start:
+        found.append(
+            Finding(
+                "plaatsing_einde_voor_start",
+                subject,
+                last.sender,
+                "the reported end lies before the (corrected) start; the end is ignored",
+            )
+        )
+        end, reden = None, None
+    episode = PlaatsingEpisode(
+        **child_fields(facts),
+        plaatsing_id=last.entity_id,
+        provider=last.data["provider"],
+        vorm=last.data["vorm"],
+        start=start,
+        end=end,
+        reden_einde=reden,
+    )
+    return episode, found
+
+
+def aanmelding_id(facts: Sequence[Fact]) -> str | None:
+    """The aanmelding this plaatsing names (latest fact that names one)."""
+    named = latest_with(facts, "aanmelding_id")
+    return str(named.data["aanmelding_id"]) if named else None

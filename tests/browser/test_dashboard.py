@@ -1,0 +1,402 @@
+"""The monitor's dashboard page (``/``) in a real headless Chromium, driven with Playwright for Python.
+
+Needs the Debian package ``chromium`` (/usr/bin/chromium; scripts/test installs it when missing) and
+``playwright`` from the dev extras (no browser download: Playwright drives the system Chromium). Both
+tests fail, never skip, when either is missing. Screenshots go to ``artifacts/`` (CI artifact, git-ignored).
+
+1. Against the running system (intake → registry → monitor as processes, separaties sent over HTTP):
+   the headline value and the monthly table equal what the public API returns, a chart is drawn, small
+   cells show as suppressed, the page updates live when new events arrive, and the gemeente filter works.
+2. With the API answered by the test in the row format of docs/indicators.md (dims, start,
+   target_status): target status colours per instelling and on the headline card.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from jeugdstroom.common.settings import Settings
+from jeugdstroom.monitor.dashboard import STATIC
+from tests.conftest import Infra, fresh_settings
+from tests.factories import SENDER, separatie
+from tests.support import ServiceProcess, register_sender, running_services, service_ports, wait_until
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts"
+TZ = ZoneInfo("Europe/Amsterdam")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+NIJMEGEN, WIJCHEN = "GM0268", "GM0296"
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    if path is None:
+        pytest.fail(
+            "Chromium not found: install the Debian package `chromium` "
+            "(apt-get install --no-install-recommends chromium); scripts/test does this when run as root"
+        )
+    return path
+
+
+@pytest.fixture
+async def browser_context(tmp_path: Path) -> AsyncIterator[Any]:
+    """A persistent-profile Chromium context (the profile is the test's ``--user-data-dir``)."""
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        pytest.fail("playwright is not installed: .venv/bin/pip install -e '.[dev]' (it drives /usr/bin/chromium)")
+    async with async_playwright() as pw:
+        context = await pw.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),
+            executable_path=chromium_path(),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 900},
+            locale="nl-NL",
+            timezone_id="Europe/Amsterdam",
+        )
+        try:
+            yield context
+        finally:
+            await context.close()
+
+
+# -- test data --------------------------------------------------------------------------------------------
+def month_start(t: datetime) -> datetime:
+    return t.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def episodes(prefix: str, starts: list[datetime], gemeente: str, seed0: int) -> list[dict[str, Any]]:
+    """One separatie (start only) per start time, each of another child."""
+    return [
+        separatie(f"{prefix}-{k}", f"{prefix}-sep-{k}", seed=seed0 + k, start=t.isoformat(), gemeente=gemeente)
+        for k, t in enumerate(starts)
+    ]
+
+
+def spread(begin: datetime, end: datetime, n: int) -> list[datetime]:
+    """n instants strictly between ``begin`` and ``end``."""
+    step = (end - begin) / (n + 1)
+    return [begin + step * (k + 1) for k in range(n)]
+
+
+async def post_events(intake: ServiceProcess, token: str, events: list[dict[str, Any]]) -> None:
+    async with httpx.AsyncClient(base_url=intake.url, headers={"authorization": f"Bearer {token}"}, timeout=10) as c:
+        resp = await c.post("/v1/events", json=events)
+    assert resp.status_code == 202, resp.text
+    assert {r["status"] for r in resp.json()["results"]} == {"accepted"}
+
+
+async def public_rows(monitor: ServiceProcess, **params: str) -> list[dict[str, Any]]:
+    async with httpx.AsyncClient(timeout=5) as c:
+        resp = await c.get(f"{monitor.url}/v1/indicators/separaties", params=params)
+    resp.raise_for_status()
+    rows: list[dict[str, Any]] = resp.json()["rows"]
+    return rows
+
+
+async def exact_total(settings: Settings, monitor: ServiceProcess) -> int:
+    token = settings.operator_token.get_secret_value() if settings.operator_token else ""
+    async with httpx.AsyncClient(timeout=5) as c:
+        resp = await c.get(
+            f"{monitor.url}/v1/indicators/separaties",
+            params={"period": "year", "group_by": ""},
+            headers={"authorization": f"Bearer {token}"},
+        )
+    resp.raise_for_status()
+    return sum(r["value"] for r in resp.json()["rows"])
+
+
+def row_start(row: dict[str, Any]) -> str:
+    return str(row.get("start") or row.get("period_start"))
+
+
+def shown(value: int | None, suppressed: bool) -> str:
+    """How the page writes a public value (Dutch number format; these tests stay below 1000)."""
+    return "<10" if suppressed else str(value)
+
+
+async def headline(page: Any) -> str:
+    text: str = await page.locator('#card-separaties [data-role="headline-value"]').inner_text()
+    return text.strip()
+
+
+async def api_headline(monitor: ServiceProcess, year: int, **filters: str) -> str:
+    rows = [
+        r
+        for r in await public_rows(monitor, period="year", group_by="", **filters)
+        if row_start(r).startswith(str(year))
+    ]
+    if not rows:
+        return "0"
+    assert len(rows) == 1, rows
+    return shown(rows[0]["value"], rows[0]["suppressed"])
+
+
+# -- 1. the page against the running system ---------------------------------------------------------------
+async def test_dashboard_renders_live_public_indicators(infra: Infra, log_dir: Path, browser_context: Any) -> None:
+    settings = service_ports(await fresh_settings(infra))
+    now = datetime.now(TZ)
+    this_month = month_start(now)
+    last_month = month_start(this_month - timedelta(days=1))
+    async with running_services(settings, log_dir) as procs:
+        monitor = procs["monitor"]
+        token = await register_sender(settings, SENDER, "dashboard")
+        # This month 12 in Nijmegen and 3 in Wijchen; last month 4 in Nijmegen (a suppressed month).
+        first = [
+            *episodes("nm", spread(this_month, now, 12), NIJMEGEN, 1000),
+            *episodes("wc", spread(this_month, now, 3), WIJCHEN, 2000),
+            *episodes("lm", spread(last_month, this_month, 4), NIJMEGEN, 3000),
+        ]
+        await post_events(procs["intake"], token, first)
+
+        async def all_counted(n: int) -> bool:
+            return await exact_total(settings, monitor) == n
+
+        await wait_until(
+            lambda: all_counted(19 if last_month.year == now.year else 15), 60, what="the separaties in the monitor"
+        )
+
+        page = await browser_context.new_page()
+        console_errors: list[str] = []
+        page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: console_errors.append(str(e)))
+        page.on("response", lambda r: console_errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        response = await page.goto(f"{monitor.url}/?poll=1")
+        assert response is not None and response.status == 200
+        assert "default-src 'none'" in (await response.all_headers())["content-security-policy"]
+        await page.wait_for_selector('body[data-state="ready"]', timeout=30_000)
+
+        # Dutch title, English subtitle, the filters are labelled form controls.
+        assert await page.locator("h1").inner_text() == "Jeugdhulp in cijfers"
+        assert await page.get_by_label("Gemeente").count() == 1
+        assert await page.get_by_label("Jeugdregio").count() == 1
+
+        # Headline: the running year's public value, as the API returns it (15 or 19, never suppressed).
+        want = await api_headline(monitor, now.year)
+        assert want in {"15", "19"}
+        await wait_until(lambda: _equals(headline(page), want), 20, what=f"headline {want}")
+
+        # A chart is drawn (uPlot renders to a canvas).
+        assert await page.locator("#ind-separaties .chart canvas").count() >= 1
+        box = await page.locator("#ind-separaties .chart canvas").first.bounding_box()
+        assert box is not None and box["width"] > 200 and box["height"] > 100
+
+        # Month table: this month's value is exact (15), last month's 4 show as suppressed.
+        this_key, last_key = this_month.strftime("%Y-%m"), last_month.strftime("%Y-%m")
+        monthly = {row_start(r)[:7]: r for r in await public_rows(monitor, period="month", group_by="")}
+        assert monthly[this_key]["value"] == 15 and not monthly[this_key]["suppressed"]
+        assert monthly[last_key]["value"] is None and monthly[last_key]["suppressed"]
+        table = page.locator('#ind-separaties [data-role="month-table"]')
+        this_cell = table.locator(f'tr[data-month="{this_key}"] td').first
+        assert (await this_cell.text_content() or "").strip() == "15"
+        last_cell = table.locator(f'tr[data-month="{last_key}"] td').first
+        assert (await last_cell.text_content() or "").strip() == "<10"
+        assert await table.locator(f'tr[data-month="{last_key}"]').get_attribute("data-suppressed") == "true"
+
+        ARTIFACTS.mkdir(exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+
+        # Live: two more episodes arrive; the page shows them without a reload.
+        refreshes_before = int(await page.locator("body").get_attribute("data-refreshes") or "0")
+        await post_events(procs["intake"], token, episodes("live", spread(this_month, now, 2), NIJMEGEN, 4000))
+        await wait_until(
+            lambda: all_counted((19 if last_month.year == now.year else 15) + 2),
+            60,
+            what="the two new separaties in the monitor",
+        )
+        want = await api_headline(monitor, now.year)
+        assert want in {"17", "21"}
+        await wait_until(lambda: _equals(headline(page), want), 20, what=f"live update to {want}")
+        assert int(await page.locator("body").get_attribute("data-refreshes") or "0") > refreshes_before
+
+        # Filter by gemeente: Wijchen's 3 episodes are a suppressed cell in public output.
+        await page.get_by_label("Gemeente").select_option(WIJCHEN)
+        assert await api_headline(monitor, now.year, gemeente=WIJCHEN) == "<10"
+        await wait_until(lambda: _equals(headline(page), "<10"), 20, what="Wijchen suppressed")
+        assert (
+            await page.locator('#card-separaties [data-role="headline-value"]').get_attribute("data-suppressed")
+            == "true"
+        )
+        assert f"gemeente={WIJCHEN}" in page.url
+        await page.screenshot(path=str(ARTIFACTS / "dashboard-wijchen.png"), full_page=True)
+
+        # Filter by jeugdregio: all of it lies in Rijk van Nijmegen, so the total comes back.
+        await page.get_by_label("Gemeente").select_option("")
+        await page.get_by_label("Jeugdregio").select_option("rijk-van-nijmegen")
+        assert await api_headline(monitor, now.year, jeugdregio="rijk-van-nijmegen") == want
+        await wait_until(lambda: _equals(headline(page), want), 20, what="jeugdregio total")
+
+        assert not console_errors, console_errors
+
+
+async def _equals(text: Any, want: str) -> bool:
+    return bool(await text == want)
+
+
+# -- 2. the docs/indicators.md row format and target status colours --------------------------------------
+DOCS_CATALOGUE = [
+    {
+        "id": "separaties",
+        "title_nl": "Separaties en afzonderingen gestart",
+        "title_en": "Seclusion episodes started",
+        "unit": "episodes",
+        "kind": "count",
+        "dimensions": ["gemeente", "jeugdregio", "instelling", "vorm"],
+        "direction": "down",
+        "target": "-50% vs the institution's nulmeting in year one, then towards 0",
+        "headline": True,
+    },
+    {
+        "id": "wachtlijst_pleegzorg",
+        "title_nl": "Wachtlijst pleegzorg",
+        "title_en": "Foster care waiting list",
+        "unit": "children",
+        "kind": "stock",
+        "dimensions": ["gemeente", "jeugdregio"],
+        "direction": "down",
+        "target": "fewer than 5 in Rijk van Nijmegen",
+        "headline": True,
+    },
+    {
+        "id": "herhaald_beroep",
+        "title_nl": "Herhaald beroep",
+        "title_en": "Repeat referrals",
+        "unit": "referrals",
+        "kind": "count",
+        "dimensions": ["gemeente", "jeugdregio"],
+        "direction": "down",
+        "target": None,
+        "headline": False,
+    },
+]
+
+
+def docs_rows(indicator: str, period: str, group_by: str, year: int, month: str) -> list[dict[str, Any]]:
+    """Rows in the format of docs/indicators.md (start, dims, value, suppressed, target_status)."""
+    if indicator == "separaties" and group_by == "instelling":
+        return [
+            {
+                "period": "year",
+                "start": f"{year}-01-01",
+                "dims": {"instelling": "11111111"},
+                "value": 42,
+                "suppressed": False,
+                "target_status": "off_track",
+            },
+            {
+                "period": "year",
+                "start": f"{year}-01-01",
+                "dims": {"instelling": "22222222"},
+                "value": None,
+                "suppressed": True,
+                "target_status": "on_track",
+            },
+        ]
+    if indicator == "separaties":
+        start = f"{year}-01-01" if period == "year" else f"{month}-01"
+        return [{"period": period, "start": start, "dims": {}, "value": 48, "suppressed": False}]
+    # wachtlijst_pleegzorg: a stock with its own status per month.
+    return (
+        [
+            {
+                "period": "month",
+                "start": f"{month}-01",
+                "dims": {},
+                "value": 3,
+                "suppressed": False,
+                "target_status": "on_track",
+            }
+        ]
+        if period == "month"
+        else []
+    )
+
+
+async def test_dashboard_shows_target_status_from_the_documented_row_format(browser_context: Any) -> None:
+    now = datetime.now(TZ)
+    month = now.strftime("%Y-%m")
+    requested: list[str] = []
+
+    async def handle(route: Any) -> None:
+        url = httpx.URL(route.request.url)
+        requested.append(str(url))
+        path = url.path
+        if path == "/":
+            await route.fulfill(path=str(STATIC / "index.html"), content_type="text/html; charset=utf-8")
+        elif path.startswith("/dashboard/static/"):
+            await route.fulfill(path=str(STATIC / path.removeprefix("/dashboard/static/")))
+        elif path == "/dashboard/config.json":
+            await route.fulfill(
+                json={
+                    "suppression_threshold": 10,
+                    "jeugdregios": ["rijk-van-nijmegen"],
+                    "gemeenten": [{"gemeente": NIJMEGEN, "jeugdregio": "rijk-van-nijmegen"}],
+                }
+            )
+        elif path == "/v1/indicators":
+            await route.fulfill(json=DOCS_CATALOGUE)
+        elif path.startswith("/v1/indicators/"):
+            rows = docs_rows(
+                path.rsplit("/", 1)[1], url.params["period"], url.params.get("group_by", ""), now.year, month
+            )
+            await route.fulfill(body=json.dumps({"rows": rows}), content_type="application/json")
+        else:
+            await route.fulfill(status=404, body="not found")
+
+    page = await browser_context.new_page()
+    page_errors: list[str] = []
+    page.on("pageerror", lambda e: page_errors.append(str(e)))
+    await page.route("http://dashboard.test/**", handle)
+    await page.goto("http://dashboard.test/?poll=60")
+    await page.wait_for_selector('body[data-state="ready"]', timeout=30_000)
+
+    # The page asks for totals (no group_by) and, for a target per instelling, per instelling.
+    assert any("group_by=instelling" in u for u in requested)
+    assert any("/v1/indicators/separaties" in u and "group_by=&" in u + "&" for u in requested)
+
+    # Only the catalogue's headline indicators get a card.
+    assert await page.locator(".card").count() == 2
+    assert await page.locator("#card-herhaald_beroep").count() == 0
+
+    sep = page.locator("#card-separaties")
+    assert (await sep.locator('[data-role="headline-value"]').inner_text()).strip() == "48"
+    assert await sep.get_attribute("data-status") == "off_track"
+    assert "1 van 2 instellingen niet op koers" in await sep.locator('[data-role="status"]').inner_text()
+    colour = await sep.evaluate("el => getComputedStyle(el).borderTopColor")
+    assert colour == "rgb(163, 38, 27)"  # --off-track
+
+    rows = page.locator('#ind-separaties [data-role="instelling-table"] tbody tr')
+    assert await rows.count() == 2
+    assert await rows.nth(0).get_attribute("data-status") == "off_track"
+    assert (await rows.nth(1).locator("td").first.inner_text()).strip() == "<10"
+    assert await rows.nth(1).get_attribute("data-status") == "on_track"
+
+    wacht = page.locator("#card-wachtlijst_pleegzorg")
+    assert (await wacht.locator('[data-role="headline-value"]').inner_text()).strip() == "3"
+    assert await wacht.get_attribute("data-status") == "on_track"
+    badge_colour = await wacht.locator('[data-role="status"]').evaluate("el => getComputedStyle(el).color")
+    assert badge_colour == "rgb(27, 110, 58)"  # --on-track
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "dashboard-targets.png"), full_page=True)
+    assert not page_errors, page_errors

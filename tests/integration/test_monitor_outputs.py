@@ -1,0 +1,203 @@
+"""The monitor's public outputs on a realistic stream: small-cell suppression (public never below the
+threshold, operator exact), the compacted indicator topic carrying the current public values (and only
+changed rows), and the Prometheus headline gauges."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import orjson
+import pytest
+
+from jeugdstroom.common.settings import Settings
+from jeugdstroom.monitor.app import create_app
+from tests.conftest import Infra, fresh_settings
+from tests.integration.monitor_stream import DIMS, Stream, build_stream, produce
+from tests.support import read_topic, running_app, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+async def _count(url: str, sql: str) -> int:
+    conn = await asyncpg.connect(url)
+    try:
+        return int(await conn.fetchval(sql))
+    finally:
+        await conn.close()
+
+
+@contextlib.asynccontextmanager
+async def fed(settings: Settings, stream: Stream) -> AsyncIterator[httpx.AsyncClient]:
+    """The monitor app in-process, with the stream folded and its outbox published."""
+    async with running_app(create_app(settings)) as client:
+        await produce(settings, stream.changes)
+        n = len({c["change_id"] for _, c in stream.changes})
+        url = settings.database_url
+        await wait_until(
+            lambda: _at_least(url, "SELECT count(*) FROM processed_events WHERE consumer = 'monitor'", n),
+            120,
+            what="every change folded",
+        )
+        await wait_until(
+            lambda: _at_least(url, "SELECT -count(*) FROM outbox WHERE sent_at IS NULL", 0), 60, what="outbox relayed"
+        )
+        yield client
+
+
+async def _at_least(url: str, sql: str, n: int) -> bool:
+    return await _count(url, sql) >= n
+
+
+def _small(row: dict[str, Any], kind: str, threshold: int) -> bool:
+    if kind == "duration":
+        return bool(row["n"] is not None and row["n"] < threshold)
+    if kind == "ratio":
+        return bool(row["denominator"] is not None and row["denominator"] < threshold)
+    return bool(row["value"] is not None and 0 < row["value"] < threshold)
+
+
+async def test_public_output_is_suppressed_and_operator_output_exact(infra: Infra) -> None:
+    settings = await fresh_settings(infra)
+    threshold = settings.suppression_threshold
+    assert threshold == 10
+    auth = {"authorization": f"Bearer {settings.operator_token.get_secret_value()}"}  # type: ignore[union-attr]
+    stream = build_stream(seed=11, children=220)
+    async with fed(settings, stream) as client:
+        catalogue = {i["id"]: i for i in (await client.get("/v1/indicators")).json()}
+        shown = hidden = 0
+        for ind, info in catalogue.items():
+            for period in ("month", "year"):
+                for group_by in ("", "jeugdregio", ",".join(DIMS[ind])):
+                    params = {"period": period, "group_by": group_by}
+                    pub = (await client.get(f"/v1/indicators/{ind}", params=params)).json()
+                    op = (await client.get(f"/v1/indicators/{ind}", params=params, headers=auth)).json()
+                    assert pub["exact"] is False and op["exact"] is True
+                    assert len(pub["rows"]) == len(op["rows"])
+                    for p, o in zip(pub["rows"], op["rows"], strict=True):
+                        assert (p["start"], p["dims"]) == (o["start"], o["dims"])
+                        assert not _small(p, info["kind"], threshold), (ind, p)
+                        assert o["suppressed"] is False and o["value"] is not None
+                        if _small(o, info["kind"], threshold):
+                            assert p["suppressed"] is True and p["value"] is None
+                            hidden += 1
+                        else:
+                            assert p == o
+                            shown += 1
+        assert hidden > 100 and shown > 20  # both cases occur on this stream
+
+        # a filter and a target row: separaties per instelling per year carry a target status once a
+        # nulmeting exists (the stream starts in July 2024, so 2025 is every instelling's nulmeting)
+        rows = (
+            await client.get(
+                "/v1/indicators/separaties",
+                params={"period": "year", "group_by": "instelling", "as_of": "2026-06-30"},
+                headers=auth,
+            )
+        ).json()
+        statuses = {r["start"]: r.get("target_status") for r in rows["rows"]}
+        assert {statuses.get("2024-01-01"), statuses.get("2025-01-01")} == {None}
+        assert statuses["2026-01-01"] in {"on_track", "off_track"}
+        bad = await client.get("/v1/indicators/separatie_duur", params={"gemeente": "GM0268"})
+        assert bad.status_code == 422  # separatie_duur has no gemeente dimension
+        assert (await client.get("/v1/indicators/nope")).status_code == 404
+
+        # Prometheus: headline gauges per jeugdregio from PostgreSQL, suppressed like public output
+        async def gauges() -> list[tuple[str, float]]:
+            text = (await client.get("/metrics")).text
+            return [
+                (m.group(1), float(m.group(2)))
+                for m in re.finditer(r"^jeugdstroom_monitor_indicator_value\{(.*)\} (\S+)$", text, re.M)
+            ]
+
+        samples = await wait_until(gauges, 30, what="headline gauges")
+        for labels, value in samples:
+            assert set(re.findall(r"(\w+)=", labels)) == {"indicator", "jeugdregio", "vorm"}
+            if 'indicator="aandeel_gezinsgericht"' in labels:
+                assert 0 <= value <= 1
+            else:
+                assert value >= threshold  # small cells have no sample
+        text = (await client.get("/metrics")).text
+        off_track = re.findall(
+            r'^jeugdstroom_monitor_target_off_track\{indicator="(\w+)",instelling="(\w*)",'
+            r'jeugdregio="([\w-]*)"\} (\S+)$',
+            text,
+            re.M,
+        )
+        assert {(i, r) for i, _, r, _ in off_track if i == "wachtlijst_pleegzorg"} == {
+            ("wachtlijst_pleegzorg", "rijk-van-nijmegen")
+        }
+        assert {inst for i, inst, _, _ in off_track if i == "separaties"} == {"11111111", "22222222", "33333333"}
+        assert {v for *_, v in off_track} <= {"0.0", "1.0"}
+
+
+async def test_indicator_topic_carries_the_current_public_values(infra: Infra) -> None:
+    settings = await fresh_settings(infra, suppression_threshold=2)
+    stream = build_stream(seed=12, children=60)
+    async with fed(settings, stream) as client:
+        want: dict[str, dict[str, Any]] = {}
+        for ind in DIMS:
+            for period in ("month", "half_year", "year"):
+                body = (
+                    await client.get(
+                        f"/v1/indicators/{ind}", params={"period": period, "group_by": ",".join(DIMS[ind])}
+                    )
+                ).json()
+                for r in body["rows"]:
+                    key = f"{ind}|{period}|{r['start']}|" + ";".join(f"{k}={v}" for k, v in sorted(r["dims"].items()))
+                    want[key] = r
+        assert len(want) > 500
+
+        records = await read_topic(settings, "indicators", 5.0)
+        latest: dict[str, dict[str, Any]] = {}
+        for rec in records:
+            latest[rec.key.decode()] = orjson.loads(rec.value)
+        current = {k: v for k, v in latest.items() if not _empty(v)}
+        assert set(current) == set(want)
+        for key, row in want.items():
+            value = current[key]
+            assert value["indicator"] == key.split("|")[0]
+            assert {k: v for k, v in value.items() if k not in ("indicator", "unit", "as_of")} == row, key
+        assert any(v["suppressed"] for v in current.values()) and any(not v["suppressed"] for v in current.values())
+
+        # one more separatie: only rows whose public value changed are published
+        pseudonym, change = next(
+            (p, c)
+            for p, c in stream.changes
+            if c["entity"] == "separatie" and c["before"] is None and c["after"]["start"] is not None
+        )
+        after = {
+            **change["after"],
+            "separatie_id": "extra",
+            "end": None,
+            "start": change["after"]["start"] + timedelta(minutes=1),
+        }
+        await produce(settings, [(pseudonym, {**change, "change_id": "extra:1", "after": after})])
+        seen = {(r.partition, r.offset) for r in records}
+        await wait_until(lambda: _more(settings, len(seen)), 60, what="new indicator records")
+        new = [r for r in await read_topic(settings, "indicators", 5.0) if (r.partition, r.offset) not in seen]
+        assert new
+        assert {r.key.decode().split("|")[0] for r in new} <= {"separaties", "gesepareerde_jeugdigen"}
+        for rec in new:
+            old = latest.get(rec.key.decode())
+            assert old is None or {k: v for k, v in old.items() if k != "as_of"} != {
+                k: v for k, v in orjson.loads(rec.value).items() if k != "as_of"
+            }
+
+
+async def _more(settings: Settings, n: int) -> bool:
+    return len(await read_topic(settings, "indicators", 2.0)) > n
+
+
+def _empty(v: dict[str, Any]) -> bool:
+    """A published row of a cell that no longer has a value."""
+    if "n" in v:
+        return bool(v["n"] == 0)
+    if "denominator" in v:
+        return bool(v["denominator"] == 0)
+    return bool(v["value"] == 0)

@@ -1,0 +1,181 @@
+"""The monitor's SQL roll-ups on a real PostgreSQL: nearest-rank quantiles, stocks at past dates, distinct
+children across days and dimension subsets, ratios and targets, from hand-built deltas."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date
+
+import asyncpg
+import pytest
+
+from jeugdstroom.common.settings import Settings
+from jeugdstroom.monitor import repository as repo
+from jeugdstroom.monitor import rows as rowlib
+from jeugdstroom.monitor.catalogue import CATALOGUE
+from jeugdstroom.monitor.fold import Key
+from jeugdstroom.monitor.repository import Scope
+
+pytestmark = pytest.mark.integration
+
+A = (("gemeente", "GM0268"), ("instelling", "11111111"), ("jeugdregio", "rijk-van-nijmegen"))
+B = (("gemeente", "GM0296"), ("instelling", "22222222"), ("jeugdregio", "rijk-van-nijmegen"))
+AS_OF = date(2026, 6, 30)
+
+
+@pytest.fixture
+async def conn(settings: Settings) -> AsyncIterator[asyncpg.Connection]:
+    from jeugdstroom.common.db import create_pool
+
+    pool = await create_pool(settings.database_url)
+    async with pool.acquire() as c:
+        yield c
+    await pool.close()
+
+
+def dur(day: date, value: int, dims: tuple[tuple[str, str], ...] = A) -> Key:
+    return Key("duration", "gesloten_duur", day, tuple(x for x in dims if x[0] != "gemeente"), value=value)
+
+
+async def test_nearest_rank_median_and_p90(conn: asyncpg.Connection) -> None:
+    # month 1: ten values 1..10 → median v[5] = 5, p90 v[9] = 9; month 2: values 3, 3, 8 → v[2]=3, v[3]=8
+    deltas = {dur(date(2026, 1, d), d): 1 for d in range(1, 11)}
+    deltas[dur(date(2026, 2, 1), 3)] = 2
+    deltas[dur(date(2026, 2, 9), 8)] = 1
+    await repo.apply_deltas(conn, deltas)
+    scope = Scope("month", (), AS_OF)
+    assert await repo.duration_values(conn, "gesloten_duur", scope) == {
+        (date(2026, 1, 1), ()): (10, 5, 9),
+        (date(2026, 2, 1), ()): (3, 3, 8),
+    }
+    # year: 13 values 1,2,3,3,3,4..10 → median v[7] = 5, p90 v[ceil(11.7)=12] = 9
+    year = await repo.duration_values(conn, "gesloten_duur", Scope("year", (), AS_OF))
+    assert year == {(date(2026, 1, 1), ()): (13, 5, 9)}
+    # a compensating delta removes a value exactly
+    await repo.apply_deltas(conn, {dur(date(2026, 2, 9), 8): -1})
+    assert (await repo.duration_values(conn, "gesloten_duur", scope))[(date(2026, 2, 1), ())] == (2, 3, 3)
+
+
+async def test_stock_at_past_dates_and_as_of(conn: asyncpg.Connection) -> None:
+    s = "gesloten_actief"
+    await repo.apply_deltas(
+        conn,
+        {
+            Key("stock", s, date(2026, 1, 10), A): 1,
+            Key("stock", s, date(2026, 3, 5), A): -1,
+            Key("stock", s, date(2026, 2, 1), B): 1,  # open
+            Key("stock", s, date(2026, 8, 1), B): -1,  # planned end after as_of
+        },
+    )
+    months = await repo.stock_values(conn, s, Scope("month", ("instelling",), AS_OF))
+    assert months == {
+        (date(2026, 1, 1), ("11111111",)): 1,
+        (date(2026, 2, 1), ("11111111",)): 1,
+        (date(2026, 2, 1), ("22222222",)): 1,
+        (date(2026, 3, 1), ("22222222",)): 1,
+        (date(2026, 4, 1), ("22222222",)): 1,
+        (date(2026, 5, 1), ("22222222",)): 1,
+        (date(2026, 6, 1), ("22222222",)): 1,
+    }
+    days = await repo.stock_values(conn, s, Scope("day", (), AS_OF, lo=date(2026, 3, 3), hi=date(2026, 3, 7)))
+    assert days == {
+        (date(2026, 3, 3), ()): 2,
+        (date(2026, 3, 4), ()): 2,
+        (date(2026, 3, 5), ()): 1,
+        (date(2026, 3, 6), ()): 1,
+    }
+    # as of a past day, the year row is read on that day
+    assert await repo.stock_values(conn, s, Scope("year", (), date(2026, 2, 15))) == {(date(2026, 1, 1), ()): 2}
+
+
+async def test_distinct_children_across_days_and_dims(conn: asyncpg.Connection) -> None:
+    s = "gesepareerde_jeugdigen"
+    await repo.apply_deltas(
+        conn,
+        {
+            Key("member", s, date(2026, 1, 5), A, member="p1"): 1,
+            Key("member", s, date(2026, 1, 20), A, member="p1"): 2,
+            Key("member", s, date(2026, 1, 20), B, member="p1"): 1,
+            Key("member", s, date(2026, 2, 2), B, member="p2"): 1,
+        },
+    )
+    assert await repo.distinct_values(conn, s, Scope("month", (), AS_OF)) == {
+        (date(2026, 1, 1), ()): 1,
+        (date(2026, 2, 1), ()): 1,
+    }
+    assert await repo.distinct_values(conn, s, Scope("year", ("instelling",), AS_OF)) == {
+        (date(2026, 1, 1), ("11111111",)): 1,
+        (date(2026, 1, 1), ("22222222",)): 2,
+    }
+    # withdrawing p1's items of 20 January at instelling B leaves p1 counted once, via A
+    await repo.apply_deltas(conn, {Key("member", s, date(2026, 1, 20), B, member="p1"): -1})
+    assert await repo.distinct_values(conn, s, Scope("year", ("instelling",), AS_OF)) == {
+        (date(2026, 1, 1), ("11111111",)): 1,
+        (date(2026, 1, 1), ("22222222",)): 1,
+    }
+
+
+async def test_ratio_of_stocks_with_filtered_numerator(conn: asyncpg.Connection) -> None:
+    s = "verblijf_actief"
+    await repo.apply_deltas(
+        conn,
+        {
+            Key("stock", s, date(2026, 1, 1), (*A, ("vorm", "gezinshuis"))): 1,
+            Key("stock", s, date(2026, 1, 1), (*A, ("vorm", "residentieel"))): 2,
+            Key("stock", s, date(2026, 2, 1), (*A, ("vorm", "residentieel"))): -2,
+        },
+    )
+    ind = CATALOGUE["aandeel_gezinsgericht"]
+    rows = await rowlib.exact_rows(conn, ind, Scope("month", ("gemeente",), date(2026, 2, 10)))
+    assert rows == [
+        {
+            "period": "month",
+            "start": "2026-01-01",
+            "dims": {"gemeente": "GM0268"},
+            "value": 0.3333,
+            "numerator": 1,
+            "denominator": 3,
+        },
+        {
+            "period": "month",
+            "start": "2026-02-01",
+            "dims": {"gemeente": "GM0268"},
+            "value": 1.0,
+            "numerator": 1,
+            "denominator": 1,
+        },
+    ]
+
+
+async def test_separatie_target_against_default_nulmeting(conn: asyncpg.Connection) -> None:
+    sep = (*A, ("vorm", "separeerruimte"))
+    # first data 2024-03-01 → first full year 2025 is the nulmeting (20); target 2026 = 10
+    await repo.apply_deltas(
+        conn,
+        {
+            Key("count", "separaties", date(2024, 3, 1), sep): 4,
+            Key("count", "separaties", date(2025, 5, 1), sep): 20,
+            Key("count", "separaties", date(2026, 2, 1), sep): 6,
+            # the latest event day seen (any series) decides how much of the running year has elapsed
+            Key("count", "verwijzers", AS_OF, (("gemeente", "GM0268"), ("verwijzer", "huisarts"))): 1,
+        },
+    )
+    ind = CATALOGUE["separaties"]
+    # as of 2026-06-30 (181 of 365 days), the pro-rata target is 10·181/365 ≈ 4.96: 6 is off track
+    scope = Scope("year", ("instelling",), AS_OF)
+    rows = await rowlib.add_targets(conn, ind, scope, await rowlib.exact_rows(conn, ind, scope), {}, {})
+    by_year = {r["start"]: (r["value"], r.get("target"), r.get("target_status")) for r in rows}
+    assert by_year == {
+        "2024-01-01": (4, None, None),
+        "2025-01-01": (20, None, None),
+        "2026-01-01": (6, 10.0, "off_track"),
+    }
+    # a configured nulmeting wins: 15·181/365 ≈ 7.4 ≥ 6
+    rows = await rowlib.add_targets(
+        conn, ind, scope, await rowlib.exact_rows(conn, ind, scope), {}, {"11111111": {"year": 2025, "value": 30}}
+    )
+    assert rows[-1]["target"] == 15.0 and rows[-1]["target_status"] == "on_track"
+    # split by vorm: no target (the target is per instelling)
+    split = Scope("year", ("instelling", "vorm"), AS_OF)
+    rows = await rowlib.add_targets(conn, ind, split, await rowlib.exact_rows(conn, ind, split), {}, {})
+    assert all("target_status" not in r for r in rows)

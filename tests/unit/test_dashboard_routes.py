@@ -1,0 +1,62 @@
+"""The dashboard page's routes and static files, without a database (the page itself is tested in tests/browser)."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from fastapi import FastAPI
+
+from jeugdstroom.common.settings import Settings
+from jeugdstroom.monitor.dashboard import STATIC, STATIC_PREFIX, add_dashboard_routes
+from jeugdstroom.monitor.regions import jeugdregio_of
+
+
+def client(threshold: int = 10) -> httpx.AsyncClient:
+    app = FastAPI()
+    add_dashboard_routes(app, Settings(suppression_threshold=threshold))
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://monitor")
+
+
+async def test_page_is_served_at_root_with_a_strict_content_security_policy() -> None:
+    async with client() as c:
+        resp = await c.get("/")
+    assert resp.status_code == 200
+    assert resp.headers["content-type"].startswith("text/html")
+    csp = resp.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src 'self'" in csp and "connect-src 'self'" in csp
+    assert '<html lang="nl">' in resp.text
+
+
+async def test_every_file_the_page_references_is_served() -> None:
+    async with client() as c:
+        page = (await c.get("/")).text
+        refs = re.findall(r'(?:src|href)="(/dashboard/static/[^"]+)"', page)
+        assert {
+            f"{STATIC_PREFIX}/app.js",
+            f"{STATIC_PREFIX}/style.css",
+            f"{STATIC_PREFIX}/vendor/uplot/uPlot.iife.min.js",
+        } <= set(refs)
+        for ref in refs:
+            resp = await c.get(ref)
+            assert resp.status_code == 200, ref
+            assert resp.content, ref
+        assert (await c.get(f"{STATIC_PREFIX}/../__init__.py")).status_code == 404
+
+
+def test_vendored_chart_library_ships_with_its_licence() -> None:
+    vendor = STATIC / "vendor" / "uplot"
+    licence = (vendor / "LICENSE").read_text(encoding="utf-8")
+    assert "MIT License" in licence and "Leon Sorokin" in licence
+    assert (
+        (vendor / "uPlot.iife.min.js").read_text(encoding="utf-8").startswith("/*! https://github.com/leeoniya/uPlot")
+    )
+
+
+async def test_config_gives_threshold_and_the_gemeente_mapping() -> None:
+    async with client(threshold=7) as c:
+        config = (await c.get("/dashboard/config.json")).json()
+    assert config["suppression_threshold"] == 7
+    assert {g["gemeente"]: g["jeugdregio"] for g in config["gemeenten"]} == jeugdregio_of()
+    assert config["jeugdregios"] == sorted(set(jeugdregio_of().values()))
+    assert {"gemeente": "GM0268", "jeugdregio": "rijk-van-nijmegen"} in config["gemeenten"]

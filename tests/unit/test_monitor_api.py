@@ -1,0 +1,48 @@
+"""The monitor's API surface without infrastructure: OpenAPI documents the row format; suppression and
+the CLI's formatting of rows."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from jeugdstroom.cli.indicators import format_value
+from jeugdstroom.common.settings import Settings
+from jeugdstroom.monitor.app import create_app
+from jeugdstroom.monitor.catalogue import CATALOGUE
+from jeugdstroom.monitor.rows import empty_row, public
+
+
+def test_openapi_documents_catalogue_and_rows() -> None:
+    spec = create_app(Settings()).openapi()
+    schemas = spec["components"]["schemas"]
+    assert {"IndicatorInfo", "IndicatorValues", "IndicatorRow"} <= set(schemas)
+    assert {"period", "start", "dims", "value", "suppressed", "target_status"} <= set(
+        schemas["IndicatorRow"]["properties"]
+    )
+    params = {p["name"] for p in spec["paths"]["/v1/indicators/{indicator_id}"]["get"]["parameters"]}
+    assert {"period", "group_by", "from", "to", "as_of", "gemeente", "jeugdregio", "instelling"} <= params
+
+
+def test_public_rows_hide_small_cells_by_kind() -> None:
+    count = {"period": "month", "start": "2026-01-01", "dims": {}, "value": 9}
+    assert public(CATALOGUE["separaties"], count, 10) == {**count, "value": None, "suppressed": True}
+    assert public(CATALOGUE["separaties"], {**count, "value": 10}, 10)["value"] == 10
+    dur = {**count, "value": 45, "n": 9, "p90": 80}
+    assert public(CATALOGUE["separatie_duur"], dur, 10) == {
+        **dur,
+        "value": None,
+        "n": None,
+        "p90": None,
+        "suppressed": True,
+    }
+    ratio = {**count, "value": 0.0, "numerator": 0, "denominator": 12}
+    assert public(CATALOGUE["voortijdig_aandeel"], ratio, 10) == {**ratio, "suppressed": False}
+    assert public(CATALOGUE["voortijdig_aandeel"], {**ratio, "denominator": 9}, 10)["value"] is None
+    assert empty_row(CATALOGUE["continuering_18"], "year", date(2026, 1, 1), {"gemeente": "GM0268"})["denominator"] == 0
+
+
+def test_cli_formats_values_by_kind() -> None:
+    assert format_value({"value": None, "suppressed": True}, 10) == "<10"
+    assert format_value({"value": 3, "suppressed": False}, 10) == "3"
+    assert format_value({"value": 45, "n": 12, "p90": 80, "suppressed": False}, 10) == "45 (p90 80, n 12)"
+    assert format_value({"value": 0.25, "numerator": 3, "denominator": 12, "suppressed": False}, 10) == "0.2500 (3/12)"

@@ -1,0 +1,301 @@
+"""Pure fold functions of the monitor: entity version → contributions, and change → deltas."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+from jeugdstroom.common.contracts.changes import (
+    AanmeldingChange,
+    AanmeldingEpisode,
+    AchttienChange,
+    AchttienFact,
+    AnyChange,
+    BeschikkingChange,
+    BeschikkingEpisode,
+    PlaatsingChange,
+    PlaatsingEpisode,
+    SeparatieChange,
+    SeparatieEpisode,
+)
+from jeugdstroom.monitor import fold
+from jeugdstroom.monitor.catalogue import CATALOGUE, FOLDS, SERIES
+from jeugdstroom.monitor.fold import Duration, Episode, Item, Key, Member
+
+P1, P2 = "a" * 64, "b" * 64
+CET = timezone(timedelta(hours=1))
+NIJMEGEN = {"gemeente": "GM0268", "jeugdregio": "rijk-van-nijmegen", "instelling": "12345678"}
+
+
+def base(pseudonym: str = P1, gemeente: str = "GM0268", birth: date = date(2010, 4, 12)) -> dict[str, Any]:
+    return {"instelling": "12345678", "pseudonym": pseudonym, "gemeente": gemeente, "birth_date": birth}
+
+
+def sep(
+    start: datetime | None, end: datetime | None = None, vorm: str = "separeerruimte", **kw: Any
+) -> SeparatieEpisode:
+    return SeparatieEpisode(**base(**kw), separatie_id="s1", vorm=vorm, start=start, end=end)  # type: ignore[arg-type]
+
+
+def plaatsing(
+    start: date | None,
+    end: date | None = None,
+    vorm: str = "gesloten",
+    reden: str | None = None,
+    overplaatsing: bool = False,
+    **kw: Any,
+) -> PlaatsingEpisode:
+    return PlaatsingEpisode(
+        **base(**kw),
+        plaatsing_id="p1",
+        provider="87654321",
+        vorm=vorm,  # type: ignore[arg-type]
+        start=start,
+        end=end,
+        reden_einde=reden,
+        overplaatsing=overplaatsing,
+    )
+
+
+def aanmelding(
+    day: date,
+    zorgvorm: str = "pleegzorg",
+    beschikking: date | None = None,
+    plaatsing_date: date | None = None,
+    herhaald: bool = False,
+    **kw: Any,
+) -> AanmeldingEpisode:
+    return AanmeldingEpisode(
+        **base(**kw),
+        aanmelding_id="a1",
+        verwijzer="wijkteam",  # type: ignore[arg-type]
+        zorgvorm=zorgvorm,
+        day=day,
+        beschikking_date=beschikking,
+        plaatsing_date=plaatsing_date,
+        herhaald=herhaald,
+    )
+
+
+def beschikking(start: date, end: date | None = None, soort: str = "ots") -> BeschikkingEpisode:
+    return BeschikkingEpisode(**base(), beschikking_id="b1", soort=soort, start=start, end=end)  # type: ignore[arg-type]
+
+
+def change(n: int, before: Any, after: Any) -> AnyChange:
+    entity = before or after
+    cls = {
+        SeparatieEpisode: SeparatieChange,
+        PlaatsingEpisode: PlaatsingChange,
+        AanmeldingEpisode: AanmeldingChange,
+        BeschikkingEpisode: BeschikkingChange,
+        AchttienFact: AchttienChange,
+    }[type(entity)]
+    return cls(change_id=f"c{n}", pseudonym=entity.pseudonym, before=before, after=after)  # type: ignore[no-any-return]
+
+
+def fold_all(changes: list[AnyChange]) -> Counter[Key]:
+    """Accumulate deltas of several batches, as the repository does."""
+    total: Counter[Key] = Counter()
+    for ch in changes:
+        total.update(fold.deltas([ch], FOLDS))
+    return Counter({k: v for k, v in total.items() if v})
+
+
+def stock_on(deltas: Counter[Key], series: str, day: date) -> int:
+    return sum(v for k, v in deltas.items() if k.series == series and k.day <= day)
+
+
+def of(deltas: Counter[Key], series: str) -> dict[Key, int]:
+    return {k: v for k, v in deltas.items() if k.series == series}
+
+
+# -- separatie --------------------------------------------------------------------------------------
+def test_separatie_day_is_the_local_start_date_and_duration_is_floored_minutes() -> None:
+    start = datetime(2026, 3, 31, 23, 30, tzinfo=UTC)  # 1 April 01:30 in Amsterdam (CEST)
+    ep = sep(start, start + timedelta(minutes=90, seconds=59))
+    assert fold.separaties(ep) == [Item(date(2026, 4, 1), {**NIJMEGEN, "vorm": "separeerruimte"})]
+    assert fold.gesepareerde_jeugdigen(ep) == [Member(date(2026, 4, 1), NIJMEGEN, P1)]
+    assert fold.separatie_duur(ep) == [
+        Duration(
+            date(2026, 4, 1),
+            {"jeugdregio": "rijk-van-nijmegen", "instelling": "12345678", "vorm": "separeerruimte"},
+            90,
+        )
+    ]
+    # Without a start nothing counts; without an end no duration.
+    assert fold.separaties(sep(None, start)) == [] and fold.separatie_duur(sep(start)) == []
+
+
+def test_end_added_later_keeps_the_count_and_adds_the_duration() -> None:
+    start = datetime(2026, 2, 3, 10, 0, tzinfo=CET)
+    v1, v2 = sep(start), sep(start, start + timedelta(minutes=45))
+    deltas = fold_all([change(1, None, v1), change(2, v1, v2)])
+    assert sum(of(deltas, "separaties").values()) == 1
+    assert of(deltas, "separatie_duur") == {
+        Key(
+            "duration",
+            "separatie_duur",
+            date(2026, 2, 3),
+            (("instelling", "12345678"), ("jeugdregio", "rijk-van-nijmegen"), ("vorm", "separeerruimte")),
+            value=45,
+        ): 1
+    }
+
+
+def test_compensating_change_undoes_exactly() -> None:
+    start = datetime(2026, 2, 3, 10, 0, tzinfo=CET)
+    v1 = sep(start, start + timedelta(minutes=20))
+    assert fold_all([change(1, None, v1), change(2, v1, None)]) == Counter()
+    # a batch with both changes nets to nothing as well
+    assert fold.deltas([change(1, None, v1), change(2, v1, None)], FOLDS) == {}
+
+
+def test_vervangen_moves_the_contribution_to_the_replacement() -> None:
+    start = datetime(2026, 2, 3, 10, 0, tzinfo=CET)
+    wrong = sep(start, vorm="separeerruimte", gemeente="GM0268")
+    right = sep(start + timedelta(days=40), vorm="eigen_kamer_op_slot", gemeente="GM0363")
+    deltas = of(fold_all([change(1, None, wrong), change(2, wrong, right)]), "separaties")
+    assert deltas == {
+        Key(
+            "count",
+            "separaties",
+            date(2026, 3, 15),
+            (
+                ("gemeente", "GM0363"),
+                ("instelling", "12345678"),
+                ("jeugdregio", "onbekend"),
+                ("vorm", "eigen_kamer_op_slot"),
+            ),
+        ): 1
+    }
+
+
+def test_distinct_children_across_days() -> None:
+    d1 = sep(datetime(2026, 5, 1, 9, tzinfo=CET))
+    d2 = SeparatieEpisode(**{**d1.model_dump(), "separatie_id": "s2", "start": datetime(2026, 5, 20, 9, tzinfo=CET)})
+    other = sep(datetime(2026, 5, 20, 9, tzinfo=CET), pseudonym=P2)
+    deltas = of(fold_all([change(1, None, d1), change(2, None, d2), change(3, None, other)]), "gesepareerde_jeugdigen")
+    assert {(k.day, k.member) for k in deltas} == {
+        (date(2026, 5, 1), P1),
+        (date(2026, 5, 20), P1),
+        (date(2026, 5, 20), P2),
+    }
+    in_may = {k.member for k, n in deltas.items() if n > 0 and k.day.month == 5}
+    assert len(in_may) == 2  # three items, two children
+
+
+# -- plaatsing --------------------------------------------------------------------------------------
+def test_stock_value_at_a_past_date() -> None:
+    v1 = plaatsing(date(2025, 1, 10))
+    v2 = plaatsing(date(2025, 1, 10), date(2025, 3, 5), reden="volgens_plan")
+    deltas = fold_all([change(1, None, v1), change(2, v1, v2)])
+    assert stock_on(deltas, "gesloten_actief", date(2025, 1, 9)) == 0
+    assert stock_on(deltas, "gesloten_actief", date(2025, 1, 10)) == 1
+    assert stock_on(deltas, "gesloten_actief", date(2025, 3, 4)) == 1
+    assert stock_on(deltas, "gesloten_actief", date(2025, 3, 5)) == 0  # the end day is not counted
+    assert stock_on(deltas, "verblijf_actief", date(2025, 2, 1)) == 1
+    assert sum(of(deltas, "gesloten_instroom").values()) == 1
+    assert of(deltas, "verblijf_instroom") == {
+        Key("count", "verblijf_instroom", date(2025, 1, 10), (*sorted(NIJMEGEN.items()), ("vorm", "gesloten"))): 1
+    }
+    assert of(deltas, "gesloten_duur") == {
+        Key(
+            "duration",
+            "gesloten_duur",
+            date(2025, 3, 5),
+            (("instelling", "12345678"), ("jeugdregio", "rijk-van-nijmegen")),
+            value=54,
+        ): 1
+    }
+    assert [k.day for k in of(deltas, "plaatsingen_beeindigd")] == [date(2025, 3, 5)]
+
+
+def test_episode_ending_on_or_before_its_start_is_never_active() -> None:
+    assert fold.contributions("x", [Episode(date(2025, 1, 1), date(2025, 1, 1), {})]) == []
+    assert fold.contributions("x", [Episode(date(2025, 1, 2), date(2025, 1, 1), {})]) == []
+
+
+def test_voortijdig_and_overplaatsing_count_on_the_end_day() -> None:
+    v = plaatsing(date(2025, 1, 1), date(2025, 6, 30), vorm="pleegzorg_netwerk", reden="voortijdig")
+    assert fold.voortijdig_beeindigd(v) == [Item(date(2025, 6, 30), {**NIJMEGEN, "vorm": "pleegzorg_netwerk"})]
+    assert fold.overplaatsingen(v) == []
+    o = plaatsing(date(2025, 1, 1), date(2025, 6, 30), vorm="residentieel", reden="overplaatsing", overplaatsing=True)
+    assert fold.overplaatsingen(o) == [Item(date(2025, 6, 30), {**NIJMEGEN, "vorm": "residentieel"})]
+    assert fold.voortijdig_beeindigd(o) == []
+
+
+def test_verlengde_pleegzorg_covers_only_the_days_from_18_to_21() -> None:
+    birth = date(2007, 6, 15)
+    open_ = plaatsing(date(2020, 1, 1), vorm="pleegzorg_bestand", birth=birth)
+    assert fold.verlengde_pleegzorg(open_) == [
+        Episode(date(2025, 6, 15), date(2028, 6, 15), {**NIJMEGEN, "vorm": "pleegzorg_bestand"})
+    ]
+    ended = plaatsing(date(2020, 1, 1), date(2026, 1, 1), vorm="gezinshuis", birth=birth)
+    assert fold.verlengde_pleegzorg(ended) == [
+        Episode(date(2025, 6, 15), date(2026, 1, 1), {**NIJMEGEN, "vorm": "gezinshuis"})
+    ]
+    assert (
+        fold.verlengde_pleegzorg(plaatsing(date(2020, 1, 1), date(2025, 6, 15), vorm="gezinshuis", birth=birth)) == []
+    )  # ended on the birthday: never 18 in care
+    assert fold.verlengde_pleegzorg(plaatsing(date(2026, 1, 1), vorm="residentieel", birth=birth)) == []
+    leap = plaatsing(date(2020, 1, 1), vorm="gezinshuis", birth=date(2008, 2, 29))
+    assert fold.verlengde_pleegzorg(leap)[0].start == date(2026, 3, 1)
+
+
+def test_achttien_fact_feeds_both_ratio_parts() -> None:
+    fact = AchttienFact(
+        **base(), plaatsing_id="p1", vorm="pleegzorg_bestand", birthday=date(2026, 4, 12), continues=True
+    )
+    deltas = fold_all([change(1, None, fact)])
+    [(key, n)] = of(deltas, "achttien_in_pleegzorg").items()
+    assert key.day == date(2026, 4, 12) and dict(key.dims)["continues"] == "true" and n == 1
+    ratio = CATALOGUE["continuering_18"]
+    assert ratio.numerator is not None and ratio.numerator.where == {"continues": frozenset({"true"})}
+
+
+# -- aanmelding -------------------------------------------------------------------------------------
+def test_wachtlijst_ends_when_the_first_plaatsing_starts() -> None:
+    v1 = aanmelding(date(2025, 3, 1))
+    v2 = aanmelding(date(2025, 3, 1), beschikking=date(2025, 2, 20), plaatsing_date=date(2025, 4, 10))
+    deltas = fold_all([change(1, None, v1), change(2, v1, v2)])
+    assert stock_on(deltas, "wachtlijst_pleegzorg", date(2025, 4, 9)) == 1
+    assert stock_on(deltas, "wachtlijst_pleegzorg", date(2025, 4, 10)) == 0
+    gr = (("gemeente", "GM0268"), ("jeugdregio", "rijk-van-nijmegen"), ("zorgvorm", "pleegzorg"))
+    assert of(deltas, "wachttijd_plaatsing") == {
+        Key("duration", "wachttijd_plaatsing", date(2025, 4, 10), gr, value=40): 1
+    }
+    # a beschikking before the aanmelding day: waiting time clamped to 0, on the beschikking date
+    assert of(deltas, "wachttijd_beschikking") == {
+        Key("duration", "wachttijd_beschikking", date(2025, 2, 20), gr, value=0): 1
+    }
+    assert fold.wachtlijst_pleegzorg(aanmelding(date(2025, 3, 1), zorgvorm="ambulant")) == []
+
+
+def test_verwijzers_and_herhaald_beroep() -> None:
+    a = aanmelding(date(2025, 3, 1), herhaald=True)
+    assert fold.verwijzers(a) == [
+        Item(date(2025, 3, 1), {"gemeente": "GM0268", "jeugdregio": "rijk-van-nijmegen", "verwijzer": "wijkteam"})
+    ]
+    assert fold.herhaald_beroep(a) == [
+        Item(date(2025, 3, 1), {"gemeente": "GM0268", "jeugdregio": "rijk-van-nijmegen"})
+    ]
+    assert fold.herhaald_beroep(aanmelding(date(2025, 3, 1))) == []
+
+
+# -- beschikking ------------------------------------------------------------------------------------
+def test_jeugdbescherming_by_soort_and_ots_duration() -> None:
+    v1 = beschikking(date(2025, 1, 1))
+    v2 = beschikking(date(2025, 1, 1), date(2025, 12, 1))
+    deltas = fold_all([change(1, None, v1), change(2, v1, v2)])
+    assert stock_on(deltas, "jeugdbescherming_actief", date(2025, 11, 30)) == 1
+    assert stock_on(deltas, "jeugdbescherming_actief", date(2025, 12, 1)) == 0
+    assert [(k.day, k.value) for k in of(deltas, "jeugdbescherming_duur")] == [(date(2025, 12, 1), 334)]
+    assert fold.jeugdbescherming_actief(beschikking(date(2025, 1, 1), soort="toewijzing")) == []
+    assert fold.jeugdbescherming_duur(beschikking(date(2025, 1, 1), date(2025, 2, 1), soort="voogdij")) == []
+
+
+def test_catalogue_covers_every_series_with_a_fold() -> None:
+    assert len(CATALOGUE) == 21
+    for s in SERIES.values():
+        assert (s.id, s.fold) in FOLDS[s.entity]

@@ -1,0 +1,421 @@
+"""The registry's pure handlers, one by one, without I/O: projections, corrections, derived facts, findings, diff."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import orjson
+import pytest
+
+from jeugdstroom.common.contracts import parse_published
+from jeugdstroom.common.contracts.changes import AanmeldingEpisode, PlaatsingEpisode
+from jeugdstroom.registry.handlers import (
+    aanmelding,
+    beschikking,
+    care_path,
+    child,
+    correctie,
+    derived,
+    plaatsing,
+    separatie,
+)
+from jeugdstroom.registry.handlers.facts import Correction, Fact
+
+P1 = "a" * 64
+P2 = "b" * 64
+PROVIDER = "10000001"
+GEM = "GM0268"
+
+
+def event(
+    typ: str,
+    eid: str,
+    occurred: str,
+    data: dict[str, Any],
+    *,
+    sender: str = PROVIDER,
+    p: str = P1,
+    gemeente: str = GEM,
+    birth: str = "2008-05-10",
+) -> dict[str, Any]:
+    ev = {
+        "id": eid,
+        "type": typ,
+        "schema_version": 1,
+        "occurred_at": occurred,
+        "sender": sender,
+        "child": {"pseudonym": p, "birth_date": birth, "gemeente": gemeente},
+        "data": data,
+    }
+    parse_published(orjson.dumps(ev))  # every test event is a valid published event
+    return ev
+
+
+def fact(ev: dict[str, Any]) -> Fact:
+    return Fact.from_json(f"{ev['sender']}/{ev['id']}", ev)
+
+
+def corr(cid: str, target: dict[str, Any], occurred: str, replacement: dict[str, Any] | None = None) -> Correction:
+    data: dict[str, Any] = {"target_id": target["id"], "action": "vervangen" if replacement else "intrekken"}
+    if replacement:
+        data["replacement"] = replacement
+    ev = event("correctie", cid, occurred, data, sender=target["sender"], p=target["child"]["pseudonym"])
+    return Correction.from_json(f"{ev['sender']}/{cid}", ev)
+
+
+def plaats(
+    eid: str,
+    pid: str,
+    start: str,
+    *,
+    end: str | None = None,
+    reden: str | None = None,
+    vorm: str = "pleegzorg_bestand",
+    aanmelding_id: str | None = None,
+    occurred: str | None = None,
+    **kw: Any,
+) -> Fact:
+    data: dict[str, Any] = {
+        "plaatsing_id": pid,
+        "status": "beeindigd" if end else "gestart",
+        "vorm": vorm,
+        "provider": PROVIDER,
+        "start": start,
+    }
+    if end:
+        data |= {"end": end, "reden_einde": reden or "volgens_plan"}
+    if aanmelding_id:
+        data["aanmelding_id"] = aanmelding_id
+    return fact(event("plaatsing", eid, occurred or f"{end or start}T12:00:00+01:00", data, **kw))
+
+
+def besch(
+    eid: str,
+    bid: str,
+    start: str,
+    *,
+    end: str | None = None,
+    soort: str = "toewijzing",
+    status: str | None = None,
+    aanmelding_id: str | None = None,
+    occurred: str | None = None,
+) -> Fact:
+    data: dict[str, Any] = {
+        "beschikking_id": bid,
+        "soort": soort,
+        "status": status or ("beeindigd" if end else "afgegeven"),
+        "start": start,
+    }
+    if end:
+        data["end"] = end
+    if aanmelding_id:
+        data["aanmelding_id"] = aanmelding_id
+    return fact(event("beschikking", eid, occurred or f"{end or start}T12:00:00+01:00", data, sender=GEM))
+
+
+def aanm(eid: str, aid: str, occurred: str, *, zorgvorm: str = "pleegzorg", sender: str = GEM) -> Fact:
+    return fact(
+        event(
+            "aanmelding",
+            eid,
+            occurred,
+            {"aanmelding_id": aid, "verwijzer": "wijkteam", "zorgvorm": zorgvorm},
+            sender=sender,
+        )
+    )
+
+
+def sep(eid: str, start: str, end: str | None = None, occurred: str | None = None) -> Fact:
+    data = {"separatie_id": "s1", "vorm": "separeerruimte", "start": start} | ({"end": end} if end else {})
+    return fact(event("separatie", eid, occurred or end or start, data))
+
+
+# -- correctie ---------------------------------------------------------------------------------------------------
+def test_intrekken_withdraws_and_vervangen_replaces_whatever_the_arrival_order() -> None:
+    ev = event(
+        "aanmelding",
+        "e1",
+        "2025-01-10T10:00:00+01:00",
+        {"aanmelding_id": "a1", "verwijzer": "huisarts", "zorgvorm": "ambulant"},
+        sender=GEM,
+    )
+    original = fact(ev)
+    fixed = {**ev, "data": {**ev["data"], "zorgvorm": "pleegzorg"}}
+    replace = corr("c1", ev, "2025-01-11T10:00:00+01:00", fixed)
+    withdraw = corr("c2", ev, "2025-01-12T10:00:00+01:00")
+    replaced = correctie.effective({original.uid: original}, [replace])[original.uid]
+    assert replaced is not None and replaced.data["zorgvorm"] == "pleegzorg"
+    # the latest correctie (by event time) decides, in whatever order they are given
+    assert correctie.effective({original.uid: original}, [withdraw, replace])[original.uid] is None
+    # a correctie that arrived before its target: the target is already replaced when it arrives
+    early = correctie.effective({}, [replace])[original.uid]
+    assert early is not None and early.data["zorgvorm"] == "pleegzorg"
+
+
+def test_a_correctie_of_an_unknown_event_is_a_finding_until_the_event_arrives() -> None:
+    ev = event(
+        "aanmelding",
+        "e1",
+        "2025-01-10T10:00:00+01:00",
+        {"aanmelding_id": "a1", "verwijzer": "huisarts", "zorgvorm": "ambulant"},
+        sender=GEM,
+    )
+    c = corr("c1", ev, "2025-01-11T10:00:00+01:00")
+    [found] = correctie.findings(P1, {}, [c])
+    assert (found.kind, found.subject, found.instelling) == ("correctie_onbekend_doel", f"{GEM}/c1", GEM)
+    assert correctie.findings(P1, {fact(ev).uid: fact(ev)}, [c]) == []
+    assert correctie.findings(P2, {}, [c]) == []  # a finding of the correctie's own child only
+
+
+# -- separatie ---------------------------------------------------------------------------------------------------
+def test_separatie_start_and_end_in_any_order() -> None:
+    start = sep("e1", "2025-03-01T10:00:00+01:00")
+    end = sep("e2", "2025-03-01T10:00:00+01:00", "2025-03-01T11:30:00+01:00")
+    for facts in ([start, end], [end, start], [end]):
+        ep, found = separatie.project(facts)
+        assert ep.end is not None and ep.end.hour == 11 and ep.start is not None and found == []
+    ep, _ = separatie.project([start])
+    assert ep.end is None
+
+
+def test_separatie_findings_too_long_and_end_before_corrected_start() -> None:
+    long_ = sep("e2", "2025-03-01T10:00:00+01:00", "2025-03-09T10:00:01+01:00")
+    ep, found = separatie.project([long_])
+    assert [f.kind for f in found] == ["separatie_te_lang"] and ep.end is not None
+    _, found = separatie.project([sep("e3", "2025-03-01T10:00:00+01:00", "2025-03-08T10:00:00+01:00")])
+    assert found == []  # exactly 7 days is not longer than 7 days
+    end = sep("e2", "2025-03-01T10:00:00+01:00", "2025-03-01T11:00:00+01:00")
+    later_start = sep("e4", "2025-03-01T12:00:00+01:00", occurred="2025-03-02T09:00:00+01:00")
+    ep, found = separatie.project([end, later_start])
+    assert [f.kind for f in found] == ["separatie_einde_voor_start"] and ep.end is None
+
+
+# -- beschikking -------------------------------------------------------------------------------------------------
+def test_beschikking_projection_and_findings() -> None:
+    start = besch("e1", "b1", "2025-01-01", aanmelding_id="a1")
+    end = besch("e2", "b1", "2025-01-01", end="2025-06-30")
+    ep, found = beschikking.project([end, start])
+    assert (ep.start, ep.end, ep.soort, found) == (date(2025, 1, 1), date(2025, 6, 30), "toewijzing", [])
+    assert beschikking.aanmelding_id([start, end]) == "a1"  # the end event need not repeat it
+    _, found = beschikking.project([end])
+    assert [f.kind for f in found] == ["beschikking_einde_zonder_start"]
+    moved = besch("e3", "b1", "2025-08-01", occurred="2025-08-01T12:00:00+01:00")
+    ep, found = beschikking.project([start, end, moved])
+    assert "beschikking_einde_voor_start" in {f.kind for f in found} and ep.end is None
+
+
+# -- plaatsing ---------------------------------------------------------------------------------------------------
+def test_plaatsing_projection_and_findings() -> None:
+    start = plaats("e1", "p1", "2025-01-01", aanmelding_id="a1")
+    end = plaats("e2", "p1", "2025-01-01", end="2025-03-01", reden="overplaatsing")
+    for facts in ([start, end], [end, start]):
+        ep, found = plaatsing.project(facts)
+        assert (ep.start, ep.end, ep.reden_einde, found) == (date(2025, 1, 1), date(2025, 3, 1), "overplaatsing", [])
+    assert plaatsing.aanmelding_id([start, end]) == "a1"
+    ep, found = plaatsing.project([end])
+    assert [f.kind for f in found] == ["plaatsing_einde_zonder_start"] and ep.start == date(2025, 1, 1)
+    corrected_start = plaats("e3", "p1", "2025-04-01", occurred="2025-04-02T12:00:00+01:00")
+    ep, found = plaatsing.project([start, end, corrected_start])
+    assert "plaatsing_einde_voor_start" in {f.kind for f in found}
+    assert (ep.end, ep.reden_einde) == (None, None)
+
+
+# -- aanmelding --------------------------------------------------------------------------------------------------
+def test_aanmelding_day_is_the_amsterdam_date_of_the_first_report() -> None:
+    late = aanm("e1", "a1", "2025-01-10T23:30:00+00:00")  # 00:30 on 11 January in Amsterdam
+    update = aanm("e2", "a1", "2025-01-20T10:00:00+01:00", zorgvorm="gezinshuis")
+    ep, _ = aanmelding.project([update, late])
+    assert ep.day == date(2025, 1, 11) and ep.zorgvorm == "gezinshuis"
+
+
+# -- derived -----------------------------------------------------------------------------------------------------
+def _a(day: date, aid: str = "a1") -> AanmeldingEpisode:
+    return AanmeldingEpisode(
+        instelling=GEM,
+        pseudonym=P1,
+        gemeente=GEM,
+        birth_date=date(2010, 1, 1),
+        aanmelding_id=aid,
+        verwijzer="wijkteam",
+        zorgvorm="pleegzorg",
+        day=day,
+    )
+
+
+def _p(
+    pid: str,
+    start: date | None,
+    end: date | None = None,
+    reden: str | None = None,
+    vorm: str = "pleegzorg_bestand",
+    birth: date = date(2010, 1, 1),
+) -> PlaatsingEpisode:
+    return PlaatsingEpisode(
+        instelling=PROVIDER,
+        pseudonym=P1,
+        gemeente=GEM,
+        birth_date=birth,
+        plaatsing_id=pid,
+        provider=PROVIDER,
+        vorm=vorm,  # type: ignore[arg-type]
+        start=start,
+        end=end,
+        reden_einde=reden,  # type: ignore[arg-type]
+    )
+
+
+def test_links_take_the_earliest_linked_start() -> None:
+    b1, _ = beschikking.project([besch("e1", "b1", "2025-02-01", aanmelding_id="a1")])
+    b2, _ = beschikking.project([besch("e2", "b2", "2025-01-20", aanmelding_id="a1")])
+    b3, _ = beschikking.project([besch("e3", "b3", "2025-01-05", aanmelding_id="other")])
+    [a] = derived.aanmeldingen(
+        [_a(date(2025, 1, 1))],
+        [derived.Linked(b, i) for b, i in ((b1, "a1"), (b2, "a1"), (b3, "other"))],
+        [derived.Linked(_p("p1", date(2025, 3, 1)), "a1"), derived.Linked(_p("p2", None), "a1")],
+    )
+    assert (a.beschikking_date, a.plaatsing_date) == (date(2025, 1, 20), date(2025, 3, 1))
+    found = derived.link_findings({"a1"}, [derived.Linked(b3, "other"), derived.Linked(b1, "a1")])
+    assert [(f.kind, f.subject) for f in found] == [("koppeling_onbekende_aanmelding", f"beschikking:{GEM}/b3")]
+
+
+@pytest.mark.parametrize(("days_after_end", "herhaald"), [(0, True), (365, True), (366, False), (-1, False)])
+def test_herhaald_when_previous_care_ended_at_most_365_days_before(days_after_end: int, herhaald: bool) -> None:
+    end = date(2024, 3, 1)
+    [a] = derived.aanmeldingen(
+        [_a(end + timedelta(days=days_after_end))],
+        [],
+        [derived.Linked(_p("p1", date(2023, 1, 1), end, "volgens_plan"), None)],
+    )
+    assert a.herhaald is herhaald
+
+
+def test_herhaald_counts_ended_toewijzingen_but_not_other_measures() -> None:
+    ots, _ = beschikking.project([besch("e1", "b1", "2023-01-01", end="2024-01-01", soort="ots")])
+    toew, _ = beschikking.project([besch("e2", "b2", "2023-01-01", end="2024-01-01")])
+    day = date(2024, 6, 1)
+    assert not derived.aanmeldingen([_a(day)], [derived.Linked(ots, None)], [])[0].herhaald
+    assert derived.aanmeldingen([_a(day)], [derived.Linked(toew, None)], [])[0].herhaald
+
+
+@pytest.mark.parametrize(
+    ("gap", "reden", "transfer"),
+    [
+        (0, "overplaatsing", True),
+        (31, "overplaatsing", True),
+        (32, "overplaatsing", False),
+        (5, "volgens_plan", False),
+        (-1, "overplaatsing", False),
+    ],
+)
+def test_overplaatsing(gap: int, reden: str, transfer: bool) -> None:
+    end = date(2025, 3, 1)
+    first = _p("p1", date(2025, 1, 1), end, reden)
+    out, _ = derived.plaatsingen([first, _p("p2", end + timedelta(days=gap))])
+    assert out[0].overplaatsing is transfer and out[1].overplaatsing is False
+
+
+def test_overlapping_placements_are_a_finding_touching_ones_are_not() -> None:
+    a = _p("p1", date(2025, 1, 1), date(2025, 3, 1), "overplaatsing")
+    _, found = derived.plaatsingen([a, _p("p2", date(2025, 3, 1))])
+    assert found == []
+    _, found = derived.plaatsingen([a, _p("p2", date(2025, 2, 28))])
+    assert [(f.kind, f.subject) for f in found] == [("plaatsing_overlap", f"plaatsing:{PROVIDER}/p1+{PROVIDER}/p2")]
+    _, found = derived.plaatsingen([_p("p1", date(2025, 1, 1)), _p("p2", date(2026, 1, 1))])  # open ones overlap
+    assert [f.kind for f in found] == ["plaatsing_overlap"]
+
+
+def test_achttien_counts_continues_and_waits_for_the_watermark() -> None:
+    birth = date(2007, 6, 15)
+    bday = date(2025, 6, 15)
+
+    def fact_of(p: PlaatsingEpisode, wm: date | None = None) -> tuple[bool | None, date | None]:
+        facts, pending = derived.achttien([p], wm)
+        return (facts[0].continues if facts else None), pending
+
+    assert fact_of(_p("p", date(2024, 1, 1), bday, "meerderjarig", birth=birth)) == (False, None)
+    assert fact_of(_p("p", date(2024, 1, 1), bday + timedelta(days=1), birth=birth)) == (True, None)
+    assert fact_of(_p("p", date(2024, 1, 1), bday - timedelta(days=1), birth=birth)) == (None, None)
+    assert fact_of(_p("p", bday + timedelta(days=1), birth=birth), date(2030, 1, 1)) == (None, None)
+    assert fact_of(_p("p", date(2024, 1, 1), vorm="residentieel", birth=birth), date(2030, 1, 1)) == (None, None)
+    # open placement: unknown until the watermark passes the birthday, then it continues
+    assert fact_of(_p("p", bday, birth=birth), bday) == (None, bday)
+    assert fact_of(_p("p", bday, birth=birth), bday + timedelta(days=1)) == (True, None)
+    assert fact_of(_p("p", bday, vorm="gezinshuis", birth=birth), None) == (None, bday)
+
+
+def test_eighteenth_birthday_of_a_leap_day_child_is_the_first_of_march() -> None:
+    assert derived.eighteenth_birthday(date(2008, 2, 29)) == date(2026, 3, 1)
+    assert derived.eighteenth_birthday(date(2006, 2, 28)) == date(2024, 2, 28)
+    assert derived.watermark_of(date(2025, 1, 10), 7) == date(2025, 1, 3) and derived.watermark_of(None, 7) is None
+
+
+# -- child -------------------------------------------------------------------------------------------------------
+def test_child_gemeente_history_by_event_day() -> None:
+    facts = [
+        aanm("e1", "a1", "2025-01-10T10:00:00+01:00"),
+        fact(
+            event(
+                "aanmelding",
+                "e2",
+                "2025-02-01T10:00:00+01:00",
+                {"aanmelding_id": "a2", "verwijzer": "zelf", "zorgvorm": "ambulant"},
+                sender=GEM,
+                gemeente="GM0296",
+            )
+        ),
+        fact(
+            event(
+                "aanmelding",
+                "e3",
+                "2025-03-01T10:00:00+01:00",
+                {"aanmelding_id": "a3", "verwijzer": "zelf", "zorgvorm": "ambulant"},
+                sender=GEM,
+                gemeente="GM0296",
+            )
+        ),
+    ]
+    rec = child.project(list(reversed(facts)))
+    assert rec is not None and rec.gemeente == "GM0296"
+    assert rec.history == ((date(2025, 1, 10), GEM), (date(2025, 2, 1), "GM0296"))
+    assert child.project([]) is None
+
+
+# -- care path and diff ------------------------------------------------------------------------------------------
+def test_a_plaatsing_before_its_aanmelding_links_once_the_aanmelding_arrives() -> None:
+    p = plaats("e1", "p1", "2025-02-01", aanmelding_id="a1")
+    a = aanm("e2", "a1", "2025-01-10T10:00:00+01:00")
+    first = care_path.project(P1, {p.uid: p}, [], None)
+    assert {k for k, _ in first.findings} == {"koppeling_onbekende_aanmelding"}
+    second = care_path.project(P1, {p.uid: p, a.uid: a}, [], None)
+    d = care_path.diff(first, second)
+    assert [(c.entity, c.before is None) for c in d.changes] == [("aanmelding", True)]
+    assert d.changes[0].after.plaatsing_date == date(2025, 2, 1)  # type: ignore[union-attr]
+    assert [f.kind for f in d.resolved] == ["koppeling_onbekende_aanmelding"] and d.opened == []
+    assert care_path.diff(second, care_path.project(P1, {p.uid: p, a.uid: a}, [], None)).empty
+
+
+def test_a_replacement_may_move_an_event_to_another_child() -> None:
+    ev = event(
+        "plaatsing",
+        "e1",
+        "2025-02-01T12:00:00+01:00",
+        {"plaatsing_id": "p1", "status": "gestart", "vorm": "gezinshuis", "provider": PROVIDER, "start": "2025-02-01"},
+    )
+    moved = {**ev, "child": {**ev["child"], "pseudonym": P2}}
+    original = fact(ev)
+    c = corr("c1", ev, "2025-02-03T12:00:00+01:00", moved)
+    assert care_path.project(P1, {original.uid: original}, [c], None).entities == {}
+    other = care_path.project(P2, {original.uid: original}, [c], None)
+    assert list(other.entities) == [("plaatsing", f"{PROVIDER}/p1")]
+
+
+def test_the_watermark_makes_an_open_placement_an_achttien_fact() -> None:
+    p = plaats("e1", "p1", "2024-01-01", birth="2007-06-15")
+    before = care_path.project(P1, {p.uid: p}, [], date(2025, 6, 15))
+    assert before.child is not None and before.child.pending_birthday == date(2025, 6, 15)
+    after = care_path.project(P1, {p.uid: p}, [], date(2025, 6, 16))
+    assert after.child is not None and after.child.pending_birthday is None
+    [change] = care_path.diff(before, after).changes
+    assert change.entity == "achttien_in_pleegzorg" and change.before is None
+    assert change.after is not None and change.after.continues is True  # type: ignore[union-attr]

@@ -1,0 +1,287 @@
+"""The simulator: reproducible, valid, faulty in the intended ways, at the intended scale, in bounded memory."""
+
+from __future__ import annotations
+
+import io
+import tracemalloc
+from collections import Counter
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from jeugdstroom.cli.main import build_parser
+from jeugdstroom.cli.simulate import cmd_simulate, stream_live
+from jeugdstroom.common.contracts.validation import ContractError, parse_submitted
+from jeugdstroom.common.settings import Settings
+from jeugdstroom.simulator import stream
+from jeugdstroom.simulator.regions import REGIONS
+from jeugdstroom.simulator.story import BsnSequence
+from jeugdstroom.simulator.stream import Generated, Params, children, children_on_day, generate, new_child
+from jeugdstroom.simulator.truth import Truth
+
+YEAR = Params("rijk-van-nijmegen", 365, 11, date(2025, 1, 1))
+
+
+@pytest.fixture(scope="module")
+def region_year() -> list[Generated]:
+    return list(children(YEAR))
+
+
+@pytest.fixture(scope="module")
+def region_year_file() -> bytes:
+    out = io.BytesIO()
+    generate(YEAR, out)
+    return out.getvalue()
+
+
+def _bytes(params: Params) -> tuple[bytes, bytes]:
+    out, truth = io.BytesIO(), Truth()
+    stats = generate(params, out, truth)
+    return out.getvalue(), stream.truth_document(params, truth, stats, ("day", "month", "half_year", "year"))
+
+
+def test_the_same_seed_gives_identical_bytes_and_another_seed_does_not() -> None:
+    params = Params("rijk-van-nijmegen", 45, 5, date(2025, 3, 1))
+    events, truth = _bytes(params)
+    assert _bytes(params) == (events, truth)
+    other_events, other_truth = _bytes(Params("rijk-van-nijmegen", 45, 6, date(2025, 3, 1)))
+    assert other_events != events and other_truth != truth
+
+
+def test_every_event_is_valid_or_one_of_the_deliberately_invalid_ones(region_year: list[Generated]) -> None:
+    invalid = 0
+    for generated in region_year:
+        for em in generated.emissions:
+            raw = orjson.dumps(em.event)
+            if em.invalid:
+                invalid += 1
+                with pytest.raises(ContractError):
+                    parse_submitted(raw)
+            else:
+                parse_submitted(raw)
+    assert 20 < invalid < 500
+
+
+def test_a_region_year_has_every_event_type_and_every_fault(
+    region_year: list[Generated], region_year_file: bytes
+) -> None:
+    types: Counter[str] = Counter()
+    faults: Counter[str] = Counter()
+    actions: Counter[str] = Counter()
+    soorten: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    for g in region_year:
+        for em in g.emissions:
+            types[em.event["type"]] += 1
+            faults[em.fault] += 1
+            data = em.event.get("data", {})
+            if em.event["type"] == "correctie" and not em.invalid:
+                actions[data["action"]] += 1
+            if em.event["type"] == "beschikking" and not em.invalid:
+                soorten[data["soort"]] += 1
+            if em.event["type"] == "plaatsing" and not em.invalid and "reden_einde" in data:
+                reasons[data["reden_einde"]] += 1
+    assert set(types) == {"aanmelding", "beschikking", "plaatsing", "separatie", "correctie"}
+    assert all(faults[f] > 10 for f in ("late", "duplicate", "wrong", "correctie", "invalid"))
+    assert actions["intrekken"] > 10 and actions["vervangen"] > 10
+    assert {"toewijzing", "ots", "voorlopige_ots", "voogdij", "machtiging_gesloten", "spoedmachtiging"} <= set(soorten)
+    assert set(reasons) == {"volgens_plan", "voortijdig", "overplaatsing", "meerderjarig", "anders"}
+    assert 4000 < len(region_year) < 12000  # thousands of children a year
+    lines = region_year_file.splitlines()
+    assert len(lines) == sum(len(g.emissions) for g in region_year)
+    # out-of-order delivery: a plaatsing's end or a separatie's end sometimes arrives before its start
+    first_seen: dict[tuple[str, str], int] = {}
+    ends_first = 0
+    for n, line in enumerate(lines):
+        ev = orjson.loads(line)
+        if ev["type"] in ("plaatsing", "separatie") and isinstance(ev.get("data"), dict):
+            key = (ev["type"], str(ev["data"].get(f"{ev['type']}_id")))
+            if "end" not in ev["data"]:
+                ends_first += key in first_seen
+            first_seen.setdefault(key, n)
+    assert ends_first > 0
+
+
+def test_corrections_come_from_the_target_sender_after_the_target(region_year_file: bytes) -> None:
+    position: dict[tuple[str, str], int] = {}
+    checked = 0
+    for n, line in enumerate(region_year_file.splitlines()):
+        ev = orjson.loads(line)
+        position.setdefault((ev["sender"], ev["id"]), n)
+        if ev["type"] == "correctie" and ("replacement" in ev["data"] or ev["data"]["action"] == "intrekken"):
+            target = (ev["sender"], ev["data"]["target_id"])
+            assert position[target] < n
+            if "replacement" in ev["data"]:
+                assert ev["data"]["replacement"]["id"] == ev["data"]["target_id"]
+                assert ev["data"]["replacement"]["sender"] == ev["sender"]
+            checked += 1
+    assert checked > 20
+
+
+def test_senders_are_the_institutions_and_duplicates_repeat_content(region_year: list[Generated]) -> None:
+    region = REGIONS["rijk-van-nijmegen"]
+    known = {inst.code for inst in region.all_institutions()}
+    by_key: dict[tuple[str, str], bytes] = {}
+    for g in region_year:
+        for em in g.emissions:
+            ev = em.event
+            assert ev["sender"] in known
+            if ev["type"] == "plaatsing" and not em.invalid:
+                assert ev["data"]["provider"] == ev["sender"]
+            if ev["type"] == "aanmelding" and not em.fault and ev["data"]["zorgvorm"] != "jeugdbescherming":
+                assert ev["sender"] == ev["child"]["gemeente"]
+            raw = orjson.dumps(ev)
+            key = (ev["sender"], ev["id"])
+            if em.fault == "duplicate":
+                assert by_key[key] == raw
+            by_key.setdefault(key, raw)
+    assert len({g.child.bsn for g in region_year}) == len(region_year)
+
+
+def test_faults_do_not_change_the_truth(region_year: list[Generated]) -> None:
+    """Truth from what was sent (duplicates, corrections, invalid events) equals truth from the clean story."""
+    sent, clean = Truth(), Truth()
+    for g in region_year:
+        sent.add_child((em.event, em.invalid) for em in g.emissions)
+        clean.add_child((ev.event, False) for ev in g.clean)
+    as_of = YEAR.window.as_of
+    assert sent.result(as_of, ("month", "year")) == clean.result(as_of, ("month", "year"))
+    # ... and the faults are there: withdrawing or keeping the wrong versions would change it
+    naive = Truth()
+    for g in region_year:
+        naive.add_child((em.event, False) for em in g.emissions if em.event["type"] != "correctie" and not em.invalid)
+    assert naive.result(as_of, ("year",)) != clean.result(as_of, ("year",))
+
+
+def test_the_truth_of_a_region_year_has_rows_for_every_indicator(region_year: list[Generated]) -> None:
+    truth = Truth()
+    for g in region_year:
+        truth.add_child((em.event, em.invalid) for em in g.emissions)
+    result = truth.result(YEAR.window.as_of, ("month", "year"))
+    empty = [indicator for indicator, rows in result.items() if not rows]
+    assert empty == []
+    gesloten = sum(
+        r["value"] for r in result["gesloten_instroom"] if r["period"] == "year" and r["start"] == "2025-01-01"
+    )
+    assert 20 < gesloten < 200
+    waiting = sum(
+        r["value"] for r in result["wachtlijst_pleegzorg"] if r["period"] == "year" and r["start"] == "2025-01-01"
+    )
+    assert 3 < waiting < 80  # Rijk van Nijmegen: from over 20 towards 5
+
+
+def test_national_volume_per_day_is_a_few_million_events_a_year() -> None:
+    """Sample three days of national referrals (never a whole national year) and extrapolate."""
+    params = Params("nl", 1200, 3, date(2021, 1, 1))  # a long window, so every cohort's story is told
+    bsns = BsnSequence()
+    kids = events = 0
+    for day in (0, 100, 200):
+        for c in range(children_on_day(params, day)):
+            g = new_child(params, day, c, bsns.next())
+            kids += 1
+            events += len(g.emissions)
+    per_day_children, per_day_events = kids / 3, events / 3
+    assert 900 < per_day_children < 1100  # hundreds of thousands of children a year
+    assert 1_500_000 < per_day_events * 365 < 5_000_000  # a few million events a year
+    assert REGIONS["nl"].new_children_per_day / REGIONS["rijk-van-nijmegen"].new_children_per_day > 40
+
+
+def test_generation_streams_in_bounded_memory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Memory stays far below the output size: children are written out as they are generated."""
+    params = Params("rijk-van-nijmegen", 200, 4, date(2025, 1, 1))
+    expected = io.BytesIO()
+    generate(params, expected)
+    monkeypatch.setattr(stream, "BUFFERED_LINES", 500)
+    with (tmp_path / "events.ndjson").open("wb") as f:
+        tracemalloc.start()
+        try:
+            generate(params, f)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    written = (tmp_path / "events.ndjson").read_bytes()
+    assert written == expected.getvalue()  # flushing to disk does not change the stream
+    assert peak < len(written) / 2, (peak, len(written))
+
+
+def test_every_event_lies_in_the_past_and_the_window_must_end_before_today() -> None:
+    params = Params("rijk-van-nijmegen", 30, 2, stream.default_start(30))
+    out = io.BytesIO()
+    generate(params, out)
+    latest = max(
+        datetime.fromisoformat(orjson.loads(line)["occurred_at"]).date()
+        for line in out.getvalue().splitlines()
+        if not orjson.loads(line)["id"].endswith("-x")
+    )
+    assert latest < stream.today()
+    with pytest.raises(ValueError, match="before today"):
+        Params("rijk-van-nijmegen", 30, 2, stream.today()).validate(stream.today())
+
+
+# -- command line ----------------------------------------------------------------------------------------------
+def test_the_command_writes_events_and_truth(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = build_parser().parse_args(
+        [
+            "simulate",
+            "--region",
+            "rijk-van-nijmegen",
+            "--days",
+            "20",
+            "--seed",
+            "9",
+            "--start",
+            "2025-05-01",
+            "--out",
+            str(tmp_path / "e.ndjson"),
+            "--truth",
+            str(tmp_path / "t.json"),
+            "--truth-periods",
+            "month,year",
+        ]
+    )
+    assert cmd_simulate(args, Settings()) == 0
+    truth = orjson.loads((tmp_path / "t.json").read_bytes())
+    assert truth["params"]["as_of"] == "2025-05-20" and truth["params"]["periods"] == ["month", "year"]
+    assert truth["params"]["stream"]["events"] == len((tmp_path / "e.ndjson").read_bytes().splitlines())
+    assert {r["period"] for rows in truth["indicators"].values() for r in rows} == {"month", "year"}
+    captured = capsys.readouterr()
+    assert "100%" in captured.err and "events →" in captured.out
+    args.start = date(2099, 1, 1)
+    assert cmd_simulate(args, Settings()) == 2
+
+
+async def test_live_streaming_posts_each_event_as_its_own_sender(tmp_path: Path) -> None:
+    params = Params("rijk-van-nijmegen", 5, 8, date(2025, 6, 1))
+    path = tmp_path / "e.ndjson"
+    with path.open("wb") as f:
+        generate(params, f)
+    tokens = {inst.code: f"token-{inst.code}" for inst in REGIONS["rijk-van-nijmegen"].all_institutions()}
+    seen: list[str] = []
+
+    def intake(request: httpx.Request) -> httpx.Response:
+        sender = request.headers["authorization"].removeprefix("Bearer token-")
+        results: list[dict[str, Any]] = []
+        for line in request.content.splitlines():
+            ev = orjson.loads(line)
+            assert ev["sender"] == sender
+            seen.append(ev["id"])
+            try:
+                parse_submitted(line)
+                results.append({"status": "accepted", "id": ev["id"]})
+            except ContractError:
+                results.append({"status": "rejected", "errors": []})
+        return httpx.Response(202, json={"results": results})
+
+    progress = io.StringIO()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(intake)) as client:
+        counts = await stream_live(
+            path, "http://intake", tokens, rate=1_000_000, batch=50, client=client, progress=progress
+        )
+    lines = path.read_bytes().splitlines()
+    assert seen == [orjson.loads(line)["id"] for line in lines]  # in file order
+    assert counts["accepted"] + counts["rejected"] == len(lines) and counts["accepted"] > 0
+    assert "100%" in progress.getvalue()

@@ -1,0 +1,383 @@
+"""The simulator's ground truth on tiny hand-built stories, checked by hand against docs/indicators.md."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import orjson
+import pytest
+
+from jeugdstroom.common.contracts.validation import parse_submitted
+from jeugdstroom.simulator.regions import jeugdregio, jeugdregios
+from jeugdstroom.simulator.truth import CATALOGUE, Truth, nearest_rank, period_last
+from tests.factories import bsn
+
+AS_OF = date(2026, 6, 30)
+RVN = "rijk-van-nijmegen"
+PROVIDER = "87030001"
+CLOSED = "87050001"
+
+
+class Kid:
+    """Builds valid submitted events for one child."""
+
+    def __init__(self, seed: int, birth: str = "2012-05-10", gemeente: str = "GM0268") -> None:
+        self.child = {"bsn": bsn(seed), "birth_date": birth, "gemeente": gemeente}
+        self.n = 0
+
+    def event(
+        self, etype: str, sender: str, at: str, data: dict[str, Any], event_id: str | None = None
+    ) -> dict[str, Any]:
+        self.n += 1
+        ev = {
+            "id": event_id or f"e{self.n}",
+            "type": etype,
+            "schema_version": 1,
+            "occurred_at": at,
+            "sender": sender,
+            "child": self.child,
+            "data": data,
+        }
+        parse_submitted(orjson.dumps(ev))  # a hand-built story is a valid one
+        return ev
+
+    def aanmelding(
+        self, aid: str, day: str, zorgvorm: str = "ambulant", verwijzer: str = "wijkteam", event_id: str | None = None
+    ) -> dict[str, Any]:
+        return self.event(
+            "aanmelding",
+            self.child["gemeente"],
+            f"{day}T10:00:00+02:00",
+            {"aanmelding_id": aid, "verwijzer": verwijzer, "zorgvorm": zorgvorm},
+            event_id,
+        )
+
+    def plaatsing(
+        self,
+        pid: str,
+        start: str,
+        end: str | None = None,
+        reden: str | None = None,
+        vorm: str = "residentieel",
+        sender: str = PROVIDER,
+        aid: str | None = None,
+    ) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "plaatsing_id": pid,
+            "status": "beeindigd" if end else "gestart",
+            "vorm": vorm,
+            "provider": sender,
+            "start": start,
+        }
+        if end:
+            data.update(end=end, reden_einde=reden)
+        if aid:
+            data["aanmelding_id"] = aid
+        return self.event("plaatsing", sender, f"{end or start}T12:00:00+02:00", data)
+
+    def beschikking(
+        self,
+        bid: str,
+        soort: str,
+        start: str,
+        end: str | None = None,
+        aid: str | None = None,
+        sender: str = "87010001",
+        status: str = "afgegeven",
+    ) -> dict[str, Any]:
+        data: dict[str, Any] = {"beschikking_id": bid, "soort": soort, "status": status, "start": start}
+        if end:
+            data["end"] = end
+        if aid:
+            data["aanmelding_id"] = aid
+        return self.event("beschikking", sender, f"{start}T09:00:00+02:00", data)
+
+    def separatie(
+        self, sid: str, start: str, end: str | None = None, vorm: str = "separeerruimte", event_id: str | None = None
+    ) -> dict[str, Any]:
+        data: dict[str, Any] = {"separatie_id": sid, "vorm": vorm, "start": start}
+        if end:
+            data["end"] = end
+        return self.event("separatie", CLOSED, end or start, data, event_id)
+
+    def correctie(
+        self,
+        target: dict[str, Any],
+        action: str,
+        replacement: dict[str, Any] | None = None,
+        at: str = "2026-06-20T09:00:00+02:00",
+    ) -> dict[str, Any]:
+        data: dict[str, Any] = {"target_id": target["id"], "action": action}
+        if replacement is not None:
+            data["replacement"] = replacement
+        return self.event("correctie", target["sender"], at, data)
+
+
+def truth_of(
+    *stories: list[dict[str, Any]], invalid: tuple[dict[str, Any], ...] = (), as_of: date = AS_OF
+) -> dict[str, list[dict[str, Any]]]:
+    t = Truth()
+    for story in stories:
+        t.add_child([(e, e in invalid) for e in story])
+    # Keep the watermark at the end of the window, as a whole stream would.
+    t.add_child([(Kid(999, gemeente="GM0944").aanmelding("late", as_of.isoformat(), verwijzer="anders"), False)])
+    return t.result(as_of)
+
+
+def rows(
+    result: dict[str, list[dict[str, Any]]], indicator: str, period: str, **dims: str
+) -> dict[str, dict[str, Any]]:
+    """Rows of one period kind whose dims include ``dims``, by start."""
+    return {
+        r["start"]: r
+        for r in result[indicator]
+        if r["period"] == period and all(r["dims"].get(k) == v for k, v in dims.items())
+    }
+
+
+def values(result: dict[str, list[dict[str, Any]]], indicator: str, period: str, **dims: str) -> dict[str, Any]:
+    return {start: r["value"] for start, r in rows(result, indicator, period, **dims).items()}
+
+
+def test_counts_fall_on_the_local_day_and_roll_up_by_period() -> None:
+    kid = Kid(1)
+    story = [
+        kid.separatie("s1", "2026-03-31T22:30:00+00:00", "2026-03-31T23:10:00+00:00"),  # 1 April in Amsterdam
+        kid.separatie("s2", "2026-04-02T10:00:00+02:00", vorm="afzonderingsruimte"),
+        kid.separatie("s3", "2025-12-31T10:00:00+01:00", "2025-12-31T10:20:00+01:00"),
+    ]
+    res = truth_of(story)
+    assert values(res, "separaties", "day", vorm="separeerruimte") == {"2025-12-31": 1, "2026-04-01": 1}
+    assert values(res, "separaties", "month", vorm="separeerruimte") == {"2025-12-01": 1, "2026-04-01": 1}
+    assert len(res["separaties"]) == 12  # 3 rows (one per day/month/half-year/year and vorm) for each kind
+    assert values(res, "separaties", "year", vorm="afzonderingsruimte") == {"2026-01-01": 1}
+    assert values(res, "separaties", "half_year", vorm="separeerruimte") == {"2025-07-01": 1, "2026-01-01": 1}
+    row = res["separaties"][0]
+    assert row == {
+        "period": "day",
+        "start": "2025-12-31",
+        "dims": {"gemeente": "GM0268", "jeugdregio": RVN, "instelling": CLOSED, "vorm": "separeerruimte"},
+        "value": 1,
+    }
+
+
+def test_distinct_counts_children_not_episodes() -> None:
+    a, b = Kid(1), Kid(2)
+    res = truth_of(
+        [a.separatie("s1", "2026-04-01T10:00:00+02:00"), a.separatie("s2", "2026-04-20T10:00:00+02:00")],
+        [b.separatie("s3", "2026-04-21T10:00:00+02:00"), b.separatie("s4", "2026-05-01T10:00:00+02:00")],
+    )
+    assert values(res, "gesepareerde_jeugdigen", "month") == {"2026-04-01": 2, "2026-05-01": 1}
+    assert values(res, "gesepareerde_jeugdigen", "year") == {"2026-01-01": 2}
+    assert values(res, "separaties", "year") == {"2026-01-01": 4}
+
+
+def test_durations_use_whole_minutes_and_nearest_rank_quantiles() -> None:
+    kid = Kid(1)
+    story = [
+        kid.separatie("s1", "2026-04-01T10:00:00+02:00", "2026-04-01T10:10:59+02:00"),  # 10 min
+        kid.separatie("s2", "2026-04-02T10:00:00+02:00", "2026-04-02T08:20:00+00:00"),  # 20 min (other offset)
+        kid.separatie("s3", "2026-04-03T10:00:00+02:00", "2026-04-03T10:45:00+02:00"),  # 45 min
+        kid.separatie("s4", "2026-03-29T01:30:00+01:00", "2026-03-29T03:30:00+02:00"),  # 60 min across DST
+        kid.separatie("s5", "2026-04-04T10:00:00+02:00"),  # no end: counted, but no duration
+    ]
+    res = truth_of(story)
+    month = rows(res, "separatie_duur", "month")
+    assert {k: (r["value"], r["n"], r["p90"]) for k, r in month.items()} == {
+        "2026-03-01": (60, 1, 60),
+        "2026-04-01": (20, 3, 45),
+    }
+    assert set(month["2026-04-01"]["dims"]) == {"jeugdregio", "instelling", "vorm"}
+    assert values(res, "separaties", "month") == {"2026-03-01": 1, "2026-04-01": 4}
+    assert nearest_rank([1, 2, 3, 4], 0.5) == 2 and nearest_rank([1, 2, 3, 4], 0.9) == 4
+    assert nearest_rank(list(range(1, 11)), 0.9) == 9
+
+
+def test_stock_is_counted_on_the_last_day_of_each_period_or_as_of() -> None:
+    kid, other = Kid(1), Kid(2)
+    res = truth_of(
+        [kid.plaatsing("p1", "2026-01-10"), kid.plaatsing("p1", "2026-01-10", "2026-03-01", "volgens_plan")],
+        [other.plaatsing("p2", "2026-06-10", vorm="pleegzorg_bestand")],  # open: active on as_of
+    )
+    res_month = values(res, "verblijf_actief", "month", vorm="residentieel")
+    assert res_month == {"2026-01-01": 1, "2026-02-01": 1}  # active on 31 Jan and 28 Feb, not on 31 Mar
+    day = values(res, "verblijf_actief", "day", vorm="residentieel")
+    assert len(day) == 50 and min(day) == "2026-01-10" and max(day) == "2026-02-28"
+    assert values(res, "verblijf_actief", "month", vorm="pleegzorg_bestand") == {"2026-06-01": 1}
+    assert values(res, "verblijf_actief", "half_year") == {"2026-01-01": 1}  # evaluated on as_of (30 June)
+    assert max(values(res, "verblijf_actief", "day", vorm="pleegzorg_bestand")) == AS_OF.isoformat()
+    assert values(res, "verblijf_instroom", "month") == {"2026-01-01": 1, "2026-06-01": 1}
+    assert values(res, "gesloten_actief", "year") == {}
+    gezins = rows(res, "aandeel_gezinsgericht", "month")
+    assert {k: (r["value"], r["numerator"], r["denominator"]) for k, r in gezins.items()} == {
+        "2026-01-01": (0.0, 0, 1),
+        "2026-02-01": (0.0, 0, 1),
+        "2026-06-01": (1.0, 1, 1),
+    }
+
+
+def test_ratios_of_ended_placements_round_to_four_decimals() -> None:
+    kid = Kid(1)
+    story = [
+        kid.plaatsing("p1", "2026-01-01", "2026-02-01", "voortijdig"),
+        kid.plaatsing("p2", "2026-02-03", "2026-02-20", "overplaatsing"),
+        kid.plaatsing("p3", "2026-02-25", "2026-04-01", "anders"),
+    ]
+    res = truth_of(story)
+    year = rows(res, "voortijdig_aandeel", "year")["2026-01-01"]
+    assert (year["value"], year["numerator"], year["denominator"]) == (0.3333, 1, 3)
+    assert values(res, "voortijdig_beeindigd", "month") == {"2026-02-01": 1}
+    assert values(res, "overplaatsingen", "month") == {"2026-02-01": 1}  # p3 starts 5 days after p2 ended
+    assert rows(res, "voortijdig_aandeel", "month")["2026-04-01"]["value"] == 0.0  # kept: denominator 1
+
+
+def test_overplaatsing_needs_a_next_placement_within_31_days() -> None:
+    kid = Kid(1)
+    res = truth_of(
+        [
+            kid.plaatsing("p1", "2026-01-01", "2026-02-01", "overplaatsing"),
+            kid.plaatsing("p2", "2026-03-04", "2026-03-10", "overplaatsing"),  # 31 days after p1's end: counts
+            kid.plaatsing("p3", "2026-04-11"),  # 32 days after p2's end: p2 is no transfer
+        ]
+    )
+    assert values(res, "overplaatsingen", "day") == {"2026-02-01": 1}
+
+
+def test_gesloten_and_protection_durations_fall_on_the_end_day() -> None:
+    kid = Kid(1)
+    res = truth_of(
+        [
+            kid.plaatsing("g1", "2026-01-05", "2026-03-06", "volgens_plan", vorm="gesloten", sender=CLOSED),
+            kid.beschikking("b1", "ots", "2025-03-01", "2026-02-01", status="beeindigd"),
+            kid.beschikking("b2", "voogdij", "2026-02-01", "2030-05-10"),  # planned end after as_of: still active
+            kid.beschikking("b3", "ots", "2026-05-01", "2026-12-01"),  # ends after as_of: no duration yet
+        ]
+    )
+    assert {k: (r["value"], r["n"]) for k, r in rows(res, "gesloten_duur", "month").items()} == {"2026-03-01": (60, 1)}
+    assert values(res, "gesloten_actief", "month") == {"2026-01-01": 1, "2026-02-01": 1}
+    assert values(res, "gesloten_instroom", "year") == {"2026-01-01": 1}
+    assert values(res, "jeugdbescherming_duur", "year") == {"2026-01-01": 337}
+    assert values(res, "jeugdbescherming_actief", "month", soort="voogdij")["2026-06-01"] == 1
+    assert values(res, "jeugdbescherming_actief", "month", soort="ots") == {
+        **{f"2025-{m:02d}-01": 1 for m in range(3, 13)},
+        "2026-01-01": 1,
+        "2026-05-01": 1,
+        "2026-06-01": 1,
+    }
+
+
+def test_turning_18_in_pleegzorg_continues_or_not() -> None:
+    stays, leaves, waiting, recent = (
+        Kid(1, birth="2008-03-15"),
+        Kid(2, birth="2008-02-01"),
+        Kid(3, birth="2008-06-25"),
+        Kid(4, birth="2008-05-01"),
+    )
+    res = truth_of(
+        [stays.plaatsing("a", "2020-01-01", vorm="pleegzorg_netwerk")],  # open past 15 March 2026
+        [leaves.plaatsing("b", "2024-01-01", "2026-02-01", "meerderjarig", vorm="gezinshuis")],  # ended on birthday
+        # 18 on 25 June: the watermark (30 June − 7 days) has not passed it yet, so no fact
+        [waiting.plaatsing("c", "2025-01-01", vorm="pleegzorg_bestand")],
+        [recent.plaatsing("d", "2026-05-02", vorm="pleegzorg_bestand")],  # placed after turning 18: no fact
+    )
+    year = rows(res, "continuering_18", "year")
+    assert {r["dims"]["gemeente"]: (r["value"], r["numerator"], r["denominator"]) for r in year.values()} == {
+        "GM0268": (0.5, 1, 2)
+    }
+    assert values(res, "continuering_18", "month") == {"2026-02-01": 0.0, "2026-03-01": 1.0}
+    verlengd = values(res, "verlengde_pleegzorg", "day")
+    assert min(verlengd) == "2026-03-15" and "2026-02-01" not in verlengd
+    assert values(res, "verlengde_pleegzorg", "month", vorm="pleegzorg_bestand") == {"2026-05-01": 1, "2026-06-01": 2}
+
+
+def test_waiting_list_and_waiting_times_follow_the_linked_aanmelding() -> None:
+    kid, never = Kid(1), Kid(2)
+    res = truth_of(
+        [
+            kid.aanmelding("a1", "2026-02-01", "pleegzorg", "huisarts"),
+            kid.beschikking("t1", "toewijzing", "2026-02-11", "2026-08-11", aid="a1", sender="GM0268"),
+            kid.plaatsing("p1", "2026-03-15", vorm="pleegzorg_bestand", aid="a1"),
+        ],
+        [never.aanmelding("a2", "2026-05-01", "pleegzorg")],
+    )
+    assert values(res, "wachtlijst_pleegzorg", "month") == {"2026-02-01": 1, "2026-05-01": 1, "2026-06-01": 1}
+    assert values(res, "wachtlijst_pleegzorg", "half_year") == {"2026-01-01": 1}  # only a2 on 30 June
+    assert values(res, "wachttijd_plaatsing", "day", zorgvorm="pleegzorg") == {"2026-03-15": 42}
+    assert values(res, "wachttijd_beschikking", "month") == {"2026-02-01": 10}
+    assert values(res, "verwijzers", "year", verwijzer="huisarts") == {"2026-01-01": 1}
+    assert values(res, "verwijzers", "year", verwijzer="wijkteam") == {"2026-01-01": 1}
+
+
+def test_herhaald_beroep_when_previous_care_ended_within_365_days() -> None:
+    kid = Kid(1)
+    res = truth_of(
+        [
+            kid.beschikking("t1", "toewijzing", "2024-06-01", "2025-01-31", sender="GM0268"),
+            kid.aanmelding("a1", "2025-06-01"),  # 121 days after: herhaald
+            kid.plaatsing("p1", "2025-07-01", "2025-08-01", "volgens_plan"),
+            kid.beschikking("t2", "toewijzing", "2025-09-01", "2026-09-01", sender="GM0268"),  # ends after a2
+            kid.aanmelding("a2", "2026-06-01"),  # previous care ended 1 Aug 2025, 304 days before: herhaald
+            kid.aanmelding("a0", "2024-05-01"),  # nothing before it
+        ]
+    )
+    assert values(res, "herhaald_beroep", "day") == {"2025-06-01": 1, "2026-06-01": 1}
+
+
+def test_corrections_duplicates_and_invalid_events_do_not_count_twice_or_at_all() -> None:
+    kid = Kid(1)
+    wrong = kid.aanmelding("a1", "2026-04-01", verwijzer="huisarts", event_id="aan-1")
+    right = {**wrong, "data": {**wrong["data"], "verwijzer": "jeugdarts"}}
+    spurious = kid.separatie("s9", "2026-04-03T10:00:00+02:00", event_id="sep-9")
+    kept = kid.separatie("s1", "2026-04-04T10:00:00+02:00", event_id="sep-1")
+    invalid = {**kid.separatie("s2", "2026-04-05T10:00:00+02:00", event_id="sep-2"), "sender": "87050001"}
+    invalid = {**invalid, "child": {**invalid["child"], "bsn": "123456789"}}
+    res = truth_of(
+        [
+            wrong,
+            kept,
+            kept,  # duplicate (same id, same content)
+            spurious,
+            kid.correctie(wrong, "vervangen", right),
+            kid.correctie(spurious, "intrekken"),
+            invalid,
+        ],
+        invalid=(invalid,),
+    )
+    assert values(res, "verwijzers", "year", verwijzer="jeugdarts") == {"2026-01-01": 1}
+    assert values(res, "verwijzers", "year", verwijzer="huisarts") == {}
+    assert values(res, "separaties", "day") == {"2026-04-04": 1}
+
+
+def test_an_episode_is_described_by_its_latest_event_whatever_the_arrival_order() -> None:
+    kid = Kid(1)
+    start = kid.plaatsing("p1", "2026-01-10", vorm="gezinshuis")
+    end = kid.plaatsing("p1", "2026-01-10", "2026-02-10", "voortijdig", vorm="gezinshuis")
+    assert truth_of([end, start]) == truth_of([start, end])
+    assert values(truth_of([end, start]), "voortijdig_beeindigd", "day") == {"2026-02-10": 1}
+
+
+def test_rows_cover_every_indicator_and_period_with_the_full_dimension_set() -> None:
+    res = truth_of([Kid(1).plaatsing("p1", "2026-01-10", vorm="gesloten", sender=CLOSED)])
+    assert list(res) == list(CATALOGUE)
+    for indicator, found in res.items():
+        for row in found:
+            assert tuple(row["dims"]) == CATALOGUE[indicator][1]
+            assert row["period"] in ("day", "month", "half_year", "year")
+    assert {r["period"] for r in res["gesloten_actief"]} == {"day", "month", "half_year", "year"}
+    assert period_last("half_year", date(2026, 7, 1)) == date(2026, 12, 31)
+    assert period_last("month", date(2026, 2, 1)) == date(2026, 2, 28)
+
+
+def test_jeugdregio_comes_from_the_monitor_data_file() -> None:
+    mapping = jeugdregios()
+    for code in ("GM1945", "GM0209", "GM0225", "GM0252", "GM0944", "GM0268", "GM0296"):
+        assert mapping[code] == RVN
+    assert jeugdregio("GM0363") == mapping.get("GM0363", "onbekend")
+    assert jeugdregio("GM9999") == "onbekend"
+
+
+@pytest.mark.parametrize("period", ["day", "month", "half_year", "year"])
+def test_periods_after_as_of_have_no_rows(period: str) -> None:
+    res = truth_of([Kid(1).plaatsing("p1", "2026-06-01")], as_of=date(2026, 6, 30))
+    assert all(r["start"] <= "2026-06-30" for r in res["verblijf_actief"] if r["period"] == period)
