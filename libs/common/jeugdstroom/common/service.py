@@ -9,10 +9,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
 
+import asyncpg
 import uvicorn
+from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
+
+from jeugdstroom.common.consumer import StoredOffsetConsumer
+from jeugdstroom.common.kafka import ensure_topics, make_producer
+from jeugdstroom.common.outbox import OutboxRelay
+from jeugdstroom.common.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -55,3 +64,48 @@ def serve(app: FastAPI, host: str, port: int, log_level: str = "info") -> None:
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level.lower(), access_log=False,
                             lifespan="on", timeout_graceful_shutdown=10)
     uvicorn.Server(config).run()
+
+
+@dataclass
+class Resources:
+    """What every service's lifespan owns: a database pool, a Kafka producer and its background tasks."""
+
+    settings: Settings
+    pool: asyncpg.Pool
+    producer: AIOKafkaProducer
+    tasks: TaskGroup = field(default_factory=TaskGroup)
+    #: Set by a service that runs a stored-offset consumer: readiness then also requires it to be healthy.
+    consumer: StoredOffsetConsumer[Any] | None = None
+
+    def start_relay(self, producer_name: str, service: str) -> None:
+        """Run the outbox relay of ``producer_name`` (re-creating missing topics after a broker lost its data)."""
+
+        async def relay() -> None:
+            await self.producer.start()
+            await OutboxRelay(self.pool, producer_name, self.producer, service, batch=self.settings.outbox_batch,
+                              repair=lambda: ensure_topics(self.settings)).run()
+
+        self.tasks.start(f"{service}-outbox-relay", relay)
+
+    async def ready(self) -> bool:
+        """Readiness: the consumer (if any) is healthy and the database answers."""
+        if self.consumer is not None and not self.consumer.healthy:
+            return False
+        async with self.pool.acquire() as conn:
+            return bool(await conn.fetchval("SELECT true"))
+
+
+@contextlib.asynccontextmanager
+async def service_resources(settings: Settings, pool_size: int) -> AsyncIterator[Resources]:
+    """Open a service's resources; on exit stop its tasks (rolling back in-flight batches), producer and pool."""
+    from jeugdstroom.common import db
+
+    pool = await db.connect_with_retry(settings.database_url, max_size=pool_size)
+    res = Resources(settings, pool, make_producer(settings))
+    try:
+        yield res
+    finally:
+        await res.tasks.stop()
+        with contextlib.suppress(Exception):
+            await res.producer.stop()
+        await pool.close()

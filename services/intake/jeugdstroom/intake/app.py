@@ -14,12 +14,10 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from jeugdstroom.common import db
 from jeugdstroom.common.consumer import StoredOffsetConsumer
-from jeugdstroom.common.kafka import INBOX, ensure_topics, make_producer
+from jeugdstroom.common.kafka import INBOX
 from jeugdstroom.common.observability import add_ops_routes
-from jeugdstroom.common.outbox import OutboxRelay
-from jeugdstroom.common.service import TaskGroup, supervise
+from jeugdstroom.common.service import service_resources, supervise
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.intake import ndjson
 from jeugdstroom.intake.accept import PRODUCER
@@ -68,38 +66,26 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.pseudonym_key_bytes  # noqa: B018 - fail fast when the key is missing
-        pool = await db.connect_with_retry(settings.database_url, max_size=10)
-        producer = make_producer(settings)
-        tasks = TaskGroup()
-        state["pool"] = pool
-
-        async def relay() -> None:
-            await producer.start()
-            await OutboxRelay(pool, PRODUCER, producer, "intake", batch=settings.outbox_batch,
-                              repair=lambda: ensure_topics(settings)).run()
-
-        tasks.start("intake-outbox-relay", relay)
-        inbox_task: asyncio.Task[None] | None = None
-        if inbox:
-            consumer: StoredOffsetConsumer[InboxItem] = StoredOffsetConsumer(
-                settings, pool, INBOX_GROUP, [settings.topic(INBOX)], InboxProcessor(settings), "intake")
-            inbox_task = asyncio.create_task(supervise("intake-inbox", consumer.run), name="intake-inbox")
-        try:
-            yield
-        finally:
-            if inbox_task is not None:
-                await _stop_bounded(inbox_task, INBOX_STOP_SECONDS)
-            await tasks.stop()
-            with contextlib.suppress(Exception):
-                await producer.stop()
-            await pool.close()
+        async with service_resources(settings, pool_size=10) as res:
+            pool = res.pool
+            state["pool"], state["res"] = pool, res
+            res.start_relay(PRODUCER, "intake")
+            inbox_task: asyncio.Task[None] | None = None
+            if inbox:
+                consumer: StoredOffsetConsumer[InboxItem] = StoredOffsetConsumer(
+                    settings, pool, INBOX_GROUP, [settings.topic(INBOX)], InboxProcessor(settings), "intake")
+                inbox_task = asyncio.create_task(supervise("intake-inbox", consumer.run), name="intake-inbox")
+            try:
+                yield
+            finally:
+                if inbox_task is not None:
+                    await _stop_bounded(inbox_task, INBOX_STOP_SECONDS)
 
     app = FastAPI(title="jeugdstroom intake", version="1", lifespan=lifespan,
                   description="Submit youth-care events. Authenticate with `Authorization: Bearer <token>`.")
 
     async def ready() -> bool:
-        async with state["pool"].acquire() as conn:
-            return bool(await conn.fetchval("SELECT true"))
+        return bool(await state["res"].ready())
 
     add_ops_routes(app, ready)
     add_asyncapi_routes(app, settings)

@@ -2,7 +2,6 @@
 
 import asyncio
 import contextlib
-import hmac
 import logging
 from collections.abc import AsyncIterator, Mapping
 from datetime import date, timedelta
@@ -13,12 +12,11 @@ from fastapi.responses import JSONResponse
 from prometheus_client import Gauge
 from pydantic import BaseModel, Field
 
-from jeugdstroom.common import db
+from jeugdstroom.common import db, operator
 from jeugdstroom.common.consumer import StoredOffsetConsumer
-from jeugdstroom.common.kafka import REGISTRY_CHANGES, ensure_topics, make_producer
+from jeugdstroom.common.kafka import REGISTRY_CHANGES
 from jeugdstroom.common.observability import add_ops_routes
-from jeugdstroom.common.outbox import OutboxRelay
-from jeugdstroom.common.service import TaskGroup
+from jeugdstroom.common.service import service_resources
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.monitor import rows as rowlib
 from jeugdstroom.monitor.catalogue import CATALOGUE, Indicator
@@ -141,48 +139,34 @@ def create_app(settings: Settings) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await db.connect_with_retry(settings.database_url, max_size=6)
-        producer = make_producer(settings)
-        tasks = TaskGroup()
-        state["pool"] = pool
+        async with service_resources(settings, pool_size=6) as res:
+            pool = res.pool
+            state["pool"], state["res"] = pool, res
 
-        async def consume() -> None:
-            consumer = StoredOffsetConsumer(
-                settings, pool, GROUP, [settings.topic(REGISTRY_CHANGES)], MonitorProcessor(settings), "monitor"
-            )
-            state["consumer"] = consumer
-            await consumer.run()
+            async def consume() -> None:
+                res.consumer = StoredOffsetConsumer(
+                    settings, pool, GROUP, [settings.topic(REGISTRY_CHANGES)], MonitorProcessor(settings), "monitor"
+                )
+                await res.consumer.run()
 
-        async def relay() -> None:
-            await producer.start()
-            await OutboxRelay(
-                pool, PRODUCER, producer, "monitor", batch=settings.outbox_batch, repair=lambda: ensure_topics(settings)
-            ).run()
+            async def refresh_gauges() -> None:
+                while True:
+                    day = today()
+                    async with pool.acquire() as conn:
+                        values = await headline_values(conn, settings.suppression_threshold, day)
+                        targets = await target_states(conn, day, settings.nulmeting)
+                    HEADLINE.clear()  # no await between clear and set: a scrape never sees a partial set
+                    for labels, value in values.items():
+                        HEADLINE.labels(*labels).set(value)
+                    TARGET_OFF_TRACK.clear()
+                    for labels, off in targets.items():
+                        TARGET_OFF_TRACK.labels(*labels).set(1 if off else 0)
+                    await asyncio.sleep(GAUGE_INTERVAL_S)
 
-        async def refresh_gauges() -> None:
-            while True:
-                day = today()
-                async with pool.acquire() as conn:
-                    values = await headline_values(conn, settings.suppression_threshold, day)
-                    targets = await target_states(conn, day, settings.nulmeting)
-                HEADLINE.clear()  # no await between clear and set: a scrape never sees a partial set
-                for labels, value in values.items():
-                    HEADLINE.labels(*labels).set(value)
-                TARGET_OFF_TRACK.clear()
-                for labels, off in targets.items():
-                    TARGET_OFF_TRACK.labels(*labels).set(1 if off else 0)
-                await asyncio.sleep(GAUGE_INTERVAL_S)
-
-        tasks.start("monitor-consumer", consume)
-        tasks.start("monitor-outbox-relay", relay)
-        tasks.start("monitor-gauges", refresh_gauges)
-        try:
+            res.tasks.start("monitor-consumer", consume)
+            res.start_relay(PRODUCER, "monitor")
+            res.tasks.start("monitor-gauges", refresh_gauges)
             yield
-        finally:
-            await tasks.stop()
-            with contextlib.suppress(Exception):
-                await producer.stop()
-            await pool.close()
 
     app = FastAPI(
         title="jeugdstroom monitor",
@@ -193,19 +177,13 @@ def create_app(settings: Settings) -> FastAPI:
     )
 
     async def ready() -> bool:
-        consumer = state.get("consumer")
-        if consumer is not None and not consumer.healthy:
-            return False
-        async with state["pool"].acquire() as conn:
-            return bool(await conn.fetchval("SELECT true"))
+        return bool(await state["res"].ready())
 
     add_ops_routes(app, ready)
     add_dashboard_routes(app, settings)
 
     def is_operator(request: Request) -> bool:
-        token = settings.operator_token.get_secret_value() if settings.operator_token else ""
-        scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token)
+        return operator.is_operator(settings, request.headers.get("authorization"))
 
     @app.get("/v1/indicators", summary="The indicator catalogue", response_model=list[IndicatorInfo])
     async def catalogue() -> list[dict[str, Any]]:

@@ -13,11 +13,9 @@ from prometheus_client import Gauge
 
 from jeugdstroom.common import db
 from jeugdstroom.common.consumer import StoredOffsetConsumer
-from jeugdstroom.common.kafka import ensure_topics, make_producer
 from jeugdstroom.common.observability import add_ops_routes
 from jeugdstroom.common.operator import is_operator
-from jeugdstroom.common.outbox import OutboxRelay
-from jeugdstroom.common.service import TaskGroup
+from jeugdstroom.common.service import service_resources
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.registry import repository as repo
 from jeugdstroom.registry.processor import GROUP, TOPICS, RegistryProcessor
@@ -46,56 +44,34 @@ def create_app(settings: Settings, group: str = GROUP) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await db.connect_with_retry(settings.database_url, max_size=6)
-        producer = make_producer(settings)
-        tasks = TaskGroup()
-        state["pool"] = pool
+        async with service_resources(settings, pool_size=6) as res:
+            pool = res.pool
+            state["pool"], state["res"] = pool, res
 
-        async def consume() -> None:
-            consumer = StoredOffsetConsumer(
-                settings,
-                pool,
-                group,
-                [settings.topic(t) for t in TOPICS],
-                RegistryProcessor(settings, group),
-                "registry",
-            )
-            state["consumer"] = consumer
-            await consumer.run()
+            async def consume() -> None:
+                res.consumer = StoredOffsetConsumer(
+                    settings, pool, group, [settings.topic(t) for t in TOPICS], RegistryProcessor(settings, group),
+                    "registry",
+                )
+                await res.consumer.run()
 
-        async def relay() -> None:
-            await producer.start()
-            await OutboxRelay(
-                pool, group, producer, "registry", batch=settings.outbox_batch, repair=lambda: ensure_topics(settings)
-            ).run()
+            async def findings_gauge() -> None:
+                while True:
+                    try:
+                        await refresh_findings_gauge(pool)
+                    except db.TRANSIENT_ERRORS as exc:
+                        log.warning("findings gauge: %s", type(exc).__name__)
+                    await asyncio.sleep(FINDINGS_REFRESH_SECONDS)
 
-        async def findings_gauge() -> None:
-            while True:
-                try:
-                    await refresh_findings_gauge(pool)
-                except db.TRANSIENT_ERRORS as exc:
-                    log.warning("findings gauge: %s", type(exc).__name__)
-                await asyncio.sleep(FINDINGS_REFRESH_SECONDS)
-
-        tasks.start("registry-consumer", consume)
-        tasks.start("registry-outbox-relay", relay)
-        tasks.start("registry-findings-gauge", findings_gauge)
-        try:
+            res.tasks.start("registry-consumer", consume)
+            res.start_relay(group, "registry")
+            res.tasks.start("registry-findings-gauge", findings_gauge)
             yield
-        finally:
-            await tasks.stop()
-            with contextlib.suppress(Exception):
-                await producer.stop()
-            await pool.close()
 
     app = FastAPI(title="jeugdstroom registry", version="1", lifespan=lifespan)
 
     async def ready() -> bool:
-        consumer = state.get("consumer")
-        if consumer is not None and not consumer.healthy:
-            return False
-        async with state["pool"].acquire() as conn:
-            return bool(await conn.fetchval("SELECT true"))
+        return bool(await state["res"].ready())
 
     add_ops_routes(app, ready)
 
