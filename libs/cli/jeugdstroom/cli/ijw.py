@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 import httpx
 
-from jeugdstroom.cli.send import RETRY_DELAYS, SendError
+from jeugdstroom.cli.send import RETRY_DELAYS, SendError, error_detail
 
 
 @dataclass
@@ -39,16 +39,6 @@ class ImportSummary:
                 f"records skipped {self.skipped}")
 
 
-def _detail(resp: httpx.Response) -> str:
-    try:
-        detail = resp.json().get("detail", resp.text)
-    except ValueError:
-        return resp.text[:500]
-    if isinstance(detail, list):
-        return "; ".join(f"{e.get('element')}: {e.get('reason')}" for e in detail if isinstance(e, dict))
-    return str(detail)
-
-
 async def _post(client: httpx.AsyncClient, endpoint: str, token: str, body: bytes) -> httpx.Response:
     headers = {"authorization": f"Bearer {token}", "content-type": "application/xml"}
     for attempt in range(len(RETRY_DELAYS) + 1):
@@ -59,7 +49,7 @@ async def _post(client: httpx.AsyncClient, endpoint: str, token: str, body: byte
                 raise SendError(f"intake not reachable at {endpoint}: {type(exc).__name__}") from None
         else:
             if resp.status_code == 401:
-                raise SendError(f"intake answered 401: {_detail(resp)}")
+                raise SendError(f"intake answered 401: {error_detail(resp, 'element')}")
             if resp.status_code < 500 or attempt == len(RETRY_DELAYS):
                 return resp
         await asyncio.sleep(RETRY_DELAYS[attempt])
@@ -91,7 +81,7 @@ async def import_files(paths: list[Path], url: str, token: str, client: httpx.As
                              + (f", {len(body['skipped'])} record(s) skipped" if body.get("skipped") else "") + "\n")
             else:
                 summary.refused += 1
-                stream.write(f"{path}: refused ({resp.status_code}): {_detail(resp)}\n")
+                stream.write(f"{path}: refused ({resp.status_code}): {error_detail(resp, 'element')}\n")
             stream.flush()
     finally:
         if own:

@@ -120,18 +120,19 @@ async def _post(client: httpx.AsyncClient, url: str, token: str, batch: Batch) -
                     raise SendError(f"intake answered {len(results)} results for {len(batch.labels)} events")
                 return results
             if resp.status_code < 500 or attempt == len(RETRY_DELAYS):
-                raise SendError(f"intake answered {resp.status_code}: {_detail(resp)}")
+                raise SendError(f"intake answered {resp.status_code}: {error_detail(resp)}")
         await asyncio.sleep(RETRY_DELAYS[attempt])
     raise AssertionError("unreachable")
 
 
-def _detail(resp: httpx.Response) -> str:
+def error_detail(resp: httpx.Response, where: str = "field") -> str:
+    """An intake error answer in one line: each error's ``where`` (field or element path) and reason."""
     try:
         detail = resp.json().get("detail", resp.text)
     except ValueError:
         return resp.text[:500]
     if isinstance(detail, list):
-        return "; ".join(f"{e.get('field')}: {e.get('reason')}" for e in detail if isinstance(e, dict))
+        return "; ".join(f"{e.get(where)}: {e.get('reason')}" for e in detail if isinstance(e, dict))
     return str(detail)
 
 

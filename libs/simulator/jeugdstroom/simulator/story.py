@@ -15,25 +15,17 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, get_args
 from zoneinfo import ZoneInfo
 
 from jeugdstroom.common.bsn import complete_bsn
+from jeugdstroom.common.contracts.codes import Verwijzer
 from jeugdstroom.simulator.regions import Institution, Region
 
 AMS = ZoneInfo("Europe/Amsterdam")
 GEZINSGERICHT = ("pleegzorg_bestand", "pleegzorg_netwerk", "gezinshuis")
 
-VERWIJZERS = (
-    "wijkteam",
-    "huisarts",
-    "jeugdarts",
-    "medisch_specialist",
-    "gecertificeerde_instelling",
-    "rechter_raad",
-    "zelf",
-    "anders",
-)
+VERWIJZERS: tuple[str, ...] = get_args(Verwijzer)
 VERWIJZER_WEIGHTS = (40, 28, 7, 7, 6, 3, 7, 2)
 ZORGVORMEN = ("ambulant", "pleegzorg", "gezinshuis", "residentieel", "gesloten", "jeugdbescherming")
 ZORGVORM_WEIGHTS = (850, 20, 10, 35, 8, 77)
