@@ -117,7 +117,7 @@ async def test_public_output_is_suppressed_and_operator_output_exact(infra: Infr
 
         samples = await wait_until(gauges, 30, what="headline gauges")
         for labels, value in samples:
-            assert set(re.findall(r"(\w+)=", labels)) == {"indicator", "jeugdregio", "vorm"}
+            assert set(re.findall(r"(\w+)=", labels)) == {"indicator", "jeugdregio", "gemeente", "vorm"}
             if 'indicator="aandeel_gezinsgericht"' in labels:
                 assert 0 <= value <= 1
             else:

@@ -151,7 +151,7 @@ async def test_prometheus_scrapes_the_running_system(
         # The headline indicator, as Prometheus stores it, equals the monitor's own answer.
         async def headline() -> dict[str, float]:
             rows = await query(
-                base, 'sum by (jeugdregio) (jeugdstroom_monitor_indicator_value{indicator="separaties"})'
+                base, 'sum by (jeugdregio) (jeugdstroom_monitor_indicator_value{indicator="separaties", gemeente=""})'
             )
             return {r["metric"].get("jeugdregio", ""): float(r["value"][1]) for r in rows}
 

@@ -499,7 +499,8 @@ def test_indicators_dashboard_has_gemeente_variable() -> None:
     gemeente = d["templating"]["list"][names.index("gemeente")]
     query = gemeente["query"]["query"] if isinstance(gemeente["query"], dict) else gemeente["query"]
     assert query == 'label_values(jeugdstroom_monitor_indicator_value{jeugdregio=~"$jeugdregio"}, gemeente)'
-    assert gemeente["includeAll"] and gemeente["allValue"] == ".*"  # also matches series without the label
+    # "All" selects the regional series (gemeente=""): a sum of gemeente series would miss suppressed cells.
+    assert gemeente["includeAll"] and gemeente["allValue"] == "^$"
     exprs = [t["expr"] for p in panels(d) for t in p.get("targets", [])]
     assert exprs and all('gemeente=~"$gemeente"' in e for e in exprs)
 

@@ -31,9 +31,11 @@ WACHTLIJST = "wachtlijst_pleegzorg"
 
 HEADLINE = Gauge(
     "jeugdstroom_monitor_indicator_value",
-    "Headline indicators per jeugdregio (and vorm where it applies), from PostgreSQL, suppressed like public"
-    " output (a suppressed cell has no sample): counts of the running year, stocks and shares as of today",
-    ["indicator", "jeugdregio", "vorm"],
+    "Headline indicators, from PostgreSQL, suppressed like public output (a suppressed cell has no sample): counts"
+    " of the running year, stocks and shares as of today. Per jeugdregio (gemeente=\"\") and, for indicators with a"
+    " gemeente dimension, per gemeente: sum the gemeente=\"\" series for regional totals, never the gemeente series"
+    " (their suppressed cells are missing)",
+    ["indicator", "jeugdregio", "gemeente", "vorm"],
 )
 TARGET_OFF_TRACK = Gauge(
     "jeugdstroom_monitor_target_off_track",
@@ -102,19 +104,26 @@ def info(ind: Indicator) -> dict[str, Any]:
     }
 
 
-async def headline_values(conn: db.Conn, threshold: int, as_of: date) -> dict[tuple[str, str, str], float]:
-    """Public values of the headline indicators per jeugdregio (and vorm): counts of the running year,
-    stocks and shares as of ``as_of``. Suppressed cells are left out."""
-    out: dict[tuple[str, str, str], float] = {}
+async def headline_values(conn: db.Conn, threshold: int, as_of: date) -> dict[tuple[str, str, str, str], float]:
+    """Public values of the headline indicators per jeugdregio and per gemeente (and vorm), keyed by (indicator,
+    jeugdregio, gemeente — "" for the regional total —, vorm): counts of the running year, stocks and shares as of
+    ``as_of``. Suppressed cells are left out."""
+    out: dict[tuple[str, str, str, str], float] = {}
     for ind in CATALOGUE.values():
         if not ind.headline:
             continue
-        group = ("jeugdregio", "vorm") if "vorm" in ind.dimensions else ("jeugdregio",)
-        scope = Scope("year", group, as_of, lo=date(as_of.year, 1, 1))
-        for row in await rowlib.exact_rows(conn, ind, scope):
-            pub = rowlib.public(ind, row, threshold)
-            if pub["value"] is not None:
-                out[(ind.id, row["dims"]["jeugdregio"], row["dims"].get("vorm", ""))] = float(pub["value"])
+        vorm = ("vorm",) if "vorm" in ind.dimensions else ()
+        levels = [("jeugdregio", *vorm)]
+        if "gemeente" in ind.dimensions:
+            levels.append(("jeugdregio", "gemeente", *vorm))
+        for group in levels:
+            scope = Scope("year", group, as_of, lo=date(as_of.year, 1, 1))
+            for row in await rowlib.exact_rows(conn, ind, scope):
+                pub = rowlib.public(ind, row, threshold)
+                if pub["value"] is not None:
+                    dims = row["dims"]
+                    key = (ind.id, dims["jeugdregio"], dims.get("gemeente", ""), dims.get("vorm", ""))
+                    out[key] = float(pub["value"])
     return out
 
 
@@ -159,8 +168,8 @@ def create_app(settings: Settings) -> FastAPI:
                     for labels, value in values.items():
                         HEADLINE.labels(*labels).set(value)
                     TARGET_OFF_TRACK.clear()
-                    for labels, off in targets.items():
-                        TARGET_OFF_TRACK.labels(*labels).set(1 if off else 0)
+                    for target_labels, off in targets.items():
+                        TARGET_OFF_TRACK.labels(*target_labels).set(1 if off else 0)
                     await asyncio.sleep(GAUGE_INTERVAL_S)
 
             res.tasks.start("monitor-consumer", consume)
