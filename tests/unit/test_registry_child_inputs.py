@@ -18,11 +18,18 @@ def _inputs(seed: int) -> tuple[dict[str, Fact], list[Correction]]:
     target = next(ev for ev in events if ev["type"] == "plaatsing")
     other = next(ev for ev in events if ev["child"]["pseudonym"] != target["child"]["pseudonym"])
     moved = {**target, "child": other["child"]}
-    events.append({
-        "id": f"move-{seed}", "type": "correctie", "schema_version": 1, "occurred_at": target["occurred_at"],
-        "sender": target["sender"], "child": target["child"], "accepted_at": target.get("accepted_at"),
-        "data": {"target_id": target["id"], "action": "vervangen", "replacement": moved},
-    })
+    events.append(
+        {
+            "id": f"move-{seed}",
+            "type": "correctie",
+            "schema_version": 1,
+            "occurred_at": target["occurred_at"],
+            "sender": target["sender"],
+            "child": target["child"],
+            "accepted_at": target.get("accepted_at"),
+            "data": {"target_id": target["id"], "action": "vervangen", "replacement": moved},
+        }
+    )
     originals: dict[str, Fact] = {}
     corrections: list[Correction] = []
     for ev in events:

@@ -34,7 +34,7 @@ from jeugdstroom.common.settings import Settings
 from jeugdstroom.monitor.catalogue import CATALOGUE, SERIES, USERS, Indicator
 from jeugdstroom.monitor.fold import Key
 from jeugdstroom.monitor.periods import next_start, start_of
-from jeugdstroom.monitor.repository import Scope
+from jeugdstroom.monitor.repository import Scope, shared_stock_reads
 from jeugdstroom.monitor.rows import Row, empty_row, exact_rows, public
 
 TOPIC_PERIODS = ("month", "half_year", "year")
@@ -134,6 +134,11 @@ async def publish_work(
     await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK)
     if pending:
         await _take_pending(conn, work)
+    with shared_stock_reads():
+        return await _publish(conn, settings, work, as_of)
+
+
+async def _publish(conn: Conn, settings: Settings, work: dict[tuple[str, str], Affected], as_of: date) -> int:
     topic = settings.topic(INDICATORS)
     threshold = settings.suppression_threshold
     out: list[outbox.OutRow] = []

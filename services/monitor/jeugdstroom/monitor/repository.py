@@ -3,9 +3,11 @@ period/dimension roll-ups at query time."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import defaultdict
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -156,16 +158,39 @@ async def duration_values(conn: Conn, series: str, scope: Scope) -> dict[Cell, t
     return {_cell(r, scope): (r["total"], r["median"], r["p90"]) for r in rows}
 
 
+#: Within :func:`shared_stock_reads`: the day rows of stock queries already read, by query and arguments.
+_STOCK_READS: ContextVar[dict[tuple[Any, ...], list[Any]] | None] = ContextVar("stock_reads", default=None)
+
+
+@contextlib.contextmanager
+def shared_stock_reads() -> Iterator[None]:
+    """Within the block, identical stock reads are read once (a stock's value in any period needs all its deltas
+    up to the period's end, so the month, half-year and year rows of one publication share one read). Only for
+    code that reads inside one transaction and does not write stock deltas meanwhile."""
+    token = _STOCK_READS.set({})
+    try:
+        yield
+    finally:
+        _STOCK_READS.reset(token)
+
+
 async def stock_values(conn: Conn, series: str, scope: Scope) -> dict[Cell, int]:
     """Active episodes on min(last day of the period, as_of): the sum of all deltas up to that day."""
     args: list[Any] = []
     where = _where(series, scope, args, lower=False)
     select, names = _cols(scope)
-    rows = await conn.fetch(
+    sql = (
         f"SELECT day{select}, sum(delta)::bigint AS v FROM monitor.stock_deltas WHERE {where}"
-        f" GROUP BY day{names} HAVING sum(delta) <> 0 ORDER BY day",
-        *args,
+        f" GROUP BY day{names} HAVING sum(delta) <> 0 ORDER BY day"
     )
+    reads = _STOCK_READS.get()
+    key = (sql, *(tuple(a) if isinstance(a, list) else a for a in args))
+    if reads is not None and key in reads:
+        rows = reads[key]
+    else:
+        rows = await conn.fetch(sql, *args)
+        if reads is not None:
+            reads[key] = rows
     groups: dict[tuple[str, ...], list[tuple[date, int]]] = defaultdict(list)
     for r in rows:
         groups[tuple(r[f"d{i}"] for i in range(len(scope.group_by)))].append((r["day"], r["v"]))

@@ -1,0 +1,192 @@
+"""End to end: pre-loaded typed topics → registry → monitor (real processes) until the indicators are final."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import subprocess
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+from tests.support import ServiceProcess
+
+from bench.infra import ProcStats, tree_cpu
+from jeugdstroom.common.embedded import free_port
+from jeugdstroom.common.settings import Settings
+
+POLL = 0.5
+
+
+@dataclass
+class Progress:
+    """Where the pipeline is, read from PostgreSQL (the stored offsets are the only ones that count)."""
+
+    registry_offsets: int = 0
+    changes_total: int = 0  # registry outbox rows (each is one record on registry.changes)
+    unsent: int = 0
+    monitor_offsets: int = 0
+
+
+async def progress(conn: asyncpg.Connection, changes_topic: str) -> Progress:
+    row = await conn.fetchrow(
+        """SELECT
+             (SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE consumer LIKE 'registry%') AS reg,
+             (SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE consumer = 'monitor'
+                AND topic = $1) AS mon,
+             (SELECT count(*) FROM outbox WHERE sent_at IS NULL) AS unsent""",
+        changes_topic,
+    )
+    assert row is not None
+    return Progress(int(row["reg"]), 0, int(row["unsent"]), int(row["mon"]))
+
+
+async def changes_total(conn: asyncpg.Connection, changes_topic: str) -> int:
+    """Records the registry published on its changes topic (stable once it is done and its outbox is empty)."""
+    return int(await conn.fetchval("SELECT count(*) FROM outbox WHERE topic = $1", changes_topic))
+
+
+@dataclass
+class Run:
+    n: int
+    seconds_total: float = 0.0  # launch of the processes → final
+    seconds: float = 0.0  # first stored offset → final
+    registry_seconds: float = 0.0  # first stored offset → registry has stored all n
+    monitor_seconds: float = 0.0  # monitor's first stored offset → final
+    changes: int = 0
+    procs: dict[str, ProcStats] = field(default_factory=dict)
+    profiles: dict[str, Path] = field(default_factory=dict)
+    infra_cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds of PostgreSQL and the broker
+
+    @property
+    def rate(self) -> float:
+        return self.n / self.seconds if self.seconds else 0.0
+
+
+def service(name: str, settings: Settings, log_dir: Path) -> ServiceProcess:
+    ports = {f"{s}_port": free_port() for s in ("intake", "registry", "monitor")}
+    log_dir.mkdir(parents=True, exist_ok=True)
+    return ServiceProcess(name, settings.model_copy(update=ports), log_dir)
+
+
+@contextlib.asynccontextmanager
+async def profiled(procs: dict[str, ServiceProcess], out_dir: Path | None) -> AsyncIterator[dict[str, Path]]:
+    """py-spy sampling of the service processes while the block runs (raw collapsed stacks)."""
+    if out_dir is None:
+        yield {}
+        return
+    spies: list[subprocess.Popen[bytes]] = []
+    paths: dict[str, Path] = {}
+    for name, p in procs.items():
+        assert p.proc is not None
+        paths[name] = out_dir / f"{name}.collapsed"
+        spies.append(
+            subprocess.Popen(
+                [
+                    ".venv/bin/py-spy",
+                    "record",
+                    "-p",
+                    str(p.proc.pid),
+                    "-r",
+                    "50",
+                    "-f",
+                    "raw",
+                    "-o",
+                    str(paths[name]),
+                    "--nonblocking",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+    try:
+        yield paths
+    finally:
+        for s in spies:
+            s.send_signal(signal.SIGINT)
+        for s in spies:
+            try:
+                s.wait(30)
+            except subprocess.TimeoutExpired:
+                s.kill()
+
+
+async def run_pipeline(
+    settings: Settings,
+    n: int,
+    log_dir: Path,
+    names: Sequence[str] = ("registry", "monitor"),
+    profile_dir: Path | None = None,
+    timeout: float = 3600,
+    changes: int | None = None,
+    infra_pids: dict[str, int] | None = None,
+) -> Run:
+    """Start the services on pre-loaded topics and wait until every event is folded (or, without a monitor,
+    until the registry has stored all ``n`` and published its changes). With ``changes`` (a monitor alone on a
+    pre-loaded changes topic): until the monitor has stored all ``changes`` records and published its rows."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    procs = {
+        f"{name}{i}" if names.count(name) > 1 else name: service(name, settings, log_dir / f"{name}{i}")
+        for i, name in enumerate(names)
+    }
+    for p in procs.values():
+        p.log_path.parent.mkdir(parents=True, exist_ok=True)
+    run = Run(n)
+    conn = await asyncpg.connect(settings.database_url)
+    launched = time.perf_counter()
+    try:
+        await asyncio.gather(*(p.start(timeout=120) for p in procs.values()))
+        for name, p in procs.items():
+            assert p.proc is not None
+            run.procs[name] = ProcStats(p.proc.pid)
+            run.procs[name].begin()
+        infra_start = {k: tree_cpu(pid) for k, pid in (infra_pids or {}).items()}
+        changes_topic = settings.topic("registry.changes")
+        with_monitor = "monitor" in names
+        first = first_monitor = registry_done = None
+        async with profiled(procs, profile_dir) as run.profiles:
+            while time.perf_counter() - launched < timeout:
+                now = time.perf_counter()
+                pr = await progress(conn, changes_topic)
+                for ps in run.procs.values():
+                    ps.sample()
+                if changes is not None:
+                    pr.registry_offsets = n if pr.monitor_offsets >= changes else pr.monitor_offsets
+                if first is None and pr.registry_offsets > 0:
+                    first = now
+                if first_monitor is None and pr.monitor_offsets > 0:
+                    first_monitor = now
+                if registry_done is None and pr.registry_offsets >= n:
+                    registry_done = now
+                if pr.registry_offsets >= n and pr.unsent == 0:
+                    if changes is not None:
+                        run.changes = changes
+                        break
+                    if not run.changes:
+                        run.changes = await changes_total(conn, changes_topic)
+                    if not with_monitor or pr.monitor_offsets >= run.changes:
+                        break
+                for name, p in procs.items():
+                    assert p.proc is not None
+                    if p.proc.poll() is not None:
+                        raise RuntimeError(f"{name} exited: {p.log_path.read_text()[-2000:]}")
+                await asyncio.sleep(POLL)
+            else:
+                raise TimeoutError(f"pipeline not final after {timeout}s: {pr}")
+        end = time.perf_counter()
+        for ps in run.procs.values():
+            ps.end()
+        run.infra_cpu = {k: tree_cpu(pid) - infra_start[k] for k, pid in (infra_pids or {}).items()}
+        assert first is not None and registry_done is not None
+        run.seconds_total = end - launched
+        run.seconds = end - first
+        run.registry_seconds = registry_done - first
+        run.monitor_seconds = end - first_monitor if first_monitor is not None else 0.0
+        return run
+    finally:
+        await conn.close()
+        for p in procs.values():
+            p.stop()

