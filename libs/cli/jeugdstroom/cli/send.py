@@ -143,11 +143,15 @@ def _problem(label: str, result: dict[str, Any]) -> str:
 
 
 def _progress(out: TextIO, done: int, total: int, summary: Summary) -> None:
+    progress_line(out, "", done, total, f"{done}/{total} events · {summary.line()}")
+
+
+def progress_line(out: TextIO, label: str, done: int, total: int, detail: str) -> None:
+    """A progress bar: rewritten in place on a terminal, one line per call otherwise (logs, CI)."""
     width = 30
     filled = width * done // total if total else width
-    bar = "#" * filled + "." * (width - filled)
     pct = 100 * done // total if total else 100
-    text = f"[{bar}] {pct:3d}% {done}/{total} events · {summary.line()}"
+    text = f"{label} [{'#' * filled}{'.' * (width - filled)}] {pct:3d}% {detail}".lstrip()
     if out.isatty():
         out.write("\r" + text + ("\n" if done >= total else ""))
     else:

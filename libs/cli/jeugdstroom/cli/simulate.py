@@ -24,7 +24,7 @@ from typing import TextIO
 import httpx
 import orjson
 
-from jeugdstroom.cli.send import STATUSES, Batch, SendError, _post
+from jeugdstroom.cli.send import STATUSES, Batch, SendError, _post, progress_line
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.simulator.regions import REGIONS
 from jeugdstroom.simulator.stream import Params, Stats, default_start, generate, today, truth_document
@@ -65,24 +65,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _progress_line(out: TextIO, label: str, done: int, total: int, detail: str) -> None:
-    width = 30
-    filled = width * done // total if total else width
-    pct = 100 * done // total if total else 100
-    text = f"{label} [{'#' * filled}{'.' * (width - filled)}] {pct:3d}% {detail}"
-    if out.isatty():
-        out.write("\r" + text + ("\n" if done >= total else ""))
-    else:
-        out.write(text + "\n")
-    out.flush()
-
-
 def _generation_progress(out: TextIO, total: int) -> Callable[[int, int, Stats], None]:
     step = max(1, total // 20)
 
     def report(done: int, _total: int, stats: Stats) -> None:
         if done % step == 0 or done == total:
-            _progress_line(
+            progress_line(
                 out, "simulate", done, total, f"day {done}/{total} · {stats.children} children · {stats.events} events"
             )
 
@@ -162,10 +150,10 @@ async def stream_live(
                 now = time.monotonic()
                 if now - last_report >= 1.0:
                     last_report = now
-                    _progress_line(out, "stream", done, total, _counts_line(counts))
+                    progress_line(out, "stream", done, total, _counts_line(counts))
             if pending:
                 done = await _post_runs(http, endpoint, tokens, pending, counts, done)
-        _progress_line(out, "stream", done, total, _counts_line(counts))
+        progress_line(out, "stream", done, total, _counts_line(counts))
     finally:
         if client is None:
             await http.aclose()
