@@ -18,6 +18,7 @@ import uvicorn
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 
+from jeugdstroom.common import db
 from jeugdstroom.common.consumer import StoredOffsetConsumer
 from jeugdstroom.common.kafka import ensure_topics, make_producer
 from jeugdstroom.common.outbox import OutboxRelay
@@ -98,8 +99,6 @@ class Resources:
 @contextlib.asynccontextmanager
 async def service_resources(settings: Settings, pool_size: int) -> AsyncIterator[Resources]:
     """Open a service's resources; on exit stop its tasks (rolling back in-flight batches), producer and pool."""
-    from jeugdstroom.common import db
-
     pool = await db.connect_with_retry(settings.database_url, max_size=pool_size)
     res = Resources(settings, pool, make_producer(settings))
     try:

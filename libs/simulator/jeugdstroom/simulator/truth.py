@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import bisect
 import math
+import operator
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from jeugdstroom.simulator.regions import jeugdregio
+
+V = TypeVar("V")
 
 AMS = ZoneInfo("Europe/Amsterdam")
 PERIODS = ("day", "month", "half_year", "year")
@@ -311,18 +314,18 @@ class Truth:
             if kind == "count":
                 for (ind, dims), per_day in counts.items():
                     if ind == indicator:
-                        for pk, start, n in _roll_counts(per_day, kinds, as_of):
+                        for pk, start, n in _roll(per_day, kinds, as_of, operator.add):
                             rows.append((PERIODS.index(pk), start, dims, {"value": n}))
             elif kind == "distinct":
                 for (ind, dims), sets in self.distinct.items():
                     if ind == indicator:
-                        for pk, start, members in _roll_sets(sets, kinds, as_of):
+                        for pk, start, members in _roll(sets, kinds, as_of, operator.or_):
                             rows.append((PERIODS.index(pk), start, dims, {"value": len(members)}))
             elif kind == "duration":
                 for (ind, dims), lists in self.durations.items():
                     if ind == indicator:
-                        for pk, start, values in _roll_lists(lists, kinds, as_of):
-                            values.sort()
+                        for pk, start, values in _roll(lists, kinds, as_of, operator.add):
+                            values = sorted(values)  # may be the per-day list itself: never sort in place
                             rows.append(
                                 (
                                     PERIODS.index(pk),
@@ -365,7 +368,7 @@ class Truth:
             for (ind, dims), per_day in counts.items():
                 if ind in (f"{indicator}:num", f"{indicator}:den"):
                     target = num if ind.endswith(":num") else den
-                    for pk, start, n in _roll_counts(per_day, kinds, as_of):
+                    for pk, start, n in _roll(per_day, kinds, as_of, operator.add):
                         target[dims, pk, start] += n
         for (dims, pk, start), d in den.items():
             if d > 0:
@@ -373,37 +376,19 @@ class Truth:
                 yield PERIODS.index(pk), start, dims, {"value": round(n / d, 4), "numerator": n, "denominator": d}
 
 
-def _roll_counts(per_day: Counter[date], kinds: list[str], as_of: date) -> Iterator[tuple[str, date, int]]:
+def _roll(
+    per_day: Mapping[date, V], kinds: list[str], as_of: date, combine: Callable[[V, V], V]
+) -> Iterator[tuple[str, date, V]]:
+    """Per period kind, the per-day values up to ``as_of`` combined per period; empty results are left out."""
     for pk in kinds:
-        totals: Counter[date] = Counter()
-        for day, n in per_day.items():
+        merged: dict[date, V] = {}
+        for day, value in per_day.items():
             if day <= as_of:
-                totals[period_start(pk, day)] += n
-        for start, n in totals.items():
-            if n:
-                yield pk, start, n
-
-
-def _roll_sets(per_day: dict[date, set[str]], kinds: list[str], as_of: date) -> Iterator[tuple[str, date, set[str]]]:
-    for pk in kinds:
-        merged: dict[date, set[str]] = defaultdict(set)
-        for day, members in per_day.items():
-            if day <= as_of:
-                merged[period_start(pk, day)] |= members
-        for start, members in merged.items():
-            if members:
-                yield pk, start, members
-
-
-def _roll_lists(per_day: dict[date, list[int]], kinds: list[str], as_of: date) -> Iterator[tuple[str, date, list[int]]]:
-    for pk in kinds:
-        merged: dict[date, list[int]] = defaultdict(list)
-        for day, values in per_day.items():
-            if day <= as_of:
-                merged[period_start(pk, day)].extend(values)
-        for start, values in merged.items():
-            if values:
-                yield pk, start, values
+                start = period_start(pk, day)
+                merged[start] = combine(merged[start], value) if start in merged else value
+        for start, value in merged.items():
+            if value:
+                yield pk, start, value
 
 
 def _stock_values(diffs: Counter[date], kinds: list[str], as_of: date) -> dict[tuple[str, date], int]:
