@@ -27,7 +27,7 @@ class Progress:
 
     registry_offsets: int = 0
     changes_total: int = 0  # registry outbox rows (each is one record on registry.changes)
-    unsent: int = 0
+    unsent: int = 0  # outbox rows not sent + indicator cells not yet published
     monitor_offsets: int = 0
 
 
@@ -37,7 +37,8 @@ async def progress(conn: asyncpg.Connection, changes_topic: str) -> Progress:
              (SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE consumer LIKE 'registry%') AS reg,
              (SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE consumer = 'monitor'
                 AND topic = $1) AS mon,
-             (SELECT count(*) FROM outbox WHERE sent_at IS NULL) AS unsent""",
+             (SELECT count(*) FROM outbox WHERE sent_at IS NULL)
+               + (SELECT count(*) FROM monitor.publish_pending) AS unsent""",
         changes_topic,
     )
     assert row is not None

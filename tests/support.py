@@ -177,14 +177,18 @@ async def running_services(settings: Settings, log_dir: Path,
 
 
 async def caught_up(settings: Settings, groups: dict[str, tuple[str, ...]]) -> bool:
-    """True when no outbox row is unsent and every consumer group has stored offsets at the end of its topics.
+    """True when no outbox row is unsent, no indicator cell waits for publication, and every consumer group has
+    stored offsets at the end of its topics.
 
     ``groups`` maps a consumer group to the short names of the topics it consumes. The check reads the
     stored offsets in PostgreSQL (the only offsets that count) against the broker's end offsets.
     """
     conn = await asyncpg.connect(settings.database_url)
     try:
-        if await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"):
+        # one snapshot: a publication deletes its pending cells and writes their outbox rows in one transaction
+        if await conn.fetchval(
+            "SELECT (SELECT count(*) FROM monitor.publish_pending) + (SELECT count(*) FROM outbox WHERE sent_at IS NULL)"
+        ):
             return False
         stored = {(r["consumer"], r["topic"], r["partition"]): r["next_offset"]
                   for r in await conn.fetch("SELECT consumer, topic, partition, next_offset FROM consumer_offsets")}

@@ -45,7 +45,14 @@ async def fed(settings: Settings, stream: Stream) -> AsyncIterator[httpx.AsyncCl
             what="every change folded",
         )
         await wait_until(
-            lambda: _at_least(url, "SELECT -count(*) FROM outbox WHERE sent_at IS NULL", 0), 60, what="outbox relayed"
+            lambda: _at_least(
+                url,
+                "SELECT -(SELECT count(*) FROM outbox WHERE sent_at IS NULL)"
+                " - (SELECT count(*) FROM monitor.publish_pending)",
+                0,
+            ),
+            60,
+            what="indicator topic published and outbox relayed",
         )
         yield client
 

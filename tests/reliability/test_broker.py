@@ -95,7 +95,7 @@ async def test_broker_frozen_for_30_seconds(infra: Infra, tmp_path: Path, fault_
 # -- data loss -------------------------------------------------------------------------------------------------
 async def progress(system: System) -> dict[str, int]:
     """Counts that say how far the system is: events accepted by intake and processed by the registry, changes
-    written by the registry and processed by the monitor, outbox rows not yet published."""
+    written by the registry and processed by the monitor, outbox rows (and indicator cells) not yet published."""
     changes = system.settings.topic(REGISTRY_CHANGES)
     rows = await system.fetch(
         """SELECT
@@ -103,7 +103,8 @@ async def progress(system: System) -> dict[str, int]:
              (SELECT count(*) FROM processed_events WHERE consumer = 'registry') AS registry,
              (SELECT count(*) FROM outbox WHERE producer = 'registry' AND topic = $1) AS changes,
              (SELECT count(*) FROM processed_events WHERE consumer = 'monitor') AS monitor,
-             (SELECT count(*) FROM outbox WHERE sent_at IS NULL) AS unsent""",
+             (SELECT count(*) FROM outbox WHERE sent_at IS NULL)
+               + (SELECT count(*) FROM monitor.publish_pending) AS unsent""",
         changes,
     )
     return {k: int(v) for k, v in rows[0].items()}

@@ -83,10 +83,7 @@ class Processor(Protocol[T]):
 class Finishing(Protocol):
     """Optional: a processor with ``finish`` is called at the end of every batch's transaction (also when no item of
     the batch was fresh) with ``more``: whether the fetched high watermark shows records beyond this batch in one
-    of its partitions. A processor may defer work while ``more`` (e.g. coalesce derived outputs during a replay);
-    it must finish it in a transaction with ``more`` False, so that a consumer whose stored offsets reached the end
-    of its partitions has nothing deferred. While its attribute ``deferred`` is true, the loop also calls
-    ``finish(conn, False)`` when a poll returns nothing."""
+    of its partitions (e.g. to pace derived outputs while a backlog is replayed)."""
 
     async def finish(self, conn: Conn, more: bool) -> None: ...
 
@@ -152,6 +149,7 @@ class StoredOffsetConsumer(Generic[T]):
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_interval_ms=300_000,
+            fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
             session_timeout_ms=self.settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=self.settings.kafka_heartbeat_interval_ms,
             isolation_level="read_uncommitted",
@@ -177,7 +175,6 @@ class StoredOffsetConsumer(Generic[T]):
             for m in msgs
         ]
         if not records:
-            await self._finish_idle()
             return 0
         await self.handle(records, more=self._more(records))
         await self._courtesy_commit(records)
@@ -206,15 +203,6 @@ class StoredOffsetConsumer(Generic[T]):
             self.healthy = False
             raise DeadLetterStorm(f"{poison} of the last {len(window)} records are poison; stopping")
         return good, dead
-
-    async def _finish_idle(self) -> None:
-        """Nothing to consume: let a Finishing processor that deferred work (``deferred`` true) finish it."""
-        finish = getattr(self.processor, "finish", None)
-        if finish is None or not getattr(self.processor, "deferred", False):
-            return
-        with contextlib.suppress(*TRANSIENT_ERRORS):  # retried at the next idle poll
-            async with self.pool.acquire() as conn, conn.transaction():
-                await finish(conn, False)
 
     def _more(self, records: Sequence[InRecord]) -> bool:
         """Whether a partition of this batch has records beyond it (by the fetched high watermark)."""

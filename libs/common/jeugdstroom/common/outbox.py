@@ -21,6 +21,7 @@ import asyncpg
 import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from aiokafka.producer.message_accumulator import BatchBuilder
 
 from jeugdstroom.common.db import TRANSIENT_ERRORS, Conn
 from jeugdstroom.common.kafka import Headers
@@ -138,11 +139,7 @@ class OutboxRelay:
             )
         if not rows:
             return 0
-        futures = []
-        for r in rows:
-            headers = [(k, v.encode("latin-1")) for k, v in r["headers"]]
-            futures.append(await self.kafka.send(r["topic"], value=r["value"], key=r["key"], headers=headers))
-        await asyncio.gather(*futures)  # every publish confirmed (acks=all) before anything is marked sent
+        await asyncio.gather(*await self._send(rows))  # every publish confirmed (acks=all) before marking sent
         async with self.pool.acquire() as conn:
             await conn.execute(
                 "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
@@ -150,6 +147,33 @@ class OutboxRelay:
         for r in rows:
             self.metrics.published.labels(r["topic"]).inc()
         return len(rows)
+
+    async def _send(self, rows: Sequence[asyncpg.Record]) -> list[asyncio.Future[object]]:
+        """Hand ``rows`` to the producer as record batches per partition (the producer's own partitioner picks the
+        partition of each key, as a ``send`` would); returns one delivery future per batch. Rows of one partition
+        keep their id order: batches of a partition are appended, and delivered, in order."""
+        kafka = self.kafka
+        open_batches: dict[tuple[str, int], BatchBuilder] = {}
+        futures: list[asyncio.Future[object]] = []
+        known: set[str] = set()
+        for r in rows:
+            topic, key, value = r["topic"], r["key"], r["value"]
+            headers = [(k, v.encode("latin-1")) for k, v in r["headers"]]
+            if topic not in known:
+                await kafka.client._wait_on_metadata(topic)  # the partitions, before the partitioner needs them
+                known.add(topic)
+            tp = (topic, kafka._partition(topic, None, key, value, key, value))  # aiokafka's (private) partitioner
+            batch = open_batches.get(tp)
+            if batch is None:
+                batch = open_batches[tp] = kafka.create_batch()
+            if batch.append(timestamp=None, key=key, value=value, headers=headers) is None:  # full
+                futures.append(await kafka.send_batch(batch, tp[0], partition=tp[1]))
+                batch = open_batches[tp] = kafka.create_batch()
+                if batch.append(timestamp=None, key=key, value=value, headers=headers) is None:
+                    raise ValueError(f"outbox row larger than a record batch ({len(value)} bytes) for {topic}")
+        for (topic, partition), batch in open_batches.items():
+            futures.append(await kafka.send_batch(batch, topic, partition=partition))
+        return futures
 
     async def _update_stats(self) -> None:
         now = time.monotonic()

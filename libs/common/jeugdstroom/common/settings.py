@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     batch_max_records: int = Field(2000, ge=1, description="Max records per consumer batch")
     batch_max_wait_ms: int = Field(100, ge=1, description="Max wait for a consumer batch to fill")
     outbox_batch: int = Field(2000, ge=1, description="Max outbox rows per relay publish")
+    kafka_fetch_max_wait_ms: int = Field(
+        50,
+        ge=1,
+        description="Longest a consumer's fetch waits at the broker for new records (the embedded Tansu broker does"
+        " not answer a waiting fetch when records arrive, so this bounds the latency of every hop)",
+    )
     kafka_session_timeout_ms: int = Field(
         6000, ge=1000, description="Consumer-group session timeout (short: a crashed member is replaced quickly)"
     )

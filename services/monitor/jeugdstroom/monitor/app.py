@@ -1,4 +1,5 @@
-"""monitor service: consumer loop over registry changes, JSON API, Prometheus gauges, indicator topic relay."""
+"""monitor service: consumer loop over registry changes, indicator-topic publisher and relay, JSON API, Prometheus
+gauges."""
 
 import asyncio
 import contextlib
@@ -32,8 +33,8 @@ WACHTLIJST = "wachtlijst_pleegzorg"
 HEADLINE = Gauge(
     "jeugdstroom_monitor_indicator_value",
     "Headline indicators, from PostgreSQL, suppressed like public output (a suppressed cell has no sample): counts"
-    " of the running year, stocks and shares as of today. Per jeugdregio (gemeente=\"\") and, for indicators with a"
-    " gemeente dimension, per gemeente: sum the gemeente=\"\" series for regional totals, never the gemeente series"
+    ' of the running year, stocks and shares as of today. Per jeugdregio (gemeente="") and, for indicators with a'
+    ' gemeente dimension, per gemeente: sum the gemeente="" series for regional totals, never the gemeente series'
     " (their suppressed cells are missing)",
     ["indicator", "jeugdregio", "gemeente", "vorm"],
 )
@@ -152,11 +153,17 @@ def create_app(settings: Settings) -> FastAPI:
             pool = res.pool
             state["pool"], state["res"] = pool, res
 
+            processor = MonitorProcessor(settings)
+
             async def consume() -> None:
                 res.consumer = StoredOffsetConsumer(
-                    settings, pool, GROUP, [settings.topic(REGISTRY_CHANGES)], MonitorProcessor(settings), "monitor"
+                    settings, pool, GROUP, [settings.topic(REGISTRY_CHANGES)], processor, "monitor"
                 )
                 await res.consumer.run()
+
+            async def publish() -> None:
+                processor.wake.set()  # (re)started: cells may be pending
+                await processor.publish_forever(pool)
 
             async def refresh_gauges() -> None:
                 while True:
@@ -173,6 +180,7 @@ def create_app(settings: Settings) -> FastAPI:
                     await asyncio.sleep(GAUGE_INTERVAL_S)
 
             res.tasks.start("monitor-consumer", consume)
+            res.tasks.start("monitor-publisher", publish)
             res.start_relay(PRODUCER, "monitor")
             res.tasks.start("monitor-gauges", refresh_gauges)
             yield

@@ -1,19 +1,31 @@
-"""monitor's consumer wiring: decode registry changes, fold them into the aggregates and publish the
-indicator rows they changed, all in the consumer loop's transaction."""
+"""monitor's consumer wiring: decode registry changes and fold them into the aggregates in the consumer loop's
+transaction; publish the indicator rows they changed from a publisher task of its own.
+
+A fold commits the aggregates, the stored offsets and the cells it may have changed (``monitor.publish_pending``)
+in one transaction, so the JSON API shows a change as soon as its batch commits. The publisher task then
+recomputes the pending cells and writes the rows whose public value changed to the outbox, in a transaction of
+its own that also deletes the pending records it covered (publisher.py). A crash between the two loses nothing:
+the pending records are durable and the next process publishes them first. "Final" therefore means: offsets at
+the end of the changes topic, nothing pending, every outbox row sent (tests/support.py ``caught_up``).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 
+import asyncpg
 from prometheus_client import Histogram
 from pydantic import TypeAdapter, ValidationError
 
 from jeugdstroom.common.consumer import Decoded, Poison
 from jeugdstroom.common.contracts.changes import AnyChange, RegistryChange
 from jeugdstroom.common.contracts.validation import field_errors
-from jeugdstroom.common.db import Conn
+from jeugdstroom.common.db import TRANSIENT_ERRORS, Conn
 from jeugdstroom.common.kafka import InRecord
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.monitor import fold, publisher
@@ -23,30 +35,43 @@ from jeugdstroom.monitor.periods import today
 
 GROUP = "monitor"
 _CHANGE: TypeAdapter[AnyChange] = TypeAdapter(RegistryChange)
+log = logging.getLogger(__name__)
 
 FRESHNESS = Histogram(
     "jeugdstroom_monitor_freshness_seconds",
-    "Seconds from an event's acceptance by intake to its effect on the indicators",
+    "Seconds from an event's acceptance by intake to its effect on the indicators (the fold's commit)",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
+)
+PUBLICATION = Histogram(
+    "jeugdstroom_monitor_publication_seconds",
+    "Seconds per indicator-topic publication (recomputing the pending cells, outbox rows for changed ones)",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
 )
 
 
 class MonitorProcessor:
-    """Folds changes into the aggregates; publishes the indicator rows they changed (see ``finish``)."""
+    """Folds changes into the aggregates and records the cells they may have changed; :meth:`publish_forever`
+    publishes those cells."""
 
-    #: While replaying a backlog, the indicator topic is brought up to date every PUBLISH_INTERVAL_S, or, when a
-    #: publication takes longer than PUBLISH_SHARE of that, every (publication time ÷ PUBLISH_SHARE): a
-    #: publication recomputes every affected row, which during a replay is most of the table.
-    PUBLISH_INTERVAL_S = 2.0
-    PUBLISH_SHARE = 0.2
+    #: The publisher spends at most PUBLISH_SHARE of its time publishing: after a publication that took t
+    #: seconds, the next starts no earlier than t ÷ PUBLISH_SHARE after it. While the consumer replays a backlog
+    #: (the fetched high watermark shows more records behind its batch), publications are also at least
+    #: REPLAY_INTERVAL_S apart: each one recomputes most of the table then. A batch that reaches the end of its
+    #: partitions ends the replay spacing at once.
+    PUBLISH_SHARE = 0.25
+    REPLAY_INTERVAL_S = 2.0
 
     def __init__(self, settings: Settings, clock: Callable[[], date] = today) -> None:
         self.settings = settings
         self.clock = clock
-        self._work: dict[tuple[str, str], publisher.Affected] = {}
-        self._next_publish = time.monotonic()
-        #: Whether deferred publication may be waiting (true at start: a previous process may have left some).
-        self.deferred = True
+        #: Set while the last committed batch reached the end of its partitions (cleared while replaying a backlog).
+        self.settled = asyncio.Event()
+        self.settled.set()
+        self._more = False
+        self._accepted: list[datetime] = []
+        #: Set when committed folds may have left pending cells (and at start: a previous process may have).
+        self.wake = asyncio.Event()
+        self.wake.set()
 
     def decode(self, record: InRecord) -> tuple[str, AnyChange]:
         if record.value is None:
@@ -60,29 +85,47 @@ class MonitorProcessor:
     async def apply(self, conn: Conn, items: Sequence[Decoded[AnyChange]]) -> None:
         deltas = fold.deltas((d.item for d in items), FOLDS)
         await repo.apply_deltas(conn, deltas)
-        self._work = publisher.affected(deltas, self.clock())
-        self._observe_freshness(items)
+        await publisher.defer(conn, publisher.affected(deltas, self.clock()))
+        self._accepted = [d.item.accepted_at for d in items if d.item.accepted_at is not None]
 
     async def finish(self, conn: Conn, more: bool) -> None:
-        """End of a batch's transaction: publish the rows it changed — unless more records wait behind it and the
-        next publication is not due yet: then defer them to a later batch (a replay publishes once per interval
-        instead of once per batch). With ``more`` false everything deferred
-        is published, so the topic is current whenever the monitor has caught up."""
-        work, self._work = self._work, {}
-        started = time.monotonic()
-        if more and started < self._next_publish:
-            if work:
-                await publisher.defer(conn, work)
-                self.deferred = True
-            return
-        await publisher.publish_work(conn, self.settings, work, self.clock(), pending=True)
-        took = time.monotonic() - started
-        self._next_publish = started + max(self.PUBLISH_INTERVAL_S, took / self.PUBLISH_SHARE)
-        self.deferred = False
+        """End of a batch's transaction (consumer.Finishing): remember whether a backlog waits behind it."""
+        self._more = more
 
-    @staticmethod
-    def _observe_freshness(items: Sequence[Decoded[AnyChange]]) -> None:
+    def committed(self) -> None:
+        """The batch committed: its changes are visible; wake the publisher."""
         now = datetime.now(UTC)
-        for d in items:
-            if d.item.accepted_at is not None:
-                FRESHNESS.observe(max(0.0, (now - d.item.accepted_at).total_seconds()))
+        for accepted in self._accepted:
+            FRESHNESS.observe(max(0.0, (now - accepted).total_seconds()))
+        self._accepted = []
+        if self._more:
+            self.settled.clear()
+        else:
+            self.settled.set()
+        self.wake.set()
+
+    async def publish_forever(self, pool: asyncpg.Pool) -> None:
+        """The indicator-topic publisher: after committed folds, publish every pending cell (paced, see
+        PUBLISH_SHARE); transient faults are retried, pending records stay until a publication commits."""
+        share_due = replay_due = 0.0
+        while True:
+            await self.wake.wait()
+            if (delay := share_due - time.monotonic()) > 0:
+                await asyncio.sleep(delay)
+            if (delay := replay_due - time.monotonic()) > 0:
+                with contextlib.suppress(TimeoutError):  # a batch at the end of the backlog ends the spacing
+                    await asyncio.wait_for(self.settled.wait(), delay)
+            self.wake.clear()
+            started = time.monotonic()
+            try:
+                async with pool.acquire() as conn, conn.transaction():
+                    await publisher.publish_work(conn, self.settings, {}, self.clock(), pending=True)
+            except TRANSIENT_ERRORS as exc:
+                log.warning("monitor publisher: %s, retrying in 1s", type(exc).__name__)
+                self.wake.set()
+                share_due = time.monotonic() + 1.0
+                continue
+            took = time.monotonic() - started
+            PUBLICATION.observe(took)
+            share_due = started + took / self.PUBLISH_SHARE
+            replay_due = started + self.REPLAY_INTERVAL_S if not self.settled.is_set() else 0.0
