@@ -61,10 +61,28 @@ class Run:
     procs: dict[str, ProcStats] = field(default_factory=dict)
     profiles: dict[str, Path] = field(default_factory=dict)
     infra_cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds of PostgreSQL and the broker
+    #: PostgreSQL's busiest statements over the run: (statement, calls, rows, total ms)
+    statements: list[tuple[str, int, int, float]] = field(default_factory=list)
+    statements_total_ms: float = 0.0
 
     @property
     def rate(self) -> float:
         return self.n / self.seconds if self.seconds else 0.0
+
+
+async def statements(conn: asyncpg.Connection, run: Run, k: int = 15) -> None:
+    """The ``k`` statements of this run's database with the most execution time (the harness's own progress
+    query included: it polls every POLL seconds)."""
+    where = "dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    run.statements_total_ms = float(
+        await conn.fetchval(f"SELECT coalesce(sum(total_exec_time), 0) FROM pg_stat_statements WHERE {where}")
+    )
+    rows = await conn.fetch(
+        f"SELECT regexp_replace(query, '\\s+', ' ', 'g') AS q, calls, rows, total_exec_time AS ms"
+        f" FROM pg_stat_statements WHERE {where} ORDER BY total_exec_time DESC LIMIT $1",
+        k,
+    )
+    run.statements = [(r["q"], int(r["calls"]), int(r["rows"]), float(r["ms"])) for r in rows]
 
 
 def service(name: str, settings: Settings, log_dir: Path) -> ServiceProcess:
@@ -137,6 +155,10 @@ async def run_pipeline(
         p.log_path.parent.mkdir(parents=True, exist_ok=True)
     run = Run(n)
     conn = await asyncpg.connect(settings.database_url)
+    stats = await conn.fetchval("SELECT count(*) FROM pg_available_extensions WHERE name = 'pg_stat_statements'")
+    if stats:  # loaded by bench/infra.py; another server may not have it
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        await conn.execute("SELECT pg_stat_statements_reset()")
     launched = time.perf_counter()
     try:
         await asyncio.gather(*(p.start(timeout=120) for p in procs.values()))
@@ -186,6 +208,8 @@ async def run_pipeline(
         run.seconds = end - first
         run.registry_seconds = registry_done - first
         run.monitor_seconds = end - first_monitor if first_monitor is not None else 0.0
+        if stats:
+            await statements(conn, run)
         return run
     finally:
         await conn.close()

@@ -35,7 +35,10 @@ class Infra:
     def start(cls, durable: bool) -> Infra:
         workdir = Path(tempfile.mkdtemp(prefix="jeugdstroom-bench-"))
         broker = EmbeddedBroker(log_path=workdir / "broker.log").start()
-        postgres = EmbeddedPostgres(workdir / "pg", durable=durable).start()
+        # pg_stat_statements: where PostgreSQL's time goes, per statement (bench/e2e.py reports it)
+        postgres = EmbeddedPostgres(
+            workdir / "pg", durable=durable, options={"shared_preload_libraries": "pg_stat_statements"}
+        ).start()
         return cls(broker, postgres, workdir, durable)
 
     @property

