@@ -56,10 +56,11 @@ class MonitorProcessor:
     #: The publisher spends at most PUBLISH_SHARE of its time publishing: after a publication that took t
     #: seconds, the next starts no earlier than t ÷ PUBLISH_SHARE after it. While the consumer replays a backlog
     #: (the fetched high watermark shows more records behind its batch), publications are also at least
-    #: REPLAY_INTERVAL_S apart: each one recomputes most of the table then. A batch that reaches the end of its
-    #: partitions ends the replay spacing at once.
+    #: REPLAY_INTERVAL_S apart: each one recomputes most of the table then (a stock delta changes every period
+    #: from its day to today), and a subscriber of the compacted topic needs no intermediate versions of a replay.
+    #: A batch that reaches the end of its partitions ends the replay spacing at once.
     PUBLISH_SHARE = 0.25
-    REPLAY_INTERVAL_S = 2.0
+    REPLAY_INTERVAL_S = 10.0
 
     def __init__(self, settings: Settings, clock: Callable[[], date] = today) -> None:
         self.settings = settings

@@ -1,26 +1,27 @@
-"""The compacted indicator topic (``jeugdstroom.indicators``): current public rows, published through the
-outbox in the same transaction as the fold, only for rows whose public value changed in the batch.
+"""The compacted indicator topic (``jeugdstroom.indicators``): current public rows, written to the outbox only for
+rows whose public value changed.
 
 Key: ``indicator|period|start|dims`` (dims at the indicator's full dimension set, ``k=v;…``). Value: the
 row of docs/indicators.md, suppressed as public output, plus ``indicator``, ``unit`` and ``as_of``. A row
 that no longer exists is published with its empty value (0, or n/denominator 0). Periods on the topic:
 month, half_year and year (day rows would multiply the topic without adding information).
 
-The rows last published are kept in ``monitor.published``; the comparison and the outbox write run
-under a transaction-level advisory lock, so instances folding different partitions publish in commit
-order and the last record of a key always carries the value after both batches.
+The rows last published are kept in ``monitor.published`` (read once per publication for all its indicators and
+periods); the comparison and the outbox write run under a transaction-level advisory lock, so instances folding
+different partitions publish in commit order and the last record of a key always carries the value after both
+batches. The current rows are computed per indicator × period with :func:`rows.cells` inside
+:func:`repository.shared_reads`, so the three periods of a stock or count series share one read of month sums.
 
-While the monitor replays a backlog, recomputing the affected rows after every batch would cost more than the
-fold itself; a batch with more records behind it may therefore :func:`defer` its affected cells to
-``monitor.publish_pending`` (in its own transaction), and a later batch publishes them together with its own
-(:func:`publish_work` with ``pending``): the batch that reaches the end of its partitions always does, so the
-topic is current whenever the monitor has caught up.
+A fold records the cells its deltas may have changed (:func:`affected`, one range per indicator × period) with
+:func:`defer` in ``monitor.publish_pending``, in its own transaction; :func:`publish_work` with ``pending`` takes
+every pending record (deleting it) and publishes the rows of those cells, together with any ``work`` passed
+directly. When and how often that runs is the processor's business (processor.py).
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -32,10 +33,10 @@ from jeugdstroom.common.db import Conn
 from jeugdstroom.common.kafka import INDICATORS
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.monitor.catalogue import CATALOGUE, SERIES, USERS, Indicator
-from jeugdstroom.monitor.fold import Key
+from jeugdstroom.monitor.fold import Dims, Key
 from jeugdstroom.monitor.periods import next_start, start_of
-from jeugdstroom.monitor.repository import Scope, shared_stock_reads
-from jeugdstroom.monitor.rows import Row, empty_row, exact_rows, public
+from jeugdstroom.monitor.repository import Scope, shared_reads
+from jeugdstroom.monitor.rows import Row, cells, empty_row, public, to_row
 
 TOPIC_PERIODS = ("month", "half_year", "year")
 PRODUCER = "monitor"
@@ -56,25 +57,46 @@ def topic_key(indicator: str, period: str, start: str, dims: Mapping[str, str]) 
     return f"{indicator}|{period}|{start}|" + ";".join(f"{k}={v}" for k, v in sorted(dims.items()))
 
 
+def _cell_keys(ind: Indicator) -> Callable[[str, str, tuple[str, ...]], str]:
+    """:func:`topic_key` of a cell at the indicator's full dimension set (values in ``ind.dimensions`` order),
+    without building and sorting a dims mapping per cell."""
+    order = sorted(range(len(ind.dimensions)), key=ind.dimensions.__getitem__)
+    names = [(f"{ind.dimensions[i]}=", i) for i in order]
+
+    def key(period: str, start: str, values: tuple[str, ...]) -> str:
+        return f"{ind.id}|{period}|{start}|" + ";".join([n + values[i] for n, i in names])
+
+    return key
+
+
 def affected(deltas: Iterable[Key], as_of: date) -> dict[tuple[str, str], Affected]:
-    out: dict[tuple[str, str], Affected] = {}
+    """The cells a batch's deltas may have changed, per indicator × topic period: from the period of the earliest
+    delta day (to the period after the latest one; for stocks, up to as_of) with the dimension values of the
+    deltas. Deltas after ``as_of`` do not count yet."""
+    spans: dict[str, tuple[list[date], set[Dims]]] = {}  # series → ([first day, last day], dims)
     for key in deltas:
-        if key.day > as_of:
+        day = key.day
+        if day > as_of:
             continue  # does not count yet
-        dims = dict(key.dims)
-        stock = SERIES[key.series].kind == "stock"
-        for ind in USERS.get(key.series, ()):
+        span = spans.get(key.series)
+        if span is None:
+            spans[key.series] = ([day, day], {key.dims})
+            continue
+        days, dims = span
+        if day < days[0]:
+            days[0] = day
+        elif day > days[1]:
+            days[1] = day
+        dims.add(key.dims)
+    out: dict[tuple[str, str], Affected] = {}
+    for series, ((first, last), dims) in spans.items():
+        stock = SERIES[series].kind == "stock"
+        seen = [dict(d) for d in dims]
+        for ind in USERS.get(series, ()):
+            values = {d: {v[d] for v in seen} for d in ind.dimensions}
             for period in TOPIC_PERIODS:
-                lo = start_of(key.day, period)
-                hi = None if stock else next_start(lo, period)
-                a = out.get((ind.id, period))
-                if a is None:
-                    a = out[(ind.id, period)] = Affected(lo, hi)
-                else:
-                    a.lo = min(a.lo, lo)
-                    a.hi = None if a.hi is None or hi is None else max(a.hi, hi)
-                for d in ind.dimensions:
-                    a.values.setdefault(d, set()).add(dims[d])
+                hi = None if stock else next_start(start_of(last, period), period)
+                merge(out, (ind.id, period), Affected(start_of(first, period), hi, values))
     return out
 
 
@@ -134,46 +156,63 @@ async def publish_work(
     await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK)
     if pending:
         await _take_pending(conn, work)
-    with shared_stock_reads():
+    with shared_reads():
         return await _publish(conn, settings, work, as_of)
+
+
+#: What was last published for the cells of a publication: one read for every indicator × period of the work (n:
+#: the work item, in order).
+_PUBLISHED = """SELECT w.n, p.key, p.start, p.dims, p.row
+    FROM unnest($1::text[], $2::text[], $3::date[], $4::date[]) WITH ORDINALITY AS w(indicator, period, lo, hi, n)
+    JOIN monitor.published p ON p.indicator = w.indicator AND p.period = w.period
+     AND p.start >= w.lo AND (w.hi IS NULL OR p.start < w.hi)"""
 
 
 async def _publish(conn: Conn, settings: Settings, work: dict[tuple[str, str], Affected], as_of: date) -> int:
     topic = settings.topic(INDICATORS)
     threshold = settings.suppression_threshold
     out: list[outbox.OutRow] = []
-    upserts: list[tuple[str, str, str, date, dict[str, str], Row]] = []
+    upserts: list[tuple[str, str, str, date, str, str]] = []  # (dims and row as JSON text: cheaper to send)
     deletes: list[str] = []
-    for (ind_id, period), a in sorted(work.items()):
+    items = sorted(work.items())
+    published: dict[int, list[Any]] = {}
+    for r in await conn.fetch(
+        _PUBLISHED,
+        [k[0] for k, _ in items],
+        [k[1] for k, _ in items],
+        [a.lo for _, a in items],
+        [a.hi for _, a in items],
+    ):
+        published.setdefault(r["n"], []).append(r)
+    for n, ((ind_id, period), a) in enumerate(items, 1):
         ind = CATALOGUE[ind_id]
         scope = Scope(period, ind.dimensions, as_of, a.values, a.lo, a.hi)
-        current = {
-            topic_key(ind.id, period, r["start"], r["dims"]): public(ind, r, threshold)
-            for r in await exact_rows(conn, ind, scope)
-        }
-        old_rows = await conn.fetch(
-            "SELECT key, start, dims, row FROM monitor.published WHERE indicator = $1 AND period = $2"
-            " AND start >= $3 AND ($4::date IS NULL OR start < $4)",
-            ind.id,
-            period,
-            a.lo,
-            a.hi,
-        )
-        old: dict[str, Any] = {
-            r["key"]: r for r in old_rows if all(r["dims"][d] in a.values[d] for d in ind.dimensions)
-        }
-        for key, row in current.items():
-            if key not in old or old[key]["row"] != row:
-                out.append(outbox.OutRow(topic, key.encode(), _message(ind, row, as_of)))
-                upserts.append((key, ind.id, period, date.fromisoformat(row["start"]), row["dims"], row))
-        for key in old.keys() - current.keys():
-            gone = empty_row(ind, period, old[key]["start"], old[key]["dims"])
-            out.append(outbox.OutRow(topic, key.encode(), _message(ind, gone, as_of)))
-            deletes.append(key)
+        values = await cells(conn, ind, scope)
+        cell_key = _cell_keys(ind)
+        current: dict[str, tuple[date, Row]] = {}  # key → (start, public row), in cell order
+        for cell in sorted(values):
+            row = public(ind, to_row(period, ind.dimensions, cell, values[cell]), threshold)
+            current[cell_key(period, row["start"], cell[1])] = (cell[0], row)
+        gone: list[Any] = []
+        for r in published.get(n, ()):
+            now = current.get(r["key"])
+            if now is not None:  # (a current cell is one of the affected cells)
+                if now[1] == r["row"]:
+                    del current[r["key"]]  # unchanged
+            elif all(r["dims"][d] in a.values[d] for d in ind.dimensions):
+                gone.append(r)  # an affected cell that no longer has a value
+        for key, (start, row) in current.items():
+            out.append(outbox.OutRow(topic, key.encode(), _message(ind, row, as_of)))
+            upserts.append((key, ind.id, period, start, orjson.dumps(row["dims"]).decode(), orjson.dumps(row).decode()))
+        for r in gone:
+            empty = empty_row(ind, period, r["start"], r["dims"])
+            out.append(outbox.OutRow(topic, r["key"].encode(), _message(ind, empty, as_of)))
+            deletes.append(r["key"])
     if upserts:
         await conn.execute(
             """INSERT INTO monitor.published (key, indicator, period, start, dims, row)
-               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::jsonb[], $6::jsonb[])
+               SELECT k, i, p, s, d::jsonb, r::jsonb
+               FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::text[], $6::text[]) AS u(k, i, p, s, d, r)
                ON CONFLICT (key) DO UPDATE SET row = EXCLUDED.row""",
             *[list(col) for col in zip(*upserts, strict=True)],
         )

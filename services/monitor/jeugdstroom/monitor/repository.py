@@ -1,5 +1,16 @@
 """monitor aggregates in PostgreSQL: additive upserts (one round trip per table per batch) and exact
-period/dimension roll-ups at query time."""
+period/dimension roll-ups at query time.
+
+Stocks are stored twice, additively and in the same transaction: as day-level deltas (``monitor.stock_deltas``,
++1 on an episode's start day, −1 on its end day) and as their sums per month (``monitor.stock_month_deltas``).
+A stock's value on a day is the sum of all deltas up to that day; :func:`stock_values` reads it per period from
+the month sums of complete months plus the day deltas of the month of the day read, and sums everything before
+the first requested period in SQL into one opening balance per cell, so a read returns a few rows per requested
+period and cell whatever the length of the history.
+
+Within :func:`shared_reads` (one publication of the indicator topic), the month, half-year and year rows of a
+stock or count series are computed from one read of month sums instead of one query per period.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from jeugdstroom.common.db import Conn
@@ -36,11 +47,14 @@ _UPSERT = {
                    ON CONFLICT (indicator, day, dims_key, value)
                    DO UPDATE SET n = monitor.durations.n + EXCLUDED.n""",
 }
+_UPSERT_STOCK_MONTHS = """INSERT INTO monitor.stock_month_deltas (indicator, month, dims_key, dims, delta)
+    SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::jsonb[], $5::bigint[])
+    ON CONFLICT (indicator, month, dims_key) DO UPDATE SET delta = monitor.stock_month_deltas.delta + EXCLUDED.delta"""
 
 
 async def apply_deltas(conn: Conn, deltas: Mapping[Key, int]) -> None:
-    """Add a batch's net deltas: one statement per table (keys in a stable order, so concurrent
-    instances lock rows in the same order)."""
+    """Add a batch's net deltas: one statement per table, and for stocks one more for their month sums (keys
+    in a stable order, so concurrent instances lock rows in the same order)."""
     by_table: dict[str, list[Key]] = defaultdict(list)
     for k in deltas:
         by_table[k.table].append(k)
@@ -58,6 +72,30 @@ async def apply_deltas(conn: Conn, deltas: Mapping[Key, int]) -> None:
         elif table == "duration":
             args.append([k.value for k in keys])
         await conn.execute(_UPSERT[table], *args)
+        if table == "stock":
+            await _add_stock_months(conn, keys, deltas)
+
+
+async def _add_stock_months(conn: Conn, keys: list[Key], deltas: Mapping[Key, int]) -> None:
+    """Add the month sums of a batch's stock deltas (``keys`` sorted by series, day, dims)."""
+    months: dict[tuple[str, date, str], list[Any]] = {}
+    for k in keys:
+        cell = (k.series, k.day.replace(day=1), k.dims_key)
+        m = months.get(cell)
+        if m is None:
+            months[cell] = [k.dims, deltas[k]]
+        else:
+            m[1] += deltas[k]
+    cells = sorted(c for c, (_, delta) in months.items() if delta != 0)
+    if cells:
+        await conn.execute(
+            _UPSERT_STOCK_MONTHS,
+            [c[0] for c in cells],
+            [c[1] for c in cells],
+            [c[2] for c in cells],
+            [dict(months[c][0]) for c in cells],
+            [months[c][1] for c in cells],
+        )
 
 
 # -- queries ----------------------------------------------------------------------------------------
@@ -87,13 +125,19 @@ def _dim(name: str) -> str:
     return f"dims->>'{name}'"
 
 
-def _where(series: str, scope: Scope, args: list[Any], *, lower: bool = True) -> str:
+def _series_where(series: str, scope: Scope, args: list[Any]) -> list[str]:
+    """Conditions on the series and the dimension filters of ``scope`` (parameters appended to ``args``)."""
     args.append(series)
     where = [f"indicator = ${len(args)}"]
     for name, values in sorted(scope.filters.items()):
         args.append(sorted(values))
         where.append(f"{_dim(name)} = ANY(${len(args)}::text[])")
-    if lower and scope.lo is not None:
+    return where
+
+
+def _where(series: str, scope: Scope, args: list[Any]) -> str:
+    where = _series_where(series, scope, args)
+    if scope.lo is not None:
         args.append(scope.lo)
         where.append(f"day >= ${len(args)}")
     if scope.hi is not None:
@@ -116,6 +160,9 @@ def _cell(r: Any, scope: Scope) -> Cell:
 
 
 async def count_values(conn: Conn, series: str, scope: Scope) -> dict[Cell, int]:
+    reads = _SHARED_READS.get()
+    if reads is not None and scope.period != "day" and _month_aligned(scope):
+        return await _counts_from_months(conn, series, scope, reads)
     args: list[Any] = []
     where = _where(series, scope, args)
     select, names = _cols(scope)
@@ -125,6 +172,37 @@ async def count_values(conn: Conn, series: str, scope: Scope) -> dict[Cell, int]
         *args,
     )
     return {_cell(r, scope): r["v"] for r in rows}
+
+
+def _month_aligned(scope: Scope) -> bool:
+    return (scope.lo is None or scope.lo.day == 1) and (scope.hi is None or scope.hi.day == 1)
+
+
+async def _counts_from_months(
+    conn: Conn, series: str, scope: Scope, reads: dict[tuple[Any, ...], Any]
+) -> dict[Cell, int]:
+    """:func:`count_values` of a month, half-year or year scope whose bounds are month starts, from one read of
+    month sums over the whole years of [lo, hi) that the three periods share (within :func:`shared_reads`). With
+    month-aligned bounds a month is either wholly inside [lo, hi) or wholly outside, so the sums are exact."""
+    lo = None if scope.lo is None else start_of(scope.lo, "year")
+    hi = None if scope.hi is None else next_start(start_of(scope.hi - timedelta(days=1), "year"), "year")
+    args: list[Any] = []
+    wide = Scope("month", scope.group_by, scope.as_of, scope.filters, lo, hi)
+    where = _where(series, wide, args)
+    select, names = _cols(wide)
+    sql = (
+        f"SELECT {PERIOD_SQL['month']} AS p{select}, sum(value)::bigint AS v FROM monitor.counts"
+        f" WHERE {where} GROUP BY p{names} HAVING sum(value) <> 0"
+    )
+    key = (sql, *(tuple(a) if isinstance(a, list) else a for a in args))
+    months: list[tuple[Cell, int]] | None = reads.get(key)
+    if months is None:
+        months = reads[key] = [(_cell(r, wide), r["v"]) for r in await conn.fetch(sql, *args)]
+    out: dict[Cell, int] = defaultdict(int)
+    for (month, dims), v in months:
+        if (scope.lo is None or month >= scope.lo) and (scope.hi is None or month < scope.hi):
+            out[(start_of(month, scope.period), dims)] += v
+    return {c: v for c, v in out.items() if v != 0}
 
 
 async def distinct_values(conn: Conn, series: str, scope: Scope) -> dict[Cell, int]:
@@ -158,50 +236,97 @@ async def duration_values(conn: Conn, series: str, scope: Scope) -> dict[Cell, t
     return {_cell(r, scope): (r["total"], r["median"], r["p90"]) for r in rows}
 
 
-#: Within :func:`shared_stock_reads`: the day rows of stock queries already read, by query and arguments.
-_STOCK_READS: ContextVar[dict[tuple[Any, ...], list[Any]] | None] = ContextVar("stock_reads", default=None)
+#: Within :func:`shared_reads`: stock and count reads already made (their rows), by query and arguments.
+_SHARED_READS: ContextVar[dict[tuple[Any, ...], Any] | None] = ContextVar("shared_reads", default=None)
 
 
 @contextlib.contextmanager
-def shared_stock_reads() -> Iterator[None]:
-    """Within the block, identical stock reads are read once (a stock's value in any period needs all its deltas
-    up to the period's end, so the month, half-year and year rows of one publication share one read). Only for
-    code that reads inside one transaction and does not write stock deltas meanwhile."""
-    token = _STOCK_READS.set({})
+def shared_reads() -> Iterator[None]:
+    """Within the block, the month, half-year and year rows of a stock or count series share one read of month
+    sums (see :func:`stock_values`, :func:`count_values`), and identical reads are made once. Only for code that
+    reads inside one transaction and does not write aggregates meanwhile."""
+    token = _SHARED_READS.set({})
     try:
         yield
     finally:
-        _STOCK_READS.reset(token)
+        _SHARED_READS.reset(token)
 
 
 async def stock_values(conn: Conn, series: str, scope: Scope) -> dict[Cell, int]:
-    """Active episodes on min(last day of the period, as_of): the sum of all deltas up to that day."""
+    """Active episodes on min(last day of the period, as_of): the sum of all deltas up to that day (and before
+    ``hi``), per period from ``lo`` (or the first delta) on; cells with value 0 are left out.
+
+    The read returns, per cell (group-by values), the net delta of each *bucket* up to the last day read, and one
+    opening balance (the sum of everything before a base day) at ``base - 1 day``:
+
+    * period ``day``: base = ``lo``; buckets are days; month sums of the months before ``lo``'s month and day
+      deltas from that month on;
+    * month, half-year, year: base = 1 January of ``lo``'s year (the same for the three periods, so one
+      publication's reads of them are shared); buckets are months: month sums of the complete months, and
+      the day deltas of the month of the last day read, up to that day, as that month's bucket.
+
+    A bucket dated ``b`` then counts for a period exactly when ``b <=`` the day the period is read on: a month
+    bucket holds only days up to the last day read, and every period boundary is a month boundary.
+    """
+    # the last day any period is read on: as_of, and nothing from ``hi`` on
+    cap = scope.as_of if scope.hi is None else min(scope.as_of, scope.hi - timedelta(days=1))
+    first = None if scope.lo is None else start_of(scope.lo, scope.period)
+    if first is not None and first > cap:
+        return {}
     args: list[Any] = []
-    where = _where(series, scope, args, lower=False)
+    where = " AND ".join(_series_where(series, scope, args))
     select, names = _cols(scope)
-    sql = (
-        f"SELECT day{select}, sum(delta)::bigint AS v FROM monitor.stock_deltas WHERE {where}"
-        f" GROUP BY day{names} HAVING sum(delta) <> 0 ORDER BY day"
-    )
-    reads = _STOCK_READS.get()
-    key = (sql, *(tuple(a) if isinstance(a, list) else a for a in args))
-    if reads is not None and key in reads:
-        rows = reads[key]
+    if scope.period == "day":
+        base = first
+        split = date.min if first is None else first.replace(day=1)
+        args.append(split)
+        label = "day"
     else:
-        rows = await conn.fetch(sql, *args)
+        base = None if first is None else start_of(first, "year")
+        split = cap.replace(day=1)
+        args.append(split)
+        label = f"${len(args)}::date"
+    m = len(args)
+    args.append(cap)
+    c = len(args)
+    bucket = "b"
+    if base is not None:
+        args.append(base)
+        bucket = f"CASE WHEN b < ${len(args)} THEN NULL ELSE b END"
+    sql = (
+        f"SELECT {bucket} AS b{names}, sum(delta)::bigint AS v FROM ("
+        f"SELECT month AS b{select}, delta FROM monitor.stock_month_deltas WHERE {where} AND month < ${m}"
+        f" UNION ALL SELECT {label} AS b{select}, delta FROM monitor.stock_deltas"
+        f" WHERE {where} AND day >= ${m} AND day <= ${c}) x"
+        f" GROUP BY 1{names} HAVING sum(delta) <> 0 ORDER BY 1 NULLS FIRST"
+    )
+    reads = _SHARED_READS.get()
+    key = (sql, *(tuple(a) if isinstance(a, list) else a for a in args))
+    groups: dict[tuple[str, ...], list[tuple[date, int]]] | None = None if reads is None else reads.get(key)
+    if groups is None:
+        groups = defaultdict(list)
+        opening = date.min if base is None else base - timedelta(days=1)  # (no NULL bucket without a base)
+        n = len(scope.group_by)
+        for r in await conn.fetch(sql, *args):
+            groups[tuple(r[i] for i in range(1, n + 1))].append((opening if r[0] is None else r[0], r[n + 1]))
         if reads is not None:
-            reads[key] = rows
-    groups: dict[tuple[str, ...], list[tuple[date, int]]] = defaultdict(list)
-    for r in rows:
-        groups[tuple(r[f"d{i}"] for i in range(len(scope.group_by)))].append((r["day"], r["v"]))
+            reads[key] = groups
+    return _running_totals(groups, scope.period, first, cap)
+
+
+def _running_totals(
+    groups: Mapping[tuple[str, ...], list[tuple[date, int]]], period: str, first: date | None, cap: date
+) -> dict[Cell, int]:
+    """Per cell, the running total of its (day, delta) buckets (in day order) on min(last day, ``cap``) of each
+    period from ``first`` (or the period of its first bucket) to the one containing ``cap``; 0 left out."""
     out: dict[Cell, int] = {}
     for dims, deltas in groups.items():
-        s = start_of(deltas[0][0], scope.period)
-        if scope.lo is not None and scope.lo > s:
-            s = start_of(scope.lo, scope.period)
+        s = start_of(deltas[0][0], period)
+        if first is not None and first > s:
+            s = first
         cum, i = 0, 0
-        while s <= scope.as_of and (scope.hi is None or s < scope.hi):
-            upto = min(last_day(s, scope.period), scope.as_of)
+        while s <= cap:
+            upto = min(last_day(s, period), cap)
             while i < len(deltas) and deltas[i][0] <= upto:
                 cum += deltas[i][1]
                 i += 1
@@ -209,7 +334,7 @@ async def stock_values(conn: Conn, series: str, scope: Scope) -> dict[Cell, int]
                 out[(s, dims)] = cum
             elif i == len(deltas):
                 break
-            s = next_start(s, scope.period)
+            s = next_start(s, period)
     return out
 
 

@@ -59,18 +59,13 @@ async def cells(conn: Conn, ind: Indicator, scope: Scope) -> dict[Cell, Row]:
     return {c: {"value": v} for c, v in values.items() if v != 0}
 
 
+def to_row(period: str, group_by: tuple[str, ...], cell: Cell, fields: Row) -> Row:
+    start, dims = cell
+    return {"period": period, "start": start.isoformat(), "dims": dict(zip(group_by, dims, strict=True)), **fields}
+
+
 def to_rows(scope: Scope, values: Mapping[Cell, Row]) -> list[Row]:
-    out = []
-    for (start, dims), fields in sorted(values.items()):
-        out.append(
-            {
-                "period": scope.period,
-                "start": start.isoformat(),
-                "dims": dict(zip(scope.group_by, dims, strict=True)),
-                **fields,
-            }
-        )
-    return out
+    return [to_row(scope.period, scope.group_by, cell, values[cell]) for cell in sorted(values)]
 
 
 async def exact_rows(conn: Conn, ind: Indicator, scope: Scope) -> list[Row]:
