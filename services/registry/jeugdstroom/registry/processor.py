@@ -12,11 +12,14 @@ One batch, inside the consumer loop's transaction (after the dedupe of event ids
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Sequence
 from typing import Any
 
 import orjson
 from prometheus_client import Counter
+from pydantic import AwareDatetime, TypeAdapter
+from pydantic_core import SchemaSerializer
 
 from jeugdstroom.common import outbox
 from jeugdstroom.common.consumer import Decoded, Poison
@@ -74,26 +77,25 @@ class RegistryProcessor:
     def __init__(self, settings: Settings, group: str = GROUP) -> None:
         self.settings = settings
         self.group = group  # consumer group, processed-event log and outbox producer name
-        self._pending: list[tuple[Counter, str]] = []  # metric increments of the transaction in progress
+        self._pending: list[tuple[Counter, str, int]] = []  # metric increments of the transaction in progress
 
     def decode(self, record: InRecord) -> tuple[str, Any]:
         return decode_event(record)
 
     def committed(self) -> None:
         """Called by the consumer loop once the batch's transaction committed: count what it recorded."""
-        for metric, label in self._pending:
-            metric.labels(label).inc()
+        for metric, label, n in self._pending:
+            metric.labels(label).inc(n)
         self._pending = []
 
     async def apply(self, conn: Conn, items: Sequence[Decoded[Any]]) -> None:
         self._pending = []  # a previous attempt that did not commit counts nothing
-        events = [(d, json_value(d.item)) for d in items]
-        facts = [(d.event_id, e) for d, e in events if e["type"] != "correctie"]
-        corrections = [(d.event_id, e) for d, e in events if e["type"] == "correctie"]
+        facts = [(d.event_id, d.item) for d in items if d.item.type != "correctie"]
+        corrections = [(d.event_id, json_value(d.item)) for d in items if d.item.type == "correctie"]
         # The event uids this batch is about: each new fact, and the target of each correctie.
         uid_of = {
-            d.event_id: (d.event_id if e["type"] != "correctie" else f"{e['sender']}/{e['data']['target_id']}")
-            for d, e in events
+            d.event_id: (d.event_id if d.item.type != "correctie" else event_uid(d.item.sender, d.item.data.target_id))
+            for d in items
         }
         uids = sorted(set(uid_of.values()))
 
@@ -101,7 +103,7 @@ class RegistryProcessor:
         max_day = await repo.advance_watermark(conn, max(local_day(d.item.occurred_at) for d in items))
         watermark = watermark_of(max_day, self.settings.watermark_grace_days)
         # 2. locks on every child and event concerned
-        own = {d.event_id: _own_children(e) for d, e in events}
+        own = {d.event_id: _own_children(d.item) for d in items}
         related = await repo.related_children(conn, uids)
         due = await repo.due_children(conn, watermark)
         locked = {p for ps in own.values() for p in ps} | {p for _, p in related} | due
@@ -121,46 +123,91 @@ class RegistryProcessor:
         inputs = care_path.ChildInputs(originals, corrs)
         diffs = [care_path.diff(before[p], care_path.project(p, *inputs.of(p), watermark)) for p in touched]
         diffs = [d for d in diffs if not d.empty]
-        await repo.save(conn, diffs)
+        encoded = repo.EpisodeJson()  # each episode serialised once: the same bytes go to its row and its change
+        await repo.save(conn, diffs, encoded)
 
         # 5. changes: each caused by the last event of the batch that concerns the child
         by_uid: dict[str, set[str]] = {}
         for uid, p in related:
             by_uid.setdefault(uid, set()).add(p)
         cause: dict[str, Decoded[Any]] = {}
-        for d, _ in events:
+        for d in items:
             for p in own[d.event_id] | by_uid.get(uid_of[d.event_id], set()):
                 cause[p] = d
         latest = max(items, key=lambda d: (d.item.occurred_at, d.event_id))
-        rows = [self._change_row(cause.get(d.pseudonym, latest), d.pseudonym, ch) for d in diffs for ch in d.changes]
+        topic = self.settings.topic(REGISTRY_CHANGES)
+        of_cause: dict[str, tuple[bytes, str]] = {}  # per cause event: accepted_at as the contract's JSON, event time
+        rows = [
+            self._change_row(topic, cause.get(d.pseudonym, latest), d.pseudonym, ch, encoded, of_cause)
+            for d in diffs
+            for ch in d.changes
+        ]
         await outbox.write(conn, self.group, rows)
-        self._pending = [(FINDINGS, f.kind) for d in diffs for f in d.opened]
-        self._pending += [(CHANGES, ch.entity) for d in diffs for ch in d.changes]
+        found = collections.Counter(f.kind for d in diffs for f in d.opened)
+        changed = collections.Counter(ch.entity for d in diffs for ch in d.changes)
+        self._pending = [(FINDINGS, k, n) for k, n in found.items()] + [(CHANGES, e, n) for e, n in changed.items()]
 
-    def _change_row(self, cause: Decoded[Any], pseudonym: str, ch: care_path.EntityChange) -> outbox.OutRow:
+    def _change_row(
+        self,
+        topic: str,
+        cause: Decoded[Any],
+        pseudonym: str,
+        ch: care_path.EntityChange,
+        encoded: repo.EpisodeJson,
+        of_cause: dict[str, tuple[bytes, str]],
+    ) -> outbox.OutRow:
         # change_id = {cause event uid}|{entity}|{entity key}; when the cause is another child's event (a correctie
         # moving an event, a watermark passing a birthday) the child is appended so that ids stay unique.
         change_id = f"{cause.event_id}|{ch.entity}|{ch.key}"
         if cause.item.child.pseudonym != pseudonym:
             change_id += f"|{pseudonym}"
-        change = CHANGE_TYPES[ch.entity](
-            change_id=change_id,
-            pseudonym=pseudonym,  # type: ignore[call-arg]
-            accepted_at=cause.item.accepted_at,
-            before=ch.before,
-            after=ch.after,
+        known = of_cause.get(cause.event_id)
+        if known is None:
+            item = cause.item
+            known = of_cause[cause.event_id] = (_ACCEPTED_AT.to_json(item.accepted_at), item.occurred_at.isoformat())
+        accepted_at, occurred_at = known
+        before, after = ch.before, ch.after
+        value = change_json(
+            change_id,
+            pseudonym,
+            accepted_at,
+            ch.entity,
+            encoded(before) if before is not None else None,
+            encoded(after) if after is not None else None,
         )
-        value = orjson.dumps(change.model_dump(mode="json"))
-        headers = cloudevent_headers(
-            change.change_id, f"registry.change.{ch.entity}", "/registry", cause.item.occurred_at.isoformat()
-        )
-        return outbox.OutRow(self.settings.topic(REGISTRY_CHANGES), pseudonym.encode(), value, headers)
+        headers = cloudevent_headers(change_id, f"registry.change.{ch.entity}", "/registry", occurred_at)
+        return outbox.OutRow(topic, pseudonym.encode(), value, headers)
 
 
-def _own_children(event: dict[str, Any]) -> set[str]:
+#: ``ChangeBase.accepted_at`` on its own, to serialise it exactly as the change contract does (the core serializer:
+#: ``TypeAdapter.dump_json`` costs more in its Python wrapper than in the serialisation).
+_ACCEPTED_AT: SchemaSerializer = TypeAdapter(AwareDatetime | None).serializer
+
+
+def change_json(
+    change_id: str, pseudonym: str, accepted_at: bytes, entity: str, before: bytes | None, after: bytes | None
+) -> bytes:
+    """A registry change (the ``CHANGE_TYPES[entity]`` contract) as JSON, from its parts already serialised: the
+    same bytes as ``orjson.dumps(model.model_dump(mode="json"))`` of the contract model (field order and formats;
+    ``tests/unit/test_registry_changes`` compares them), without building and validating a change model per row
+    (its parts are validated episodes and ids). ``before``/``after`` are the episodes' own contract JSON
+    (``EpisodeJson``), ``accepted_at`` the JSON of the cause's acceptance time."""
+    return orjson.dumps(
+        {
+            "change_id": change_id,
+            "schema_version": 1,
+            "pseudonym": pseudonym,
+            "accepted_at": orjson.Fragment(accepted_at),
+            "entity": entity,
+            "before": orjson.Fragment(before) if before is not None else None,
+            "after": orjson.Fragment(after) if after is not None else None,
+        }
+    )
+
+
+def _own_children(event: Any) -> set[str]:
     """The children an event names itself: its child, and for a correctie also its replacement's child."""
-    out = {event["child"]["pseudonym"]}
-    replacement = event.get("data", {}).get("replacement")
-    if event["type"] == "correctie" and replacement is not None:
-        out.add(replacement["child"]["pseudonym"])
+    out = {event.child.pseudonym}
+    if event.type == "correctie" and event.data.replacement is not None:
+        out.add(event.data.replacement.child.pseudonym)
     return out

@@ -8,9 +8,9 @@ can therefore never project the same child at the same time, whatever topic part
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import orjson
@@ -27,8 +27,6 @@ from jeugdstroom.registry.handlers.care_path import ChildDiff, ChildState, Episo
 from jeugdstroom.registry.handlers.child import ChildRecord
 from jeugdstroom.registry.handlers.facts import Correction, Fact, Finding
 
-Getter = Callable[[Any], Any]
-
 
 @dataclass(frozen=True)
 class Table:
@@ -37,16 +35,12 @@ class Table:
     name: str
     id_column: str
     model: type[Episode]
-    columns: tuple[tuple[str, str, Getter], ...]  # (column, PostgreSQL type, value of the episode)
+    columns: tuple[tuple[str, str, str], ...]  # (column, PostgreSQL type, field of the episode)
 
 
-def _attr(name: str) -> Getter:
-    return lambda ep: getattr(ep, name)
-
-
-_CHILD_COLUMNS: tuple[tuple[str, str, Getter], ...] = (
-    ("gemeente", "text", _attr("gemeente")),
-    ("birth_date", "date", _attr("birth_date")),
+_CHILD_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("gemeente", "text", "gemeente"),
+    ("birth_date", "date", "birth_date"),
 )
 
 TABLES: dict[str, Table] = {
@@ -55,13 +49,13 @@ TABLES: dict[str, Table] = {
         "aanmelding_id",
         AanmeldingEpisode,
         (
-            ("verwijzer", "text", _attr("verwijzer")),
-            ("zorgvorm", "text", _attr("zorgvorm")),
-            ("urgent", "boolean", _attr("urgent")),
-            ("day", "date", _attr("day")),
-            ("beschikking_date", "date", _attr("beschikking_date")),
-            ("plaatsing_date", "date", _attr("plaatsing_date")),
-            ("herhaald", "boolean", _attr("herhaald")),
+            ("verwijzer", "text", "verwijzer"),
+            ("zorgvorm", "text", "zorgvorm"),
+            ("urgent", "boolean", "urgent"),
+            ("day", "date", "day"),
+            ("beschikking_date", "date", "beschikking_date"),
+            ("plaatsing_date", "date", "plaatsing_date"),
+            ("herhaald", "boolean", "herhaald"),
             *_CHILD_COLUMNS,
         ),
     ),
@@ -70,9 +64,9 @@ TABLES: dict[str, Table] = {
         "beschikking_id",
         BeschikkingEpisode,
         (
-            ("soort", "text", _attr("soort")),
-            ("start_date", "date", _attr("start")),
-            ("end_date", "date", _attr("end")),
+            ("soort", "text", "soort"),
+            ("start_date", "date", "start"),
+            ("end_date", "date", "end"),
             *_CHILD_COLUMNS,
         ),
     ),
@@ -81,12 +75,12 @@ TABLES: dict[str, Table] = {
         "plaatsing_id",
         PlaatsingEpisode,
         (
-            ("provider", "text", _attr("provider")),
-            ("vorm", "text", _attr("vorm")),
-            ("start_date", "date", _attr("start")),
-            ("end_date", "date", _attr("end")),
-            ("reden_einde", "text", _attr("reden_einde")),
-            ("overplaatsing", "boolean", _attr("overplaatsing")),
+            ("provider", "text", "provider"),
+            ("vorm", "text", "vorm"),
+            ("start_date", "date", "start"),
+            ("end_date", "date", "end"),
+            ("reden_einde", "text", "reden_einde"),
+            ("overplaatsing", "boolean", "overplaatsing"),
             *_CHILD_COLUMNS,
         ),
     ),
@@ -95,9 +89,9 @@ TABLES: dict[str, Table] = {
         "separatie_id",
         SeparatieEpisode,
         (
-            ("vorm", "text", _attr("vorm")),
-            ("start_at", "timestamptz", _attr("start")),
-            ("end_at", "timestamptz", _attr("end")),
+            ("vorm", "text", "vorm"),
+            ("start_at", "timestamptz", "start"),
+            ("end_at", "timestamptz", "end"),
             *_CHILD_COLUMNS,
         ),
     ),
@@ -106,9 +100,9 @@ TABLES: dict[str, Table] = {
         "plaatsing_id",
         AchttienFact,
         (
-            ("vorm", "text", _attr("vorm")),
-            ("birthday", "date", _attr("birthday")),
-            ("continues", "boolean", _attr("continues")),
+            ("vorm", "text", "vorm"),
+            ("birthday", "date", "birthday"),
+            ("continues", "boolean", "continues"),
             *_CHILD_COLUMNS,
         ),
     ),
@@ -165,19 +159,18 @@ async def related_children(conn: Conn, uids: Sequence[str]) -> list[tuple[str, s
     return [(r["uid"], r["pseudonym"]) for r in rows]
 
 
-async def add_facts(conn: Conn, facts: Sequence[tuple[str, dict[str, Any]]]) -> None:
-    """Store (uid, published event as JSON) of aanmelding/beschikking/plaatsing/separatie events."""
+async def add_facts(conn: Conn, facts: Sequence[tuple[str, Any]]) -> None:
+    """Store (uid, published event) of aanmelding/beschikking/plaatsing/separatie events; the event column holds
+    the event as JSON (``json_value`` of the contract), the other columns are read from it."""
     if not facts:
         return
     await conn.execute(
         """INSERT INTO registry.facts (event_uid, pseudonym, type, occurred_at, event)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[])
+           SELECT u, e->'child'->>'pseudonym', e->>'type', (e->>'occurred_at')::timestamptz, e
+           FROM ROWS FROM (unnest($1::text[]), jsonb_array_elements($2::text::jsonb)) AS x(u, e)
            ON CONFLICT (event_uid) DO NOTHING""",
         [u for u, _ in facts],
-        [e["child"]["pseudonym"] for _, e in facts],
-        [e["type"] for _, e in facts],
-        [datetime.fromisoformat(e["occurred_at"]) for _, e in facts],
-        [e for _, e in facts],
+        json_array(e.__pydantic_serializer__.to_json(e, exclude_none=True) for _, e in facts),
     )
 
 
@@ -228,31 +221,47 @@ async def load_inputs(conn: Conn, children: Sequence[str]) -> tuple[dict[str, Fa
 
 
 # -- projected state -------------------------------------------------------------------------------------------
+class EpisodeJson:
+    """Each episode's contract JSON, serialised once per batch: the same bytes go into its entity row and into the
+    change that carries it (episodes are immutable; the cache holds them, so their ids stay unique)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[int, tuple[Episode, bytes]] = {}
+
+    def __call__(self, ep: Episode) -> bytes:
+        hit = self._cache.get(id(ep))
+        if hit is None:
+            hit = self._cache[id(ep)] = (ep, ep.__pydantic_serializer__.to_json(ep))
+        return hit[1]
+
+
+#: One query for every entity table: (index into ENTITY_TABLES, pseudonym, episode as JSON text).
+ENTITY_TABLES: tuple[tuple[str, Table], ...] = tuple(TABLES.items())
+_LOAD_ENTITIES = " UNION ALL ".join(
+    f"SELECT {i} AS e, pseudonym, episode::text AS ep FROM {table.name} WHERE pseudonym = ANY($1::text[])"
+    for i, (_, table) in enumerate(ENTITY_TABLES)
+)
+
+
 async def load_states(conn: Conn, children: Sequence[str]) -> dict[str, ChildState]:
     """The stored state of each child (empty for a child the registry does not know)."""
     kids = list(children)
     states = {p: ChildState(p) for p in kids}
-    history: dict[str, list[tuple[date, str]]] = {p: [] for p in kids}
     for r in await conn.fetch(
-        "SELECT pseudonym, valid_from, gemeente FROM registry.child_gemeenten"
-        " WHERE pseudonym = ANY($1::text[]) ORDER BY pseudonym, valid_from",
+        """SELECT c.pseudonym, c.birth_date, c.gemeente, c.pending_birthday, h.days, h.gemeenten
+           FROM registry.children c LEFT JOIN LATERAL (
+               SELECT array_agg(g.valid_from ORDER BY g.valid_from) AS days,
+                      array_agg(g.gemeente ORDER BY g.valid_from) AS gemeenten
+               FROM registry.child_gemeenten g WHERE g.pseudonym = c.pseudonym) h ON true
+           WHERE c.pseudonym = ANY($1::text[])""",
         kids,
     ):
-        history[r["pseudonym"]].append((r["valid_from"], r["gemeente"]))
-    for r in await conn.fetch(
-        "SELECT pseudonym, birth_date, gemeente, pending_birthday FROM registry.children"
-        " WHERE pseudonym = ANY($1::text[])",
-        kids,
-    ):
-        states[r["pseudonym"]].child = ChildRecord(
-            r["birth_date"], r["gemeente"], tuple(history[r["pseudonym"]]), r["pending_birthday"]
-        )
-    for entity, table in TABLES.items():
-        for r in await conn.fetch(
-            f"SELECT pseudonym, episode FROM {table.name} WHERE pseudonym = ANY($1::text[])", kids
-        ):
-            ep = table.model.model_validate_json(orjson.dumps(r["episode"]))
-            states[r["pseudonym"]].entities[entity_key(entity, ep)] = ep
+        history = tuple(zip(r["days"], r["gemeenten"], strict=True)) if r["days"] is not None else ()
+        states[r["pseudonym"]].child = ChildRecord(r["birth_date"], r["gemeente"], history, r["pending_birthday"])
+    for e, p, ep_json in await conn.fetch(_LOAD_ENTITIES, kids):
+        entity, table = ENTITY_TABLES[e]
+        ep = table.model.model_validate_json(ep_json)
+        states[p].entities[entity_key(entity, ep)] = ep
     for r in await conn.fetch(
         "SELECT pseudonym, kind, subject, instelling, reason FROM registry.findings"
         " WHERE pseudonym = ANY($1::text[]) AND resolved_at IS NULL",
@@ -264,17 +273,21 @@ async def load_states(conn: Conn, children: Sequence[str]) -> dict[str, ChildSta
     return states
 
 
-async def save(conn: Conn, diffs: Sequence[ChildDiff]) -> None:
-    """Write the diffs: children and their gemeente history, entity rows, findings."""
+async def save(conn: Conn, diffs: Sequence[ChildDiff], encoded: EpisodeJson | None = None) -> None:
+    """Write the diffs: children and their gemeente history, entity rows, findings. ``encoded`` serialises the
+    episodes (pass the one whose JSON the changes reuse)."""
+    encoded = encoded or EpisodeJson()
     await _save_children(conn, [d for d in diffs if d.child_changed])
+    gone: dict[str, list[tuple[str, Any]]] = {entity: [] for entity in TABLES}
+    kept: dict[str, list[tuple[str, Any]]] = {entity: [] for entity in TABLES}
+    for d in diffs:
+        for c in d.changes:
+            if c.after is not None:
+                kept[c.entity].append((d.pseudonym, c.after))
+            elif c.before:
+                gone[c.entity].append((d.pseudonym, c.before))
     for entity, table in TABLES.items():
-        changes = [(d.pseudonym, c) for d in diffs for c in d.changes if c.entity == entity]
-        await _save_entities(
-            conn,
-            table,
-            [(p, c.before) for p, c in changes if c.after is None and c.before],
-            [(p, c.after) for p, c in changes if c.after is not None],
-        )
+        await _save_entities(conn, table, gone[entity], kept[entity], encoded)
     opened = [(d.pseudonym, f) for d in diffs for f in d.opened]
     resolved = [(d.pseudonym, f) for d in diffs for f in d.resolved]
     if opened:
@@ -303,38 +316,42 @@ async def save(conn: Conn, diffs: Sequence[ChildDiff]) -> None:
 
 
 async def _save_children(conn: Conn, diffs: Sequence[ChildDiff]) -> None:
-    if not diffs:
-        return
-    pseudonyms = [d.pseudonym for d in diffs]
-    await conn.execute("DELETE FROM registry.child_gemeenten WHERE pseudonym = ANY($1::text[])", pseudonyms)
     gone = [d.pseudonym for d in diffs if d.child_after is None]
     if gone:
-        await conn.execute("DELETE FROM registry.children WHERE pseudonym = ANY($1::text[])", gone)
-    kept = [(d.pseudonym, d.child_after) for d in diffs if d.child_after is not None]
+        await conn.execute(
+            """WITH h AS (DELETE FROM registry.child_gemeenten WHERE pseudonym = ANY($1::text[]))
+               DELETE FROM registry.children WHERE pseudonym = ANY($1::text[])""",
+            gone,
+        )
+    kept = [
+        [d.pseudonym, c.birth_date, c.gemeente, c.pending_birthday, c.history] for d in diffs if (c := d.child_after)
+    ]
     if not kept:
         return
+    # One statement (the children as one JSON parameter): upsert each child, upsert its gemeente history and
+    # delete the history rows it no longer has (the two touch disjoint rows). Unchanged rows are not rewritten.
     await conn.execute(
-        """INSERT INTO registry.children (pseudonym, birth_date, gemeente, pending_birthday)
-           SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::date[])
-           ON CONFLICT (pseudonym) DO UPDATE SET birth_date = EXCLUDED.birth_date, gemeente = EXCLUDED.gemeente,
-               pending_birthday = EXCLUDED.pending_birthday""",
-        [p for p, _ in kept],
-        [c.birth_date for _, c in kept],
-        [c.gemeente for _, c in kept],
-        [c.pending_birthday for _, c in kept],
-    )
-    rows = [(p, day, g) for p, c in kept for day, g in c.history]
-    await conn.execute(
-        """INSERT INTO registry.child_gemeenten (pseudonym, valid_from, gemeente)
-           SELECT * FROM unnest($1::text[], $2::date[], $3::text[])""",
-        [r[0] for r in rows],
-        [r[1] for r in rows],
-        [r[2] for r in rows],
+        """WITH x AS (SELECT r->>0 AS p, (r->>1)::date AS b, r->>2 AS g, (r->>3)::date AS pb, r->4 AS h
+                      FROM jsonb_array_elements($1::text::jsonb) AS r),
+                hist AS (SELECT x.p, (e->>0)::date AS d, e->>1 AS g FROM x, jsonb_array_elements(x.h) AS e),
+                kids AS (INSERT INTO registry.children (pseudonym, birth_date, gemeente, pending_birthday)
+                         SELECT p, b, g, pb FROM x
+                         ON CONFLICT (pseudonym) DO UPDATE SET birth_date = EXCLUDED.birth_date,
+                             gemeente = EXCLUDED.gemeente, pending_birthday = EXCLUDED.pending_birthday
+                         WHERE (registry.children.birth_date, registry.children.gemeente,
+                                registry.children.pending_birthday)
+                               IS DISTINCT FROM (EXCLUDED.birth_date, EXCLUDED.gemeente, EXCLUDED.pending_birthday)),
+                old AS (DELETE FROM registry.child_gemeenten t USING x WHERE t.pseudonym = x.p
+                        AND NOT EXISTS (SELECT FROM hist WHERE hist.p = t.pseudonym AND hist.d = t.valid_from))
+           INSERT INTO registry.child_gemeenten (pseudonym, valid_from, gemeente) SELECT p, d, g FROM hist
+           ON CONFLICT (pseudonym, valid_from) DO UPDATE SET gemeente = EXCLUDED.gemeente
+           WHERE registry.child_gemeenten.gemeente <> EXCLUDED.gemeente""",
+        orjson.dumps(kept).decode(),
     )
 
 
 async def _save_entities(
-    conn: Conn, table: Table, gone: Sequence[tuple[str, Any]], kept: Sequence[tuple[str, Any]]
+    conn: Conn, table: Table, gone: Sequence[tuple[str, Any]], kept: Sequence[tuple[str, Any]], encoded: EpisodeJson
 ) -> None:
     ident = table.id_column
     if gone:
@@ -348,18 +365,22 @@ async def _save_entities(
     if not kept:
         return
     cols = ["pseudonym", "instelling", ident, *(c for c, _, _ in table.columns), "episode"]
-    types = ["text", "text", "text", *(t for _, t, _ in table.columns), "jsonb"]
-    params = ", ".join(f"${i}::{t}[]" for i, t in enumerate(types, start=1))
+    values = ["p", "e->>'instelling'", f"e->>'{ident}'", *(f"(e->>'{f}')::{t}" for _, t, f in table.columns), "e"]
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols[3:])
     await conn.execute(
-        f"""INSERT INTO {table.name} ({", ".join(cols)}) SELECT * FROM unnest({params})
+        f"""INSERT INTO {table.name} ({", ".join(cols)}) SELECT {", ".join(values)}
+            FROM ROWS FROM (unnest($1::text[]), jsonb_array_elements($2::text::jsonb)) AS x(p, e)
             ON CONFLICT (pseudonym, instelling, {ident}) DO UPDATE SET {updates}""",
         [p for p, _ in kept],
-        [ep.instelling for _, ep in kept],
-        [getattr(ep, ident) for _, ep in kept],
-        *([get(ep) for _, ep in kept] for _, _, get in table.columns),
-        [ep.model_dump(mode="json") for _, ep in kept],
+        json_array(encoded(ep) for _, ep in kept),
     )
+
+
+def json_array(docs: Iterable[bytes]) -> str:
+    """JSON documents as one JSON array text: a single parameter that SQL unpacks with ``jsonb_array_elements``
+    (asyncpg checks every element of an array parameter against ``collections.abc`` classes, which costs more
+    than the whole serialisation)."""
+    return (b"[" + b",".join(docs) + b"]").decode()
 
 
 async def open_findings(conn: Conn, kind: str | None, status: str, limit: int) -> list[dict[str, Any]]:

@@ -74,15 +74,14 @@ def aanmeldingen(
         ]
         previous = max((e for e in ends if e <= a.day), default=None)
         herhaald = previous is not None and (a.day - previous).days <= HERHAALD_DAYS
-        out.append(
-            a.model_copy(
-                update={
-                    "beschikking_date": min(b_starts, default=None),
-                    "plaatsing_date": min(p_starts, default=None),
-                    "herhaald": herhaald,
-                }
-            )
-        )
+        links = {
+            "beschikking_date": min(b_starts, default=None),
+            "plaatsing_date": min(p_starts, default=None),
+            "herhaald": herhaald,
+        }
+        # episodes are immutable: one whose links are already right is kept as is (no copy)
+        same = all(getattr(a, k) == v for k, v in links.items())
+        out.append(a if same else a.model_copy(update=links))
     return out
 
 
@@ -122,7 +121,7 @@ def plaatsingen(episodes: Sequence[PlaatsingEpisode]) -> tuple[list[PlaatsingEpi
                 q is not p and q.start is not None and 0 <= (q.start - p.end).days <= OVERPLAATSING_DAYS
                 for q in episodes
             )
-        out.append(p.model_copy(update={"overplaatsing": transfer}))
+        out.append(p if p.overplaatsing == transfer else p.model_copy(update={"overplaatsing": transfer}))
     found = []
     started = sorted((p for p in episodes if p.start is not None), key=_key)
     for i, a in enumerate(started):

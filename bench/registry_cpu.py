@@ -1,0 +1,176 @@
+"""``python -m bench.registry_cpu [--n 100000] [--batch 2000] [--cprofile]``: the registry's own CPU per event.
+
+A fixed stream (the cached published events of ``bench.events``) is decoded with ``RegistryProcessor.decode`` and
+applied with ``RegistryProcessor.apply`` in batches, each in its own transaction, against a fresh database on an
+embedded PostgreSQL: no broker, no relay, no consumer loop (the events are already unique, so the loop's dedupe is
+left out). Prints the Python CPU per event (``time.process_time``: this process only, not PostgreSQL), the wall
+time per event, the SQL round trips per batch, and a digest of everything the registry wrote (outbox rows in order
+and the state tables), so that two versions of the code can be compared for identical output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import gc
+import hashlib
+import pstats
+import secrets
+import shutil
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from bench.events import load_events
+from bench.infra import tree_cpu
+from jeugdstroom.common import db
+from jeugdstroom.common.consumer import Decoded
+from jeugdstroom.common.embedded import EmbeddedPostgres
+from jeugdstroom.common.kafka import InRecord
+from jeugdstroom.common.settings import Settings
+from jeugdstroom.registry.processor import RegistryProcessor
+
+#: The registry's state, in a deterministic order, without the wall-clock columns (findings' opened/resolved at).
+STATE_QUERIES = (
+    "SELECT event_uid, pseudonym, type, occurred_at, event::text FROM registry.facts ORDER BY 1",
+    "SELECT event_uid, pseudonym, target_uid, action, occurred_at, replacement_pseudonym, event::text"
+    " FROM registry.corrections ORDER BY 1",
+    "SELECT max_day FROM registry.watermark",
+    "SELECT * FROM registry.children ORDER BY pseudonym",
+    "SELECT * FROM registry.child_gemeenten ORDER BY pseudonym, valid_from",
+    *(
+        f"SELECT t.*, episode::text AS ep FROM registry.{table} t ORDER BY pseudonym, instelling, {ident}"
+        for table, ident in (
+            ("aanmeldingen", "aanmelding_id"),
+            ("beschikkingen", "beschikking_id"),
+            ("plaatsingen", "plaatsing_id"),
+            ("separatie_episodes", "separatie_id"),
+            ("achttien_facts", "plaatsing_id"),
+        )
+    ),
+    "SELECT pseudonym, kind, subject, instelling, reason, resolved_at IS NULL AS open FROM registry.findings"
+    " ORDER BY pseudonym, kind, subject",
+)
+
+
+@dataclass
+class Result:
+    events: int
+    batches: int
+    decode_cpu: float
+    apply_cpu: float
+    wall: float
+    pg_cpu: float
+    round_trips: int
+    outbox_rows: int
+    outbox_digest: str
+    state_digest: str
+
+
+async def digests(conn: Any) -> tuple[int, str, str]:
+    """(outbox rows, digest of the outbox rows in write order, digest of the state tables)."""
+    out = hashlib.sha256()
+    rows = await conn.fetch("SELECT topic, key, value, headers::text AS h FROM outbox ORDER BY id")
+    for r in rows:
+        out.update(repr((r["topic"], r["key"], r["value"], r["h"])).encode())
+    state = hashlib.sha256()
+    for query in STATE_QUERIES:
+        for r in await conn.fetch(query):
+            state.update(repr(tuple(r.values())).encode())
+    return len(rows), out.hexdigest()[:16], state.hexdigest()[:16]
+
+
+def _pg_cpu(pg: EmbeddedPostgres) -> float:
+    assert pg.proc is not None
+    return tree_cpu(pg.proc.pid)
+
+
+async def run(pg: EmbeddedPostgres, n: int, batch: int, profiler: cProfile.Profile | None) -> Result:
+    settings = Settings(
+        database_url=db.with_database(pg.url("postgres"), "rc_" + uuid.uuid4().hex[:10]),
+        pseudonym_key=SecretStr("bench"),
+        operator_token=SecretStr("op-" + secrets.token_hex(8)),
+    )
+    await db.migrate(settings.database_url)
+    events = load_events(n)
+    processor = RegistryProcessor(settings)
+    records = [
+        InRecord(settings.topic(e.type), 0, offset, e.key, e.value, tuple(e.headers)) for offset, e in enumerate(events)
+    ]
+    pool = await db.create_pool(settings.database_url, min_size=1, max_size=1)
+    round_trips = 0
+
+    def count(_record: Any) -> None:
+        nonlocal round_trips
+        round_trips += 1
+
+    try:
+        async with pool.acquire() as conn:
+            gc.collect()
+            gc.freeze()  # the cached stream is not the registry's heap: keep it out of the collector's work
+            if profiler:
+                profiler.enable()
+            conn.add_query_logger(count)
+            decode_cpu = apply_cpu = 0.0
+            wall0, pg0 = time.perf_counter(), _pg_cpu(pg)
+            for i in range(0, len(records), batch):
+                cpu0 = time.process_time()
+                decoded = []
+                for r in records[i : i + batch]:
+                    event_id, item = processor.decode(r)
+                    decoded.append(Decoded(r, event_id, item))
+                cpu1 = time.process_time()
+                async with conn.transaction():
+                    await processor.apply(conn, decoded)
+                processor.committed()
+                decode_cpu += cpu1 - cpu0
+                apply_cpu += time.process_time() - cpu1
+            wall, pg_cpu = time.perf_counter() - wall0, _pg_cpu(pg) - pg0
+            conn.remove_query_logger(count)
+            if profiler:
+                profiler.disable()
+            n_out, out_digest, state_digest = await digests(conn)
+    finally:
+        await pool.close()
+    batches = (len(records) + batch - 1) // batch
+    return Result(
+        len(records), batches, decode_cpu, apply_cpu, wall, pg_cpu, round_trips, n_out, out_digest, state_digest
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.registry_cpu", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=100000, help="events (a cached file of bench.events, or generated)")
+    parser.add_argument("--batch", type=int, default=2000, help="records per batch (the consumer's default)")
+    parser.add_argument("--cprofile", action="store_true", help="also print the top functions by own time")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="jeugdstroom-registry-cpu-"))
+    pg = EmbeddedPostgres(workdir / "pg", durable=False).start()
+    profiler = cProfile.Profile() if args.cprofile else None
+    try:
+        res = asyncio.run(run(pg, args.n, args.batch, profiler))
+    finally:
+        pg.remove()
+        shutil.rmtree(workdir, ignore_errors=True)
+    per = 1000 / res.events
+    print(f"events {res.events:,} in {res.batches} batches of up to {args.batch}")
+    print(f"decode CPU   {res.decode_cpu * per:.4f} ms/event")
+    print(f"apply CPU    {res.apply_cpu * per:.4f} ms/event")
+    print(f"total CPU    {(res.decode_cpu + res.apply_cpu) * per:.4f} ms/event (this process)")
+    print(f"PostgreSQL   {res.pg_cpu * per:.4f} ms/event (CPU of the server and its backends)")
+    print(f"wall         {res.wall * per:.4f} ms/event (incl. PostgreSQL)")
+    print(f"round trips  {res.round_trips / res.batches:.1f} per batch")
+    print(f"outbox rows  {res.outbox_rows:,}  digest {res.outbox_digest}")
+    print(f"state digest {res.state_digest}")
+    if profiler:
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+
+
+if __name__ == "__main__":
+    main()
