@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
+
+import orjson
+import pytest
+from pydantic import TypeAdapter
 
 from jeugdstroom.common.contracts.changes import (
     AanmeldingChange,
@@ -16,12 +21,14 @@ from jeugdstroom.common.contracts.changes import (
     BeschikkingEpisode,
     PlaatsingChange,
     PlaatsingEpisode,
+    RegistryChange,
     SeparatieChange,
     SeparatieEpisode,
 )
 from jeugdstroom.monitor import fold
 from jeugdstroom.monitor.catalogue import CATALOGUE, FOLDS, SERIES
 from jeugdstroom.monitor.fold import Duration, Episode, Item, Key, Member
+from tests.integration.monitor_stream import build_stream
 
 P1, P2 = "a" * 64, "b" * 64
 CET = timezone(timedelta(hours=1))
@@ -114,12 +121,12 @@ def of(deltas: Counter[Key], series: str) -> dict[Key, int]:
 def test_separatie_day_is_the_local_start_date_and_duration_is_floored_minutes() -> None:
     start = datetime(2026, 3, 31, 23, 30, tzinfo=UTC)  # 1 April 01:30 in Amsterdam (CEST)
     ep = sep(start, start + timedelta(minutes=90, seconds=59))
-    assert fold.separaties(ep) == [Item(date(2026, 4, 1), {**NIJMEGEN, "vorm": "separeerruimte"})]
-    assert fold.gesepareerde_jeugdigen(ep) == [Member(date(2026, 4, 1), NIJMEGEN, P1)]
+    assert fold.separaties(ep) == [Item(date(2026, 4, 1), fold.dims({**NIJMEGEN, "vorm": "separeerruimte"}))]
+    assert fold.gesepareerde_jeugdigen(ep) == [Member(date(2026, 4, 1), fold.dims(NIJMEGEN), P1)]
     assert fold.separatie_duur(ep) == [
         Duration(
             date(2026, 4, 1),
-            {"jeugdregio": "rijk-van-nijmegen", "instelling": "12345678", "vorm": "separeerruimte"},
+            fold.dims({"jeugdregio": "rijk-van-nijmegen", "instelling": "12345678", "vorm": "separeerruimte"}),
             90,
         )
     ]
@@ -212,16 +219,18 @@ def test_stock_value_at_a_past_date() -> None:
 
 
 def test_episode_ending_on_or_before_its_start_is_never_active() -> None:
-    assert fold.contributions("x", [Episode(date(2025, 1, 1), date(2025, 1, 1), {})]) == []
-    assert fold.contributions("x", [Episode(date(2025, 1, 2), date(2025, 1, 1), {})]) == []
+    assert fold.contributions("x", [Episode(date(2025, 1, 1), date(2025, 1, 1), ())]) == []
+    assert fold.contributions("x", [Episode(date(2025, 1, 2), date(2025, 1, 1), ())]) == []
 
 
 def test_voortijdig_and_overplaatsing_count_on_the_end_day() -> None:
     v = plaatsing(date(2025, 1, 1), date(2025, 6, 30), vorm="pleegzorg_netwerk", reden="voortijdig")
-    assert fold.voortijdig_beeindigd(v) == [Item(date(2025, 6, 30), {**NIJMEGEN, "vorm": "pleegzorg_netwerk"})]
+    assert fold.voortijdig_beeindigd(v) == [
+        Item(date(2025, 6, 30), fold.dims({**NIJMEGEN, "vorm": "pleegzorg_netwerk"}))
+    ]
     assert fold.overplaatsingen(v) == []
     o = plaatsing(date(2025, 1, 1), date(2025, 6, 30), vorm="residentieel", reden="overplaatsing", overplaatsing=True)
-    assert fold.overplaatsingen(o) == [Item(date(2025, 6, 30), {**NIJMEGEN, "vorm": "residentieel"})]
+    assert fold.overplaatsingen(o) == [Item(date(2025, 6, 30), fold.dims({**NIJMEGEN, "vorm": "residentieel"}))]
     assert fold.voortijdig_beeindigd(o) == []
 
 
@@ -229,11 +238,11 @@ def test_verlengde_pleegzorg_covers_only_the_days_from_18_to_21() -> None:
     birth = date(2007, 6, 15)
     open_ = plaatsing(date(2020, 1, 1), vorm="pleegzorg_bestand", birth=birth)
     assert fold.verlengde_pleegzorg(open_) == [
-        Episode(date(2025, 6, 15), date(2028, 6, 15), {**NIJMEGEN, "vorm": "pleegzorg_bestand"})
+        Episode(date(2025, 6, 15), date(2028, 6, 15), fold.dims({**NIJMEGEN, "vorm": "pleegzorg_bestand"}))
     ]
     ended = plaatsing(date(2020, 1, 1), date(2026, 1, 1), vorm="gezinshuis", birth=birth)
     assert fold.verlengde_pleegzorg(ended) == [
-        Episode(date(2025, 6, 15), date(2026, 1, 1), {**NIJMEGEN, "vorm": "gezinshuis"})
+        Episode(date(2025, 6, 15), date(2026, 1, 1), fold.dims({**NIJMEGEN, "vorm": "gezinshuis"}))
     ]
     assert (
         fold.verlengde_pleegzorg(plaatsing(date(2020, 1, 1), date(2025, 6, 15), vorm="gezinshuis", birth=birth)) == []
@@ -275,10 +284,13 @@ def test_wachtlijst_ends_when_the_first_plaatsing_starts() -> None:
 def test_verwijzers_and_herhaald_beroep() -> None:
     a = aanmelding(date(2025, 3, 1), herhaald=True)
     assert fold.verwijzers(a) == [
-        Item(date(2025, 3, 1), {"gemeente": "GM0268", "jeugdregio": "rijk-van-nijmegen", "verwijzer": "wijkteam"})
+        Item(
+            date(2025, 3, 1),
+            fold.dims({"gemeente": "GM0268", "jeugdregio": "rijk-van-nijmegen", "verwijzer": "wijkteam"}),
+        )
     ]
     assert fold.herhaald_beroep(a) == [
-        Item(date(2025, 3, 1), {"gemeente": "GM0268", "jeugdregio": "rijk-van-nijmegen"})
+        Item(date(2025, 3, 1), fold.dims({"gemeente": "GM0268", "jeugdregio": "rijk-van-nijmegen"}))
     ]
     assert fold.herhaald_beroep(aanmelding(date(2025, 3, 1))) == []
 
@@ -299,3 +311,68 @@ def test_catalogue_covers_every_series_with_a_fold() -> None:
     assert len(CATALOGUE) == 21
     for s in SERIES.values():
         assert (s.id, s.fold) in FOLDS[s.entity]
+
+
+# -- the batch fold is the sum of its definition -----------------------------------------------------
+def stream_changes(seed: int, children: int) -> list[AnyChange]:
+    """The mixed stream of the monitor tests (every entity, corrections, withdrawals), decoded as the monitor does."""
+    adapter: TypeAdapter[AnyChange] = TypeAdapter(RegistryChange)
+    return [adapter.validate_json(orjson.dumps(raw)) for _, raw in build_stream(seed, children).changes]
+
+
+def straightforward_deltas(changes: list[AnyChange]) -> dict[Key, int]:
+    """The definition, one item at a time: every series' items of ``after`` minus those of ``before``, each item
+    keyed by its dims sorted by name (whatever order they come in)."""
+    total: Counter[Key] = Counter()
+    for ch in changes:
+        for series, fn in FOLDS[ch.entity]:
+            for version, sign in ((ch.before, -1), (ch.after, 1)):
+                if version is None:
+                    continue
+                for it in fn(version):
+                    dims = tuple(sorted(dict(it.dims).items()))
+                    if isinstance(it, Episode):
+                        if it.end is None or it.start < it.end:
+                            total[Key("stock", series, it.start, dims)] += sign
+                            if it.end is not None:
+                                total[Key("stock", series, it.end, dims)] -= sign
+                    elif isinstance(it, Member):
+                        total[Key("member", series, it.day, dims, member=it.pseudonym)] += sign
+                    elif isinstance(it, Duration):
+                        total[Key("duration", series, it.day, dims, value=it.value)] += sign
+                    else:
+                        total[Key("count", series, it.day, dims)] += sign
+    return {k: v for k, v in total.items() if v}
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_batch_deltas_equal_the_item_by_item_definition_on_a_mixed_stream(seed: int) -> None:
+    changes = stream_changes(seed, 300)
+    rng = random.Random(seed)
+    rng.shuffle(changes)  # (additive: order within and across batches does not matter)
+    total: Counter[Key] = Counter()
+    i = 0
+    while i < len(changes):
+        batch = changes[i : i + rng.choice([1, 2, 7, 50, 400])]
+        i += len(batch)
+        got = fold.deltas(batch, FOLDS)
+        assert got == straightforward_deltas(batch)
+        assert all(type(k) is Key and v != 0 for k, v in got.items())
+        total.update(got)
+    assert {k: v for k, v in total.items() if v} == straightforward_deltas(changes)
+    assert {k.table for k in total} == {"count", "stock", "member", "duration"}  # every path taken
+
+
+def test_items_carry_their_series_dims_in_canonical_order() -> None:
+    """Dims are stored as built (their dims_key is the table key): sorted by name, exactly the series' dims."""
+    seen: set[str] = set()
+    for ch in stream_changes(3, 200):
+        for version in (ch.before, ch.after):
+            if version is None:
+                continue
+            for series, fn in FOLDS[ch.entity]:
+                for it in fn(version):
+                    assert [n for n, _ in it.dims] == sorted(SERIES[series].dims), series
+                    assert dict(it.dims)["jeugdregio"] == fold.jeugdregio(version.gemeente)
+                    seen.add(series)
+    assert seen == set(SERIES)

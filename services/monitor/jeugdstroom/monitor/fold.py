@@ -8,6 +8,9 @@ on the series kind:
 * ``stock`` → :class:`Episode` (active on the days ``start <= d < end``),
 * ``duration`` → :class:`Duration` (a value on a day).
 
+An item's dimensions are canonical :data:`Dims` (``(name, value)`` pairs sorted by name, as stored), built by the
+cached helpers below, so equal dimensions are built and sorted once rather than per item.
+
 :func:`contributions` turns items into additive keys (a stock episode into +1 at its start and −1 at
 its end), and :func:`deltas` folds a batch of changes as ``contributions(after) − contributions(before)``,
 so aggregates are additive and a compensating change undoes exactly. Definitions: docs/indicators.md.
@@ -15,11 +18,11 @@ so aggregates are additive and a compensating change undoes exactly. Definitions
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from functools import lru_cache
+from typing import Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
 from jeugdstroom.common.contracts.changes import (
@@ -38,19 +41,21 @@ Table = Literal["count", "stock", "member", "duration"]
 
 GEZINSGERICHT = frozenset({"pleegzorg_bestand", "pleegzorg_netwerk", "gezinshuis"})
 JEUGDBESCHERMING = frozenset({"ots", "voorlopige_ots", "voogdij"})
+#: Entries of each dimension cache (distinct gemeente × instelling × value combinations seen).
+_CACHE = 1 << 16
 
 
 # -- items ------------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Item:
     day: date
-    dims: Mapping[str, str]
+    dims: Dims
 
 
 @dataclass(frozen=True, slots=True)
 class Member:
     day: date
-    dims: Mapping[str, str]
+    dims: Dims
     pseudonym: str
 
 
@@ -58,13 +63,13 @@ class Member:
 class Episode:
     start: date
     end: date | None
-    dims: Mapping[str, str]
+    dims: Dims
 
 
 @dataclass(frozen=True, slots=True)
 class Duration:
     day: date
-    dims: Mapping[str, str]
+    dims: Dims
     value: int
 
 
@@ -72,9 +77,9 @@ AnyItem = Item | Member | Episode | Duration
 FoldFn = Callable[[Any], Sequence[AnyItem]]
 
 
-@dataclass(frozen=True, slots=True)
-class Key:
-    """One additive cell at the finest grain: series × day × dims (× pseudonym or duration value)."""
+class Key(NamedTuple):
+    """One additive cell at the finest grain: series × day × dims (× pseudonym or duration value). A named
+    tuple: hashed and compared in C on the fold's hot path."""
 
     table: Table
     series: str
@@ -92,43 +97,66 @@ def dims_key(dims: Dims) -> str:
     return ";".join(f"{k}={v}" for k, v in dims)
 
 
-def _dims(d: Mapping[str, str]) -> Dims:
-    return tuple(sorted(d.items()))
+def dims(values: Mapping[str, str]) -> Dims:
+    """Canonical dims of a mapping (sorted by name)."""
+    return tuple(sorted(values.items()))
 
 
 def contributions(series: str, items: Iterable[AnyItem]) -> list[tuple[Key, int]]:
-    """The additive keys (with weights) of a series' items."""
+    """The additive keys (with weights) of a series' items: the definition :func:`deltas` folds by."""
     out: list[tuple[Key, int]] = []
     for it in items:
         if isinstance(it, Item):
-            out.append((Key("count", series, it.day, _dims(it.dims)), 1))
+            out.append((Key("count", series, it.day, it.dims), 1))
         elif isinstance(it, Member):
-            out.append((Key("member", series, it.day, _dims(it.dims), member=it.pseudonym), 1))
+            out.append((Key("member", series, it.day, it.dims, member=it.pseudonym), 1))
         elif isinstance(it, Duration):
-            out.append((Key("duration", series, it.day, _dims(it.dims), value=it.value), 1))
+            out.append((Key("duration", series, it.day, it.dims, value=it.value), 1))
         else:
             if it.end is not None and it.end <= it.start:
                 continue  # never active (start <= d < end is empty)
-            dims = _dims(it.dims)
-            out.append((Key("stock", series, it.start, dims), 1))
+            out.append((Key("stock", series, it.start, it.dims), 1))
             if it.end is not None:
-                out.append((Key("stock", series, it.end, dims), -1))
+                out.append((Key("stock", series, it.end, it.dims), -1))
     return out
 
 
 def deltas(changes: Iterable[AnyChange], folds: Mapping[str, Sequence[tuple[str, FoldFn]]]) -> dict[Key, int]:
     """Net deltas of a batch of changes (zero entries dropped); ``folds`` maps an entity name to its
-    series' (id, fold function)."""
-    out: Counter[Key] = Counter()
+    series' (id, fold function). The sum of :func:`contributions` (after) − (before), inlined: this is the
+    monitor's per-change hot path (tests/unit/test_monitor_fold.py pins it to the definition)."""
+    out: dict[tuple[Any, ...], int] = {}
+    get = out.get
     for ch in changes:
-        for series, fn in folds.get(ch.entity, ()):
-            if ch.before is not None:
-                for key, w in contributions(series, fn(ch.before)):
-                    out[key] -= w
-            if ch.after is not None:
-                for key, w in contributions(series, fn(ch.after)):
-                    out[key] += w
-    return {k: v for k, v in out.items() if v != 0}
+        fns = folds.get(ch.entity)
+        if not fns:
+            continue
+        for version, w in ((ch.before, -1), (ch.after, 1)):
+            if version is None:
+                continue
+            for series, fn in fns:
+                for it in fn(version):
+                    t = type(it)
+                    if t is Item:
+                        k: tuple[Any, ...] = ("count", series, it.day, it.dims, "", 0)  # type: ignore[union-attr]
+                    elif t is Member:
+                        k = ("member", series, it.day, it.dims, it.pseudonym, 0)  # type: ignore[union-attr]
+                    elif t is Duration:
+                        k = ("duration", series, it.day, it.dims, "", it.value)  # type: ignore[union-attr]
+                    else:
+                        start, end = it.start, it.end  # type: ignore[union-attr]
+                        if end is not None and end <= start:
+                            continue  # never active
+                        k = ("stock", series, start, it.dims, "", 0)
+                        out[k] = get(k, 0) + w
+                        if end is None:
+                            continue
+                        k = ("stock", series, end, it.dims, "", 0)
+                        out[k] = get(k, 0) - w
+                        continue
+                    out[k] = get(k, 0) + w
+    make = Key._make
+    return {make(k): v for k, v in out.items() if v}
 
 
 # -- helpers ----------------------------------------------------------------------------------------
@@ -145,19 +173,48 @@ def birthday(birth_date: date, years: int) -> date:
         return date(birth_date.year + years, 3, 1)
 
 
-def _gri(ep: SeparatieEpisode | PlaatsingEpisode | BeschikkingEpisode | AchttienFact) -> dict[str, str]:
-    return {"gemeente": ep.gemeente, "jeugdregio": jeugdregio(ep.gemeente), "instelling": ep.instelling}
+@lru_cache(maxsize=_CACHE)
+def _place(gemeente: str, instelling: str | None, name: str, value: str) -> Dims:
+    """Canonical dims: gemeente, its jeugdregio, instelling unless None, and ``name`` = ``value`` if named."""
+    out = {"gemeente": gemeente, "jeugdregio": jeugdregio(gemeente)}
+    if instelling is not None:
+        out["instelling"] = instelling
+    if name:
+        out[name] = value
+    return dims(out)
 
 
-def _gr(ep: AanmeldingEpisode) -> dict[str, str]:
-    return {"gemeente": ep.gemeente, "jeugdregio": jeugdregio(ep.gemeente)}
+Placed = SeparatieEpisode | PlaatsingEpisode | BeschikkingEpisode | AchttienFact
+
+
+def _gri(ep: Placed, name: str = "", value: str = "") -> Dims:
+    """gemeente, jeugdregio, instelling (and ``name`` = ``value``)."""
+    return _place(ep.gemeente, ep.instelling, name, value)
+
+
+def _ri(ep: Placed, name: str = "", value: str = "") -> Dims:
+    """jeugdregio (of the gemeente), instelling (and ``name`` = ``value``)."""
+    return _regio_inst(ep.gemeente, ep.instelling, name, value)
+
+
+@lru_cache(maxsize=_CACHE)
+def _regio_inst(gemeente: str, instelling: str, name: str, value: str) -> Dims:
+    out = {"jeugdregio": jeugdregio(gemeente), "instelling": instelling}
+    if name:
+        out[name] = value
+    return dims(out)
+
+
+def _gr(ep: AanmeldingEpisode, name: str = "", value: str = "") -> Dims:
+    """gemeente, jeugdregio (and ``name`` = ``value``)."""
+    return _place(ep.gemeente, None, name, value)
 
 
 # -- separatie --------------------------------------------------------------------------------------
 def separaties(ep: SeparatieEpisode) -> list[Item]:
     if ep.start is None:
         return []
-    return [Item(local_day(ep.start), {**_gri(ep), "vorm": ep.vorm})]
+    return [Item(local_day(ep.start), _gri(ep, "vorm", ep.vorm))]
 
 
 def gesepareerde_jeugdigen(ep: SeparatieEpisode) -> list[Member]:
@@ -170,8 +227,7 @@ def separatie_duur(ep: SeparatieEpisode) -> list[Duration]:
     if ep.start is None or ep.end is None:
         return []
     minutes = (ep.end - ep.start) // timedelta(minutes=1)
-    dims = {"jeugdregio": jeugdregio(ep.gemeente), "instelling": ep.instelling, "vorm": ep.vorm}
-    return [Duration(local_day(ep.start), dims, minutes)]
+    return [Duration(local_day(ep.start), _ri(ep, "vorm", ep.vorm), minutes)]
 
 
 # -- plaatsing --------------------------------------------------------------------------------------
@@ -190,32 +246,31 @@ def gesloten_instroom(ep: PlaatsingEpisode) -> list[Item]:
 def gesloten_duur(ep: PlaatsingEpisode) -> list[Duration]:
     if ep.vorm != "gesloten" or ep.start is None or ep.end is None:
         return []
-    dims = {"jeugdregio": jeugdregio(ep.gemeente), "instelling": ep.instelling}
-    return [Duration(ep.end, dims, (ep.end - ep.start).days)]
+    return [Duration(ep.end, _ri(ep), (ep.end - ep.start).days)]
 
 
 def verblijf_actief(ep: PlaatsingEpisode) -> list[Episode]:
     if ep.start is None:
         return []
-    return [Episode(ep.start, ep.end, {**_gri(ep), "vorm": ep.vorm})]
+    return [Episode(ep.start, ep.end, _gri(ep, "vorm", ep.vorm))]
 
 
 def verblijf_instroom(ep: PlaatsingEpisode) -> list[Item]:
     if ep.start is None:
         return []
-    return [Item(ep.start, {**_gri(ep), "vorm": ep.vorm})]
+    return [Item(ep.start, _gri(ep, "vorm", ep.vorm))]
 
 
 def overplaatsingen(ep: PlaatsingEpisode) -> list[Item]:
     if not ep.overplaatsing or ep.end is None:
         return []
-    return [Item(ep.end, {**_gri(ep), "vorm": ep.vorm})]
+    return [Item(ep.end, _gri(ep, "vorm", ep.vorm))]
 
 
 def voortijdig_beeindigd(ep: PlaatsingEpisode) -> list[Item]:
     if ep.reden_einde != "voortijdig" or ep.end is None:
         return []
-    return [Item(ep.end, {**_gri(ep), "vorm": ep.vorm})]
+    return [Item(ep.end, _gri(ep, "vorm", ep.vorm))]
 
 
 def plaatsingen_beeindigd(ep: PlaatsingEpisode) -> list[Item]:
@@ -233,13 +288,13 @@ def verlengde_pleegzorg(ep: PlaatsingEpisode) -> list[Episode]:
     end = b21 if ep.end is None else min(ep.end, b21)
     if start >= end:
         return []
-    return [Episode(start, end, {**_gri(ep), "vorm": ep.vorm})]
+    return [Episode(start, end, _gri(ep, "vorm", ep.vorm))]
 
 
 # -- achttien_in_pleegzorg --------------------------------------------------------------------------
 def achttien_in_pleegzorg(fact: AchttienFact) -> list[Item]:
     """Internal series: the facts by ``continues`` (numerator and denominator of ``continuering_18``)."""
-    return [Item(fact.birthday, {**_gri(fact), "continues": "true" if fact.continues else "false"})]
+    return [Item(fact.birthday, _gri(fact, "continues", "true" if fact.continues else "false"))]
 
 
 # -- aanmelding -------------------------------------------------------------------------------------
@@ -253,20 +308,18 @@ def wachttijd_beschikking(ep: AanmeldingEpisode) -> list[Duration]:
     if ep.beschikking_date is None:
         return []
     return [
-        Duration(ep.beschikking_date, {**_gr(ep), "zorgvorm": ep.zorgvorm}, max(0, (ep.beschikking_date - ep.day).days))
+        Duration(ep.beschikking_date, _gr(ep, "zorgvorm", ep.zorgvorm), max(0, (ep.beschikking_date - ep.day).days))
     ]
 
 
 def wachttijd_plaatsing(ep: AanmeldingEpisode) -> list[Duration]:
     if ep.plaatsing_date is None:
         return []
-    return [
-        Duration(ep.plaatsing_date, {**_gr(ep), "zorgvorm": ep.zorgvorm}, max(0, (ep.plaatsing_date - ep.day).days))
-    ]
+    return [Duration(ep.plaatsing_date, _gr(ep, "zorgvorm", ep.zorgvorm), max(0, (ep.plaatsing_date - ep.day).days))]
 
 
 def verwijzers(ep: AanmeldingEpisode) -> list[Item]:
-    return [Item(ep.day, {**_gr(ep), "verwijzer": ep.verwijzer})]
+    return [Item(ep.day, _gr(ep, "verwijzer", ep.verwijzer))]
 
 
 def herhaald_beroep(ep: AanmeldingEpisode) -> list[Item]:
@@ -277,11 +330,10 @@ def herhaald_beroep(ep: AanmeldingEpisode) -> list[Item]:
 def jeugdbescherming_actief(ep: BeschikkingEpisode) -> list[Episode]:
     if ep.soort not in JEUGDBESCHERMING:
         return []
-    return [Episode(ep.start, ep.end, {**_gri(ep), "soort": ep.soort})]
+    return [Episode(ep.start, ep.end, _gri(ep, "soort", ep.soort))]
 
 
 def jeugdbescherming_duur(ep: BeschikkingEpisode) -> list[Duration]:
     if ep.soort != "ots" or ep.end is None:
         return []
-    dims = {"jeugdregio": jeugdregio(ep.gemeente), "instelling": ep.instelling}
-    return [Duration(ep.end, dims, (ep.end - ep.start).days)]
+    return [Duration(ep.end, _ri(ep), (ep.end - ep.start).days)]

@@ -1,4 +1,4 @@
-"""monitor aggregates in PostgreSQL: additive upserts (one round trip per table per batch) and exact
+"""monitor aggregates in PostgreSQL: additive upserts (one round trip per batch) and exact
 period/dimension roll-ups at query time.
 
 Stocks are stored twice, additively and in the same transaction: as day-level deltas (``monitor.stock_deltas``,
@@ -21,81 +21,91 @@ from collections.abc import Collection, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
+import orjson
+
 from jeugdstroom.common.db import Conn
-from jeugdstroom.monitor.fold import Key
+from jeugdstroom.monitor.fold import Dims, Key, dims_key
 from jeugdstroom.monitor.periods import PERIOD_SQL, last_day, next_start, start_of
 
 #: (period start, values of the group-by dimensions in order)
 Cell = tuple[date, tuple[str, ...]]
 _NAME = re.compile(r"^[a-z_]+$")
 
-_UPSERT = {
-    "count": """INSERT INTO monitor.counts (indicator, day, dims_key, dims, value)
-                SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::jsonb[], $5::bigint[])
-                ON CONFLICT (indicator, day, dims_key) DO UPDATE SET value = monitor.counts.value + EXCLUDED.value""",
-    "stock": """INSERT INTO monitor.stock_deltas (indicator, day, dims_key, dims, delta)
-                SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::jsonb[], $5::bigint[])
-                ON CONFLICT (indicator, day, dims_key)
-                DO UPDATE SET delta = monitor.stock_deltas.delta + EXCLUDED.delta""",
-    "member": """INSERT INTO monitor.members (indicator, day, dims_key, dims, n, pseudonym)
-                 SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::jsonb[], $5::bigint[], $6::text[])
-                 ON CONFLICT (indicator, day, dims_key, pseudonym) DO UPDATE SET n = monitor.members.n + EXCLUDED.n""",
-    "duration": """INSERT INTO monitor.durations (indicator, day, dims_key, dims, n, value)
-                   SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::jsonb[], $5::bigint[], $6::bigint[])
-                   ON CONFLICT (indicator, day, dims_key, value)
-                   DO UPDATE SET n = monitor.durations.n + EXCLUDED.n""",
-}
-_UPSERT_STOCK_MONTHS = """INSERT INTO monitor.stock_month_deltas (indicator, month, dims_key, dims, delta)
-    SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::jsonb[], $5::bigint[])
-    ON CONFLICT (indicator, month, dims_key) DO UPDATE SET delta = monitor.stock_month_deltas.delta + EXCLUDED.delta"""
+#: A batch's net deltas in one statement (one round trip): an upsert per table, each fed by ``unnest`` of one
+#: array per column. Dimensions travel as JSON text (cast to jsonb here): asyncpg encodes a text array in C, but
+#: calls the Python jsonb codec for every element of a jsonb array.
+_UPSERT = """
+WITH counts AS (
+    INSERT INTO monitor.counts (indicator, day, dims_key, dims, value)
+    SELECT i, d, k, j::jsonb, v FROM unnest($1::text[], $2::date[], $3::text[], $4::text[], $5::bigint[]) AS u(i, d, k, j, v)
+    ON CONFLICT (indicator, day, dims_key) DO UPDATE SET value = monitor.counts.value + EXCLUDED.value
+), stocks AS (
+    INSERT INTO monitor.stock_deltas (indicator, day, dims_key, dims, delta)
+    SELECT i, d, k, j::jsonb, v FROM unnest($6::text[], $7::date[], $8::text[], $9::text[], $10::bigint[]) AS u(i, d, k, j, v)
+    ON CONFLICT (indicator, day, dims_key) DO UPDATE SET delta = monitor.stock_deltas.delta + EXCLUDED.delta
+), stock_months AS (
+    INSERT INTO monitor.stock_month_deltas (indicator, month, dims_key, dims, delta)
+    SELECT i, d, k, j::jsonb, v
+    FROM unnest($11::text[], $12::date[], $13::text[], $14::text[], $15::bigint[]) AS u(i, d, k, j, v)
+    ON CONFLICT (indicator, month, dims_key) DO UPDATE SET delta = monitor.stock_month_deltas.delta + EXCLUDED.delta
+), members AS (
+    INSERT INTO monitor.members (indicator, day, dims_key, dims, n, pseudonym)
+    SELECT i, d, k, j::jsonb, v, p
+    FROM unnest($16::text[], $17::date[], $18::text[], $19::text[], $20::bigint[], $21::text[]) AS u(i, d, k, j, v, p)
+    ON CONFLICT (indicator, day, dims_key, pseudonym) DO UPDATE SET n = monitor.members.n + EXCLUDED.n
+), durations AS (
+    INSERT INTO monitor.durations (indicator, day, dims_key, dims, n, value)
+    SELECT i, d, k, j::jsonb, v, x
+    FROM unnest($22::text[], $23::date[], $24::text[], $25::text[], $26::bigint[], $27::bigint[]) AS u(i, d, k, j, v, x)
+    ON CONFLICT (indicator, day, dims_key, value) DO UPDATE SET n = monitor.durations.n + EXCLUDED.n
+)
+SELECT 1"""
+
+
+@lru_cache(maxsize=1 << 16)
+def _dims_text(dims: Dims) -> tuple[str, str]:
+    """(dims_key, dims as JSON text) of canonical dims, once per distinct dims."""
+    return dims_key(dims), orjson.dumps(dict(dims)).decode()
 
 
 async def apply_deltas(conn: Conn, deltas: Mapping[Key, int]) -> None:
-    """Add a batch's net deltas: one statement per table, and for stocks one more for their month sums (keys
-    in a stable order, so concurrent instances lock rows in the same order)."""
-    by_table: dict[str, list[Key]] = defaultdict(list)
-    for k in deltas:
-        by_table[k.table].append(k)
-    for table, keys in sorted(by_table.items()):
-        keys.sort(key=lambda k: (k.series, k.day, k.dims_key, k.member, k.value))
-        args: list[Any] = [
-            [k.series for k in keys],
-            [k.day for k in keys],
-            [k.dims_key for k in keys],
-            [dict(k.dims) for k in keys],
-            [deltas[k] for k in keys],
-        ]
-        if table == "member":
-            args.append([k.member for k in keys])
-        elif table == "duration":
-            args.append([k.value for k in keys])
-        await conn.execute(_UPSERT[table], *args)
-        if table == "stock":
-            await _add_stock_months(conn, keys, deltas)
-
-
-async def _add_stock_months(conn: Conn, keys: list[Key], deltas: Mapping[Key, int]) -> None:
-    """Add the month sums of a batch's stock deltas (``keys`` sorted by series, day, dims)."""
+    """Add a batch's net deltas in one statement: each table's rows, and for stocks also their month sums
+    (in a stable order per table, so concurrent instances lock rows in the same order)."""
+    if not deltas:
+        return
+    rows: dict[str, list[tuple[Any, ...]]] = {"count": [], "stock": [], "member": [], "duration": []}
     months: dict[tuple[str, date, str], list[Any]] = {}
-    for k in keys:
-        cell = (k.series, k.day.replace(day=1), k.dims_key)
-        m = months.get(cell)
-        if m is None:
-            months[cell] = [k.dims, deltas[k]]
+    for (table, series, day, dims, member, value), delta in deltas.items():
+        key, text = _dims_text(dims)
+        if table == "member":
+            rows[table].append((series, day, key, text, delta, member))
+        elif table == "duration":
+            rows[table].append((series, day, key, text, delta, value))
         else:
-            m[1] += deltas[k]
-    cells = sorted(c for c, (_, delta) in months.items() if delta != 0)
-    if cells:
-        await conn.execute(
-            _UPSERT_STOCK_MONTHS,
-            [c[0] for c in cells],
-            [c[1] for c in cells],
-            [c[2] for c in cells],
-            [dict(months[c][0]) for c in cells],
-            [months[c][1] for c in cells],
-        )
+            rows[table].append((series, day, key, text, delta))
+            if table == "stock":
+                cell = (series, day.replace(day=1), key)
+                m = months.get(cell)
+                if m is None:
+                    months[cell] = [text, delta]
+                else:
+                    m[1] += delta
+    rows["stock_month"] = [(c[0], c[1], c[2], t, d) for c, (t, d) in months.items() if d != 0]
+    args: list[Any] = []
+    for table, width in (("count", 5), ("stock", 5), ("stock_month", 5), ("member", 6), ("duration", 6)):
+        batch = rows[table]
+        if width == 6:  # (series, day, dims_key, member/value)
+            batch.sort(key=lambda r: (r[0], r[1], r[2], r[5]))
+        else:
+            batch.sort(key=lambda r: r[:3])
+        if batch:
+            args.extend(list(col) for col in zip(*batch, strict=True))
+        else:
+            args.extend([] for _ in range(width))
+    await conn.execute(_UPSERT, *args)
 
 
 # -- queries ----------------------------------------------------------------------------------------
