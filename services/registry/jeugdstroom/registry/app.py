@@ -50,7 +50,11 @@ def create_app(settings: Settings, group: str = GROUP) -> FastAPI:
 
             async def consume() -> None:
                 res.consumer = StoredOffsetConsumer(
-                    settings, pool, group, [settings.topic(t) for t in TOPICS], RegistryProcessor(settings, group),
+                    settings,
+                    pool,
+                    group,
+                    [settings.topic(t) for t in TOPICS],
+                    RegistryProcessor(settings, group),
                     "registry",
                 )
                 await res.consumer.run()

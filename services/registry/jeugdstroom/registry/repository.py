@@ -204,8 +204,9 @@ async def load_inputs(conn: Conn, children: Sequence[str]) -> tuple[dict[str, Fa
     originals = {r["event_uid"]: Fact.from_json(r["event_uid"], r["event"]) for r in rows}
     rows = await conn.fetch(
         """SELECT event_uid, event FROM registry.corrections WHERE target_uid IN (
-               SELECT target_uid FROM registry.corrections
-               WHERE pseudonym = ANY($1::text[]) OR replacement_pseudonym = ANY($1::text[])
+               SELECT target_uid FROM unnest($1::text[]) AS k(p) JOIN registry.corrections c ON c.pseudonym = k.p
+               UNION SELECT target_uid FROM unnest($1::text[]) AS k(p)
+                     JOIN registry.corrections c ON c.replacement_pseudonym = k.p
                UNION SELECT unnest($2::text[]))""",
         list(children),
         list(originals),
@@ -235,10 +236,13 @@ class EpisodeJson:
         return hit[1]
 
 
-#: One query for every entity table: (index into ENTITY_TABLES, pseudonym, episode as JSON text).
+#: One query for every entity table: (index into ENTITY_TABLES, pseudonym, episode as JSON text). The children are
+#: joined as a set rather than matched with ``pseudonym = ANY($1)``: under the prepared statement's generic plan a
+#: sequential scan (small tables, e.g. separatie_episodes) tests every row against the whole array in turn
+#: (rows × batch size comparisons), where a join hashes the array once.
 ENTITY_TABLES: tuple[tuple[str, Table], ...] = tuple(TABLES.items())
-_LOAD_ENTITIES = " UNION ALL ".join(
-    f"SELECT {i} AS e, pseudonym, episode::text AS ep FROM {table.name} WHERE pseudonym = ANY($1::text[])"
+_LOAD_ENTITIES = "WITH k AS (SELECT unnest($1::text[]) AS p) " + " UNION ALL ".join(
+    f"SELECT {i} AS e, pseudonym, episode::text AS ep FROM k JOIN {table.name} t ON t.pseudonym = k.p"
     for i, (_, table) in enumerate(ENTITY_TABLES)
 )
 
@@ -263,8 +267,8 @@ async def load_states(conn: Conn, children: Sequence[str]) -> dict[str, ChildSta
         ep = table.model.model_validate_json(ep_json)
         states[p].entities[entity_key(entity, ep)] = ep
     for r in await conn.fetch(
-        "SELECT pseudonym, kind, subject, instelling, reason FROM registry.findings"
-        " WHERE pseudonym = ANY($1::text[]) AND resolved_at IS NULL",
+        "SELECT pseudonym, kind, subject, instelling, reason FROM unnest($1::text[]) AS k(p)"
+        " JOIN registry.findings f ON f.pseudonym = k.p WHERE resolved_at IS NULL",
         kids,
     ):
         states[r["pseudonym"]].findings[(r["kind"], r["subject"])] = Finding(

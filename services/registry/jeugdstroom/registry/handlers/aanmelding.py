@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from jeugdstroom.common.contracts.changes import AanmeldingEpisode
-from jeugdstroom.registry.handlers.facts import Fact, Finding, child_fields, latest, local_day
+from jeugdstroom.registry.handlers.facts import ORDER, Fact, Finding, child_fields, latest, local_day
 
 
 def project(facts: Sequence[Fact]) -> tuple[AanmeldingEpisode, list[Finding]]:
     last = latest(facts)
-    first = min(facts, key=lambda f: f.order)
+    first = min(facts, key=ORDER)
     episode = AanmeldingEpisode(
-        **child_fields(facts),
+        **child_fields(facts, last),
         aanmelding_id=last.entity_id,
         verwijzer=last.data["verwijzer"],
         zorgvorm=last.data["zorgvorm"],

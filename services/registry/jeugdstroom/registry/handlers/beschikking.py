@@ -41,7 +41,7 @@ def project(facts: Sequence[Fact]) -> tuple[BeschikkingEpisode, list[Finding]]:
         )
         end = None
     episode = BeschikkingEpisode(
-        **child_fields(facts), beschikking_id=last.entity_id, soort=last.data["soort"], start=start, end=end
+        **child_fields(facts, last), beschikking_id=last.entity_id, soort=last.data["soort"], start=start, end=end
     )
     return episode, found
 

@@ -30,15 +30,18 @@ FindingKey = tuple[str, str]  # (kind, subject)
 ENTITIES: tuple[str, ...] = ("aanmelding", "beschikking", "plaatsing", "separatie", "achttien_in_pleegzorg")
 
 
+#: The episode field that holds the entity id, per entity.
+ID_FIELDS: dict[str, str] = {
+    "aanmelding": "aanmelding_id",
+    "beschikking": "beschikking_id",
+    "plaatsing": "plaatsing_id",
+    "separatie": "separatie_id",
+    "achttien_in_pleegzorg": "plaatsing_id",
+}
+
+
 def entity_key(entity: str, ep: Episode) -> EntityKey:
-    ident = {
-        "aanmelding": "aanmelding_id",
-        "beschikking": "beschikking_id",
-        "plaatsing": "plaatsing_id",
-        "separatie": "separatie_id",
-        "achttien_in_pleegzorg": "plaatsing_id",
-    }[entity]
-    return entity, f"{ep.instelling}/{getattr(ep, ident)}"
+    return entity, f"{ep.instelling}/{getattr(ep, ID_FIELDS[entity])}"
 
 
 @dataclass
@@ -165,10 +168,11 @@ class ChildInputs:
 
 def diff(before: ChildState, after: ChildState) -> ChildDiff:
     """What changed from ``before`` to ``after``: entity changes (only where before != after) and findings."""
+    was, now = before.entities, after.entities
     changes = [
-        EntityChange(key[0], key[1], before.entities.get(key), after.entities.get(key))
-        for key in sorted(before.entities.keys() | after.entities.keys())
-        if before.entities.get(key) != after.entities.get(key)
+        EntityChange(key[0], key[1], old, new)
+        for key in sorted(was.keys() | now.keys())
+        if (old := was.get(key)) != (new := now.get(key))
     ]
     opened = [f for k, f in sorted(after.findings.items()) if before.findings.get(k) != f]
     resolved = [f for k, f in sorted(before.findings.items()) if k not in after.findings]

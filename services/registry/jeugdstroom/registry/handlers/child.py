@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from jeugdstroom.registry.handlers.facts import Fact, latest, local_day
+from jeugdstroom.registry.handlers.facts import ORDER, Fact, local_day
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,9 +23,10 @@ def project(facts: Sequence[Fact], pending_birthday: date | None = None) -> Chil
     """The child as its effective facts describe it; None when it has none."""
     if not facts:
         return None
-    last = latest(facts)
+    ordered = sorted(facts, key=ORDER)
+    last = ordered[-1]  # the latest (uids are unique, so no two facts tie)
     per_day: dict[date, str] = {}
-    for f in sorted(facts, key=lambda f: f.order):
+    for f in ordered:
         per_day[local_day(f.occurred_at)] = f.gemeente  # the last report of a day counts for that day
     history: list[tuple[date, str]] = []
     for day, gemeente in sorted(per_day.items()):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import operator
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -11,6 +12,8 @@ from zoneinfo import ZoneInfo
 TZ = ZoneInfo("Europe/Amsterdam")
 #: Event types that describe an entity (a correctie describes another event).
 ENTITY_TYPES: tuple[str, ...] = ("aanmelding", "beschikking", "plaatsing", "separatie")
+#: The data field that holds the entity id, per event type.
+_ID_FIELDS: dict[str, str] = {t: f"{t}_id" for t in ENTITY_TYPES}
 
 
 def local_day(moment: datetime) -> date:
@@ -48,7 +51,7 @@ class Fact:
 
     @property
     def entity_id(self) -> str:
-        return str(self.data[f"{self.type}_id"])
+        return str(self.data[_ID_FIELDS.get(self.type) or f"{self.type}_id"])
 
     @property
     def key(self) -> str:
@@ -102,6 +105,10 @@ class Correction:
         return (self.occurred_at, self.uid)
 
 
+#: ``Fact.order`` / ``Correction.order`` as a key function (C-level: the handlers sort and compare facts a lot).
+ORDER: Callable[[Fact | Correction], tuple[datetime, str]] = operator.attrgetter("occurred_at", "uid")
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class Finding:
     """A data-quality finding about one child: ``kind`` is a bounded code, ``subject`` what it is about."""
@@ -114,18 +121,18 @@ class Finding:
 
 def latest(facts: Iterable[Fact]) -> Fact:
     """The fact with the latest event time (ties by uid)."""
-    return max(facts, key=lambda f: f.order)
+    return max(facts, key=ORDER)
 
 
 def latest_with(facts: Iterable[Fact], field: str) -> Fact | None:
     """The latest fact whose data carries ``field``, or None."""
-    having = [f for f in facts if f.data.get(field) is not None]
-    return latest(having) if having else None
+    return max((f for f in facts if f.data.get(field) is not None), key=ORDER, default=None)
 
 
-def child_fields(facts: Iterable[Fact]) -> dict[str, Any]:
-    """The child fields of an episode: pseudonym, gemeente and birth date from its latest fact."""
-    last = latest(facts)
+def child_fields(facts: Iterable[Fact], last: Fact | None = None) -> dict[str, Any]:
+    """The child fields of an episode: pseudonym, gemeente and birth date from its latest fact (``last``, when the
+    caller knows it already)."""
+    last = last or latest(facts)
     return {
         "instelling": last.sender,
         "pseudonym": last.pseudonym,

@@ -42,7 +42,7 @@ def project(facts: Sequence[Fact]) -> tuple[PlaatsingEpisode, list[Finding]]:
         )
         end, reden = None, None
     episode = PlaatsingEpisode(
-        **child_fields(facts),
+        **child_fields(facts, last),
         plaatsing_id=last.entity_id,
         provider=last.data["provider"],
         vorm=last.data["vorm"],

@@ -38,6 +38,6 @@ def project(facts: Sequence[Fact]) -> tuple[SeparatieEpisode, list[Finding]]:
     if end is not None and start is not None and end - start > MAX_DURATION:
         found.append(Finding("separatie_te_lang", subject, last.sender, "separatie lasted longer than 7 days"))
     episode = SeparatieEpisode(
-        **child_fields(facts), separatie_id=last.entity_id, vorm=last.data["vorm"], start=start, end=end
+        **child_fields(facts, last), separatie_id=last.entity_id, vorm=last.data["vorm"], start=start, end=end
     )
     return episode, found
