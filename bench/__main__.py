@@ -187,6 +187,26 @@ class Bench:
                 for f, inc, own in profile.top(path):
                     p.add(f.replace("|", "/"), f"{inc:.1f}", f"{own:.1f}")
                 self.show(p)
+            self.statements_table(f"N={n:,}", run)
+
+    def statements_table(self, what: str, run: e2e.Run) -> None:
+        """PostgreSQL's busiest statements of a run (pg_stat_statements)."""
+        if not run.statements:
+            return
+        total = run.statements_total_ms
+        s = Table(
+            f"PostgreSQL statements ({what}): where the database's time went",
+            ["statement", "calls", "rows", "µs / event", "share %"],
+        )
+        for query, calls, rows, ms in run.statements:
+            short = query if len(query) <= 110 else query[:107] + "…"
+            s.add(f"`{short.replace('|', '/')}`", f"{calls:,}", f"{rows:,}", f"{1000 * ms / run.n:.1f}",
+                  f"{100 * ms / total:.1f}")
+        s.note = (
+            f"pg_stat_statements over the run: {total / 1000:.1f} s of execution in all statements "
+            f"({1000 * total / run.n:.1f} µs per event); the harness's own progress query is among them."
+        )
+        self.show(s)
 
     async def peer(self) -> None:
         """Monitor alone vs Quix Streams on the registry changes topic left by the largest end-to-end run."""
@@ -212,6 +232,45 @@ class Bench:
             profile_dir=prof,
             infra_pids=self.infra.pids,
         )
+        # the monitor's fold alone on the shared series (its own process and database, same topic)
+        fold_db = db.with_database(self.infra.postgres.url("postgres"), f"bench_fold_peer_{n}")
+        await db.migrate(fold_db)
+        fold_proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bench.fold_peer",
+                source.bootstrap_servers,
+                fold_db,
+                source.topic_prefix,
+                str(changes),
+                str(self.args.batch),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=open(self.infra.workdir / "fold-peer.log", "wb"),  # noqa: SIM115 - the child keeps it
+        )
+        fold_stats = ProcStats(fold_proc.pid)
+        fold_stats.begin()
+        fold_profile = self.infra.workdir / "fold-peer.collapsed"
+        spy = (
+            subprocess.Popen(
+                [".venv/bin/py-spy", "record", "-p", str(fold_proc.pid), "-r", "50", "-f", "raw", "-o",
+                 str(fold_profile), "--nonblocking"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            if self.args.profile
+            else None
+        )
+        while fold_proc.poll() is None:
+            fold_stats.sample()
+            await asyncio.sleep(0.5)
+        if spy is not None:
+            spy.wait(30)
+        fold_out, _ = fold_proc.communicate()
+        if fold_proc.returncode != 0:
+            raise RuntimeError(f"fold peer failed: {(self.infra.workdir / 'fold-peer.log').read_text()[-2000:]}")
+        shared = json.loads(fold_out.decode().strip().splitlines()[-1])
         # Quix Streams, its own process
         state = self.infra.workdir / "quix-state"
         proc = subprocess.Popen(
@@ -238,8 +297,10 @@ class Bench:
             raise RuntimeError(f"quix peer failed: {(self.infra.workdir / 'quix.log').read_text()[-2000:]}")
         quix = json.loads(out.decode().strip().splitlines()[-1])
         agree, cells = await self._compare(source.database_url, quix["cells"])
+        agree_shared, _ = await self._compare(fold_db, quix["cells"])
         mon_rate = changes / run.seconds if run.seconds else 0.0
         quix_rate = quix["records"] / quix["seconds"] if quix["seconds"] else 0.0
+        shared_rate = shared["records"] / shared["seconds"] if shared["seconds"] else 0.0
         t = Table(
             "Peer: the same aggregation, same broker and topic (registry changes/s, first record → last)",
             ["system", "records", "events/s", "start-up (s)", "peak RSS MB", "vs Quix"],
@@ -254,6 +315,14 @@ class Bench:
             ratio(mon_rate, quix_rate),
         )
         t.add(
+            "jeugdstroom monitor's fold on the same three series (no publication)",
+            f"{shared['records']:,}",
+            rate(shared_rate),
+            f"{shared['startup_s']:.1f}",
+            f"{fold_stats.peak_rss_mb:.0f}",
+            ratio(shared_rate, quix_rate),
+        )
+        t.add(
             "Quix Streams 3 (group_by + stateful count/distinct, RocksDB, changelog)",
             f"{quix['records']:,}",
             rate(quix_rate),
@@ -263,8 +332,12 @@ class Bench:
         )
         t.note = (
             f"Quix aggregates separaties and plaatsingen per gemeente × month and distinct gesepareerde children; "
-            f"the monitor folds every indicator of the catalogue. Results compared on {cells} cells: "
-            f"{'identical' if agree else 'DIFFERENT'}."
+            f"the monitor folds every indicator of the catalogue (and publishes the indicator topic); the fold row "
+            "runs the monitor's consumer loop and fold code (validation, dedupe, upserts and offsets in one "
+            "PostgreSQL transaction per batch) on Quix's three series only. Rates from the first record folded to "
+            "the last (the fold row excludes its first batch, Quix its start-up). Results compared on "
+            f"{cells} cells: {'identical' if agree else 'DIFFERENT'} (monitor), "
+            f"{'identical' if agree_shared else 'DIFFERENT'} (fold)."
         )
         self.show(t)
         for name, path in run.profiles.items():
@@ -272,7 +345,15 @@ class Bench:
             for f, inc, own in profile.top(path):
                 p.add(f.replace("|", "/"), f"{inc:.1f}", f"{own:.1f}")
             self.show(p)
+        self.statements_table(f"monitor alone on {changes:,} changes; µs per change", run)
+        if spy is not None and fold_profile.exists():
+            p = Table(f"Profile (py-spy): the monitor's fold on the shared series, {changes:,} changes",
+                      ["function", "inclusive %", "self %"])
+            for f, inc, own in profile.top(fold_profile):
+                p.add(f.replace("|", "/"), f"{inc:.1f}", f"{own:.1f}")
+            self.show(p)
         self.peer_rates = (mon_rate, quix_rate)
+        self.peer_shared_rate = shared_rate
         self.peer_run = run
         self.note_load("peer end")
 
@@ -340,13 +421,29 @@ class Bench:
             ["events per request", "requests", "events/s", "p50 ms", "p99 ms"],
         )
         for r in results:
-            t.add(
-                f"{r.size:,}",
-                r.requests,
-                rate(r.rate),
-                f"{1000 * live.pct(r.latencies, 0.5):.1f}",
-                f"{1000 * live.pct(r.latencies, 0.99):.1f}",
-            )
+            if r.clients == 1:
+                t.add(
+                    f"{r.size:,}",
+                    r.requests,
+                    rate(r.rate),
+                    f"{1000 * live.pct(r.latencies, 0.5):.1f}",
+                    f"{1000 * live.pct(r.latencies, 0.99):.1f}",
+                )
+        self.show(t)
+        t = Table(
+            "Intake: concurrent clients (several institutions at once), answered after the outbox commit",
+            ["clients", "events per request", "requests", "events/s", "p50 ms", "p99 ms"],
+        )
+        for r in results:
+            if r.clients > 1:
+                t.add(
+                    r.clients,
+                    f"{r.size:,}",
+                    r.requests,
+                    rate(r.rate),
+                    f"{1000 * live.pct(r.latencies, 0.5):.1f}",
+                    f"{1000 * live.pct(r.latencies, 0.99):.1f}",
+                )
         t.note = (
             f"Outbox relay: while serving, the backlog when the submissions stopped was "
             f"{relay['backlog_at_end']:,.0f} rows (drained {relay['drain_after_submit_s']:.2f}s later); a clean "
@@ -359,7 +456,7 @@ class Bench:
     async def freshness(self) -> None:
         assert self.infra is not None
         seconds = 15 if self.args.quick else 60
-        print(f"\n-- freshness: 500 events/s through intake for {seconds}s", flush=True)
+        print(f"\n-- freshness: 500 events/s through intake for 10s of warm-up and {seconds}s measured", flush=True)
         self.note_load("freshness start")
         settings = await self.infra.fresh()
         f = await live.freshness(settings, self.infra.workdir / "freshness", 500, seconds)
@@ -391,8 +488,10 @@ class Bench:
             f"{f['monitor_batch_s']:.3f}",
         )
         t.note = (
+            f"The load runs {f['warmup']:.0f} s before the first probe (consumer groups join, first batches). "
             "Probes: one separatie per second on its own day, polled every 10 ms in the API (operator token). "
-            "The histogram (jeugdstroom_monitor_freshness_seconds, accept → fold committed) gives bucket bounds."
+            "The histogram (jeugdstroom_monitor_freshness_seconds, accept → fold committed, warm-up included) gives "
+            "bucket bounds."
         )
         self.show(t)
         self.fresh = f

@@ -66,6 +66,8 @@ class IntakeResult:
     events: int
     seconds: float
     latencies: list[float] = field(default_factory=list)
+    #: Clients with a request in flight at once (1: sequential requests).
+    clients: int = 1
 
     @property
     def rate(self) -> float:
@@ -87,10 +89,15 @@ async def post(client: httpx.AsyncClient, url: str, token: str, body: Any) -> ht
     return r
 
 
+#: Clients that submit batches of 1,000 at the same time in the concurrent row (several institutions at once).
+CONCURRENT_CLIENTS = 2
+
+
 async def intake_bench(settings: Settings, log_dir: Path, quick: bool) -> tuple[list[IntakeResult], dict[str, float]]:
-    """Sequential submissions of single events and batches of 100 and 1,000 (each answer after the outbox commit);
-    then the relay's drain of the backlog."""
-    by_sender = submitted_events(10 if quick else 25)
+    """Sequential submissions of single events and batches of 100 and 1,000 (each answer after the outbox commit),
+    then batches of 1,000 from :data:`CONCURRENT_CLIENTS` clients at once (a row with ``clients`` > 1, after the
+    sequential ones); then the relay's drain of the backlog."""
+    by_sender = submitted_events(15 if quick else 40)
     tokens = await tokens_for(settings, list(by_sender))
     intake = service("intake", settings, log_dir)
     await intake.start(120)
@@ -98,23 +105,43 @@ async def intake_bench(settings: Settings, log_dir: Path, quick: bool) -> tuple[
     conn = await asyncpg.connect(settings.database_url)
     try:
         used: set[tuple[str, str]] = set()
+
+        def unused(size: int) -> list[tuple[str, list[dict[str, Any]]]]:
+            return [(s, b) for s, b in batches(by_sender, size) if not any((s, e["id"]) in used for e in b)]
+
         async with httpx.AsyncClient(timeout=120) as client:
+
+            async def submit(res: IntakeResult, sender: str, body: Any, events: list[dict[str, Any]]) -> None:
+                t0 = time.perf_counter()
+                await post(client, intake.url, tokens[sender], body)
+                res.latencies.append(time.perf_counter() - t0)
+                res.requests += 1
+                res.events += len(events)
+                used.update((sender, e["id"]) for e in events)
+
             plan = [(1, 100 if quick else 300), (100, 30 if quick else 60), (1000, 8 if quick else 25)]
             first_sent_at = None
             for size, count in plan:
-                todo = [(s, b) for s, b in batches(by_sender, size) if not any((s, e["id"]) in used for e in b)][:count]
+                todo = unused(size)[:count]
                 res = IntakeResult(size, 0, 0, 0.0)
                 started = time.perf_counter()
                 first_sent_at = first_sent_at or started
                 for sender, batch in todo:
-                    t0 = time.perf_counter()
-                    await post(client, intake.url, tokens[sender], batch[0] if size == 1 else batch)
-                    res.latencies.append(time.perf_counter() - t0)
-                    res.requests += 1
-                    res.events += len(batch)
-                    used.update((sender, e["id"]) for e in batch)
+                    await submit(res, sender, batch[0] if size == 1 else batch, batch)
                 res.seconds = time.perf_counter() - started
                 results.append(res)
+            # concurrent: each client takes the next batch from one shared queue as soon as its last one is answered
+            queue = iter(unused(1000)[: 8 if quick else 24])
+            concurrent = IntakeResult(1000, 0, 0, 0.0, clients=CONCURRENT_CLIENTS)
+
+            async def client_loop() -> None:
+                for sender, batch in queue:
+                    await submit(concurrent, sender, batch, batch)
+
+            started = time.perf_counter()
+            await asyncio.gather(*(client_loop() for _ in range(CONCURRENT_CLIENTS)))
+            concurrent.seconds = time.perf_counter() - started
+            results.append(concurrent)
             submitted_end = time.perf_counter()
         # the relay: how fast the backlog left behind by the submissions drains
         total = await conn.fetchval("SELECT count(*) FROM outbox WHERE producer = 'intake'")
@@ -200,10 +227,11 @@ def histogram_quantiles(metrics: str, name: str, qs: tuple[float, ...]) -> dict[
     return out
 
 
-async def freshness(settings: Settings, log_dir: Path, rate: int, seconds: int) -> dict[str, float]:
-    """A steady ``rate`` events/s through intake for ``seconds``, with a probe event every second whose
-    accept → visible latency is measured by polling ``/v1/indicators``; plus the monitor's own histogram."""
-    by_sender = submitted_events(max(5, rate * seconds // 2500 + 3), seed=13)
+async def freshness(settings: Settings, log_dir: Path, rate: int, seconds: int, warmup: int = 10) -> dict[str, float]:
+    """A steady ``rate`` events/s through intake: ``warmup`` seconds first (consumer groups join, the first batches;
+    not measured), then ``seconds`` with a probe event every second whose accept → visible latency is measured by
+    polling ``/v1/indicators``; plus the monitor's own histogram (over the whole run)."""
+    by_sender = submitted_events(max(5, rate * (seconds + warmup) // 2500 + 3), seed=13)
     tokens = await tokens_for(settings, [*by_sender, PROBE_SENDER])
     procs = {n: service(n, settings, log_dir) for n in ("intake", "registry", "monitor")}
     await asyncio.gather(*(p.start(120) for p in procs.values()))
@@ -212,8 +240,9 @@ async def freshness(settings: Settings, log_dir: Path, rate: int, seconds: int) 
     try:
         chunk = max(1, rate // 10)  # one request every 100 ms
         plan = batches(by_sender, chunk)
-        if len(plan) * chunk < rate * seconds:
-            plan += batches(by_sender, 1)[: rate * seconds - len(plan) * chunk]
+        total = rate * (seconds + warmup)
+        if len(plan) * chunk < total:
+            plan += batches(by_sender, 1)[: total - len(plan) * chunk]
         async with httpx.AsyncClient(timeout=30) as client:
 
             async def probe(i: int) -> None:
@@ -236,13 +265,13 @@ async def freshness(settings: Settings, log_dir: Path, rate: int, seconds: int) 
             started = time.perf_counter()
             sent = 0
             i = 0
-            while time.perf_counter() - started < seconds and i < len(plan):
+            while time.perf_counter() - started < seconds + warmup and i < len(plan):
                 tick = started + i * 0.1
                 await asyncio.sleep(max(0.0, tick - time.perf_counter()))
                 sender, batch = plan[i]
                 await post(client, procs["intake"].url, tokens[sender], batch)
                 sent += len(batch)
-                if i % 10 == 5:
+                if i % 10 == 5 and i >= warmup * 10:
                     probes.append(asyncio.create_task(probe(i // 10)))
                 i += 1
             elapsed = time.perf_counter() - started
@@ -256,7 +285,8 @@ async def freshness(settings: Settings, log_dir: Path, rate: int, seconds: int) 
         return {
             **batch_times,
             "rate": sent / elapsed,
-            "seconds": elapsed,
+            "seconds": elapsed - warmup,
+            "warmup": float(warmup),
             "probes": float(len(latencies)),
             "p50": pct(latencies, 0.5),
             "p99": pct(latencies, 0.99),

@@ -4,6 +4,7 @@ metrics; its lifespan runs the outbox relay and the Kafka inbox consumer."""
 
 import asyncio
 import contextlib
+import gc
 import os
 import time
 from collections.abc import AsyncIterator
@@ -12,7 +13,7 @@ from typing import Any
 import orjson
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from jeugdstroom.common.consumer import StoredOffsetConsumer
 from jeugdstroom.common.kafka import INBOX
@@ -75,9 +76,16 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
                 consumer: StoredOffsetConsumer[InboxItem] = StoredOffsetConsumer(
                     settings, pool, INBOX_GROUP, [settings.topic(INBOX)], InboxProcessor(settings), "intake")
                 inbox_task = asyncio.create_task(supervise("intake-inbox", consumer.run), name="intake-inbox")
+            # Everything allocated so far (modules, schemas, the app) lives as long as the service: keep it out of
+            # the cyclic garbage collector's passes while serving. A batch allocates many objects that survive until
+            # its answer, and each collection of the oldest generation would otherwise walk the whole heap (tens of
+            # milliseconds every few batches of 1,000).
+            gc.collect()
+            gc.freeze()
             try:
                 yield
             finally:
+                gc.unfreeze()  # collectable again (an app started and stopped within a longer-lived process)
                 if inbox_task is not None:
                     await _stop_bounded(inbox_task, INBOX_STOP_SECONDS)
 
@@ -116,7 +124,7 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
 
     ijw_route.register(app, settings, current_sender, lambda: state["pool"])  # POST /v1/ijw (docs/ijw.md)
 
-    async def submit_json(request: Request, sender: Sender) -> JSONResponse:
+    async def submit_json(request: Request, sender: Sender) -> Response:
         length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) > limit * MAX_EVENT_BYTES:
             raise HTTPException(413, f"body larger than {limit * MAX_EVENT_BYTES} bytes (limit: {limit} events of "
@@ -136,9 +144,9 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
         results = await commit([check(item, sender.code, key) for item in items])
         if single:
             return _single_response(results[0])
-        return JSONResponse({"results": results, "summary": summary(results)}, status_code=202)
+        return _json({"results": results, "summary": summary(results)}, 202)
 
-    async def submit_ndjson(request: Request, sender: Sender) -> JSONResponse:
+    async def submit_ndjson(request: Request, sender: Sender) -> Response:
         key = settings.pseudonym_key_bytes
         results: list[dict[str, Any]] = []
         async for chunk in ndjson.chunks(request.stream(), limit):
@@ -153,7 +161,7 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
                     checked.append(check(line.item, sender.code, key))
             for line, result in zip(chunk, await commit(checked), strict=True):
                 results.append({"line": line.number, **result})
-        return JSONResponse({"results": results, "summary": summary(results)}, status_code=202)
+        return _json({"results": results, "summary": summary(results)}, 202)
 
     @app.post(
         "/v1/events",
@@ -176,7 +184,7 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
             422: {"description": "Invalid event: the field and the rule"},
         },
     )
-    async def submit(request: Request, sender: Sender = Depends(current_sender)) -> JSONResponse:  # noqa: B008
+    async def submit(request: Request, sender: Sender = Depends(current_sender)) -> Response:  # noqa: B008
         started = time.perf_counter()
         try:
             media = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -201,6 +209,12 @@ async def _stop_bounded(task: asyncio.Task[None], seconds: float) -> None:
     if pending:
         task.cancel()
         await asyncio.wait({task}, timeout=seconds)
+
+
+def _json(content: Any, status_code: int) -> Response:
+    """A JSON answer serialised with orjson (the same compact JSON as ``JSONResponse``, several times faster
+    for the answer of a large batch)."""
+    return Response(orjson.dumps(content), status_code=status_code, media_type=JSON)
 
 
 def _single_response(result: dict[str, Any]) -> JSONResponse:

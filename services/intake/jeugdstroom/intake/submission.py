@@ -47,7 +47,11 @@ def rejected(errors: list[dict[str, str]], item: Any = None) -> dict[str, Any]:
 
 
 def check(item: Any, sender_code: str, key: bytes) -> Checked:
-    """Validate one submitted item for ``sender_code``; pseudonymise it when it may be accepted."""
+    """Validate one submitted item for ``sender_code``; pseudonymise it when it may be accepted.
+
+    A batch is checked item by item on purpose: one validation of the whole JSON array (a ``TypeAdapter`` over the
+    list) measured slower, since all its models are alive at once (more garbage-collector passes, colder caches
+    when they are pseudonymised afterwards)."""
     try:
         event = parse_submitted(orjson.dumps(item))
     except ContractError as err:
@@ -68,13 +72,17 @@ async def accept_checked(conn: Conn, settings: Settings, checked: Sequence[Check
     docs = [c.doc for c in checked if c.doc is not None]
     if docs:
         outcomes = await accept(conn, settings, docs, datetime.now(UTC))
+        counts: Tally[tuple[str, str]] = Tally()
         for pos, doc, outcome in zip(positions, docs, outcomes, strict=True):
             result: dict[str, Any] = {"status": outcome.status, "id": outcome.event_id}
             if outcome.status == "conflict":
                 result["errors"] = [{"field": "id", "reason": "was accepted before with different content"}]
-                REJECTED.labels(doc["type"], "conflict").inc()
             results[pos] = result
-            EVENTS.labels(doc["type"], outcome.status).inc()
+            counts[(doc["type"], outcome.status)] += 1
+        for (kind, status), n in counts.items():  # one metric update per (type, outcome), not per event
+            EVENTS.labels(kind, status).inc(n)
+            if status == "conflict":
+                REJECTED.labels(kind, "conflict").inc(n)
     return [r for r in results if r is not None]
 
 
