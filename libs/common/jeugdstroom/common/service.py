@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -101,9 +102,16 @@ async def service_resources(settings: Settings, pool_size: int) -> AsyncIterator
     """Open a service's resources; on exit stop its tasks (rolling back in-flight batches), producer and pool."""
     pool = await db.connect_with_retry(settings.database_url, max_size=pool_size)
     res = Resources(settings, pool, make_producer(settings))
+    # Everything allocated so far (modules, schemas, the app) lives as long as the service: keep it out of the cyclic
+    # garbage collector's passes while serving. A batch allocates many objects that survive until it commits, and
+    # each collection of the oldest generation would otherwise walk the whole heap (tens of milliseconds every few
+    # batches: intake batches of 1,000 went from ~10.5k to ~16k events/s).
+    gc.collect()
+    gc.freeze()
     try:
         yield res
     finally:
+        gc.unfreeze()  # collectable again (a service started and stopped within a longer-lived process, e.g. a test)
         await res.tasks.stop()
         with contextlib.suppress(Exception):
             await res.producer.stop()

@@ -4,7 +4,6 @@ metrics; its lifespan runs the outbox relay and the Kafka inbox consumer."""
 
 import asyncio
 import contextlib
-import gc
 import os
 import time
 from collections.abc import AsyncIterator
@@ -76,16 +75,9 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
                 consumer: StoredOffsetConsumer[InboxItem] = StoredOffsetConsumer(
                     settings, pool, INBOX_GROUP, [settings.topic(INBOX)], InboxProcessor(settings), "intake")
                 inbox_task = asyncio.create_task(supervise("intake-inbox", consumer.run), name="intake-inbox")
-            # Everything allocated so far (modules, schemas, the app) lives as long as the service: keep it out of
-            # the cyclic garbage collector's passes while serving. A batch allocates many objects that survive until
-            # its answer, and each collection of the oldest generation would otherwise walk the whole heap (tens of
-            # milliseconds every few batches of 1,000).
-            gc.collect()
-            gc.freeze()
             try:
                 yield
             finally:
-                gc.unfreeze()  # collectable again (an app started and stopped within a longer-lived process)
                 if inbox_task is not None:
                     await _stop_bounded(inbox_task, INBOX_STOP_SECONDS)
 
