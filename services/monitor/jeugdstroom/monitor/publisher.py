@@ -168,13 +168,28 @@ _PUBLISHED = """SELECT w.n, p.key, p.start, p.dims, p.row
      AND p.start >= w.lo AND (w.hi IS NULL OR p.start < w.hi)"""
 
 
+#: Indicator × period pairs computed, compared and written together: a publication after a replay covers most of
+#: the table, and holding all of its rows (current and last published) at once would make the monitor's memory
+#: grow with the table.
+CHUNK = 8
+
+
 async def _publish(conn: Conn, settings: Settings, work: dict[tuple[str, str], Affected], as_of: date) -> int:
+    items = sorted(work.items())
+    written = 0
+    for i in range(0, len(items), CHUNK):
+        written += await _publish_chunk(conn, settings, items[i : i + CHUNK], as_of)
+    return written
+
+
+async def _publish_chunk(
+    conn: Conn, settings: Settings, items: list[tuple[tuple[str, str], Affected]], as_of: date
+) -> int:
     topic = settings.topic(INDICATORS)
     threshold = settings.suppression_threshold
     out: list[outbox.OutRow] = []
     upserts: list[tuple[str, str, str, date, str, str]] = []  # (dims and row as JSON text: cheaper to send)
     deletes: list[str] = []
-    items = sorted(work.items())
     published: dict[int, list[Any]] = {}
     for r in await conn.fetch(
         _PUBLISHED,
