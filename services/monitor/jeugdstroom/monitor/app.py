@@ -162,7 +162,6 @@ def create_app(settings: Settings) -> FastAPI:
                 await res.consumer.run()
 
             async def publish() -> None:
-                processor.wake.set()  # (re)started: cells may be pending
                 await processor.publish_forever(pool)
 
             async def refresh_gauges() -> None:

@@ -88,10 +88,6 @@ class Key(NamedTuple):
     member: str = ""
     value: int = 0
 
-    @property
-    def dims_key(self) -> str:
-        return dims_key(self.dims)
-
 
 def dims_key(dims: Dims) -> str:
     return ";".join(f"{k}={v}" for k, v in dims)
@@ -123,8 +119,8 @@ def contributions(series: str, items: Iterable[AnyItem]) -> list[tuple[Key, int]
 
 def deltas(changes: Iterable[AnyChange], folds: Mapping[str, Sequence[tuple[str, FoldFn]]]) -> dict[Key, int]:
     """Net deltas of a batch of changes (zero entries dropped); ``folds`` maps an entity name to its
-    series' (id, fold function). The sum of :func:`contributions` (after) − (before), inlined: this is the
-    monitor's per-change hot path (tests/unit/test_monitor_fold.py pins it to the definition)."""
+    series' (id, fold function). The sum of :func:`contributions` (after) − (before), inlined with plain tuples:
+    this is the monitor's per-change hot path (tests/unit/test_monitor_fold.py pins it to an item-by-item sum)."""
     out: dict[tuple[Any, ...], int] = {}
     get = out.get
     for ch in changes:

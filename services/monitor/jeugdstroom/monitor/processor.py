@@ -70,9 +70,8 @@ class MonitorProcessor:
         self.settled.set()
         self._more = False
         self._accepted: list[datetime] = []
-        #: Set when committed folds may have left pending cells (and at start: a previous process may have).
+        #: Set when committed folds may have left pending cells.
         self.wake = asyncio.Event()
-        self.wake.set()
 
     def decode(self, record: InRecord) -> tuple[str, AnyChange]:
         if record.value is None:
@@ -107,7 +106,9 @@ class MonitorProcessor:
 
     async def publish_forever(self, pool: asyncpg.Pool) -> None:
         """The indicator-topic publisher: after committed folds, publish every pending cell (paced, see
-        PUBLISH_SHARE); transient faults are retried, pending records stay until a publication commits."""
+        PUBLISH_SHARE); transient faults are retried, pending records stay until a publication commits. Publishes
+        once at (re)start: a previous process (or run of this task) may have left pending cells."""
+        self.wake.set()
         share_due = replay_due = 0.0
         while True:
             await self.wake.wait()

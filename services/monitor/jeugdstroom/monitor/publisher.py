@@ -141,11 +141,6 @@ def _message(ind: Indicator, row: Row, as_of: date) -> bytes:
     return orjson.dumps({"indicator": ind.id, "unit": ind.unit, **row, "as_of": as_of.isoformat()})
 
 
-async def publish(conn: Conn, settings: Settings, deltas: Iterable[Key], as_of: date) -> int:
-    """Write outbox rows for the public rows a batch changed; returns how many."""
-    return await publish_work(conn, settings, affected(deltas, as_of), as_of)
-
-
 async def publish_work(
     conn: Conn, settings: Settings, work: dict[tuple[str, str], Affected], as_of: date, pending: bool = False
 ) -> int:

@@ -17,12 +17,12 @@ from __future__ import annotations
 import contextlib
 import re
 from collections import defaultdict
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -33,6 +33,7 @@ from jeugdstroom.monitor.periods import PERIOD_SQL, last_day, next_start, start_
 #: (period start, values of the group-by dimensions in order)
 Cell = tuple[date, tuple[str, ...]]
 _NAME = re.compile(r"^[a-z_]+$")
+T = TypeVar("T")
 
 #: A batch's net deltas in one statement (one round trip): an upsert per table, each fed by ``unnest`` of one
 #: array per column. Dimensions travel as JSON text (cast to jsonb here): asyncpg encodes a text array in C, but
@@ -169,10 +170,22 @@ def _cell(r: Any, scope: Scope) -> Cell:
     return r["p"], tuple(r[f"d{i}"] for i in range(len(scope.group_by)))
 
 
-async def count_values(conn: Conn, series: str, scope: Scope) -> dict[Cell, int]:
+async def _read_shared(conn: Conn, sql: str, args: list[Any], shape: Callable[[list[Any]], T]) -> T:
+    """``shape`` of the rows of a query; within :func:`shared_reads` an identical query (same SQL and arguments)
+    is read and shaped once."""
     reads = _SHARED_READS.get()
-    if reads is not None and scope.period != "day" and _month_aligned(scope):
-        return await _counts_from_months(conn, series, scope, reads)
+    if reads is None:
+        return shape(await conn.fetch(sql, *args))
+    key = (sql, *(tuple(a) if isinstance(a, list) else a for a in args))
+    if key not in reads:
+        reads[key] = shape(await conn.fetch(sql, *args))
+    out: T = reads[key]
+    return out
+
+
+async def count_values(conn: Conn, series: str, scope: Scope) -> dict[Cell, int]:
+    if _SHARED_READS.get() is not None and scope.period != "day" and _month_aligned(scope):
+        return await _counts_from_months(conn, series, scope)
     args: list[Any] = []
     where = _where(series, scope, args)
     select, names = _cols(scope)
@@ -188,9 +201,7 @@ def _month_aligned(scope: Scope) -> bool:
     return (scope.lo is None or scope.lo.day == 1) and (scope.hi is None or scope.hi.day == 1)
 
 
-async def _counts_from_months(
-    conn: Conn, series: str, scope: Scope, reads: dict[tuple[Any, ...], Any]
-) -> dict[Cell, int]:
+async def _counts_from_months(conn: Conn, series: str, scope: Scope) -> dict[Cell, int]:
     """:func:`count_values` of a month, half-year or year scope whose bounds are month starts, from one read of
     month sums over the whole years of [lo, hi) that the three periods share (within :func:`shared_reads`). With
     month-aligned bounds a month is either wholly inside [lo, hi) or wholly outside, so the sums are exact."""
@@ -204,10 +215,7 @@ async def _counts_from_months(
         f"SELECT {PERIOD_SQL['month']} AS p{select}, sum(value)::bigint AS v FROM monitor.counts"
         f" WHERE {where} GROUP BY p{names} HAVING sum(value) <> 0"
     )
-    key = (sql, *(tuple(a) if isinstance(a, list) else a for a in args))
-    months: list[tuple[Cell, int]] | None = reads.get(key)
-    if months is None:
-        months = reads[key] = [(_cell(r, wide), r["v"]) for r in await conn.fetch(sql, *args)]
+    months = await _read_shared(conn, sql, args, lambda rows: [(_cell(r, wide), int(r["v"])) for r in rows])
     out: dict[Cell, int] = defaultdict(int)
     for (month, dims), v in months:
         if (scope.lo is None or month >= scope.lo) and (scope.hi is None or month < scope.hi):
@@ -310,18 +318,16 @@ async def stock_values(conn: Conn, series: str, scope: Scope) -> dict[Cell, int]
         f" WHERE {where} AND day >= ${m} AND day <= ${c}) x"
         f" GROUP BY 1{names} HAVING sum(delta) <> 0 ORDER BY 1 NULLS FIRST"
     )
-    reads = _SHARED_READS.get()
-    key = (sql, *(tuple(a) if isinstance(a, list) else a for a in args))
-    groups: dict[tuple[str, ...], list[tuple[date, int]]] | None = None if reads is None else reads.get(key)
-    if groups is None:
-        groups = defaultdict(list)
-        opening = date.min if base is None else base - timedelta(days=1)  # (no NULL bucket without a base)
-        n = len(scope.group_by)
-        for r in await conn.fetch(sql, *args):
+    opening = date.min if base is None else base - timedelta(days=1)  # (no NULL bucket without a base)
+    n = len(scope.group_by)
+
+    def by_cell(rows: list[Any]) -> dict[tuple[str, ...], list[tuple[date, int]]]:
+        groups: dict[tuple[str, ...], list[tuple[date, int]]] = defaultdict(list)
+        for r in rows:
             groups[tuple(r[i] for i in range(1, n + 1))].append((opening if r[0] is None else r[0], r[n + 1]))
-        if reads is not None:
-            reads[key] = groups
-    return _running_totals(groups, scope.period, first, cap)
+        return groups
+
+    return _running_totals(await _read_shared(conn, sql, args, by_cell), scope.period, first, cap)
 
 
 def _running_totals(
