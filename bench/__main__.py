@@ -183,11 +183,38 @@ class Bench:
             self.show(g)
         for n, run in self.runs.items():
             for name, path in run.profiles.items():
-                p = Table(f"Profile (py-spy, N={n:,}): {name}", ["function", "inclusive %", "self %"])
-                for f, inc, own in profile.top(path):
-                    p.add(f.replace("|", "/"), f"{inc:.1f}", f"{own:.1f}")
-                self.show(p)
+                self.profile_table(f"Profile (py-spy, N={n:,}): {name}", path)
             self.statements_table(f"N={n:,}", run)
+
+    def profile_table(self, title: str, path: Path) -> None:
+        """The functions with the most py-spy samples in one process's collapsed stacks."""
+        if not path.exists():
+            return
+        p = Table(title, ["function", "inclusive %", "self %"])
+        for f, inc, own in profile.top(path):
+            p.add(f.replace("|", "/"), f"{inc:.1f}", f"{own:.1f}")
+        self.show(p)
+
+    async def _child(
+        self, name: str, module_args: list[str], profile_dir: Path | None
+    ) -> tuple[dict[str, Any], ProcStats, dict[str, Path]]:
+        """Run ``python -m <module_args>`` as its own process (stderr in ``<name>.log``), sampling its RSS (and with
+        ``profile_dir`` its stacks); returns the JSON of its last output line, its stats and its profile."""
+        assert self.infra is not None
+        log_path = self.infra.workdir / f"{name}.log"
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen([sys.executable, "-m", *module_args], stdout=subprocess.PIPE, stderr=log)
+        stats = ProcStats(proc.pid)
+        stats.begin()
+        async with e2e.profiled({name: proc.pid}, profile_dir) as profiles:
+            while proc.poll() is None:
+                stats.sample()
+                await asyncio.sleep(0.5)
+        stats.cpu_end = stats.cpu_start  # the process is gone: its CPU is no longer in /proc
+        out, _ = proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(f"{name} failed: {log_path.read_text()[-2000:]}")
+        return json.loads(out.decode().strip().splitlines()[-1]), stats, profiles
 
     def statements_table(self, what: str, run: e2e.Run) -> None:
         """PostgreSQL's busiest statements of a run (pg_stat_statements)."""
@@ -235,67 +262,22 @@ class Bench:
         # the monitor's fold alone on the shared series (its own process and database, same topic)
         fold_db = db.with_database(self.infra.postgres.url("postgres"), f"bench_fold_peer_{n}")
         await db.migrate(fold_db)
-        fold_proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "bench.fold_peer",
-                source.bootstrap_servers,
-                fold_db,
-                source.topic_prefix,
-                str(changes),
-                str(self.args.batch),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=open(self.infra.workdir / "fold-peer.log", "wb"),  # noqa: SIM115 - the child keeps it
+        prof_dir = self.infra.workdir / "peer-profile" if self.args.profile else None
+        if prof_dir:
+            prof_dir.mkdir(parents=True, exist_ok=True)
+        shared, fold_stats, fold_profiles = await self._child(
+            "fold-peer",
+            ["bench.fold_peer", source.bootstrap_servers, fold_db, source.topic_prefix, str(changes),
+             str(self.args.batch)],
+            prof_dir,
         )
-        fold_stats = ProcStats(fold_proc.pid)
-        fold_stats.begin()
-        fold_profile = self.infra.workdir / "fold-peer.collapsed"
-        spy = (
-            subprocess.Popen(
-                [".venv/bin/py-spy", "record", "-p", str(fold_proc.pid), "-r", "50", "-f", "raw", "-o",
-                 str(fold_profile), "--nonblocking"],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            if self.args.profile
-            else None
-        )
-        while fold_proc.poll() is None:
-            fold_stats.sample()
-            await asyncio.sleep(0.5)
-        if spy is not None:
-            spy.wait(30)
-        fold_out, _ = fold_proc.communicate()
-        if fold_proc.returncode != 0:
-            raise RuntimeError(f"fold peer failed: {(self.infra.workdir / 'fold-peer.log').read_text()[-2000:]}")
-        shared = json.loads(fold_out.decode().strip().splitlines()[-1])
         # Quix Streams, its own process
         state = self.infra.workdir / "quix-state"
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "bench.quix_peer",
-                source.bootstrap_servers,
-                source.topic("registry.changes"),
-                str(changes),
-                str(state),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=open(self.infra.workdir / "quix.log", "wb"),  # noqa: SIM115 - the child keeps it
+        quix, ps, _ = await self._child(
+            "quix-peer",
+            ["bench.quix_peer", source.bootstrap_servers, source.topic("registry.changes"), str(changes), str(state)],
+            None,
         )
-        ps = ProcStats(proc.pid)
-        ps.begin()
-        while proc.poll() is None:
-            ps.sample()
-            await asyncio.sleep(0.5)
-        ps.cpu_end = ps.cpu_start  # the process is gone; CPU from its own report below is not available
-        out, _ = proc.communicate()
-        if proc.returncode != 0:
-            raise RuntimeError(f"quix peer failed: {(self.infra.workdir / 'quix.log').read_text()[-2000:]}")
-        quix = json.loads(out.decode().strip().splitlines()[-1])
         agree, cells = await self._compare(source.database_url, quix["cells"])
         agree_shared, _ = await self._compare(fold_db, quix["cells"])
         mon_rate = changes / run.seconds if run.seconds else 0.0
@@ -341,17 +323,10 @@ class Bench:
         )
         self.show(t)
         for name, path in run.profiles.items():
-            p = Table(f"Profile (py-spy): {name} alone on {changes:,} changes", ["function", "inclusive %", "self %"])
-            for f, inc, own in profile.top(path):
-                p.add(f.replace("|", "/"), f"{inc:.1f}", f"{own:.1f}")
-            self.show(p)
+            self.profile_table(f"Profile (py-spy): {name} alone on {changes:,} changes", path)
         self.statements_table(f"monitor alone on {changes:,} changes; µs per change", run)
-        if spy is not None and fold_profile.exists():
-            p = Table(f"Profile (py-spy): the monitor's fold on the shared series, {changes:,} changes",
-                      ["function", "inclusive %", "self %"])
-            for f, inc, own in profile.top(fold_profile):
-                p.add(f.replace("|", "/"), f"{inc:.1f}", f"{own:.1f}")
-            self.show(p)
+        for path in fold_profiles.values():
+            self.profile_table(f"Profile (py-spy): the monitor's fold on the shared series, {changes:,} changes", path)
         self.peer_rates = (mon_rate, quix_rate)
         self.peer_shared_rate = shared_rate
         self.peer_run = run

@@ -7,7 +7,7 @@ import contextlib
 import signal
 import subprocess
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,15 +92,14 @@ def service(name: str, settings: Settings, log_dir: Path) -> ServiceProcess:
 
 
 @contextlib.asynccontextmanager
-async def profiled(procs: dict[str, ServiceProcess], out_dir: Path | None) -> AsyncIterator[dict[str, Path]]:
-    """py-spy sampling of the service processes while the block runs (raw collapsed stacks)."""
+async def profiled(pids: Mapping[str, int], out_dir: Path | None) -> AsyncIterator[dict[str, Path]]:
+    """py-spy sampling of the processes ``pids`` (by name) while the block runs (raw collapsed stacks)."""
     if out_dir is None:
         yield {}
         return
     spies: list[subprocess.Popen[bytes]] = []
     paths: dict[str, Path] = {}
-    for name, p in procs.items():
-        assert p.proc is not None
+    for name, pid in pids.items():
         paths[name] = out_dir / f"{name}.collapsed"
         spies.append(
             subprocess.Popen(
@@ -108,7 +107,7 @@ async def profiled(procs: dict[str, ServiceProcess], out_dir: Path | None) -> As
                     ".venv/bin/py-spy",
                     "record",
                     "-p",
-                    str(p.proc.pid),
+                    str(pid),
                     "-r",
                     "50",
                     "-f",
@@ -170,7 +169,8 @@ async def run_pipeline(
         changes_topic = settings.topic("registry.changes")
         with_monitor = "monitor" in names
         first = first_monitor = registry_done = None
-        async with profiled(procs, profile_dir) as run.profiles:
+        pids = {name: p.proc.pid for name, p in procs.items() if p.proc is not None}
+        async with profiled(pids, profile_dir) as run.profiles:
             while time.perf_counter() - launched < timeout:
                 now = time.perf_counter()
                 pr = await progress(conn, changes_topic)

@@ -19,10 +19,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import tempfile
 import time
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any, cast
 
 import asyncpg
@@ -30,12 +28,11 @@ import orjson
 from pydantic import SecretStr
 from tests.integration.monitor_stream import LAST, build_stream
 
-from bench.infra import tree_cpu
+from bench.infra import scratch_database, tree_cpu
 from jeugdstroom.common import db
 from jeugdstroom.common.consumer import Decoded
 from jeugdstroom.common.contracts.changes import AnyChange
 from jeugdstroom.common.db import Conn
-from jeugdstroom.common.embedded import EmbeddedPostgres
 from jeugdstroom.common.kafka import InRecord
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.monitor import fold, publisher
@@ -106,15 +103,10 @@ def _best(fn: Any, repeat: int) -> float:
 async def run(children: int, seed: int, batch: int, repeat: int) -> None:
     recs = records(children, seed)
     n = len(recs)
-    workdir = Path(tempfile.mkdtemp(prefix="jeugdstroom-bench-fold-"))
-    pg = EmbeddedPostgres(workdir / "pg", durable=False).start()
-    try:
-        url = db.with_database(pg.url("postgres"), "monitor_fold")
-        await db.migrate(url, ("common", "monitor"))
+    async with scratch_database("monitor_fold", ("common", "monitor")) as (pg, url):
         settings = Settings(database_url=url, operator_token=SecretStr("bench"), topic_prefix="bench")
         processor = MonitorProcessor(settings, clock=lambda: LAST)
-        raw_conn = await asyncpg.connect(url)
-        await db._init_connection(raw_conn)
+        raw_conn = await db.connect(url)
         assert pg.proc is not None
         try:
             # The stream held in memory is not the service's heap (one batch at a time): keep what is done with
@@ -149,8 +141,6 @@ async def run(children: int, seed: int, batch: int, repeat: int) -> None:
             keys = sum(len(d) for d in all_deltas)
         finally:
             await raw_conn.close()
-    finally:
-        pg.remove()
 
     def us(seconds: float) -> str:
         return f"{seconds / n * 1e6:.1f}"

@@ -27,7 +27,6 @@ import asyncio
 import gc
 import os
 import statistics
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
@@ -41,9 +40,9 @@ import orjson
 from pydantic import SecretStr, TypeAdapter
 from tests.integration.monitor_stream import LAST, build_stream
 
+from bench.infra import scratch_database
 from jeugdstroom.common import db
 from jeugdstroom.common.contracts.changes import AnyChange, RegistryChange
-from jeugdstroom.common.embedded import EmbeddedPostgres
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.monitor import fold, publisher
 from jeugdstroom.monitor import repository as repo
@@ -105,14 +104,9 @@ async def run(children: int, seed: int, repeat: int, steady_batches: int, steady
         -steady_batches * steady_size :
     ]
     held_set = set(held)
-    workdir = Path(tempfile.mkdtemp(prefix="jeugdstroom-bench-publish-"))
-    pg = EmbeddedPostgres(workdir / "pg", durable=False).start()
-    try:
-        url = db.with_database(pg.url("postgres"), "monitor_publish")
-        await db.migrate(url, ("common", "monitor"))
+    async with scratch_database("monitor_publish", ("common", "monitor")) as (_, url):
         settings = Settings(database_url=url, operator_token=SecretStr("bench"), topic_prefix="bench")
-        conn = await asyncpg.connect(url)
-        await db._init_connection(conn)
+        conn = await db.connect(url)
         pg_pid = await conn.fetchval("SELECT pg_backend_pid()")
         try:
             total: Counter[Key] = Counter()
@@ -167,8 +161,6 @@ async def run(children: int, seed: int, repeat: int, steady_batches: int, steady
                     steady.append(await _measure(conn, pg_pid, one))
         finally:
             await conn.close()
-    finally:
-        pg.remove()
     print(
         f"stream: {len(changes):,} changes ({children:,} children, seed {seed}), {stock_rows:,} day-level stock rows,"
         f" folded in {fold_s:.1f} s; as_of {as_of}; steady: {len(steady)} batches of {steady_size} changes"

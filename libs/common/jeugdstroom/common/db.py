@@ -48,6 +48,13 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
                               schema="pg_catalog")
 
 
+async def connect(url: str) -> asyncpg.Connection:
+    """One connection with the same codecs as the pool's (jsonb as Python values)."""
+    conn = await asyncpg.connect(url)
+    await _init_connection(conn)
+    return conn
+
+
 async def create_pool(url: str, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, init=_init_connection,
                                      command_timeout=60)
