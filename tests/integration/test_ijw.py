@@ -25,7 +25,8 @@ SENDERS = ("12345678", "23456789", "GM0268", "GM0296")
 BSNS = ("938570833", "295289260", "171239003", "033650202")
 XML = {"content-type": "application/xml"}
 
-# (file, sender, expected status): the care paths of three children, with a resend, a change and a deletion.
+# (file, sender, expected status): the care paths of three children, with resends, deletions and the corrections
+# the standard prescribes (delete, then send again: IV008), and a StatusAanlevering 2 (refused: CS058).
 MESSAGES: list[tuple[str, str, int]] = [
     ("jw315_a.xml", "12345678", 202),
     ("jw315_b.xml", "12345678", 202),
@@ -37,9 +38,13 @@ MESSAGES: list[tuple[str, str, int]] = [
     ("jw305_c.xml", "23456789", 202),
     ("jw307_a.xml", "12345678", 202),
     ("jw307_a.xml", "12345678", 200),  # resend: a duplicate, not a new event
-    ("jw305_b_gewijzigd.xml", "12345678", 202),
+    ("jw305_b_gewijzigd.xml", "12345678", 422),  # StatusAanlevering 2: not allowed (CS058)
+    ("jw305_b_correctie.xml", "12345678", 202),  # delete and send again in one message (a key element changed)
     ("jw305_c_verwijderd.xml", "23456789", 202),
-    ("jw305_c.xml", "23456789", 200),  # the deleted record's original, resent: still a duplicate
+    ("jw305_c.xml", "23456789", 200),  # the deleted record's original message, resent: still a duplicate
+    ("jw307_a_verwijderd.xml", "12345678", 202),
+    ("jw307_a_gecorrigeerd.xml", "12345678", 202),  # after the delete: a new version, with the corrected end
+    ("jw307_a.xml", "12345678", 200),  # the first stop message again: a duplicate, the correction stays
 ]
 
 _A = {"bsn": "938570833", "birth_date": "2009-05-14", "gemeente": "GM0268"}
@@ -73,6 +78,24 @@ _B_START = _ev(
         "vorm": "gezinshuis",
         "provider": "12345678",
         "start": "2026-02-10",
+        "aanmelding_id": "ijw:12345678:B-002",  # JW315 B-002 → JW301 9100002 → this start
+    },
+)
+_A_STOP = _ev(
+    "ijw:jw307:9000001:2026-02-03",
+    "plaatsing",
+    "2026-04-30T00:00:00+02:00",
+    "12345678",
+    _A,
+    {
+        "plaatsing_id": "ijw:9000001:2026-02-03",
+        "status": "beeindigd",
+        "vorm": "pleegzorg_bestand",
+        "provider": "12345678",
+        "start": "2026-02-03",
+        "end": "2026-04-30",
+        "reden_einde": "voortijdig",
+        "aanmelding_id": "ijw:12345678:A-001",
     },
 )
 # What the institutions' systems would have sent natively for the same care paths, in the same order.
@@ -165,6 +188,7 @@ NATIVE: list[dict[str, Any]] = [
             "vorm": "pleegzorg_bestand",
             "provider": "12345678",
             "start": "2026-02-03",
+            "aanmelding_id": "ijw:12345678:A-001",
         },
     ),
     _B_START,
@@ -182,34 +206,20 @@ NATIVE: list[dict[str, Any]] = [
             "start": "2026-03-01",
         },
     ),
+    _A_STOP,
     _ev(
-        "ijw:jw307:9000001:2026-02-03",
-        "plaatsing",
-        "2026-04-30T00:00:00+02:00",
-        "12345678",
-        _A,
-        {
-            "plaatsing_id": "ijw:9000001:2026-02-03",
-            "status": "beeindigd",
-            "vorm": "pleegzorg_bestand",
-            "provider": "12345678",
-            "start": "2026-02-03",
-            "end": "2026-04-30",
-            "reden_einde": "voortijdig",
-        },
-    ),
-    _ev(
-        "ijw:jw305:9100002:2026-02-10:ST-B2:2026-02-20",
+        "ijw:jw305:9100002:2026-02-10:ST-B3:2026-02-20",
         "correctie",
         "2026-02-20T00:00:00+01:00",
         "12345678",
         _B,
-        {
-            "target_id": "ijw:jw305:9100002:2026-02-10",
-            "action": "vervangen",
-            "replacement": {**_B_START, "data": {**_B_START["data"], "vorm": "pleegzorg_bestand"}},
-        },
+        {"target_id": "ijw:jw305:9100002:2026-02-10", "action": "intrekken"},
     ),
+    {
+        **_B_START,
+        "id": "ijw:jw305:9100002:2026-02-10:v2:ST-B3:2026-02-20",
+        "data": {**_B_START["data"], "vorm": "pleegzorg_bestand"},
+    },
     _ev(
         "ijw:jw305:9200001:2026-03-01:ST-C2:2026-03-05",
         "correctie",
@@ -218,6 +228,20 @@ NATIVE: list[dict[str, Any]] = [
         _C,
         {"target_id": "ijw:jw305:9200001:2026-03-01", "action": "intrekken"},
     ),
+    _ev(
+        "ijw:jw307:9000001:2026-02-03:SP-A2:2026-05-04",
+        "correctie",
+        "2026-05-04T00:00:00+02:00",
+        "12345678",
+        _A,
+        {"target_id": "ijw:jw307:9000001:2026-02-03", "action": "intrekken"},
+    ),
+    {
+        **_A_STOP,
+        "id": "ijw:jw307:9000001:2026-02-03:v2:SP-A3:2026-05-04",
+        "occurred_at": "2026-04-17T00:00:00+02:00",
+        "data": {**_A_STOP["data"], "end": "2026-04-17"},
+    },
 ]
 
 
@@ -265,6 +289,8 @@ async def test_ijw_messages_publish_exactly_the_events_of_the_equivalent_native_
             assert not any(b in resp.text for b in BSNS)
             if status == 200:
                 assert {r["status"] for r in resp.json()["results"]} == {"duplicate"}
+            if status == 422:
+                assert "(iJw CS058: 1 or 3)" in resp.json()["detail"][0]["reason"]
         via_ijw = await wait_until(lambda: _all_published(settings, len(NATIVE)), 30, what="iJw events published")
     async with running_app(create_app(native, inbox=False)) as client:
         for event in NATIVE:
@@ -346,7 +372,7 @@ async def test_a_conflicting_record_rolls_back_the_whole_message(settings: Setti
     # Another message that sends the same record as new (StatusAanlevering 1) with another product, plus a new one.
     record = first[first.index("<StartProduct>") : first.index("</StartProducten>")]
     extra = record.replace("9000001", "9000002")
-    conflicting = first.replace("ST-A1", "ST-A9").replace("<Code>44P01<", "<Code>44G01<", 1)
+    conflicting = first.replace("ST-A1", "ST-A9").replace("<ijw:Code>44P01<", "<ijw:Code>44G01<", 1)
     conflicting = conflicting.replace("</StartProducten>", extra + "</StartProducten>")
     async with running_app(create_app(settings, inbox=False)) as client:
         ok = await client.post("/v1/ijw", content=first.encode(), headers={**XML, **_auth(token)})
@@ -356,29 +382,77 @@ async def test_a_conflicting_record_rolls_back_the_whole_message(settings: Setti
     assert resp.json()["detail"] == [
         {
             "element": "/Bericht/Client/StartProducten/StartProduct[1]",
-            "reason": "event ijw:jw305:9000001:2026-02-03 was accepted before with different content",
+            "reason": "event ijw:jw305:9000001:2026-02-03 was accepted before with different content (a record "
+            "that is current is corrected by deleting it first: iJw TR074, IV008)",
         }
     ]
     assert await _count(settings, "SELECT count(*) FROM intake.accepted_events") == 1  # not the new record either
     assert await _count(settings, "SELECT count(*) FROM outbox") == 1
+    assert await _count(settings, "SELECT count(*) FROM intake.ijw_records") == 1  # nor its state
+    assert await _count(settings, "SELECT count(*) FROM intake.ijw_deliveries") == 1
 
 
 async def test_ijw_import_sends_files_in_order_and_summarises(settings: Settings) -> None:
     token = await register_sender(settings, "12345678")
     files = [
         FIXTURES / n
-        for n in ("jw315_b.xml", "jw305_b.xml", "jw305_b.xml", "jw305_unmapped_product.xml", "jw305_b_gewijzigd.xml")
+        for n in ("jw315_b.xml", "jw305_b.xml", "jw305_b.xml", "jw305_unmapped_product.xml", "jw305_b_correctie.xml")
     ]
     out = io.StringIO()
     async with running_app(create_app(settings, inbox=False)) as client:
         summary = await import_files(files, "http://app", token, client=client, out=out)
     lines = out.getvalue().splitlines()
     assert summary.taken == 4 and summary.refused == 1 and summary.failed
-    assert summary.events == {"accepted": 4, "duplicate": 1}
+    assert summary.events == {"accepted": 5, "duplicate": 1}
     assert summary.skipped == 2  # the ambulant start record, twice
     assert lines[0].endswith("jw315_b.xml: JW315: accepted 2")
     assert lines[2].endswith("jw305_b.xml: JW305: duplicate 1, 1 record(s) skipped")
     assert (
         "jw305_unmapped_product.xml: refused (422): /Bericht/Client/StartProducten/StartProduct[2]/Product" in lines[3]
     )
-    assert await _count(settings, "SELECT count(*) FROM intake.accepted_events") == 4
+    assert await _count(settings, "SELECT count(*) FROM intake.accepted_events") == 5
+
+
+async def test_a_refused_message_is_counted_under_its_type_when_the_root_identified_it(settings: Settings) -> None:
+    from prometheus_client import REGISTRY
+
+    def count(message: str) -> float:
+        labels = {"message": message, "outcome": "rejected"}
+        return REGISTRY.get_sample_value("jeugdstroom_intake_ijw_messages_total", labels) or 0.0
+
+    token = await register_sender(settings, "12345678")
+    before = {m: count(m) for m in ("jw305", "unknown")}
+    async with running_app(create_app(settings, inbox=False)) as client:
+        for name in ("jw305_missing_begindatum.xml", "jw305_one_namespace.xml", "malformed.xml", "ijw_3_1.xml"):
+            resp = await client.post("/v1/ijw", content=(FIXTURES / name).read_bytes(), headers={**XML, **_auth(token)})
+            assert resp.status_code == 422, name
+    assert count("jw305") - before["jw305"] == 2  # structurally refused, but recognised as JW305
+    assert count("unknown") - before["unknown"] == 2  # not well-formed, not iJw 3.2
+
+
+async def test_the_waiting_list_link_is_kept_only_with_the_accepted_message(settings: Settings) -> None:
+    """JW315 → JW301 → JW305: the link state is written in the transaction that accepts the message."""
+    tokens = {code: await register_sender(settings, code) for code in ("12345678", "GM0268")}
+    async with running_app(create_app(settings, inbox=False)) as client:
+        for name, sender in (("jw315_a.xml", "12345678"), ("jw301_a.xml", "GM0268"), ("jw305_a.xml", "12345678")):
+            resp = await client.post("/v1/ijw", content=(FIXTURES / name).read_bytes(),
+                                     headers={**XML, **_auth(tokens[sender])})
+            assert resp.status_code == 202, resp.text
+        # a JW301 that conflicts (same message id, other content) is rolled back with its link
+        changed = (FIXTURES / "jw301_a.xml").read_text().replace(">A-001<", ">A-002<")
+        resp = await client.post("/v1/ijw", content=changed.encode(), headers={**XML, **_auth(tokens["GM0268"])})
+        assert resp.status_code == 409
+        starts = await wait_until(lambda: _plaatsingen(settings), 30, what="the start published")
+    async with await db.create_pool(settings.database_url) as pool:
+        link = await pool.fetchrow("SELECT referentie, categorie, code FROM intake.ijw_toewijzingen"
+                                   " WHERE gemeente = '0268' AND agb = '12345678' AND nummer = '9000001'")
+        aanvraag = await pool.fetchval("SELECT aanmelding_id FROM intake.ijw_aanvragen WHERE agb = '12345678'")
+    assert dict(link) == {"referentie": "A-001", "categorie": "44", "code": "44P01"}
+    assert aanvraag == "ijw:12345678:A-001"
+    (start,) = starts
+    assert start["data"]["aanmelding_id"] == "ijw:12345678:A-001"
+
+
+async def _plaatsingen(settings: Settings) -> list[dict[str, Any]] | None:
+    records = [orjson.loads(r.value) for r in await read_topic(settings, "plaatsing", 1.0)]
+    return records or None

@@ -9,7 +9,7 @@ import pytest
 
 from jeugdstroom.cli.main import build_parser
 from jeugdstroom.common.bsn import pseudonymise
-from jeugdstroom.intake.ijw.convert import Conversion, convert, id_part, prepare, reden_einde
+from jeugdstroom.intake.ijw.convert import Conversion, State, convert, id_part, prepare, reden_einde
 from jeugdstroom.intake.ijw.mapping import load_mapping
 from jeugdstroom.intake.ijw.message import IjwRejected, Problem, parse_message
 
@@ -22,8 +22,8 @@ def _text(name: str) -> str:
     return (FIXTURES / name).read_text()
 
 
-def _convert(xml: str) -> Conversion:
-    return convert(parse_message(xml.encode()), MAPPING)
+def _convert(xml: str, state: State | None = None) -> Conversion:
+    return convert(parse_message(xml.encode()), MAPPING, state, KEY)
 
 
 def _events(xml: str) -> list[dict[str, Any]]:
@@ -47,12 +47,12 @@ def test_jw315_gives_an_aanmelding_per_requested_product() -> None:
     ("05", "medisch_specialist"), ("06", "zelf"), ("08", "rechter_raad"),
 ])
 def test_verwijzer_type_cod327_maps_to_our_verwijzer(code: str, verwijzer: str) -> None:
-    (event,) = _events(_text("jw315_a.xml").replace("<Type>01<", f"<Type>{code}<"))
+    (event,) = _events(_text("jw315_a.xml").replace("<ijw:Type>01<", f"<ijw:Type>{code}<"))
     assert event["data"]["verwijzer"] == verwijzer
 
 
 def test_the_requested_product_gives_the_zorgvorm_through_the_mapping() -> None:
-    (event,) = _events(_text("jw315_a.xml").replace("<Code>44P01<", "<Code>44P02<"))
+    (event,) = _events(_text("jw315_a.xml").replace("<ijw:Code>44P01<", "<ijw:Code>44P02<"))
     assert event["data"]["zorgvorm"] == "pleegzorg"  # netwerkpleegzorg is pleegzorg as a zorgvorm
     (event,) = _events(_text("jw315_c.xml"))
     assert event["data"]["zorgvorm"] == "gesloten"
@@ -104,14 +104,17 @@ def test_reden_beeindiging_jz588_maps_to_reden_einde(code: str, reden: str) -> N
 
 
 # -- StatusAanlevering ------------------------------------------------------------------------------------------
-def test_status_aanlevering_2_replaces_the_event_of_the_first_delivery() -> None:
-    (correctie,) = _events(_text("jw305_b_gewijzigd.xml"))
-    (original,) = _events(_text("jw305_b.xml"))
-    assert correctie["type"] == "correctie"
-    assert correctie["id"] == "ijw:jw305:9100002:2026-02-10:ST-B2:2026-02-20"
-    assert correctie["data"]["target_id"] == original["id"]
-    assert correctie["data"]["action"] == "vervangen"
-    assert correctie["data"]["replacement"] == {**original, "data": {**original["data"], "vorm": "pleegzorg_bestand"}}
+@pytest.mark.parametrize(("name", "status"), [("jw305_b_gewijzigd.xml", "2"), ("jw307_a.xml", "9"),
+                                             ("jw307_a.xml", "2")])
+def test_status_aanlevering_2_and_9_are_refused_in_start_and_stop_cs058(name: str, status: str) -> None:
+    text = _text(name).replace("<StatusAanlevering>1<", f"<StatusAanlevering>{status}<")
+    with pytest.raises(IjwRejected) as info:
+        _convert(text)
+    (problem,) = info.value.problems
+    assert problem.element.endswith("[1]/StatusAanlevering")
+    assert problem.reason.startswith(f"StatusAanlevering {status} is not allowed in JW30")
+    assert "(iJw CS058: 1 or 3)" in problem.reason and "(IV008)" in problem.reason
+    assert info.value.kind == name[:5]
 
 
 def test_status_aanlevering_3_withdraws_the_event_of_the_first_delivery() -> None:
@@ -157,15 +160,6 @@ def test_an_unmapped_product_refuses_the_whole_message() -> None:
     (problem,) = info.value.problems
     assert problem.element == "/Bericht/Client/StartProducten/StartProduct[2]/Product"
     assert "category 55 code 55L01 has no mapping for GM0268" in problem.reason
-
-
-def test_records_without_product_or_toewijzingnummer_are_refused() -> None:
-    no_product = _text("jw305_c.xml").replace("<Product>\n          <Categorie>37</Categorie>\n        </Product>", "")
-    with pytest.raises(IjwRejected, match=r"StartProduct\[1\]/Product: is required"):
-        _convert(no_product)
-    no_number = _text("jw305_c.xml").replace("<ToewijzingNummer>9200001</ToewijzingNummer>", "")
-    with pytest.raises(IjwRejected, match=r"StartProduct\[1\]/ToewijzingNummer: is required"):
-        _convert(no_number)
 
 
 def test_prepare_pseudonymises_through_intakes_own_check() -> None:

@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     watermark_grace_days: int = Field(
         7, ge=0, description="registry: days the watermark (latest event day seen) lags behind, for late events"
     )
+    ijw_xsd_dir: str | None = Field(
+        None,
+        description="intake: folder with the official iJw 3.2 XSDs (JW301/305/307/315 and basisschema) to validate"
+        " iJw messages against, besides the structural check; needs the xmlschema package (extra ijw-xsd)",
+    )
     log_level: str = "INFO"
 
     @cached_property

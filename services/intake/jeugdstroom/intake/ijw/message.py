@@ -1,9 +1,13 @@
 """Reading an iJw 3.2 message: hardened XML parsing and a structural check against the message definitions.
 
 Only the four messages jeugdstroom derives events from are known (JW315, JW301, JW305, JW307). Their structure
-follows the published iJw 3.2 XSDs: the element order, required elements, repetition and the formats of the
-elements we read are checked here; elements we do not read (names, addresses, Omvang, Budget, …) must be present
-where the XSD requires them but their content is not inspected.
+follows the published iJw 3.2 XSDs: the element order, required elements, repetition, namespaces and the formats of
+the elements we read are checked here; elements we do not read (names, addresses, Omvang, Budget, …) must be
+present where the XSD requires them but their content is not inspected. The check is never stricter than the XSDs
+(``tests/unit/test_ijw_xsd.py``): with ``elementFormDefault="qualified"`` the elements declared in a message schema
+are in the message's namespace and the children of the shared types (``CDT_*``: BerichtIdentificatie, Geboortedatum,
+Product, Verwijzer, …) in the basisschema namespace. An operator who wants the complete XSD check on top configures
+``JEUGDSTROOM_IJW_XSD_DIR`` (``xsd.py``).
 
 Every problem names the element path and the rule, never the element's value (a value may be a BSN).
 """
@@ -12,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, time
 from typing import Final
 from xml.etree.ElementTree import Element, ParseError
@@ -26,9 +30,12 @@ from jeugdstroom.common.contracts.codes import VERWIJZER_COD327
 #: The iJw 3.2 message namespaces are ``http://www.istandaarden.nl/ijw/3_2/jw301/schema`` and so on.
 NAMESPACE = re.compile(r"http://www\.istandaarden\.nl/ijw/([0-9]{1,2}_[0-9]{1,2})/(jw[0-9]{3})/schema")
 RELEASE: Final = "3_2"
+#: The namespace of the shared types' children (``elementFormDefault="qualified"`` in basisschema.xsd).
+BASIS_NAMESPACE: Final = "http://www.istandaarden.nl/ijw/3_2/basisschema/schema"
 #: Message → BerichtCode (COD002-VEKT).
 BERICHT_CODES: Final = {"jw315": "446", "jw301": "436", "jw305": "438", "jw307": "440"}
-STATUS_AANLEVERING: Final = ("1", "2", "3")
+#: LDT_StatusAanlevering (COD467) as the XSD allows it; CS058 narrows JW305/JW307 to 1 and 3 (``convert``).
+STATUS_AANLEVERING: Final = ("1", "2", "3", "9")
 COD327: Final = tuple(sorted(code for code in VERWIJZER_COD327.values() if code is not None))
 
 
@@ -46,9 +53,10 @@ class Problem:
 class IjwRejected(Exception):
     """The message as a whole is refused; ``status`` is the HTTP status (422, or 403 for a foreign sender)."""
 
-    def __init__(self, problems: Sequence[Problem], status: int = 422) -> None:
+    def __init__(self, problems: Sequence[Problem], status: int = 422, kind: str | None = None) -> None:
         self.problems = list(problems)
         self.status = status
+        self.kind = kind  # the message type when the root element identified it (the metric label)
         super().__init__("; ".join(f"{p.element}: {p.reason}" for p in self.problems))
 
 
@@ -62,6 +70,7 @@ def _pattern(regex: str, reason: str) -> Check:
 
 
 def _date(value: str) -> str | None:
+    """LDT_Datum: xs:date without a time zone (years of four digits: Python's dates end at 9999)."""
     reason = "must be a date (YYYY-MM-DD)"
     if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
         return reason
@@ -72,19 +81,32 @@ def _date(value: str) -> str | None:
     return None
 
 
+_TIME = re.compile(r"([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?")
+
+
+def parse_time(value: str) -> time:
+    """LDT_Tijd (xs:time without a time zone) as a time: any number of fraction digits (microseconds kept), and
+    ``24:00:00`` (xs:time's end of day) as midnight."""
+    match = _TIME.fullmatch(value)
+    if match is None:
+        raise ValueError(value)
+    hh, mm, ss, fraction = match.groups()
+    if hh == "24" and mm == "00" and ss == "00" and not (fraction or "").strip(".0"):
+        return time(0)
+    micro = int(((fraction or ".")[1:] + "000000")[:6])
+    return time(int(hh), int(mm), int(ss), micro)
+
+
 def _time(value: str) -> str | None:
-    reason = "must be a time (hh:mm:ss)"
-    if not re.fullmatch(r"[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?", value):
-        return reason
     try:
-        time.fromisoformat(value)
+        parse_time(value)
     except ValueError:
-        return reason
+        return "must be a time (hh:mm:ss, optionally with a fraction of a second, no time zone)"
     return None
 
 
 def _bsn(value: str) -> str | None:
-    return None if is_valid_bsn(value) else "must be 9 digits that pass the elfproef"
+    return None if is_valid_bsn(value) else "must be 9 digits that pass the elfproef (CS002)"
 
 
 def _fixed(expected: str) -> Check:
@@ -95,16 +117,36 @@ def _one_of(codes: Sequence[str], name: str) -> Check:
     return lambda v: None if v in codes else f"must be a {name} code ({', '.join(codes)})"
 
 
+def _nummer(value: str) -> str | None:
+    """LDT_Nummer: xs:integer from 0 to 999999999 (leading zeros and a sign are lexically allowed)."""
+    if re.fullmatch(r"[+-]?[0-9]+", value) and 0 <= int(value) <= 999_999_999:
+        return None
+    return "must be a whole number from 0 to 999999999"
+
+
+def canonical_nummer(value: str) -> str:
+    """A LDT_Nummer in its canonical form (``0042`` and ``+42`` are the number 42)."""
+    return str(int(value))
+
+
+def _text(max_length: int, name: str) -> Check:
+    """An xs:string of 1 to ``max_length`` characters with at least one that is not white space and no line breaks
+    (the XSD pattern ``.*[^\\s].*``; its ``.`` does not match a line break)."""
+    compiled = re.compile(r"[^\r\n]*[^\s][^\r\n]*")
+    reason = f"must be {name}: 1 to {max_length} characters on one line, not only spaces"
+    return lambda v: None if len(v) <= max_length and compiled.fullmatch(v) else reason
+
+
 DATE: Final = _date
 TIME: Final = _time
 BSN: Final = _bsn
 GEMEENTE: Final = _pattern(r"[0-9]{4}", "must be a gemeente code of 4 digits")
 AGB: Final = _pattern(r"[0-9]{8}", "must be an AGB code of 8 digits")
 CATEGORIE: Final = _pattern(r"[0-9]{2}", "must be a product category of 2 digits (JZ020)")
-PRODUCTCODE: Final = _pattern(r"[0-9A-Za-z]{1,5}", "must be a product code of at most 5 letters or digits")
-NUMMER: Final = _pattern(r"[\x21-\x7e]{1,20}", "must be 1 to 20 printable characters without spaces")
-REFERENTIE: Final = _pattern(r"\S(.{0,13}\S)?", "must be 1 to 15 characters, not starting or ending with a space")
-IDENTIFICATIE: Final = _pattern(r"[\x21-\x7e]{1,20}", "must be 1 to 20 printable characters without spaces")
+PRODUCTCODE: Final = _text(5, "a product code")
+NUMMER: Final = _nummer
+REFERENTIE: Final = _text(36, "a ReferentieAanbieder")
+IDENTIFICATIE: Final = _text(12, "a message Identificatie")
 CODE2: Final = _pattern(r"[0-9]{2}", "must be a code of 2 digits")
 STATUS: Final = _one_of(STATUS_AANLEVERING, "StatusAanlevering (COD467)")
 VERWIJZER: Final = _one_of(COD327, "COD327")
@@ -114,20 +156,29 @@ VERWIJZER: Final = _one_of(COD327, "COD327")
 @dataclass(frozen=True, slots=True)
 class E:
     """One element of a message definition: a leaf with a format check, a sequence of children, or (``None``)
-    content that jeugdstroom does not read."""
+    content that jeugdstroom does not read. ``base``: the element is a child of a shared type and therefore in the
+    basisschema namespace; ``preserve``: an xs:string whose white space is part of the value (checked and read as
+    sent; every other leaf is read without surrounding white space)."""
 
     name: str
     content: Check | tuple[E, ...] | None
     min: int = 1
     max: int | None = 1
+    base: bool = False
+    preserve: bool = False
 
 
 def opt(e: E) -> E:
-    return E(e.name, e.content, 0, e.max)
+    return replace(e, min=0)
 
 
 def many(e: E) -> E:
-    return E(e.name, e.content, e.min, None)
+    return replace(e, max=None)
+
+
+def b(e: E) -> E:
+    """``e`` as a child of a shared (basisschema) type."""
+    return replace(e, base=True)
 
 
 def _any(name: str) -> E:
@@ -141,18 +192,18 @@ def _header(code: str, afzender: Check, ontvanger: Check) -> E:
         E("BerichtSubversie", _fixed("2")),
         E("Afzender", afzender),
         E("Ontvanger", ontvanger),
-        E("BerichtIdentificatie", (E("Identificatie", IDENTIFICATIE), E("Dagtekening", DATE))),
+        E("BerichtIdentificatie", (b(E("Identificatie", IDENTIFICATIE, preserve=True)), b(E("Dagtekening", DATE)))),
         _any("XsdVersie"),
     ))
 
 
 _PERSON = (
     E("Bsn", BSN),
-    E("Geboortedatum", (E("Datum", DATE), opt(_any("DatumGebruik")))),
+    E("Geboortedatum", (b(E("Datum", DATE)), opt(b(_any("DatumGebruik"))))),
     _any("Geslacht"),
     _any("Naam"),
 )
-_PRODUCT = opt(E("Product", (E("Categorie", CATEGORIE), opt(E("Code", PRODUCTCODE)))))
+_PRODUCT = opt(E("Product", (b(E("Categorie", CATEGORIE)), opt(b(E("Code", PRODUCTCODE))))))
 
 SPECS: Final[dict[str, E]] = {
     "jw315": E("Bericht", (
@@ -162,7 +213,7 @@ SPECS: Final[dict[str, E]] = {
             opt(_any("GezagsdragerBekend")),
             opt(_any("Commentaar")),
             E("AangevraagdeProducten", (many(E("AangevraagdProduct", (
-                E("ReferentieAanbieder", REFERENTIE),
+                E("ReferentieAanbieder", REFERENTIE, preserve=True),
                 opt(_any("BeschikkingNummer")),
                 _PRODUCT,
                 opt(_any("BeschikkingIngangsdatum")),
@@ -170,7 +221,7 @@ SPECS: Final[dict[str, E]] = {
                 opt(E("ToewijzingEinddatum", DATE)),
                 opt(_any("Omvang")),
                 opt(_any("Budget")),
-                E("Verwijzer", (E("Type", VERWIJZER), opt(_any("Naam")), opt(_any("ZorgverlenerCode")))),
+                E("Verwijzer", (b(E("Type", VERWIJZER)), opt(b(_any("Naam"))), opt(b(_any("ZorgverlenerCode"))))),
                 opt(_any("Raamcontract")),
                 opt(_any("Commentaar")),
             ))),)),
@@ -188,7 +239,7 @@ SPECS: Final[dict[str, E]] = {
             _any("Contactgegevens"),
             E("ToegewezenProducten", (many(E("ToegewezenProduct", (
                 E("ToewijzingNummer", NUMMER),
-                opt(E("ReferentieAanbieder", REFERENTIE)),
+                opt(E("ReferentieAanbieder", REFERENTIE, preserve=True)),
                 _PRODUCT,
                 E("Toewijzingsdatum", DATE),
                 E("Toewijzingstijd", TIME),
@@ -293,14 +344,28 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1][:64]
 
 
-def _check(el: Element, spec: E, path: str, ns: str, problems: list[Problem]) -> None:
+@dataclass(frozen=True, slots=True)
+class _Ns:
+    message: str  # "{http://www.istandaarden.nl/ijw/3_2/jw305/schema}"
+    basis: str = "{" + BASIS_NAMESPACE + "}"
+
+    def tag(self, spec: E) -> str:
+        return (self.basis if spec.base else self.message) + spec.name
+
+
+def _value(el: Element, spec: E) -> str:
+    text = el.text or ""
+    return text if spec.preserve else text.strip()
+
+
+def _check(el: Element, spec: E, path: str, ns: _Ns, problems: list[Problem]) -> None:
     if spec.content is None:
         return
     if callable(spec.content):
         if len(el):
             problems.append(Problem(path, "must not contain elements"))
             return
-        reason = spec.content((el.text or "").strip())
+        reason = spec.content(_value(el, spec))
         if reason:
             problems.append(Problem(path, reason))
         return
@@ -310,7 +375,8 @@ def _check(el: Element, spec: E, path: str, ns: str, problems: list[Problem]) ->
     i = 0
     for child_spec in spec.content:
         count = 0
-        while i < len(kids) and kids[i].tag == ns + child_spec.name:
+        tag = ns.tag(child_spec)
+        while i < len(kids) and kids[i].tag == tag:
             count += 1
             child_path = f"{path}/{child_spec.name}" + (f"[{count}]" if child_spec.max != 1 else "")
             if child_spec.max is not None and count > child_spec.max:
@@ -321,17 +387,23 @@ def _check(el: Element, spec: E, path: str, ns: str, problems: list[Problem]) ->
         if count < child_spec.min:
             problems.append(Problem(f"{path}/{child_spec.name}", "is required"))
     for extra in kids[i:]:
-        problems.append(Problem(f"{path}/{_local(extra.tag)}", "is not allowed here (unknown element or wrong order)"))
+        where = f"{path}/{_local(extra.tag)}"
+        if _local(extra.tag) in {s.name for s in spec.content}:
+            expected = next(s for s in spec.content if s.name == _local(extra.tag))
+            namespace = "the basisschema namespace" if expected.base else "the message's namespace"
+            problems.append(Problem(where, f"is not allowed here (wrong order, or not in {namespace})"))
+        else:
+            problems.append(Problem(where, "is not allowed here (unknown element or wrong order)"))
 
 
-def _leaves(el: Element, spec: E, ns: str, prefix: str = "") -> dict[str, str]:
+def _leaves(el: Element, spec: E, ns: _Ns, prefix: str = "") -> dict[str, str]:
     out: dict[str, str] = {}
     if not isinstance(spec.content, tuple):
         return out
     for child_spec in spec.content:
-        for child in el.findall(ns + child_spec.name):
+        for child in el.findall(ns.tag(child_spec)):
             if callable(child_spec.content):
-                out[prefix + child_spec.name] = (child.text or "").strip()
+                out[prefix + child_spec.name] = _value(child, child_spec)
             elif isinstance(child_spec.content, tuple):
                 out.update(_leaves(child, child_spec, ns, f"{prefix}{child_spec.name}/"))
     return out
@@ -342,9 +414,8 @@ def _child_spec(spec: E, name: str) -> E:
     return next(s for s in spec.content if s.name == name)
 
 
-def parse_message(data: bytes) -> Message:
-    """An iJw 3.2 message from XML bytes; raises :class:`IjwRejected` with every problem found."""
-    root = parse_xml(data)
+def identify(root: Element) -> str:
+    """The message type (``jw305`` …) of a parsed document; raises :class:`IjwRejected` for anything else."""
     match = NAMESPACE.fullmatch(root.tag[1:].split("}", 1)[0]) if root.tag.startswith("{") else None
     if match is None or _local(root.tag) != "Bericht":
         raise IjwRejected([Problem("/", "must be an iJw message: root element Bericht in an iJw namespace")])
@@ -354,22 +425,35 @@ def parse_message(data: bytes) -> Message:
     if kind not in SPECS:
         supported = ", ".join(k.upper() for k in sorted(SPECS))
         raise IjwRejected([Problem("/Bericht", f"{kind.upper()} is not supported (supported: {supported})")])
-    ns = "{" + match.group(0) + "}"
+    return kind
+
+
+def parse_message(data: bytes, validator: Callable[[str, Element], list[Problem]] | None = None) -> Message:
+    """An iJw 3.2 message from XML bytes; raises :class:`IjwRejected` with every problem found.
+
+    ``validator`` (``xsd.XsdValidator``) checks the document against the operator's XSDs after the structural
+    check; its problems refuse the message like the structural ones."""
+    root = parse_xml(data)
+    kind = identify(root)
+    ns = _Ns("{" + root.tag[1:].split("}", 1)[0] + "}")
     spec = SPECS[kind]
     problems: list[Problem] = []
     _check(root, spec, "/Bericht", ns, problems)
+    if not problems and validator is not None:
+        problems = validator(kind, root)
     if problems:
-        raise IjwRejected(problems)
-    header = _leaves(root.find(ns + "Header"), _child_spec(spec, "Header"), ns)  # type: ignore[arg-type]
+        raise IjwRejected(problems, kind=kind)
+    header_el = root.find(ns.tag(_child_spec(spec, "Header")))
     client_spec = _child_spec(spec, "Client")
-    client_el = root.find(ns + "Client")
-    assert client_el is not None
+    client_el = root.find(ns.tag(client_spec))
+    assert header_el is not None and client_el is not None
+    header = _leaves(header_el, _child_spec(spec, "Header"), ns)
     client = _leaves(client_el, client_spec, ns)
     group, item = RECORDS[kind]
     record_spec = _child_spec(_child_spec(client_spec, group), item)
     records = tuple(
         Record(f"/Bericht/Client/{group}/{item}[{n}]", _leaves(el, record_spec, ns))
-        for n, el in enumerate(client_el.findall(f"{ns}{group}/{ns}{item}"), start=1)
+        for n, el in enumerate(client_el.findall(f"{ns.message}{group}/{ns.message}{item}"), start=1)
     )
     return Message(
         kind=kind,

@@ -17,9 +17,11 @@ from prometheus_client import Counter
 
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.intake.auth import Sender
-from jeugdstroom.intake.ijw.convert import prepare
+from jeugdstroom.intake.ijw import store
+from jeugdstroom.intake.ijw.convert import check_sender, prepare
 from jeugdstroom.intake.ijw.mapping import ProductMapping, load_mapping
 from jeugdstroom.intake.ijw.message import IjwRejected, Problem, parse_message
+from jeugdstroom.intake.ijw.xsd import XsdValidator
 from jeugdstroom.intake.submission import accept_checked, summary
 
 #: Largest accepted message; ``JEUGDSTROOM_IJW_MAX_BYTES`` overrides it.
@@ -56,6 +58,7 @@ def register(app: FastAPI, settings: Settings, current_sender: Callable[..., Awa
     """Add ``POST /v1/ijw`` to the intake ``app``; ``pool`` gives the running app's connection pool."""
     products = mapping if mapping is not None else load_mapping()
     limit = MAX_BYTES if max_bytes is None else max_bytes
+    validator = XsdValidator(settings.ijw_xsd_dir) if settings.ijw_xsd_dir else None
 
     @app.post(
         "/v1/ijw",
@@ -63,8 +66,8 @@ def register(app: FastAPI, settings: Settings, current_sender: Callable[..., Awa
         summary="Submit one iJw 3.2 message (JW315, JW301, JW305 or JW307) as XML",
         description=(
             "The message becomes jeugdstroom events (docs/ijw.md): JW315 → aanmelding, JW301 → beschikking "
-            "toewijzing, JW305/JW307 → plaatsing gestart/beeindigd for placement products, StatusAanlevering 2/3 → "
-            "correctie vervangen/intrekken. All or nothing: any problem refuses the whole message with the element "
+            "toewijzing, JW305/JW307 → plaatsing gestart/beeindigd for placement products; StatusAanlevering 3 → "
+            "correctie intrekken, a 1 after it a new version (IV008; 2 is refused, CS058). All or nothing: any problem refuses the whole message with the element "
             "path and reason. Resending a message answers its events as duplicates."
         ),
         openapi_extra={"requestBody": {"required": True, "content": {t: {"schema": {"type": "string"}}
@@ -86,24 +89,26 @@ def register(app: FastAPI, settings: Settings, current_sender: Callable[..., Awa
             raise HTTPException(415, "content type must be application/xml (one iJw message)")
         body = await _read_bounded(request, limit)
         try:
-            msg = parse_message(body)
+            msg = parse_message(body, validator)
             label = msg.kind
-            conversion, checked = prepare(msg, sender.code, settings.pseudonym_key_bytes, products)
+            check_sender(msg, sender.code)
+            async with pool().acquire() as conn, conn.transaction():
+                # State, conversion, acceptance and the new state in one transaction: all or nothing.
+                state = await store.load(conn, msg, settings.pseudonym_key_bytes)
+                conversion, checked = prepare(msg, sender.code, settings.pseudonym_key_bytes, products, state)
+                results = await accept_checked(conn, settings, checked) if checked else []
+                if any(r["status"] == "conflict" for r in results):
+                    raise _Conflict(results)  # roll back: nothing of this message is applied
+                await store.save(conn, msg, conversion)
         except IjwRejected as exc:
-            return _refused(exc, label)
-        results: list[dict[str, Any]] = []
-        if checked:
-            try:
-                async with pool().acquire() as conn, conn.transaction():
-                    results = await accept_checked(conn, settings, checked)
-                    if any(r["status"] == "conflict" for r in results):
-                        raise _Conflict(results)  # roll back: nothing of this message is applied
-            except _Conflict as conflict:
-                problems = [Problem(d.element, f"event {r['id']} was accepted before with different content")
-                            for d, r in zip(conversion.events, conflict.results, strict=True)
-                            if r["status"] == "conflict"]
-                MESSAGES.labels(label, "conflict").inc()
-                return JSONResponse({"detail": [p.as_dict() for p in problems]}, status_code=409)
+            return _refused(exc, exc.kind or label)
+        except _Conflict as conflict:
+            problems = [Problem(d.element, f"event {r['id']} was accepted before with different content (a record "
+                                           "that is current is corrected by deleting it first: iJw TR074, IV008)")
+                        for d, r in zip(conversion.events, conflict.results, strict=True)
+                        if r["status"] == "conflict"]
+            MESSAGES.labels(label, "conflict").inc()
+            return JSONResponse({"detail": [p.as_dict() for p in problems]}, status_code=409)
         out = [{"element": d.element, **r} for d, r in zip(conversion.events, results, strict=True)]
         fresh = any(r["status"] == "accepted" for r in results)
         MESSAGES.labels(label, "accepted" if fresh else "duplicate" if results else "no_events").inc()
