@@ -456,3 +456,19 @@ async def test_the_waiting_list_link_is_kept_only_with_the_accepted_message(sett
 async def _plaatsingen(settings: Settings) -> list[dict[str, Any]] | None:
     records = [orjson.loads(r.value) for r in await read_topic(settings, "plaatsing", 1.0)]
     return records or None
+
+
+async def test_with_the_operators_xsds_a_message_is_also_validated_against_them(settings: Settings) -> None:
+    """JEUGDSTROOM_IJW_XSD_DIR: the XSD refuses what the structural check does not read (Geslacht 7)."""
+    reference = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "ijw-3.2"
+    strict = settings.model_copy(update={"ijw_xsd_dir": str(reference)})
+    token = await register_sender(settings, "12345678")
+    message = (FIXTURES / "jw305_a.xml").read_text()
+    async with running_app(create_app(strict, inbox=False)) as client:
+        bad = await client.post("/v1/ijw", content=message.replace("<Geslacht>2<", "<Geslacht>7<").encode(),
+                                headers={**XML, **_auth(token)})
+        good = await client.post("/v1/ijw", content=message.encode(), headers={**XML, **_auth(token)})
+    assert bad.status_code == 422
+    assert bad.json()["detail"] == [{"element": "/Bericht/Client/Geslacht",
+                                     "reason": "does not match its XSD type LDT_Geslacht"}]
+    assert good.status_code == 202, good.text
