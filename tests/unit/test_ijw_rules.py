@@ -131,6 +131,15 @@ def test_a_status_1_for_a_current_record_from_another_message_is_the_same_event(
     assert changed["id"] == first["id"] and changed["data"] != first["data"]  # changed: intake answers 409 (TR074)
 
 
+def test_a_message_id_reused_with_other_content_gives_its_first_event_with_the_new_content() -> None:
+    m = Memory()
+    (first,) = m.events(_text("jw307_a.xml"))
+    m.events(_text("jw307_a_verwijderd.xml"))
+    (reused,) = m.events(_stop(einddatum="2026-04-01"))  # SP-A1 again, other Einddatum (TR056 broken)
+    assert reused["id"] == first["id"] and reused["data"]["end"] == "2026-04-01"  # intake answers 409
+    assert not m.records["jw307:9000001:2026-02-03"].active  # and no new version was made
+
+
 def test_tr063_a_record_is_deleted_once() -> None:
     m = Memory()
     m.events(_text("jw305_c.xml"))

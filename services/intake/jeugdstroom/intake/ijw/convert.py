@@ -321,14 +321,15 @@ class _Builder:
         base = f"ijw:{rkey}"
         stored = self.state.deliveries.get((rkey, status))
         record_hash = _record_hash(rec)
-        if stored is not None and stored.record_hash == record_hash:  # this message was received before: replay
+        if stored is not None and (stored.record_hash == record_hash or status == "3"):
+            # This message was received before: the same event again (a delete stays the delete it was).
             self.emit(rec, self.event(stored.event_id, stored.type, stored.occurred_at, stored.data))
             return
         current = self.state.records.get(rkey)
         if status == "3":
             self.delete(rec, rkey, base, current, record_hash)
         else:
-            self.deliver(rec, rkey, base, kind, current, record_hash, toewijzing)
+            self.deliver(rec, rkey, base, kind, current, record_hash, toewijzing, stored)
 
     def _remember(self, rkey: str, status: str, record: StoredRecord, delivery: StoredDelivery) -> None:
         self.state.records[rkey] = record
@@ -356,9 +357,11 @@ class _Builder:
                                                          event["occurred_at"], data))
 
     def deliver(self, rec: Record, rkey: str, base: str, kind: ProductKind, current: StoredRecord | None,
-                record_hash: str, toewijzing: Toewijzing | None) -> None:
+                record_hash: str, toewijzing: Toewijzing | None, stored: StoredDelivery | None) -> None:
         """StatusAanlevering 1: the record's first version, a new version after a delete, or (for a key that is
-        current) the same event again — a duplicate when unchanged, a conflict (409) when changed (TR074)."""
+        current) the same event again — a duplicate when unchanged, a conflict (409) when changed (TR074). A
+        message received before with other content in this record (its Identificatie reused: TR056) gives the
+        event it gave then with the new content: a conflict."""
         placement_id = rkey.split(":", 1)[1]
         begin = rec.fields["Begindatum"]
         data: dict[str, Any] = {"plaatsing_id": f"ijw:{placement_id}", "status": "gestart", "vorm": kind.vorm,
@@ -374,8 +377,9 @@ class _Builder:
                 return
         if toewijzing is not None and toewijzing.aanmelding_id is not None:
             data["aanmelding_id"] = toewijzing.aanmelding_id  # JW315 → JW301 → this record
-        if current is not None and current.active:
-            self.emit(rec, self.event(current.event_id, "plaatsing", occurred, data))
+        same = stored.event_id if stored is not None else current.event_id if current and current.active else None
+        if same is not None:
+            self.emit(rec, self.event(same, "plaatsing", occurred, data))
             return
         versions = current.versions + 1 if current is not None else 1
         event_id = base if versions == 1 else f"{base}:v{versions}:{self.message_id}"
