@@ -21,6 +21,7 @@ from tests.support import read_topic, register_sender, running_app, wait_until
 
 pytestmark = pytest.mark.integration
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "ijw"
+REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "ijw-3.2"  # test-only XSDs
 SENDERS = ("12345678", "23456789", "GM0268", "GM0296")
 BSNS = ("938570833", "295289260", "171239003", "033650202")
 XML = {"content-type": "application/xml"}
@@ -447,7 +448,7 @@ async def test_the_waiting_list_link_is_kept_only_with_the_accepted_message(sett
         link = await pool.fetchrow("SELECT referentie, categorie, code FROM intake.ijw_toewijzingen"
                                    " WHERE gemeente = '0268' AND agb = '12345678' AND nummer = '9000001'")
         aanvraag = await pool.fetchval("SELECT aanmelding_id FROM intake.ijw_aanvragen WHERE agb = '12345678'")
-    assert dict(link) == {"referentie": "A-001", "categorie": "44", "code": "44P01"}
+    assert link is not None and dict(link) == {"referentie": "A-001", "categorie": "44", "code": "44P01"}
     assert aanvraag == "ijw:12345678:A-001"
     (start,) = starts
     assert start["data"]["aanmelding_id"] == "ijw:12345678:A-001"
@@ -460,8 +461,7 @@ async def _plaatsingen(settings: Settings) -> list[dict[str, Any]] | None:
 
 async def test_with_the_operators_xsds_a_message_is_also_validated_against_them(settings: Settings) -> None:
     """JEUGDSTROOM_IJW_XSD_DIR: the XSD refuses what the structural check does not read (Geslacht 7)."""
-    reference = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "ijw-3.2"
-    strict = settings.model_copy(update={"ijw_xsd_dir": str(reference)})
+    strict = settings.model_copy(update={"ijw_xsd_dir": str(REFERENCE)})
     token = await register_sender(settings, "12345678")
     message = (FIXTURES / "jw305_a.xml").read_text()
     async with running_app(create_app(strict, inbox=False)) as client:
