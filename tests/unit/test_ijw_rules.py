@@ -7,6 +7,7 @@ real one): the records as converted, the deliveries per message, the toewijzinge
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -273,3 +274,35 @@ def test_the_link_needs_the_same_provider_and_gemeente() -> None:
     m.events(_text("jw301_a.xml").replace("<Afzender>0268<", "<Afzender>0296<"))  # another gemeente's 9000001
     (start,) = m.events(_text("jw305_a.xml"))
     assert "aanmelding_id" not in start["data"]
+
+
+# -- what the registry makes of it (its pure projection of the converted events) ----------------------------------
+def _registry_plaatsing(events: list[dict[str, Any]]) -> Any:
+    from jeugdstroom.registry.handlers import care_path
+    from jeugdstroom.registry.handlers.facts import Correction, Fact
+
+    pseudonym = "a" * 64
+    published = [{**e, "child": {"pseudonym": pseudonym, "birth_date": e["child"]["birth_date"],
+                                 "gemeente": e["child"]["gemeente"]}} for e in events]
+    originals = {f"{e['sender']}/{e['id']}": Fact.from_json(f"{e['sender']}/{e['id']}", e)
+                 for e in published if e["type"] != "correctie"}
+    corrections = [Correction.from_json(f"{e['sender']}/{e['id']}", e) for e in published if e["type"] == "correctie"]
+    state = care_path.project(pseudonym, originals, corrections, None)
+    (episode,) = [ep for (entity, _), ep in state.entities.items() if entity == "plaatsing"]
+    return episode
+
+
+def test_the_registry_takes_the_corrected_stop_after_delete_then_resend() -> None:
+    m = Memory()
+    events = [e for name in ("jw305_a.xml", "jw307_a.xml", "jw307_a_verwijderd.xml", "jw307_a_gecorrigeerd.xml")
+              for e in m.events(_text(name))]
+    episode = _registry_plaatsing(events)
+    assert (episode.end, episode.reden_einde) == (date(2026, 4, 17), "voortijdig")
+
+
+def test_the_registry_takes_the_definitive_stop_after_a_temporary_one_on_the_same_day() -> None:
+    m = Memory()
+    events = [*m.events(_text("jw305_a.xml")), *m.events(_stop(reden="20", einddatum="2026-04-15")),
+              *m.events(_stop(identificatie="SP-A2", reden="31", einddatum="2026-04-15"))]
+    episode = _registry_plaatsing(events)
+    assert (episode.end, episode.reden_einde) == (date(2026, 4, 15), "volgens_plan")
