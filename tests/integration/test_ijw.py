@@ -303,6 +303,10 @@ async def test_ijw_messages_publish_exactly_the_events_of_the_equivalent_native_
     raw = b"".join(orjson.dumps(v) for records in via_ijw.values() for v, _ in records)
     assert not any(b.encode() in raw for b in BSNS)
     assert await _count(settings, "SELECT count(*) FROM intake.accepted_events") == len(NATIVE)
+    async with await db.create_pool(settings.database_url) as pool:  # the adapter's state holds no BSN either
+        for table in ("ijw_records", "ijw_deliveries", "ijw_aanvragen", "ijw_toewijzingen"):
+            dump = await pool.fetchval(f"SELECT coalesce(string_agg(x::text, ''), '') FROM intake.{table} AS x")
+            assert dump and not any(b in dump for b in BSNS), table
 
 
 @pytest.mark.parametrize(
