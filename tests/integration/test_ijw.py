@@ -476,3 +476,24 @@ async def test_with_the_operators_xsds_a_message_is_also_validated_against_them(
     assert bad.json()["detail"] == [{"element": "/Bericht/Client/Geslacht",
                                      "reason": "does not match its XSD type LDT_Geslacht"}]
     assert good.status_code == 202, good.text
+
+
+async def test_concurrent_messages_about_one_record_are_serialised(settings: Settings) -> None:
+    """The same start sent many times at once, and two deletes racing: the record's state stays consistent."""
+    import asyncio
+
+    token = await register_sender(settings, "12345678")
+    start = (FIXTURES / "jw305_a.xml").read_bytes()
+    delete = start.replace(b"<StatusAanlevering>1<", b"<StatusAanlevering>3<")
+    async with running_app(create_app(settings, inbox=False)) as client:
+
+        async def post(body: bytes) -> int:
+            resp = await client.post("/v1/ijw", content=body, headers={**XML, **_auth(token)})
+            return resp.status_code
+
+        starts = await asyncio.gather(*(post(start) for _ in range(8)))
+        deletes = await asyncio.gather(*(post(delete.replace(b">ST-A1<", f">ST-D{i}<".encode())) for i in range(4)))
+    assert sorted(starts) == [200] * 7 + [202]
+    assert sorted(deletes) == [202] + [422] * 3  # one delete wins; the others find nothing current (TR063)
+    assert await _count(settings, "SELECT count(*) FROM intake.ijw_records WHERE NOT active") == 1
+    assert await _count(settings, "SELECT count(*) FROM intake.accepted_events") == 2

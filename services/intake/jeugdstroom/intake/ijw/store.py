@@ -30,8 +30,10 @@ async def load(conn: Conn, msg: Message, key: bytes) -> State:
     if not keys:
         return state
     sender = sender_of(msg)
-    for record_key in keys:
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"ijw:{sender}:{record_key}")
+    await conn.execute(  # one statement, the keys in sorted order
+        "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k ORDER BY k",
+        sorted(f"ijw:{sender}:{record_key}" for record_key in keys),
+    )
     for r in await conn.fetch(
         "SELECT record_key, event_id, active, versions, einddatum FROM intake.ijw_records"
         " WHERE sender = $1 AND record_key = ANY($2::text[])", sender, keys,
