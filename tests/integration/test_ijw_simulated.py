@@ -1,5 +1,6 @@
 """The simulator's iJw output: the stories of simulated children as iJw 3.2 messages, valid against the published
-XSDs, all accepted by ``POST /v1/ijw``, giving one event for every native event iJw can express."""
+XSDs, all accepted by ``POST /v1/ijw``, giving one event for every native event of the story's iJw projection
+(``test_ijw_indicators.py`` compares the indicators of both)."""
 
 from __future__ import annotations
 
@@ -28,30 +29,24 @@ CHILDREN = 80
 def _simulated() -> tuple[list[ijw.Message], Counter[str]]:
     params = Params("rijk-van-nijmegen", days=120, seed=11, start=date(2025, 3, 1))
     region = REGIONS[params.region]
-    out: list[ijw.Message] = []
-    expressible: Counter[str] = Counter()  # the native events iJw can express, by type
+    projected: list[ijw.Projected] = []
     initial = region.initial_placements + region.initial_measures
     every = children(params)
     chosen = [*itertools.islice(every, 20), *itertools.islice(every, initial - 20, initial - 20 + CHILDREN)]
-    for generated in chosen:  # 20 children in care at the start, then the first referrals of the window
+    for n, generated in enumerate(chosen):  # 20 children in care at the start, then the first referrals of the window
         events = [ev.event for ev in generated.clean]
         fallback = region.pool("residentieel", generated.child.gemeente)[0].code
-        out += ijw.messages(events, fallback)
-        for e in events:
-            if e["type"] == "aanmelding" and e["data"]["verwijzer"] != "anders":
-                expressible["aanmelding"] += 1
-            elif e["type"] == "beschikking" and e["data"]["soort"] == "toewijzing":
-                expressible["beschikking"] += 1
-            elif e["type"] == "plaatsing":
-                expressible["plaatsing"] += 1
-    return sorted(out, key=lambda m: m.at), expressible
+        projected += ijw.project(events, fallback, correct=n % 4 == 0)  # some with a delete-then-resend
+    projected.sort(key=lambda p: p.message.at)
+    expressible = Counter(p.event["type"] for p in projected)  # the native events of the iJw projection, by type
+    return [p.message for p in projected], expressible
 
 
 def test_every_simulated_message_is_valid_against_the_xsds() -> None:
     schemas = {k: xmlschema.XMLSchema(str(REFERENCE / f"{k.upper()}.xsd")) for k in ijw.BERICHT_CODES}
     messages, expressible = _simulated()
     assert {m.kind for m in messages} == {"jw315", "jw301", "jw305", "jw307"}
-    assert expressible["plaatsing"] > 20
+    assert expressible["plaatsing"] > 20 and expressible["correctie"] > 0
     for m in messages:
         errors = [f"{e.path}: {e.reason}" for e in schemas[m.kind].iter_errors(m.xml.decode())]
         assert errors == [], (m.kind, errors)
