@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import httpx
 import orjson
@@ -62,6 +62,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--batch", type=int, default=100, help="most events per request when streaming (default: %(default)s)"
+    )
+    p.add_argument(
+        "--format",
+        choices=("events", "ijw"),
+        default="events",
+        help="events: jeugdstroom events with sender faults (default); ijw: the clean stories as iJw 3.2 messages "
+        "(--out is then a directory with one XML file per message, --truth the ground truth of their iJw "
+        "projection, --rate posts them to /v1/ijw)",
     )
 
 
@@ -213,16 +221,11 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings, client: httpx.Asy
     if args.rate is not None and args.rate <= 0:
         print("error: --rate must be positive", file=sys.stderr)
         return 2
-    tokens: dict[str, str] = {}
-    if args.rate is not None and not args.register:
-        if args.tokens is None:
-            print("error: --rate needs --tokens FILE or --register", file=sys.stderr)
-            return 2
-        try:
-            tokens = json.loads(args.tokens.read_text())
-        except (OSError, ValueError) as exc:
-            print(f"error: cannot read --tokens: {type(exc).__name__}", file=sys.stderr)
-            return 2
+    if getattr(args, "format", "events") == "ijw":
+        return _cmd_ijw(args, settings, params, periods, client)
+    tokens = _read_tokens(args)
+    if tokens is None:
+        return 2
 
     with contextlib.ExitStack() as stack:
         out_path: Path = args.out or Path(stack.enter_context(tempfile.TemporaryDirectory())) / "events.ndjson"
@@ -243,11 +246,7 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings, client: httpx.Asy
         if args.rate is None:
             return 0
         if args.register:
-            tokens = asyncio.run(register_senders(settings, params.region))
-            if args.tokens is not None:
-                args.tokens.write_text(json.dumps(tokens, indent=2, sort_keys=True) + "\n")
-                args.tokens.chmod(0o600)
-                print(f"sender tokens → {args.tokens}")
+            tokens = _register(args, settings, params)
         url = args.url or f"http://{settings.host}:{settings.intake_port}"
         try:
             counts = asyncio.run(stream_live(out_path, url, tokens, args.rate, args.batch, client))
@@ -256,3 +255,98 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings, client: httpx.Asy
             return 2
         print(f"streamed to {url}: {_counts_line(counts)}")
         return 0
+
+
+def _read_tokens(args: argparse.Namespace) -> dict[str, str] | None:
+    """The tokens of --tokens when streaming without --register ({} otherwise); None (after the error) when they
+    cannot be read."""
+    if args.rate is None or args.register:
+        return {}
+    if args.tokens is None:
+        print("error: --rate needs --tokens FILE or --register", file=sys.stderr)
+        return None
+    try:
+        tokens: dict[str, str] = json.loads(args.tokens.read_text())
+    except (OSError, ValueError) as exc:
+        print(f"error: cannot read --tokens: {type(exc).__name__}", file=sys.stderr)
+        return None
+    return tokens
+
+
+def _register(args: argparse.Namespace, settings: Settings, params: Params) -> dict[str, str]:
+    tokens = asyncio.run(register_senders(settings, params.region))
+    if args.tokens is not None:
+        args.tokens.write_text(json.dumps(tokens, indent=2, sort_keys=True) + "\n")
+        args.tokens.chmod(0o600)
+        print(f"sender tokens → {args.tokens}")
+    return tokens
+
+
+# -- iJw messages (--format ijw) ------------------------------------------------------------------------------
+def _cmd_ijw(args: argparse.Namespace, settings: Settings, params: Params, periods: tuple[str, ...],
+             client: httpx.AsyncClient | None) -> int:
+    """The run's clean stories as iJw messages (docs/simulator.md, "iJw messages"): files, truth, live feed."""
+    from jeugdstroom.simulator import ijw
+
+    tokens = _read_tokens(args)
+    if tokens is None:
+        return 2
+    if args.out is not None and args.out.exists() and (not args.out.is_dir() or any(args.out.iterdir())):
+        print(f"error: --out {args.out} must be a new or empty directory for --format ijw", file=sys.stderr)
+        return 2
+    truth = Truth() if args.truth else None
+    projected = ijw.run(params, truth)
+    kinds: dict[str, int] = {}
+    for p in projected:
+        kinds[p.message.kind] = kinds.get(p.message.kind, 0) + 1
+    senders = {p.message.sender for p in projected}
+    print(f"{len(projected)} iJw messages ({', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))}) "
+          f"from {len(senders)} senders, {params.start} … {params.window.as_of}")
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        for n, p in enumerate(projected):
+            (args.out / ijw.file_name(n, p.message)).write_bytes(p.message.xml)
+        print(f"messages → {args.out}/ (one file per message, in sending order by name)")
+    if truth is not None:
+        stats = Stats(children=len({p.event["child"]["bsn"] for p in projected}), events=len(projected))
+        stats.senders = senders
+        for p in projected:
+            stats.by_type[p.event["type"]] += 1
+        args.truth.write_bytes(truth_document(params, truth, stats, periods))
+        print(f"ground truth of the iJw projection → {args.truth} (as of {params.window.as_of})")
+    if args.rate is None:
+        return 0
+    if args.register:
+        tokens = _register(args, settings, params)
+    missing = sorted(senders - set(tokens))
+    if missing:
+        print(f"error: no token for sender(s) {', '.join(missing)} (use --tokens FILE or --register)",
+              file=sys.stderr)
+        return 2
+    url = args.url or f"http://{settings.host}:{settings.intake_port}"
+    counts = asyncio.run(_stream_ijw([p.message for p in projected], url, tokens, args.rate, client))
+    print(f"streamed to {url}: {', '.join(f'{s} {n}' for s, n in sorted(counts.items()))}")
+    return 0 if set(counts) <= {"202", "200"} else 1
+
+
+async def _stream_ijw(messages: list[Any], url: str, tokens: dict[str, str], rate: float,
+                      client: httpx.AsyncClient | None = None) -> dict[str, int]:
+    """Post each message to ``/v1/ijw`` as its own sender, in order, at about ``rate`` messages per second;
+    returns the count of each HTTP status."""
+    http = client if client is not None else httpx.AsyncClient(timeout=120)
+    endpoint = url.rstrip("/") + "/v1/ijw"
+    counts: dict[str, int] = {}
+    began = time.monotonic()
+    try:
+        for n, m in enumerate(messages):
+            resp = await http.post(endpoint, content=m.xml, headers={
+                "content-type": "application/xml", "authorization": f"Bearer {tokens[m.sender]}"})
+            counts[str(resp.status_code)] = counts.get(str(resp.status_code), 0) + 1
+            await asyncio.sleep(max(0.0, began + (n + 1) / rate - time.monotonic()))
+            if n % 500 == 499 or n + 1 == len(messages):
+                progress_line(sys.stderr, "stream", n + 1, len(messages),
+                              ", ".join(f"{s} {c}" for s, c in sorted(counts.items())))
+    finally:
+        if client is None:
+            await http.aclose()
+    return counts

@@ -53,6 +53,9 @@ from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 from jeugdstroom.common.contracts.codes import VERWIJZER_COD327
+from jeugdstroom.simulator.regions import REGIONS
+from jeugdstroom.simulator.stream import Params, children
+from jeugdstroom.simulator.truth import Truth
 
 AMS: Final = ZoneInfo("Europe/Amsterdam")
 NS: Final = "http://www.istandaarden.nl/ijw/3_2/{kind}/schema"
@@ -312,3 +315,29 @@ def project(events: Iterable[dict[str, Any]], fallback_provider: str, correct: b
 def messages(events: Iterable[dict[str, Any]], fallback_provider: str) -> list[Message]:
     """One child's clean native events as iJw messages, in sending order (the messages of ``project``)."""
     return [x.message for x in project(events, fallback_provider)]
+
+
+def run(params: Params, truth: Truth | None = None, correct_every: int = 10) -> list[Projected]:
+    """Every child of a run as its iJw projection, all in sending order (held in memory: meant for a region, not
+    for a national run). Every ``correct_every``-th child with a stop gets the delete-then-resend correction
+    (0: none). ``truth``, when given, gets each child's projected native events: the ground truth of the iJw
+    stream."""
+    region = REGIONS[params.region]
+    out: list[Projected] = []
+    stops = 0
+    for generated in children(params):
+        events = [ev.event for ev in generated.clean]
+        has_stop = any(e["type"] == "plaatsing" and e["data"]["status"] == "beeindigd" for e in events)
+        correct = has_stop and correct_every > 0 and stops % correct_every == 0
+        stops += has_stop
+        projected = project(events, region.pool("residentieel", generated.child.gemeente)[0].code, correct)
+        if truth is not None and projected:
+            truth.add_child((p.event, False) for p in projected)
+        out += projected
+    out.sort(key=lambda p: p.message.at)
+    return out
+
+
+def file_name(n: int, message: Message) -> str:
+    """The file of the ``n``-th message of a run (sorting the names gives the sending order)."""
+    return f"{n:07d}-{message.kind}-{message.sender}.xml"
