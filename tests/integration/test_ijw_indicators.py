@@ -1,8 +1,8 @@
 """Issue 24 item 5: an iJw-only stream gives exactly the indicators of the native stream of the same stories.
 
 The same simulated stories (a few hundred children over five months: placements and their ends, pleegzorg
-aanmeldingen that wait and get placed, stops with a reden, delete-then-resend corrections) go once as native events
-through ``POST /v1/events`` and once as iJw messages through ``POST /v1/ijw``, each into a system of its own
+aanmeldingen that wait and get placed, stops with a reden, delete-then-resend corrections, resends) go once as
+native events through ``POST /v1/events`` and once as iJw messages through ``POST /v1/ijw``, each into a system of its own
 (database and topic prefix: intake, registry and monitor in process), and every indicator × period × dimension
 grouping that the monitor answers — all dimensions, and the totals — must be equal row for row, field for field.
 "The same stories" is the iJw projection (``jeugdstroom.simulator.ijw.project``): the native events that say what
@@ -24,6 +24,7 @@ import httpx
 import orjson
 import pytest
 
+from jeugdstroom.cli.simulate import stream_ijw
 from jeugdstroom.common.kafka import REGISTRY_CHANGES, TYPED_TOPICS
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.intake.app import create_app as intake_app
@@ -140,6 +141,12 @@ async def run_native(infra: Infra, sent: list[ijw.Projected]) -> tuple[Settings,
             assert resp.status_code == 202, resp.text
             answers.update(r["status"] for r in resp.json()["results"])
         assert answers == {"accepted": len(events)}, answers
+        again = events[::10]  # resent: duplicates that change nothing
+        for sender, run in itertools.groupby(again, key=lambda e: e["sender"]):
+            resp = await intake.post("/v1/events", content=orjson.dumps(list(run)), headers={
+                "content-type": "application/json", "authorization": f"Bearer {tokens[sender]}"})
+            answers.update(r["status"] for r in resp.json()["results"])
+        assert answers == {"accepted": len(events), "duplicate": len(again)}, answers
         await settled(settings)
         rows = await indicator_rows(monitor)
         # the simulator's ground truth of the projection against the native system (as of the same day)
@@ -173,6 +180,9 @@ async def run_ijw(infra: Infra, sent: list[ijw.Projected]) -> dict[tuple[str, st
             if resp.status_code != 202 or body["skipped"] or body["summary"].get("accepted") != 1:
                 refused.append((p.message.kind, resp.status_code, body))
         assert refused[:3] == [] and answers == {202: len(sent)}, (answers, refused[:3])
+        # resent (by the command's live feed): the same message is the same events, whatever came after it (TR056)
+        again = await stream_ijw([p.message for p in sent[::10]], "http://app", tokens, 1e9, intake)
+        assert again == {"200": len(sent[::10])}, again
         await settled(settings)
         return await indicator_rows(monitor)
 

@@ -324,12 +324,12 @@ def _cmd_ijw(args: argparse.Namespace, settings: Settings, params: Params, perio
               file=sys.stderr)
         return 2
     url = args.url or f"http://{settings.host}:{settings.intake_port}"
-    counts = asyncio.run(_stream_ijw([p.message for p in projected], url, tokens, args.rate, client))
+    counts = asyncio.run(stream_ijw([p.message for p in projected], url, tokens, args.rate, client))
     print(f"streamed to {url}: {', '.join(f'{s} {n}' for s, n in sorted(counts.items()))}")
     return 0 if set(counts) <= {"202", "200"} else 1
 
 
-async def _stream_ijw(messages: list[Any], url: str, tokens: dict[str, str], rate: float,
+async def stream_ijw(messages: list[Any], url: str, tokens: dict[str, str], rate: float,
                       client: httpx.AsyncClient | None = None) -> dict[str, int]:
     """Post each message to ``/v1/ijw`` as its own sender, in order, at about ``rate`` messages per second;
     returns the count of each HTTP status."""
