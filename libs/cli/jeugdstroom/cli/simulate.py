@@ -3,8 +3,9 @@
 The stream is written as NDJSON in sending order (``--out``, for ``jeugdstroom send``) and/or fed live to a
 running intake (``--rate R`` events per second, ``--url``), each event posted as its own sender with that
 sender's token (``--tokens FILE``, a JSON object of sender code → token, or ``--register`` to create the
-senders in the database). ``--truth`` writes the indicator values the stream must produce. Progress goes
-to stderr, the summary to stdout.
+senders in the database). ``--truth`` writes the indicator values the stream must produce. ``--format ijw``
+writes the clean stories as iJw 3.2 messages instead (one file per message in the ``--out`` directory; ``--truth``
+for their iJw projection; ``--rate`` posts them to ``/v1/ijw``). Progress goes to stderr, the summary to stdout.
 """
 
 from __future__ import annotations
