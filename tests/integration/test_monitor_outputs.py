@@ -137,7 +137,7 @@ async def test_public_output_is_suppressed_and_operator_output_exact(infra: Infr
             re.M,
         )
         assert {(i, r) for i, _, r, _ in off_track if i == "wachtlijst_pleegzorg"} == {
-            ("wachtlijst_pleegzorg", "rijk-van-nijmegen")
+            ("wachtlijst_pleegzorg", "JZ32")
         }
         assert {inst for i, inst, _, _ in off_track if i == "separaties"} == {"11111111", "22222222", "33333333"}
         assert {v for *_, v in off_track} <= {"0.0", "1.0"}

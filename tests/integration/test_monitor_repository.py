@@ -18,8 +18,8 @@ from jeugdstroom.monitor.repository import Scope
 
 pytestmark = pytest.mark.integration
 
-A = (("gemeente", "GM0268"), ("instelling", "11111111"), ("jeugdregio", "rijk-van-nijmegen"))
-B = (("gemeente", "GM0296"), ("instelling", "22222222"), ("jeugdregio", "rijk-van-nijmegen"))
+A = (("gemeente", "GM0268"), ("instelling", "11111111"), ("jeugdregio", "JZ32"))
+B = (("gemeente", "GM0296"), ("instelling", "22222222"), ("jeugdregio", "JZ32"))
 AS_OF = date(2026, 6, 30)
 
 

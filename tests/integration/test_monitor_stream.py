@@ -99,7 +99,7 @@ async def test_every_indicator_equals_the_oracle_after_duplicates_corrections_an
                 AS_OF.isoformat(),
             ],
         )
-        assert rc == 0 and "rijk-van-nijmegen" in capsys.readouterr().out
+        assert rc == 0 and "JZ32" in capsys.readouterr().out
     finally:
         monitor.stop()
     assert "Traceback" not in monitor.log_path.read_text()

@@ -50,6 +50,15 @@ class Settings(BaseSettings):
     watermark_grace_days: int = Field(
         7, ge=0, description="registry: days the watermark (latest event day seen) lags behind, for late events"
     )
+    regions_file: str | None = Field(
+        None,
+        description="CSV of a newer gemeente indeling (layout of jeugdstroom/common/data/gemeenten.csv), replacing"
+        " the shipped one without a release (read by jeugdstroom.common.geography; docs/geography.md)",
+    )
+    herindelingen_file: str | None = Field(
+        None,
+        description="CSV of herindelingen added to the shipped list (layout of data/herindelingen.csv; docs/geography.md)",
+    )
     log_level: str = "INFO"
 
     @cached_property
