@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from importlib import resources
@@ -56,11 +56,12 @@ class Geography:
     gemeenten: Mapping[str, Gemeente]
     herindelingen: Mapping[str, Herindeling]
     source: str
+    #: Every jeugdregio of the indeling: code → name, sorted by code (derived from ``gemeenten``).
+    jeugdregios: Mapping[str, str] = field(init=False)
 
-    @property
-    def jeugdregios(self) -> dict[str, str]:
-        """Every jeugdregio of the indeling: code → name, sorted by code."""
-        return dict(sorted({g.jeugdregio: g.jeugdregio_naam for g in self.gemeenten.values()}.items()))
+    def __post_init__(self) -> None:
+        regios = dict(sorted({g.jeugdregio: g.jeugdregio_naam for g in self.gemeenten.values()}.items()))
+        object.__setattr__(self, "jeugdregios", regios)
 
     def current(self, code: str) -> str | None:
         """The current gemeente code for a current or historic code, else None."""
