@@ -290,6 +290,20 @@ def test_the_command_writes_events_and_truth(tmp_path: Path, capsys: pytest.Capt
     assert cmd_simulate(args, Settings()) == 2
 
 
+def test_the_cli_samples_the_national_region_and_up_offers_it(tmp_path: Path) -> None:
+    args = build_parser().parse_args(
+        ["simulate", "--region", "nl", "--scale", "0.002", "--days", "10", "--start", "2025-05-01",
+         "--truth", str(tmp_path / "t.json"), "--truth-periods", "year"]
+    )
+    assert cmd_simulate(args, Settings()) == 0
+    params = orjson.loads((tmp_path / "t.json").read_bytes())["params"]
+    assert params["region"] == "nl" and params["scale"] == 0.002
+    assert 60 < params["stream"]["children"] < 140  # 0.2% of 41,000 in care and of 10 days of 1,000 a day
+    up = build_parser().parse_args(["up", "--region", "nl", "--demo-scale", "0.05"])
+    assert (up.region, up.demo_scale) == ("nl", 0.05)
+    assert build_parser().parse_args(["up"]).region == "rijk-van-nijmegen"  # the regional demo stays the default
+
+
 async def test_live_streaming_posts_each_event_as_its_own_sender(tmp_path: Path) -> None:
     params = Params("rijk-van-nijmegen", 5, 8, date(2025, 6, 1))
     path = tmp_path / "e.ndjson"

@@ -162,6 +162,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        geo = geography.geography()  # fail at start on a broken JEUGDSTROOM_REGIONS_FILE, not at the first batch
+        log.info("geography: %d gemeenten, %d jeugdregio's from %s", len(geo.gemeenten), len(geo.jeugdregios), geo.source)
         async with service_resources(settings, pool_size=6) as res:
             pool = res.pool
             state["pool"], state["res"] = pool, res
