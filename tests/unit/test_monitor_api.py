@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import httpx
+
 from jeugdstroom.cli.indicators import format_value
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.monitor.app import create_app
@@ -56,6 +58,18 @@ def test_rows_name_their_gemeente_and_jeugdregio() -> None:
     }
     spec = create_app(Settings()).openapi()
     assert "names" in spec["components"]["schemas"]["IndicatorRow"]["properties"]
+
+
+async def test_the_api_lists_every_jeugdregio_and_gemeente_with_its_name() -> None:
+    app = create_app(Settings())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://monitor") as client:
+        doc = (await client.get("/v1/geography")).json()
+    assert len(doc["jeugdregios"]) == 42 and len(doc["gemeenten"]) == 342
+    rvn = next(r for r in doc["jeugdregios"] if r["jeugdregio"] == "JZ32")
+    assert rvn["naam"] == "Rijk van Nijmegen" and len(rvn["gemeenten"]) == 7
+    assert {"gemeente": "GM0241", "naam": "Groesbeek", "opvolger": "GM1945", "datum": "2016-01-01"} in doc[
+        "herindelingen"
+    ]
 
 
 def test_cli_formats_values_by_kind() -> None:

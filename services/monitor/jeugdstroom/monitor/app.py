@@ -149,6 +149,21 @@ async def target_states(
     return out
 
 
+def geography_document(geo: geography.Geography) -> dict[str, Any]:
+    """``GET /v1/geography``: what the gemeente and jeugdregio dimension values mean (docs/geography.md)."""
+    regios = geo.jeugdregios.items()
+    gemeenten = sorted(geo.gemeenten.values(), key=lambda g: g.code)
+    return {
+        "source": geo.source,
+        "jeugdregios": [{"jeugdregio": c, "naam": n, "gemeenten": geo.gemeenten_of(c)} for c, n in regios],
+        "gemeenten": [{"gemeente": g.code, "naam": g.naam, "jeugdregio": g.jeugdregio} for g in gemeenten],
+        "herindelingen": [
+            {"gemeente": h.code, "naam": h.naam, "opvolger": h.opvolger, "datum": h.datum.isoformat()}
+            for h in sorted(geo.herindelingen.values(), key=lambda h: (h.datum, h.code))
+        ],
+    }
+
+
 def _names(jeugdregio: str, gemeente: str) -> tuple[str, str]:
     """The name labels of a (jeugdregio, gemeente) label pair ("" where the code is "" or has no name)."""
     return (
@@ -215,6 +230,13 @@ def create_app(settings: Settings) -> FastAPI:
 
     def is_operator(request: Request) -> bool:
         return operator.is_operator(settings, request.headers.get("authorization"))
+
+    @app.get(
+        "/v1/geography",
+        summary="The gemeente indeling: every jeugdregio and gemeente (CBS codes and names) and the herindelingen",
+    )
+    async def geography_doc() -> dict[str, Any]:
+        return geography_document(geography.geography())
 
     @app.get("/v1/indicators", summary="The indicator catalogue", response_model=list[IndicatorInfo])
     async def catalogue() -> list[dict[str, Any]]:
