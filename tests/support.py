@@ -216,12 +216,12 @@ TruthKey = tuple[str, str, tuple[tuple[str, str], ...]]
 TRUTH_EXTRAS = ("n", "p90", "numerator", "denominator")
 
 
-def simulate(path: Path, region: str, days: int, seed: int) -> dict[str, Any]:
+def simulate(path: Path, region: str, days: int, seed: int, scale: float = 1.0) -> dict[str, Any]:
     """Write a simulated stream to ``path`` (NDJSON, sending order); returns its ground-truth document."""
     from jeugdstroom.simulator.stream import Params, default_start, generate, truth_document
     from jeugdstroom.simulator.truth import PERIODS, Truth
 
-    params = Params(region, days, seed, default_start(days))
+    params = Params(region, days, seed, default_start(days), scale)
     truth = Truth()
     with path.open("wb") as f:
         stats = generate(params, f, truth)

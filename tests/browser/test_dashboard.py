@@ -240,10 +240,16 @@ async def test_dashboard_renders_live_public_indicators(infra: Infra, log_dir: P
         assert f"gemeente={WIJCHEN}" in page.url
         await page.screenshot(path=str(ARTIFACTS / "dashboard-wijchen.png"), full_page=True)
 
-        # Filter by jeugdregio: all of it lies in Rijk van Nijmegen, so the total comes back.
+        # The filters list every jeugdregio and gemeente of the indeling by name.
+        assert await page.locator("#filter-jeugdregio option").count() == 43  # "Alle" and the 42 jeugdregio's
+        assert await page.locator("#filter-gemeente option").count() == 343
+        assert await page.locator('#filter-gemeente option[value="GM0296"]').inner_text() == "Wijchen"
+
+        # Filter by jeugdregio: all of it lies in Rijk van Nijmegen (JZ32), so the total comes back.
         await page.get_by_label("Gemeente").select_option("")
-        await page.get_by_label("Jeugdregio").select_option("rijk-van-nijmegen")
-        assert await api_headline(monitor, now.year, jeugdregio="rijk-van-nijmegen") == want
+        await page.get_by_label("Jeugdregio").select_option(label="Rijk van Nijmegen")
+        assert "jeugdregio=JZ32" in page.url
+        assert await api_headline(monitor, now.year, jeugdregio="JZ32") == want
         await wait_until(lambda: _equals(headline(page), want), 20, what="jeugdregio total")
 
         assert not console_errors, console_errors
@@ -349,8 +355,8 @@ async def test_dashboard_shows_target_status_from_the_documented_row_format(brow
             await route.fulfill(
                 json={
                     "suppression_threshold": 10,
-                    "jeugdregios": ["rijk-van-nijmegen"],
-                    "gemeenten": [{"gemeente": NIJMEGEN, "jeugdregio": "rijk-van-nijmegen"}],
+                    "jeugdregios": [{"jeugdregio": "JZ32", "naam": "Rijk van Nijmegen"}],
+                    "gemeenten": [{"gemeente": NIJMEGEN, "naam": "Nijmegen", "jeugdregio": "JZ32"}],
                 }
             )
         elif path == "/v1/indicators":

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
+from jeugdstroom.common import geography
 from jeugdstroom.common.kafka import REGISTRY_CHANGES, make_producer
 from jeugdstroom.common.settings import Settings
 
@@ -284,8 +285,8 @@ def oracle(
 
     def who(e: dict[str, Any], *names: str) -> dict[str, str]:
         full = {
-            "gemeente": e["gemeente"],
-            "jeugdregio": "rijk-van-nijmegen" if e["gemeente"] in RVN else "onbekend",
+            "gemeente": geography.gemeente(e["gemeente"]),
+            "jeugdregio": geography.jeugdregio(e["gemeente"]),
             "instelling": e["instelling"],
         }
         return {n: str(e[n]) if n not in full else full[n] for n in names}

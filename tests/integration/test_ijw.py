@@ -328,7 +328,7 @@ async def test_ijw_messages_publish_exactly_the_events_of_the_equivalent_native_
         (
             (FIXTURES / "jw305_unmapped_product.xml").read_bytes(),
             "/Bericht/Client/StartProducten/StartProduct[2]/Product",
-            "product category 55 code 55L01 has no mapping for GM0268 (region rijk-van-nijmegen): add the product code "
+            "product category 55 code 55L01 has no mapping for GM0268 (region JZ32): add the product code "
             "or its category to the product mapping",
         ),
         (b'{"id": "not xml"}', "(document)", "is not well-formed XML (line 1, column 0)"),

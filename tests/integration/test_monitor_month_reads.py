@@ -51,7 +51,7 @@ def _dims(rng: random.Random) -> Dims:
     values = {
         "gemeente": g,
         "instelling": rng.choice(INSTELLINGEN),
-        "jeugdregio": "onbekend" if g == "GM0363" else "rijk-van-nijmegen",
+        "jeugdregio": "JZ13" if g == "GM0363" else "JZ32",
         "vorm": rng.choice(VORMEN),
     }
     return tuple(sorted(values.items()))

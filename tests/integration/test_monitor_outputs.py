@@ -124,7 +124,11 @@ async def test_public_output_is_suppressed_and_operator_output_exact(infra: Infr
 
         samples = await wait_until(gauges, 30, what="headline gauges")
         for labels, value in samples:
-            assert set(re.findall(r"(\w+)=", labels)) == {"indicator", "jeugdregio", "gemeente", "vorm"}
+            assert set(re.findall(r"(\w+)=", labels)) == {
+                "indicator", "jeugdregio", "gemeente", "vorm", "jeugdregio_naam", "gemeente_naam"
+            }
+            if 'jeugdregio="JZ32"' in labels:
+                assert 'jeugdregio_naam="Rijk van Nijmegen"' in labels  # a person reads the name
             if 'indicator="aandeel_gezinsgericht"' in labels:
                 assert 0 <= value <= 1
             else:
@@ -132,14 +136,14 @@ async def test_public_output_is_suppressed_and_operator_output_exact(infra: Infr
         text = (await client.get("/metrics")).text
         off_track = re.findall(
             r'^jeugdstroom_monitor_target_off_track\{indicator="(\w+)",instelling="(\w*)",'
-            r'jeugdregio="([\w-]*)"\} (\S+)$',
+            r'jeugdregio="([\w-]*)",jeugdregio_naam="([\w ]*)"\} (\S+)$',
             text,
             re.M,
         )
-        assert {(i, r) for i, _, r, _ in off_track if i == "wachtlijst_pleegzorg"} == {
-            ("wachtlijst_pleegzorg", "rijk-van-nijmegen")
+        assert {(i, r, n) for i, _, r, n, _ in off_track if i == "wachtlijst_pleegzorg"} == {
+            ("wachtlijst_pleegzorg", "JZ32", "Rijk van Nijmegen")
         }
-        assert {inst for i, inst, _, _ in off_track if i == "separaties"} == {"11111111", "22222222", "33333333"}
+        assert {inst for i, inst, _, _, _ in off_track if i == "separaties"} == {"11111111", "22222222", "33333333"}
         assert {v for *_, v in off_track} <= {"0.0", "1.0"}
 
 

@@ -18,8 +18,8 @@ from jeugdstroom.monitor.repository import Scope
 
 pytestmark = pytest.mark.integration
 
-A = (("gemeente", "GM0268"), ("instelling", "11111111"), ("jeugdregio", "rijk-van-nijmegen"))
-B = (("gemeente", "GM0296"), ("instelling", "22222222"), ("jeugdregio", "rijk-van-nijmegen"))
+A = (("gemeente", "GM0268"), ("instelling", "11111111"), ("jeugdregio", "JZ32"))
+B = (("gemeente", "GM0296"), ("instelling", "22222222"), ("jeugdregio", "JZ32"))
 AS_OF = date(2026, 6, 30)
 
 
@@ -132,6 +132,7 @@ async def test_ratio_of_stocks_with_filtered_numerator(conn: asyncpg.Connection)
             "period": "month",
             "start": "2026-01-01",
             "dims": {"gemeente": "GM0268"},
+            "names": {"gemeente": "Nijmegen"},
             "value": 0.3333,
             "numerator": 1,
             "denominator": 3,
@@ -140,6 +141,7 @@ async def test_ratio_of_stocks_with_filtered_numerator(conn: asyncpg.Connection)
             "period": "month",
             "start": "2026-02-01",
             "dims": {"gemeente": "GM0268"},
+            "names": {"gemeente": "Nijmegen"},
             "value": 1.0,
             "numerator": 1,
             "denominator": 1,

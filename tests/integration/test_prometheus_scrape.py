@@ -156,10 +156,10 @@ async def test_prometheus_scrapes_the_running_system(
             return {r["metric"].get("jeugdregio", ""): float(r["value"][1]) for r in rows}
 
         await wait_until(
-            lambda: _has_value(headline(), "rijk-van-nijmegen", EPISODES),
+            lambda: _has_value(headline(), "JZ32", EPISODES),
             90,
             0.5,
-            "separaties of rijk-van-nijmegen in Prometheus",
+            "separaties of JZ32 in Prometheus",
         )
         async with httpx.AsyncClient(timeout=5) as c:
             api = (
@@ -169,8 +169,8 @@ async def test_prometheus_scrapes_the_running_system(
                 )
             ).json()
         by_regio = {(r.get("dims") or r.get("dimensions"))["jeugdregio"]: r["value"] for r in api["rows"]}
-        assert by_regio == {"rijk-van-nijmegen": EPISODES}
-        assert await headline() == {"rijk-van-nijmegen": float(EPISODES)}
+        assert by_regio == {"JZ32": EPISODES}
+        assert await headline() == {"JZ32": float(EPISODES)}
 
         # The pipeline's own metrics arrive too: events accepted, processed by the registry, freshness.
         accepted = await query(base, 'sum(jeugdstroom_intake_events_total{type="separatie"})')

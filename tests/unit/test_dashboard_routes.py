@@ -7,9 +7,9 @@ import re
 import httpx
 from fastapi import FastAPI
 
+from jeugdstroom.common import geography
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.monitor.dashboard import STATIC, STATIC_PREFIX, add_dashboard_routes
-from jeugdstroom.monitor.regions import jeugdregio_of
 
 
 def client(threshold: int = 10) -> httpx.AsyncClient:
@@ -53,10 +53,16 @@ def test_vendored_chart_library_ships_with_its_licence() -> None:
     )
 
 
-async def test_config_gives_threshold_and_the_gemeente_mapping() -> None:
+async def test_config_gives_threshold_and_every_jeugdregio_and_gemeente_by_name() -> None:
     async with client(threshold=7) as c:
         config = (await c.get("/dashboard/config.json")).json()
     assert config["suppression_threshold"] == 7
-    assert {g["gemeente"]: g["jeugdregio"] for g in config["gemeenten"]} == jeugdregio_of()
-    assert config["jeugdregios"] == sorted(set(jeugdregio_of().values()))
-    assert {"gemeente": "GM0268", "jeugdregio": "rijk-van-nijmegen"} in config["gemeenten"]
+    geo = geography.geography()
+    assert {g["gemeente"]: g["jeugdregio"] for g in config["gemeenten"]} == {
+        c: g.jeugdregio for c, g in geo.gemeenten.items()
+    }
+    assert len(config["gemeenten"]) == 342 and len(config["jeugdregios"]) == 42
+    assert {"gemeente": "GM0268", "naam": "Nijmegen", "jeugdregio": "JZ32"} in config["gemeenten"]
+    assert {"jeugdregio": "JZ32", "naam": "Rijk van Nijmegen"} in config["jeugdregios"]
+    names = [r["naam"] for r in config["jeugdregios"]]
+    assert names == sorted(names, key=str.lower)  # listed by name, as a person looks them up

@@ -425,6 +425,8 @@ def test_dashboard_queries_are_valid_promql(tmp_path: Path) -> None:
     for i, (_, _, expr) in enumerate(dashboard_exprs()):
         if expr.startswith("label_values("):
             continue  # Grafana's templating function, not PromQL
+        if expr.startswith("query_result("):
+            expr = expr.removeprefix("query_result(").removesuffix(")")  # Grafana's wrapper around PromQL
         for var, value in GRAFANA_VARS.items():
             expr = expr.replace(var, value)
         assert "$" not in expr, f"unreplaced Grafana variable in {expr}"
@@ -486,6 +488,10 @@ def test_indicators_dashboard_has_jeugdregio_variable() -> None:
     variables = {v["name"]: v for v in d["templating"]["list"]}
     assert "jeugdregio" in variables
     assert "jeugdstroom_monitor_indicator_value" in json.dumps(variables["jeugdregio"]["query"])
+    regex = variables["jeugdregio"]["regex"]
+    assert "(?<value>" in regex and 'jeugdregio_naam="(?<text>' in regex  # listed by name, filtered by code
+    legends = [t.get("legendFormat", "") for p in panels(d) for t in p.get("targets", [])]
+    assert "{{jeugdregio}}" not in legends and "{{jeugdregio_naam}}" in legends  # a person reads names
     exprs = [t["expr"] for p in panels(d) for t in p.get("targets", [])]
     assert all('jeugdregio=~"$jeugdregio"' in e for e in exprs)
     shown = set(re.findall(r'indicator="([a-z_0-9]+)"', " ".join(exprs)))
@@ -498,7 +504,12 @@ def test_indicators_dashboard_has_gemeente_variable() -> None:
     assert names.index("jeugdregio") < names.index("gemeente")  # gemeente options follow the chosen jeugdregio
     gemeente = d["templating"]["list"][names.index("gemeente")]
     query = gemeente["query"]["query"] if isinstance(gemeente["query"], dict) else gemeente["query"]
-    assert query == 'label_values(jeugdstroom_monitor_indicator_value{jeugdregio=~"$jeugdregio"}, gemeente)'
+    assert query == (
+        'query_result(count by (gemeente, gemeente_naam) (jeugdstroom_monitor_indicator_value{jeugdregio=~"$jeugdregio",'
+        ' gemeente!=""}))'
+    )
+    # listed by name (the regex's text group), filtered by code (its value group)
+    assert "(?<value>GM[0-9]{4})" in gemeente["regex"] and 'gemeente_naam="(?<text>' in gemeente["regex"]
     # "All" selects the regional series (gemeente=""): a sum of gemeente series would miss suppressed cells.
     assert gemeente["includeAll"] and gemeente["allValue"] == "^$"
     exprs = [t["expr"] for p in panels(d) for t in p.get("targets", [])]

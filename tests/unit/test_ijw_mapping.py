@@ -15,7 +15,7 @@ from jeugdstroom.intake.ijw.mapping import (
     parse_mapping,
 )
 
-NIJMEGEN = "GM0268"  # in the shipped region rijk-van-nijmegen
+NIJMEGEN = "GM0268"  # in the shipped region JZ32 (Rijk van Nijmegen)
 ELSEWHERE = "GM0363"  # in no region of the shipped file: defaults only
 
 
@@ -64,9 +64,22 @@ def test_an_unmapped_product_is_refused_with_a_reason_naming_product_and_gemeent
     with pytest.raises(UnmappedProduct) as info:
         shipped.resolve(NIJMEGEN, "55", "55L01")
     assert info.value.reason == ("product category 55 code 55L01 has no mapping for GM0268 (region "
-                                 "rijk-van-nijmegen): add the product code or its category to the product mapping")
+                                 "JZ32): add the product code or its category to the product mapping")
     with pytest.raises(UnmappedProduct, match=r"category 46 has no mapping for GM0363 \(no region\)"):
         shipped.resolve(ELSEWHERE, "46", None)
+
+
+def test_a_region_keyed_by_jeugdregio_code_takes_its_gemeenten_from_the_geography(shipped: Any) -> None:
+    mapping = parse_mapping({"regions": {"JZ13": {"categories": {"46": "residentieel"}}}})
+    assert len(mapping.region_of) == 6 and set(mapping.region_of.values()) == {"JZ13"}
+    assert {"GM0362", "GM0363", "GM0384", "GM0437"} <= set(mapping.region_of)  # Amstelveen, Amsterdam, Diemen, ...
+    assert "GM0599" not in mapping.region_of  # Rotterdam
+    assert mapping.resolve("GM0363", "46", None).vorm == "residentieel"
+    assert mapping.resolve("GM0457", "46", None).vorm == "residentieel"  # Weesp (merged into Amsterdam in 2022)
+    assert set(shipped.region_of) == {"GM0209", "GM0225", "GM0252", "GM0268", "GM0296", "GM0944", "GM1945"}
+    assert shipped.resolve("GM0241", "46", "46C01").vorm == "residentieel"  # Groesbeek, now Berg en Dal
+    with pytest.raises(MappingError, match="JZ40 is not a jeugdregio of the current indeling"):
+        parse_mapping({"regions": {"JZ40": {}}})
 
 
 def test_region_rules_come_before_default_rules() -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import date
 
+import httpx
+
 from jeugdstroom.cli.indicators import format_value
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.monitor.app import create_app
 from jeugdstroom.monitor.catalogue import CATALOGUE
-from jeugdstroom.monitor.rows import empty_row, public
+from jeugdstroom.monitor.rows import empty_row, public, to_row
 
 
 def test_openapi_documents_catalogue_and_rows() -> None:
@@ -39,6 +41,35 @@ def test_public_rows_hide_small_cells_by_kind() -> None:
     assert public(CATALOGUE["voortijdig_aandeel"], ratio, 10) == {**ratio, "suppressed": False}
     assert public(CATALOGUE["voortijdig_aandeel"], {**ratio, "denominator": 9}, 10)["value"] is None
     assert empty_row(CATALOGUE["continuering_18"], "year", date(2026, 1, 1), {"gemeente": "GM0268"})["denominator"] == 0
+
+
+def test_rows_name_their_gemeente_and_jeugdregio() -> None:
+    """API and indicator-topic rows carry the CBS codes in dims and their names in ``names`` (additive)."""
+    cell = (date(2026, 1, 1), ("GM0599", "JZ29", "separeerruimte"))
+    row = to_row("month", ("gemeente", "jeugdregio", "vorm"), cell, {"value": 12})
+    assert row["dims"] == {"gemeente": "GM0599", "jeugdregio": "JZ29", "vorm": "separeerruimte"}
+    assert row["names"] == {"gemeente": "Rotterdam", "jeugdregio": "Rijnmond"}
+    assert row["value"] == 12
+    regional = to_row("year", ("jeugdregio",), (date(2026, 1, 1), ("onbekend",)), {"value": 3})
+    assert regional["names"] == {"jeugdregio": "onbekend"}
+    assert "names" not in to_row("year", ("vorm",), (date(2026, 1, 1), ("separeerruimte",)), {"value": 3})
+    assert empty_row(CATALOGUE["separaties"], "year", date(2026, 1, 1), {"jeugdregio": "JZ32"})["names"] == {
+        "jeugdregio": "Rijk van Nijmegen"
+    }
+    spec = create_app(Settings()).openapi()
+    assert "names" in spec["components"]["schemas"]["IndicatorRow"]["properties"]
+
+
+async def test_the_api_lists_every_jeugdregio_and_gemeente_with_its_name() -> None:
+    app = create_app(Settings())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://monitor") as client:
+        doc = (await client.get("/v1/geography")).json()
+    assert len(doc["jeugdregios"]) == 42 and len(doc["gemeenten"]) == 342
+    rvn = next(r for r in doc["jeugdregios"] if r["jeugdregio"] == "JZ32")
+    assert rvn["naam"] == "Rijk van Nijmegen" and len(rvn["gemeenten"]) == 7
+    assert {"gemeente": "GM0241", "naam": "Groesbeek", "opvolger": "GM1945", "datum": "2016-01-01"} in doc[
+        "herindelingen"
+    ]
 
 
 def test_cli_formats_values_by_kind() -> None:

@@ -11,6 +11,7 @@ import orjson
 import pytest
 from pydantic import TypeAdapter
 
+from jeugdstroom.common import geography
 from jeugdstroom.common.contracts.changes import (
     AanmeldingChange,
     AanmeldingEpisode,
@@ -32,7 +33,7 @@ from tests.integration.monitor_stream import build_stream
 
 P1, P2 = "a" * 64, "b" * 64
 CET = timezone(timedelta(hours=1))
-NIJMEGEN = {"gemeente": "GM0268", "jeugdregio": "rijk-van-nijmegen", "instelling": "12345678"}
+NIJMEGEN = {"gemeente": "GM0268", "jeugdregio": "JZ32", "instelling": "12345678"}
 
 
 def base(pseudonym: str = P1, gemeente: str = "GM0268", birth: date = date(2010, 4, 12)) -> dict[str, Any]:
@@ -126,12 +127,35 @@ def test_separatie_day_is_the_local_start_date_and_duration_is_floored_minutes()
     assert fold.separatie_duur(ep) == [
         Duration(
             date(2026, 4, 1),
-            fold.dims({"jeugdregio": "rijk-van-nijmegen", "instelling": "12345678", "vorm": "separeerruimte"}),
+            fold.dims({"jeugdregio": "JZ32", "instelling": "12345678", "vorm": "separeerruimte"}),
             90,
         )
     ]
     # Without a start nothing counts; without an end no duration.
     assert fold.separaties(sep(None, start)) == [] and fold.separatie_duur(sep(start)) == []
+
+
+@pytest.mark.parametrize(
+    ("gemeente", "when"),
+    [
+        ("GM0241", datetime(2014, 6, 1, 10, tzinfo=UTC)),  # Groesbeek, before its 2015/2016 herindeling
+        ("GM0241", datetime(2026, 6, 1, 10, tzinfo=UTC)),  # the old code still sent years later
+        ("GM1945", datetime(2014, 6, 1, 10, tzinfo=UTC)),  # the successor's code before it existed
+    ],
+)
+def test_a_merged_gemeente_counts_in_its_current_successor_whatever_the_date(gemeente: str, when: datetime) -> None:
+    """docs/geography.md: events are counted in the current indeling, as CBS republishes its series."""
+    [item] = fold.separaties(sep(when, gemeente=gemeente))
+    dims = dict(item.dims)
+    assert (dims["gemeente"], dims["jeugdregio"]) == ("GM1945", "JZ32")  # Berg en Dal, Rijk van Nijmegen
+
+
+def test_a_gemeente_outside_rijk_van_nijmegen_has_its_jeugdregio_and_unknown_codes_stay_onbekend() -> None:
+    start = datetime(2026, 2, 1, 10, tzinfo=UTC)
+    assert dict(fold.separaties(sep(start, gemeente="GM0599"))[0].dims)["jeugdregio"] == "JZ29"  # Rotterdam, Rijnmond
+    assert dict(fold.separaties(sep(start, gemeente="GM0457"))[0].dims)["gemeente"] == "GM0363"  # Weesp → Amsterdam
+    dims = dict(fold.separaties(sep(start, gemeente="GM9999"))[0].dims)
+    assert (dims["gemeente"], dims["jeugdregio"]) == ("onbekend", "onbekend")
 
 
 def test_end_added_later_keeps_the_count_and_adds_the_duration() -> None:
@@ -144,7 +168,7 @@ def test_end_added_later_keeps_the_count_and_adds_the_duration() -> None:
             "duration",
             "separatie_duur",
             date(2026, 2, 3),
-            (("instelling", "12345678"), ("jeugdregio", "rijk-van-nijmegen"), ("vorm", "separeerruimte")),
+            (("instelling", "12345678"), ("jeugdregio", "JZ32"), ("vorm", "separeerruimte")),
             value=45,
         ): 1
     }
@@ -171,7 +195,7 @@ def test_vervangen_moves_the_contribution_to_the_replacement() -> None:
             (
                 ("gemeente", "GM0363"),
                 ("instelling", "12345678"),
-                ("jeugdregio", "onbekend"),
+                ("jeugdregio", "JZ13"),
                 ("vorm", "eigen_kamer_op_slot"),
             ),
         ): 1
@@ -211,7 +235,7 @@ def test_stock_value_at_a_past_date() -> None:
             "duration",
             "gesloten_duur",
             date(2025, 3, 5),
-            (("instelling", "12345678"), ("jeugdregio", "rijk-van-nijmegen")),
+            (("instelling", "12345678"), ("jeugdregio", "JZ32")),
             value=54,
         ): 1
     }
@@ -270,7 +294,7 @@ def test_wachtlijst_ends_when_the_first_plaatsing_starts() -> None:
     deltas = fold_all([change(1, None, v1), change(2, v1, v2)])
     assert stock_on(deltas, "wachtlijst_pleegzorg", date(2025, 4, 9)) == 1
     assert stock_on(deltas, "wachtlijst_pleegzorg", date(2025, 4, 10)) == 0
-    gr = (("gemeente", "GM0268"), ("jeugdregio", "rijk-van-nijmegen"), ("zorgvorm", "pleegzorg"))
+    gr = (("gemeente", "GM0268"), ("jeugdregio", "JZ32"), ("zorgvorm", "pleegzorg"))
     assert of(deltas, "wachttijd_plaatsing") == {
         Key("duration", "wachttijd_plaatsing", date(2025, 4, 10), gr, value=40): 1
     }
@@ -286,11 +310,11 @@ def test_verwijzers_and_herhaald_beroep() -> None:
     assert fold.verwijzers(a) == [
         Item(
             date(2025, 3, 1),
-            fold.dims({"gemeente": "GM0268", "jeugdregio": "rijk-van-nijmegen", "verwijzer": "wijkteam"}),
+            fold.dims({"gemeente": "GM0268", "jeugdregio": "JZ32", "verwijzer": "wijkteam"}),
         )
     ]
     assert fold.herhaald_beroep(a) == [
-        Item(date(2025, 3, 1), fold.dims({"gemeente": "GM0268", "jeugdregio": "rijk-van-nijmegen"}))
+        Item(date(2025, 3, 1), fold.dims({"gemeente": "GM0268", "jeugdregio": "JZ32"}))
     ]
     assert fold.herhaald_beroep(aanmelding(date(2025, 3, 1))) == []
 
@@ -373,6 +397,6 @@ def test_items_carry_their_series_dims_in_canonical_order() -> None:
             for series, fn in FOLDS[ch.entity]:
                 for it in fn(version):
                     assert [n for n, _ in it.dims] == sorted(SERIES[series].dims), series
-                    assert dict(it.dims)["jeugdregio"] == fold.jeugdregio(version.gemeente)
+                    assert dict(it.dims)["jeugdregio"] == geography.jeugdregio(version.gemeente)
                     seen.add(series)
     assert seen == set(SERIES)

@@ -15,12 +15,21 @@ import pytest
 
 from jeugdstroom.cli.main import build_parser
 from jeugdstroom.cli.simulate import cmd_simulate, stream_live
+from jeugdstroom.common import geography
 from jeugdstroom.common.contracts.validation import ContractError, parse_submitted
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.simulator import stream
 from jeugdstroom.simulator.regions import REGIONS
 from jeugdstroom.simulator.story import BsnSequence
-from jeugdstroom.simulator.stream import Generated, Params, children, children_on_day, generate, new_child
+from jeugdstroom.simulator.stream import (
+    Generated,
+    Params,
+    children,
+    children_on_day,
+    generate,
+    initial_children,
+    new_child,
+)
 from jeugdstroom.simulator.truth import Truth
 
 YEAR = Params("rijk-van-nijmegen", 365, 11, date(2025, 1, 1))
@@ -190,6 +199,33 @@ def test_national_volume_per_day_is_a_few_million_events_a_year() -> None:
     assert REGIONS["nl"].new_children_per_day / REGIONS["rijk-van-nijmegen"].new_children_per_day > 40
 
 
+def test_the_national_region_spreads_children_over_every_gemeente_by_inhabitants() -> None:
+    """nl: every gemeente of the current indeling, weighted by (approximate) inhabitants, some children reported
+    under a gemeente code that a herindeling merged away; a scaled sample keeps the proportions."""
+    nl = REGIONS["nl"]
+    geo = geography.geography()
+    assert set(nl.gemeente_codes) == set(geo.gemeenten)
+    weights = dict(zip(nl.gemeente_codes, nl.gemeente_weights, strict=True))
+    assert 17_000_000 < sum(weights.values()) < 19_000_000
+    assert weights["GM0363"] > weights["GM0599"] > weights["GM0268"] > weights["GM0088"]  # down to Schiermonnikoog
+    params = Params("nl", 400, 9, date(2021, 1, 1), scale=0.2)
+    assert initial_children(params) == round(17000 * 0.2) + round(24000 * 0.2)
+    bsns = BsnSequence()
+    kids = [new_child(params, day, c, bsns.next()) for day in range(0, 40) for c in range(children_on_day(params, day))]
+    assert 150 < len(kids) / 40 < 250  # 20% of about 1000 a day
+    regios = Counter(geo.jeugdregio(g.child.gemeente) for g in kids)
+    assert len(regios) >= 38 and "onbekend" not in regios
+    assert regios["JZ13"] > regios["JZ32"]  # Amsterdam-Amstelland has more children than Rijk van Nijmegen
+    reported = [g.child.reported_gemeente for g in kids if g.child.reported_gemeente]
+    assert reported and all(geo.gemeente(r) != r and r not in geo.gemeenten for r in reported)
+    for g in kids:  # events carry the reported code; the story (pools, gemeente as sender) the current one
+        for em in g.emissions:
+            if not em.invalid:
+                assert geo.gemeente(em.event["child"]["gemeente"]) == g.child.gemeente
+    with pytest.raises(ValueError, match="scale"):
+        Params("nl", 30, 1, date(2025, 1, 1), scale=0).validate(date(2026, 1, 1))
+
+
 def test_generation_streams_in_bounded_memory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Memory stays far below the output size: children are written out as they are generated."""
     params = Params("rijk-van-nijmegen", 200, 4, date(2025, 1, 1))
@@ -252,6 +288,20 @@ def test_the_command_writes_events_and_truth(tmp_path: Path, capsys: pytest.Capt
     assert "100%" in captured.err and "events →" in captured.out
     args.start = date(2099, 1, 1)
     assert cmd_simulate(args, Settings()) == 2
+
+
+def test_the_cli_samples_the_national_region_and_up_offers_it(tmp_path: Path) -> None:
+    args = build_parser().parse_args(
+        ["simulate", "--region", "nl", "--scale", "0.002", "--days", "10", "--start", "2025-05-01",
+         "--truth", str(tmp_path / "t.json"), "--truth-periods", "year"]
+    )
+    assert cmd_simulate(args, Settings()) == 0
+    params = orjson.loads((tmp_path / "t.json").read_bytes())["params"]
+    assert params["region"] == "nl" and params["scale"] == 0.002
+    assert 60 < params["stream"]["children"] < 140  # 0.2% of 41,000 in care and of 10 days of 1,000 a day
+    up = build_parser().parse_args(["up", "--region", "nl", "--demo-scale", "0.05"])
+    assert (up.region, up.demo_scale) == ("nl", 0.05)
+    assert build_parser().parse_args(["up"]).region == "rijk-van-nijmegen"  # the regional demo stays the default
 
 
 async def test_live_streaming_posts_each_event_as_its_own_sender(tmp_path: Path) -> None:

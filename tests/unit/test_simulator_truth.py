@@ -8,13 +8,13 @@ from typing import Any
 import orjson
 import pytest
 
+from jeugdstroom.common import geography
 from jeugdstroom.common.contracts.validation import parse_submitted
-from jeugdstroom.simulator.regions import jeugdregio, jeugdregios
 from jeugdstroom.simulator.truth import CATALOGUE, Truth, nearest_rank, period_last
 from tests.factories import bsn
 
 AS_OF = date(2026, 6, 30)
-RVN = "rijk-van-nijmegen"
+RVN = "JZ32"  # jeugdregio Rijk van Nijmegen
 PROVIDER = "87030001"
 CLOSED = "87050001"
 
@@ -369,12 +369,18 @@ def test_rows_cover_every_indicator_and_period_with_the_full_dimension_set() -> 
     assert period_last("month", date(2026, 2, 1)) == date(2026, 2, 28)
 
 
-def test_jeugdregio_comes_from_the_monitor_data_file() -> None:
-    mapping = jeugdregios()
+def test_jeugdregio_and_herindelingen_come_from_the_common_geography() -> None:
     for code in ("GM1945", "GM0209", "GM0225", "GM0252", "GM0944", "GM0268", "GM0296"):
-        assert mapping[code] == RVN
-    assert jeugdregio("GM0363") == mapping.get("GM0363", "onbekend")
-    assert jeugdregio("GM9999") == "onbekend"
+        assert geography.jeugdregio(code) == RVN
+    assert geography.jeugdregio("GM0363") == "JZ13"  # Amsterdam-Amstelland
+    assert geography.jeugdregio("GM9999") == "onbekend"
+    # a child reported under Groesbeek's old code (merged into Berg en Dal) counts in Berg en Dal, in 2014 too
+    old = Kid(7, gemeente="GM0241")
+    res = truth_of([old.separatie("s1", "2014-05-01T10:00:00+02:00"), old.separatie("s2", "2026-05-01T10:00:00+02:00")])
+    assert {tuple(r["dims"].values())[:2] for r in res["separaties"]} == {("GM1945", RVN)}
+    unknown = Kid(8, gemeente="GM9999")
+    res = truth_of([unknown.separatie("s1", "2026-05-01T10:00:00+02:00")])
+    assert {tuple(r["dims"].values())[:2] for r in res["separaties"]} == {("onbekend", "onbekend")}
 
 
 @pytest.mark.parametrize("period", ["day", "month", "half_year", "year"])

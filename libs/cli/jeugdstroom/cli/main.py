@@ -123,12 +123,14 @@ def cmd_up(args: argparse.Namespace) -> int:
         if not args.no_demo:
             demo_log = open(data_dir / "demo.log", "ab")  # noqa: SIM115 - handed to the child
             demo = subprocess.Popen(
-                [sys.executable, "-m", "jeugdstroom.cli.main", "simulate", "--region", "rijk-van-nijmegen",
-                 "--days", "365", "--seed", "7", "--rate", str(args.demo_rate), "--register",
+                [sys.executable, "-m", "jeugdstroom.cli.main", "simulate", "--region", args.region,
+                 "--scale", str(args.demo_scale), "--days", "365", "--seed", "7", "--rate", str(args.demo_rate),
+                 "--register",
                  "--tokens", str(data_dir / "demo-tokens.json")],
                 env=env, stdout=demo_log, stderr=subprocess.STDOUT)
             demo_log.close()
-            print(f"  demo        a simulated year of Rijk van Nijmegen streams in at {args.demo_rate:g} events/s"
+            where = "Rijk van Nijmegen" if args.region == "rijk-van-nijmegen" else f"region {args.region}"
+            print(f"  demo        a simulated year of {where} streams in at {args.demo_rate:g} events/s"
                   f" (progress in {data_dir}/demo.log; --no-demo to stay quiet)", flush=True)
         print("Running. Press Ctrl-C to stop.", flush=True)
         while not stopping:
@@ -242,6 +244,12 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--no-demo", action="store_true", help="do not feed the live demo stream")
     up.add_argument("--reset", action="store_true", help="delete the data directory first")
     up.add_argument("--demo-rate", type=float, default=40.0, help="demo events per second (default: %(default)s)")
+    up.add_argument("--region", choices=("rijk-van-nijmegen", "nl"), default="rijk-van-nijmegen",
+                    help="region of the demo stream: rijk-van-nijmegen, or nl for every gemeente of the Netherlands"
+                         " (default: %(default)s)")
+    up.add_argument("--demo-scale", type=float, default=1.0,
+                    help="share of the demo region's volume, e.g. 0.05 for a 5%% national sample"
+                         " (default: %(default)s)")
     up.add_argument("--broker-port", type=int, default=9092, help="embedded broker port (default: %(default)s)")
     up.add_argument("--db-port", type=int, default=5432, help="embedded PostgreSQL port (default: %(default)s)")
     for name in SERVICES:

@@ -37,7 +37,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--region",
         choices=sorted(REGIONS),
         default="rijk-van-nijmegen",
-        help="the simulated region (default: %(default)s)",
+        help="the simulated region: rijk-van-nijmegen, or nl (every gemeente of the current CBS indeling, weighted by"
+        " approximate inhabitants) (default: %(default)s)",
+    )
+    p.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="share of the region's volume, e.g. 0.01 for a 1%% sample of nl (default: %(default)s)",
     )
     p.add_argument("--days", type=int, default=365, help="number of simulated days (default: %(default)s)")
     p.add_argument("--seed", type=int, default=1, help="random seed; the same seed gives the same bytes")
@@ -88,7 +95,7 @@ def _generation_progress(out: TextIO, total: int) -> Callable[[int, int, Stats],
 
 def _params(args: argparse.Namespace) -> Params:
     start = args.start or default_start(args.days)
-    params = Params(args.region, args.days, args.seed, start)
+    params = Params(args.region, args.days, args.seed, start, args.scale)
     params.validate(today())
     return params
 

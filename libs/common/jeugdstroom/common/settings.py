@@ -55,6 +55,15 @@ class Settings(BaseSettings):
         description="intake: folder with the official iJw 3.2 XSDs (JW301/305/307/315 and basisschema) to validate"
         " iJw messages against, besides the structural check; needs the xmlschema package (extra ijw-xsd)",
     )
+    regions_file: str | None = Field(
+        None,
+        description="CSV of a newer gemeente indeling (layout of jeugdstroom/common/data/gemeenten.csv), replacing"
+        " the shipped one without a release (read by jeugdstroom.common.geography; docs/geography.md)",
+    )
+    herindelingen_file: str | None = Field(
+        None,
+        description="CSV of herindelingen added to the shipped list (layout of data/herindelingen.csv; docs/geography.md)",
+    )
     log_level: str = "INFO"
 
     @cached_property

@@ -1,8 +1,9 @@
 """The simulated world: gemeenten, institutions (senders) and volumes per region.
 
-Institution names and AGB codes are fictional; gemeente codes are the real CBS codes. The jeugdregio of a
-gemeente is read from the monitor's shipped data file (``monitor/data/jeugdregios.csv``): it is data, not
-monitor code, and reading it (instead of keeping a copy) keeps simulator and monitor from drifting apart.
+Institution names and AGB codes are fictional; gemeente codes are the real CBS codes. Gemeenten, their names and
+jeugdregio's come from the common geography module (``jeugdstroom.common.geography``), the same reference data the
+monitor uses. The national region ``nl`` spreads children over every gemeente of the current indeling, weighted by
+approximate inhabitants (``data/inwoners.csv``: simulator weights only, not CBS figures).
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
+from importlib import resources
 
-import jeugdstroom
+from jeugdstroom.common import geography
 
-UNKNOWN_REGIO = "onbekend"
-JEUGDREGIOS_CSV = Path("monitor") / "data" / "jeugdregios.csv"
+UNKNOWN_REGIO = geography.UNKNOWN
+#: Share of ``nl`` children whose senders still report a gemeente code that a herindeling merged away (an outdated
+#: code table), where their gemeente has such codes: exercises the herindelingen mapping end to end.
+OLD_CODE_SHARE = 0.05
 
 #: Rijk van Nijmegen: CBS code → (name, inhabitants in thousands, 2023).
 RIJK_VAN_NIJMEGEN: dict[str, tuple[str, int]] = {
@@ -28,32 +31,32 @@ RIJK_VAN_NIJMEGEN: dict[str, tuple[str, int]] = {
     "GM0944": ("Mook en Middelaar", 8),
 }
 
-#: A spread of large gemeenten across many jeugdregio's, standing in for the whole country.
-NEDERLAND: dict[str, tuple[str, int]] = {
-    **RIJK_VAN_NIJMEGEN,
-    "GM0363": ("Amsterdam", 918),
-    "GM0599": ("Rotterdam", 656),
-    "GM0518": ("'s-Gravenhage", 556),
-    "GM0344": ("Utrecht", 367),
-    "GM0772": ("Eindhoven", 239),
-    "GM0014": ("Groningen", 238),
-    "GM0855": ("Tilburg", 224),
-    "GM0034": ("Almere", 219),
-    "GM0758": ("Breda", 185),
-    "GM0202": ("Arnhem", 165),
-    "GM0200": ("Apeldoorn", 166),
-    "GM0153": ("Enschede", 160),
-    "GM0392": ("Haarlem", 163),
-    "GM0193": ("Zwolle", 131),
-    "GM0307": ("Amersfoort", 160),
-    "GM0935": ("Maastricht", 121),
-    "GM0546": ("Leiden", 127),
-    "GM0505": ("Dordrecht", 121),
-    "GM0080": ("Leeuwarden", 125),
-    "GM0796": ("'s-Hertogenbosch", 157),
-    "GM0479": ("Zaanstad", 158),
-    "GM0394": ("Haarlemmermeer", 160),
-}
+
+@cache
+def inhabitants() -> dict[str, int]:
+    """Approximate inhabitants per current gemeente (simulator weights only; see the file's header)."""
+    text = resources.files("jeugdstroom.simulator").joinpath("data/inwoners.csv").read_text(encoding="utf-8")
+    rows = csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))
+    return {r["gemeente"]: int(r["inwoners"]) for r in rows}
+
+
+def nederland() -> dict[str, tuple[str, int]]:
+    """Every gemeente of the current indeling: code → (name, weight in inhabitants; a gemeente of a newer indeling
+    without a figure gets the median)."""
+    geo = geography.geography()
+    weights = inhabitants()
+    known = sorted(weights.values())
+    median = known[len(known) // 2]
+    return {code: (g.naam, weights.get(code, median)) for code, g in sorted(geo.gemeenten.items())}
+
+
+def old_codes() -> dict[str, tuple[str, ...]]:
+    """Current gemeente → the codes that herindelingen merged into it (sorted)."""
+    out: dict[str, list[str]] = {}
+    for h in geography.geography().herindelingen.values():
+        out.setdefault(h.opvolger, []).append(h.code)
+    return {k: tuple(sorted(v)) for k, v in out.items()}
+
 
 #: Institution kinds and the fictional names they get.
 KIND_NAMES: dict[str, str] = {
@@ -84,7 +87,9 @@ class Region:
     institutions_per_kind: dict[str, int]
     pool_size: int  # how many institutions of a kind serve one gemeente
     code_prefix: str  # first digits of the fictional AGB codes
+    old_code_share: float = 0.0  # share of children reported under a merged-away code of their gemeente
     institutions: dict[str, tuple[Institution, ...]] = field(init=False)
+    _index: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         made: dict[str, tuple[Institution, ...]] = {
@@ -98,6 +103,7 @@ class Region:
                 for i in range(n)
             )
         object.__setattr__(self, "institutions", made)
+        object.__setattr__(self, "_index", {c: i for i, c in enumerate(self.gemeenten)})
 
     @property
     def gemeente_codes(self) -> tuple[str, ...]:
@@ -112,7 +118,7 @@ class Region:
         every = self.institutions[kind]
         if len(every) <= self.pool_size:
             return every
-        start = (self.gemeente_codes.index(gemeente) * self.pool_size) % len(every)
+        start = (self._index[gemeente] * self.pool_size) % len(every)
         return tuple(every[(start + i) % len(every)] for i in range(self.pool_size))
 
     def all_institutions(self) -> list[Institution]:
@@ -132,27 +138,18 @@ REGIONS: dict[str, Region] = {
     ),
     "nl": Region(
         code="nl",
-        gemeenten=NEDERLAND,
+        gemeenten=nederland(),
         new_children_per_day=1000.0,
         initial_placements=17000,
         initial_measures=24000,
         institutions_per_kind={"gi": 14, "pleegzorg": 24, "gezinshuis": 20, "residentieel": 40, "gesloten": 12},
         pool_size=3,
         code_prefix="880",
+        old_code_share=OLD_CODE_SHARE,
     ),
 }
 
 
-@cache
-def jeugdregios() -> dict[str, str]:
-    """gemeente → jeugdregio, read from the monitor's data file found on the ``jeugdstroom`` namespace path."""
-    for base in jeugdstroom.__path__:
-        path = Path(base) / JEUGDREGIOS_CSV
-        if path.is_file():
-            lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
-            return {row["gemeente"]: row["jeugdregio"] for row in csv.DictReader(lines)}
-    raise FileNotFoundError(f"{JEUGDREGIOS_CSV} not found on the jeugdstroom package path")
-
-
 def jeugdregio(gemeente: str) -> str:
-    return jeugdregios().get(gemeente, UNKNOWN_REGIO)
+    """The jeugdregio code of a gemeente (current or historic code), from the common geography."""
+    return geography.jeugdregio(gemeente)

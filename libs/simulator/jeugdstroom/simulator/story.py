@@ -103,10 +103,12 @@ class Child:
     key: str  # run-unique label, used in ids (never the BSN)
     bsn: str
     birth_date: date
-    gemeente: str
+    gemeente: str  # the current gemeente code (pools, the gemeente as sender)
+    reported_gemeente: str = ""  # the code the senders report, if another (a code merged away by a herindeling)
 
     def as_json(self) -> dict[str, str]:
-        return {"bsn": self.bsn, "birth_date": self.birth_date.isoformat(), "gemeente": self.gemeente}
+        gemeente = self.reported_gemeente or self.gemeente
+        return {"bsn": self.bsn, "birth_date": self.birth_date.isoformat(), "gemeente": gemeente}
 
 
 @dataclass(slots=True)

@@ -22,7 +22,7 @@ from typing import BinaryIO
 import orjson
 
 from jeugdstroom.simulator.faults import Emission, add_faults
-from jeugdstroom.simulator.regions import REGIONS, Region
+from jeugdstroom.simulator.regions import REGIONS, Region, old_codes
 from jeugdstroom.simulator.story import (
     AMS,
     BsnSequence,
@@ -50,6 +50,7 @@ class Params:
     days: int
     seed: int
     start: date
+    scale: float = 1.0  # share of the region's volume (new children a day, children in care at the start)
 
     @property
     def window(self) -> Window:
@@ -60,6 +61,8 @@ class Params:
             raise ValueError(f"unknown region {self.region!r} (one of {', '.join(REGIONS)})")
         if self.days < 1:
             raise ValueError("days must be at least 1")
+        if not 0 < self.scale <= 100:
+            raise ValueError("scale must be above 0 (and at most 100)")
         if self.window.as_of >= today:
             raise ValueError(f"the window must end before today: start + days must be on or before {today}")
 
@@ -95,6 +98,17 @@ def _gemeente(rng: random.Random, region: Region) -> str:
     return rng.choices(region.gemeente_codes, weights=region.gemeente_weights)[0]
 
 
+def _child(key: str, rng: random.Random, region: Region, bsn: str, birth: date) -> Child:
+    """A child living in a gemeente drawn by weight; in a region with ``old_code_share``, some children of a
+    gemeente formed by herindelingen are reported under one of its merged-away codes."""
+    gemeente = _gemeente(rng, region)
+    reported = ""
+    if region.old_code_share > 0 and rng.random() < region.old_code_share:
+        olds = old_codes().get(gemeente, ())
+        reported = rng.choice(olds) if olds else ""
+    return Child(key, bsn, birth, gemeente, reported)
+
+
 @dataclass(frozen=True, slots=True)
 class Generated:
     """One child: its clean story and what its senders actually sent."""
@@ -108,8 +122,8 @@ def initial_child(params: Params, j: int, bsn: str) -> Generated:
     """The ``j``-th child already in care at the window's start."""
     region, window = REGIONS[params.region], params.window
     rng = random.Random(f"{params.seed}:initial:{j}")
-    plan = initial_plan(rng, placement=j < region.initial_placements)
-    child = Child(f"i{j}", bsn, initial_birth(rng, window.start, plan), _gemeente(rng, region))
+    plan = initial_plan(rng, placement=j < round(region.initial_placements * params.scale))
+    child = _child(f"i{j}", rng, region, bsn, initial_birth(rng, window.start, plan))
     story = Story(child, rng, window, region)
     initial_story(story, plan)
     return Generated(child, story.events, add_faults(story.events, rng, window))
@@ -120,7 +134,7 @@ def new_child(params: Params, day_index: int, c: int, bsn: str) -> Generated:
     region, window = REGIONS[params.region], params.window
     rng = random.Random(f"{params.seed}:child:{day_index}:{c}")
     day = window.start + timedelta(days=day_index)
-    child = Child(f"d{day_index}c{c}", bsn, new_child_birth(rng, day), _gemeente(rng, region))
+    child = _child(f"d{day_index}c{c}", rng, region, bsn, new_child_birth(rng, day))
     story = Story(child, rng, window, region)
     new_child_story(story, day)
     return Generated(child, story.events, add_faults(story.events, rng, window))
@@ -129,14 +143,19 @@ def new_child(params: Params, day_index: int, c: int, bsn: str) -> Generated:
 def children_on_day(params: Params, day_index: int) -> int:
     """How many children are referred on day ``day_index`` (Poisson around the region's rate)."""
     rng = random.Random(f"{params.seed}:day:{day_index}")
-    return poisson(rng, REGIONS[params.region].new_children_per_day)
+    return poisson(rng, REGIONS[params.region].new_children_per_day * params.scale)
+
+
+def initial_children(params: Params) -> int:
+    """How many children are already in care at the window's start (placements first, then measures)."""
+    region = REGIONS[params.region]
+    return round(region.initial_placements * params.scale) + round(region.initial_measures * params.scale)
 
 
 def children(params: Params, on_day: Callable[[int], None] | None = None) -> Iterator[Generated]:
     """Every child of the run with its emissions, in generation order (never all at once)."""
-    region = REGIONS[params.region]
     bsns = BsnSequence(params.seed)
-    for j in range(region.initial_placements + region.initial_measures):
+    for j in range(initial_children(params)):
         yield initial_child(params, j, bsns.next())
     for i in range(params.days):
         for c in range(children_on_day(params, i)):
@@ -219,6 +238,7 @@ def truth_document(params: Params, truth: Truth, stats: Stats, periods: tuple[st
         "region": params.region,
         "seed": params.seed,
         "days": params.days,
+        "scale": params.scale,
         "start": params.start.isoformat(),
         "as_of": params.window.as_of.isoformat(),
         "timezone": "Europe/Amsterdam",

@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from jeugdstroom.simulator.regions import jeugdregio
+from jeugdstroom.common import geography
 
 V = TypeVar("V")
 
@@ -215,7 +215,7 @@ class Truth:
             self._aanmelding(aid, ev, day, plaatsingen, beschikkingen)
 
     def _values(self, ep: Episode) -> dict[str, str]:
-        return {G: ep.gemeente, R: jeugdregio(ep.gemeente), INST: ep.sender}
+        return {G: geography.gemeente(ep.gemeente), R: geography.jeugdregio(ep.gemeente), INST: ep.sender}
 
     def _separatie(self, sep: Episode, bsn: str) -> None:
         values = {**self._values(sep), "vorm": sep.data["vorm"]}
@@ -270,7 +270,12 @@ class Truth:
     ) -> None:
         gemeente = ev["child"]["gemeente"]
         data = ev["data"]
-        values = {G: gemeente, R: jeugdregio(gemeente), "verwijzer": data["verwijzer"], "zorgvorm": data["zorgvorm"]}
+        values = {
+            G: geography.gemeente(gemeente),
+            R: geography.jeugdregio(gemeente),
+            "verwijzer": data["verwijzer"],
+            "zorgvorm": data["zorgvorm"],
+        }
         self._count("verwijzers", values, day)
         b_starts = [date.fromisoformat(b.data["start"]) for b in beschikkingen if b.data.get("aanmelding_id") == aid]
         p_starts = [date.fromisoformat(p.data["start"]) for p in plaatsingen if p.data.get("aanmelding_id") == aid]

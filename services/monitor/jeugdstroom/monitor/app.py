@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import Gauge
 from pydantic import BaseModel, Field
 
-from jeugdstroom.common import db, operator
+from jeugdstroom.common import db, geography, operator
 from jeugdstroom.common.consumer import StoredOffsetConsumer
 from jeugdstroom.common.kafka import REGISTRY_CHANGES
 from jeugdstroom.common.observability import add_ops_routes
@@ -35,14 +35,14 @@ HEADLINE = Gauge(
     "Headline indicators, from PostgreSQL, suppressed like public output (a suppressed cell has no sample): counts"
     ' of the running year, stocks and shares as of today. Per jeugdregio (gemeente="") and, for indicators with a'
     ' gemeente dimension, per gemeente: sum the gemeente="" series for regional totals, never the gemeente series'
-    " (their suppressed cells are missing)",
-    ["indicator", "jeugdregio", "gemeente", "vorm"],
+    " (their suppressed cells are missing). jeugdregio and gemeente are CBS codes (JZ##, GM####), *_naam their names",
+    ["indicator", "jeugdregio", "gemeente", "vorm", "jeugdregio_naam", "gemeente_naam"],
 )
 TARGET_OFF_TRACK = Gauge(
     "jeugdstroom_monitor_target_off_track",
     "1 while an indicator is off track against its target (docs/indicators.md, Targets), else 0: separaties of the"
     " running year per instelling (pro rata), wachtlijst_pleegzorg per jeugdregio with a target, as of today",
-    ["indicator", "instelling", "jeugdregio"],
+    ["indicator", "instelling", "jeugdregio", "jeugdregio_naam"],
 )
 GAUGE_INTERVAL_S = 5.0
 
@@ -68,6 +68,11 @@ class IndicatorRow(BaseModel):
     period: Literal["day", "month", "half_year", "year"]
     start: date = Field(description="First day of the period")
     dims: dict[str, str] = Field(description="Values of the group_by dimensions")
+    names: dict[str, str] | None = Field(
+        None,
+        description="Names of the gemeente and jeugdregio values in dims (e.g. GM0268 → Nijmegen, JZ32 → Rijk van"
+        " Nijmegen); present when dims has either",
+    )
     value: float | None = Field(description="null when suppressed (public output, small cell)")
     suppressed: bool
     n: int | None = Field(None, description="duration: number of items")
@@ -144,11 +149,36 @@ async def target_states(
     return out
 
 
+def geography_document(geo: geography.Geography) -> dict[str, Any]:
+    """``GET /v1/geography``: what the gemeente and jeugdregio dimension values mean (docs/geography.md)."""
+    regios = geo.jeugdregios.items()
+    gemeenten = sorted(geo.gemeenten.values(), key=lambda g: g.code)
+    return {
+        "source": geo.source,
+        "jeugdregios": [{"jeugdregio": c, "naam": n, "gemeenten": geo.gemeenten_of(c)} for c, n in regios],
+        "gemeenten": [{"gemeente": g.code, "naam": g.naam, "jeugdregio": g.jeugdregio} for g in gemeenten],
+        "herindelingen": [
+            {"gemeente": h.code, "naam": h.naam, "opvolger": h.opvolger, "datum": h.datum.isoformat()}
+            for h in sorted(geo.herindelingen.values(), key=lambda h: (h.datum, h.code))
+        ],
+    }
+
+
+def _names(jeugdregio: str, gemeente: str) -> tuple[str, str]:
+    """The name labels of a (jeugdregio, gemeente) label pair ("" where the code is "" or has no name)."""
+    return (
+        (geography.name("jeugdregio", jeugdregio) or "") if jeugdregio else "",
+        (geography.name("gemeente", gemeente) or "") if gemeente else "",
+    )
+
+
 def create_app(settings: Settings) -> FastAPI:
     state: dict[str, Any] = {}
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        geo = geography.geography()  # fail at start on a broken JEUGDSTROOM_REGIONS_FILE, not at the first batch
+        log.info("geography: %d gemeenten, %d jeugdregio's from %s", len(geo.gemeenten), len(geo.jeugdregios), geo.source)
         async with service_resources(settings, pool_size=6) as res:
             pool = res.pool
             state["pool"], state["res"] = pool, res
@@ -172,10 +202,10 @@ def create_app(settings: Settings) -> FastAPI:
                         targets = await target_states(conn, day, settings.nulmeting)
                     HEADLINE.clear()  # no await between clear and set: a scrape never sees a partial set
                     for labels, value in values.items():
-                        HEADLINE.labels(*labels).set(value)
+                        HEADLINE.labels(*labels, *_names(labels[1], labels[2])).set(value)
                     TARGET_OFF_TRACK.clear()
                     for target_labels, off in targets.items():
-                        TARGET_OFF_TRACK.labels(*target_labels).set(1 if off else 0)
+                        TARGET_OFF_TRACK.labels(*target_labels, *_names(target_labels[2], "")[:1]).set(1 if off else 0)
                     await asyncio.sleep(GAUGE_INTERVAL_S)
 
             res.tasks.start("monitor-consumer", consume)
@@ -200,6 +230,13 @@ def create_app(settings: Settings) -> FastAPI:
 
     def is_operator(request: Request) -> bool:
         return operator.is_operator(settings, request.headers.get("authorization"))
+
+    @app.get(
+        "/v1/geography",
+        summary="The gemeente indeling: every jeugdregio and gemeente (CBS codes and names) and the herindelingen",
+    )
+    async def geography_doc() -> dict[str, Any]:
+        return geography_document(geography.geography())
 
     @app.get("/v1/indicators", summary="The indicator catalogue", response_model=list[IndicatorInfo])
     async def catalogue() -> list[dict[str, Any]]:

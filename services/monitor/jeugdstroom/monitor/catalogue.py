@@ -277,7 +277,7 @@ _INDICATORS: tuple[Indicator, ...] = (
         (G, R),
         "down",
         _RVN,
-        target="rijk-van-nijmegen: fewer than 5",
+        target="jeugdregio Rijk van Nijmegen (JZ32): fewer than 5",
         headline=True,
     ),
     _ind(

@@ -25,6 +25,7 @@ from functools import lru_cache
 from typing import Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
+from jeugdstroom.common import geography
 from jeugdstroom.common.contracts.changes import (
     AanmeldingEpisode,
     AchttienFact,
@@ -33,7 +34,6 @@ from jeugdstroom.common.contracts.changes import (
     PlaatsingEpisode,
     SeparatieEpisode,
 )
-from jeugdstroom.monitor.regions import jeugdregio
 
 TZ = ZoneInfo("Europe/Amsterdam")
 Dims = tuple[tuple[str, str], ...]
@@ -171,8 +171,9 @@ def birthday(birth_date: date, years: int) -> date:
 
 @lru_cache(maxsize=_CACHE)
 def _place(gemeente: str, instelling: str | None, name: str, value: str) -> Dims:
-    """Canonical dims: gemeente, its jeugdregio, instelling unless None, and ``name`` = ``value`` if named."""
-    out = {"gemeente": gemeente, "jeugdregio": jeugdregio(gemeente)}
+    """Canonical dims: gemeente (its current code: a code merged away by a herindeling counts in its successor,
+    docs/geography.md), its jeugdregio (CBS JZ code), instelling unless None, and ``name`` = ``value`` if named."""
+    out = {"gemeente": geography.gemeente(gemeente), "jeugdregio": geography.jeugdregio(gemeente)}
     if instelling is not None:
         out["instelling"] = instelling
     if name:
@@ -195,7 +196,7 @@ def _ri(ep: Placed, name: str = "", value: str = "") -> Dims:
 
 @lru_cache(maxsize=_CACHE)
 def _regio_inst(gemeente: str, instelling: str, name: str, value: str) -> Dims:
-    out = {"jeugdregio": jeugdregio(gemeente), "instelling": instelling}
+    out = {"jeugdregio": geography.jeugdregio(gemeente), "instelling": instelling}
     if name:
         out[name] = value
     return dims(out)

@@ -12,13 +12,14 @@ from datetime import date
 from fractions import Fraction
 from typing import Any
 
+from jeugdstroom.common import geography
 from jeugdstroom.common.db import Conn
 from jeugdstroom.monitor import repository as repo
 from jeugdstroom.monitor.catalogue import SERIES, Indicator, Part
 from jeugdstroom.monitor.repository import Cell, Scope
 
 Row = dict[str, Any]
-RVN = "rijk-van-nijmegen"
+RVN = "JZ32"  # jeugdregio Rijk van Nijmegen (CBS code)
 WACHTLIJST_TARGET = 5
 
 
@@ -59,9 +60,17 @@ async def cells(conn: Conn, ind: Indicator, scope: Scope) -> dict[Cell, Row]:
     return {c: {"value": v} for c, v in values.items() if v != 0}
 
 
+def with_names(row: Row) -> Row:
+    """``row`` with ``names``: the name of each gemeente and jeugdregio value among its dims (added only when
+    the row has such a dimension; an additive field, docs/monitor.md)."""
+    names = geography.names(row["dims"])
+    return {**row, "names": names} if names else row
+
+
 def to_row(period: str, group_by: tuple[str, ...], cell: Cell, fields: Row) -> Row:
     start, dims = cell
-    return {"period": period, "start": start.isoformat(), "dims": dict(zip(group_by, dims, strict=True)), **fields}
+    row = {"period": period, "start": start.isoformat(), "dims": dict(zip(group_by, dims, strict=True))}
+    return {**with_names(row), **fields}
 
 
 def to_rows(scope: Scope, values: Mapping[Cell, Row]) -> list[Row]:
@@ -100,7 +109,8 @@ def exact(row: Row) -> Row:
 
 def empty_row(ind: Indicator, period: str, start: date, dims: Mapping[str, str]) -> Row:
     """The row of a cell that no longer has a value (for the indicator topic)."""
-    row: Row = {"period": period, "start": start.isoformat(), "dims": dict(dims), "value": 0}
+    row: Row = with_names({"period": period, "start": start.isoformat(), "dims": dict(dims)})
+    row["value"] = 0
     if ind.kind == "duration":
         row.update(value=None, n=0, p90=None)
     elif ind.kind == "ratio":
@@ -151,7 +161,7 @@ async def add_targets(
     * separaties, period year, one instelling (no other split): the year after the nulmeting and later,
       the target is 50% of the nulmeting; a running year is compared pro rata with the days elapsed
       (up to the latest event day seen);
-    * wachtlijst_pleegzorg, jeugdregio rijk-van-nijmegen (no other split): on track when below 5.
+    * wachtlijst_pleegzorg, jeugdregio JZ32 Rijk van Nijmegen (no other split): on track when below 5.
     """
     if ind.id == "separaties" and scope.period == "year":
         split = [r for r in rows if set(_effective_dims(r, filters)) == {"instelling"}]

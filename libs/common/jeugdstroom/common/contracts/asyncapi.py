@@ -95,7 +95,14 @@ _INDICATOR_ROW: dict[str, Any] = {
         "dims": {
             "type": "object",
             "additionalProperties": {"type": "string"},
-            "description": "Dimension values of the cell, e.g. gemeente, jeugdregio, instelling, vorm",
+            "description": "Dimension values of the cell, e.g. gemeente (CBS code GM####), jeugdregio (CBS code JZ##),"
+            " instelling, vorm",
+        },
+        "names": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "Names of the gemeente and jeugdregio values in dims (docs/geography.md); present when dims"
+            " has either",
         },
         "value": {"type": ["number", "null"], "description": "The value; null when suppressed or undefined"},
         "suppressed": {"type": "boolean", "description": "Fewer children than the suppression threshold"},

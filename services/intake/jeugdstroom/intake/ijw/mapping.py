@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, get_args
 
+from jeugdstroom.common import geography
 from jeugdstroom.common.contracts.codes import PlaatsingVorm, Zorgvorm
 
 DEFAULT_FILE: Final = Path(__file__).with_name("products.toml")
@@ -72,7 +73,7 @@ class ProductMapping:
 
     def resolve(self, gemeente: str, categorie: str, code: str | None) -> ProductKind:
         """The kind of product ``categorie``/``code`` for ``gemeente`` (GM####); raises UnmappedProduct."""
-        region_name = self.region_of.get(gemeente)
+        region_name = self.region_of.get(gemeente) or self.region_of.get(geography.gemeente(gemeente))
         tables = ([self.regions[region_name]] if region_name else []) + [self.default]
         for table in tables:
             if code is not None and code in table.products:
@@ -127,8 +128,16 @@ def parse_mapping(doc: Mapping[str, Any], source: str = "mapping") -> ProductMap
         where = f"{source}: regions.{name}"
         regions[name] = _table(region, where)
         gemeenten = region.get("gemeenten")
+        if gemeenten is None and re.fullmatch(r"JZ[0-9]{2}", name):
+            # a region keyed by its CBS jeugdregio code: its gemeenten come from the common geography
+            gemeenten = geography.geography().gemeenten_of(name)
+            if not gemeenten:
+                raise MappingError(f"{where}: {name} is not a jeugdregio of the current indeling")
         if not isinstance(gemeenten, list) or not gemeenten:
-            raise MappingError(f"{where}.gemeenten: must be a non-empty list of gemeente codes (GM####)")
+            raise MappingError(
+                f"{where}.gemeenten: must be a non-empty list of gemeente codes (GM####), unless the region is keyed"
+                " by its jeugdregio code (JZ##)"
+            )
         for gm in gemeenten:
             if not isinstance(gm, str) or not re.fullmatch(r"GM[0-9]{4}", gm):
                 raise MappingError(f"{where}.gemeenten: {gm!r} is not a gemeente code (GM####)")

@@ -4,7 +4,7 @@ A static page (``static/``: HTML, one script, one stylesheet and the vendored uP
 reads the monitor's *public* JSON API (``/v1/indicators``) from the browser and polls it every few
 seconds. It never sees the operator token, so every value it shows is suppressed like any other public
 output. The only server-side data it adds is ``/dashboard/config.json``: the suppression threshold and
-the gemeente → jeugdregio mapping for its filters.
+every jeugdregio and gemeente of the current indeling with its name, for its filters.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+from jeugdstroom.common import geography
 from jeugdstroom.common.settings import Settings
-from jeugdstroom.monitor.regions import jeugdregio_of
 
 STATIC = Path(__file__).resolve().parent / "static"
 STATIC_PREFIX = "/dashboard/static"
@@ -45,12 +45,16 @@ def add_dashboard_routes(app: FastAPI, settings: Settings) -> None:
     @app.get(
         "/dashboard/config.json",
         tags=["dashboard"],
-        summary="Settings of the dashboard page: suppression threshold and the gemeente → jeugdregio mapping",
+        summary="Settings of the dashboard page: suppression threshold, every jeugdregio and gemeente with its name",
     )
     async def dashboard_config() -> dict[str, Any]:
-        mapping = jeugdregio_of()
+        geo = geography.geography()
+        gemeenten = sorted(geo.gemeenten.values(), key=lambda g: (g.naam.lower(), g.code))
         return {
             "suppression_threshold": settings.suppression_threshold,
-            "gemeenten": [{"gemeente": g, "jeugdregio": r} for g, r in sorted(mapping.items())],
-            "jeugdregios": sorted(set(mapping.values())),
+            "gemeenten": [{"gemeente": g.code, "naam": g.naam, "jeugdregio": g.jeugdregio} for g in gemeenten],
+            "jeugdregios": [
+                {"jeugdregio": code, "naam": naam}
+                for code, naam in sorted(geo.jeugdregios.items(), key=lambda kv: (kv[1].lower(), kv[0]))
+            ],
         }

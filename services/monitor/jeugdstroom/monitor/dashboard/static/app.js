@@ -185,11 +185,14 @@
   function buildFilters() {
     const regio = document.getElementById("filter-jeugdregio");
     const gemeente = document.getElementById("filter-gemeente");
-    const regios = new Set(state.config.jeugdregios || []);
-    for (const g of state.config.gemeenten || []) regios.add(g.jeugdregio);
-    if (state.filters.jeugdregio) regios.add(state.filters.jeugdregio);
+    // Every jeugdregio of the indeling by name ({jeugdregio, naam}, sorted by name in config.json); a code in the
+    // URL that the indeling does not know is kept as an extra option.
+    const regios = (state.config.jeugdregios || []).map((r) => (typeof r === "string" ? { jeugdregio: r, naam: r } : r));
+    if (state.filters.jeugdregio && !regios.some((r) => r.jeugdregio === state.filters.jeugdregio)) {
+      regios.push({ jeugdregio: state.filters.jeugdregio, naam: state.filters.jeugdregio });
+    }
     regio.replaceChildren(el("option", { value: "", text: "Alle jeugdregio's" }),
-      ...[...regios].sort().map((r) => el("option", { value: r, text: r })));
+      ...regios.map((r) => el("option", { value: r.jeugdregio, text: r.naam })));
     regio.value = state.filters.jeugdregio;
     fillGemeenten();
     regio.addEventListener("change", () => {
@@ -209,7 +212,7 @@
     const select = document.getElementById("filter-gemeente");
     const all = state.config.gemeenten || [];
     const shown = all.filter((g) => !state.filters.jeugdregio || g.jeugdregio === state.filters.jeugdregio);
-    const options = shown.map((g) => el("option", { value: g.gemeente, text: g.naam ? `${g.naam} (${g.gemeente})` : g.gemeente }));
+    const options = shown.map((g) => el("option", { value: g.gemeente, text: g.naam || g.gemeente }));
     if (state.filters.gemeente && !shown.some((g) => g.gemeente === state.filters.gemeente)) {
       options.push(el("option", { value: state.filters.gemeente, text: state.filters.gemeente }));
     }
