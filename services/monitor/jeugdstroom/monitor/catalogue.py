@@ -22,7 +22,9 @@ SeriesKind = Literal["count", "distinct", "stock", "duration"]
 Direction = Literal["down", "up", "operational"]
 Entity = Literal["separatie", "aanmelding", "beschikking", "plaatsing", "achttien_in_pleegzorg"]
 
-__all__ = ["CATALOGUE", "FOLDS", "PERIODS", "SERIES", "Indicator", "Part", "Series"]
+TargetRule = Literal["below", "at_most", "vs_nulmeting"]
+
+__all__ = ["CATALOGUE", "FOLDS", "NULMETING_JAAR", "PERIODS", "SERIES", "Indicator", "Part", "Series", "Target"]
 
 G, R, INST = "gemeente", "jeugdregio", "instelling"
 _ACTIEPROGRAMMA = "Actieprogramma Zorg voor de Jeugd (2018) and progress reports (2020)"
@@ -49,6 +51,63 @@ class Part:
 
 
 @dataclass(frozen=True, slots=True)
+class Target:
+    """A target as data (docs/indicators.md, Targets). It applies to rows of exactly one dimension, ``scope``
+    (a cell split further is not what the target is about), restricted to the scope values in ``where`` (empty:
+    every value) and to the periods in ``periods``:
+
+    * ``below``: on track while the value is below ``value``;
+    * ``at_most``: on track while the value is at most ``value``;
+    * ``vs_nulmeting``: in every year after the row's nulmeting year, the target is ``factor`` × the nulmeting
+      value; ``pro_rata``: a running year is compared with the part of the year elapsed.
+
+    ``alert_for`` is the ``for`` of the Prometheus alert on this target (deploy/prometheus/rules.yml is
+    checked against it by tests/unit/test_deploy.py)."""
+
+    text: str
+    rule: TargetRule
+    scope: str
+    value: float | None = None
+    factor: float | None = None
+    where: frozenset[str] = frozenset()
+    periods: frozenset[str] = frozenset(PERIODS)
+    pro_rata: bool = False
+    alert_for: str = "1h"
+
+    def __post_init__(self) -> None:
+        assert (self.rule == "vs_nulmeting") == (self.factor is not None), self.text
+        assert (self.rule != "vs_nulmeting") == (self.value is not None), self.text
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """Where an indicator's nulmeting (baseline year) comes from, for a row: a year configured for the row's
+    instelling or jeugdregio (``JEUGDSTROOM_NULMETING``); with ``first_full_year`` the instelling's first full
+    calendar year of data; else the catalogue's default per jeugdregio (:data:`NULMETING_JAAR`)."""
+
+    first_full_year: bool = False
+
+
+#: Default nulmeting year per jeugdregio (CBS code): the Rijk van Nijmegen programme compares every indicator with
+#: 2022 (Regioprogramma Jeugd Rijk van Nijmegen 2023).
+NULMETING_JAAR: Mapping[str, int] = {"JZ32": 2022}
+
+#: Jeugdregio dimension values that are not yet CBS codes → their code. Note: after the geography change the
+#: dimension values are the CBS codes themselves (``JZ32`` = Rijk van Nijmegen) and this mapping is a no-op.
+JEUGDREGIO_CODE: Mapping[str, str] = {"rijk-van-nijmegen": "JZ32"}
+
+
+def regio_code(value: str) -> str:
+    """The CBS code of a jeugdregio dimension value (targets and baselines are keyed by code)."""
+    return JEUGDREGIO_CODE.get(value, value)
+
+
+def regio_value(code: str) -> str:
+    """The jeugdregio dimension value that has CBS code ``code`` (the inverse of :func:`regio_code`)."""
+    return next((v for v, c in JEUGDREGIO_CODE.items() if c == code), code)
+
+
+@dataclass(frozen=True, slots=True)
 class Indicator:
     id: str
     title_nl: str
@@ -57,12 +116,19 @@ class Indicator:
     kind: Kind
     dimensions: tuple[str, ...]
     direction: Direction
-    target: str | None
+    targets: tuple[Target, ...]
     source: str
     series: Series | None = None
     numerator: Part | None = None
     denominator: Part | None = None
     headline: bool = False
+    baseline: Baseline = Baseline()
+    version: int = 1
+
+    @property
+    def target(self) -> str | None:
+        """The targets in words (the catalogue's ``target`` field), None without one."""
+        return "; ".join(t.text for t in self.targets) or None
 
     def __post_init__(self) -> None:
         if self.kind == "ratio":
@@ -70,6 +136,8 @@ class Indicator:
         else:
             assert self.series is not None and self.series.kind == self.kind, self.id
             assert set(self.dimensions) == set(self.series.dims), self.id
+        for t in self.targets:
+            assert t.scope in self.dimensions, self.id
 
 
 def _ind(
@@ -82,12 +150,28 @@ def _ind(
     dims: tuple[str, ...],
     direction: Direction,
     source: str,
-    target: str | None = None,
+    targets: tuple[Target, ...] = (),
     headline: bool = False,
+    baseline: Baseline = Baseline(),
+    version: int = 1,
 ) -> Indicator:
     """An indicator with its own series (fold function ``fold.<id>``)."""
     series = Series(id, entity, kind, dims, getattr(fold, id))
-    return Indicator(id, nl, en, unit, kind, dims, direction, target, source, series=series, headline=headline)
+    return Indicator(
+        id,
+        nl,
+        en,
+        unit,
+        kind,
+        dims,
+        direction,
+        targets,
+        source,
+        series=series,
+        headline=headline,
+        baseline=baseline,
+        version=version,
+    )
 
 
 #: Series that no public indicator owns, used as ratio parts.
@@ -109,9 +193,20 @@ _INDICATORS: tuple[Indicator, ...] = (
         (G, R, INST, "vorm"),
         "down",
         f"{_ACTIEPROGRAMMA}, 'Stop separeren'",
-        target="per instelling: -50% vs its nulmeting (default: its first full calendar year) the year after,"
-        " then towards 0",
+        targets=(
+            Target(
+                "per instelling: -50% vs its nulmeting (default: its first full calendar year) the year after,"
+                " then towards 0",
+                "vs_nulmeting",
+                INST,
+                factor=0.5,
+                periods=frozenset({"year"}),
+                pro_rata=True,
+                alert_for="1h",
+            ),
+        ),
         headline=True,
+        baseline=Baseline(first_full_year=True),
     ),
     _ind(
         "gesepareerde_jeugdigen",
@@ -190,7 +285,7 @@ _INDICATORS: tuple[Indicator, ...] = (
         "ratio",
         (G, R),
         "up",
-        None,
+        (),
         f"{_ACTIEPROGRAMMA}, 'Zo thuis mogelijk'",
         numerator=Part("verblijf_actief", {"vorm": GEZINSGERICHT}),
         denominator=Part("verblijf_actief"),
@@ -237,7 +332,7 @@ _INDICATORS: tuple[Indicator, ...] = (
         "ratio",
         (G, R, INST),
         "down",
-        None,
+        (),
         _ACTIEPROGRAMMA,
         numerator=Part("voortijdig_beeindigd"),
         denominator=Part("plaatsingen_beeindigd"),
@@ -262,7 +357,7 @@ _INDICATORS: tuple[Indicator, ...] = (
         "ratio",
         (G, R, INST),
         "up",
-        None,
+        (),
         f"{_ACTIEPROGRAMMA}, 'Verlengde pleegzorg'",
         numerator=Part("achttien_in_pleegzorg", {"continues": frozenset({"true"})}),
         denominator=Part("achttien_in_pleegzorg"),
@@ -277,7 +372,16 @@ _INDICATORS: tuple[Indicator, ...] = (
         (G, R),
         "down",
         _RVN,
-        target="rijk-van-nijmegen: fewer than 5",
+        targets=(
+            Target(
+                "JZ32 (Rijk van Nijmegen): fewer than 5",
+                "below",
+                R,
+                value=5,
+                where=frozenset({"JZ32"}),
+                alert_for="30m",
+            ),
+        ),
         headline=True,
     ),
     _ind(

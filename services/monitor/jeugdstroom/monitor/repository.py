@@ -360,6 +360,12 @@ async def latest_day(conn: Conn, as_of: date) -> date | None:
     return day
 
 
+async def first_day(conn: Conn, as_of: date) -> date | None:
+    """The first event day seen (items of count series), at most ``as_of``: where the monitor's data begin."""
+    day: date | None = await conn.fetchval("SELECT min(day) FROM monitor.counts WHERE day <= $1 AND value <> 0", as_of)
+    return day
+
+
 async def first_days(conn: Conn, series: str, dim: str, as_of: date) -> dict[str, date]:
     """Per value of ``dim``: the first day with an item of a count series."""
     rows = await conn.fetch(
