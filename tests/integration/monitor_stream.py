@@ -126,7 +126,7 @@ def build_stream(seed: int, children: int) -> Stream:
                 "aanmelding_id": f"a{c}-{k}",
                 "verwijzer": rng.choice(VERWIJZERS),
                 "zorgvorm": rng.choice(ZORGVORMEN),
-                "urgent": False,
+                "urgent": rng.random() < 0.3,
                 "day": day,
                 "beschikking_date": None,
                 "plaatsing_date": None,
@@ -139,6 +139,11 @@ def build_stream(seed: int, children: int) -> Stream:
                 last = versions[-1]
                 assert last is not None
                 versions.append({**last, "plaatsing_date": day + timedelta(days=rng.randint(-3, 200))})
+            if rng.random() < 0.2:
+                last = versions[-1]
+                assert last is not None
+                closed = {"afgesloten_op": day + timedelta(days=rng.randint(0, 150)), "reden_afsluiting": "anders"}
+                versions.append({**last, **closed})
             if rng.random() < 0.05:
                 versions.append(None)
             chains.append(("aanmelding", f"a{c}-{k}", versions))
@@ -229,9 +234,10 @@ DIMS: dict[str, tuple[str, ...]] = {
     "voortijdig_aandeel": ("gemeente", "jeugdregio", "instelling"),
     "verlengde_pleegzorg": ("gemeente", "jeugdregio", "instelling", "vorm"),
     "continuering_18": ("gemeente", "jeugdregio", "instelling"),
-    "wachtlijst_pleegzorg": ("gemeente", "jeugdregio"),
-    "wachttijd_beschikking": ("gemeente", "jeugdregio", "zorgvorm"),
-    "wachttijd_plaatsing": ("gemeente", "jeugdregio", "zorgvorm"),
+    "wachtlijst_pleegzorg": ("gemeente", "jeugdregio", "urgent"),
+    "wachtend_pleegzorg_dagen": ("gemeente", "jeugdregio", "urgent"),
+    "wachttijd_beschikking": ("gemeente", "jeugdregio", "urgent", "zorgvorm"),
+    "wachttijd_plaatsing": ("gemeente", "jeugdregio", "urgent", "zorgvorm"),
     "jeugdbescherming_actief": ("gemeente", "jeugdregio", "instelling", "soort"),
     "jeugdbescherming_duur": ("jeugdregio", "instelling"),
     "verwijzers": ("gemeente", "jeugdregio", "verwijzer"),
@@ -281,6 +287,7 @@ def oracle(
     members: dict[str, list[tuple[date, dict[str, str], str]]] = defaultdict(list)
     durations: dict[str, list[tuple[date, dict[str, str], int]]] = defaultdict(list)
     episodes: dict[str, list[tuple[date, date | None, dict[str, str]]]] = defaultdict(list)
+    spans: dict[str, list[tuple[date, date | None, dict[str, str]]]] = defaultdict(list)
 
     def who(e: dict[str, Any], *names: str) -> dict[str, str]:
         full = {
@@ -288,7 +295,9 @@ def oracle(
             "jeugdregio": "rijk-van-nijmegen" if e["gemeente"] in RVN else "onbekend",
             "instelling": e["instelling"],
         }
-        return {n: str(e[n]) if n not in full else full[n] for n in names}
+        return {
+            n: (str(e[n]).lower() if isinstance(e[n], bool) else str(e[n])) if n not in full else full[n] for n in names
+        }
 
     for s in final["separatie"]:
         if s["start"] is None:
@@ -330,8 +339,11 @@ def oracle(
         if a["herhaald"]:
             counts["herhaald_beroep"].append((day, who(a, *DIMS["herhaald_beroep"])))
         pd = _d(a["plaatsing_date"]) if a["plaatsing_date"] else None
+        closed = _d(a["afgesloten_op"]) if a.get("afgesloten_op") else None
+        wait_end = min((d for d in (pd, closed) if d is not None), default=None)
         if a["zorgvorm"] == "pleegzorg":
-            episodes["wachtlijst_pleegzorg"].append((day, pd, who(a, *DIMS["wachtlijst_pleegzorg"])))
+            episodes["wachtlijst_pleegzorg"].append((day, wait_end, who(a, *DIMS["wachtlijst_pleegzorg"])))
+            spans["wachtend_pleegzorg_dagen"].append((day, wait_end, who(a, *DIMS["wachtend_pleegzorg_dagen"])))
         for ind, col in (("wachttijd_beschikking", "beschikking_date"), ("wachttijd_plaatsing", "plaatsing_date")):
             if a[col]:
                 d = _d(a[col])
@@ -407,6 +419,17 @@ def oracle(
                 cells = {c: {"value": nearest(v, 0.5), "n": len(v), "p90": nearest(v, 0.9)} for c, v in lists.items()}
             elif ind in episodes:
                 cells = {c: {"value": v} for c, v in stock_cells(episodes[ind], period, names).items() if v}
+            elif ind in spans or ind == "wachtend_pleegzorg_dagen":
+                waited: dict[tuple[date, tuple[str, ...]], list[int]] = defaultdict(list)
+                if spans[ind]:
+                    s = period_start(min(e[0] for e in spans[ind]), period)
+                    while s <= as_of:
+                        on = min(period_last(s, period), as_of)
+                        for start, end, d in spans[ind]:
+                            if start <= on and (end is None or on < end):
+                                waited[(s, key(d, names))].append((on - start).days)
+                        s = period_last(s, period) + timedelta(days=1)
+                cells = {c: {"value": nearest(v, 0.5), "n": len(v), "p90": nearest(v, 0.9)} for c, v in waited.items()}
             else:
                 if ind == "aandeel_gezinsgericht":
                     den = stock_cells(episodes["verblijf_actief"], period, names)

@@ -27,7 +27,7 @@ from jeugdstroom.common.contracts.changes import (
 )
 from jeugdstroom.monitor import fold
 from jeugdstroom.monitor.catalogue import CATALOGUE, FOLDS, SERIES
-from jeugdstroom.monitor.fold import Duration, Episode, Item, Key, Member
+from jeugdstroom.monitor.fold import Duration, Episode, Item, Key, Member, Span
 from tests.integration.monitor_stream import build_stream
 
 P1, P2 = "a" * 64, "b" * 64
@@ -270,7 +270,7 @@ def test_wachtlijst_ends_when_the_first_plaatsing_starts() -> None:
     deltas = fold_all([change(1, None, v1), change(2, v1, v2)])
     assert stock_on(deltas, "wachtlijst_pleegzorg", date(2025, 4, 9)) == 1
     assert stock_on(deltas, "wachtlijst_pleegzorg", date(2025, 4, 10)) == 0
-    gr = (("gemeente", "GM0268"), ("jeugdregio", "rijk-van-nijmegen"), ("zorgvorm", "pleegzorg"))
+    gr = (("gemeente", "GM0268"), ("jeugdregio", "rijk-van-nijmegen"), ("urgent", "false"), ("zorgvorm", "pleegzorg"))
     assert of(deltas, "wachttijd_plaatsing") == {
         Key("duration", "wachttijd_plaatsing", date(2025, 4, 10), gr, value=40): 1
     }
@@ -279,6 +279,30 @@ def test_wachtlijst_ends_when_the_first_plaatsing_starts() -> None:
         Key("duration", "wachttijd_beschikking", date(2025, 2, 20), gr, value=0): 1
     }
     assert fold.wachtlijst_pleegzorg(aanmelding(date(2025, 3, 1), zorgvorm="ambulant")) == []
+    # the span of the wait: keyed by its start, with the end day (as an ordinal) so a read knows who still waits
+    assert of(deltas, "wachtend_pleegzorg_dagen") == {
+        Key("span", "wachtend_pleegzorg_dagen", date(2025, 3, 1), gr[:3], value=date(2025, 4, 10).toordinal()): 1
+    }
+
+
+def test_wait_ends_at_the_closing_and_is_split_by_urgent() -> None:
+    urgent = aanmelding(date(2025, 3, 1)).model_copy(update={"urgent": True})
+    closed = urgent.model_copy(update={"afgesloten_op": date(2025, 3, 20), "reden_afsluiting": "geplaatst_elders"})
+    deltas = fold_all([change(1, None, urgent), change(2, urgent, closed)])
+    assert stock_on(deltas, "wachtlijst_pleegzorg", date(2025, 3, 19)) == 1
+    assert stock_on(deltas, "wachtlijst_pleegzorg", date(2025, 3, 20)) == 0
+    assert {dict(k.dims)["urgent"] for k in of(deltas, "wachtlijst_pleegzorg")} == {"true"}
+    assert of(deltas, "wachttijd_plaatsing") == {}  # closed without a placement: no completed wait to a placement
+    # a placement before the closing ends the wait at the placement
+    placed = closed.model_copy(update={"plaatsing_date": date(2025, 3, 10)})
+    assert fold.wachtlijst_pleegzorg(placed)[0].end == date(2025, 3, 10)
+    # open: the span has no end (value 0)
+    [(key, n)] = fold.contributions("wachtend_pleegzorg_dagen", fold.wachtend_pleegzorg_dagen(urgent))
+    assert (key.table, key.day, key.value, n) == ("span", date(2025, 3, 1), 0, 1)
+    # a wait that ends on its first day never waited
+    same_day = urgent.model_copy(update={"afgesloten_op": date(2025, 3, 1), "reden_afsluiting": "anders"})
+    assert fold.contributions("wachtend_pleegzorg_dagen", fold.wachtend_pleegzorg_dagen(same_day)) == []
+    assert of(fold_all([change(3, None, same_day)]), "wachtend_pleegzorg_dagen") == {}
 
 
 def test_verwijzers_and_herhaald_beroep() -> None:
@@ -308,7 +332,7 @@ def test_jeugdbescherming_by_soort_and_ots_duration() -> None:
 
 
 def test_catalogue_covers_every_series_with_a_fold() -> None:
-    assert len(CATALOGUE) == 21
+    assert len(CATALOGUE) == 22
     for s in SERIES.values():
         assert (s.id, s.fold) in FOLDS[s.entity]
 
@@ -340,6 +364,10 @@ def straightforward_deltas(changes: list[AnyChange]) -> dict[Key, int]:
                         total[Key("member", series, it.day, dims, member=it.pseudonym)] += sign
                     elif isinstance(it, Duration):
                         total[Key("duration", series, it.day, dims, value=it.value)] += sign
+                    elif isinstance(it, Span):
+                        if it.end is None or it.start < it.end:
+                            end = 0 if it.end is None else it.end.toordinal()
+                            total[Key("span", series, it.start, dims, value=end)] += sign
                     else:
                         total[Key("count", series, it.day, dims)] += sign
     return {k: v for k, v in total.items() if v}
@@ -360,7 +388,7 @@ def test_batch_deltas_equal_the_item_by_item_definition_on_a_mixed_stream(seed: 
         assert all(type(k) is Key and v != 0 for k, v in got.items())
         total.update(got)
     assert {k: v for k, v in total.items() if v} == straightforward_deltas(changes)
-    assert {k.table for k in total} == {"count", "stock", "member", "duration"}  # every path taken
+    assert {k.table for k in total} == {"count", "stock", "member", "duration", "span"}  # every path taken
 
 
 def test_items_carry_their_series_dims_in_canonical_order() -> None:

@@ -309,6 +309,60 @@ def test_waiting_list_and_waiting_times_follow_the_linked_aanmelding() -> None:
     assert values(res, "verwijzers", "year", verwijzer="wijkteam") == {"2026-01-01": 1}
 
 
+def test_a_pleegzorg_wait_ends_at_a_pleegzorg_placement_by_child_and_date_or_at_its_closing() -> None:
+    linked, closed, urgent = Kid(1), Kid(2), Kid(3)
+    closing = {
+        "aanmelding_id": "a2",
+        "verwijzer": "wijkteam",
+        "zorgvorm": "pleegzorg",
+        "status": "afgesloten",
+        "afgesloten_op": "2026-04-10",
+        "reden_afsluiting": "zonder_plaatsing_beeindigd",
+    }
+    urgent_data = {"aanmelding_id": "a3", "verwijzer": "huisarts", "zorgvorm": "pleegzorg", "urgent": True}
+    res = truth_of(
+        [
+            linked.aanmelding("a1", "2026-02-01", "pleegzorg"),
+            # residentieel while waiting: does not end the wait; the pleegzorg placement names no aanmelding
+            linked.plaatsing("r1", "2026-02-05", "2026-03-15", "volgens_plan", vorm="residentieel"),
+            linked.plaatsing("p1", "2026-03-15", vorm="pleegzorg_netwerk"),
+        ],
+        [
+            closed.aanmelding("a2", "2026-03-01", "pleegzorg"),
+            closed.event("aanmelding", "GM0268", "2026-04-10T10:00:00+02:00", closing),
+            closed.plaatsing("p2", "2026-05-01", vorm="pleegzorg_bestand"),  # after the closing: not its end
+        ],
+        [urgent.event("aanmelding", "GM0268", "2026-06-01T10:00:00+02:00", urgent_data)],
+    )
+    assert values(res, "wachtlijst_pleegzorg", "month", urgent="false") == {
+        "2026-02-01": 1,
+        "2026-03-01": 1,  # a2 on 31 March (a1 ended on 15 March)
+    }
+    assert values(res, "wachtlijst_pleegzorg", "month", urgent="true") == {"2026-06-01": 1}
+    assert values(res, "wachttijd_plaatsing", "day") == {"2026-03-15": 42}  # a2 was closed: no completed wait
+    # days waited so far by those still waiting on the day read
+    assert rows(res, "wachtend_pleegzorg_dagen", "month", urgent="false")["2026-02-01"] == {
+        "period": "month",
+        "start": "2026-02-01",
+        "dims": {"gemeente": "GM0268", "jeugdregio": RVN, "urgent": "false"},
+        "value": 27,
+        "n": 1,
+        "p90": 27,
+    }
+    assert values(res, "wachtend_pleegzorg_dagen", "month", urgent="false") == {"2026-02-01": 27, "2026-03-01": 30}
+    assert values(res, "wachtend_pleegzorg_dagen", "half_year", urgent="true") == {"2026-01-01": 29}
+    assert values(res, "wachtend_pleegzorg_dagen", "day", urgent="false")["2026-03-14"] == 13  # nearest rank of 13, 41
+    assert rows(res, "wachtend_pleegzorg_dagen", "day", urgent="false")["2026-03-14"]["p90"] == 41
+
+
+def test_wachttijd_beschikking_ends_at_the_besluitdatum_where_given() -> None:
+    kid = Kid(1)
+    t = kid.beschikking("t1", "toewijzing", "2026-02-20", aid="a1", sender="GM0268")
+    t["data"]["besluitdatum"] = "2026-02-12"
+    res = truth_of([kid.aanmelding("a1", "2026-02-01"), t])
+    assert values(res, "wachttijd_beschikking", "day") == {"2026-02-12": 11}
+
+
 def test_herhaald_beroep_when_previous_care_ended_within_365_days() -> None:
     kid = Kid(1)
     res = truth_of(

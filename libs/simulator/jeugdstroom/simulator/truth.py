@@ -30,6 +30,7 @@ V = TypeVar("V")
 AMS = ZoneInfo("Europe/Amsterdam")
 PERIODS = ("day", "month", "half_year", "year")
 FAMILY_FORMS = ("pleegzorg_bestand", "pleegzorg_netwerk", "gezinshuis")
+FOSTER_FORMS = ("pleegzorg_bestand", "pleegzorg_netwerk")
 PROTECTION = ("ots", "voorlopige_ots", "voogdij")
 OVERPLAATSING_DAYS = 31
 HERHAALD_DAYS = 365
@@ -52,9 +53,10 @@ CATALOGUE: dict[str, tuple[str, tuple[str, ...]]] = {
     "voortijdig_aandeel": ("ratio", (G, R, INST)),
     "verlengde_pleegzorg": ("stock", (G, R, INST, "vorm")),
     "continuering_18": ("ratio", (G, R, INST)),
-    "wachtlijst_pleegzorg": ("stock", (G, R)),
-    "wachttijd_beschikking": ("duration", (G, R, "zorgvorm")),
-    "wachttijd_plaatsing": ("duration", (G, R, "zorgvorm")),
+    "wachtlijst_pleegzorg": ("stock", (G, R, "urgent")),
+    "wachtend_pleegzorg_dagen": ("waiting", (G, R, "urgent")),
+    "wachttijd_beschikking": ("duration", (G, R, "urgent", "zorgvorm")),
+    "wachttijd_plaatsing": ("duration", (G, R, "urgent", "zorgvorm")),
     "jeugdbescherming_actief": ("stock", (G, R, INST, "soort")),
     "jeugdbescherming_duur": ("duration", (R, INST)),
     "verwijzers": ("count", (G, R, "verwijzer")),
@@ -128,6 +130,8 @@ class Truth:
         self.durations: dict[tuple[str, Dims], dict[date, list[int]]] = defaultdict(lambda: defaultdict(list))
         self.distinct: dict[tuple[str, Dims], dict[date, set[str]]] = defaultdict(lambda: defaultdict(set))
         self.stocks: dict[tuple[str, Dims], Counter[date]] = defaultdict(Counter)
+        #: waiting items: (start, end or None) per indicator and dims
+        self.waits: dict[tuple[str, Dims], list[tuple[date, date | None]]] = defaultdict(list)
         self.open_achttien: list[tuple[date, Dims]] = []
         self.latest: datetime | None = None
 
@@ -182,12 +186,12 @@ class Truth:
     def _add_story(self, events: list[dict[str, Any]]) -> None:
         child = events[0]["child"]
         bsn, birth = child["bsn"], date.fromisoformat(child["birth_date"])
-        aanmeldingen: dict[str, tuple[dict[str, Any], date]] = {}
+        aanmeldingen: dict[str, list[dict[str, Any]]] = defaultdict(list)
         latest: dict[tuple[str, str, str], tuple[tuple[datetime, bool], dict[str, Any]]] = {}
         for ev in events:
             data = ev["data"]
             if ev["type"] == "aanmelding":
-                aanmeldingen[data["aanmelding_id"]] = (ev, local_date(ev["occurred_at"]))
+                aanmeldingen[data["aanmelding_id"]].append(ev)
                 continue
             key = (ev["type"], ev["sender"], data[f"{ev['type']}_id"])
             rank = (datetime.fromisoformat(ev["occurred_at"]), "end" in data)
@@ -211,8 +215,13 @@ class Truth:
                 self._stock("jeugdbescherming_actief", values, start, end)
             if b.data["soort"] == "ots" and end is not None:
                 self._duration("jeugdbescherming_duur", values, end, (end - start).days)
-        for aid, (ev, day) in aanmeldingen.items():
-            self._aanmelding(aid, ev, day, plaatsingen, beschikkingen)
+        for aid, reports in aanmeldingen.items():
+            # the day of the first report; what it is (and whether it was closed) from the latest one
+            def at(e: dict[str, Any]) -> tuple[datetime, str]:
+                return datetime.fromisoformat(e["occurred_at"]), f"{e['sender']}/{e['id']}"
+
+            day = local_date(min(reports, key=at)["occurred_at"])
+            self._aanmelding(aid, max(reports, key=at), day, plaatsingen, beschikkingen)
 
     def _values(self, ep: Episode) -> dict[str, str]:
         return {G: ep.gemeente, R: jeugdregio(ep.gemeente), INST: ep.sender}
@@ -270,10 +279,36 @@ class Truth:
     ) -> None:
         gemeente = ev["child"]["gemeente"]
         data = ev["data"]
-        values = {G: gemeente, R: jeugdregio(gemeente), "verwijzer": data["verwijzer"], "zorgvorm": data["zorgvorm"]}
+        values = {
+            G: gemeente,
+            R: jeugdregio(gemeente),
+            "verwijzer": data["verwijzer"],
+            "zorgvorm": data["zorgvorm"],
+            "urgent": "true" if data.get("urgent") else "false",
+        }
         self._count("verwijzers", values, day)
-        b_starts = [date.fromisoformat(b.data["start"]) for b in beschikkingen if b.data.get("aanmelding_id") == aid]
-        p_starts = [date.fromisoformat(p.data["start"]) for p in plaatsingen if p.data.get("aanmelding_id") == aid]
+        # a decision counts from its besluitdatum where the beschikking carries one
+        b_starts = [
+            date.fromisoformat(b.data.get("besluitdatum") or b.data["start"])
+            for b in beschikkingen
+            if b.data.get("aanmelding_id") == aid
+        ]
+        closed = date.fromisoformat(data["afgesloten_op"]) if data.get("status") == "afgesloten" else None
+        if data["zorgvorm"] == "pleegzorg":
+            # only a pleegzorg placement ends a pleegzorg wait: one that names this aanmelding, else one that
+            # names none and starts between the aanmelding's day and its closing
+            foster = [p for p in plaatsingen if p.data["vorm"] in FOSTER_FORMS]
+            p_starts = [date.fromisoformat(p.data["start"]) for p in foster if p.data.get("aanmelding_id") == aid]
+            if not p_starts:
+                p_starts = [
+                    start
+                    for p in foster
+                    if "aanmelding_id" not in p.data
+                    and day <= (start := date.fromisoformat(p.data["start"]))
+                    and (closed is None or start <= closed)
+                ]
+        else:
+            p_starts = [date.fromisoformat(p.data["start"]) for p in plaatsingen if p.data.get("aanmelding_id") == aid]
         if b_starts:
             first = min(b_starts)
             self._duration("wachttijd_beschikking", values, first, max(0, (first - day).days))
@@ -281,7 +316,13 @@ class Truth:
         if placed is not None:
             self._duration("wachttijd_plaatsing", values, placed, max(0, (placed - day).days))
         if data["zorgvorm"] == "pleegzorg":
-            self._stock("wachtlijst_pleegzorg", values, day, placed)
+            wait_end = min(d for d in (placed, closed, date.max) if d is not None)
+            wait_end_or_open = None if wait_end == date.max else wait_end
+            self._stock("wachtlijst_pleegzorg", values, day, wait_end_or_open)
+            if wait_end > day:
+                self.waits["wachtend_pleegzorg_dagen", self._dims("wachtend_pleegzorg_dagen", values)].append(
+                    (day, wait_end_or_open)
+                )
         ends = [date.fromisoformat(p.data["end"]) for p in plaatsingen if "end" in p.data]
         ends += [
             date.fromisoformat(b.data["end"])
@@ -338,6 +379,17 @@ class Truth:
                                     },
                                 )
                             )
+            elif kind == "waiting":
+                for (ind, dims), spans in self.waits.items():
+                    if ind == indicator:
+                        for pk, start, waited in _waiting(spans, kinds, as_of):
+                            waited.sort()
+                            stats = {
+                                "value": nearest_rank(waited, 0.5),
+                                "n": len(waited),
+                                "p90": nearest_rank(waited, 0.9),
+                            }
+                            rows.append((PERIODS.index(pk), start, dims, stats))
             elif kind == "stock":
                 for (ind, dims), diffs in self.stocks.items():
                     if ind == indicator:
@@ -389,6 +441,20 @@ def _roll(
         for start, value in merged.items():
             if value:
                 yield pk, start, value
+
+
+def _waiting(
+    spans: list[tuple[date, date | None]], kinds: list[str], as_of: date
+) -> Iterator[tuple[str, date, list[int]]]:
+    """Per period (up to ``as_of``), the days waited so far by the items still waiting on the period's last day
+    (or ``as_of`` when earlier): ``day − start`` for ``start <= day < end``."""
+    first = min(start for start, _ in spans)
+    for pk in kinds:
+        for start in period_starts(pk, first, as_of):
+            day = min(period_last(pk, start), as_of)
+            waited = [(day - s).days for s, e in spans if s <= day and (e is None or day < e)]
+            if waited:
+                yield pk, start, waited
 
 
 def _stock_values(diffs: Counter[date], kinds: list[str], as_of: date) -> dict[tuple[str, date], int]:

@@ -53,7 +53,7 @@ class IndicatorInfo(BaseModel):
     title_nl: str
     title_en: str
     unit: str
-    kind: Literal["count", "distinct", "stock", "duration", "ratio"]
+    kind: Literal["count", "distinct", "stock", "duration", "waiting", "ratio"]
     dimensions: list[str]
     direction: Literal["down", "up", "operational"]
     target: str | None
@@ -64,7 +64,7 @@ class IndicatorInfo(BaseModel):
 
 class IndicatorRow(BaseModel):
     """One row: indicator × period × dimension values (docs/indicators.md). Extra fields by kind:
-    duration `n`, `p90`; ratio `numerator`, `denominator`; where a target applies `target`, `target_status`."""
+    duration and waiting `n`, `p90`; ratio `numerator`, `denominator`; where a target applies `target`, `target_status`."""
 
     period: Literal["day", "month", "half_year", "year"]
     start: date = Field(description="First day of the period")

@@ -1,6 +1,6 @@
 """The indicator catalogue: one declarative definition per indicator (docs/indicators.md is the contract).
 
-An indicator of kind count, distinct, stock or duration owns a :class:`Series` (the entity it is folded
+An indicator of kind count, distinct, stock, duration or waiting owns a :class:`Series` (the entity it is folded
 from, the dimensions stored and its pure fold function in :mod:`jeugdstroom.monitor.fold`). A ratio
 names a numerator and a denominator :class:`Part`: a series (another indicator's or an internal one)
 with an optional filter on a dimension that the ratio rolls up. Adding an indicator is one definition
@@ -17,8 +17,8 @@ from jeugdstroom.monitor import fold
 from jeugdstroom.monitor.fold import GEZINSGERICHT, FoldFn
 from jeugdstroom.monitor.periods import PERIODS
 
-Kind = Literal["count", "distinct", "stock", "duration", "ratio"]
-SeriesKind = Literal["count", "distinct", "stock", "duration"]
+Kind = Literal["count", "distinct", "stock", "duration", "waiting", "ratio"]
+SeriesKind = Literal["count", "distinct", "stock", "duration", "waiting"]
 Direction = Literal["down", "up", "operational"]
 Entity = Literal["separatie", "aanmelding", "beschikking", "plaatsing", "achttien_in_pleegzorg"]
 
@@ -369,7 +369,7 @@ _INDICATORS: tuple[Indicator, ...] = (
         "children",
         "stock",
         "aanmelding",
-        (G, R),
+        (G, R, "urgent"),
         "down",
         _RVN,
         targets=(
@@ -383,6 +383,18 @@ _INDICATORS: tuple[Indicator, ...] = (
             ),
         ),
         headline=True,
+        version=2,  # v2: the wait ends at a pleegzorg placement linked by child and date, or the closing
+    ),
+    _ind(
+        "wachtend_pleegzorg_dagen",
+        "Wachtenden pleegzorg: dagen gewacht",
+        "Days waited so far by children still waiting for foster care (median, p90)",
+        "days",
+        "waiting",
+        "aanmelding",
+        (G, R, "urgent"),
+        "down",
+        f"{_RVN}; {_ACTIEPROGRAMMA} (transparent waiting times)",
     ),
     _ind(
         "wachttijd_beschikking",
@@ -391,9 +403,10 @@ _INDICATORS: tuple[Indicator, ...] = (
         "days",
         "duration",
         "aanmelding",
-        (G, R, "zorgvorm"),
+        (G, R, "urgent", "zorgvorm"),
         "down",
         _ACTIEPROGRAMMA,
+        version=2,  # v2: to the decision date (besluitdatum) where the beschikking carries one
     ),
     _ind(
         "wachttijd_plaatsing",
@@ -402,9 +415,10 @@ _INDICATORS: tuple[Indicator, ...] = (
         "days",
         "duration",
         "aanmelding",
-        (G, R, "zorgvorm"),
+        (G, R, "urgent", "zorgvorm"),
         "down",
         _ACTIEPROGRAMMA,
+        version=2,  # v2: pleegzorg waits end at a pleegzorg placement, linked by child and date
     ),
     _ind(
         "jeugdbescherming_actief",

@@ -90,7 +90,7 @@ def affected(deltas: Iterable[Key], as_of: date) -> dict[tuple[str, str], Affect
         dims.add(key.dims)
     out: dict[tuple[str, str], Affected] = {}
     for series, ((first, last), dims) in spans.items():
-        stock = SERIES[series].kind == "stock"
+        stock = SERIES[series].kind in ("stock", "waiting")  # a value on every later day
         seen = [dict(d) for d in dims]
         for ind in USERS.get(series, ()):
             values = {d: {v[d] for v in seen} for d in ind.dimensions}

@@ -45,11 +45,9 @@ async def cells(conn: Conn, ind: Indicator, scope: Scope) -> dict[Cell, Row]:
         }
     assert ind.series is not None
     sid = ind.series.id
-    if ind.kind == "duration":
-        return {
-            c: {"value": med, "n": n, "p90": p90}
-            for c, (n, med, p90) in (await repo.duration_values(conn, sid, scope)).items()
-        }
+    if ind.kind in ("duration", "waiting"):
+        read = repo.duration_values if ind.kind == "duration" else repo.waiting_values
+        return {c: {"value": med, "n": n, "p90": p90} for c, (n, med, p90) in (await read(conn, sid, scope)).items()}
     if ind.kind == "distinct":
         values = await repo.distinct_values(conn, sid, scope)
     elif ind.kind == "stock":
@@ -75,7 +73,7 @@ async def exact_rows(conn: Conn, ind: Indicator, scope: Scope) -> list[Row]:
 # -- suppression ------------------------------------------------------------------------------------
 def small(ind: Indicator, row: Row, threshold: int) -> bool:
     """Whether a row is computed from fewer than ``threshold`` children or items."""
-    if ind.kind == "duration":
+    if ind.kind in ("duration", "waiting"):
         return int(row["n"]) < threshold
     if ind.kind == "ratio":
         return int(row["denominator"]) < threshold
@@ -102,7 +100,7 @@ def public(ind: Indicator, row: Row, threshold: int) -> Row:
     if "change" in row:
         row["change"] = None
     hidden: Row = {"value": None}
-    if ind.kind == "duration":
+    if ind.kind in ("duration", "waiting"):
         hidden.update(n=None, p90=None)
     elif ind.kind == "ratio":
         hidden.update(numerator=None, denominator=None)
@@ -116,7 +114,7 @@ def exact(row: Row) -> Row:
 def empty_row(ind: Indicator, period: str, start: date, dims: Mapping[str, str]) -> Row:
     """The row of a cell that no longer has a value (for the indicator topic)."""
     row: Row = {"period": period, "start": start.isoformat(), "dims": dict(dims), "value": 0}
-    if ind.kind == "duration":
+    if ind.kind in ("duration", "waiting"):
         row.update(value=None, n=0, p90=None)
     elif ind.kind == "ratio":
         row.update(value=None, numerator=0, denominator=0)

@@ -356,7 +356,7 @@
     } else {
       const year = nowMonth.slice(0, 4);
       headline = (data.yearly || []).find((r) => r.start && r.start.slice(0, 4) === year) || null;
-      when = ind.kind === "duration" ? `Mediaan dit jaar (${year})` : `Dit jaar (${year})`;
+      when = ind.kind === "duration" || ind.kind === "waiting" ? `Mediaan dit jaar (${year})` : `Dit jaar (${year})`;
     }
     const valueNode = byRole(view.card, "headline-value");
     valueNode.replaceChildren(cellContent(ind, headline));
