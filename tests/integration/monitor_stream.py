@@ -68,7 +68,14 @@ def build_stream(seed: int, children: int) -> Stream:
         chains: list[tuple[str, str, list[dict[str, Any] | None]]] = []
         for k in range(rng.choice([0, 0, 1, 1, 2, 3])):
             start = datetime.combine(_day(rng), datetime.min.time(), AMS) + timedelta(minutes=rng.randint(0, 1439))
-            v1 = {**base, "separatie_id": f"s{c}-{k}", "vorm": rng.choice(SEP_VORMEN), "start": start, "end": None}
+            v1 = {
+                **base,
+                "separatie_id": f"s{c}-{k}",
+                "vorm": rng.choice(SEP_VORMEN),
+                "start": start,
+                "end": None,
+                "vervolg": rng.random() < 0.2,
+            }
             versions: list[dict[str, Any] | None] = [v1]
             if rng.random() < 0.1:  # the end arrived first
                 versions.insert(0, {**v1, "start": None, "end": start + timedelta(minutes=30)})
@@ -221,11 +228,16 @@ async def produce(settings: Settings, changes: list[tuple[str, dict[str, Any]]])
 # -- the oracle -------------------------------------------------------------------------------------
 DIMS: dict[str, tuple[str, ...]] = {
     "separaties": ("gemeente", "jeugdregio", "instelling", "vorm"),
+    "separatie_interventies": ("gemeente", "jeugdregio", "instelling", "vorm"),
+    "separaties_separeerruimte": ("gemeente", "jeugdregio", "instelling"),
+    "afzonderingen_overig": ("gemeente", "jeugdregio", "instelling", "vorm"),
+    "separaties_per_1000_verblijfsdagen": ("instelling",),
+    "separaties_per_100_opnames": ("instelling",),
     "gesepareerde_jeugdigen": ("gemeente", "jeugdregio", "instelling"),
-    "separatie_duur": ("jeugdregio", "instelling", "vorm"),
+    "separatie_duur": ("gemeente", "jeugdregio", "instelling", "vorm"),
     "gesloten_actief": ("gemeente", "jeugdregio", "instelling"),
     "gesloten_instroom": ("gemeente", "jeugdregio", "instelling"),
-    "gesloten_duur": ("jeugdregio", "instelling"),
+    "gesloten_duur": ("gemeente", "jeugdregio", "instelling"),
     "verblijf_actief": ("gemeente", "jeugdregio", "instelling", "vorm"),
     "aandeel_gezinsgericht": ("gemeente", "jeugdregio"),
     "verblijf_instroom": ("gemeente", "jeugdregio", "instelling", "vorm"),
@@ -239,7 +251,7 @@ DIMS: dict[str, tuple[str, ...]] = {
     "wachttijd_beschikking": ("gemeente", "jeugdregio", "urgent", "zorgvorm"),
     "wachttijd_plaatsing": ("gemeente", "jeugdregio", "urgent", "zorgvorm"),
     "jeugdbescherming_actief": ("gemeente", "jeugdregio", "instelling", "soort"),
-    "jeugdbescherming_duur": ("jeugdregio", "instelling"),
+    "jeugdbescherming_duur": ("gemeente", "jeugdregio", "instelling", "soort"),
     "verwijzers": ("gemeente", "jeugdregio", "verwijzer"),
     "herhaald_beroep": ("gemeente", "jeugdregio"),
 }
@@ -305,6 +317,12 @@ def oracle(
         start = _dt(s["start"])
         day = start.astimezone(AMS).date()
         counts["separaties"].append((day, who(s, *DIMS["separaties"])))
+        if not s["vervolg"]:
+            counts["separatie_interventies"].append((day, who(s, *DIMS["separatie_interventies"])))
+        if s["vorm"] == "separeerruimte":
+            counts["separaties_separeerruimte"].append((day, who(s, *DIMS["separaties_separeerruimte"])))
+        else:
+            counts["afzonderingen_overig"].append((day, who(s, *DIMS["afzonderingen_overig"])))
         members["gesepareerde_jeugdigen"].append((day, who(s, *DIMS["gesepareerde_jeugdigen"]), s["pseudonym"]))
         if s["end"] is not None:
             # elapsed time: compare in UTC (aware arithmetic within one ZoneInfo is wall-clock time)
@@ -316,6 +334,8 @@ def oracle(
             episodes["verblijf_actief"].append((start, end, who(p, *DIMS["verblijf_actief"])))
             counts["verblijf_instroom"].append((start, who(p, *DIMS["verblijf_instroom"])))
             if p["vorm"] == "gesloten":
+                counts["~opnames"].append((start, {"instelling": p["provider"]}))  # at the provider
+                episodes["~gesloten_provider"].append((start, end, {"instelling": p["provider"]}))
                 episodes["gesloten_actief"].append((start, end, who(p, *DIMS["gesloten_actief"])))
                 counts["gesloten_instroom"].append((start, who(p, *DIMS["gesloten_instroom"])))
                 if end is not None:
@@ -352,7 +372,7 @@ def oracle(
         start, end = _d(b["start"]), (_d(b["end"]) if b["end"] else None)
         if b["soort"] in ("ots", "voorlopige_ots", "voogdij"):
             episodes["jeugdbescherming_actief"].append((start, end, who(b, *DIMS["jeugdbescherming_actief"])))
-        if b["soort"] == "ots" and end is not None:
+        if b["soort"] in ("ots", "voogdij") and end is not None:
             durations["jeugdbescherming_duur"].append((end, who(b, *DIMS["jeugdbescherming_duur"]), (end - start).days))
     for f in final["achttien_in_pleegzorg"]:
         d = who(f, "gemeente", "jeugdregio", "instelling")
@@ -436,6 +456,25 @@ def oracle(
                     num = stock_cells(
                         [e for e in episodes["verblijf_actief"] if e[2]["vorm"] in GEZINSGERICHT], period, names
                     )
+                elif ind in ("separaties_per_1000_verblijfsdagen", "separaties_per_100_opnames"):
+                    num = count_cells(counts["separatie_interventies"], period, names)
+                    if ind == "separaties_per_100_opnames":
+                        den = count_cells(counts["~opnames"], period, names)
+                    else:  # verblijfsdagen: the stock summed over the period's days up to as_of
+                        den = defaultdict(int)
+                        for first, last, at in episodes["~gesloten_provider"]:
+                            on = first
+                            while on <= as_of and (last is None or on < last):
+                                den[(period_start(on, period), key(at, names))] += 1
+                                on += timedelta(days=1)
+                    per = 1000 if ind == "separaties_per_1000_verblijfsdagen" else 100
+                    cells = {
+                        c: {"value": round(num.get(c, 0) * per / n, 4), "numerator": num.get(c, 0), "denominator": n}
+                        for c, n in den.items()
+                        if n >= 1
+                    }
+                    result[(ind, period)] = rows(cells, period, names)
+                    continue
                 elif ind == "voortijdig_aandeel":
                     den = count_cells(counts["~beeindigd"], period, names)
                     num = count_cells(counts["voortijdig_beeindigd"], period, names)

@@ -26,7 +26,7 @@ from jeugdstroom.common.contracts.changes import (
     SeparatieEpisode,
 )
 from jeugdstroom.monitor import fold
-from jeugdstroom.monitor.catalogue import CATALOGUE, FOLDS, SERIES
+from jeugdstroom.monitor.catalogue import CATALOGUE, FOLDS, SERIES, Part
 from jeugdstroom.monitor.fold import Duration, Episode, Item, Key, Member, Span
 from tests.integration.monitor_stream import build_stream
 
@@ -126,7 +126,7 @@ def test_separatie_day_is_the_local_start_date_and_duration_is_floored_minutes()
     assert fold.separatie_duur(ep) == [
         Duration(
             date(2026, 4, 1),
-            fold.dims({"jeugdregio": "rijk-van-nijmegen", "instelling": "12345678", "vorm": "separeerruimte"}),
+            fold.dims({**NIJMEGEN, "vorm": "separeerruimte"}),
             90,
         )
     ]
@@ -144,7 +144,7 @@ def test_end_added_later_keeps_the_count_and_adds_the_duration() -> None:
             "duration",
             "separatie_duur",
             date(2026, 2, 3),
-            (("instelling", "12345678"), ("jeugdregio", "rijk-van-nijmegen"), ("vorm", "separeerruimte")),
+            (*sorted(NIJMEGEN.items()), ("vorm", "separeerruimte")),
             value=45,
         ): 1
     }
@@ -211,7 +211,7 @@ def test_stock_value_at_a_past_date() -> None:
             "duration",
             "gesloten_duur",
             date(2025, 3, 5),
-            (("instelling", "12345678"), ("jeugdregio", "rijk-van-nijmegen")),
+            tuple(sorted(NIJMEGEN.items())),
             value=54,
         ): 1
     }
@@ -328,11 +328,31 @@ def test_jeugdbescherming_by_soort_and_ots_duration() -> None:
     assert stock_on(deltas, "jeugdbescherming_actief", date(2025, 12, 1)) == 0
     assert [(k.day, k.value) for k in of(deltas, "jeugdbescherming_duur")] == [(date(2025, 12, 1), 334)]
     assert fold.jeugdbescherming_actief(beschikking(date(2025, 1, 1), soort="toewijzing")) == []
-    assert fold.jeugdbescherming_duur(beschikking(date(2025, 1, 1), date(2025, 2, 1), soort="voogdij")) == []
+    voogdij = fold.jeugdbescherming_duur(beschikking(date(2025, 1, 1), date(2025, 2, 1), soort="voogdij"))
+    assert [(d.value, dict(d.dims)["soort"], dict(d.dims)["gemeente"]) for d in voogdij] == [(31, "voogdij", "GM0268")]
+    assert fold.jeugdbescherming_duur(beschikking(date(2025, 1, 1), date(2025, 2, 1), soort="voorlopige_ots")) == []
+
+
+def test_argus_interventions_forms_and_the_rates_series() -> None:
+    first = sep(datetime(2026, 3, 1, 10, 0, tzinfo=CET), vorm="separeerruimte")
+    follow = first.model_copy(update={"separatie_id": "s2", "vervolg": True, "vorm": "afzonderingsruimte"})
+    deltas = fold_all([change(1, None, first), change(2, None, follow)])
+    assert sum(of(deltas, "separatie_interventies").values()) == 1  # the continuation is the same intervention
+    assert sum(of(deltas, "separaties").values()) == 2  # the raw episode count stays
+    assert sum(of(deltas, "separaties_separeerruimte").values()) == 1
+    assert [dict(k.dims)["vorm"] for k in of(deltas, "afzonderingen_overig")] == ["afzonderingsruimte"]
+    closed = plaatsing(date(2026, 1, 1), date(2026, 2, 1), vorm="gesloten")
+    assert fold.gesloten_verblijf(closed) == [
+        Episode(date(2026, 1, 1), date(2026, 2, 1), (("instelling", "87654321"),))
+    ]
+    assert fold.gesloten_opnames(closed) == [Item(date(2026, 1, 1), (("instelling", "87654321"),))]
+    assert fold.gesloten_opnames(plaatsing(date(2026, 1, 1), vorm="residentieel")) == []
+    ratio = CATALOGUE["separaties_per_1000_verblijfsdagen"]
+    assert (ratio.per, ratio.denominator) == (1000, Part("gesloten_verblijf", days=True))
 
 
 def test_catalogue_covers_every_series_with_a_fold() -> None:
-    assert len(CATALOGUE) == 22
+    assert len(CATALOGUE) == 27
     for s in SERIES.values():
         assert (s.id, s.fold) in FOLDS[s.entity]
 
@@ -401,6 +421,7 @@ def test_items_carry_their_series_dims_in_canonical_order() -> None:
             for series, fn in FOLDS[ch.entity]:
                 for it in fn(version):
                     assert [n for n, _ in it.dims] == sorted(SERIES[series].dims), series
-                    assert dict(it.dims)["jeugdregio"] == fold.jeugdregio(version.gemeente)
+                    if "jeugdregio" in SERIES[series].dims:  # (the separatie rates are per provider only)
+                        assert dict(it.dims)["jeugdregio"] == fold.jeugdregio(version.gemeente)
                     seen.add(series)
     assert seen == set(SERIES)

@@ -349,6 +349,56 @@ def test_an_aanmelding_closing_and_the_decision_date() -> None:
     )
 
 
+def test_separatie_episodes_less_than_24_hours_apart_are_one_intervention() -> None:
+    def ep(sid: str, start: str, end: str | None = None, instelling: str = PROVIDER) -> Any:
+        s, _ = separatie.project(
+            [
+                fact(
+                    event(
+                        "separatie",
+                        sid,
+                        start,
+                        {"separatie_id": sid, "vorm": "separeerruimte", "start": start} | ({"end": end} if end else {}),
+                        sender=instelling,
+                    )
+                )
+            ]
+        )
+        return s
+
+    a = ep("s1", "2025-03-01T10:00:00+01:00", "2025-03-01T11:00:00+01:00")
+    b = ep("s2", "2025-03-02T10:59:00+01:00", "2025-03-02T12:00:00+01:00")  # 23h59 after a's end
+    c = ep("s3", "2025-03-03T12:00:00+01:00")  # exactly 24h after b's end: a new intervention
+    d = ep("s4", "2025-03-03T20:00:00+01:00")  # 8h after c's start (c's end unknown)
+    e = ep("s5", "2025-03-03T21:00:00+01:00", instelling="10000002")  # another instelling
+    got = {s.separatie_id: s.vervolg for s in derived.separaties([e, d, c, b, a])}
+    assert got == {"s1": False, "s2": True, "s3": False, "s4": True, "s5": False}
+    # withdrawing b (a correction) turns nothing else: c was 24h after b's end, and more after a's
+    assert {s.separatie_id: s.vervolg for s in derived.separaties([a, c, d])} == {"s1": False, "s3": False, "s4": True}
+    # the whole care path sets the flag
+    facts = [
+        fact(
+            event(
+                "separatie",
+                "x1",
+                "2025-03-01T10:00:00+01:00",
+                {"separatie_id": "x1", "vorm": "separeerruimte", "start": "2025-03-01T10:00:00+01:00"},
+            )
+        ),
+        fact(
+            event(
+                "separatie",
+                "x2",
+                "2025-03-01T18:00:00+01:00",
+                {"separatie_id": "x2", "vorm": "afzonderingsruimte", "start": "2025-03-01T18:00:00+01:00"},
+            )
+        ),
+    ]
+    state = care_path.project(P1, {f.uid: f for f in facts}, [], None)
+    flags = sorted((k[1], getattr(v, "vervolg", None)) for k, v in state.entities.items() if k[0] == "separatie")
+    assert flags == [(f"{PROVIDER}/x1", False), (f"{PROVIDER}/x2", True)]
+
+
 @pytest.mark.parametrize(("days_after_end", "herhaald"), [(0, True), (365, True), (366, False), (-1, False)])
 def test_herhaald_when_previous_care_ended_at_most_365_days_before(days_after_end: int, herhaald: bool) -> None:
     end = date(2024, 3, 1)

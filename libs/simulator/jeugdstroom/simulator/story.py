@@ -283,14 +283,19 @@ class Story:
         rate = 0.03 * self.rng.uniform(0.3, 2.0)
         count = min(40, _poisson(self.rng, rate * stay))
         limit = datetime.combine(self.window.as_of + timedelta(days=1), time(0), AMS).astimezone(UTC)
+        follow: datetime | None = None  # a next episode less than 24 hours after the last one (Argus: one intervention)
         for _ in range(count):
             day = start + timedelta(days=self.rng.randrange(stay))
             begin = self.moment(day, 0, 24) if self.rng.random() < 0.25 else self.moment(day, 7, 23)
+            if follow is not None and follow < limit:
+                begin, follow = follow, None
             vorm = self.rng.choices(SEPARATIE_VORMEN, weights=SEPARATIE_WEIGHTS)[0]
             minutes = SEPARATIE_MEDIAN_MINUTES[vorm] * math.exp(0.9 * self.rng.gauss(0.0, 1.0))
             if self.rng.random() < 0.02:
                 minutes *= 20
             finish = begin + timedelta(seconds=max(30, int(minutes * 60)))
+            if self.rng.random() < 0.15:
+                follow = finish + timedelta(minutes=self.rng.randrange(30, 23 * 60))
             data: dict[str, Any] = {"separatie_id": self._id("S"), "vorm": vorm, "start": self.iso(begin)}
             if self.rng.random() < 0.2:
                 data["reden"] = "gevaar voor zichzelf of anderen"

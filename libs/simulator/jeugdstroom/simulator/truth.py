@@ -40,11 +40,16 @@ G, R, INST = "gemeente", "jeugdregio", "instelling"
 #: id → (kind, dimensions), in the order of docs/indicators.md.
 CATALOGUE: dict[str, tuple[str, tuple[str, ...]]] = {
     "separaties": ("count", (G, R, INST, "vorm")),
+    "separatie_interventies": ("count", (G, R, INST, "vorm")),
+    "separaties_separeerruimte": ("count", (G, R, INST)),
+    "afzonderingen_overig": ("count", (G, R, INST, "vorm")),
+    "separaties_per_1000_verblijfsdagen": ("ratio", (INST,)),
+    "separaties_per_100_opnames": ("ratio", (INST,)),
     "gesepareerde_jeugdigen": ("distinct", (G, R, INST)),
-    "separatie_duur": ("duration", (R, INST, "vorm")),
+    "separatie_duur": ("duration", (G, R, INST, "vorm")),
     "gesloten_actief": ("stock", (G, R, INST)),
     "gesloten_instroom": ("count", (G, R, INST)),
-    "gesloten_duur": ("duration", (R, INST)),
+    "gesloten_duur": ("duration", (G, R, INST)),
     "verblijf_actief": ("stock", (G, R, INST, "vorm")),
     "aandeel_gezinsgericht": ("ratio", (G, R)),
     "verblijf_instroom": ("count", (G, R, INST, "vorm")),
@@ -58,12 +63,18 @@ CATALOGUE: dict[str, tuple[str, tuple[str, ...]]] = {
     "wachttijd_beschikking": ("duration", (G, R, "urgent", "zorgvorm")),
     "wachttijd_plaatsing": ("duration", (G, R, "urgent", "zorgvorm")),
     "jeugdbescherming_actief": ("stock", (G, R, INST, "soort")),
-    "jeugdbescherming_duur": ("duration", (R, INST)),
+    "jeugdbescherming_duur": ("duration", (G, R, INST, "soort")),
     "verwijzers": ("count", (G, R, "verwijzer")),
     "herhaald_beroep": ("count", (G, R)),
 }
-#: Ratios built from two stocks (the others are built from two counts).
+#: Ratios built from two stocks (the others are built from two counts, except the one below).
 STOCK_RATIOS = ("aandeel_gezinsgericht",)
+#: Ratios whose denominator is the sum of a stock over the period's days (verblijfsdagen).
+DAY_RATIOS = ("separaties_per_1000_verblijfsdagen",)
+#: A ratio's value is numerator / denominator × this.
+RATIO_PER = {"separaties_per_1000_verblijfsdagen": 1000, "separaties_per_100_opnames": 100}
+#: Argus: separatie episodes of one child at one instelling less than this apart are one intervention.
+ARGUS_GAP = timedelta(hours=24)
 
 Dims = tuple[str, ...]
 
@@ -204,6 +215,7 @@ class Truth:
         beschikkingen = episodes["beschikking"]
         for sep in episodes["separatie"]:
             self._separatie(sep, bsn)
+        self._interventions(episodes["separatie"])
         for pl in plaatsingen:
             self._plaatsing(pl, plaatsingen, birth)
         for b in beschikkingen:
@@ -213,7 +225,7 @@ class Truth:
             values["soort"] = b.data["soort"]
             if b.data["soort"] in PROTECTION:
                 self._stock("jeugdbescherming_actief", values, start, end)
-            if b.data["soort"] == "ots" and end is not None:
+            if b.data["soort"] in ("ots", "voogdij") and end is not None:
                 self._duration("jeugdbescherming_duur", values, end, (end - start).days)
         for aid, reports in aanmeldingen.items():
             # the day of the first report; what it is (and whether it was closed) from the latest one
@@ -236,6 +248,35 @@ class Truth:
             seconds = (datetime.fromisoformat(sep.data["end"]).astimezone(UTC) - start.astimezone(UTC)).total_seconds()
             self._duration("separatie_duur", values, day, int(seconds // 60))
 
+    def _interventions(self, separaties: list[Episode]) -> None:
+        """Argus: an episode starting less than 24 hours after the end (its start when no end is known) of an
+        earlier episode of the child at the same instelling continues that intervention."""
+
+        def when(sep: Episode) -> tuple[datetime, datetime]:
+            start = datetime.fromisoformat(sep.data["start"]).astimezone(UTC)
+            end = datetime.fromisoformat(sep.data["end"]).astimezone(UTC) if "end" in sep.data else start
+            return start, end
+
+        for sep in separaties:
+            start, _ = when(sep)
+            key = (start, f"{sep.sender}/{sep.data['separatie_id']}")
+            continues = False
+            for other in separaties:
+                o_start, o_end = when(other)
+                o_key = (o_start, f"{other.sender}/{other.data['separatie_id']}")
+                if other is not sep and other.sender == sep.sender and o_key < key and start - o_end < ARGUS_GAP:
+                    continues = True
+            values = {**self._values(sep), "vorm": sep.data["vorm"]}
+            day = start.astimezone(AMS).date()
+            if not continues:
+                self._count("separatie_interventies", values, day)
+                self._count("separaties_per_1000_verblijfsdagen:num", values, day)
+                self._count("separaties_per_100_opnames:num", values, day)
+            if sep.data["vorm"] == "separeerruimte":
+                self._count("separaties_separeerruimte", values, day)
+            else:
+                self._count("afzonderingen_overig", values, day)
+
     def _plaatsing(self, pl: Episode, all_of_child: list[Episode], birth: date) -> None:
         vorm = pl.data["vorm"]
         values = {**self._values(pl), "vorm": vorm}
@@ -247,6 +288,10 @@ class Truth:
         if vorm == "gesloten":
             self._stock("gesloten_actief", values, start, end)
             self._count("gesloten_instroom", values, start)
+            # the separatie rates count the days and admissions at the institution where the child stays
+            at_provider = {INST: pl.data["provider"]}
+            self._stock("separaties_per_1000_verblijfsdagen:den", at_provider, start, end)
+            self._count("separaties_per_100_opnames:den", at_provider, start)
             if end is not None:
                 self._duration("gesloten_duur", values, end, (end - start).days)
         if end is not None:
@@ -410,7 +455,16 @@ class Truth:
     ) -> Iterator[tuple[int, date, Dims, dict[str, Any]]]:
         num: dict[tuple[Dims, str, date], int] = defaultdict(int)
         den: dict[tuple[Dims, str, date], int] = defaultdict(int)
-        if indicator in STOCK_RATIOS:
+        if indicator in DAY_RATIOS:
+            for (ind, dims), per_day in counts.items():
+                if ind == f"{indicator}:num":
+                    for pk, start, n in _roll(per_day, kinds, as_of, operator.add):
+                        num[dims, pk, start] += n
+            for (ind, dims), diffs in self.stocks.items():
+                if ind == f"{indicator}:den":
+                    for (pk, start), n in _stock_days(diffs, kinds, as_of).items():
+                        den[dims, pk, start] += n
+        elif indicator in STOCK_RATIOS:
             for (ind, dims), diffs in self.stocks.items():
                 if ind in (f"{indicator}:num", f"{indicator}:den"):
                     target = num if ind.endswith(":num") else den
@@ -425,7 +479,8 @@ class Truth:
         for (dims, pk, start), d in den.items():
             if d > 0:
                 n = num.get((dims, pk, start), 0)
-                yield PERIODS.index(pk), start, dims, {"value": round(n / d, 4), "numerator": n, "denominator": d}
+                value = round(n * RATIO_PER.get(indicator, 1) / d, 4)
+                yield PERIODS.index(pk), start, dims, {"value": value, "numerator": n, "denominator": d}
 
 
 def _roll(
@@ -441,6 +496,22 @@ def _roll(
         for start, value in merged.items():
             if value:
                 yield pk, start, value
+
+
+def _stock_days(diffs: Counter[date], kinds: list[str], as_of: date) -> dict[tuple[str, date], int]:
+    """Per period up to ``as_of``: the sum of the stock's value over its days up to ``as_of`` (e.g. verblijfsdagen)."""
+    days = [d for d in diffs if d <= as_of]
+    out: dict[tuple[str, date], int] = defaultdict(int)
+    if not days:
+        return out
+    level, day = 0, min(days)
+    while day <= as_of:
+        level += diffs.get(day, 0)
+        if level:
+            for pk in kinds:
+                out[pk, period_start(pk, day)] += level
+        day += timedelta(days=1)
+    return out
 
 
 def _waiting(

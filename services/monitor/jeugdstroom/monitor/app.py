@@ -20,7 +20,7 @@ from jeugdstroom.common.observability import add_ops_routes
 from jeugdstroom.common.service import service_resources
 from jeugdstroom.common.settings import NulmetingSetting, Settings
 from jeugdstroom.monitor import rows as rowlib
-from jeugdstroom.monitor.catalogue import CATALOGUE, Indicator, regio_value
+from jeugdstroom.monitor.catalogue import CATALOGUE, DIMENSIONS, Indicator, regio_value
 from jeugdstroom.monitor.dashboard import add_dashboard_routes
 from jeugdstroom.monitor.periods import PERIODS, next_start, start_of, today
 from jeugdstroom.monitor.processor import GROUP, MonitorProcessor
@@ -221,6 +221,10 @@ def create_app(settings: Settings) -> FastAPI:
     async def catalogue() -> list[dict[str, Any]]:
         return [info(i) for i in CATALOGUE.values()]
 
+    @app.get("/v1/dimensions", summary="The dimensions of the catalogue (name → description, filter parameter)")
+    async def dimensions() -> dict[str, dict[str, Any]]:
+        return {name: {"description": d.description, "filter": d.filter} for name, d in DIMENSIONS.items()}
+
     @app.get(
         "/v1/indicators/{indicator_id}",
         summary="Values of one indicator per period and dimensions",
@@ -256,11 +260,9 @@ def create_app(settings: Settings) -> FastAPI:
             raise HTTPException(
                 422, f"group_by: unknown or repeated dimension(s) {bad or dims}; allowed: {list(ind.dimensions)}"
             )
-        filters = {
-            k: v
-            for k, v in {"gemeente": gemeente, "jeugdregio": jeugdregio, "instelling": instelling}.items()
-            if v is not None
-        }
+        given = {"gemeente": gemeente, "jeugdregio": jeugdregio, "instelling": instelling}
+        assert set(given) == {name for name, d in DIMENSIONS.items() if d.filter}  # the catalogue's filters
+        filters = {k: v for k, v in given.items() if v is not None}
         missing = [k for k in filters if k not in ind.dimensions]
         if missing:
             raise HTTPException(422, f"{ind.id} has no dimension(s) {missing}; dimensions: {list(ind.dimensions)}")

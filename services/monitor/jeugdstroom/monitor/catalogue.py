@@ -24,7 +24,18 @@ Entity = Literal["separatie", "aanmelding", "beschikking", "plaatsing", "achttie
 
 TargetRule = Literal["below", "at_most", "vs_nulmeting"]
 
-__all__ = ["CATALOGUE", "FOLDS", "NULMETING_JAAR", "PERIODS", "SERIES", "Indicator", "Part", "Series", "Target"]
+__all__ = [
+    "CATALOGUE",
+    "DIMENSIONS",
+    "FOLDS",
+    "NULMETING_JAAR",
+    "PERIODS",
+    "SERIES",
+    "Indicator",
+    "Part",
+    "Series",
+    "Target",
+]
 
 G, R, INST = "gemeente", "jeugdregio", "instelling"
 _ACTIEPROGRAMMA = "Actieprogramma Zorg voor de Jeugd (2018) and progress reports (2020)"
@@ -44,10 +55,38 @@ class Series:
 
 @dataclass(frozen=True, slots=True)
 class Part:
-    """Numerator or denominator of a ratio: a series, optionally restricted to some dimension values."""
+    """Numerator or denominator of a ratio: a series, optionally restricted to some dimension values; with
+    ``days`` (a stock series) the sum over the period's days (up to as_of) of its value: e.g. verblijfsdagen."""
 
     series: str
     where: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    days: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Dimension:
+    """A dimension as data: what its values mean; ``filter``: the JSON API takes it as a filter parameter."""
+
+    description: str
+    filter: bool = False
+
+
+#: Every dimension an indicator may have (the API lists them at ``/v1/dimensions``).
+DIMENSIONS: dict[str, Dimension] = {
+    G: Dimension("the child's gemeente (CBS code GM####) of the episode", filter=True),
+    R: Dimension("the jeugdregio of that gemeente (after the geography change its CBS code, e.g. JZ32)", filter=True),
+    INST: Dimension(
+        "the instelling: the sender of the events describing the episode (AGB code or GM####); for the separatie"
+        " rates the provider of the gesloten placements",
+        filter=True,
+    ),
+    "vorm": Dimension("separatie form or placement form (docs/glossary.md)"),
+    "soort": Dimension("beschikking soort: ots, voorlopige_ots, voogdij"),
+    "zorgvorm": Dimension("the care form an aanmelding asks for"),
+    "verwijzer": Dimension("who referred the child (iJw COD327)"),
+    "urgent": Dimension("the aanmelding's urgent flag: true or false"),
+    "continues": Dimension("internal: the placement continued past the 18th birthday (true or false)"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +162,7 @@ class Indicator:
     denominator: Part | None = None
     headline: bool = False
     baseline: Baseline = Baseline()
+    per: int = 1  # a ratio's value is numerator / denominator × per (e.g. per 1,000 verblijfsdagen)
     version: int = 1
 
     @property
@@ -138,6 +178,7 @@ class Indicator:
             assert set(self.dimensions) == set(self.series.dims), self.id
         for t in self.targets:
             assert t.scope in self.dimensions, self.id
+        assert set(self.dimensions) <= set(DIMENSIONS), self.id
 
 
 def _ind(
@@ -177,6 +218,8 @@ def _ind(
 #: Series that no public indicator owns, used as ratio parts.
 INTERNAL: tuple[Series, ...] = (
     Series("plaatsingen_beeindigd", "plaatsing", "count", (G, R, INST), fold.plaatsingen_beeindigd),
+    Series("gesloten_verblijf", "plaatsing", "stock", (INST,), fold.gesloten_verblijf),
+    Series("gesloten_opnames", "plaatsing", "count", (INST,), fold.gesloten_opnames),
     Series(
         "achttien_in_pleegzorg", "achttien_in_pleegzorg", "count", (G, R, INST, "continues"), fold.achttien_in_pleegzorg
     ),
@@ -209,6 +252,90 @@ _INDICATORS: tuple[Indicator, ...] = (
         baseline=Baseline(first_full_year=True),
     ),
     _ind(
+        "separatie_interventies",
+        "Separatie- en afzonderingsinterventies (Argus)",
+        "Seclusion interventions, episodes of a child less than 24 hours apart counted once (Argus)",
+        "interventions",
+        "count",
+        "separatie",
+        (G, R, INST, "vorm"),
+        "down",
+        f"{_ACTIEPROGRAMMA}; Argus (GGZ): episodes within 24 hours are one intervention",
+    ),
+    _ind(
+        "separaties_separeerruimte",
+        "Separaties in een separeerruimte",
+        "Seclusions in a seclusion room",
+        "episodes",
+        "count",
+        "separatie",
+        (G, R, INST),
+        "down",
+        f"{_ACTIEPROGRAMMA}, 'Stoppen met separeren'",
+        targets=(
+            Target(
+                "per instelling: 0 (stoppen met separeren)",
+                "at_most",
+                INST,
+                value=0,
+                periods=frozenset({"year"}),
+                alert_for="1h",
+            ),
+        ),
+    ),
+    _ind(
+        "afzonderingen_overig",
+        "Overige afzonderingen (time-out, eigen kamer op slot, leeggemaakte kamer)",
+        "Other seclusion (time-out room, own room locked, emptied room)",
+        "episodes",
+        "count",
+        "separatie",
+        (G, R, INST, "vorm"),
+        "down",
+        f"{_ACTIEPROGRAMMA}, 'overige vormen van afzondering zoveel mogelijk terugdringen'",
+        targets=(
+            Target(
+                "per instelling: -50% vs its nulmeting (default: its first full calendar year), then as low as"
+                " possible",
+                "vs_nulmeting",
+                INST,
+                factor=0.5,
+                periods=frozenset({"year"}),
+                pro_rata=True,
+                alert_for="1h",
+            ),
+        ),
+        baseline=Baseline(first_full_year=True),
+    ),
+    Indicator(
+        "separaties_per_1000_verblijfsdagen",
+        "Separatie-interventies per 1.000 verblijfsdagen gesloten jeugdhulp",
+        "Seclusion interventions per 1,000 days of stay in closed care at the institution",
+        "per 1,000 days",
+        "ratio",
+        (INST,),
+        "down",
+        (),
+        "Argus (GGZ) rates; Actieprogramma Zorg voor de Jeugd",
+        numerator=Part("separatie_interventies"),
+        denominator=Part("gesloten_verblijf", days=True),
+        per=1000,
+    ),
+    Indicator(
+        "separaties_per_100_opnames",
+        "Separatie-interventies per 100 opnames gesloten jeugdhulp",
+        "Seclusion interventions per 100 admissions to closed care at the institution",
+        "per 100 admissions",
+        "ratio",
+        (INST,),
+        "down",
+        (),
+        "Argus (GGZ) rates; Actieprogramma Zorg voor de Jeugd",
+        numerator=Part("separatie_interventies"),
+        denominator=Part("gesloten_opnames"),
+        per=100,
+    ),
+    _ind(
         "gesepareerde_jeugdigen",
         "Gesepareerde jeugdigen",
         "Children secluded (distinct)",
@@ -227,7 +354,7 @@ _INDICATORS: tuple[Indicator, ...] = (
         "minutes",
         "duration",
         "separatie",
-        (R, INST, "vorm"),
+        (G, R, INST, "vorm"),
         "down",
         f"{_ACTIEPROGRAMMA}; Argus (GGZ)",
     ),
@@ -261,7 +388,7 @@ _INDICATORS: tuple[Indicator, ...] = (
         "days",
         "duration",
         "plaatsing",
-        (R, INST),
+        (G, R, INST),
         "down",
         _ACTIEPROGRAMMA,
     ),
@@ -434,14 +561,15 @@ _INDICATORS: tuple[Indicator, ...] = (
     ),
     _ind(
         "jeugdbescherming_duur",
-        "Duur ondertoezichtstelling",
-        "Duration of ended OTS (median, p90)",
+        "Duur ondertoezichtstelling en voogdij",
+        "Duration of ended OTS and voogdij (median, p90)",
         "days",
         "duration",
         "beschikking",
-        (R, INST),
+        (G, R, INST, "soort"),
         "down",
-        _RVN,
+        f"{_RVN}; CBS Beleidsinformatie Jeugd (jeugdbeschermingsmaatregelen)",
+        version=2,  # v2: voogdij as well as OTS, by soort
     ),
     _ind(
         "verwijzers",

@@ -249,7 +249,46 @@ def separatie_duur(ep: SeparatieEpisode) -> list[Duration]:
     if ep.start is None or ep.end is None:
         return []
     minutes = (ep.end - ep.start) // timedelta(minutes=1)
-    return [Duration(local_day(ep.start), _ri(ep, "vorm", ep.vorm), minutes)]
+    return [Duration(local_day(ep.start), _gri(ep, "vorm", ep.vorm), minutes)]
+
+
+def separatie_interventies(ep: SeparatieEpisode) -> list[Item]:
+    """Argus: an episode that does not continue an earlier one (``vervolg``) starts an intervention."""
+    if ep.start is None or ep.vervolg:
+        return []
+    return [Item(local_day(ep.start), _gri(ep, "vorm", ep.vorm))]
+
+
+def separaties_separeerruimte(ep: SeparatieEpisode) -> list[Item]:
+    if ep.start is None or ep.vorm != "separeerruimte":
+        return []
+    return [Item(local_day(ep.start), _gri(ep))]
+
+
+def afzonderingen_overig(ep: SeparatieEpisode) -> list[Item]:
+    if ep.start is None or ep.vorm == "separeerruimte":
+        return []
+    return [Item(local_day(ep.start), _gri(ep, "vorm", ep.vorm))]
+
+
+@lru_cache(maxsize=_CACHE)
+def _provider(provider: str) -> Dims:
+    return (("instelling", provider),)
+
+
+def gesloten_verblijf(ep: PlaatsingEpisode) -> list[Episode]:
+    """Internal series: gesloten placements by the institution where the child stays (``provider``); its days are
+    the verblijfsdagen of the separatie rates."""
+    if ep.vorm != "gesloten" or ep.start is None:
+        return []
+    return [Episode(ep.start, ep.end, _provider(ep.provider))]
+
+
+def gesloten_opnames(ep: PlaatsingEpisode) -> list[Item]:
+    """Internal series: gesloten placements started at the institution (``provider``), transfers into it included."""
+    if ep.vorm != "gesloten" or ep.start is None:
+        return []
+    return [Item(ep.start, _provider(ep.provider))]
 
 
 # -- plaatsing --------------------------------------------------------------------------------------
@@ -268,7 +307,7 @@ def gesloten_instroom(ep: PlaatsingEpisode) -> list[Item]:
 def gesloten_duur(ep: PlaatsingEpisode) -> list[Duration]:
     if ep.vorm != "gesloten" or ep.start is None or ep.end is None:
         return []
-    return [Duration(ep.end, _ri(ep), (ep.end - ep.start).days)]
+    return [Duration(ep.end, _gri(ep), (ep.end - ep.start).days)]
 
 
 def verblijf_actief(ep: PlaatsingEpisode) -> list[Episode]:
@@ -385,6 +424,6 @@ def jeugdbescherming_actief(ep: BeschikkingEpisode) -> list[Episode]:
 
 
 def jeugdbescherming_duur(ep: BeschikkingEpisode) -> list[Duration]:
-    if ep.soort != "ots" or ep.end is None:
+    if ep.soort not in ("ots", "voogdij") or ep.end is None:
         return []
-    return [Duration(ep.end, _ri(ep), (ep.end - ep.start).days)]
+    return [Duration(ep.end, _gri(ep, "soort", ep.soort), (ep.end - ep.start).days)]

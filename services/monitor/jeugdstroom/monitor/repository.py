@@ -254,6 +254,35 @@ async def duration_values(conn: Conn, series: str, scope: Scope) -> dict[Cell, t
     return {_cell(r, scope): (r["total"], r["median"], r["p90"]) for r in rows}
 
 
+async def stock_days(conn: Conn, series: str, scope: Scope) -> dict[Cell, int]:
+    """Per period: the sum over its days up to min(last day, as_of) of a stock's value (e.g. verblijfsdagen), from
+    the day-level deltas; cells with 0 are left out."""
+    cap = scope.as_of if scope.hi is None else min(scope.as_of, scope.hi - timedelta(days=1))
+    args: list[Any] = []
+    where = _series_where(series, scope, args)
+    args.append(cap)
+    select, names = _cols(scope)
+    rows = await conn.fetch(
+        f"SELECT day AS p, sum(delta)::bigint AS v{select} FROM monitor.stock_deltas"
+        f" WHERE {' AND '.join(where)} AND day <= ${len(args)} GROUP BY day{names} HAVING sum(delta) <> 0",
+        *args,
+    )
+    deltas: dict[tuple[str, ...], dict[date, int]] = defaultdict(dict)
+    for r in rows:
+        day, dims = _cell(r, scope)
+        deltas[dims][day] = r["v"]
+    out: dict[Cell, int] = defaultdict(int)
+    for dims, per_day in deltas.items():
+        day, level = min(per_day), 0
+        while day <= cap:
+            level += per_day.get(day, 0)
+            p = start_of(day, scope.period)
+            if level and (scope.lo is None or p >= scope.lo):
+                out[(p, dims)] += level
+            day += timedelta(days=1)
+    return {c: v for c, v in out.items() if v}
+
+
 async def waiting_values(conn: Conn, series: str, scope: Scope) -> dict[Cell, tuple[int, int, int]]:
     """(n, median, p90) per cell of the waiting times on the day each period is read (min(last day, as_of)): the
     items waiting on that day (``start <= d < end``, end open or later) have waited ``d − start`` days. Spans are

@@ -25,6 +25,8 @@ Row = dict[str, Any]
 async def _part(conn: Conn, part: Part, scope: Scope) -> dict[Cell, int]:
     series = SERIES[part.series]
     scope = scope.with_filters(part.where)
+    if part.days:
+        return await repo.stock_days(conn, series.id, scope)
     if series.kind == "stock":
         return await repo.stock_values(conn, series.id, scope)
     if series.kind == "count":
@@ -39,7 +41,7 @@ async def cells(conn: Conn, ind: Indicator, scope: Scope) -> dict[Cell, Row]:
         num = await _part(conn, ind.numerator, scope)
         den = await _part(conn, ind.denominator, scope)
         return {
-            c: {"value": round(num.get(c, 0) / d, 4), "numerator": num.get(c, 0), "denominator": d}
+            c: {"value": round(num.get(c, 0) * ind.per / d, 4), "numerator": num.get(c, 0), "denominator": d}
             for c, d in den.items()
             if d >= 1
         }

@@ -46,6 +46,11 @@ class SeparatieEpisode(EntityBase):
     vorm: SeparatieVorm
     start: AwareDatetime | None = Field(description="None while only the end has arrived")
     end: AwareDatetime | None = None
+    vervolg: bool = Field(
+        default=False,
+        description="Starts less than 24 hours after the end (or, while unknown, the start) of an earlier episode of"
+        " the same child at the same instelling: the same intervention in Argus terms",
+    )
 
 
 class AanmeldingEpisode(EntityBase):

@@ -11,6 +11,8 @@
   starts 0..31 days after the end;
 * ``achttien_in_pleegzorg``: per pleegzorg/gezinshuis placement that covers the 18th birthday; known once the
   placement has an end or the watermark has passed the birthday;
+* ``vervolg`` of a separatie episode: it starts less than 24 hours after the end (its start while the end is not
+  known) of an earlier episode of the same child at the same instelling (Argus: one intervention);
 * findings across entities: ``plaatsing_overlap``, ``koppeling_onbekende_aanmelding``.
 """
 
@@ -18,18 +20,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from jeugdstroom.common.contracts.changes import (
     AanmeldingEpisode,
     AchttienFact,
     BeschikkingEpisode,
     PlaatsingEpisode,
+    SeparatieEpisode,
 )
 from jeugdstroom.registry.handlers.facts import Finding
 
 HERHAALD_DAYS = 365
 OVERPLAATSING_DAYS = 31
+#: Argus: separatie episodes of one child less than this apart are one intervention.
+ARGUS_GAP = timedelta(hours=24)
 GEZINSGERICHT = frozenset({"pleegzorg_bestand", "pleegzorg_netwerk", "gezinshuis"})
 PLEEGZORG = frozenset({"pleegzorg_bestand", "pleegzorg_netwerk"})
 
@@ -199,3 +204,25 @@ def achttien(episodes: Sequence[PlaatsingEpisode], watermark: date | None) -> tu
 def watermark_of(max_day: date | None, grace_days: int) -> date | None:
     """The watermark: the latest event day seen minus the grace period (None before any event)."""
     return max_day - timedelta(days=grace_days) if max_day is not None else None
+
+
+def separaties(episodes: Sequence[SeparatieEpisode]) -> list[SeparatieEpisode]:
+    """Separatie episodes with ``vervolg`` filled in: the episode starts less than 24 hours after the end (its start
+    while the end is not known) of an earlier episode (by start, ties by key) of the child at the same instelling."""
+
+    def order(ep: SeparatieEpisode) -> tuple[datetime, str]:
+        assert ep.start is not None
+        return ep.start, f"{ep.instelling}/{ep.separatie_id}"
+
+    out = []
+    for s in episodes:
+        vervolg = s.start is not None and any(
+            o is not s
+            and o.instelling == s.instelling
+            and o.start is not None
+            and order(o) < order(s)
+            and s.start - (o.end or o.start) < ARGUS_GAP
+            for o in episodes
+        )
+        out.append(s if s.vervolg == vervolg else s.model_copy(update={"vervolg": vervolg}))
+    return out
