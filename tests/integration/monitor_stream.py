@@ -69,7 +69,14 @@ def build_stream(seed: int, children: int) -> Stream:
         chains: list[tuple[str, str, list[dict[str, Any] | None]]] = []
         for k in range(rng.choice([0, 0, 1, 1, 2, 3])):
             start = datetime.combine(_day(rng), datetime.min.time(), AMS) + timedelta(minutes=rng.randint(0, 1439))
-            v1 = {**base, "separatie_id": f"s{c}-{k}", "vorm": rng.choice(SEP_VORMEN), "start": start, "end": None}
+            v1 = {
+                **base,
+                "separatie_id": f"s{c}-{k}",
+                "vorm": rng.choice(SEP_VORMEN),
+                "start": start,
+                "end": None,
+                "vervolg": rng.random() < 0.2,
+            }
             versions: list[dict[str, Any] | None] = [v1]
             if rng.random() < 0.1:  # the end arrived first
                 versions.insert(0, {**v1, "start": None, "end": start + timedelta(minutes=30)})
@@ -127,7 +134,7 @@ def build_stream(seed: int, children: int) -> Stream:
                 "aanmelding_id": f"a{c}-{k}",
                 "verwijzer": rng.choice(VERWIJZERS),
                 "zorgvorm": rng.choice(ZORGVORMEN),
-                "urgent": False,
+                "urgent": rng.random() < 0.3,
                 "day": day,
                 "beschikking_date": None,
                 "plaatsing_date": None,
@@ -140,6 +147,11 @@ def build_stream(seed: int, children: int) -> Stream:
                 last = versions[-1]
                 assert last is not None
                 versions.append({**last, "plaatsing_date": day + timedelta(days=rng.randint(-3, 200))})
+            if rng.random() < 0.2:
+                last = versions[-1]
+                assert last is not None
+                closed = {"afgesloten_op": day + timedelta(days=rng.randint(0, 150)), "reden_afsluiting": "anders"}
+                versions.append({**last, **closed})
             if rng.random() < 0.05:
                 versions.append(None)
             chains.append(("aanmelding", f"a{c}-{k}", versions))
@@ -217,11 +229,16 @@ async def produce(settings: Settings, changes: list[tuple[str, dict[str, Any]]])
 # -- the oracle -------------------------------------------------------------------------------------
 DIMS: dict[str, tuple[str, ...]] = {
     "separaties": ("gemeente", "jeugdregio", "instelling", "vorm"),
+    "separatie_interventies": ("gemeente", "jeugdregio", "instelling", "vorm"),
+    "separaties_separeerruimte": ("gemeente", "jeugdregio", "instelling"),
+    "afzonderingen_overig": ("gemeente", "jeugdregio", "instelling", "vorm"),
+    "separaties_per_1000_verblijfsdagen": ("instelling",),
+    "separaties_per_100_opnames": ("instelling",),
     "gesepareerde_jeugdigen": ("gemeente", "jeugdregio", "instelling"),
-    "separatie_duur": ("jeugdregio", "instelling", "vorm"),
+    "separatie_duur": ("gemeente", "jeugdregio", "instelling", "vorm"),
     "gesloten_actief": ("gemeente", "jeugdregio", "instelling"),
     "gesloten_instroom": ("gemeente", "jeugdregio", "instelling"),
-    "gesloten_duur": ("jeugdregio", "instelling"),
+    "gesloten_duur": ("gemeente", "jeugdregio", "instelling"),
     "verblijf_actief": ("gemeente", "jeugdregio", "instelling", "vorm"),
     "aandeel_gezinsgericht": ("gemeente", "jeugdregio"),
     "verblijf_instroom": ("gemeente", "jeugdregio", "instelling", "vorm"),
@@ -230,11 +247,12 @@ DIMS: dict[str, tuple[str, ...]] = {
     "voortijdig_aandeel": ("gemeente", "jeugdregio", "instelling"),
     "verlengde_pleegzorg": ("gemeente", "jeugdregio", "instelling", "vorm"),
     "continuering_18": ("gemeente", "jeugdregio", "instelling"),
-    "wachtlijst_pleegzorg": ("gemeente", "jeugdregio"),
-    "wachttijd_beschikking": ("gemeente", "jeugdregio", "zorgvorm"),
-    "wachttijd_plaatsing": ("gemeente", "jeugdregio", "zorgvorm"),
+    "wachtlijst_pleegzorg": ("gemeente", "jeugdregio", "urgent"),
+    "wachtend_pleegzorg_dagen": ("gemeente", "jeugdregio", "urgent"),
+    "wachttijd_beschikking": ("gemeente", "jeugdregio", "urgent", "zorgvorm"),
+    "wachttijd_plaatsing": ("gemeente", "jeugdregio", "urgent", "zorgvorm"),
     "jeugdbescherming_actief": ("gemeente", "jeugdregio", "instelling", "soort"),
-    "jeugdbescherming_duur": ("jeugdregio", "instelling"),
+    "jeugdbescherming_duur": ("gemeente", "jeugdregio", "instelling", "soort"),
     "verwijzers": ("gemeente", "jeugdregio", "verwijzer"),
     "herhaald_beroep": ("gemeente", "jeugdregio"),
 }
@@ -282,6 +300,7 @@ def oracle(
     members: dict[str, list[tuple[date, dict[str, str], str]]] = defaultdict(list)
     durations: dict[str, list[tuple[date, dict[str, str], int]]] = defaultdict(list)
     episodes: dict[str, list[tuple[date, date | None, dict[str, str]]]] = defaultdict(list)
+    spans: dict[str, list[tuple[date, date | None, dict[str, str]]]] = defaultdict(list)
 
     def who(e: dict[str, Any], *names: str) -> dict[str, str]:
         full = {
@@ -289,7 +308,9 @@ def oracle(
             "jeugdregio": geography.jeugdregio(e["gemeente"]),
             "instelling": e["instelling"],
         }
-        return {n: str(e[n]) if n not in full else full[n] for n in names}
+        return {
+            n: (str(e[n]).lower() if isinstance(e[n], bool) else str(e[n])) if n not in full else full[n] for n in names
+        }
 
     for s in final["separatie"]:
         if s["start"] is None:
@@ -297,6 +318,12 @@ def oracle(
         start = _dt(s["start"])
         day = start.astimezone(AMS).date()
         counts["separaties"].append((day, who(s, *DIMS["separaties"])))
+        if not s["vervolg"]:
+            counts["separatie_interventies"].append((day, who(s, *DIMS["separatie_interventies"])))
+        if s["vorm"] == "separeerruimte":
+            counts["separaties_separeerruimte"].append((day, who(s, *DIMS["separaties_separeerruimte"])))
+        else:
+            counts["afzonderingen_overig"].append((day, who(s, *DIMS["afzonderingen_overig"])))
         members["gesepareerde_jeugdigen"].append((day, who(s, *DIMS["gesepareerde_jeugdigen"]), s["pseudonym"]))
         if s["end"] is not None:
             # elapsed time: compare in UTC (aware arithmetic within one ZoneInfo is wall-clock time)
@@ -308,6 +335,8 @@ def oracle(
             episodes["verblijf_actief"].append((start, end, who(p, *DIMS["verblijf_actief"])))
             counts["verblijf_instroom"].append((start, who(p, *DIMS["verblijf_instroom"])))
             if p["vorm"] == "gesloten":
+                counts["~opnames"].append((start, {"instelling": p["provider"]}))  # at the provider
+                episodes["~gesloten_provider"].append((start, end, {"instelling": p["provider"]}))
                 episodes["gesloten_actief"].append((start, end, who(p, *DIMS["gesloten_actief"])))
                 counts["gesloten_instroom"].append((start, who(p, *DIMS["gesloten_instroom"])))
                 if end is not None:
@@ -331,8 +360,11 @@ def oracle(
         if a["herhaald"]:
             counts["herhaald_beroep"].append((day, who(a, *DIMS["herhaald_beroep"])))
         pd = _d(a["plaatsing_date"]) if a["plaatsing_date"] else None
+        closed = _d(a["afgesloten_op"]) if a.get("afgesloten_op") else None
+        wait_end = min((d for d in (pd, closed) if d is not None), default=None)
         if a["zorgvorm"] == "pleegzorg":
-            episodes["wachtlijst_pleegzorg"].append((day, pd, who(a, *DIMS["wachtlijst_pleegzorg"])))
+            episodes["wachtlijst_pleegzorg"].append((day, wait_end, who(a, *DIMS["wachtlijst_pleegzorg"])))
+            spans["wachtend_pleegzorg_dagen"].append((day, wait_end, who(a, *DIMS["wachtend_pleegzorg_dagen"])))
         for ind, col in (("wachttijd_beschikking", "beschikking_date"), ("wachttijd_plaatsing", "plaatsing_date")):
             if a[col]:
                 d = _d(a[col])
@@ -341,7 +373,7 @@ def oracle(
         start, end = _d(b["start"]), (_d(b["end"]) if b["end"] else None)
         if b["soort"] in ("ots", "voorlopige_ots", "voogdij"):
             episodes["jeugdbescherming_actief"].append((start, end, who(b, *DIMS["jeugdbescherming_actief"])))
-        if b["soort"] == "ots" and end is not None:
+        if b["soort"] in ("ots", "voogdij") and end is not None:
             durations["jeugdbescherming_duur"].append((end, who(b, *DIMS["jeugdbescherming_duur"]), (end - start).days))
     for f in final["achttien_in_pleegzorg"]:
         d = who(f, "gemeente", "jeugdregio", "instelling")
@@ -408,12 +440,42 @@ def oracle(
                 cells = {c: {"value": nearest(v, 0.5), "n": len(v), "p90": nearest(v, 0.9)} for c, v in lists.items()}
             elif ind in episodes:
                 cells = {c: {"value": v} for c, v in stock_cells(episodes[ind], period, names).items() if v}
+            elif ind in spans or ind == "wachtend_pleegzorg_dagen":
+                waited: dict[tuple[date, tuple[str, ...]], list[int]] = defaultdict(list)
+                if spans[ind]:
+                    s = period_start(min(e[0] for e in spans[ind]), period)
+                    while s <= as_of:
+                        on = min(period_last(s, period), as_of)
+                        for start, end, d in spans[ind]:
+                            if start <= on and (end is None or on < end):
+                                waited[(s, key(d, names))].append((on - start).days)
+                        s = period_last(s, period) + timedelta(days=1)
+                cells = {c: {"value": nearest(v, 0.5), "n": len(v), "p90": nearest(v, 0.9)} for c, v in waited.items()}
             else:
                 if ind == "aandeel_gezinsgericht":
                     den = stock_cells(episodes["verblijf_actief"], period, names)
                     num = stock_cells(
                         [e for e in episodes["verblijf_actief"] if e[2]["vorm"] in GEZINSGERICHT], period, names
                     )
+                elif ind in ("separaties_per_1000_verblijfsdagen", "separaties_per_100_opnames"):
+                    num = count_cells(counts["separatie_interventies"], period, names)
+                    if ind == "separaties_per_100_opnames":
+                        den = count_cells(counts["~opnames"], period, names)
+                    else:  # verblijfsdagen: the stock summed over the period's days up to as_of
+                        den = defaultdict(int)
+                        for first, last, at in episodes["~gesloten_provider"]:
+                            on = first
+                            while on <= as_of and (last is None or on < last):
+                                den[(period_start(on, period), key(at, names))] += 1
+                                on += timedelta(days=1)
+                    per = 1000 if ind == "separaties_per_1000_verblijfsdagen" else 100
+                    cells = {
+                        c: {"value": round(num.get(c, 0) * per / n, 4), "numerator": num.get(c, 0), "denominator": n}
+                        for c, n in den.items()
+                        if n >= 1
+                    }
+                    result[(ind, period)] = rows(cells, period, names)
+                    continue
                 elif ind == "voortijdig_aandeel":
                     den = count_cells(counts["~beeindigd"], period, names)
                     num = count_cells(counts["voortijdig_beeindigd"], period, names)

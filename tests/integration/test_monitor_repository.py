@@ -9,7 +9,7 @@ from datetime import date
 import asyncpg
 import pytest
 
-from jeugdstroom.common.settings import Settings
+from jeugdstroom.common.settings import NulmetingSetting, Settings
 from jeugdstroom.monitor import repository as repo
 from jeugdstroom.monitor import rows as rowlib
 from jeugdstroom.monitor.catalogue import CATALOGUE
@@ -174,10 +174,74 @@ async def test_separatie_target_against_default_nulmeting(conn: asyncpg.Connecti
     }
     # a configured nulmeting wins: 15·181/365 ≈ 7.4 ≥ 6
     rows = await rowlib.add_targets(
-        conn, ind, scope, await rowlib.exact_rows(conn, ind, scope), {}, {"11111111": {"year": 2025, "value": 30}}
+        conn,
+        ind,
+        scope,
+        await rowlib.exact_rows(conn, ind, scope),
+        {},
+        {"11111111": NulmetingSetting(year=2025, value=30)},
     )
     assert rows[-1]["target"] == 15.0 and rows[-1]["target_status"] == "on_track"
     # split by vorm: no target (the target is per instelling)
     split = Scope("year", ("instelling", "vorm"), AS_OF)
     rows = await rowlib.add_targets(conn, ind, split, await rowlib.exact_rows(conn, ind, split), {}, {})
     assert all("target_status" not in r for r in rows)
+
+    # every row of the instelling carries its nulmeting and the change against it (the computed one: 20 in 2025)
+    rows = await rowlib.add_targets(conn, ind, scope, await rowlib.exact_rows(conn, ind, scope), {}, {})
+    assert [(r["baseline_year"], r["baseline"], r["change"]) for r in rows] == [
+        (2025, 20, -16),
+        (2025, 20, 0),
+        (2025, 20, -14),
+    ]
+    # a small baseline is hidden in public output together with the change; the operator sees it
+    public = [rowlib.public(ind, r, 10) for r in rows]
+    assert [(p["value"], p["baseline"], p["change"]) for p in public] == [(None, 20, None), (20, 20, 0), (None, 20, None)]
+    assert all("_baseline" not in p for p in public)
+    assert rowlib.public(ind, rows[1], 25)["baseline"] is None
+    assert "_baseline" not in rowlib.exact(rows[0])
+
+
+async def test_regional_nulmeting_and_target_as_catalogue_data(conn: asyncpg.Connection) -> None:
+    """wachtlijst_pleegzorg: the catalogue's target (JZ32 below 5) and nulmeting year (JZ32: 2022) apply to the
+    jeugdregio's rows, whose dimension value may still be the slug rijk-van-nijmegen."""
+    s = "wachtlijst_pleegzorg"
+    g = (("gemeente", "GM0268"), ("jeugdregio", "rijk-van-nijmegen"))
+    await repo.apply_deltas(
+        conn,
+        {
+            Key("stock", s, date(2021, 12, 1), g): 7,  # the data cover all of 2022
+            Key("stock", s, date(2022, 6, 1), g): 14,
+            Key("stock", s, date(2023, 3, 1), g): -17,
+            # the data's first and latest days are read from count items (here the aanmeldingen)
+            Key("count", "verwijzers", date(2021, 12, 1), (("gemeente", "GM0268"), ("verwijzer", "huisarts"))): 7,
+            Key("count", "verwijzers", date(2023, 3, 1), (("gemeente", "GM0268"), ("verwijzer", "huisarts"))): 1,
+        },
+    )
+    ind = CATALOGUE[s]
+    scope = Scope("year", ("jeugdregio",), date(2023, 6, 30))
+    rows = await rowlib.add_targets(conn, ind, scope, await rowlib.exact_rows(conn, ind, scope), {}, {})
+    got = [(r["start"], r["value"], r["baseline_year"], r["baseline"], r["change"], r["target_status"]) for r in rows]
+    assert got == [
+        ("2021-01-01", 7, 2022, 21, -14, "off_track"),
+        ("2022-01-01", 21, 2022, 21, 0, "off_track"),
+        ("2023-01-01", 4, 2022, 21, -17, "on_track"),
+    ]
+    assert {r["target"] for r in rows} == {5}
+    # a gemeente row has the nulmeting of its jeugdregio but no target (the target is about the jeugdregio)
+    by_gm = Scope("year", ("gemeente",), date(2023, 6, 30))
+    rows = await rowlib.add_targets(conn, ind, by_gm, await rowlib.exact_rows(conn, ind, by_gm), {}, {})
+    assert rows[-1]["baseline"] == 21 and "target_status" not in rows[-1]
+    # a configured year and value for the jeugdregio win; a year the data do not cover has no value
+    conf = {"JZ32": NulmetingSetting(year=2021, values={s: 30})}
+    rows = await rowlib.add_targets(conn, ind, scope, await rowlib.exact_rows(conn, ind, scope), {}, conf)
+    assert (rows[-1]["baseline_year"], rows[-1]["baseline"], rows[-1]["change"]) == (2021, 30, -26)
+    conf = {"JZ32": NulmetingSetting(year=2020)}
+    rows = await rowlib.add_targets(conn, ind, scope, await rowlib.exact_rows(conn, ind, scope), {}, conf)
+    assert (rows[-1]["baseline_year"], rows[-1]["baseline"], rows[-1]["change"]) == (2020, None, None)
+    # the gauge states come from the same catalogue data
+    from jeugdstroom.monitor.app import target_states
+
+    assert await target_states(conn, date(2023, 6, 30), {}) == {
+        ("wachtlijst_pleegzorg", "", "rijk-van-nijmegen"): False,
+    }

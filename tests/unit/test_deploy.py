@@ -525,3 +525,20 @@ def test_exported_list_matches_the_service_code() -> None:
     for _, _, expr in dashboard_exprs():
         used_process |= set(PROCESS_RE.findall(expr))
     assert used_process <= registered, used_process - registered
+
+
+def test_indicator_alerts_match_the_catalogue_targets() -> None:
+    """The policy alerts are checked against the catalogue: one alert per indicator with a target, on the
+    target gauge of that indicator, with the target's ``for``; no alert for an indicator without one."""
+    from jeugdstroom.monitor.catalogue import CATALOGUE
+
+    group = next(g for g in load_yaml(PROMETHEUS / "rules.yml")["groups"] if g["name"] == "jeugdstroom.indicators")
+    alerted: dict[str, str] = {}
+    for rule in group["rules"]:
+        found = re.findall(r'indicator="(\w+)"', rule["expr"])
+        assert len(set(found)) == 1 and "jeugdstroom_monitor_target_off_track" in rule["expr"], rule["alert"]
+        alerted[found[0]] = rule.get("for", "0s")
+    with_target = {i.id: i for i in CATALOGUE.values() if i.targets}
+    assert set(alerted) == set(with_target)
+    for ind_id, duration in alerted.items():
+        assert {t.alert_for for t in with_target[ind_id].targets} == {duration}, ind_id

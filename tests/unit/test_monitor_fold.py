@@ -27,8 +27,8 @@ from jeugdstroom.common.contracts.changes import (
     SeparatieEpisode,
 )
 from jeugdstroom.monitor import fold
-from jeugdstroom.monitor.catalogue import CATALOGUE, FOLDS, SERIES
-from jeugdstroom.monitor.fold import Duration, Episode, Item, Key, Member
+from jeugdstroom.monitor.catalogue import CATALOGUE, FOLDS, SERIES, Part
+from jeugdstroom.monitor.fold import Duration, Episode, Item, Key, Member, Span
 from tests.integration.monitor_stream import build_stream
 
 P1, P2 = "a" * 64, "b" * 64
@@ -127,7 +127,7 @@ def test_separatie_day_is_the_local_start_date_and_duration_is_floored_minutes()
     assert fold.separatie_duur(ep) == [
         Duration(
             date(2026, 4, 1),
-            fold.dims({"jeugdregio": "JZ32", "instelling": "12345678", "vorm": "separeerruimte"}),
+            fold.dims({**NIJMEGEN, "vorm": "separeerruimte"}),
             90,
         )
     ]
@@ -168,7 +168,7 @@ def test_end_added_later_keeps_the_count_and_adds_the_duration() -> None:
             "duration",
             "separatie_duur",
             date(2026, 2, 3),
-            (("instelling", "12345678"), ("jeugdregio", "JZ32"), ("vorm", "separeerruimte")),
+            (*sorted(NIJMEGEN.items()), ("vorm", "separeerruimte")),
             value=45,
         ): 1
     }
@@ -235,7 +235,7 @@ def test_stock_value_at_a_past_date() -> None:
             "duration",
             "gesloten_duur",
             date(2025, 3, 5),
-            (("instelling", "12345678"), ("jeugdregio", "JZ32")),
+            tuple(sorted(NIJMEGEN.items())),
             value=54,
         ): 1
     }
@@ -294,7 +294,7 @@ def test_wachtlijst_ends_when_the_first_plaatsing_starts() -> None:
     deltas = fold_all([change(1, None, v1), change(2, v1, v2)])
     assert stock_on(deltas, "wachtlijst_pleegzorg", date(2025, 4, 9)) == 1
     assert stock_on(deltas, "wachtlijst_pleegzorg", date(2025, 4, 10)) == 0
-    gr = (("gemeente", "GM0268"), ("jeugdregio", "JZ32"), ("zorgvorm", "pleegzorg"))
+    gr = (("gemeente", "GM0268"), ("jeugdregio", "JZ32"), ("urgent", "false"), ("zorgvorm", "pleegzorg"))
     assert of(deltas, "wachttijd_plaatsing") == {
         Key("duration", "wachttijd_plaatsing", date(2025, 4, 10), gr, value=40): 1
     }
@@ -303,6 +303,30 @@ def test_wachtlijst_ends_when_the_first_plaatsing_starts() -> None:
         Key("duration", "wachttijd_beschikking", date(2025, 2, 20), gr, value=0): 1
     }
     assert fold.wachtlijst_pleegzorg(aanmelding(date(2025, 3, 1), zorgvorm="ambulant")) == []
+    # the span of the wait: keyed by its start, with the end day (as an ordinal) so a read knows who still waits
+    assert of(deltas, "wachtend_pleegzorg_dagen") == {
+        Key("span", "wachtend_pleegzorg_dagen", date(2025, 3, 1), gr[:3], value=date(2025, 4, 10).toordinal()): 1
+    }
+
+
+def test_wait_ends_at_the_closing_and_is_split_by_urgent() -> None:
+    urgent = aanmelding(date(2025, 3, 1)).model_copy(update={"urgent": True})
+    closed = urgent.model_copy(update={"afgesloten_op": date(2025, 3, 20), "reden_afsluiting": "geplaatst_elders"})
+    deltas = fold_all([change(1, None, urgent), change(2, urgent, closed)])
+    assert stock_on(deltas, "wachtlijst_pleegzorg", date(2025, 3, 19)) == 1
+    assert stock_on(deltas, "wachtlijst_pleegzorg", date(2025, 3, 20)) == 0
+    assert {dict(k.dims)["urgent"] for k in of(deltas, "wachtlijst_pleegzorg")} == {"true"}
+    assert of(deltas, "wachttijd_plaatsing") == {}  # closed without a placement: no completed wait to a placement
+    # a placement before the closing ends the wait at the placement
+    placed = closed.model_copy(update={"plaatsing_date": date(2025, 3, 10)})
+    assert fold.wachtlijst_pleegzorg(placed)[0].end == date(2025, 3, 10)
+    # open: the span has no end (value 0)
+    [(key, n)] = fold.contributions("wachtend_pleegzorg_dagen", fold.wachtend_pleegzorg_dagen(urgent))
+    assert (key.table, key.day, key.value, n) == ("span", date(2025, 3, 1), 0, 1)
+    # a wait that ends on its first day never waited
+    same_day = urgent.model_copy(update={"afgesloten_op": date(2025, 3, 1), "reden_afsluiting": "anders"})
+    assert fold.contributions("wachtend_pleegzorg_dagen", fold.wachtend_pleegzorg_dagen(same_day)) == []
+    assert of(fold_all([change(3, None, same_day)]), "wachtend_pleegzorg_dagen") == {}
 
 
 def test_verwijzers_and_herhaald_beroep() -> None:
@@ -328,11 +352,31 @@ def test_jeugdbescherming_by_soort_and_ots_duration() -> None:
     assert stock_on(deltas, "jeugdbescherming_actief", date(2025, 12, 1)) == 0
     assert [(k.day, k.value) for k in of(deltas, "jeugdbescherming_duur")] == [(date(2025, 12, 1), 334)]
     assert fold.jeugdbescherming_actief(beschikking(date(2025, 1, 1), soort="toewijzing")) == []
-    assert fold.jeugdbescherming_duur(beschikking(date(2025, 1, 1), date(2025, 2, 1), soort="voogdij")) == []
+    voogdij = fold.jeugdbescherming_duur(beschikking(date(2025, 1, 1), date(2025, 2, 1), soort="voogdij"))
+    assert [(d.value, dict(d.dims)["soort"], dict(d.dims)["gemeente"]) for d in voogdij] == [(31, "voogdij", "GM0268")]
+    assert fold.jeugdbescherming_duur(beschikking(date(2025, 1, 1), date(2025, 2, 1), soort="voorlopige_ots")) == []
+
+
+def test_argus_interventions_forms_and_the_rates_series() -> None:
+    first = sep(datetime(2026, 3, 1, 10, 0, tzinfo=CET), vorm="separeerruimte")
+    follow = first.model_copy(update={"separatie_id": "s2", "vervolg": True, "vorm": "afzonderingsruimte"})
+    deltas = fold_all([change(1, None, first), change(2, None, follow)])
+    assert sum(of(deltas, "separatie_interventies").values()) == 1  # the continuation is the same intervention
+    assert sum(of(deltas, "separaties").values()) == 2  # the raw episode count stays
+    assert sum(of(deltas, "separaties_separeerruimte").values()) == 1
+    assert [dict(k.dims)["vorm"] for k in of(deltas, "afzonderingen_overig")] == ["afzonderingsruimte"]
+    closed = plaatsing(date(2026, 1, 1), date(2026, 2, 1), vorm="gesloten")
+    assert fold.gesloten_verblijf(closed) == [
+        Episode(date(2026, 1, 1), date(2026, 2, 1), (("instelling", "87654321"),))
+    ]
+    assert fold.gesloten_opnames(closed) == [Item(date(2026, 1, 1), (("instelling", "87654321"),))]
+    assert fold.gesloten_opnames(plaatsing(date(2026, 1, 1), vorm="residentieel")) == []
+    ratio = CATALOGUE["separaties_per_1000_verblijfsdagen"]
+    assert (ratio.per, ratio.denominator) == (1000, Part("gesloten_verblijf", days=True))
 
 
 def test_catalogue_covers_every_series_with_a_fold() -> None:
-    assert len(CATALOGUE) == 21
+    assert len(CATALOGUE) == 27
     for s in SERIES.values():
         assert (s.id, s.fold) in FOLDS[s.entity]
 
@@ -364,6 +408,10 @@ def straightforward_deltas(changes: list[AnyChange]) -> dict[Key, int]:
                         total[Key("member", series, it.day, dims, member=it.pseudonym)] += sign
                     elif isinstance(it, Duration):
                         total[Key("duration", series, it.day, dims, value=it.value)] += sign
+                    elif isinstance(it, Span):
+                        if it.end is None or it.start < it.end:
+                            end = 0 if it.end is None else it.end.toordinal()
+                            total[Key("span", series, it.start, dims, value=end)] += sign
                     else:
                         total[Key("count", series, it.day, dims)] += sign
     return {k: v for k, v in total.items() if v}
@@ -384,7 +432,7 @@ def test_batch_deltas_equal_the_item_by_item_definition_on_a_mixed_stream(seed: 
         assert all(type(k) is Key and v != 0 for k, v in got.items())
         total.update(got)
     assert {k: v for k, v in total.items() if v} == straightforward_deltas(changes)
-    assert {k.table for k in total} == {"count", "stock", "member", "duration"}  # every path taken
+    assert {k.table for k in total} == {"count", "stock", "member", "duration", "span"}  # every path taken
 
 
 def test_items_carry_their_series_dims_in_canonical_order() -> None:
@@ -397,6 +445,7 @@ def test_items_carry_their_series_dims_in_canonical_order() -> None:
             for series, fn in FOLDS[ch.entity]:
                 for it in fn(version):
                     assert [n for n, _ in it.dims] == sorted(SERIES[series].dims), series
-                    assert dict(it.dims)["jeugdregio"] == geography.jeugdregio(version.gemeente)
+                    if "jeugdregio" in SERIES[series].dims:  # (the separatie rates are per provider only)
+                        assert dict(it.dims)["jeugdregio"] == geography.jeugdregio(version.gemeente)
                     seen.add(series)
     assert seen == set(SERIES)

@@ -12,7 +12,7 @@ from jeugdstroom.monitor.periods import next_start, start_of
 from jeugdstroom.monitor.publisher import TOPIC_PERIODS, Affected
 
 AS_OF = date(2026, 6, 17)
-TABLES: dict[str, Table] = {"count": "count", "stock": "stock", "distinct": "member", "duration": "duration"}
+TABLES: dict[str, Table] = {"count": "count", "stock": "stock", "distinct": "member", "duration": "duration", "waiting": "span"}
 
 
 def per_key(keys: list[Key], as_of: date) -> dict[tuple[str, str], Affected]:
@@ -25,7 +25,7 @@ def per_key(keys: list[Key], as_of: date) -> dict[tuple[str, str], Affected]:
         for ind in USERS[key.series]:
             for period in TOPIC_PERIODS:
                 lo = start_of(key.day, period)
-                hi = None if SERIES[key.series].kind == "stock" else next_start(lo, period)
+                hi = None if SERIES[key.series].kind in ("stock", "waiting") else next_start(lo, period)
                 a = out.setdefault((ind.id, period), Affected(lo, hi))
                 a.lo = min(a.lo, lo)
                 a.hi = None if a.hi is None or hi is None else max(a.hi, hi)

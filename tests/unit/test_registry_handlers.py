@@ -279,6 +279,126 @@ def test_links_take_the_earliest_linked_start() -> None:
     assert [(f.kind, f.subject) for f in found] == [("koppeling_onbekende_aanmelding", f"beschikking:{GEM}/b3")]
 
 
+def test_a_pleegzorg_wait_ends_at_a_pleegzorg_placement_linked_by_child_and_date() -> None:
+    a = _a(date(2025, 3, 1))
+    unlinked = [
+        derived.Linked(_p("early", date(2025, 2, 1)), None),  # before the aanmelding: not its end
+        derived.Linked(_p("resi", date(2025, 3, 5), vorm="residentieel"), None),  # another form does not end it
+        derived.Linked(_p("p1", date(2025, 4, 10), vorm="pleegzorg_netwerk"), None),
+        derived.Linked(_p("p2", date(2025, 5, 1)), None),
+    ]
+    [got] = derived.aanmeldingen([a], [], unlinked)
+    assert got.plaatsing_date == date(2025, 4, 10)
+    # an explicit link wins over the link by date, but only a pleegzorg placement ends a pleegzorg wait
+    explicit = [*unlinked, derived.Linked(_p("px", date(2025, 6, 1)), "a1")]
+    assert derived.aanmeldingen([a], [], explicit)[0].plaatsing_date == date(2025, 6, 1)
+    other = [derived.Linked(_p("rx", date(2025, 3, 2), vorm="gezinshuis"), "a1")]
+    assert derived.aanmeldingen([a], [], other)[0].plaatsing_date is None
+    # a placement naming another aanmelding is not linked by date
+    assert derived.aanmeldingen([a], [], [derived.Linked(_p("q", date(2025, 4, 1)), "a9")])[0].plaatsing_date is None
+    # closed by the sender: a placement after the closing is not the end of this wait
+    closed = a.model_copy(update={"afgesloten_op": date(2025, 4, 1), "reden_afsluiting": "geplaatst_elders"})
+    assert derived.aanmeldingen([closed], [], unlinked)[0].plaatsing_date is None
+    # other zorgvormen keep explicit links only, in any form
+    resi = a.model_copy(update={"zorgvorm": "residentieel"})
+    assert derived.aanmeldingen([resi], [], unlinked)[0].plaatsing_date is None
+    assert derived.aanmeldingen([resi], [], other)[0].plaatsing_date == date(2025, 3, 2)
+
+
+def test_an_aanmelding_closing_and_the_decision_date() -> None:
+    opened = aanm("e1", "a1", "2025-01-10T10:00:00+01:00")
+    data = {
+        "aanmelding_id": "a1",
+        "verwijzer": "wijkteam",
+        "zorgvorm": "pleegzorg",
+        "status": "afgesloten",
+        "afgesloten_op": "2025-02-01",
+        "reden_afsluiting": "zonder_plaatsing_beeindigd",
+    }
+    closing_ev = event("aanmelding", "e2", "2025-02-01T09:00:00+01:00", data, sender=GEM)
+    closing = fact(closing_ev)
+    ep, _ = aanmelding.project([closing, opened])
+    assert (ep.day, ep.afgesloten_op, ep.reden_afsluiting) == (
+        date(2025, 1, 10),
+        date(2025, 2, 1),
+        "zonder_plaatsing_beeindigd",
+    )
+    assert aanmelding.project([opened])[0].afgesloten_op is None
+    # withdrawing the closing (correctie) reopens it: the closing never happened
+    withdrawn = corr("c1", closing_ev, "2025-02-02T10:00:00+01:00")
+    state = care_path.project(P1, {f.uid: f for f in (opened, closing)}, [withdrawn], None)
+    [a] = [e for e in state.entities.values() if isinstance(e, AanmeldingEpisode)]
+    assert a.afgesloten_op is None
+    # wachttijd_beschikking ends at the besluitdatum where the beschikking carries one
+    data = {"beschikking_id": "b1", "soort": "toewijzing", "status": "afgegeven", "start": "2025-02-15"}
+    with_besluit = fact(
+        event(
+            "beschikking",
+            "e4",
+            "2025-02-03T12:00:00+01:00",
+            {**data, "aanmelding_id": "a1", "besluitdatum": "2025-02-03"},
+        )
+    )
+    b, _ = beschikking.project([with_besluit])
+    assert b.besluitdatum == date(2025, 2, 3)
+    [got] = derived.aanmeldingen([_a(date(2025, 1, 10))], [derived.Linked(b, "a1")], [])
+    assert got.beschikking_date == date(2025, 2, 3)
+    b0, _ = beschikking.project([besch("e3", "b1", "2025-02-15", aanmelding_id="a1")])
+    assert derived.aanmeldingen([_a(date(2025, 1, 10))], [derived.Linked(b0, "a1")], [])[0].beschikking_date == date(
+        2025, 2, 15
+    )
+
+
+def test_separatie_episodes_less_than_24_hours_apart_are_one_intervention() -> None:
+    def ep(sid: str, start: str, end: str | None = None, instelling: str = PROVIDER) -> Any:
+        s, _ = separatie.project(
+            [
+                fact(
+                    event(
+                        "separatie",
+                        sid,
+                        start,
+                        {"separatie_id": sid, "vorm": "separeerruimte", "start": start} | ({"end": end} if end else {}),
+                        sender=instelling,
+                    )
+                )
+            ]
+        )
+        return s
+
+    a = ep("s1", "2025-03-01T10:00:00+01:00", "2025-03-01T11:00:00+01:00")
+    b = ep("s2", "2025-03-02T10:59:00+01:00", "2025-03-02T12:00:00+01:00")  # 23h59 after a's end
+    c = ep("s3", "2025-03-03T12:00:00+01:00")  # exactly 24h after b's end: a new intervention
+    d = ep("s4", "2025-03-03T20:00:00+01:00")  # 8h after c's start (c's end unknown)
+    e = ep("s5", "2025-03-03T21:00:00+01:00", instelling="10000002")  # another instelling
+    got = {s.separatie_id: s.vervolg for s in derived.separaties([e, d, c, b, a])}
+    assert got == {"s1": False, "s2": True, "s3": False, "s4": True, "s5": False}
+    # withdrawing b (a correction) turns nothing else: c was 24h after b's end, and more after a's
+    assert {s.separatie_id: s.vervolg for s in derived.separaties([a, c, d])} == {"s1": False, "s3": False, "s4": True}
+    # the whole care path sets the flag
+    facts = [
+        fact(
+            event(
+                "separatie",
+                "x1",
+                "2025-03-01T10:00:00+01:00",
+                {"separatie_id": "x1", "vorm": "separeerruimte", "start": "2025-03-01T10:00:00+01:00"},
+            )
+        ),
+        fact(
+            event(
+                "separatie",
+                "x2",
+                "2025-03-01T18:00:00+01:00",
+                {"separatie_id": "x2", "vorm": "afzonderingsruimte", "start": "2025-03-01T18:00:00+01:00"},
+            )
+        ),
+    ]
+    state = care_path.project(P1, {f.uid: f for f in facts}, [], None)
+    flags = sorted((k[1], getattr(v, "vervolg", None)) for k, v in state.entities.items() if k[0] == "separatie")
+    assert flags == [(f"{PROVIDER}/x1", False), (f"{PROVIDER}/x2", True)]
+
+
 @pytest.mark.parametrize(("days_after_end", "herhaald"), [(0, True), (365, True), (366, False), (-1, False)])
 def test_herhaald_when_previous_care_ended_at_most_365_days_before(days_after_end: int, herhaald: bool) -> None:
     end = date(2024, 3, 1)

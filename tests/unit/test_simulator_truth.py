@@ -188,7 +188,7 @@ def test_durations_use_whole_minutes_and_nearest_rank_quantiles() -> None:
         "2026-03-01": (60, 1, 60),
         "2026-04-01": (20, 3, 45),
     }
-    assert set(month["2026-04-01"]["dims"]) == {"jeugdregio", "instelling", "vorm"}
+    assert set(month["2026-04-01"]["dims"]) == {"gemeente", "jeugdregio", "instelling", "vorm"}
     assert values(res, "separaties", "month") == {"2026-03-01": 1, "2026-04-01": 4}
     assert nearest_rank([1, 2, 3, 4], 0.5) == 2 and nearest_rank([1, 2, 3, 4], 0.9) == 4
     assert nearest_rank(list(range(1, 11)), 0.9) == 9
@@ -259,6 +259,10 @@ def test_gesloten_and_protection_durations_fall_on_the_end_day() -> None:
     assert values(res, "gesloten_instroom", "year") == {"2026-01-01": 1}
     assert values(res, "jeugdbescherming_duur", "year") == {"2026-01-01": 337}
     assert values(res, "jeugdbescherming_actief", "month", soort="voogdij")["2026-06-01"] == 1
+    # an ended voogdij has a duration too, by soort
+    ended = truth_of([Kid(2).beschikking("v1", "voogdij", "2025-06-01", "2026-06-01", status="beeindigd")])
+    assert values(ended, "jeugdbescherming_duur", "year", soort="voogdij") == {"2026-01-01": 365}
+    assert rows(ended, "jeugdbescherming_duur", "year")["2026-01-01"]["dims"]["gemeente"] == "GM0268"
     assert values(res, "jeugdbescherming_actief", "month", soort="ots") == {
         **{f"2025-{m:02d}-01": 1 for m in range(3, 13)},
         "2026-01-01": 1,
@@ -307,6 +311,97 @@ def test_waiting_list_and_waiting_times_follow_the_linked_aanmelding() -> None:
     assert values(res, "wachttijd_beschikking", "month") == {"2026-02-01": 10}
     assert values(res, "verwijzers", "year", verwijzer="huisarts") == {"2026-01-01": 1}
     assert values(res, "verwijzers", "year", verwijzer="wijkteam") == {"2026-01-01": 1}
+
+
+def test_a_pleegzorg_wait_ends_at_a_pleegzorg_placement_by_child_and_date_or_at_its_closing() -> None:
+    linked, closed, urgent = Kid(1), Kid(2), Kid(3)
+    closing = {
+        "aanmelding_id": "a2",
+        "verwijzer": "wijkteam",
+        "zorgvorm": "pleegzorg",
+        "status": "afgesloten",
+        "afgesloten_op": "2026-04-10",
+        "reden_afsluiting": "zonder_plaatsing_beeindigd",
+    }
+    urgent_data = {"aanmelding_id": "a3", "verwijzer": "huisarts", "zorgvorm": "pleegzorg", "urgent": True}
+    res = truth_of(
+        [
+            linked.aanmelding("a1", "2026-02-01", "pleegzorg"),
+            # residentieel while waiting: does not end the wait; the pleegzorg placement names no aanmelding
+            linked.plaatsing("r1", "2026-02-05", "2026-03-15", "volgens_plan", vorm="residentieel"),
+            linked.plaatsing("p1", "2026-03-15", vorm="pleegzorg_netwerk"),
+        ],
+        [
+            closed.aanmelding("a2", "2026-03-01", "pleegzorg"),
+            closed.event("aanmelding", "GM0268", "2026-04-10T10:00:00+02:00", closing),
+            closed.plaatsing("p2", "2026-05-01", vorm="pleegzorg_bestand"),  # after the closing: not its end
+        ],
+        [urgent.event("aanmelding", "GM0268", "2026-06-01T10:00:00+02:00", urgent_data)],
+    )
+    assert values(res, "wachtlijst_pleegzorg", "month", urgent="false") == {
+        "2026-02-01": 1,
+        "2026-03-01": 1,  # a2 on 31 March (a1 ended on 15 March)
+    }
+    assert values(res, "wachtlijst_pleegzorg", "month", urgent="true") == {"2026-06-01": 1}
+    assert values(res, "wachttijd_plaatsing", "day") == {"2026-03-15": 42}  # a2 was closed: no completed wait
+    # days waited so far by those still waiting on the day read
+    assert rows(res, "wachtend_pleegzorg_dagen", "month", urgent="false")["2026-02-01"] == {
+        "period": "month",
+        "start": "2026-02-01",
+        "dims": {"gemeente": "GM0268", "jeugdregio": RVN, "urgent": "false"},
+        "value": 27,
+        "n": 1,
+        "p90": 27,
+    }
+    assert values(res, "wachtend_pleegzorg_dagen", "month", urgent="false") == {"2026-02-01": 27, "2026-03-01": 30}
+    assert values(res, "wachtend_pleegzorg_dagen", "half_year", urgent="true") == {"2026-01-01": 29}
+    assert values(res, "wachtend_pleegzorg_dagen", "day", urgent="false")["2026-03-14"] == 13  # nearest rank of 13, 41
+    assert rows(res, "wachtend_pleegzorg_dagen", "day", urgent="false")["2026-03-14"]["p90"] == 41
+
+
+def test_wachttijd_beschikking_ends_at_the_besluitdatum_where_given() -> None:
+    kid = Kid(1)
+    t = kid.beschikking("t1", "toewijzing", "2026-02-20", aid="a1", sender="GM0268")
+    t["data"]["besluitdatum"] = "2026-02-12"
+    res = truth_of([kid.aanmelding("a1", "2026-02-01"), t])
+    assert values(res, "wachttijd_beschikking", "day") == {"2026-02-12": 11}
+
+
+def test_argus_interventions_forms_and_rates_per_instelling() -> None:
+    kid, other = Kid(1), Kid(2)
+    res = truth_of(
+        [
+            kid.plaatsing("g1", "2026-03-01", "2026-03-11", "volgens_plan", vorm="gesloten", sender=CLOSED),
+            kid.separatie("s1", "2026-03-02T10:00:00+01:00", "2026-03-02T11:00:00+01:00"),
+            # 23 hours after s1's end: the same intervention
+            kid.separatie("s2", "2026-03-03T10:00:00+01:00", "2026-03-03T10:30:00+01:00", vorm="afzonderingsruimte"),
+            kid.separatie("s3", "2026-03-05T10:00:00+01:00", vorm="leeggemaakte_kamer"),
+        ],
+        [
+            other.plaatsing("g2", "2026-03-06", vorm="gesloten", sender=CLOSED),
+            other.separatie("s4", "2026-03-06T20:00:00+01:00", "2026-03-06T21:00:00+01:00"),
+        ],
+    )
+    def total(indicator: str, **dims: str) -> int:
+        return sum(
+            r["value"]
+            for r in res[indicator]
+            if r["period"] == "year" and all(r["dims"].get(k) == v for k, v in dims.items())
+        )
+
+    assert total("separaties") == 4  # the raw episode count stays
+    assert total("separatie_interventies") == 3 and total("separatie_interventies", vorm="afzonderingsruimte") == 0
+    assert total("separaties_separeerruimte", instelling=CLOSED) == 2
+    assert total("afzonderingen_overig") == 2
+    # 3 interventions; verblijfsdagen in March: g1 10 days + g2 26 days (6–31 March); opnames: 2
+    per_days = rows(res, "separaties_per_1000_verblijfsdagen", "month", instelling=CLOSED)["2026-03-01"]
+    assert (per_days["numerator"], per_days["denominator"], per_days["value"]) == (3, 36, round(3000 / 36, 4))
+    per_admission = rows(res, "separaties_per_100_opnames", "month", instelling=CLOSED)["2026-03-01"]
+    assert (per_admission["numerator"], per_admission["denominator"], per_admission["value"]) == (3, 2, 150.0)
+    # the open placement goes on counting days up to as_of (30 June)
+    assert (
+        rows(res, "separaties_per_1000_verblijfsdagen", "month", instelling=CLOSED)["2026-06-01"]["denominator"] == 30
+    )
 
 
 def test_herhaald_beroep_when_previous_care_ended_within_365_days() -> None:

@@ -7,8 +7,23 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class NulmetingSetting(BaseModel):
+    """A configured nulmeting of one instelling or jeugdregio: its baseline ``year`` for every indicator, and
+    optionally baseline values that replace the computed ones (``value``: of ``separaties``, the original form;
+    ``values``: per indicator id)."""
+
+    year: int = Field(ge=2000, le=2100)
+    value: int | None = None
+    values: dict[str, float] = Field(default_factory=dict)
+
+    def value_of(self, indicator: str) -> float | None:
+        if indicator in self.values:
+            return self.values[indicator]
+        return self.value if indicator == "separaties" else None
 
 
 class Settings(BaseSettings):
@@ -29,10 +44,12 @@ class Settings(BaseSettings):
     monitor_port: int = 8003
     operator_token: SecretStr | None = Field(None, description="Bearer token that sees unsuppressed values")
     suppression_threshold: int = Field(10, ge=0, description="Public cells below this are suppressed")
-    nulmeting: dict[str, dict[str, int]] = Field(
+    nulmeting: dict[str, NulmetingSetting] = Field(
         default_factory=dict,
-        description='Separatie nulmeting per instelling, JSON {"<instelling>": {"year": 2024, "value": 40}};'
-        " default: the instelling's first full calendar year of data",
+        description="Nulmeting (baseline year) per instelling (8-digit code or GM code) or jeugdregio (CBS code, e.g."
+        ' JZ32), JSON {"12345678": {"year": 2024, "value": 40}, "JZ32": {"year": 2022, "values":'
+        ' {"wachtlijst_pleegzorg": 22}}}; `value` is the separaties nulmeting, `values` per indicator. Defaults: the'
+        " catalogue's year per jeugdregio (JZ32: 2022), for separaties the instelling's first full calendar year",
     )
     batch_max_records: int = Field(2000, ge=1, description="Max records per consumer batch")
     batch_max_wait_ms: int = Field(100, ge=1, description="Max wait for a consumer batch to fill")

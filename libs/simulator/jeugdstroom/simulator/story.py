@@ -156,6 +156,8 @@ class Story:
     region: Region
     events: list[Ev] = field(default_factory=list)
     _n: int = 0
+    #: aanmelding id → (sender, data as sent), for its closing
+    _aanmeldingen: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
 
     # -- rendering ------------------------------------------------------------------------------------------
     def _id(self, prefix: str) -> str:
@@ -196,7 +198,16 @@ class Story:
         if self.rng.random() < 0.1:
             data["urgent"] = True
         self.emit("aanmelding", sender, self.moment(day), data)
+        self._aanmeldingen[aid] = (sender, data)
         return aid
+
+    def close_aanmelding(self, aid: str, day: date, reden: str) -> None:
+        """The sender closes an aanmelding (an aanmelding event with status afgesloten), if told by then."""
+        if not self.told(day):
+            return
+        sender, data = self._aanmeldingen[aid]
+        closing = {**data, "status": "afgesloten", "afgesloten_op": day.isoformat(), "reden_afsluiting": reden}
+        self.emit("aanmelding", sender, self.moment(day), closing)
 
     def beschikking(
         self,
@@ -206,8 +217,10 @@ class Story:
         planned_end: date | None,
         actual_end: date | None,
         aanmelding_id: str | None = None,
+        besluitdatum: date | None = None,
     ) -> None:
-        """A decision issued on ``start``; a ``beeindigd`` event follows when it ends (actual or planned)."""
+        """A decision issued on ``start`` (taken on ``besluitdatum`` when given); a ``beeindigd`` event follows when
+        it ends (actual or planned)."""
         if not self.told(start):
             return
         bid = self._id("B")
@@ -221,7 +234,9 @@ class Story:
             data["end"] = planned_end.isoformat()
         if aanmelding_id is not None:
             data["aanmelding_id"] = aanmelding_id
-        self.emit("beschikking", sender, self.moment(start), data)
+        if besluitdatum is not None:
+            data["besluitdatum"] = besluitdatum.isoformat()
+        self.emit("beschikking", sender, self.moment(min(start, besluitdatum or start)), data)
         end = actual_end if actual_end is not None else planned_end
         if end is not None and end > start and self.told(end) and (actual_end is not None or self.rng.random() < 0.9):
             self.emit("beschikking", sender, self.moment(end), {**data, "status": "beeindigd", "end": end.isoformat()})
@@ -270,14 +285,19 @@ class Story:
         rate = 0.03 * self.rng.uniform(0.3, 2.0)
         count = min(40, _poisson(self.rng, rate * stay))
         limit = datetime.combine(self.window.as_of + timedelta(days=1), time(0), AMS).astimezone(UTC)
+        follow: datetime | None = None  # a next episode less than 24 hours after the last one (Argus: one intervention)
         for _ in range(count):
             day = start + timedelta(days=self.rng.randrange(stay))
             begin = self.moment(day, 0, 24) if self.rng.random() < 0.25 else self.moment(day, 7, 23)
+            if follow is not None and follow < limit:
+                begin, follow = follow, None
             vorm = self.rng.choices(SEPARATIE_VORMEN, weights=SEPARATIE_WEIGHTS)[0]
             minutes = SEPARATIE_MEDIAN_MINUTES[vorm] * math.exp(0.9 * self.rng.gauss(0.0, 1.0))
             if self.rng.random() < 0.02:
                 minutes *= 20
             finish = begin + timedelta(seconds=max(30, int(minutes * 60)))
+            if self.rng.random() < 0.15:
+                follow = finish + timedelta(minutes=self.rng.randrange(30, 23 * 60))
             data: dict[str, Any] = {"separatie_id": self._id("S"), "vorm": vorm, "start": self.iso(begin)}
             if self.rng.random() < 0.2:
                 data["reden"] = "gevaar voor zichzelf of anderen"
@@ -416,13 +436,43 @@ def _episode(story: Story, day: date, zorgvorm: str, depth: int) -> None:
         else:
             wait = min(200, int(rng.expovariate(1 / 25)))
         if zorgvorm != "gesloten":
-            story.beschikking(
-                gemeente, "toewijzing", day + timedelta(days=min(wait, rng.randrange(0, 21))), None, None, aid
-            )
-        care_end = story.placement_chain(vorm, day + timedelta(days=wait), aid)
+            decided = day + timedelta(days=min(wait, rng.randrange(0, 21)))
+            # half the gemeenten report the decision date, a few days before the toewijzing starts
+            besluit = max(day, decided - timedelta(days=rng.randrange(0, 8))) if rng.random() < 0.5 else None
+            story.beschikking(gemeente, "toewijzing", decided, None, None, aid, besluitdatum=besluit)
+        if zorgvorm == "pleegzorg":
+            care_end = _pleegzorg_wait(story, day, wait, vorm, aid)
+        else:
+            care_end = story.placement_chain(vorm, day + timedelta(days=wait), aid)
     if care_end is not None and depth < 2 and rng.random() < 0.15:
         again = care_end + timedelta(days=rng.randrange(7, 540))
         _episode(story, again, "ambulant" if rng.random() < 0.85 else "residentieel", depth + 1)
+
+
+def _pleegzorg_wait(story: Story, day: date, wait: int, vorm: str, aid: str) -> date | None:
+    """A child waiting for a foster family from ``day``: placed after ``wait`` days (the placement names the
+    aanmelding, or — as iJw never does — not), sometimes in residentieel care while waiting (which does not end the
+    wait), or never placed: then the sender may close the aanmelding."""
+    rng = story.rng
+    start = day + timedelta(days=wait)
+    if wait >= 45 and rng.random() < 0.2:  # residentieel while waiting for a foster family
+        interim = day + timedelta(days=rng.randrange(1, 30))
+        if wait >= 10_000:
+            story.placement_chain("residentieel", interim, None)
+        elif story.told(interim) and start < birthday(story.child.birth_date, 18):
+            provider = rng.choice(story.region.pool("residentieel", story.child.gemeente))
+            story.plaatsing(provider, "residentieel", interim, start, "volgens_plan", None)
+    if wait >= 10_000:
+        roll = rng.random()
+        if roll < 0.5:
+            reden = "zonder_plaatsing_beeindigd" if roll < 0.3 else "geplaatst_elders"
+            story.close_aanmelding(aid, day + timedelta(days=rng.randrange(60, 300)), reden)
+        return None
+    link = aid if rng.random() < 0.6 else None
+    end = story.placement_chain(vorm, start, link)
+    if story.told(start) and rng.random() < 0.2:  # closed after the placement: the placement ended the wait
+        story.close_aanmelding(aid, start + timedelta(days=rng.randrange(0, 30)), "anders")
+    return end
 
 
 def _toewijzingen(story: Story, first_start: date, aid: str) -> date | None:

@@ -30,6 +30,7 @@ V = TypeVar("V")
 AMS = ZoneInfo("Europe/Amsterdam")
 PERIODS = ("day", "month", "half_year", "year")
 FAMILY_FORMS = ("pleegzorg_bestand", "pleegzorg_netwerk", "gezinshuis")
+FOSTER_FORMS = ("pleegzorg_bestand", "pleegzorg_netwerk")
 PROTECTION = ("ots", "voorlopige_ots", "voogdij")
 OVERPLAATSING_DAYS = 31
 HERHAALD_DAYS = 365
@@ -39,11 +40,16 @@ G, R, INST = "gemeente", "jeugdregio", "instelling"
 #: id → (kind, dimensions), in the order of docs/indicators.md.
 CATALOGUE: dict[str, tuple[str, tuple[str, ...]]] = {
     "separaties": ("count", (G, R, INST, "vorm")),
+    "separatie_interventies": ("count", (G, R, INST, "vorm")),
+    "separaties_separeerruimte": ("count", (G, R, INST)),
+    "afzonderingen_overig": ("count", (G, R, INST, "vorm")),
+    "separaties_per_1000_verblijfsdagen": ("ratio", (INST,)),
+    "separaties_per_100_opnames": ("ratio", (INST,)),
     "gesepareerde_jeugdigen": ("distinct", (G, R, INST)),
-    "separatie_duur": ("duration", (R, INST, "vorm")),
+    "separatie_duur": ("duration", (G, R, INST, "vorm")),
     "gesloten_actief": ("stock", (G, R, INST)),
     "gesloten_instroom": ("count", (G, R, INST)),
-    "gesloten_duur": ("duration", (R, INST)),
+    "gesloten_duur": ("duration", (G, R, INST)),
     "verblijf_actief": ("stock", (G, R, INST, "vorm")),
     "aandeel_gezinsgericht": ("ratio", (G, R)),
     "verblijf_instroom": ("count", (G, R, INST, "vorm")),
@@ -52,16 +58,23 @@ CATALOGUE: dict[str, tuple[str, tuple[str, ...]]] = {
     "voortijdig_aandeel": ("ratio", (G, R, INST)),
     "verlengde_pleegzorg": ("stock", (G, R, INST, "vorm")),
     "continuering_18": ("ratio", (G, R, INST)),
-    "wachtlijst_pleegzorg": ("stock", (G, R)),
-    "wachttijd_beschikking": ("duration", (G, R, "zorgvorm")),
-    "wachttijd_plaatsing": ("duration", (G, R, "zorgvorm")),
+    "wachtlijst_pleegzorg": ("stock", (G, R, "urgent")),
+    "wachtend_pleegzorg_dagen": ("waiting", (G, R, "urgent")),
+    "wachttijd_beschikking": ("duration", (G, R, "urgent", "zorgvorm")),
+    "wachttijd_plaatsing": ("duration", (G, R, "urgent", "zorgvorm")),
     "jeugdbescherming_actief": ("stock", (G, R, INST, "soort")),
-    "jeugdbescherming_duur": ("duration", (R, INST)),
+    "jeugdbescherming_duur": ("duration", (G, R, INST, "soort")),
     "verwijzers": ("count", (G, R, "verwijzer")),
     "herhaald_beroep": ("count", (G, R)),
 }
-#: Ratios built from two stocks (the others are built from two counts).
+#: Ratios built from two stocks (the others are built from two counts, except the one below).
 STOCK_RATIOS = ("aandeel_gezinsgericht",)
+#: Ratios whose denominator is the sum of a stock over the period's days (verblijfsdagen).
+DAY_RATIOS = ("separaties_per_1000_verblijfsdagen",)
+#: A ratio's value is numerator / denominator × this.
+RATIO_PER = {"separaties_per_1000_verblijfsdagen": 1000, "separaties_per_100_opnames": 100}
+#: Argus: separatie episodes of one child at one instelling less than this apart are one intervention.
+ARGUS_GAP = timedelta(hours=24)
 
 Dims = tuple[str, ...]
 
@@ -128,6 +141,8 @@ class Truth:
         self.durations: dict[tuple[str, Dims], dict[date, list[int]]] = defaultdict(lambda: defaultdict(list))
         self.distinct: dict[tuple[str, Dims], dict[date, set[str]]] = defaultdict(lambda: defaultdict(set))
         self.stocks: dict[tuple[str, Dims], Counter[date]] = defaultdict(Counter)
+        #: waiting items: (start, end or None) per indicator and dims
+        self.waits: dict[tuple[str, Dims], list[tuple[date, date | None]]] = defaultdict(list)
         self.open_achttien: list[tuple[date, Dims]] = []
         self.latest: datetime | None = None
 
@@ -182,12 +197,12 @@ class Truth:
     def _add_story(self, events: list[dict[str, Any]]) -> None:
         child = events[0]["child"]
         bsn, birth = child["bsn"], date.fromisoformat(child["birth_date"])
-        aanmeldingen: dict[str, tuple[dict[str, Any], date]] = {}
+        aanmeldingen: dict[str, list[dict[str, Any]]] = defaultdict(list)
         latest: dict[tuple[str, str, str], tuple[tuple[datetime, bool], dict[str, Any]]] = {}
         for ev in events:
             data = ev["data"]
             if ev["type"] == "aanmelding":
-                aanmeldingen[data["aanmelding_id"]] = (ev, local_date(ev["occurred_at"]))
+                aanmeldingen[data["aanmelding_id"]].append(ev)
                 continue
             key = (ev["type"], ev["sender"], data[f"{ev['type']}_id"])
             rank = (datetime.fromisoformat(ev["occurred_at"]), "end" in data)
@@ -200,6 +215,7 @@ class Truth:
         beschikkingen = episodes["beschikking"]
         for sep in episodes["separatie"]:
             self._separatie(sep, bsn)
+        self._interventions(episodes["separatie"])
         for pl in plaatsingen:
             self._plaatsing(pl, plaatsingen, birth)
         for b in beschikkingen:
@@ -209,10 +225,15 @@ class Truth:
             values["soort"] = b.data["soort"]
             if b.data["soort"] in PROTECTION:
                 self._stock("jeugdbescherming_actief", values, start, end)
-            if b.data["soort"] == "ots" and end is not None:
+            if b.data["soort"] in ("ots", "voogdij") and end is not None:
                 self._duration("jeugdbescherming_duur", values, end, (end - start).days)
-        for aid, (ev, day) in aanmeldingen.items():
-            self._aanmelding(aid, ev, day, plaatsingen, beschikkingen)
+        for aid, reports in aanmeldingen.items():
+            # the day of the first report; what it is (and whether it was closed) from the latest one
+            def at(e: dict[str, Any]) -> tuple[datetime, str]:
+                return datetime.fromisoformat(e["occurred_at"]), f"{e['sender']}/{e['id']}"
+
+            day = local_date(min(reports, key=at)["occurred_at"])
+            self._aanmelding(aid, max(reports, key=at), day, plaatsingen, beschikkingen)
 
     def _values(self, ep: Episode) -> dict[str, str]:
         return {G: geography.gemeente(ep.gemeente), R: geography.jeugdregio(ep.gemeente), INST: ep.sender}
@@ -227,6 +248,35 @@ class Truth:
             seconds = (datetime.fromisoformat(sep.data["end"]).astimezone(UTC) - start.astimezone(UTC)).total_seconds()
             self._duration("separatie_duur", values, day, int(seconds // 60))
 
+    def _interventions(self, separaties: list[Episode]) -> None:
+        """Argus: an episode starting less than 24 hours after the end (its start when no end is known) of an
+        earlier episode of the child at the same instelling continues that intervention."""
+
+        def when(sep: Episode) -> tuple[datetime, datetime]:
+            start = datetime.fromisoformat(sep.data["start"]).astimezone(UTC)
+            end = datetime.fromisoformat(sep.data["end"]).astimezone(UTC) if "end" in sep.data else start
+            return start, end
+
+        for sep in separaties:
+            start, _ = when(sep)
+            key = (start, f"{sep.sender}/{sep.data['separatie_id']}")
+            continues = False
+            for other in separaties:
+                o_start, o_end = when(other)
+                o_key = (o_start, f"{other.sender}/{other.data['separatie_id']}")
+                if other is not sep and other.sender == sep.sender and o_key < key and start - o_end < ARGUS_GAP:
+                    continues = True
+            values = {**self._values(sep), "vorm": sep.data["vorm"]}
+            day = start.astimezone(AMS).date()
+            if not continues:
+                self._count("separatie_interventies", values, day)
+                self._count("separaties_per_1000_verblijfsdagen:num", values, day)
+                self._count("separaties_per_100_opnames:num", values, day)
+            if sep.data["vorm"] == "separeerruimte":
+                self._count("separaties_separeerruimte", values, day)
+            else:
+                self._count("afzonderingen_overig", values, day)
+
     def _plaatsing(self, pl: Episode, all_of_child: list[Episode], birth: date) -> None:
         vorm = pl.data["vorm"]
         values = {**self._values(pl), "vorm": vorm}
@@ -238,6 +288,10 @@ class Truth:
         if vorm == "gesloten":
             self._stock("gesloten_actief", values, start, end)
             self._count("gesloten_instroom", values, start)
+            # the separatie rates count the days and admissions at the institution where the child stays
+            at_provider = {INST: pl.data["provider"]}
+            self._stock("separaties_per_1000_verblijfsdagen:den", at_provider, start, end)
+            self._count("separaties_per_100_opnames:den", at_provider, start)
             if end is not None:
                 self._duration("gesloten_duur", values, end, (end - start).days)
         if end is not None:
@@ -275,10 +329,31 @@ class Truth:
             R: geography.jeugdregio(gemeente),
             "verwijzer": data["verwijzer"],
             "zorgvorm": data["zorgvorm"],
+            "urgent": "true" if data.get("urgent") else "false",
         }
         self._count("verwijzers", values, day)
-        b_starts = [date.fromisoformat(b.data["start"]) for b in beschikkingen if b.data.get("aanmelding_id") == aid]
-        p_starts = [date.fromisoformat(p.data["start"]) for p in plaatsingen if p.data.get("aanmelding_id") == aid]
+        # a decision counts from its besluitdatum where the beschikking carries one
+        b_starts = [
+            date.fromisoformat(b.data.get("besluitdatum") or b.data["start"])
+            for b in beschikkingen
+            if b.data.get("aanmelding_id") == aid
+        ]
+        closed = date.fromisoformat(data["afgesloten_op"]) if data.get("status") == "afgesloten" else None
+        if data["zorgvorm"] == "pleegzorg":
+            # only a pleegzorg placement ends a pleegzorg wait: one that names this aanmelding, else one that
+            # names none and starts between the aanmelding's day and its closing
+            foster = [p for p in plaatsingen if p.data["vorm"] in FOSTER_FORMS]
+            p_starts = [date.fromisoformat(p.data["start"]) for p in foster if p.data.get("aanmelding_id") == aid]
+            if not p_starts:
+                p_starts = [
+                    start
+                    for p in foster
+                    if "aanmelding_id" not in p.data
+                    and day <= (start := date.fromisoformat(p.data["start"]))
+                    and (closed is None or start <= closed)
+                ]
+        else:
+            p_starts = [date.fromisoformat(p.data["start"]) for p in plaatsingen if p.data.get("aanmelding_id") == aid]
         if b_starts:
             first = min(b_starts)
             self._duration("wachttijd_beschikking", values, first, max(0, (first - day).days))
@@ -286,7 +361,13 @@ class Truth:
         if placed is not None:
             self._duration("wachttijd_plaatsing", values, placed, max(0, (placed - day).days))
         if data["zorgvorm"] == "pleegzorg":
-            self._stock("wachtlijst_pleegzorg", values, day, placed)
+            wait_end = min(d for d in (placed, closed, date.max) if d is not None)
+            wait_end_or_open = None if wait_end == date.max else wait_end
+            self._stock("wachtlijst_pleegzorg", values, day, wait_end_or_open)
+            if wait_end > day:
+                self.waits["wachtend_pleegzorg_dagen", self._dims("wachtend_pleegzorg_dagen", values)].append(
+                    (day, wait_end_or_open)
+                )
         ends = [date.fromisoformat(p.data["end"]) for p in plaatsingen if "end" in p.data]
         ends += [
             date.fromisoformat(b.data["end"])
@@ -343,6 +424,17 @@ class Truth:
                                     },
                                 )
                             )
+            elif kind == "waiting":
+                for (ind, dims), spans in self.waits.items():
+                    if ind == indicator:
+                        for pk, start, waited in _waiting(spans, kinds, as_of):
+                            waited.sort()
+                            stats = {
+                                "value": nearest_rank(waited, 0.5),
+                                "n": len(waited),
+                                "p90": nearest_rank(waited, 0.9),
+                            }
+                            rows.append((PERIODS.index(pk), start, dims, stats))
             elif kind == "stock":
                 for (ind, dims), diffs in self.stocks.items():
                     if ind == indicator:
@@ -363,7 +455,16 @@ class Truth:
     ) -> Iterator[tuple[int, date, Dims, dict[str, Any]]]:
         num: dict[tuple[Dims, str, date], int] = defaultdict(int)
         den: dict[tuple[Dims, str, date], int] = defaultdict(int)
-        if indicator in STOCK_RATIOS:
+        if indicator in DAY_RATIOS:
+            for (ind, dims), per_day in counts.items():
+                if ind == f"{indicator}:num":
+                    for pk, start, n in _roll(per_day, kinds, as_of, operator.add):
+                        num[dims, pk, start] += n
+            for (ind, dims), diffs in self.stocks.items():
+                if ind == f"{indicator}:den":
+                    for (pk, start), n in _stock_days(diffs, kinds, as_of).items():
+                        den[dims, pk, start] += n
+        elif indicator in STOCK_RATIOS:
             for (ind, dims), diffs in self.stocks.items():
                 if ind in (f"{indicator}:num", f"{indicator}:den"):
                     target = num if ind.endswith(":num") else den
@@ -378,7 +479,8 @@ class Truth:
         for (dims, pk, start), d in den.items():
             if d > 0:
                 n = num.get((dims, pk, start), 0)
-                yield PERIODS.index(pk), start, dims, {"value": round(n / d, 4), "numerator": n, "denominator": d}
+                value = round(n * RATIO_PER.get(indicator, 1) / d, 4)
+                yield PERIODS.index(pk), start, dims, {"value": value, "numerator": n, "denominator": d}
 
 
 def _roll(
@@ -394,6 +496,36 @@ def _roll(
         for start, value in merged.items():
             if value:
                 yield pk, start, value
+
+
+def _stock_days(diffs: Counter[date], kinds: list[str], as_of: date) -> dict[tuple[str, date], int]:
+    """Per period up to ``as_of``: the sum of the stock's value over its days up to ``as_of`` (e.g. verblijfsdagen)."""
+    days = [d for d in diffs if d <= as_of]
+    out: dict[tuple[str, date], int] = defaultdict(int)
+    if not days:
+        return out
+    level, day = 0, min(days)
+    while day <= as_of:
+        level += diffs.get(day, 0)
+        if level:
+            for pk in kinds:
+                out[pk, period_start(pk, day)] += level
+        day += timedelta(days=1)
+    return out
+
+
+def _waiting(
+    spans: list[tuple[date, date | None]], kinds: list[str], as_of: date
+) -> Iterator[tuple[str, date, list[int]]]:
+    """Per period (up to ``as_of``), the days waited so far by the items still waiting on the period's last day
+    (or ``as_of`` when earlier): ``day − start`` for ``start <= day < end``."""
+    first = min(start for start, _ in spans)
+    for pk in kinds:
+        for start in period_starts(pk, first, as_of):
+            day = min(period_last(pk, start), as_of)
+            waited = [(day - s).days for s, e in spans if s <= day and (e is None or day < e)]
+            if waited:
+                yield pk, start, waited
 
 
 def _stock_values(diffs: Counter[date], kinds: list[str], as_of: date) -> dict[tuple[str, date], int]:

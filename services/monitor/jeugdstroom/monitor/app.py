@@ -18,9 +18,9 @@ from jeugdstroom.common.consumer import StoredOffsetConsumer
 from jeugdstroom.common.kafka import REGISTRY_CHANGES
 from jeugdstroom.common.observability import add_ops_routes
 from jeugdstroom.common.service import service_resources
-from jeugdstroom.common.settings import Settings
+from jeugdstroom.common.settings import NulmetingSetting, Settings
 from jeugdstroom.monitor import rows as rowlib
-from jeugdstroom.monitor.catalogue import CATALOGUE, Indicator
+from jeugdstroom.monitor.catalogue import CATALOGUE, DIMENSIONS, Indicator
 from jeugdstroom.monitor.dashboard import add_dashboard_routes
 from jeugdstroom.monitor.periods import PERIODS, next_start, start_of, today
 from jeugdstroom.monitor.processor import GROUP, MonitorProcessor
@@ -28,7 +28,6 @@ from jeugdstroom.monitor.publisher import PRODUCER
 from jeugdstroom.monitor.repository import Scope
 
 log = logging.getLogger(__name__)
-WACHTLIJST = "wachtlijst_pleegzorg"
 
 HEADLINE = Gauge(
     "jeugdstroom_monitor_indicator_value",
@@ -40,8 +39,9 @@ HEADLINE = Gauge(
 )
 TARGET_OFF_TRACK = Gauge(
     "jeugdstroom_monitor_target_off_track",
-    "1 while an indicator is off track against its target (docs/indicators.md, Targets), else 0: separaties of the"
-    " running year per instelling (pro rata), wachtlijst_pleegzorg per jeugdregio with a target, as of today",
+    "1 while an indicator is off track against its target (docs/indicators.md, Targets), else 0: every target of"
+    " the catalogue on the running year's row of its instelling or jeugdregio (pro rata where the target says"
+    " so), as of today",
     ["indicator", "instelling", "jeugdregio", "jeugdregio_naam"],
 )
 GAUGE_INTERVAL_S = 5.0
@@ -53,17 +53,18 @@ class IndicatorInfo(BaseModel):
     title_nl: str
     title_en: str
     unit: str
-    kind: Literal["count", "distinct", "stock", "duration", "ratio"]
+    kind: Literal["count", "distinct", "stock", "duration", "waiting", "ratio"]
     dimensions: list[str]
     direction: Literal["down", "up", "operational"]
     target: str | None
     source: str
     headline: bool
+    version: int = Field(description="Bumped when the indicator's meaning changes (docs/schema-evolution.md)")
 
 
 class IndicatorRow(BaseModel):
     """One row: indicator × period × dimension values (docs/indicators.md). Extra fields by kind:
-    duration `n`, `p90`; ratio `numerator`, `denominator`; where a target applies `target`, `target_status`."""
+    duration and waiting `n`, `p90`; ratio `numerator`, `denominator`; where a target applies `target`, `target_status`."""
 
     period: Literal["day", "month", "half_year", "year"]
     start: date = Field(description="First day of the period")
@@ -81,10 +82,17 @@ class IndicatorRow(BaseModel):
     denominator: int | None = Field(None, description="ratio")
     target: float | None = Field(None, description="target value where one applies")
     target_status: Literal["on_track", "off_track"] | None = None
+    baseline_year: int | None = Field(None, description="the row's nulmeting year, where it has one")
+    baseline: float | None = Field(
+        None, description="the same cell's value in the nulmeting year (null: not covered by the data, or small)"
+    )
+    change: float | None = Field(None, description="value − baseline")
+    version: int = Field(description="the indicator's version")
 
 
 class IndicatorValues(BaseModel):
     indicator: str
+    version: int
     unit: str
     kind: str
     period: str
@@ -107,6 +115,7 @@ def info(ind: Indicator) -> dict[str, Any]:
         "target": ind.target,
         "source": ind.source,
         "headline": ind.headline,
+        "version": ind.version,
     }
 
 
@@ -134,18 +143,25 @@ async def headline_values(conn: db.Conn, threshold: int, as_of: date) -> dict[tu
 
 
 async def target_states(
-    conn: db.Conn, as_of: date, nulmeting: Mapping[str, Mapping[str, int]]
+    conn: db.Conn, as_of: date, nulmeting: Mapping[str, NulmetingSetting]
 ) -> dict[tuple[str, str, str], bool]:
-    """(indicator, instelling, jeugdregio) → off track, for the rows of the running year that have a target."""
-    out: dict[tuple[str, str, str], bool] = {(WACHTLIJST, "", rowlib.RVN): False}  # no row: nobody waits
-    for ind_id, group in (("separaties", "instelling"), (WACHTLIJST, "jeugdregio")):
-        ind = CATALOGUE[ind_id]
-        scope = Scope("year", (group,), as_of, lo=date(as_of.year, 1, 1))
-        rows = await rowlib.add_targets(conn, ind, scope, await rowlib.exact_rows(conn, ind, scope), {}, nulmeting)
-        for r in rows:
-            if r.get("target_status") is not None:
-                labels = (ind_id, r["dims"].get("instelling", ""), r["dims"].get("jeugdregio", ""))
-                out[labels] = r["target_status"] == "off_track"
+    """(indicator, instelling, jeugdregio) → off track, for every catalogue target on the running year's rows of
+    its dimension. A target restricted to named values is on track while its row is empty (nobody waits)."""
+    out: dict[tuple[str, str, str], bool] = {}
+
+    def labels(ind: Indicator, dim: str, value: str) -> tuple[str, str, str]:
+        return (ind.id, value, "") if dim == "instelling" else (ind.id, "", value)
+
+    for ind in CATALOGUE.values():
+        for t in ind.targets:
+            for code in t.where:
+                if t.rule != "vs_nulmeting":
+                    out[labels(ind, t.scope, code)] = False
+            scope = Scope("year", (t.scope,), as_of, lo=date(as_of.year, 1, 1))
+            rows = await rowlib.add_targets(conn, ind, scope, await rowlib.exact_rows(conn, ind, scope), {}, nulmeting)
+            for r in rows:
+                if r.get("target_status") is not None:
+                    out[labels(ind, t.scope, r["dims"][t.scope])] = r["target_status"] == "off_track"
     return out
 
 
@@ -242,6 +258,10 @@ def create_app(settings: Settings) -> FastAPI:
     async def catalogue() -> list[dict[str, Any]]:
         return [info(i) for i in CATALOGUE.values()]
 
+    @app.get("/v1/dimensions", summary="The dimensions of the catalogue (name → description, filter parameter)")
+    async def dimensions() -> dict[str, dict[str, Any]]:
+        return {name: {"description": d.description, "filter": d.filter} for name, d in DIMENSIONS.items()}
+
     @app.get(
         "/v1/indicators/{indicator_id}",
         summary="Values of one indicator per period and dimensions",
@@ -277,11 +297,9 @@ def create_app(settings: Settings) -> FastAPI:
             raise HTTPException(
                 422, f"group_by: unknown or repeated dimension(s) {bad or dims}; allowed: {list(ind.dimensions)}"
             )
-        filters = {
-            k: v
-            for k, v in {"gemeente": gemeente, "jeugdregio": jeugdregio, "instelling": instelling}.items()
-            if v is not None
-        }
+        given = {"gemeente": gemeente, "jeugdregio": jeugdregio, "instelling": instelling}
+        assert set(given) == {name for name, d in DIMENSIONS.items() if d.filter}  # the catalogue's filters
+        filters = {k: v for k, v in given.items() if v is not None}
         missing = [k for k in filters if k not in ind.dimensions]
         if missing:
             raise HTTPException(422, f"{ind.id} has no dimension(s) {missing}; dimensions: {list(ind.dimensions)}")
@@ -301,10 +319,14 @@ def create_app(settings: Settings) -> FastAPI:
             rows = await rowlib.add_targets(conn, ind, scope, rows, filters, settings.nulmeting)
         operator = is_operator(request)
         threshold = settings.suppression_threshold
-        out = [rowlib.exact(r) if operator else rowlib.public(ind, r, threshold) for r in rows]
+        out = [
+            {**(rowlib.exact(r) if operator else rowlib.public(ind, r, threshold)), "version": ind.version}
+            for r in rows
+        ]
         return JSONResponse(
             {
                 "indicator": ind.id,
+                "version": ind.version,
                 "unit": ind.unit,
                 "kind": ind.kind,
                 "period": period,

@@ -1,6 +1,6 @@
 """The indicator catalogue: one declarative definition per indicator (docs/indicators.md is the contract).
 
-An indicator of kind count, distinct, stock or duration owns a :class:`Series` (the entity it is folded
+An indicator of kind count, distinct, stock, duration or waiting owns a :class:`Series` (the entity it is folded
 from, the dimensions stored and its pure fold function in :mod:`jeugdstroom.monitor.fold`). A ratio
 names a numerator and a denominator :class:`Part`: a series (another indicator's or an internal one)
 with an optional filter on a dimension that the ratio rolls up. Adding an indicator is one definition
@@ -17,12 +17,25 @@ from jeugdstroom.monitor import fold
 from jeugdstroom.monitor.fold import GEZINSGERICHT, FoldFn
 from jeugdstroom.monitor.periods import PERIODS
 
-Kind = Literal["count", "distinct", "stock", "duration", "ratio"]
-SeriesKind = Literal["count", "distinct", "stock", "duration"]
+Kind = Literal["count", "distinct", "stock", "duration", "waiting", "ratio"]
+SeriesKind = Literal["count", "distinct", "stock", "duration", "waiting"]
 Direction = Literal["down", "up", "operational"]
 Entity = Literal["separatie", "aanmelding", "beschikking", "plaatsing", "achttien_in_pleegzorg"]
 
-__all__ = ["CATALOGUE", "FOLDS", "PERIODS", "SERIES", "Indicator", "Part", "Series"]
+TargetRule = Literal["below", "at_most", "vs_nulmeting"]
+
+__all__ = [
+    "CATALOGUE",
+    "DIMENSIONS",
+    "FOLDS",
+    "NULMETING_JAAR",
+    "PERIODS",
+    "SERIES",
+    "Indicator",
+    "Part",
+    "Series",
+    "Target",
+]
 
 G, R, INST = "gemeente", "jeugdregio", "instelling"
 _ACTIEPROGRAMMA = "Actieprogramma Zorg voor de Jeugd (2018) and progress reports (2020)"
@@ -42,10 +55,82 @@ class Series:
 
 @dataclass(frozen=True, slots=True)
 class Part:
-    """Numerator or denominator of a ratio: a series, optionally restricted to some dimension values."""
+    """Numerator or denominator of a ratio: a series, optionally restricted to some dimension values; with
+    ``days`` (a stock series) the sum over the period's days (up to as_of) of its value: e.g. verblijfsdagen."""
 
     series: str
     where: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    days: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Dimension:
+    """A dimension as data: what its values mean; ``filter``: the JSON API takes it as a filter parameter."""
+
+    description: str
+    filter: bool = False
+
+
+#: Every dimension an indicator may have (the API lists them at ``/v1/dimensions``).
+DIMENSIONS: dict[str, Dimension] = {
+    G: Dimension("the child's gemeente (CBS code GM####) of the episode", filter=True),
+    R: Dimension("the jeugdregio of that gemeente (after the geography change its CBS code, e.g. JZ32)", filter=True),
+    INST: Dimension(
+        "the instelling: the sender of the events describing the episode (AGB code or GM####); for the separatie"
+        " rates the provider of the gesloten placements",
+        filter=True,
+    ),
+    "vorm": Dimension("separatie form or placement form (docs/glossary.md)"),
+    "soort": Dimension("beschikking soort: ots, voorlopige_ots, voogdij"),
+    "zorgvorm": Dimension("the care form an aanmelding asks for"),
+    "verwijzer": Dimension("who referred the child (iJw COD327)"),
+    "urgent": Dimension("the aanmelding's urgent flag: true or false"),
+    "continues": Dimension("internal: the placement continued past the 18th birthday (true or false)"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A target as data (docs/indicators.md, Targets). It applies to rows of exactly one dimension, ``scope``
+    (a cell split further is not what the target is about), restricted to the scope values in ``where`` (empty:
+    every value) and to the periods in ``periods``:
+
+    * ``below``: on track while the value is below ``value``;
+    * ``at_most``: on track while the value is at most ``value``;
+    * ``vs_nulmeting``: in every year after the row's nulmeting year, the target is ``factor`` × the nulmeting
+      value; ``pro_rata``: a running year is compared with the part of the year elapsed.
+
+    ``alert_for`` is the ``for`` of the Prometheus alert on this target (deploy/prometheus/rules.yml is
+    checked against it by tests/unit/test_deploy.py)."""
+
+    text: str
+    rule: TargetRule
+    scope: str
+    value: float | None = None
+    factor: float | None = None
+    where: frozenset[str] = frozenset()
+    periods: frozenset[str] = frozenset(PERIODS)
+    pro_rata: bool = False
+    alert_for: str = "1h"
+
+    def __post_init__(self) -> None:
+        assert (self.rule == "vs_nulmeting") == (self.factor is not None), self.text
+        assert (self.rule != "vs_nulmeting") == (self.value is not None), self.text
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """Where an indicator's nulmeting (baseline year) comes from, for a row: a year configured for the row's
+    instelling or jeugdregio (``JEUGDSTROOM_NULMETING``); with ``first_full_year`` the instelling's first full
+    calendar year of data; else the catalogue's default per jeugdregio (:data:`NULMETING_JAAR`)."""
+
+    first_full_year: bool = False
+
+
+#: Default nulmeting year per jeugdregio (CBS code): the Rijk van Nijmegen programme compares every indicator with
+#: 2022 (Regioprogramma Jeugd Rijk van Nijmegen 2023).
+NULMETING_JAAR: Mapping[str, int] = {"JZ32": 2022}
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +142,20 @@ class Indicator:
     kind: Kind
     dimensions: tuple[str, ...]
     direction: Direction
-    target: str | None
+    targets: tuple[Target, ...]
     source: str
     series: Series | None = None
     numerator: Part | None = None
     denominator: Part | None = None
     headline: bool = False
+    baseline: Baseline = Baseline()
+    per: int = 1  # a ratio's value is numerator / denominator × per (e.g. per 1,000 verblijfsdagen)
+    version: int = 1
+
+    @property
+    def target(self) -> str | None:
+        """The targets in words (the catalogue's ``target`` field), None without one."""
+        return "; ".join(t.text for t in self.targets) or None
 
     def __post_init__(self) -> None:
         if self.kind == "ratio":
@@ -70,6 +163,9 @@ class Indicator:
         else:
             assert self.series is not None and self.series.kind == self.kind, self.id
             assert set(self.dimensions) == set(self.series.dims), self.id
+        for t in self.targets:
+            assert t.scope in self.dimensions, self.id
+        assert set(self.dimensions) <= set(DIMENSIONS), self.id
 
 
 def _ind(
@@ -82,17 +178,35 @@ def _ind(
     dims: tuple[str, ...],
     direction: Direction,
     source: str,
-    target: str | None = None,
+    targets: tuple[Target, ...] = (),
     headline: bool = False,
+    baseline: Baseline = Baseline(),
+    version: int = 1,
 ) -> Indicator:
     """An indicator with its own series (fold function ``fold.<id>``)."""
     series = Series(id, entity, kind, dims, getattr(fold, id))
-    return Indicator(id, nl, en, unit, kind, dims, direction, target, source, series=series, headline=headline)
+    return Indicator(
+        id,
+        nl,
+        en,
+        unit,
+        kind,
+        dims,
+        direction,
+        targets,
+        source,
+        series=series,
+        headline=headline,
+        baseline=baseline,
+        version=version,
+    )
 
 
 #: Series that no public indicator owns, used as ratio parts.
 INTERNAL: tuple[Series, ...] = (
     Series("plaatsingen_beeindigd", "plaatsing", "count", (G, R, INST), fold.plaatsingen_beeindigd),
+    Series("gesloten_verblijf", "plaatsing", "stock", (INST,), fold.gesloten_verblijf),
+    Series("gesloten_opnames", "plaatsing", "count", (INST,), fold.gesloten_opnames),
     Series(
         "achttien_in_pleegzorg", "achttien_in_pleegzorg", "count", (G, R, INST, "continues"), fold.achttien_in_pleegzorg
     ),
@@ -109,9 +223,104 @@ _INDICATORS: tuple[Indicator, ...] = (
         (G, R, INST, "vorm"),
         "down",
         f"{_ACTIEPROGRAMMA}, 'Stop separeren'",
-        target="per instelling: -50% vs its nulmeting (default: its first full calendar year) the year after,"
-        " then towards 0",
+        targets=(
+            Target(
+                "per instelling: -50% vs its nulmeting (default: its first full calendar year) the year after,"
+                " then towards 0",
+                "vs_nulmeting",
+                INST,
+                factor=0.5,
+                periods=frozenset({"year"}),
+                pro_rata=True,
+                alert_for="1h",
+            ),
+        ),
         headline=True,
+        baseline=Baseline(first_full_year=True),
+    ),
+    _ind(
+        "separatie_interventies",
+        "Separatie- en afzonderingsinterventies (Argus)",
+        "Seclusion interventions, episodes of a child less than 24 hours apart counted once (Argus)",
+        "interventions",
+        "count",
+        "separatie",
+        (G, R, INST, "vorm"),
+        "down",
+        f"{_ACTIEPROGRAMMA}; Argus (GGZ): episodes within 24 hours are one intervention",
+    ),
+    _ind(
+        "separaties_separeerruimte",
+        "Separaties in een separeerruimte",
+        "Seclusions in a seclusion room",
+        "episodes",
+        "count",
+        "separatie",
+        (G, R, INST),
+        "down",
+        f"{_ACTIEPROGRAMMA}, 'Stoppen met separeren'",
+        targets=(
+            Target(
+                "per instelling: 0 (stoppen met separeren)",
+                "at_most",
+                INST,
+                value=0,
+                periods=frozenset({"year"}),
+                alert_for="1h",
+            ),
+        ),
+    ),
+    _ind(
+        "afzonderingen_overig",
+        "Overige afzonderingen (time-out, eigen kamer op slot, leeggemaakte kamer)",
+        "Other seclusion (time-out room, own room locked, emptied room)",
+        "episodes",
+        "count",
+        "separatie",
+        (G, R, INST, "vorm"),
+        "down",
+        f"{_ACTIEPROGRAMMA}, 'overige vormen van afzondering zoveel mogelijk terugdringen'",
+        targets=(
+            Target(
+                "per instelling: -50% vs its nulmeting (default: its first full calendar year), then as low as"
+                " possible",
+                "vs_nulmeting",
+                INST,
+                factor=0.5,
+                periods=frozenset({"year"}),
+                pro_rata=True,
+                alert_for="1h",
+            ),
+        ),
+        baseline=Baseline(first_full_year=True),
+    ),
+    Indicator(
+        "separaties_per_1000_verblijfsdagen",
+        "Separatie-interventies per 1.000 verblijfsdagen gesloten jeugdhulp",
+        "Seclusion interventions per 1,000 days of stay in closed care at the institution",
+        "per 1,000 days",
+        "ratio",
+        (INST,),
+        "down",
+        (),
+        "Argus (GGZ) rates; Actieprogramma Zorg voor de Jeugd",
+        numerator=Part("separatie_interventies"),
+        denominator=Part("gesloten_verblijf", days=True),
+        per=1000,
+    ),
+    Indicator(
+        "separaties_per_100_opnames",
+        "Separatie-interventies per 100 opnames gesloten jeugdhulp",
+        "Seclusion interventions per 100 admissions to closed care at the institution",
+        "per 100 admissions",
+        "ratio",
+        (INST,),
+        "down",
+        (),
+        "Argus (GGZ) rates; Actieprogramma Zorg voor de Jeugd",
+        numerator=Part("separatie_interventies"),
+        denominator=Part("gesloten_opnames"),
+        per=100,
     ),
     _ind(
         "gesepareerde_jeugdigen",
@@ -132,7 +341,7 @@ _INDICATORS: tuple[Indicator, ...] = (
         "minutes",
         "duration",
         "separatie",
-        (R, INST, "vorm"),
+        (G, R, INST, "vorm"),
         "down",
         f"{_ACTIEPROGRAMMA}; Argus (GGZ)",
     ),
@@ -166,7 +375,7 @@ _INDICATORS: tuple[Indicator, ...] = (
         "days",
         "duration",
         "plaatsing",
-        (R, INST),
+        (G, R, INST),
         "down",
         _ACTIEPROGRAMMA,
     ),
@@ -190,7 +399,7 @@ _INDICATORS: tuple[Indicator, ...] = (
         "ratio",
         (G, R),
         "up",
-        None,
+        (),
         f"{_ACTIEPROGRAMMA}, 'Zo thuis mogelijk'",
         numerator=Part("verblijf_actief", {"vorm": GEZINSGERICHT}),
         denominator=Part("verblijf_actief"),
@@ -237,7 +446,7 @@ _INDICATORS: tuple[Indicator, ...] = (
         "ratio",
         (G, R, INST),
         "down",
-        None,
+        (),
         _ACTIEPROGRAMMA,
         numerator=Part("voortijdig_beeindigd"),
         denominator=Part("plaatsingen_beeindigd"),
@@ -262,7 +471,7 @@ _INDICATORS: tuple[Indicator, ...] = (
         "ratio",
         (G, R, INST),
         "up",
-        None,
+        (),
         f"{_ACTIEPROGRAMMA}, 'Verlengde pleegzorg'",
         numerator=Part("achttien_in_pleegzorg", {"continues": frozenset({"true"})}),
         denominator=Part("achttien_in_pleegzorg"),
@@ -274,11 +483,32 @@ _INDICATORS: tuple[Indicator, ...] = (
         "children",
         "stock",
         "aanmelding",
-        (G, R),
+        (G, R, "urgent"),
         "down",
         _RVN,
-        target="jeugdregio Rijk van Nijmegen (JZ32): fewer than 5",
+        targets=(
+            Target(
+                "JZ32 (Rijk van Nijmegen): fewer than 5",
+                "below",
+                R,
+                value=5,
+                where=frozenset({"JZ32"}),
+                alert_for="30m",
+            ),
+        ),
         headline=True,
+        version=2,  # v2: the wait ends at a pleegzorg placement linked by child and date, or the closing
+    ),
+    _ind(
+        "wachtend_pleegzorg_dagen",
+        "Wachtenden pleegzorg: dagen gewacht",
+        "Days waited so far by children still waiting for foster care (median, p90)",
+        "days",
+        "waiting",
+        "aanmelding",
+        (G, R, "urgent"),
+        "down",
+        f"{_RVN}; {_ACTIEPROGRAMMA} (transparent waiting times)",
     ),
     _ind(
         "wachttijd_beschikking",
@@ -287,9 +517,10 @@ _INDICATORS: tuple[Indicator, ...] = (
         "days",
         "duration",
         "aanmelding",
-        (G, R, "zorgvorm"),
+        (G, R, "urgent", "zorgvorm"),
         "down",
         _ACTIEPROGRAMMA,
+        version=2,  # v2: to the decision date (besluitdatum) where the beschikking carries one
     ),
     _ind(
         "wachttijd_plaatsing",
@@ -298,9 +529,10 @@ _INDICATORS: tuple[Indicator, ...] = (
         "days",
         "duration",
         "aanmelding",
-        (G, R, "zorgvorm"),
+        (G, R, "urgent", "zorgvorm"),
         "down",
         _ACTIEPROGRAMMA,
+        version=2,  # v2: pleegzorg waits end at a pleegzorg placement, linked by child and date
     ),
     _ind(
         "jeugdbescherming_actief",
@@ -316,14 +548,15 @@ _INDICATORS: tuple[Indicator, ...] = (
     ),
     _ind(
         "jeugdbescherming_duur",
-        "Duur ondertoezichtstelling",
-        "Duration of ended OTS (median, p90)",
+        "Duur ondertoezichtstelling en voogdij",
+        "Duration of ended OTS and voogdij (median, p90)",
         "days",
         "duration",
         "beschikking",
-        (R, INST),
+        (G, R, INST, "soort"),
         "down",
-        _RVN,
+        f"{_RVN}; CBS Beleidsinformatie Jeugd (jeugdbeschermingsmaatregelen)",
+        version=2,  # v2: voogdij as well as OTS, by soort
     ),
     _ind(
         "verwijzers",

@@ -6,7 +6,9 @@ on the series kind:
 * ``count`` → :class:`Item` (one item on a day),
 * ``distinct`` → :class:`Member` (a child with an item on a day),
 * ``stock`` → :class:`Episode` (active on the days ``start <= d < end``),
-* ``duration`` → :class:`Duration` (a value on a day).
+* ``duration`` → :class:`Duration` (a value on a day),
+* ``waiting`` → :class:`Span` (an item waiting on the days ``start <= d < end``; stored keyed by its start and end
+  day, so a read knows how long each item still waiting on a day has waited).
 
 An item's dimensions are canonical :data:`Dims` (``(name, value)`` pairs sorted by name, as stored), built by the
 cached helpers below, so equal dimensions are built and sorted once rather than per item.
@@ -37,7 +39,7 @@ from jeugdstroom.common.contracts.changes import (
 
 TZ = ZoneInfo("Europe/Amsterdam")
 Dims = tuple[tuple[str, str], ...]
-Table = Literal["count", "stock", "member", "duration"]
+Table = Literal["count", "stock", "member", "duration", "span"]
 
 GEZINSGERICHT = frozenset({"pleegzorg_bestand", "pleegzorg_netwerk", "gezinshuis"})
 JEUGDBESCHERMING = frozenset({"ots", "voorlopige_ots", "voogdij"})
@@ -73,7 +75,19 @@ class Duration:
     value: int
 
 
-AnyItem = Item | Member | Episode | Duration
+@dataclass(frozen=True, slots=True)
+class Span:
+    start: date
+    end: date | None
+    dims: Dims
+
+
+def span_end(value: int) -> date | None:
+    """The end day of a stored span (its ``value``: the end's proleptic ordinal, 0 while open)."""
+    return None if value == 0 else date.fromordinal(value)
+
+
+AnyItem = Item | Member | Episode | Duration | Span
 FoldFn = Callable[[Any], Sequence[AnyItem]]
 
 
@@ -108,6 +122,9 @@ def contributions(series: str, items: Iterable[AnyItem]) -> list[tuple[Key, int]
             out.append((Key("member", series, it.day, it.dims, member=it.pseudonym), 1))
         elif isinstance(it, Duration):
             out.append((Key("duration", series, it.day, it.dims, value=it.value), 1))
+        elif isinstance(it, Span):
+            if it.end is None or it.end > it.start:  # else never waiting
+                out.append((Key("span", series, it.start, it.dims, value=_end_value(it.end)), 1))
         else:
             if it.end is not None and it.end <= it.start:
                 continue  # never active (start <= d < end is empty)
@@ -139,6 +156,11 @@ def deltas(changes: Iterable[AnyChange], folds: Mapping[str, Sequence[tuple[str,
                         k = ("member", series, it.day, it.dims, it.pseudonym, 0)  # type: ignore[union-attr]
                     elif t is Duration:
                         k = ("duration", series, it.day, it.dims, "", it.value)  # type: ignore[union-attr]
+                    elif t is Span:
+                        start, end = it.start, it.end  # type: ignore[union-attr]
+                        if end is not None and end <= start:
+                            continue  # never waiting
+                        k = ("span", series, start, it.dims, "", _end_value(end))
                     else:
                         start, end = it.start, it.end  # type: ignore[union-attr]
                         if end is not None and end <= start:
@@ -156,6 +178,10 @@ def deltas(changes: Iterable[AnyChange], folds: Mapping[str, Sequence[tuple[str,
 
 
 # -- helpers ----------------------------------------------------------------------------------------
+def _end_value(end: date | None) -> int:
+    return 0 if end is None else end.toordinal()
+
+
 def local_day(moment: datetime) -> date:
     """The Europe/Amsterdam calendar day of an aware datetime."""
     return moment.astimezone(TZ).date()
@@ -224,7 +250,46 @@ def separatie_duur(ep: SeparatieEpisode) -> list[Duration]:
     if ep.start is None or ep.end is None:
         return []
     minutes = (ep.end - ep.start) // timedelta(minutes=1)
-    return [Duration(local_day(ep.start), _ri(ep, "vorm", ep.vorm), minutes)]
+    return [Duration(local_day(ep.start), _gri(ep, "vorm", ep.vorm), minutes)]
+
+
+def separatie_interventies(ep: SeparatieEpisode) -> list[Item]:
+    """Argus: an episode that does not continue an earlier one (``vervolg``) starts an intervention."""
+    if ep.start is None or ep.vervolg:
+        return []
+    return [Item(local_day(ep.start), _gri(ep, "vorm", ep.vorm))]
+
+
+def separaties_separeerruimte(ep: SeparatieEpisode) -> list[Item]:
+    if ep.start is None or ep.vorm != "separeerruimte":
+        return []
+    return [Item(local_day(ep.start), _gri(ep))]
+
+
+def afzonderingen_overig(ep: SeparatieEpisode) -> list[Item]:
+    if ep.start is None or ep.vorm == "separeerruimte":
+        return []
+    return [Item(local_day(ep.start), _gri(ep, "vorm", ep.vorm))]
+
+
+@lru_cache(maxsize=_CACHE)
+def _provider(provider: str) -> Dims:
+    return (("instelling", provider),)
+
+
+def gesloten_verblijf(ep: PlaatsingEpisode) -> list[Episode]:
+    """Internal series: gesloten placements by the institution where the child stays (``provider``); its days are
+    the verblijfsdagen of the separatie rates."""
+    if ep.vorm != "gesloten" or ep.start is None:
+        return []
+    return [Episode(ep.start, ep.end, _provider(ep.provider))]
+
+
+def gesloten_opnames(ep: PlaatsingEpisode) -> list[Item]:
+    """Internal series: gesloten placements started at the institution (``provider``), transfers into it included."""
+    if ep.vorm != "gesloten" or ep.start is None:
+        return []
+    return [Item(ep.start, _provider(ep.provider))]
 
 
 # -- plaatsing --------------------------------------------------------------------------------------
@@ -243,7 +308,7 @@ def gesloten_instroom(ep: PlaatsingEpisode) -> list[Item]:
 def gesloten_duur(ep: PlaatsingEpisode) -> list[Duration]:
     if ep.vorm != "gesloten" or ep.start is None or ep.end is None:
         return []
-    return [Duration(ep.end, _ri(ep), (ep.end - ep.start).days)]
+    return [Duration(ep.end, _gri(ep), (ep.end - ep.start).days)]
 
 
 def verblijf_actief(ep: PlaatsingEpisode) -> list[Episode]:
@@ -295,24 +360,53 @@ def achttien_in_pleegzorg(fact: AchttienFact) -> list[Item]:
 
 
 # -- aanmelding -------------------------------------------------------------------------------------
+def _wait_end(ep: AanmeldingEpisode) -> date | None:
+    """When a pleegzorg wait ends: the (linked) pleegzorg placement's start or the sender's closing, the earlier."""
+    ends = [d for d in (ep.plaatsing_date, ep.afgesloten_op) if d is not None]
+    return min(ends, default=None)
+
+
+def _urgent(ep: AanmeldingEpisode, name: str = "", value: str = "") -> Dims:
+    """gemeente, jeugdregio, urgent (and ``name`` = ``value``)."""
+    return _gr_urgent(ep.gemeente, "true" if ep.urgent else "false", name, value)
+
+
+@lru_cache(maxsize=_CACHE)
+def _gr_urgent(gemeente: str, urgent: str, name: str, value: str) -> Dims:
+    out = {"gemeente": geography.gemeente(gemeente), "jeugdregio": geography.jeugdregio(gemeente), "urgent": urgent}
+    if name:
+        out[name] = value
+    return dims(out)
+
+
 def wachtlijst_pleegzorg(ep: AanmeldingEpisode) -> list[Episode]:
     if ep.zorgvorm != "pleegzorg":
         return []
-    return [Episode(ep.day, ep.plaatsing_date, _gr(ep))]
+    return [Episode(ep.day, _wait_end(ep), _urgent(ep))]
+
+
+def wachtend_pleegzorg_dagen(ep: AanmeldingEpisode) -> list[Span]:
+    if ep.zorgvorm != "pleegzorg":
+        return []
+    return [Span(ep.day, _wait_end(ep), _urgent(ep))]
 
 
 def wachttijd_beschikking(ep: AanmeldingEpisode) -> list[Duration]:
     if ep.beschikking_date is None:
         return []
     return [
-        Duration(ep.beschikking_date, _gr(ep, "zorgvorm", ep.zorgvorm), max(0, (ep.beschikking_date - ep.day).days))
+        Duration(
+            ep.beschikking_date, _urgent(ep, "zorgvorm", ep.zorgvorm), max(0, (ep.beschikking_date - ep.day).days)
+        )
     ]
 
 
 def wachttijd_plaatsing(ep: AanmeldingEpisode) -> list[Duration]:
     if ep.plaatsing_date is None:
         return []
-    return [Duration(ep.plaatsing_date, _gr(ep, "zorgvorm", ep.zorgvorm), max(0, (ep.plaatsing_date - ep.day).days))]
+    return [
+        Duration(ep.plaatsing_date, _urgent(ep, "zorgvorm", ep.zorgvorm), max(0, (ep.plaatsing_date - ep.day).days))
+    ]
 
 
 def verwijzers(ep: AanmeldingEpisode) -> list[Item]:
@@ -331,6 +425,6 @@ def jeugdbescherming_actief(ep: BeschikkingEpisode) -> list[Episode]:
 
 
 def jeugdbescherming_duur(ep: BeschikkingEpisode) -> list[Duration]:
-    if ep.soort != "ots" or ep.end is None:
+    if ep.soort not in ("ots", "voogdij") or ep.end is None:
         return []
-    return [Duration(ep.end, _ri(ep), (ep.end - ep.start).days)]
+    return [Duration(ep.end, _gri(ep, "soort", ep.soort), (ep.end - ep.start).days)]

@@ -2,7 +2,7 @@
 rows whose public value changed.
 
 Key: ``indicator|period|start|dims`` (dims at the indicator's full dimension set, ``k=v;…``). Value: the
-row of docs/indicators.md, suppressed as public output, plus ``indicator``, ``unit`` and ``as_of``. A row
+row of docs/indicators.md, suppressed as public output, plus ``indicator``, ``version``, ``unit`` and ``as_of``. A row
 that no longer exists is published with its empty value (0, or n/denominator 0). Periods on the topic:
 month, half_year and year (day rows would multiply the topic without adding information).
 
@@ -90,7 +90,7 @@ def affected(deltas: Iterable[Key], as_of: date) -> dict[tuple[str, str], Affect
         dims.add(key.dims)
     out: dict[tuple[str, str], Affected] = {}
     for series, ((first, last), dims) in spans.items():
-        stock = SERIES[series].kind == "stock"
+        stock = SERIES[series].kind in ("stock", "waiting")  # a value on every later day
         seen = [dict(d) for d in dims]
         for ind in USERS.get(series, ()):
             values = {d: {v[d] for v in seen} for d in ind.dimensions}
@@ -138,7 +138,9 @@ async def _take_pending(conn: Conn, work: dict[tuple[str, str], Affected]) -> No
 
 
 def _message(ind: Indicator, row: Row, as_of: date) -> bytes:
-    return orjson.dumps({"indicator": ind.id, "unit": ind.unit, **row, "as_of": as_of.isoformat()})
+    return orjson.dumps(
+        {"indicator": ind.id, "version": ind.version, "unit": ind.unit, **row, "as_of": as_of.isoformat()}
+    )
 
 
 async def publish_work(

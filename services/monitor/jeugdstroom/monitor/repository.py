@@ -27,8 +27,8 @@ from typing import Any, TypeVar
 import orjson
 
 from jeugdstroom.common.db import Conn
-from jeugdstroom.monitor.fold import Dims, Key, dims_key
-from jeugdstroom.monitor.periods import PERIOD_SQL, last_day, next_start, start_of
+from jeugdstroom.monitor.fold import Dims, Key, dims_key, span_end
+from jeugdstroom.monitor.periods import PERIOD_SQL, last_day, next_start, start_of, starts
 
 #: (period start, values of the group-by dimensions in order)
 Cell = tuple[date, tuple[str, ...]]
@@ -83,8 +83,8 @@ async def apply_deltas(conn: Conn, deltas: Mapping[Key, int]) -> None:
         key, text = _dims_text(dims)
         if table == "member":
             rows[table].append((series, day, key, text, delta, member))
-        elif table == "duration":
-            rows[table].append((series, day, key, text, delta, value))
+        elif table in ("duration", "span"):  # a span: (start day, end day as its ordinal, 0 = open)
+            rows["duration"].append((series, day, key, text, delta, value))
         else:
             rows[table].append((series, day, key, text, delta))
             if table == "stock":
@@ -254,6 +254,69 @@ async def duration_values(conn: Conn, series: str, scope: Scope) -> dict[Cell, t
     return {_cell(r, scope): (r["total"], r["median"], r["p90"]) for r in rows}
 
 
+async def stock_days(conn: Conn, series: str, scope: Scope) -> dict[Cell, int]:
+    """Per period: the sum over its days up to min(last day, as_of) of a stock's value (e.g. verblijfsdagen), from
+    the day-level deltas; cells with 0 are left out."""
+    cap = scope.as_of if scope.hi is None else min(scope.as_of, scope.hi - timedelta(days=1))
+    args: list[Any] = []
+    where = _series_where(series, scope, args)
+    args.append(cap)
+    select, names = _cols(scope)
+    rows = await conn.fetch(
+        f"SELECT day AS p, sum(delta)::bigint AS v{select} FROM monitor.stock_deltas"
+        f" WHERE {' AND '.join(where)} AND day <= ${len(args)} GROUP BY day{names} HAVING sum(delta) <> 0",
+        *args,
+    )
+    deltas: dict[tuple[str, ...], dict[date, int]] = defaultdict(dict)
+    for r in rows:
+        day, dims = _cell(r, scope)
+        deltas[dims][day] = r["v"]
+    out: dict[Cell, int] = defaultdict(int)
+    for dims, per_day in deltas.items():
+        day, level = min(per_day), 0
+        while day <= cap:
+            level += per_day.get(day, 0)
+            p = start_of(day, scope.period)
+            if level and (scope.lo is None or p >= scope.lo):
+                out[(p, dims)] += level
+            day += timedelta(days=1)
+    return {c: v for c, v in out.items() if v}
+
+
+async def waiting_values(conn: Conn, series: str, scope: Scope) -> dict[Cell, tuple[int, int, int]]:
+    """(n, median, p90) per cell of the waiting times on the day each period is read (min(last day, as_of)): the
+    items waiting on that day (``start <= d < end``, end open or later) have waited ``d − start`` days. Spans are
+    stored in ``monitor.durations`` keyed by their start day with the end day's ordinal as ``value`` (0 = open)."""
+    cap = scope.as_of if scope.hi is None else min(scope.as_of, scope.hi - timedelta(days=1))
+    args: list[Any] = []
+    where = _series_where(series, scope, args)
+    args.append(cap)
+    select, names = _cols(scope)
+    rows = await conn.fetch(
+        f"SELECT day AS p, value AS e, sum(n)::bigint AS n{select} FROM monitor.durations"
+        f" WHERE {' AND '.join(where)} AND day <= ${len(args)} GROUP BY day, value{names} HAVING sum(n) <> 0",
+        *args,
+    )
+    spans: dict[tuple[str, ...], list[tuple[date, date | None, int]]] = defaultdict(list)
+    for r in rows:
+        start, dims = _cell(r, scope)
+        spans[dims].append((start, span_end(r["e"]), r["n"]))
+    out: dict[Cell, tuple[int, int, int]] = {}
+    for dims, items in spans.items():
+        first = min(s for s, _, _ in items)
+        if scope.lo is not None:
+            first = max(first, scope.lo)
+        for p in starts(first, cap, scope.period):
+            day = min(last_day(p, scope.period), scope.as_of)
+            waits = sorted(
+                (day - s).days for s, e, n in items if s <= day and (e is None or day < e) for _ in range(n)
+            )
+            if waits:
+                n = len(waits)
+                out[(p, dims)] = (n, waits[(n + 1) // 2 - 1], waits[(9 * n + 9) // 10 - 1])
+    return out
+
+
 #: Within :func:`shared_reads`: stock and count reads already made (their rows), by query and arguments.
 _SHARED_READS: ContextVar[dict[tuple[Any, ...], Any] | None] = ContextVar("shared_reads", default=None)
 
@@ -357,6 +420,12 @@ def _running_totals(
 async def latest_day(conn: Conn, as_of: date) -> date | None:
     """The latest event day seen (items of count series), at most ``as_of``."""
     day: date | None = await conn.fetchval("SELECT max(day) FROM monitor.counts WHERE day <= $1 AND value <> 0", as_of)
+    return day
+
+
+async def first_day(conn: Conn, as_of: date) -> date | None:
+    """The first event day seen (items of count series), at most ``as_of``: where the monitor's data begin."""
+    day: date | None = await conn.fetchval("SELECT min(day) FROM monitor.counts WHERE day <= $1 AND value <> 0", as_of)
     return day
 
 

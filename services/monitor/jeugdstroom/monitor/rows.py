@@ -14,18 +14,19 @@ from typing import Any
 
 from jeugdstroom.common import geography
 from jeugdstroom.common.db import Conn
+from jeugdstroom.common.settings import NulmetingSetting
 from jeugdstroom.monitor import repository as repo
-from jeugdstroom.monitor.catalogue import SERIES, Indicator, Part
+from jeugdstroom.monitor.catalogue import NULMETING_JAAR, SERIES, Indicator, Part, Target
 from jeugdstroom.monitor.repository import Cell, Scope
 
 Row = dict[str, Any]
-RVN = "JZ32"  # jeugdregio Rijk van Nijmegen (CBS code)
-WACHTLIJST_TARGET = 5
 
 
 async def _part(conn: Conn, part: Part, scope: Scope) -> dict[Cell, int]:
     series = SERIES[part.series]
     scope = scope.with_filters(part.where)
+    if part.days:
+        return await repo.stock_days(conn, series.id, scope)
     if series.kind == "stock":
         return await repo.stock_values(conn, series.id, scope)
     if series.kind == "count":
@@ -40,17 +41,15 @@ async def cells(conn: Conn, ind: Indicator, scope: Scope) -> dict[Cell, Row]:
         num = await _part(conn, ind.numerator, scope)
         den = await _part(conn, ind.denominator, scope)
         return {
-            c: {"value": round(num.get(c, 0) / d, 4), "numerator": num.get(c, 0), "denominator": d}
+            c: {"value": round(num.get(c, 0) * ind.per / d, 4), "numerator": num.get(c, 0), "denominator": d}
             for c, d in den.items()
             if d >= 1
         }
     assert ind.series is not None
     sid = ind.series.id
-    if ind.kind == "duration":
-        return {
-            c: {"value": med, "n": n, "p90": p90}
-            for c, (n, med, p90) in (await repo.duration_values(conn, sid, scope)).items()
-        }
+    if ind.kind in ("duration", "waiting"):
+        read = repo.duration_values if ind.kind == "duration" else repo.waiting_values
+        return {c: {"value": med, "n": n, "p90": p90} for c, (n, med, p90) in (await read(conn, sid, scope)).items()}
     if ind.kind == "distinct":
         values = await repo.distinct_values(conn, sid, scope)
     elif ind.kind == "stock":
@@ -84,7 +83,7 @@ async def exact_rows(conn: Conn, ind: Indicator, scope: Scope) -> list[Row]:
 # -- suppression ------------------------------------------------------------------------------------
 def small(ind: Indicator, row: Row, threshold: int) -> bool:
     """Whether a row is computed from fewer than ``threshold`` children or items."""
-    if ind.kind == "duration":
+    if ind.kind in ("duration", "waiting"):
         return int(row["n"]) < threshold
     if ind.kind == "ratio":
         return int(row["denominator"]) < threshold
@@ -92,11 +91,26 @@ def small(ind: Indicator, row: Row, threshold: int) -> bool:
 
 
 def public(ind: Indicator, row: Row, threshold: int) -> Row:
-    """The public version of a row: small cells have their value (and extra fields) replaced by null."""
+    """The public version of a row: small cells have their value (and extra fields) replaced by null; a small
+    baseline cell hides ``baseline`` and ``change``."""
+    row = dict(row)
+    base = row.pop(_BASELINE, None)
+    if "baseline" in row and (
+        (base is not None and small(ind, base, threshold))
+        or (
+            base is None
+            and ind.kind in ("count", "distinct", "stock")
+            and row["baseline"] is not None
+            and 0 < abs(row["baseline"]) < threshold
+        )
+    ):
+        row.update(baseline=None, change=None)
     if not small(ind, row, threshold):
         return {**row, "suppressed": False}
-    hidden = {"value": None}
-    if ind.kind == "duration":
+    if "change" in row:
+        row["change"] = None
+    hidden: Row = {"value": None}
+    if ind.kind in ("duration", "waiting"):
         hidden.update(n=None, p90=None)
     elif ind.kind == "ratio":
         hidden.update(numerator=None, denominator=None)
@@ -104,48 +118,148 @@ def public(ind: Indicator, row: Row, threshold: int) -> Row:
 
 
 def exact(row: Row) -> Row:
-    return {**row, "suppressed": False}
+    return {**{k: v for k, v in row.items() if k != _BASELINE}, "suppressed": False}
 
 
 def empty_row(ind: Indicator, period: str, start: date, dims: Mapping[str, str]) -> Row:
     """The row of a cell that no longer has a value (for the indicator topic)."""
     row: Row = with_names({"period": period, "start": start.isoformat(), "dims": dict(dims)})
     row["value"] = 0
-    if ind.kind == "duration":
+    if ind.kind in ("duration", "waiting"):
         row.update(value=None, n=0, p90=None)
     elif ind.kind == "ratio":
         row.update(value=None, numerator=0, denominator=0)
     return {**row, "suppressed": False}
 
 
-# -- targets ----------------------------------------------------------------------------------------
+# -- baselines (nulmeting) and targets ------------------------------------------------------------
+Configured = Mapping[str, NulmetingSetting]
+_BASELINE = "_baseline"  # private row key: the baseline cell's fields, for suppression (removed by exact/public)
+
+
 @dataclass(frozen=True, slots=True)
 class Nulmeting:
     year: int
-    value: int
+    value: float | None  # None: the year is not covered by the data (and no value is configured)
     configured: bool
-
-
-async def nulmetingen(conn: Conn, as_of: date, configured: Mapping[str, Mapping[str, int]]) -> dict[str, Nulmeting]:
-    """The separatie nulmeting per instelling: configured, or its first full calendar year of data once
-    that year is complete (by the latest event day seen)."""
-    out = {i: Nulmeting(int(c["year"]), int(c["value"]), True) for i, c in configured.items()}
-    latest = await repo.latest_day(conn, as_of)
-    if latest is None:
-        return out
-    firsts = await repo.first_days(conn, "separaties", "instelling", as_of)
-    per_year = await repo.count_values(conn, "separaties", Scope("year", ("instelling",), latest))
-    for inst, first in firsts.items():
-        if inst in out:
-            continue
-        year = first.year if (first.month, first.day) == (1, 1) else first.year + 1
-        if date(year, 12, 31) <= latest:
-            out[inst] = Nulmeting(year, per_year.get((date(year, 1, 1), (inst,)), 0), False)
-    return out
+    fields: Row | None = None  # the baseline cell's value fields (None when configured or empty)
 
 
 def _effective_dims(row: Row, filters: Mapping[str, str]) -> dict[str, str]:
     return {**filters, **row["dims"]}
+
+
+def _first_full_year(first: date) -> int:
+    return first.year if (first.month, first.day) == (1, 1) else first.year + 1
+
+
+def comparable(ind: Indicator, period: str) -> bool:
+    """Whether a row of ``period`` can be compared with a (calendar-year) nulmeting: counts only on year rows;
+    stocks, durations and shares (levels) on rows of every period."""
+    return period == "year" or ind.kind not in ("count", "distinct")
+
+
+class _Baselines:
+    """Resolves the nulmeting of the rows of one indicator and scope (docs/indicators.md, Nulmeting)."""
+
+    def __init__(self, conn: Conn, ind: Indicator, scope: Scope, configured: Configured) -> None:
+        self.conn, self.ind, self.scope, self.configured = conn, ind, scope, configured
+        self._bounds: tuple[date | None, date | None] | None = None
+        self._first_full: dict[str, int] | None = None
+        self._cells: dict[int, dict[Cell, Row]] = {}
+
+    async def bounds(self) -> tuple[date | None, date | None]:
+        """(first, latest) event day seen (items of count series) up to as_of."""
+        if self._bounds is None:
+            self._bounds = (
+                await repo.first_day(self.conn, self.scope.as_of),
+                await repo.latest_day(self.conn, self.scope.as_of),
+            )
+        return self._bounds
+
+    async def first_full(self, inst: str) -> int | None:
+        """An instelling's first full calendar year of data, once that year is complete."""
+        if self._first_full is None:
+            assert self.ind.series is not None
+            firsts = await repo.first_days(self.conn, self.ind.series.id, "instelling", self.scope.as_of)
+            latest = (await self.bounds())[1]
+            self._first_full = {
+                i: _first_full_year(f)
+                for i, f in firsts.items()
+                if latest is not None and date(_first_full_year(f), 12, 31) <= latest
+            }
+        return self._first_full.get(inst)
+
+    async def year(self, dims: Mapping[str, str]) -> tuple[int, NulmetingSetting | None] | None:
+        """The nulmeting year of a row: configured for its instelling, else (``first_full_year``) the instelling's
+        first full year of data; else configured for its jeugdregio, else the catalogue's year of the jeugdregio
+        (the row's, or its gemeente's)."""
+        inst = dims.get("instelling")
+        if inst is not None:
+            if inst in self.configured:
+                return self.configured[inst].year, self.configured[inst]
+            if self.ind.baseline.first_full_year:
+                first = await self.first_full(inst)
+                return None if first is None else (first, None)
+        regio = dims.get("jeugdregio") or (geography.jeugdregio(dims["gemeente"]) if "gemeente" in dims else None)
+        if regio is None:
+            return None
+        if regio in self.configured:
+            return self.configured[regio].year, self.configured[regio]
+        return (NULMETING_JAAR[regio], None) if regio in NULMETING_JAAR else None
+
+    async def of(self, row: Row, dims: Mapping[str, str]) -> Nulmeting | None:
+        found = await self.year(dims)
+        if found is None:
+            return None
+        year, setting = found
+        value = None if setting is None else setting.value_of(self.ind.id)
+        if value is not None:
+            return Nulmeting(year, value, True)
+        first, latest = await self.bounds()
+        if first is None or latest is None or not (first <= date(year, 1, 1) and date(year, 12, 31) <= latest):
+            return Nulmeting(year, None, False)  # the data do not cover the nulmeting year
+        if year not in self._cells:
+            s = self.scope
+            base = Scope("year", s.group_by, s.as_of, s.filters, lo=date(year, 1, 1), hi=date(year + 1, 1, 1))
+            self._cells[year] = await cells(self.conn, self.ind, base)
+        fields = self._cells[year].get((date(year, 1, 1), tuple(row["dims"][g] for g in self.scope.group_by)))
+        if fields is None:  # an empty cell: 0 for counts and stocks, no population for durations and shares
+            return Nulmeting(year, 0 if self.ind.kind in ("count", "distinct", "stock") else None, False)
+        return Nulmeting(year, fields["value"], False, fields)
+
+
+def _change(value: float | None, base: float | None) -> float | None:
+    if value is None or base is None:
+        return None
+    diff = value - base
+    return diff if isinstance(diff, int) else round(diff, 4)
+
+
+def _applies(t: Target, period: str, dims: Mapping[str, str]) -> bool:
+    if set(dims) != {t.scope} or period not in t.periods:
+        return False
+    value = dims[t.scope]
+    return not t.where or value in t.where
+
+
+def _target(t: Target, row: Row, nm: Nulmeting | None, latest: date | None) -> Row:
+    """``target`` and ``target_status`` of a row that target ``t`` applies to."""
+    value = row["value"]
+    if t.rule in ("below", "at_most"):
+        assert t.value is not None
+        on = value < t.value if t.rule == "below" else value <= t.value
+        return {"target": t.value, "target_status": "on_track" if on else "off_track"}
+    assert t.factor is not None
+    start = date.fromisoformat(row["start"])
+    if nm is None or nm.value is None or start.year <= nm.year or value is None:
+        return {"target": None, "target_status": None}
+    target = Fraction(nm.value) * Fraction(t.factor)
+    allowed = target
+    first, last = date(start.year, 1, 1), date(start.year, 12, 31)
+    if t.pro_rata and latest is not None and latest < last:
+        allowed = target * ((latest - first).days + 1) / ((last - first).days + 1)
+    return {"target": float(target), "target_status": "on_track" if value <= allowed else "off_track"}
 
 
 async def add_targets(
@@ -154,43 +268,27 @@ async def add_targets(
     scope: Scope,
     rows: list[Row],
     filters: Mapping[str, str],
-    configured: Mapping[str, Mapping[str, int]],
+    configured: Configured,
 ) -> list[Row]:
-    """Add ``target`` and ``target_status`` (on_track/off_track) to the rows where a target applies:
+    """Add the nulmeting and the catalogue's targets to the rows (docs/indicators.md, Nulmeting and Targets):
 
-    * separaties, period year, one instelling (no other split): the year after the nulmeting and later,
-      the target is 50% of the nulmeting; a running year is compared pro rata with the days elapsed
-      (up to the latest event day seen);
-    * wachtlijst_pleegzorg, jeugdregio JZ32 Rijk van Nijmegen (no other split): on track when below 5.
+    * ``baseline_year``, ``baseline`` (the value of the same cell in the nulmeting year: configured, or computed
+      when the data cover that year, else null) and ``change`` (value − baseline) on rows that have a nulmeting
+      (by their instelling or jeugdregio) and can be compared with a year (:func:`comparable`);
+    * ``target`` and ``target_status`` (on_track/off_track, null while it cannot be evaluated) on the rows of
+      exactly the target's dimension (:class:`~jeugdstroom.monitor.catalogue.Target`).
     """
-    if ind.id == "separaties" and scope.period == "year":
-        split = [r for r in rows if set(_effective_dims(r, filters)) == {"instelling"}]
-        if not split:
-            return rows
-        nms = await nulmetingen(conn, scope.as_of, configured)
-        latest = await repo.latest_day(conn, scope.as_of) or scope.as_of
-        out = []
-        for r in rows:
-            dims = _effective_dims(r, filters)
-            nm = nms.get(dims["instelling"]) if set(dims) == {"instelling"} else None
-            year = date.fromisoformat(r["start"]).year
-            if nm is None or year <= nm.year:
-                out.append({**r, "target": None, "target_status": None} if set(dims) == {"instelling"} else r)
-                continue
-            target = Fraction(nm.value, 2)
-            first, last = date(year, 1, 1), date(year, 12, 31)
-            allowed = target if last <= latest else target * ((latest - first).days + 1) / ((last - first).days + 1)
-            status = "on_track" if r["value"] <= allowed else "off_track"
-            out.append({**r, "target": float(target), "target_status": status})
-        return out
-    if ind.id == "wachtlijst_pleegzorg":
-        out = []
-        for r in rows:
-            dims = _effective_dims(r, filters)
-            if dims == {"jeugdregio": RVN}:
-                status = "on_track" if r["value"] < WACHTLIJST_TARGET else "off_track"
-                out.append({**r, "target": WACHTLIJST_TARGET, "target_status": status})
-            else:
-                out.append(r)
-        return out
-    return rows
+    base = _Baselines(conn, ind, scope, configured)
+    out = []
+    for r in rows:
+        dims = _effective_dims(r, filters)
+        nm = await base.of(r, dims) if comparable(ind, scope.period) else None
+        row = dict(r)
+        if nm is not None:
+            row.update(baseline_year=nm.year, baseline=nm.value, change=_change(r["value"], nm.value))
+            row[_BASELINE] = nm.fields
+        for t in ind.targets:
+            if _applies(t, scope.period, dims):
+                row.update(_target(t, row, nm, (await base.bounds())[1]))
+        out.append(row)
+    return out

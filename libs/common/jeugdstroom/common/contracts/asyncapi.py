@@ -89,6 +89,11 @@ _INDICATOR_ROW: dict[str, Any] = {
     "additionalProperties": True,
     "properties": {
         "indicator": {"type": "string", "description": "Indicator id (docs/indicators.md)"},
+        "version": {
+            "type": "integer",
+            "description": "The indicator's version: bumped when its meaning changes (docs/schema-evolution.md);"
+            " absent on records written before versions existed (read as 1)",
+        },
         "unit": {"type": "string", "description": "Unit of value"},
         "period": {"type": "string", "description": "month, half_year or year"},
         "start": {"type": "string", "format": "date", "description": "First day of the period"},
@@ -307,7 +312,7 @@ def _channels(tops: dict[str, dict[str, Any]]) -> list[_Channel]:
                 _Message(
                     "IndicatorValue",
                     "The current public row of one indicator cell",
-                    "A row of docs/indicators.md plus indicator, unit and as_of",
+                    "A row of docs/indicators.md plus indicator, version, unit and as_of",
                     _INDICATOR_ROW,
                     {"type": "object", "description": "No headers are guaranteed"},
                     {

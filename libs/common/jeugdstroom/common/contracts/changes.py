@@ -21,6 +21,7 @@ from pydantic import AwareDatetime, Field
 from jeugdstroom.common.contracts.codes import (
     BeschikkingSoort,
     PlaatsingVorm,
+    RedenAfsluiting,
     RedenEinde,
     SeparatieVorm,
     Verwijzer,
@@ -45,6 +46,11 @@ class SeparatieEpisode(EntityBase):
     vorm: SeparatieVorm
     start: AwareDatetime | None = Field(description="None while only the end has arrived")
     end: AwareDatetime | None = None
+    vervolg: bool = Field(
+        default=False,
+        description="Starts less than 24 hours after the end (or, while unknown, the start) of an earlier episode of"
+        " the same child at the same instelling: the same intervention in Argus terms",
+    )
 
 
 class AanmeldingEpisode(EntityBase):
@@ -56,11 +62,17 @@ class AanmeldingEpisode(EntityBase):
     urgent: bool = False
     day: date = Field(description="Event date of the aanmelding (Europe/Amsterdam)")
     beschikking_date: date | None = Field(
-        default=None, description="Start of the earliest beschikking that names this aanmelding"
+        default=None,
+        description="Decision date (besluitdatum, else start) of the earliest beschikking that names this aanmelding",
     )
     plaatsing_date: date | None = Field(
-        default=None, description="Start of the earliest plaatsing that names this aanmelding"
+        default=None,
+        description="Start of the earliest plaatsing that names this aanmelding; for zorgvorm pleegzorg: of the"
+        " earliest pleegzorg plaatsing that names it, or else of the child's first pleegzorg plaatsing naming no"
+        " aanmelding that starts on or after `day` (docs/registry.md)",
     )
+    afgesloten_op: date | None = Field(default=None, description="The day the sender closed the aanmelding")
+    reden_afsluiting: RedenAfsluiting | None = None
     herhaald: bool = Field(
         default=False,
         description="The child's previous care (a plaatsing or toewijzing) ended at most 365 days before `day`",
@@ -74,6 +86,7 @@ class BeschikkingEpisode(EntityBase):
     soort: BeschikkingSoort
     start: date
     end: date | None = None
+    besluitdatum: date | None = Field(default=None, description="The day the decision was taken, when reported")
 
 
 class PlaatsingEpisode(EntityBase):

@@ -36,6 +36,11 @@ BeschikkingSoort = Literal[
 ]
 BeschikkingStatus = Literal["afgegeven", "beeindigd"]
 
+#: An aanmelding is open until the sender closes it (or a placement ends the wait; docs/indicators.md).
+AanmeldingStatus = Literal["open", "afgesloten"]
+#: Why the sender closed an aanmelding.
+RedenAfsluiting = Literal["geplaatst_elders", "zonder_plaatsing_beeindigd", "andere_zorg", "verhuisd", "anders"]
+
 PlaatsingVorm = Literal["pleegzorg_bestand", "pleegzorg_netwerk", "gezinshuis", "residentieel", "gesloten"]
 PlaatsingStatus = Literal["gestart", "beeindigd"]
 RedenEinde = Literal["volgens_plan", "voortijdig", "overplaatsing", "meerderjarig", "anders"]

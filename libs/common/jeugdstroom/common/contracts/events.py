@@ -18,11 +18,13 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from jeugdstroom.common.bsn import is_valid_bsn
 from jeugdstroom.common.contracts.codes import (
+    AanmeldingStatus,
     BeschikkingSoort,
     BeschikkingStatus,
     CorrectieActie,
     PlaatsingStatus,
     PlaatsingVorm,
+    RedenAfsluiting,
     RedenEinde,
     SeparatieVorm,
     Verwijzer,
@@ -94,6 +96,21 @@ class AanmeldingData(Contract):
     verwijzer: Verwijzer
     zorgvorm: Zorgvorm
     urgent: bool = False
+    status: AanmeldingStatus = Field(
+        "open", description="afgesloten: the sender closed the aanmelding (an event with the same aanmelding_id)"
+    )
+    afgesloten_op: date | None = Field(None, description="The day the aanmelding was closed (status afgesloten)")
+    reden_afsluiting: RedenAfsluiting | None = Field(None, description="Why it was closed (status afgesloten)")
+
+    @model_validator(mode="after")
+    def _closing_rules(self) -> Self:
+        if self.status == "afgesloten" and (self.afgesloten_op is None or self.reden_afsluiting is None):
+            missing = "afgesloten_op" if self.afgesloten_op is None else "reden_afsluiting"
+            raise rule(missing, "is required when status is afgesloten")
+        if self.status == "open" and (self.afgesloten_op is not None or self.reden_afsluiting is not None):
+            extra = "afgesloten_op" if self.afgesloten_op is not None else "reden_afsluiting"
+            raise rule(extra, "is only allowed when status is afgesloten")
+        return self
 
 
 class BeschikkingData(Contract):
@@ -103,6 +120,9 @@ class BeschikkingData(Contract):
     start: date
     end: date | None = None
     aanmelding_id: Identifier | None = None
+    besluitdatum: date | None = Field(
+        None, description="The day the decision was taken (may lie before start); wachttijd_beschikking ends here"
+    )
 
     @model_validator(mode="after")
     def _end_after_start(self) -> Self:

@@ -1,6 +1,7 @@
 """Aanmelding episodes from aanmelding events.
 
-Descriptive fields (verwijzer, zorgvorm, urgent, child) come from the latest fact by event time; ``day`` is the
+Descriptive fields (verwijzer, zorgvorm, urgent, child) and the closing (``afgesloten_op``, ``reden_afsluiting``,
+when the latest fact has status afgesloten) come from the latest fact by event time; ``day`` is the
 Europe/Amsterdam date of the earliest fact's event time (when the child was referred). The links
 (``beschikking_date``, ``plaatsing_date``) and ``herhaald`` are derived across the child's care path
 (see ``derived``).
@@ -24,5 +25,7 @@ def project(facts: Sequence[Fact]) -> tuple[AanmeldingEpisode, list[Finding]]:
         zorgvorm=last.data["zorgvorm"],
         urgent=bool(last.data.get("urgent", False)),
         day=local_day(first.occurred_at),
+        afgesloten_op=last.get_date("afgesloten_op") if last.data.get("status") == "afgesloten" else None,
+        reden_afsluiting=last.data.get("reden_afsluiting") if last.data.get("status") == "afgesloten" else None,
     )
     return episode, []

@@ -1,7 +1,7 @@
 """Beschikking episodes from beschikking events (afgegeven, beeindigd), in any order.
 
-Descriptive fields (soort, start, child) come from the latest fact by event time; ``end`` from the latest fact
-that carries an end. Findings: ``beschikking_einde_zonder_start`` (only beeindigd events), and
+Descriptive fields (soort, start, child) come from the latest fact by event time; ``end`` and ``besluitdatum`` from
+the latest fact that carries one. Findings: ``beschikking_einde_zonder_start`` (only beeindigd events), and
 ``beschikking_einde_voor_start`` (after corrections the end lies before the start; the end is then not used).
 """
 
@@ -40,8 +40,14 @@ def project(facts: Sequence[Fact]) -> tuple[BeschikkingEpisode, list[Finding]]:
             )
         )
         end = None
+    with_besluit = latest_with(facts, "besluitdatum")
     episode = BeschikkingEpisode(
-        **child_fields(facts, last), beschikking_id=last.entity_id, soort=last.data["soort"], start=start, end=end
+        **child_fields(facts, last),
+        beschikking_id=last.entity_id,
+        soort=last.data["soort"],
+        start=start,
+        end=end,
+        besluitdatum=with_besluit.get_date("besluitdatum") if with_besluit else None,
     )
     return episode, found
 

@@ -129,7 +129,7 @@ def project(
         ("aanmelding", derived.aanmeldingen(aanm, besch, plaats_linked)),
         ("beschikking", [lk.episode for lk in besch]),
         ("plaatsing", plaats),
-        ("separatie", seps),
+        ("separatie", derived.separaties(seps)),
         ("achttien_in_pleegzorg", achttien),
     ):
         for ep in episodes:

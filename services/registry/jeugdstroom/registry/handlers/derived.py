@@ -1,13 +1,18 @@
 """Facts derived across one child's care path (pure; definitions in docs/registry.md).
 
 * links: a beschikking/plaatsing naming ``aanmelding_id`` links to the child's aanmelding(en) with that id (any
-  sender); ``beschikking_date``/``plaatsing_date`` = start of the earliest linked beschikking/plaatsing;
+  sender); ``beschikking_date`` = decision date (``besluitdatum``, else start) of the earliest linked beschikking;
+  ``plaatsing_date`` = start of the earliest linked plaatsing — for an aanmelding for pleegzorg only pleegzorg
+  placements count, and without an explicitly linked one the child's first pleegzorg placement that names no
+  aanmelding and starts on or after the aanmelding's day ends the wait (iJw never links explicitly);
 * ``herhaald``: the latest end of any ended plaatsing or toewijzing beschikking with end <= the aanmelding day
   lies at most 365 days before that day;
 * ``overplaatsing``: a placement ended with reden overplaatsing, followed by another placement of the child that
   starts 0..31 days after the end;
 * ``achttien_in_pleegzorg``: per pleegzorg/gezinshuis placement that covers the 18th birthday; known once the
   placement has an end or the watermark has passed the birthday;
+* ``vervolg`` of a separatie episode: it starts less than 24 hours after the end (its start while the end is not
+  known) of an earlier episode of the same child at the same instelling (Argus: one intervention);
 * findings across entities: ``plaatsing_overlap``, ``koppeling_onbekende_aanmelding``.
 """
 
@@ -15,19 +20,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from jeugdstroom.common.contracts.changes import (
     AanmeldingEpisode,
     AchttienFact,
     BeschikkingEpisode,
     PlaatsingEpisode,
+    SeparatieEpisode,
 )
 from jeugdstroom.registry.handlers.facts import Finding
 
 HERHAALD_DAYS = 365
 OVERPLAATSING_DAYS = 31
+#: Argus: separatie episodes of one child less than this apart are one intervention.
+ARGUS_GAP = timedelta(hours=24)
 GEZINSGERICHT = frozenset({"pleegzorg_bestand", "pleegzorg_netwerk", "gezinshuis"})
+PLEEGZORG = frozenset({"pleegzorg_bestand", "pleegzorg_netwerk"})
 
 
 def eighteenth_birthday(birth_date: date) -> date:
@@ -63,15 +72,11 @@ def aanmeldingen(
     out = []
     for a in aanmeldingen:
         b_starts = [
-            lk.episode.start
+            _decision_day(lk.episode)
             for lk in beschikkingen
             if lk.aanmelding_id == a.aanmelding_id and lk.episode.start is not None
         ]
-        p_starts = [
-            lk.episode.start
-            for lk in plaatsingen
-            if lk.aanmelding_id == a.aanmelding_id and lk.episode.start is not None
-        ]
+        p_starts = _placement_starts(a, plaatsingen)
         previous = max((e for e in ends if e <= a.day), default=None)
         herhaald = previous is not None and (a.day - previous).days <= HERHAALD_DAYS
         links = {
@@ -83,6 +88,35 @@ def aanmeldingen(
         same = all(getattr(a, k) == v for k, v in links.items())
         out.append(a if same else a.model_copy(update=links))
     return out
+
+
+def _decision_day(ep: BeschikkingEpisode | PlaatsingEpisode) -> date:
+    """When a linked beschikking decided: its besluitdatum where the event carries one, else its start."""
+    assert ep.start is not None
+    besluit = ep.besluitdatum if isinstance(ep, BeschikkingEpisode) else None
+    return besluit if besluit is not None else ep.start
+
+
+def _placement_starts(a: AanmeldingEpisode, plaatsingen: Sequence[Linked]) -> list[date]:
+    """The starts of the placements that end aanmelding ``a``'s wait. For zorgvorm pleegzorg: the pleegzorg
+    placements naming ``a`` (an explicit link wins), else the pleegzorg placements naming no aanmelding that start
+    on or after ``a.day`` and not after the aanmelding was closed (linked by child and date); a placement in
+    another form does not end a pleegzorg wait.
+    For other zorgvormen: the placements naming ``a``."""
+    if a.zorgvorm != "pleegzorg":
+        return [
+            lk.episode.start
+            for lk in plaatsingen
+            if lk.aanmelding_id == a.aanmelding_id and lk.episode.start is not None
+        ]
+    pleeg = [
+        (lk.aanmelding_id, lk.episode.start)
+        for lk in plaatsingen
+        if isinstance(lk.episode, PlaatsingEpisode) and lk.episode.vorm in PLEEGZORG and lk.episode.start is not None
+    ]
+    explicit = [start for aid, start in pleeg if aid == a.aanmelding_id]
+    closed = a.afgesloten_op or date.max  # a placement after the sender closed the aanmelding is not its end
+    return explicit or [start for aid, start in pleeg if aid is None and a.day <= start <= closed]
 
 
 def link_findings(aanmelding_ids: set[str], linked: Sequence[Linked]) -> list[Finding]:
@@ -170,3 +204,25 @@ def achttien(episodes: Sequence[PlaatsingEpisode], watermark: date | None) -> tu
 def watermark_of(max_day: date | None, grace_days: int) -> date | None:
     """The watermark: the latest event day seen minus the grace period (None before any event)."""
     return max_day - timedelta(days=grace_days) if max_day is not None else None
+
+
+def separaties(episodes: Sequence[SeparatieEpisode]) -> list[SeparatieEpisode]:
+    """Separatie episodes with ``vervolg`` filled in: the episode starts less than 24 hours after the end (its start
+    while the end is not known) of an earlier episode (by start, ties by key) of the child at the same instelling."""
+
+    def order(ep: SeparatieEpisode) -> tuple[datetime, str]:
+        assert ep.start is not None
+        return ep.start, f"{ep.instelling}/{ep.separatie_id}"
+
+    out = []
+    for s in episodes:
+        vervolg = s.start is not None and any(
+            o is not s
+            and o.instelling == s.instelling
+            and o.start is not None
+            and order(o) < order(s)
+            and s.start - (o.end or o.start) < ARGUS_GAP
+            for o in episodes
+        )
+        out.append(s if s.vervolg == vervolg else s.model_copy(update={"vervolg": vervolg}))
+    return out

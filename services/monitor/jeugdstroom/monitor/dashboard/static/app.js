@@ -128,7 +128,10 @@
     const value = typeof r.value === "number" && Number.isFinite(r.value) ? r.value : null;
     const suppressed = r.suppressed === true || (value === null && r.suppressed !== false);
     const target = typeof r.target === "number" ? r.target : typeof r.target_value === "number" ? r.target_value : null;
-    return { start, dims, value, suppressed, status: targetStatus(r), target };
+    const baseline = typeof r.baseline === "number" ? r.baseline : null;
+    const baselineYear = typeof r.baseline_year === "number" ? r.baseline_year : null;
+    const change = typeof r.change === "number" ? r.change : null;
+    return { start, dims, value, suppressed, status: targetStatus(r), target, baseline, baselineYear, change };
   }
 
   // --- formatting ------------------------------------------------------------------------------------
@@ -241,6 +244,7 @@
         " ",
         el("span", { class: "unit", text: unitText(ind) })),
       el("p", { class: "when", dataset: { role: "headline-period" } }),
+      el("p", { class: "baseline", dataset: { role: "baseline" } }),
       el("p", { class: "badge", dataset: { role: "status", status: "none" } }),
       DIRECTION_NL[ind.direction] ? el("p", { class: "direction", text: DIRECTION_NL[ind.direction] }) : null);
 
@@ -355,13 +359,21 @@
     } else {
       const year = nowMonth.slice(0, 4);
       headline = (data.yearly || []).find((r) => r.start && r.start.slice(0, 4) === year) || null;
-      when = ind.kind === "duration" ? `Mediaan dit jaar (${year})` : `Dit jaar (${year})`;
+      when = ind.kind === "duration" || ind.kind === "waiting" ? `Mediaan dit jaar (${year})` : `Dit jaar (${year})`;
     }
     const valueNode = byRole(view.card, "headline-value");
     valueNode.replaceChildren(cellContent(ind, headline));
     valueNode.dataset.suppressed = headline && headline.suppressed ? "true" : "false";
     valueNode.dataset.value = headline && headline.value !== null ? String(headline.value) : "";
     byRole(view.card, "headline-period").textContent = when;
+    // Nulmeting (baseline) of the headline row, as the API gives it (docs/indicators.md, Nulmeting).
+    const base = byRole(view.card, "baseline");
+    if (base) {
+      base.textContent = headline && headline.baselineYear !== null
+        ? `Nulmeting ${headline.baselineYear} (baseline): ${headline.baseline === null ? "onbekend" : headline.baseline}` +
+          (headline.change === null ? "" : `, verschil ${headline.change > 0 ? "+" : ""}${headline.change}`)
+        : "";
+    }
 
     // Target status: the headline row's own status, else a summary of the per-instelling statuses.
     let status = headline ? headline.status : null;
