@@ -204,9 +204,9 @@ async def test_separatie_target_against_default_nulmeting(conn: asyncpg.Connecti
 
 async def test_regional_nulmeting_and_target_as_catalogue_data(conn: asyncpg.Connection) -> None:
     """wachtlijst_pleegzorg: the catalogue's target (JZ32 below 5) and nulmeting year (JZ32: 2022) apply to the
-    jeugdregio's rows, whose dimension value may still be the slug rijk-van-nijmegen."""
+    jeugdregio's rows (dimension value: the CBS code)."""
     s = "wachtlijst_pleegzorg"
-    g = (("gemeente", "GM0268"), ("jeugdregio", "rijk-van-nijmegen"))
+    g = (("gemeente", "GM0268"), ("jeugdregio", "JZ32"))
     await repo.apply_deltas(
         conn,
         {
@@ -243,5 +243,5 @@ async def test_regional_nulmeting_and_target_as_catalogue_data(conn: asyncpg.Con
     from jeugdstroom.monitor.app import target_states
 
     assert await target_states(conn, date(2023, 6, 30), {}) == {
-        ("wachtlijst_pleegzorg", "", "rijk-van-nijmegen"): False,
+        ("wachtlijst_pleegzorg", "", "JZ32"): False,
     }
