@@ -28,7 +28,7 @@ from jeugdstroom.common.contracts.validation import field_errors
 from jeugdstroom.common.db import TRANSIENT_ERRORS, Conn
 from jeugdstroom.common.kafka import InRecord
 from jeugdstroom.common.settings import Settings
-from jeugdstroom.monitor import fold, publisher
+from jeugdstroom.monitor import fold, publisher, rebuild
 from jeugdstroom.monitor import repository as repo
 from jeugdstroom.monitor.catalogue import FOLDS
 from jeugdstroom.monitor.periods import today
@@ -83,6 +83,9 @@ class MonitorProcessor:
         return change.change_id, change
 
     async def apply(self, conn: Conn, items: Sequence[Decoded[AnyChange]]) -> None:
+        journaling = await rebuild.live_guard(conn)  # waits while a rebuild swaps its tables in
+        if journaling:  # a rebuild runs: it must learn which version of each entity this batch leaves behind
+            await rebuild.journal(conn, items)
         deltas = fold.deltas((d.item for d in items), FOLDS)
         await repo.apply_deltas(conn, deltas)
         await publisher.defer(conn, publisher.affected(deltas, self.clock()))
