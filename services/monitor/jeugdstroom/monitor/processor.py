@@ -61,6 +61,9 @@ class MonitorProcessor:
     #: A batch that reaches the end of its partitions ends the replay spacing at once.
     PUBLISH_SHARE = 0.25
     REPLAY_INTERVAL_S = 10.0
+    #: Without a fold, the publisher still looks for pending cells this often (``jeugdstroom rebuild monitor`` queues
+    #: every cell in its swap's transaction, outside the fold).
+    PENDING_POLL_S = 5.0
 
     def __init__(self, settings: Settings, clock: Callable[[], date] = today) -> None:
         self.settings = settings
@@ -114,7 +117,8 @@ class MonitorProcessor:
         self.wake.set()
         share_due = replay_due = 0.0
         while True:
-            await self.wake.wait()
+            with contextlib.suppress(TimeoutError):  # cells a rebuild's swap left pending: published within a poll
+                await asyncio.wait_for(self.wake.wait(), self.PENDING_POLL_S)
             if (delay := share_due - time.monotonic()) > 0:
                 await asyncio.sleep(delay)
             if (delay := replay_due - time.monotonic()) > 0:

@@ -181,6 +181,7 @@ class Stats:
     wait_s: float = 0.0
     swap_s: float = 0.0  # the live fold's pause
     total_s: float = 0.0
+    snapshot_bytes: int = 0  # keys and values of the snapshot's records (what step 2 holds in memory)
     corrected: int = 0  # entities whose version changed between the snapshot and the swap
     attempts: int = 0
     phases: dict[str, float] = field(default_factory=dict)
@@ -308,6 +309,7 @@ class Rebuild:
                                f" ({self.stats.records / max(time.monotonic() - t0, 1e-9):,.0f}/s)")
 
         await reader.read_to_end(keep)
+        self.stats.snapshot_bytes = sum(len(k) + len(r.change_id) + len(r.value or b"") for k, r in snapshot.items())
         self.stats.read_s = time.monotonic() - t0
         self.progress(f"  read {self.stats.records:,} records, {len(snapshot):,} entities in {self.stats.read_s:.1f}s")
         await self._phase("read")
@@ -464,4 +466,5 @@ def summary(stats: Stats) -> dict[str, Any]:
         "total_s": round(stats.total_s, 3),
         "entities_per_s": round(stats.entities_per_s, 1),
         "corrected": stats.corrected,
+        "snapshot_bytes": stats.snapshot_bytes,
     }
