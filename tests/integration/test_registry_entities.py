@@ -15,6 +15,7 @@ import orjson
 import pytest
 from pydantic import TypeAdapter
 
+from jeugdstroom.cli.main import main as cli_main
 from jeugdstroom.common import db
 from jeugdstroom.common.contracts.changes import AnyChange, RegistryChange
 from jeugdstroom.common.kafka import REGISTRY_CHANGES, REGISTRY_ENTITIES, TYPED_TOPICS
@@ -24,7 +25,7 @@ from jeugdstroom.monitor.rebuild import Rebuild
 from jeugdstroom.registry.republish import republish_entities
 from tests.integration.rebuild_support import differences, replay_cells, table_cells
 from tests.integration.test_registry import dump, episodes, group_of, produce, registries, uids, wait_processed
-from tests.support import caught_up, read_topic, running_app, wait_until
+from tests.support import caught_up, read_topic, running_app, service_env, wait_until
 from tests.unit.test_registry_stream import generate
 
 pytestmark = pytest.mark.integration
@@ -117,7 +118,7 @@ async def test_the_entity_topic_holds_the_registry_state_and_republish_seeds_it(
 
 
 async def test_rebuild_through_the_registry_equals_a_fresh_replay_of_its_changes(
-    settings: Settings, pool: asyncpg.Pool
+    settings: Settings, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     stream = generate(90, seed=5)
     events = stream.ordered()
@@ -165,3 +166,15 @@ async def test_rebuild_through_the_registry_equals_a_fresh_replay_of_its_changes
                 changes.append(change)
         want = replay_cells(changes)
         assert want and not differences(want, got), "\n".join(differences(want, got))
+
+        # the command line, on the settled system: the same tables again, progress on the terminal
+        for name, value in service_env(settings).items():
+            monkeypatch.setenv(name, value)
+        capsys.readouterr()
+        assert await asyncio.to_thread(cli_main, ["rebuild", "monitor", "--json"]) == 0
+        out, err = capsys.readouterr()
+        assert orjson.loads(out)["entities"] == len(state_by_topic_key(await dump(pool)))
+        assert "entities/s" in err and "read" in err
+        async with pool.acquire() as conn:
+            again = await table_cells(conn)  # type: ignore[arg-type]
+        assert not differences(want, again), "\n".join(differences(want, again))

@@ -36,7 +36,7 @@ async def rebuild_monitor(settings: Settings, as_json: bool) -> int:
     from jeugdstroom.monitor.rebuild import Rebuild, summary
 
     await db.migrate(settings.database_url)
-    pool = await db.create_pool(settings.database_url, min_size=1, max_size=2)
+    pool = await db.create_pool(settings.database_url, min_size=1, max_size=3)
     try:
         stats = await Rebuild(settings, pool, progress=_say).run()
     finally:

@@ -23,11 +23,12 @@ a changed definition in the catalogue is rebuilt without changes here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import time
 import uuid
 import zlib
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -46,10 +47,13 @@ from jeugdstroom.common.settings import Settings
 from jeugdstroom.monitor import fold, publisher
 from jeugdstroom.monitor import repository as repo
 from jeugdstroom.monitor.catalogue import FOLDS
+from jeugdstroom.monitor.fold import Key
 from jeugdstroom.monitor.periods import today
 
 #: Fold batches take this advisory lock shared, the rebuild's begin and swap exclusively.
 LOCK = zlib.crc32(b"monitor:rebuild")
+#: Held (session-level) for a whole rebuild: one at a time.
+RUN_LOCK = zlib.crc32(b"monitor:rebuild:run")
 SHADOW = "monitor_rebuild"
 #: The consumer (processed-event log) of the live fold (processor.GROUP).
 LIVE = "monitor"
@@ -132,7 +136,7 @@ class EntityReader:
         if self.consumer is not None:
             await self.consumer.stop()
 
-    async def read_to_end(self, handle: Callable[[InRecord], None], idle_polls: int = 3) -> int:
+    async def read_to_end(self, handle: Callable[[InRecord], None], idle_polls: int = 3, poll_ms: int = 200) -> int:
         """Hand every record up to the end of each partition to ``handle``; returns how many. The end is the
         high watermark of the fetches (the embedded broker's ListOffsets answer is not reliable); a partition
         that answered ``idle_polls`` empty fetches in a row counts as at its end."""
@@ -140,7 +144,7 @@ class EntityReader:
         n = 0
         idle = 0
         while True:
-            batch = await self.consumer.getmany(timeout_ms=200, max_records=20_000)
+            batch = await self.consumer.getmany(timeout_ms=poll_ms, max_records=20_000)
             got = 0
             for msgs in batch.values():
                 for m in msgs:
@@ -237,7 +241,8 @@ class Rebuild:
         self.snapshot: dict[str, Record] = {}
         self.late: dict[str, list[Record]] = {}
         self.work: dict[tuple[str, str], publisher.Affected] = {}
-        self._last_progress = 0.0
+        self._last_progress = time.monotonic()
+        self._writing: asyncio.Task[None] | None = None
 
     async def _phase(self, name: str) -> None:
         self.stats.phases[name] = time.monotonic()
@@ -252,6 +257,22 @@ class Rebuild:
 
     async def run(self) -> Stats:
         started = time.monotonic()
+        async with self.pool.acquire() as session:  # one rebuild at a time (a session lock: released if we die)
+            if not await session.fetchval("SELECT pg_try_advisory_lock($1)", RUN_LOCK):
+                raise RuntimeError("another rebuild of the monitor is running")
+            try:
+                await self._run()
+            finally:
+                await session.execute("SELECT pg_advisory_unlock($1)", RUN_LOCK)
+        self.stats.total_s = time.monotonic() - started
+        self.progress(
+            f"rebuild {self.stats.run}: {self.stats.entities:,} entities from {self.stats.records:,} records in"
+            f" {self.stats.total_s:.1f}s ({self.stats.entities_per_s:,.0f} entities/s; live fold paused"
+            f" {self.stats.swap_s * 1000:.0f} ms, {self.stats.corrected} entities caught up at the swap)"
+        )
+        return self.stats
+
+    async def _run(self) -> None:
         reader = EntityReader(self.settings)
         await self.begin()
         try:
@@ -265,13 +286,6 @@ class Rebuild:
             raise
         finally:
             await reader.stop()
-        self.stats.total_s = time.monotonic() - started
-        self.progress(
-            f"rebuild {self.stats.run}: {self.stats.entities:,} entities from {self.stats.records:,} records in"
-            f" {self.stats.total_s:.1f}s ({self.stats.entities_per_s:,.0f} entities/s; live fold paused"
-            f" {self.stats.swap_s * 1000:.0f} ms, {self.stats.corrected} entities caught up at the swap)"
-        )
-        return self.stats
 
     # 1
     async def begin(self) -> None:
@@ -289,6 +303,10 @@ class Rebuild:
 
     async def abort(self) -> None:
         """Stop journaling and drop the copies (the current tables stay as they are)."""
+        if self._writing is not None:
+            self._writing.cancel()
+            with contextlib.suppress(BaseException):
+                await self._writing
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK)
             await conn.execute("DELETE FROM monitor.rebuild_state WHERE run = $1", self.stats.run)
@@ -332,19 +350,30 @@ class Rebuild:
                 self._tick(lambda: f"  folded {self.stats.entities:,} entities"
                                    f" ({self.stats.entities / max(time.monotonic() - t0, 1e-9):,.0f}/s)")
         await self._fold(batch, as_of)
+        await self._fold([], as_of)
         self.stats.fold_s = time.monotonic() - t0
         self.progress(f"  folded {self.stats.entities:,} entities in {self.stats.fold_s:.1f}s")
         await self._phase("folded")
 
     async def _fold(self, changes: Sequence[AnyChange], as_of: date) -> None:
-        if not changes:
-            return
-        deltas = fold.deltas(changes, FOLDS)
+        """Fold a chunk; its deltas are written while the next chunk is parsed and folded (the database works while
+        Python does), one write at a time."""
+        if changes:
+            deltas = fold.deltas(changes, FOLDS)
+            for k, v in publisher.affected(deltas, as_of).items():
+                publisher.merge(self.work, k, v)
+            self.stats.entities += sum(1 for c in changes if c.after is not None)
+        if self._writing is not None:
+            await self._writing
+            self._writing = None
+        if changes:
+            self._writing = asyncio.create_task(self._write(deltas))
+        else:  # the last call: nothing may be left unwritten
+            assert self._writing is None
+
+    async def _write(self, deltas: Mapping[Key, int]) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
             await repo.apply_deltas(conn, deltas, SHADOW)
-        for k, v in publisher.affected(deltas, as_of).items():
-            publisher.merge(self.work, k, v)
-        self.stats.entities += sum(1 for c in changes if c.after is not None)
 
     # 4
     async def wait_for_live(self) -> None:
@@ -383,7 +412,7 @@ class Rebuild:
         t0 = time.monotonic()
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK)  # the live fold pauses
-            await reader.read_to_end(collect, idle_polls=1)
+            await reader.read_to_end(collect, idle_polls=1, poll_ms=50)
             rows = await conn.fetch("SELECT key, change_id, change FROM monitor.rebuild_journal")
             final: dict[str, Record] = {r["key"]: Record(r["change_id"], _version_of_change(r["change"])) for r in rows}
             # an entity the live fold did not touch since step 1: the last record whose change it applied
