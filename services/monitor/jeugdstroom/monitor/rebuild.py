@@ -411,6 +411,9 @@ class Rebuild:
         await self._phase("swapping")
         t0 = time.monotonic()
         async with self.pool.acquire() as conn, conn.transaction():
+            # the indicator topic's cells, exact: publications wait for this transaction (the fold does not, yet)
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", publisher.PUBLICATION_LOCK)
+            await _published_cells(conn, self.work)
             await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK)  # the live fold pauses
             await reader.read_to_end(collect, idle_polls=1, poll_ms=50)
             rows = await conn.fetch("SELECT key, change_id, change FROM monitor.rebuild_journal")
@@ -435,7 +438,6 @@ class Rebuild:
             await repo.apply_deltas(conn, deltas, SHADOW)
             for k, v in publisher.affected(deltas, as_of).items():
                 publisher.merge(self.work, k, v)
-            await _published_cells(conn, self.work)
             await conn.execute("SELECT monitor.rebuild_swap($1::text[])", list(repo.AGGREGATE_TABLES))
             await publisher.defer(conn, self.work)
             await conn.execute("DELETE FROM monitor.rebuild_journal")
@@ -467,20 +469,15 @@ async def _journaled(conn: Conn, keys: Iterable[str]) -> set[str]:
 
 
 async def _published_cells(conn: Conn, work: dict[tuple[str, str], publisher.Affected]) -> None:
-    """Add every cell the indicator topic holds to ``work``: a cell the rebuilt tables no longer have must be
-    published with its empty value."""
-    rows = await conn.fetch("SELECT indicator, period, min(start) AS lo FROM monitor.published GROUP BY 1, 2")
+    """Add every cell the indicator topic holds to ``work`` (its rows may differ from the rebuilt ones, or the cell
+    may have no rebuilt row at all: then it is published with its empty value). One statement."""
+    rows = await conn.fetch(
+        """SELECT p.indicator, p.period, min(p.start) AS lo, d.key AS dim, array_agg(DISTINCT d.value) AS dim_values
+           FROM monitor.published p, jsonb_each_text(p.dims) d GROUP BY 1, 2, 4"""
+    )
     for r in rows:
-        dims = await conn.fetch(
-            "SELECT DISTINCT dims FROM monitor.published WHERE indicator = $1 AND period = $2",
-            r["indicator"],
-            r["period"],
-        )
-        values: dict[str, set[str]] = {}
-        for d in dims:
-            for name, value in d["dims"].items():
-                values.setdefault(name, set()).add(value)
-        publisher.merge(work, (r["indicator"], r["period"]), publisher.Affected(r["lo"], None, values))
+        affected = publisher.Affected(r["lo"], None, {r["dim"]: set(r["dim_values"])})
+        publisher.merge(work, (r["indicator"], r["period"]), affected)
 
 
 def summary(stats: Stats) -> dict[str, Any]:
