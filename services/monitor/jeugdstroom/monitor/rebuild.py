@@ -323,8 +323,9 @@ class Rebuild:
             key, rec = record_of(r)
             snapshot[key] = rec
             self.stats.records += 1
-            self._tick(lambda: f"  read {self.stats.records:,} records"
-                               f" ({self.stats.records / max(time.monotonic() - t0, 1e-9):,.0f}/s)")
+            if self.stats.records % 10_000 == 0:
+                self._tick(lambda: f"  read {self.stats.records:,} records"
+                                   f" ({self.stats.records / max(time.monotonic() - t0, 1e-9):,.0f}/s)")
 
         await reader.read_to_end(keep)
         self.stats.snapshot_bytes = sum(len(k) + len(r.change_id) + len(r.value or b"") for k, r in snapshot.items())

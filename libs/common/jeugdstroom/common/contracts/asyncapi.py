@@ -59,11 +59,12 @@ RETENTION_MS: dict[str, int | None] = {
     DEADLETTER: 30 * DAY_MS,
 }
 
-#: Which service sends to / receives from which topic (short names). Services meet only on topics.
+#: Which service sends to / receives from which topic (short names). Services meet only on topics. (The monitor reads
+#: the entity topic in `jeugdstroom rebuild monitor` only.)
 TOPOLOGY: dict[str, dict[str, tuple[str, ...]]] = {
     "intake": {"receive": (INBOX,), "send": (*TYPED_TOPICS, DEADLETTER)},
     "registry": {"receive": TYPED_TOPICS, "send": (REGISTRY_CHANGES, REGISTRY_ENTITIES, DEADLETTER)},
-    "monitor": {"receive": (REGISTRY_CHANGES,), "send": (INDICATORS, DEADLETTER)},
+    "monitor": {"receive": (REGISTRY_CHANGES, REGISTRY_ENTITIES), "send": (INDICATORS, DEADLETTER)},
 }
 
 _CE_DOCS: dict[str, str] = {
