@@ -22,7 +22,9 @@ from bench.infra import Infra, ProcStats, load, machine
 from bench.report import Table, rate, ratio
 from jeugdstroom.common import db
 
-SECTIONS = ("limits", "e2e", "peer", "scaling", "intake", "freshness")
+SECTIONS = ("limits", "e2e", "peer", "rebuild", "scaling", "intake", "freshness")
+#: Events of a national year for the rebuild's extrapolation (docs: "a year of national events is a few million").
+NATIONAL_EVENTS = 3_000_000
 DOC = Path("docs/benchmarks.md")
 LAST_RUN = events.CACHE / "last-run.pickle"
 
@@ -357,6 +359,42 @@ class Bench:
         mine = {k: v for k, v in mine.items() if v[0] or v[1]}
         return theirs == mine, len(mine)
 
+    async def rebuild(self) -> None:
+        """``jeugdstroom rebuild monitor`` on the state each end-to-end run left (registry entity topic → new monitor
+        tables → swap), with a national year extrapolated from the entities per event and the rate measured."""
+        from jeugdstroom.monitor.rebuild import Rebuild
+
+        t = Table(
+            "Rebuild: jeugdstroom rebuild monitor after end to end (entity topic → new tables → swap)",
+            ["N events", "entity records", "entities", "read s", "fold s", "swap ms", "total s", "entities/s",
+             "snapshot MB"],
+        )
+        per_event = rates = bytes_per_entity = 0.0
+        for n, settings in sorted(self.settings_by_n.items()):
+            print(f"\n-- rebuild after N = {n:,}", flush=True)
+            pool = await db.create_pool(settings.database_url, max_size=2)
+            try:
+                stats = await Rebuild(settings, pool, progress=lambda text: print(text, flush=True)).run()
+            finally:
+                await pool.close()
+            t.add(f"{n:,}", f"{stats.records:,}", f"{stats.entities:,}", f"{stats.read_s:.1f}", f"{stats.fold_s:.1f}",
+                  f"{stats.swap_s * 1000:.0f}", f"{stats.total_s:.1f}", rate(stats.entities_per_s),
+                  f"{stats.snapshot_bytes / 1e6:.0f}")
+            per_event, rates = stats.entities / n, stats.entities_per_s
+            bytes_per_entity = stats.snapshot_bytes / max(1, stats.entities)
+            self.facts[f"rebuild_{n}"] = {"entities": stats.entities, "entities_per_s": round(stats.entities_per_s),
+                                          "snapshot_bytes": stats.snapshot_bytes}
+        if rates:
+            national = NATIONAL_EVENTS * per_event
+            t.note = (
+                f"A national year ({NATIONAL_EVENTS:,} events, {per_event:.2f} entities per event as in the largest"
+                f" run: about {national:,.0f} entities) at {rates:,.0f} entities/s: about"
+                f" {national / rates / 60:.1f} minutes, holding about {national * bytes_per_entity / 1e6:,.0f} MB of"
+                " entity records in memory (Python objects add to that). The monitor was idle during these runs; the"
+                " live fold pauses only for the swap."
+            )
+        self.show(t)
+
     async def scaling(self, n: int) -> None:
         assert self.infra is not None
         print(f"\n-- scaling: registry with 1 and 2 instances on {n:,} events", flush=True)
@@ -504,14 +542,16 @@ async def main(args: argparse.Namespace) -> Bench | None:
     bench.infra = Infra.start(durable=args.durable)
     print(f"machine: {bench.facts}\nworkdir: {bench.infra.workdir}", flush=True)
     try:
-        if only & {"limits", "e2e", "peer"}:
-            for n in ns:
-                await bench.limits_and_e2e(n, run_e2e=bool(only & {"e2e", "peer"}))
+        if only & {"limits", "e2e", "peer", "rebuild"}:
+            for n in ns:  # (a rebuild needs the state an end-to-end run leaves)
+                await bench.limits_and_e2e(n, run_e2e=bool(only & {"e2e", "peer", "rebuild"}))
             bench.limits_table()
             if bench.runs:
                 bench.e2e_table()
         if "peer" in only and bench.runs:
             await bench.peer()
+        if "rebuild" in only and bench.runs:
+            await bench.rebuild()
         if "scaling" in only:
             await bench.scaling(min(ns))
         if "intake" in only:

@@ -35,6 +35,7 @@ TOPICS = {
     "separatie",
     "correctie",
     "registry.changes",
+    "registry.entities",
     "indicators",
     "deadletter",
 }
@@ -272,6 +273,7 @@ def test_topic_creation_covers_every_topic(services: dict[str, Any]) -> None:
     created |= set(loop.group(1).split())
     assert created == TOPICS
     assert re.search(r'create "\$PREFIX\.indicators" --config cleanup\.policy=compact', script)
+    assert re.search(r'create "\$PREFIX\.registry\.entities" --config cleanup\.policy=compact', script)
 
 
 def test_postgres_16_with_volume(compose: dict[str, Any], services: dict[str, Any]) -> None:

@@ -285,6 +285,12 @@ def build_parser() -> argparse.ArgumentParser:
     from jeugdstroom.cli import replay
 
     replay.add_arguments(sub.add_parser("replay", help="republish the outbox since a time (after broker data loss)"))
+    from jeugdstroom.cli import rebuild
+
+    rebuild.add_rebuild_arguments(sub.add_parser("rebuild", help="recompute the monitor's aggregates from the"
+                                                                 " registry's entity topic (jeugdstroom rebuild monitor)"))
+    rebuild.add_republish_arguments(sub.add_parser("republish", help="seed the entity topic from the registry"
+                                                                     " (jeugdstroom republish entities)"))
     return p
 
 
@@ -326,6 +332,14 @@ def main(argv: list[str] | None = None) -> int:
         from jeugdstroom.cli.replay import cmd_replay
 
         return cmd_replay(args, settings)
+    if args.cmd == "rebuild":
+        from jeugdstroom.cli.rebuild import cmd_rebuild
+
+        return cmd_rebuild(args, settings)
+    if args.cmd == "republish":
+        from jeugdstroom.cli.rebuild import cmd_republish
+
+        return cmd_republish(args, settings)
     if args.cmd == "tail":
         from jeugdstroom.cli.tail import cmd_tail
 

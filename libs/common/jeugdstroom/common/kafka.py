@@ -19,11 +19,13 @@ log = logging.getLogger(__name__)
 #: Short names of every topic jeugdstroom uses; the full name is ``<prefix>.<short>``.
 INBOX = "inbox"
 REGISTRY_CHANGES = "registry.changes"
+#: The latest version of every registry entity (compacted; tombstone when it no longer exists): docs/monitor.md.
+REGISTRY_ENTITIES = "registry.entities"
 INDICATORS = "indicators"
 DEADLETTER = "deadletter"
 TYPED_TOPICS: tuple[str, ...] = EVENT_TYPES
-ALL_TOPICS: tuple[str, ...] = (INBOX, *TYPED_TOPICS, REGISTRY_CHANGES, INDICATORS, DEADLETTER)
-COMPACTED: frozenset[str] = frozenset({INDICATORS})
+ALL_TOPICS: tuple[str, ...] = (INBOX, *TYPED_TOPICS, REGISTRY_CHANGES, REGISTRY_ENTITIES, INDICATORS, DEADLETTER)
+COMPACTED: frozenset[str] = frozenset({REGISTRY_ENTITIES, INDICATORS})
 #: Record header that carries a sender's credential on the inbox topic: ``Bearer <token>``.
 INBOX_AUTH_HEADER = "authorization"
 

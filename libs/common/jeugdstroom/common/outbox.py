@@ -32,11 +32,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class OutRow:
-    """A record to publish: full topic name, key, value and headers."""
+    """A record to publish: full topic name, key, value (None: a tombstone, for compacted topics) and headers."""
 
     topic: str
     key: bytes | None
-    value: bytes
+    value: bytes | None
     headers: Headers = field(default_factory=list)
 
 
@@ -170,7 +170,7 @@ class OutboxRelay:
                 futures.append(await kafka.send_batch(batch, tp[0], partition=tp[1]))
                 batch = open_batches[tp] = kafka.create_batch()
                 if batch.append(timestamp=None, key=key, value=value, headers=headers) is None:
-                    raise ValueError(f"outbox row larger than a record batch ({len(value)} bytes) for {topic}")
+                    raise ValueError(f"outbox row larger than a record batch ({len(value or b'')} bytes) for {topic}")
         for (topic, partition), batch in open_batches.items():
             futures.append(await kafka.send_batch(batch, topic, partition=partition))
         return futures

@@ -28,7 +28,7 @@ from jeugdstroom.common.contracts.validation import field_errors
 from jeugdstroom.common.db import TRANSIENT_ERRORS, Conn
 from jeugdstroom.common.kafka import InRecord
 from jeugdstroom.common.settings import Settings
-from jeugdstroom.monitor import fold, publisher
+from jeugdstroom.monitor import fold, publisher, rebuild
 from jeugdstroom.monitor import repository as repo
 from jeugdstroom.monitor.catalogue import FOLDS
 from jeugdstroom.monitor.periods import today
@@ -61,6 +61,9 @@ class MonitorProcessor:
     #: A batch that reaches the end of its partitions ends the replay spacing at once.
     PUBLISH_SHARE = 0.25
     REPLAY_INTERVAL_S = 10.0
+    #: Without a fold, the publisher still looks for pending cells this often (``jeugdstroom rebuild monitor`` queues
+    #: every cell in its swap's transaction, outside the fold).
+    PENDING_POLL_S = 5.0
 
     def __init__(self, settings: Settings, clock: Callable[[], date] = today) -> None:
         self.settings = settings
@@ -83,6 +86,9 @@ class MonitorProcessor:
         return change.change_id, change
 
     async def apply(self, conn: Conn, items: Sequence[Decoded[AnyChange]]) -> None:
+        journaling = await rebuild.live_guard(conn)  # waits while a rebuild swaps its tables in
+        if journaling:  # a rebuild runs: it must learn which version of each entity this batch leaves behind
+            await rebuild.journal(conn, items)
         deltas = fold.deltas((d.item for d in items), FOLDS)
         await repo.apply_deltas(conn, deltas)
         await publisher.defer(conn, publisher.affected(deltas, self.clock()))
@@ -111,7 +117,8 @@ class MonitorProcessor:
         self.wake.set()
         share_due = replay_due = 0.0
         while True:
-            await self.wake.wait()
+            with contextlib.suppress(TimeoutError):  # cells a rebuild's swap left pending: published within a poll
+                await asyncio.wait_for(self.wake.wait(), self.PENDING_POLL_S)
             if (delay := share_due - time.monotonic()) > 0:
                 await asyncio.sleep(delay)
             if (delay := replay_due - time.monotonic()) > 0:

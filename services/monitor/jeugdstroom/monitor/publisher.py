@@ -41,6 +41,8 @@ from jeugdstroom.monitor.rows import Row, cells, empty_row, public, to_row
 TOPIC_PERIODS = ("month", "half_year", "year")
 PRODUCER = "monitor"
 _LOCK = zlib.crc32(b"monitor:indicator-topic")
+#: Held by a publication (transaction-level): the rebuild's swap takes it to read monitor.published exactly.
+PUBLICATION_LOCK = _LOCK
 
 
 @dataclass

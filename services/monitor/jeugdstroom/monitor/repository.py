@@ -66,15 +66,27 @@ WITH counts AS (
 SELECT 1"""
 
 
+#: Every aggregate table :func:`apply_deltas` writes (in schema ``monitor``): ``jeugdstroom rebuild monitor`` builds
+#: a copy of each in schema ``monitor_rebuild`` and swaps them in (rebuild.py). Add a new aggregate table here too.
+AGGREGATE_TABLES: tuple[str, ...] = ("counts", "stock_deltas", "stock_month_deltas", "members", "durations")
+
+
+@lru_cache(maxsize=4)
+def _upsert_sql(schema: str) -> str:
+    """:data:`_UPSERT` into the aggregate tables of ``schema`` (every ``monitor.`` in it names one of them)."""
+    return _UPSERT.replace("monitor.", f"{schema}.")
+
+
 @lru_cache(maxsize=1 << 16)
 def _dims_text(dims: Dims) -> tuple[str, str]:
     """(dims_key, dims as JSON text) of canonical dims, once per distinct dims."""
     return dims_key(dims), orjson.dumps(dict(dims)).decode()
 
 
-async def apply_deltas(conn: Conn, deltas: Mapping[Key, int]) -> None:
+async def apply_deltas(conn: Conn, deltas: Mapping[Key, int], schema: str = "monitor") -> None:
     """Add a batch's net deltas in one statement: each table's rows, and for stocks also their month sums
-    (in a stable order per table, so concurrent instances lock rows in the same order)."""
+    (in a stable order per table, so concurrent instances lock rows in the same order). ``schema``: where the
+    aggregate tables are (``monitor_rebuild`` while a rebuild folds)."""
     if not deltas:
         return
     rows: dict[str, list[tuple[Any, ...]]] = {"count": [], "stock": [], "member": [], "duration": []}
@@ -106,7 +118,7 @@ async def apply_deltas(conn: Conn, deltas: Mapping[Key, int]) -> None:
             args.extend(list(col) for col in zip(*batch, strict=True))
         else:
             args.extend([] for _ in range(width))
-    await conn.execute(_UPSERT, *args)
+    await conn.execute(_upsert_sql(schema), *args)
 
 
 # -- queries ----------------------------------------------------------------------------------------

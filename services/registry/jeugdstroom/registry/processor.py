@@ -7,7 +7,8 @@ One batch, inside the consumer loop's transaction (after the dedupe of event ids
    of the events they correct or that correct them, and the children whose 18th birthday the watermark passed;
 3. store the new facts and corrections;
 4. load each touched child's facts and stored state, project its new state (pure, ``handlers.care_path``);
-5. write the differences and emit one change per changed entity (before → after) through the outbox.
+5. write the differences and emit one change per changed entity (before → after) through the outbox, each with its
+   entity's latest version on the compacted entity topic (contracts/entities.py), in the same transaction.
 """
 
 from __future__ import annotations
@@ -32,10 +33,11 @@ from jeugdstroom.common.contracts.changes import (
     PlaatsingChange,
     SeparatieChange,
 )
+from jeugdstroom.common.contracts.entities import entity_topic_key
 from jeugdstroom.common.contracts.events import json_value
 from jeugdstroom.common.contracts.validation import ContractError
 from jeugdstroom.common.db import Conn
-from jeugdstroom.common.kafka import REGISTRY_CHANGES, InRecord, cloudevent_headers
+from jeugdstroom.common.kafka import REGISTRY_CHANGES, REGISTRY_ENTITIES, InRecord, cloudevent_headers
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.registry import repository as repo
 from jeugdstroom.registry.handlers import care_path
@@ -138,9 +140,10 @@ class RegistryProcessor:
         topic = self.settings.topic(REGISTRY_CHANGES)
         of_cause: dict[str, tuple[bytes, str]] = {}  # per cause event: accepted_at as the contract's JSON, event time
         rows = [
-            self._change_row(topic, cause.get(d.pseudonym, latest), d.pseudonym, ch, encoded, of_cause)
+            row
             for d in diffs
             for ch in d.changes
+            for row in self._change_row(topic, cause.get(d.pseudonym, latest), d.pseudonym, ch, encoded, of_cause)
         ]
         await outbox.write(conn, self.group, rows)
         found = collections.Counter(f.kind for d in diffs for f in d.opened)
@@ -155,7 +158,9 @@ class RegistryProcessor:
         ch: care_path.EntityChange,
         encoded: repo.EpisodeJson,
         of_cause: dict[str, tuple[bytes, str]],
-    ) -> outbox.OutRow:
+    ) -> tuple[outbox.OutRow, outbox.OutRow]:
+        """The change's entity-topic record (contracts/entities.py: the entity's latest version as a change from
+        nothing, or a tombstone), then the change itself: one transaction writes both."""
         # change_id = {cause event uid}|{entity}|{entity key}; when the cause is another child's event (a correctie
         # moving an event, a watermark passing a birthday) the child is appended so that ids stay unique.
         change_id = f"{cause.event_id}|{ch.entity}|{ch.key}"
@@ -176,7 +181,28 @@ class RegistryProcessor:
             encoded(after) if after is not None else None,
         )
         headers = cloudevent_headers(change_id, f"registry.change.{ch.entity}", "/registry", occurred_at)
-        return outbox.OutRow(topic, pseudonym.encode(), value, headers)
+        return entity_row(self.settings, change_id, pseudonym, accepted_at, occurred_at, ch.entity, before, after,
+                          encoded), outbox.OutRow(topic, pseudonym.encode(), value, headers)
+
+
+def entity_row(
+    settings: Settings,
+    change_id: str,
+    pseudonym: str,
+    accepted_at: bytes,
+    occurred_at: str,
+    entity: str,
+    before: care_path.Episode | None,
+    after: care_path.Episode | None,
+    encoded: repo.EpisodeJson,
+) -> outbox.OutRow:
+    """The entity-topic record of a change: key :func:`entity_topic_key`, value the version ``after`` as a change from
+    nothing, or a tombstone (no value) when the entity no longer exists; ``ce_id`` is the change's id."""
+    version = after if after is not None else before
+    assert version is not None
+    value = None if after is None else change_json(change_id, pseudonym, accepted_at, entity, None, encoded(after))
+    headers = cloudevent_headers(change_id, f"registry.entity.{entity}", "/registry", occurred_at)
+    return outbox.OutRow(settings.topic(REGISTRY_ENTITIES), entity_topic_key(entity, version).encode(), value, headers)
 
 
 #: ``ChangeBase.accepted_at`` on its own, to serialise it exactly as the change contract does (the core serializer:

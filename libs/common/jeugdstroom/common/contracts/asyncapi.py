@@ -36,6 +36,7 @@ from jeugdstroom.common.kafka import (
     INBOX_AUTH_HEADER,
     INDICATORS,
     REGISTRY_CHANGES,
+    REGISTRY_ENTITIES,
     TYPED_TOPICS,
     cloudevent_headers,
 )
@@ -53,21 +54,24 @@ RETENTION_MS: dict[str, int | None] = {
     INBOX: 7 * DAY_MS,
     **dict.fromkeys(TYPED_TOPICS, 90 * DAY_MS),
     REGISTRY_CHANGES: 90 * DAY_MS,
+    REGISTRY_ENTITIES: None,
     INDICATORS: None,
     DEADLETTER: 30 * DAY_MS,
 }
 
-#: Which service sends to / receives from which topic (short names). Services meet only on topics.
+#: Which service sends to / receives from which topic (short names). Services meet only on topics. (The monitor reads
+#: the entity topic in `jeugdstroom rebuild monitor` only.)
 TOPOLOGY: dict[str, dict[str, tuple[str, ...]]] = {
     "intake": {"receive": (INBOX,), "send": (*TYPED_TOPICS, DEADLETTER)},
-    "registry": {"receive": TYPED_TOPICS, "send": (REGISTRY_CHANGES, DEADLETTER)},
-    "monitor": {"receive": (REGISTRY_CHANGES,), "send": (INDICATORS, DEADLETTER)},
+    "registry": {"receive": TYPED_TOPICS, "send": (REGISTRY_CHANGES, REGISTRY_ENTITIES, DEADLETTER)},
+    "monitor": {"receive": (REGISTRY_CHANGES, REGISTRY_ENTITIES), "send": (INDICATORS, DEADLETTER)},
 }
 
 _CE_DOCS: dict[str, str] = {
     "ce_specversion": "CloudEvents spec version",
     "ce_id": "Unique id of the record's content: for events `<sender>/<id>` (the idempotency key), for registry"
-    " changes the deterministic change_id. A republished record carries the same id: deduplicate on it.",
+    " changes the deterministic change_id (on the entity topic: the id of the change that produced the version)."
+    " A republished record carries the same id: deduplicate on it.",
     "ce_type": "Type of the record",
     "ce_source": "Who produced the content: `/instelling/<sender code>` for events, `/registry` for changes",
     "ce_time": "Event time (occurred_at of the event that caused the record), ISO 8601 with offset",
@@ -295,6 +299,32 @@ def _channels(tops: dict[str, dict[str, Any]]) -> list[_Channel]:
                     tops["RegistryChange"],
                     ce_headers({"pattern": "^" + re.escape(change_prefix) + "[a-z0-9_]+$"}),
                     pseudonym_key,
+                )
+            ],
+        ),
+        _Channel(
+            "registryEntities",
+            REGISTRY_ENTITIES,
+            "Registry entities (compacted)",
+            "The latest version of every registry entity, written with each change in the same registry"
+            " transaction: the record's value is the version as a registry change from nothing (`before` null,"
+            " `after` the version, `change_id` the change that produced it), so folding every record from the"
+            " beginning (keeping the last per key) gives the registry's current state. A null value (tombstone;"
+            " `ce_id` still names the change) means the entity no longer exists. Compacted: a new subscriber"
+            " bootstraps from it, then follows `registry.changes`. `jeugdstroom republish entities` seeds it with"
+            " every entity (no-op changes, before = after, on `registry.changes` carry the same ids).",
+            [
+                _Message(
+                    "RegistryEntity",
+                    "The latest version of one registry entity",
+                    "A RegistryChange with before null; null value: the entity no longer exists",
+                    {"oneOf": [tops["RegistryChange"], {"type": "null", "description": "Tombstone"}]},
+                    ce_headers({"pattern": "^" + re.escape(_ce_type("registry.entity.")) + "[a-z0-9_]+$"}),
+                    {
+                        "type": "string",
+                        "description": "One entity: `<entity>|<pseudonym>|<instelling>|<entity id>` (UTF-8), the"
+                        " same key for every version of the entity",
+                    },
                 )
             ],
         ),
