@@ -10,10 +10,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 TZ = ZoneInfo("Europe/Amsterdam")
-#: Event types that describe an entity (a correctie describes another event).
-ENTITY_TYPES: tuple[str, ...] = ("aanmelding", "beschikking", "plaatsing", "separatie")
-#: The data field that holds the entity id, per event type.
-_ID_FIELDS: dict[str, str] = {t: f"{t}_id" for t in ENTITY_TYPES}
 
 
 def local_day(moment: datetime) -> date:
@@ -51,7 +47,8 @@ class Fact:
 
     @property
     def entity_id(self) -> str:
-        return str(self.data[_ID_FIELDS.get(self.type) or f"{self.type}_id"])
+        """The entity id: ``data["{type}_id"]`` (the convention of every event-sourced entity, see ``entities``)."""
+        return str(self.data[f"{self.type}_id"])
 
     @property
     def key(self) -> str:
