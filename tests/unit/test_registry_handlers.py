@@ -419,3 +419,29 @@ def test_the_watermark_makes_an_open_placement_an_achttien_fact() -> None:
     [change] = care_path.diff(before, after).changes
     assert change.entity == "achttien_in_pleegzorg" and change.before is None
     assert change.after is not None and change.after.continues is True  # type: ignore[union-attr]
+
+
+def test_the_episode_gemeente_is_the_woonplaats_on_the_event_that_starts_it() -> None:
+    start = plaats("e1", "p1", "2025-01-01", gemeente="GM0296")
+    end = plaats("e2", "p1", "2025-01-01", end="2025-06-01", gemeente=GEM)  # the child moved meanwhile
+    ep, _ = plaatsing.project([end, start])
+    assert ep.gemeente == "GM0296" and ep.end == date(2025, 6, 1)
+    only_end, _ = plaatsing.project([end])  # no start event (yet): the earliest report
+    assert only_end.gemeente == GEM
+    # a later restatement of the start does not move it either
+    again = plaats("e3", "p1", "2025-01-01", occurred="2025-03-01T12:00:00+01:00", gemeente="GM0209")
+    assert plaatsing.project([again, end, start])[0].gemeente == "GM0296"
+    b1 = besch("b-e1", "b1", "2025-01-01")
+    b2 = fact(
+        {
+            **event(
+                "beschikking",
+                "b-e2",
+                "2025-05-01T12:00:00+02:00",
+                {**b1.data, "status": "beeindigd", "end": "2025-05-01"},
+                sender=GEM,
+                gemeente="GM0209",
+            )
+        }
+    )
+    assert beschikking.project([b2, b1])[0].gemeente == GEM

@@ -184,18 +184,24 @@ class Truth:
         bsn, birth = child["bsn"], date.fromisoformat(child["birth_date"])
         aanmeldingen: dict[str, tuple[dict[str, Any], date]] = {}
         latest: dict[tuple[str, str, str], tuple[tuple[datetime, bool], dict[str, Any]]] = {}
+        # the woonplaats when the episode began: the earliest event that is not an end report (else the earliest)
+        first: dict[tuple[str, str, str], tuple[tuple[bool, datetime, str], str]] = {}
         for ev in events:
             data = ev["data"]
             if ev["type"] == "aanmelding":
                 aanmeldingen[data["aanmelding_id"]] = (ev, local_date(ev["occurred_at"]))
                 continue
             key = (ev["type"], ev["sender"], data[f"{ev['type']}_id"])
-            rank = (datetime.fromisoformat(ev["occurred_at"]), "end" in data)
+            at = datetime.fromisoformat(ev["occurred_at"])
+            rank = (at, "end" in data)
             if key not in latest or rank > latest[key][0]:
                 latest[key] = (rank, ev)
+            early = (data.get("status") == "beeindigd", at, f"{ev['sender']}/{ev['id']}")
+            if key not in first or early < first[key][0]:
+                first[key] = (early, ev["child"]["gemeente"])
         episodes: dict[str, list[Episode]] = defaultdict(list)
-        for (etype, _, _), (_, ev) in sorted(latest.items()):
-            episodes[etype].append(Episode(ev["sender"], ev["child"]["gemeente"], ev["data"]))
+        for key, (_, ev) in sorted(latest.items()):
+            episodes[key[0]].append(Episode(ev["sender"], first[key][1], ev["data"]))
         plaatsingen = episodes["plaatsing"]
         beschikkingen = episodes["beschikking"]
         for sep in episodes["separatie"]:
