@@ -97,6 +97,8 @@ def build_stream(seed: int, children: int) -> Stream:
                 "reden_einde": None,
                 "overplaatsing": False,
             }
+            v1["instroom"] = rng.random() < 0.7
+            v1["instroom_gesloten"] = v1["vorm"] == "gesloten" and rng.random() < 0.8
             versions = [v1]
             if rng.random() < 0.6:
                 reden = rng.choice(REDENEN)
@@ -116,6 +118,10 @@ def build_stream(seed: int, children: int) -> Stream:
                 last = versions[-1]
                 assert last is not None
                 versions.append({**last, "vorm": rng.choice(PL_VORMEN)})
+            elif r < 0.25:  # a correction elsewhere turns a transfer into instroom or back
+                last = versions[-1]
+                assert last is not None
+                versions.append({**last, "instroom": not last["instroom"]})
             if versions[-1] is not None:
                 placements.append(versions[-1])  # type: ignore[arg-type]
             chains.append(("plaatsing", f"p{c}-{k}", versions))
@@ -305,10 +311,14 @@ def oracle(
         start, end = (_d(p["start"]) if p["start"] else None), (_d(p["end"]) if p["end"] else None)
         if start is not None:
             episodes["verblijf_actief"].append((start, end, who(p, *DIMS["verblijf_actief"])))
-            counts["verblijf_instroom"].append((start, who(p, *DIMS["verblijf_instroom"])))
+            if p["instroom"]:
+                counts["verblijf_instroom"].append((start, who(p, *DIMS["verblijf_instroom"])))
+            else:
+                counts["overplaatsingen"].append((start, who(p, *DIMS["overplaatsingen"])))
             if p["vorm"] == "gesloten":
                 episodes["gesloten_actief"].append((start, end, who(p, *DIMS["gesloten_actief"])))
-                counts["gesloten_instroom"].append((start, who(p, *DIMS["gesloten_instroom"])))
+                if p["instroom_gesloten"]:
+                    counts["gesloten_instroom"].append((start, who(p, *DIMS["gesloten_instroom"])))
                 if end is not None:
                     durations["gesloten_duur"].append((end, who(p, *DIMS["gesloten_duur"]), (end - start).days))
             if p["vorm"] in GEZINSGERICHT:
@@ -319,8 +329,6 @@ def oracle(
                 if lo < hi:
                     episodes["verlengde_pleegzorg"].append((lo, hi, who(p, *DIMS["verlengde_pleegzorg"])))
         if end is not None:
-            if p["overplaatsing"]:
-                counts["overplaatsingen"].append((end, who(p, *DIMS["overplaatsingen"])))
             if p["reden_einde"] == "voortijdig":
                 counts["voortijdig_beeindigd"].append((end, who(p, *DIMS["voortijdig_beeindigd"])))
             counts["~beeindigd"].append((end, who(p, "gemeente", "jeugdregio", "instelling")))

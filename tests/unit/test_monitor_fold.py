@@ -51,6 +51,8 @@ def plaatsing(
     vorm: str = "gesloten",
     reden: str | None = None,
     overplaatsing: bool = False,
+    instroom: bool = True,
+    instroom_gesloten: bool = True,
     **kw: Any,
 ) -> PlaatsingEpisode:
     return PlaatsingEpisode(
@@ -62,6 +64,8 @@ def plaatsing(
         end=end,
         reden_einde=reden,
         overplaatsing=overplaatsing,
+        instroom=instroom,
+        instroom_gesloten=instroom_gesloten,
     )
 
 
@@ -223,15 +227,20 @@ def test_episode_ending_on_or_before_its_start_is_never_active() -> None:
     assert fold.contributions("x", [Episode(date(2025, 1, 2), date(2025, 1, 1), ())]) == []
 
 
-def test_voortijdig_and_overplaatsing_count_on_the_end_day() -> None:
+def test_voortijdig_counts_on_the_end_day_a_transfer_on_its_start_instead_of_instroom() -> None:
     v = plaatsing(date(2025, 1, 1), date(2025, 6, 30), vorm="pleegzorg_netwerk", reden="voortijdig")
     assert fold.voortijdig_beeindigd(v) == [
         Item(date(2025, 6, 30), fold.dims({**NIJMEGEN, "vorm": "pleegzorg_netwerk"}))
     ]
     assert fold.overplaatsingen(v) == []
+    assert fold.verblijf_instroom(v) == [Item(date(2025, 1, 1), fold.dims({**NIJMEGEN, "vorm": "pleegzorg_netwerk"}))]
     o = plaatsing(date(2025, 1, 1), date(2025, 6, 30), vorm="residentieel", reden="overplaatsing", overplaatsing=True)
-    assert fold.overplaatsingen(o) == [Item(date(2025, 6, 30), fold.dims({**NIJMEGEN, "vorm": "residentieel"}))]
-    assert fold.voortijdig_beeindigd(o) == []
+    assert fold.overplaatsingen(o) == [] and fold.voortijdig_beeindigd(o) == []
+    t = plaatsing(date(2025, 7, 2), vorm="gesloten", instroom=False, instroom_gesloten=True)
+    assert fold.overplaatsingen(t) == [Item(date(2025, 7, 2), fold.dims({**NIJMEGEN, "vorm": "gesloten"}))]
+    assert fold.verblijf_instroom(t) == []
+    assert fold.gesloten_instroom(t) == [Item(date(2025, 7, 2), fold.dims(NIJMEGEN))]  # enters gesloten
+    assert fold.gesloten_instroom(plaatsing(date(2025, 7, 2), instroom=False, instroom_gesloten=False)) == []
 
 
 def test_verlengde_pleegzorg_covers_only_the_days_from_18_to_21() -> None:

@@ -445,3 +445,45 @@ def test_the_episode_gemeente_is_the_woonplaats_on_the_event_that_starts_it() ->
         }
     )
     assert beschikking.project([b2, b1])[0].gemeente == GEM
+
+
+@pytest.mark.parametrize(
+    ("prev_vorm", "gap", "reden", "instroom", "instroom_gesloten"),
+    [
+        ("gesloten", 2, "overplaatsing", False, False),  # transfer within gesloten
+        ("gesloten", 31, "overplaatsing", False, False),
+        ("gesloten", 32, "overplaatsing", True, True),  # too late: the child enters again
+        ("gesloten", 2, "volgens_plan", True, True),  # not an overplaatsing
+        ("residentieel", 2, "overplaatsing", False, True),  # a transfer within verblijf, but entering gesloten
+        ("gesloten", -10, None, False, False),  # the other one is still active on the start
+    ],
+)
+def test_instroom_excludes_transfers_of_the_same_category(
+    prev_vorm: str, gap: int, reden: str | None, instroom: bool, instroom_gesloten: bool
+) -> None:
+    end = date(2025, 3, 1)
+    first = _p("p1", date(2025, 1, 1), end if reden else None, reden, vorm=prev_vorm)
+    nxt = _p("p2", end + timedelta(days=gap), vorm="gesloten")
+    out = {p.plaatsing_id: p for p in derived.instroom([nxt, first])}
+    assert (out["p2"].instroom, out["p2"].instroom_gesloten) == (instroom, instroom_gesloten)
+    assert out["p1"].instroom and out["p1"].instroom_gesloten is (prev_vorm == "gesloten")
+
+
+def test_same_day_starts_one_of_them_is_instroom() -> None:
+    out = derived.instroom([_p("p2", date(2025, 1, 1)), _p("p1", date(2025, 1, 1))])
+    assert {p.plaatsing_id: p.instroom for p in out} == {"p1": True, "p2": False}  # the smaller key enters
+
+
+def test_withdrawing_the_earlier_placement_turns_the_transfer_back_into_instroom() -> None:
+    first = plaats("e1", "p1", "2025-01-01", end="2025-03-01", reden="overplaatsing", vorm="gesloten")
+    second = plaats("e2", "p2", "2025-03-03", vorm="gesloten")
+    originals = {first.uid: first, second.uid: second}
+    key = ("plaatsing", f"{PROVIDER}/p2")
+    before = care_path.project(P1, originals, [], None)
+    assert not before.entities[key].instroom_gesloten  # type: ignore[union-attr]
+    withdraw = corr("c1", {"id": "e1", "sender": PROVIDER, "child": {"pseudonym": P1}}, "2025-03-10T12:00:00+01:00")
+    after = care_path.project(P1, originals, [withdraw], None)
+    ep = after.entities[key]
+    assert isinstance(ep, PlaatsingEpisode) and ep.instroom and ep.instroom_gesloten
+    changed = {(c.entity, c.key) for c in care_path.diff(before, after).changes}
+    assert changed == {key, ("plaatsing", f"{PROVIDER}/p1")}

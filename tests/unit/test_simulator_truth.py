@@ -241,7 +241,26 @@ def test_overplaatsing_needs_a_next_placement_within_31_days() -> None:
             kid.plaatsing("p3", "2026-04-11"),  # 32 days after p2's end: p2 is no transfer
         ]
     )
-    assert values(res, "overplaatsingen", "day") == {"2026-02-01": 1}
+    # p2 starts 31 days after p1 ended in an overplaatsing: a transfer (counted on its start), not instroom
+    assert values(res, "overplaatsingen", "day") == {"2026-03-04": 1}
+    assert values(res, "verblijf_instroom", "day") == {"2026-01-01": 1, "2026-04-11": 1}
+
+
+def test_instroom_excludes_transfers_by_category_and_a_withdrawn_predecessor_restores_it() -> None:
+    kid = Kid(1)
+    g1 = kid.plaatsing("g1", "2026-01-01", "2026-02-01", "overplaatsing", vorm="gesloten", sender=CLOSED)
+    g2 = kid.plaatsing("g2", "2026-02-03", vorm="gesloten", sender=CLOSED)
+    r1 = kid.plaatsing("r1", "2026-03-01", vorm="residentieel")  # while g2 is active: a transfer within verblijf
+    res = truth_of([g1, g2, r1])
+    assert values(res, "gesloten_instroom", "year") == {"2026-01-01": 1}
+    assert values(res, "verblijf_instroom", "year") == {"2026-01-01": 1}
+    assert values(res, "overplaatsingen", "year", vorm="gesloten") == {"2026-01-01": 1}  # g2
+    assert values(res, "overplaatsingen", "year", vorm="residentieel") == {"2026-01-01": 1}  # r1
+    withdrawn = truth_of([g1, g2, r1, kid.correctie(g1, "intrekken")])
+    assert values(withdrawn, "gesloten_instroom", "year") == {"2026-01-01": 1}  # g2 is instroom now
+    assert values(withdrawn, "verblijf_instroom", "year") == {"2026-01-01": 1}  # g2, no longer a transfer
+    assert values(withdrawn, "overplaatsingen", "year", vorm="gesloten") == {}
+    assert values(withdrawn, "overplaatsingen", "year", vorm="residentieel") == {"2026-01-01": 1}
 
 
 def test_gesloten_and_protection_durations_fall_on_the_end_day() -> None:

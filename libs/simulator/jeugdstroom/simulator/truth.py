@@ -240,10 +240,14 @@ class Truth:
         end = date.fromisoformat(pl.data["end"]) if "end" in pl.data else None
         self._stock("verblijf_actief", values, start, end)
         self._stock("aandeel_gezinsgericht:den", values, start, end)
-        self._count("verblijf_instroom", values, start)
+        if _is_transfer(pl, all_of_child):
+            self._count("overplaatsingen", values, start)
+        else:
+            self._count("verblijf_instroom", values, start)
         if vorm == "gesloten":
             self._stock("gesloten_actief", values, start, end)
-            self._count("gesloten_instroom", values, start)
+            if not _is_transfer(pl, [o for o in all_of_child if o.data["vorm"] == "gesloten"]):
+                self._count("gesloten_instroom", values, start)
             if end is not None:
                 self._duration("gesloten_duur", values, end, (end - start).days)
         if end is not None:
@@ -252,11 +256,6 @@ class Truth:
             if reden == "voortijdig":
                 self._count("voortijdig_beeindigd", values, end)
                 self._count("voortijdig_aandeel:num", values, end)
-            if reden == "overplaatsing" and any(
-                other is not pl and 0 <= (date.fromisoformat(other.data["start"]) - end).days <= OVERPLAATSING_DAYS
-                for other in all_of_child
-            ):
-                self._count("overplaatsingen", values, end)
         if vorm not in FAMILY_FORMS:
             return
         self._stock("aandeel_gezinsgericht:num", values, start, end)
@@ -380,6 +379,24 @@ class Truth:
             if d > 0:
                 n = num.get((dims, pk, start), 0)
                 yield PERIODS.index(pk), start, dims, {"value": round(n / d, 4), "numerator": n, "denominator": d}
+
+
+def _is_transfer(pl: Episode, others: list[Episode]) -> bool:
+    """A placement that starts within 31 days after another one ended with reden overplaatsing, or while another
+    one that started earlier (on the same day: the smaller "sender/plaatsing_id") has not ended yet."""
+    start = date.fromisoformat(pl.data["start"])
+    me = (start, f"{pl.sender}/{pl.data['plaatsing_id']}")
+    for other in others:
+        if other is pl:
+            continue
+        o_start = date.fromisoformat(other.data["start"])
+        o_end = date.fromisoformat(other.data["end"]) if "end" in other.data else None
+        overplaatst = o_end is not None and other.data["reden_einde"] == "overplaatsing"
+        if overplaatst and o_end is not None and 0 <= (start - o_end).days <= OVERPLAATSING_DAYS:
+            return True
+        if (o_start, f"{other.sender}/{other.data['plaatsing_id']}") < me and (o_end is None or o_end > start):
+            return True
+    return False
 
 
 def _roll(

@@ -63,6 +63,7 @@ class Indicator:
     numerator: Part | None = None
     denominator: Part | None = None
     headline: bool = False
+    version: int = 1
 
     def __post_init__(self) -> None:
         if self.kind == "ratio":
@@ -84,10 +85,13 @@ def _ind(
     source: str,
     target: str | None = None,
     headline: bool = False,
+    version: int = 1,
 ) -> Indicator:
     """An indicator with its own series (fold function ``fold.<id>``)."""
     series = Series(id, entity, kind, dims, getattr(fold, id))
-    return Indicator(id, nl, en, unit, kind, dims, direction, target, source, series=series, headline=headline)
+    return Indicator(
+        id, nl, en, unit, kind, dims, direction, target, source, series=series, headline=headline, version=version
+    )
 
 
 #: Series that no public indicator owns, used as ratio parts.
@@ -151,13 +155,14 @@ _INDICATORS: tuple[Indicator, ...] = (
     _ind(
         "gesloten_instroom",
         "Instroom gesloten jeugdhulp",
-        "Closed-care placements started",
-        "placements",
+        "Children entering closed youth care (transfers from another closed placement excluded)",
+        "entries",
         "count",
         "plaatsing",
         (G, R, INST),
         "down",
-        _ACTIEPROGRAMMA,
+        f"{_ACTIEPROGRAMMA}; CBS Beleidsinformatie Jeugd (instroom)",
+        version=2,
     ),
     _ind(
         "gesloten_duur",
@@ -199,24 +204,26 @@ _INDICATORS: tuple[Indicator, ...] = (
     _ind(
         "verblijf_instroom",
         "Instroom verblijf",
-        "Placements started",
-        "placements",
+        "Children entering verblijf (transfers between placements excluded)",
+        "entries",
         "count",
         "plaatsing",
         (G, R, INST, "vorm"),
         "down",
-        _RVN,
+        f"{_RVN}; CBS Beleidsinformatie Jeugd (instroom)",
+        version=2,
     ),
     _ind(
         "overplaatsingen",
         "Overplaatsingen (doorstroom)",
-        "Transfers between placements",
+        "Placements started as a transfer from another placement, by the form transferred to",
         "placements",
         "count",
         "plaatsing",
         (G, R, INST, "vorm"),
         "down",
         f"{_ACTIEPROGRAMMA}; {_RVN}",
+        version=2,
     ),
     _ind(
         "voortijdig_beeindigd",

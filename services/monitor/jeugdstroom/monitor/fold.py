@@ -234,7 +234,8 @@ def gesloten_actief(ep: PlaatsingEpisode) -> list[Episode]:
 
 
 def gesloten_instroom(ep: PlaatsingEpisode) -> list[Item]:
-    if ep.vorm != "gesloten" or ep.start is None:
+    """A child entering gesloten jeugdhulp: not a transfer from another gesloten placement (v2)."""
+    if ep.vorm != "gesloten" or ep.start is None or not ep.instroom_gesloten:
         return []
     return [Item(ep.start, _gri(ep))]
 
@@ -252,15 +253,17 @@ def verblijf_actief(ep: PlaatsingEpisode) -> list[Episode]:
 
 
 def verblijf_instroom(ep: PlaatsingEpisode) -> list[Item]:
-    if ep.start is None:
+    """A child entering verblijf: a placement that is not a transfer (v2)."""
+    if ep.start is None or not ep.instroom:
         return []
     return [Item(ep.start, _gri(ep, "vorm", ep.vorm))]
 
 
 def overplaatsingen(ep: PlaatsingEpisode) -> list[Item]:
-    if not ep.overplaatsing or ep.end is None:
+    """A placement that starts as a transfer (not ``instroom``), on its start, by the form transferred to (v2)."""
+    if ep.start is None or ep.instroom:
         return []
-    return [Item(ep.end, _gri(ep, "vorm", ep.vorm))]
+    return [Item(ep.start, _gri(ep, "vorm", ep.vorm))]
 
 
 def voortijdig_beeindigd(ep: PlaatsingEpisode) -> list[Item]:

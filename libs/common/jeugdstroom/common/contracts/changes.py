@@ -90,6 +90,17 @@ class PlaatsingEpisode(EntityBase):
         description="Ended with reden overplaatsing and followed by another placement of the child"
         " starting within 31 days of the end",
     )
+    instroom: bool = Field(
+        default=True,
+        description="The child enters verblijf with this placement: it is not a transfer, i.e. no other placement"
+        " of the child ended with reden overplaatsing 0..31 days before its start and no other placement started"
+        " earlier (same day: smaller key) is still active on its start",
+    )
+    instroom_gesloten: bool = Field(
+        default=True,
+        description="vorm gesloten and the child enters gesloten jeugdhulp with it: as `instroom`, counting only"
+        " other gesloten placements (False for other forms)",
+    )
 
 
 class AchttienFact(EntityBase):

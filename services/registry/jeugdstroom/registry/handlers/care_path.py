@@ -118,6 +118,7 @@ def project(
         [lk.episode for lk in plaats_linked if isinstance(lk.episode, PlaatsingEpisode)]
     )
     found += overlaps
+    plaats = derived.instroom(plaats)
     found += derived.link_findings({a.aanmelding_id for a in aanm}, [*besch, *plaats_linked])
     achttien, pending = derived.achttien(plaats, watermark)
 

@@ -6,6 +6,8 @@
   lies at most 365 days before that day;
 * ``overplaatsing``: a placement ended with reden overplaatsing, followed by another placement of the child that
   starts 0..31 days after the end;
+* ``instroom``/``instroom_gesloten``: a placement that is not a transfer (after an overplaatsing within 31 days,
+  or while another placement — of any form, resp. gesloten — started earlier is still active);
 * ``achttien_in_pleegzorg``: per pleegzorg/gezinshuis placement that covers the 18th birthday; known once the
   placement has an end or the watermark has passed the birthday;
 * findings across entities: ``plaatsing_overlap``, ``koppeling_onbekende_aanmelding``.
@@ -137,6 +139,38 @@ def plaatsingen(episodes: Sequence[PlaatsingEpisode]) -> tuple[list[PlaatsingEpi
                     )
                 )
     return out, found
+
+
+def _transfer(p: PlaatsingEpisode, others: Sequence[PlaatsingEpisode]) -> bool:
+    """Whether ``p`` starts as a transfer from one of ``others``: one ended with reden overplaatsing 0..31 days
+    before ``p``'s start, or one started before ``p`` (same day: smaller key) and still active on ``p``'s start."""
+    assert p.start is not None
+    for q in others:
+        if q is p or q.start is None:
+            continue
+        if q.end is not None and q.reden_einde == "overplaatsing" and 0 <= (p.start - q.end).days <= OVERPLAATSING_DAYS:
+            return True
+        if (q.start, _key(q)) < (p.start, _key(p)) and (q.end is None or q.end > p.start):
+            return True
+    return False
+
+
+def instroom(episodes: Sequence[PlaatsingEpisode]) -> list[PlaatsingEpisode]:
+    """Placements with ``instroom`` (not a transfer from any other verblijf) and ``instroom_gesloten`` (gesloten,
+    and not a transfer from another gesloten placement) filled in (definitions in docs/indicators.md)."""
+    gesloten = [q for q in episodes if q.vorm == "gesloten"]
+    out = []
+    for p in episodes:
+        if p.start is None:
+            flags = {"instroom": False, "instroom_gesloten": False}
+        else:
+            flags = {
+                "instroom": not _transfer(p, episodes),
+                "instroom_gesloten": p.vorm == "gesloten" and not _transfer(p, gesloten),
+            }
+        same = p.instroom == flags["instroom"] and p.instroom_gesloten == flags["instroom_gesloten"]
+        out.append(p if same else p.model_copy(update=flags))
+    return out
 
 
 def achttien(episodes: Sequence[PlaatsingEpisode], watermark: date | None) -> tuple[list[AchttienFact], date | None]:
