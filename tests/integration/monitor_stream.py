@@ -233,7 +233,8 @@ DIMS: dict[str, tuple[str, ...]] = {
     "overplaatsingen": ("gemeente", "jeugdregio", "instelling", "vorm"),
     "voortijdig_beeindigd": ("gemeente", "jeugdregio", "instelling", "vorm"),
     "voortijdig_aandeel": ("gemeente", "jeugdregio", "instelling"),
-    "verlengde_pleegzorg": ("gemeente", "jeugdregio", "instelling", "vorm"),
+    "verlengde_pleegzorg": ("gemeente", "jeugdregio", "instelling"),
+    "gezinshuis_18plus": ("gemeente", "jeugdregio", "instelling"),
     "continuering_18": ("gemeente", "jeugdregio", "instelling"),
     "wachtlijst_pleegzorg": ("gemeente", "jeugdregio"),
     "wachttijd_beschikking": ("gemeente", "jeugdregio", "zorgvorm"),
@@ -321,13 +322,14 @@ def oracle(
                     counts["gesloten_instroom"].append((start, who(p, *DIMS["gesloten_instroom"])))
                 if end is not None:
                     durations["gesloten_duur"].append((end, who(p, *DIMS["gesloten_duur"]), (end - start).days))
-            if p["vorm"] in GEZINSGERICHT:
+            if p["vorm"] in GEZINSGERICHT:  # pleegzorg → verlengde pleegzorg, gezinshuis → gezinshuis 18+
                 birth = _d(p["birth_date"])
                 lo, hi = max(start, birthday(birth, 18)), birthday(birth, 21)
                 if end is not None:
                     hi = min(hi, end)
+                adult = "gezinshuis_18plus" if p["vorm"] == "gezinshuis" else "verlengde_pleegzorg"
                 if lo < hi:
-                    episodes["verlengde_pleegzorg"].append((lo, hi, who(p, *DIMS["verlengde_pleegzorg"])))
+                    episodes[adult].append((lo, hi, who(p, *DIMS[adult])))
         if end is not None:
             if p["reden_einde"] == "voortijdig":
                 counts["voortijdig_beeindigd"].append((end, who(p, *DIMS["voortijdig_beeindigd"])))

@@ -243,22 +243,27 @@ def test_voortijdig_counts_on_the_end_day_a_transfer_on_its_start_instead_of_ins
     assert fold.gesloten_instroom(plaatsing(date(2025, 7, 2), instroom=False, instroom_gesloten=False)) == []
 
 
-def test_verlengde_pleegzorg_covers_only_the_days_from_18_to_21() -> None:
+def test_verlengde_pleegzorg_is_pleegzorg_from_18_to_the_configured_age_gezinshuis_apart() -> None:
     birth = date(2007, 6, 15)
     open_ = plaatsing(date(2020, 1, 1), vorm="pleegzorg_bestand", birth=birth)
-    assert fold.verlengde_pleegzorg(open_) == [
-        Episode(date(2025, 6, 15), date(2028, 6, 15), fold.dims({**NIJMEGEN, "vorm": "pleegzorg_bestand"}))
-    ]
+    assert fold.verlengde_pleegzorg(open_) == [Episode(date(2025, 6, 15), date(2028, 6, 15), fold.dims(NIJMEGEN))]
+    assert fold.gezinshuis_18plus(open_) == []
     ended = plaatsing(date(2020, 1, 1), date(2026, 1, 1), vorm="gezinshuis", birth=birth)
-    assert fold.verlengde_pleegzorg(ended) == [
-        Episode(date(2025, 6, 15), date(2026, 1, 1), fold.dims({**NIJMEGEN, "vorm": "gezinshuis"}))
-    ]
-    assert (
-        fold.verlengde_pleegzorg(plaatsing(date(2020, 1, 1), date(2025, 6, 15), vorm="gezinshuis", birth=birth)) == []
-    )  # ended on the birthday: never 18 in care
+    assert fold.verlengde_pleegzorg(ended) == []  # v1 counted gezinshuis as verlengde pleegzorg
+    assert fold.gezinshuis_18plus(ended) == [Episode(date(2025, 6, 15), date(2026, 1, 1), fold.dims(NIJMEGEN))]
+    on_birthday = plaatsing(date(2020, 1, 1), date(2025, 6, 15), vorm="pleegzorg_netwerk", birth=birth)
+    assert fold.verlengde_pleegzorg(on_birthday) == []  # ended on the birthday: never 18 in care
     assert fold.verlengde_pleegzorg(plaatsing(date(2026, 1, 1), vorm="residentieel", birth=birth)) == []
-    leap = plaatsing(date(2020, 1, 1), vorm="gezinshuis", birth=date(2008, 2, 29))
+    leap = plaatsing(date(2020, 1, 1), vorm="pleegzorg_netwerk", birth=date(2008, 2, 29))
     assert fold.verlengde_pleegzorg(leap)[0].start == date(2026, 3, 1)
+    try:
+        fold.configure(23)
+        assert fold.verlengde_pleegzorg(open_)[0].end == date(2030, 6, 15)
+        assert fold.gezinshuis_18plus(ended)[0].end == date(2026, 1, 1)
+        with pytest.raises(ValueError):
+            fold.configure(24)
+    finally:
+        fold.configure(21)
 
 
 def test_achttien_fact_feeds_both_ratio_parts() -> None:
@@ -317,7 +322,7 @@ def test_jeugdbescherming_by_soort_and_ots_duration() -> None:
 
 
 def test_catalogue_covers_every_series_with_a_fold() -> None:
-    assert len(CATALOGUE) == 21
+    assert len(CATALOGUE) == 22
     for s in SERIES.values():
         assert (s.id, s.fold) in FOLDS[s.entity]
 

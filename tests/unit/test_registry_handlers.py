@@ -325,23 +325,33 @@ def test_overlapping_placements_are_a_finding_touching_ones_are_not() -> None:
     assert [f.kind for f in found] == ["plaatsing_overlap"]
 
 
-def test_achttien_counts_continues_and_waits_for_the_watermark() -> None:
+def test_achttien_per_child_continues_when_still_in_pleegzorg_30_days_later_and_waits_for_the_watermark() -> None:
     birth = date(2007, 6, 15)
     bday = date(2025, 6, 15)
+    check = bday + timedelta(days=30)
 
-    def fact_of(p: PlaatsingEpisode, wm: date | None = None) -> tuple[bool | None, date | None]:
-        facts, pending = derived.achttien([p], wm)
+    def fact_of(*ps: PlaatsingEpisode, wm: date | None = None, days: int = 30) -> tuple[bool | None, date | None]:
+        facts, pending = derived.achttien(list(ps), wm, days)
+        assert len(facts) <= 1  # one per child
         return (facts[0].continues if facts else None), pending
 
-    assert fact_of(_p("p", date(2024, 1, 1), bday, "meerderjarig", birth=birth)) == (False, None)
-    assert fact_of(_p("p", date(2024, 1, 1), bday + timedelta(days=1), birth=birth)) == (True, None)
-    assert fact_of(_p("p", date(2024, 1, 1), bday - timedelta(days=1), birth=birth)) == (None, None)
-    assert fact_of(_p("p", bday + timedelta(days=1), birth=birth), date(2030, 1, 1)) == (None, None)
-    assert fact_of(_p("p", date(2024, 1, 1), vorm="residentieel", birth=birth), date(2030, 1, 1)) == (None, None)
-    # open placement: unknown until the watermark passes the birthday, then it continues
-    assert fact_of(_p("p", bday, birth=birth), bday) == (None, bday)
-    assert fact_of(_p("p", bday, birth=birth), bday + timedelta(days=1)) == (True, None)
-    assert fact_of(_p("p", bday, vorm="gezinshuis", birth=birth), None) == (None, bday)
+    def p(pid: str, start: date, end: date | None = None, vorm: str = "pleegzorg_bestand") -> PlaatsingEpisode:
+        return _p(pid, start, end, "volgens_plan" if end else None, vorm=vorm, birth=birth)
+
+    assert fact_of(p("p", date(2024, 1, 1), bday)) == (False, None)  # ended on the birthday (meerderjarig)
+    assert fact_of(p("p", date(2024, 1, 1), bday + timedelta(days=1))) == (False, None)  # v1: "continued"
+    assert fact_of(p("p", date(2024, 1, 1), check)) == (False, None)  # not active on the check day
+    assert fact_of(p("p", date(2024, 1, 1), check + timedelta(days=1))) == (True, None)
+    assert fact_of(p("p", date(2024, 1, 1), bday + timedelta(days=5)), days=5) == (False, None)
+    assert fact_of(p("p", date(2024, 1, 1), bday + timedelta(days=6)), days=5) == (True, None)
+    assert fact_of(p("p", date(2024, 1, 1), bday - timedelta(days=1))) == (None, None)  # not in care on it
+    assert fact_of(p("p", date(2024, 1, 1), vorm="gezinshuis"), wm=date(2030, 1, 1)) == (None, None)  # pleegzorg only
+    # per child: a transfer to another pleegzorg placement after the birthday still continues
+    first = p("p1", date(2024, 1, 1), bday + timedelta(days=3))
+    assert fact_of(first, p("p2", bday + timedelta(days=4), date(2026, 1, 1))) == (True, None)
+    # open placement: unknown until the watermark passes the check day, then it continues
+    assert fact_of(p("p", date(2024, 1, 1)), wm=check) == (None, check)
+    assert fact_of(p("p", date(2024, 1, 1)), wm=check + timedelta(days=1)) == (True, None)
 
 
 def test_eighteenth_birthday_of_a_leap_day_child_is_the_first_of_march() -> None:
@@ -412,9 +422,9 @@ def test_a_replacement_may_move_an_event_to_another_child() -> None:
 
 def test_the_watermark_makes_an_open_placement_an_achttien_fact() -> None:
     p = plaats("e1", "p1", "2024-01-01", birth="2007-06-15")
-    before = care_path.project(P1, {p.uid: p}, [], date(2025, 6, 15))
-    assert before.child is not None and before.child.pending_birthday == date(2025, 6, 15)
-    after = care_path.project(P1, {p.uid: p}, [], date(2025, 6, 16))
+    before = care_path.project(P1, {p.uid: p}, [], date(2025, 7, 15))
+    assert before.child is not None and before.child.pending_birthday == date(2025, 7, 15)  # birthday + 30 days
+    after = care_path.project(P1, {p.uid: p}, [], date(2025, 7, 16))
     assert after.child is not None and after.child.pending_birthday is None
     [change] = care_path.diff(before, after).changes
     assert change.entity == "achttien_in_pleegzorg" and change.before is None

@@ -76,6 +76,9 @@ CONTINUE_AT_18 = 0.7
 #: registry's watermark has passed such a birthday depends on the very last events, so the simulator
 #: keeps the ground truth away from that edge (the child leaves at 18 instead).
 WATERMARK_EDGE_DAYS = 14
+#: continuering_18 is decided 30 days after the 18th birthday (the ground truth's default): the edge above is
+#: kept for the whole of that wait.
+CONTINUERING_DAYS = 30
 
 
 def birthday(birth: date, years: int) -> date:
@@ -316,7 +319,7 @@ class Story:
             else:
                 end, reden = bd18, "meerderjarig"
         open_at_end = end > self.window.as_of
-        edge = self.window.as_of - timedelta(days=WATERMARK_EDGE_DAYS) <= bd18 <= self.window.as_of
+        edge = self.window.as_of - timedelta(days=WATERMARK_EDGE_DAYS + CONTINUERING_DAYS) <= bd18 <= self.window.as_of
         if vorm in GEZINSGERICHT and open_at_end and edge:
             end, reden, open_at_end = bd18, "meerderjarig", False
         if open_at_end:

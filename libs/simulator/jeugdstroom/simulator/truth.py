@@ -30,6 +30,9 @@ V = TypeVar("V")
 AMS = ZoneInfo("Europe/Amsterdam")
 PERIODS = ("day", "month", "half_year", "year")
 FAMILY_FORMS = ("pleegzorg_bestand", "pleegzorg_netwerk", "gezinshuis")
+FOSTER_FORMS = ("pleegzorg_bestand", "pleegzorg_netwerk")
+VERLENGDE_TOT = 21  # verlengde pleegzorg and gezinshuis 18+: from the 18th up to this birthday
+CONTINUERING_DAYS = 30  # continuering_18: still in pleegzorg this many days after the 18th birthday
 PROTECTION = ("ots", "voorlopige_ots", "voogdij")
 OVERPLAATSING_DAYS = 31
 HERHAALD_DAYS = 365
@@ -50,7 +53,8 @@ CATALOGUE: dict[str, tuple[str, tuple[str, ...]]] = {
     "overplaatsingen": ("count", (G, R, INST, "vorm")),
     "voortijdig_beeindigd": ("count", (G, R, INST, "vorm")),
     "voortijdig_aandeel": ("ratio", (G, R, INST)),
-    "verlengde_pleegzorg": ("stock", (G, R, INST, "vorm")),
+    "verlengde_pleegzorg": ("stock", (G, R, INST)),
+    "gezinshuis_18plus": ("stock", (G, R, INST)),
     "continuering_18": ("ratio", (G, R, INST)),
     "wachtlijst_pleegzorg": ("stock", (G, R)),
     "wachttijd_beschikking": ("duration", (G, R, "zorgvorm")),
@@ -122,8 +126,15 @@ class Episode:
 class Truth:
     """Per-day aggregates of every indicator; feed it children with ``add_child``, read it with ``result``."""
 
-    def __init__(self, grace_days: int = WATERMARK_GRACE_DAYS) -> None:
+    def __init__(
+        self,
+        grace_days: int = WATERMARK_GRACE_DAYS,
+        verlengde_tot: int = VERLENGDE_TOT,
+        continuering_days: int = CONTINUERING_DAYS,
+    ) -> None:
         self.grace_days = grace_days
+        self.verlengde_tot = verlengde_tot
+        self.continuering_days = continuering_days
         self.counts: dict[tuple[str, Dims], Counter[date]] = defaultdict(Counter)
         self.durations: dict[tuple[str, Dims], dict[date, list[int]]] = defaultdict(lambda: defaultdict(list))
         self.distinct: dict[tuple[str, Dims], dict[date, set[str]]] = defaultdict(lambda: defaultdict(set))
@@ -208,6 +219,7 @@ class Truth:
             self._separatie(sep, bsn)
         for pl in plaatsingen:
             self._plaatsing(pl, plaatsingen, birth)
+        self._continuering(plaatsingen, birth)
         for b in beschikkingen:
             values = self._values(b)
             start = date.fromisoformat(b.data["start"])
@@ -259,16 +271,31 @@ class Truth:
         if vorm not in FAMILY_FORMS:
             return
         self._stock("aandeel_gezinsgericht:num", values, start, end)
-        bd18, bd21 = birthday(birth, 18), birthday(birth, 21)
-        self._stock("verlengde_pleegzorg", values, max(start, bd18), min(end, bd21) if end is not None else bd21)
-        if start <= bd18 and (end is None or end >= bd18):
-            dims = self._dims("continuering_18", values)
-            if end is None:
-                self.open_achttien.append((bd18, dims))  # exists once the watermark has passed the birthday
-            else:
-                self.counts["continuering_18:den", dims][bd18] += 1
-                if end > bd18:
-                    self.counts["continuering_18:num", dims][bd18] += 1
+        bd18, upper = birthday(birth, 18), birthday(birth, self.verlengde_tot)
+        adult = "verlengde_pleegzorg" if vorm in FOSTER_FORMS else "gezinshuis_18plus"
+        self._stock(adult, values, max(start, bd18), min(end, upper) if end is not None else upper)
+
+    def _continuering(self, plaatsingen: list[Episode], birth: date) -> None:
+        """One continuering_18 item per child in pleegzorg on its 18th birthday (the latest started such
+        placement gives the dimensions): it continues when in pleegzorg ``continuering_days`` after it."""
+        bd18 = birthday(birth, 18)
+        check = bd18 + timedelta(days=self.continuering_days)
+        spans = []
+        for pl in plaatsingen:
+            if pl.data["vorm"] in FOSTER_FORMS:
+                end = date.fromisoformat(pl.data["end"]) if "end" in pl.data else None
+                spans.append((date.fromisoformat(pl.data["start"]), f"{pl.sender}/{pl.data['plaatsing_id']}", end, pl))
+        on_birthday = [sp for sp in spans if sp[0] <= bd18 and (sp[2] is None or sp[2] >= bd18)]
+        if not on_birthday:
+            return
+        pl = max(on_birthday, key=lambda sp: (sp[0], sp[1]))[3]
+        dims = self._dims("continuering_18", {**self._values(pl), "vorm": pl.data["vorm"]})
+        if any(end is None and start <= check for start, _, end, _ in spans):
+            self.open_achttien.append((check, dims))  # decided once the watermark has passed the check day
+            return
+        self.counts["continuering_18:den", dims][bd18] += 1
+        if any(start <= check < end for start, _, end, _ in spans if end is not None):
+            self.counts["continuering_18:num", dims][bd18] += 1
 
     def _aanmelding(
         self, aid: str, ev: dict[str, Any], day: date, plaatsingen: list[Episode], beschikkingen: list[Episode]
@@ -309,8 +336,9 @@ class Truth:
         kinds = [k for k in PERIODS if k in set(periods)]
         counts = dict(self.counts)
         wm = self.watermark()
-        for bd18, dims in self.open_achttien:
-            if wm is not None and wm > bd18:
+        for check, dims in self.open_achttien:
+            if wm is not None and wm > check:  # an open pleegzorg placement: still placed on the check day
+                bd18 = check - timedelta(days=self.continuering_days)
                 counts.setdefault(("continuering_18:den", dims), Counter())[bd18] += 1
                 counts.setdefault(("continuering_18:num", dims), Counter())[bd18] += 1
         out: dict[str, list[dict[str, Any]]] = {}

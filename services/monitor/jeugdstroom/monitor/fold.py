@@ -279,15 +279,42 @@ def plaatsingen_beeindigd(ep: PlaatsingEpisode) -> list[Item]:
     return [Item(ep.end, _gri(ep))]
 
 
-def verlengde_pleegzorg(ep: PlaatsingEpisode) -> list[Episode]:
-    if ep.vorm not in GEZINSGERICHT or ep.start is None:
-        return []
+PLEEGZORG = frozenset({"pleegzorg_bestand", "pleegzorg_netwerk"})
+#: The birthday up to which (not including) verlengde pleegzorg and gezinshuis 18+ count young adults: 21 by
+#: default, 22 or 23 by setting (``Settings.verlengde_pleegzorg_tot``, applied by :func:`configure`).
+VERLENGDE_PLEEGZORG_TOT = 21
+
+
+def configure(verlengde_pleegzorg_tot: int) -> None:
+    """Set the upper age of ``verlengde_pleegzorg``/``gezinshuis_18plus`` (the monitor's setting; a change needs a
+    rebuild of the aggregates, as any change of a definition)."""
+    global VERLENGDE_PLEEGZORG_TOT
+    if not 21 <= verlengde_pleegzorg_tot <= 23:
+        raise ValueError("verlengde_pleegzorg_tot must be 21, 22 or 23")
+    VERLENGDE_PLEEGZORG_TOT = verlengde_pleegzorg_tot
+
+
+def _adult_days(ep: PlaatsingEpisode) -> tuple[date, date] | None:
+    """The placement's days from the 18th birthday up to the configured upper birthday, if any."""
+    assert ep.start is not None
     start = max(ep.start, birthday(ep.birth_date, 18))
-    b21 = birthday(ep.birth_date, 21)
-    end = b21 if ep.end is None else min(ep.end, b21)
-    if start >= end:
+    upper = birthday(ep.birth_date, VERLENGDE_PLEEGZORG_TOT)
+    end = upper if ep.end is None else min(ep.end, upper)
+    return (start, end) if start < end else None
+
+
+def verlengde_pleegzorg(ep: PlaatsingEpisode) -> list[Episode]:
+    """Young adults in pleegzorg (bestand, netwerk) from 18 to the configured upper age (v2: gezinshuis apart)."""
+    if ep.vorm not in PLEEGZORG or ep.start is None or (days := _adult_days(ep)) is None:
         return []
-    return [Episode(start, end, _gri(ep, "vorm", ep.vorm))]
+    return [Episode(days[0], days[1], _gri(ep))]
+
+
+def gezinshuis_18plus(ep: PlaatsingEpisode) -> list[Episode]:
+    """Young adults in a gezinshuis from 18 to the configured upper age."""
+    if ep.vorm != "gezinshuis" or ep.start is None or (days := _adult_days(ep)) is None:
+        return []
+    return [Episode(days[0], days[1], _gri(ep))]
 
 
 # -- achttien_in_pleegzorg --------------------------------------------------------------------------

@@ -107,7 +107,10 @@ class RegistryProcessor:
         originals, corrs = await repo.load_inputs(conn, touched)
         before = await repo.load_states(conn, touched)
         inputs = care_path.ChildInputs(originals, corrs)
-        diffs = [care_path.diff(before[p], care_path.project(p, *inputs.of(p), watermark)) for p in touched]
+        diffs = [
+            care_path.diff(before[p], care_path.project(p, *inputs.of(p), watermark, self.settings.continuering_dagen))
+            for p in touched
+        ]
         diffs = [d for d in diffs if not d.empty]
         encoded = repo.EpisodeJson()  # each episode serialised once: the same bytes go to its row and its change
         await repo.save(conn, diffs, encoded)

@@ -104,12 +104,17 @@ class PlaatsingEpisode(EntityBase):
 
 
 class AchttienFact(EntityBase):
-    """Derived: a child was in pleegzorg or gezinshuis on its 18th birthday (evaluated on event time)."""
+    """Derived, one per child: the child was in pleegzorg (bestand or netwerk) on its 18th birthday (a pleegzorg
+    placement with start <= birthday <= end, or open). Instelling, gemeente, ``plaatsing_id`` and ``vorm`` are
+    those of the latest-started such placement."""
 
     plaatsing_id: Identifier
     vorm: PlaatsingVorm
     birthday: date = Field(description="The 18th birthday")
-    continues: bool = Field(description="The placement continued past the 18th birthday")
+    continues: bool = Field(
+        description="The child is still in pleegzorg (any pleegzorg placement active) a set number of days after"
+        " the birthday (default 30; registry setting continuering_dagen)"
+    )
 
 
 class ChangeBase(Contract):

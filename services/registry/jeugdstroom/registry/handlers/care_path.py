@@ -86,6 +86,7 @@ def project(
     originals: Mapping[str, Fact],
     corrections: Iterable[Correction],
     watermark: date | None,
+    continuering_days: int = derived.CONTINUERING_DAYS,
 ) -> ChildState:
     """The child's state from every original event and correction that may concern it.
 
@@ -120,7 +121,7 @@ def project(
     found += overlaps
     plaats = derived.instroom(plaats)
     found += derived.link_findings({a.aanmelding_id for a in aanm}, [*besch, *plaats_linked])
-    achttien, pending = derived.achttien(plaats, watermark)
+    achttien, pending = derived.achttien(plaats, watermark, continuering_days)
 
     state = ChildState(pseudonym, child.project(facts, pending))
     by_entity: dict[str, Sequence[Episode]] = {

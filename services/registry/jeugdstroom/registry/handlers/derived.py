@@ -8,8 +8,8 @@
   starts 0..31 days after the end;
 * ``instroom``/``instroom_gesloten``: a placement that is not a transfer (after an overplaatsing within 31 days,
   or while another placement — of any form, resp. gesloten — started earlier is still active);
-* ``achttien_in_pleegzorg``: per pleegzorg/gezinshuis placement that covers the 18th birthday; known once the
-  placement has an end or the watermark has passed the birthday;
+* ``achttien_in_pleegzorg``: per child in pleegzorg on its 18th birthday, whether it is still in pleegzorg N days
+  later; known once no open pleegzorg placement decides it or the watermark has passed that day;
 * findings across entities: ``plaatsing_overlap``, ``koppeling_onbekende_aanmelding``.
 """
 
@@ -173,32 +173,45 @@ def instroom(episodes: Sequence[PlaatsingEpisode]) -> list[PlaatsingEpisode]:
     return out
 
 
-def achttien(episodes: Sequence[PlaatsingEpisode], watermark: date | None) -> tuple[list[AchttienFact], date | None]:
-    """The known ``achttien_in_pleegzorg`` facts, and the earliest birthday still waiting for the watermark."""
-    facts = []
-    pending: date | None = None
-    for p in episodes:
-        if p.vorm not in GEZINSGERICHT or p.start is None:
-            continue
-        birthday = eighteenth_birthday(p.birth_date)
-        if not (p.start <= birthday and (p.end is None or p.end >= birthday)):
-            continue
-        if p.end is None and not (watermark is not None and watermark > birthday):
-            pending = birthday if pending is None else min(pending, birthday)
-            continue
-        facts.append(
-            AchttienFact(
-                instelling=p.instelling,
-                pseudonym=p.pseudonym,
-                gemeente=p.gemeente,
-                birth_date=p.birth_date,
-                plaatsing_id=p.plaatsing_id,
-                vorm=p.vorm,
-                birthday=birthday,
-                continues=p.end is None or p.end > birthday,
-            )
-        )
-    return facts, pending
+PLEEGZORG = frozenset({"pleegzorg_bestand", "pleegzorg_netwerk"})
+#: Default days after the 18th birthday on which a child still in pleegzorg counts as continued.
+CONTINUERING_DAYS = 30
+
+
+def achttien(
+    episodes: Sequence[PlaatsingEpisode], watermark: date | None, days: int = CONTINUERING_DAYS
+) -> tuple[list[AchttienFact], date | None]:
+    """The child's ``achttien_in_pleegzorg`` fact (at most one) and the day whose passing by the watermark it still
+    waits for (None when known).
+
+    The child is in pleegzorg on its 18th birthday when a pleegzorg placement has ``start <= birthday <= end`` (or
+    is open); it continues when any pleegzorg placement is active ``days`` after the birthday. That is known once
+    no open pleegzorg placement could decide it (none open, started on or before the check day), or once the
+    watermark has passed the check day (an open placement then continues)."""
+    pleeg = [(p, p.start) for p in episodes if p.vorm in PLEEGZORG and p.start is not None]
+    if not pleeg:
+        return [], None
+    birthday = eighteenth_birthday(pleeg[0][0].birth_date)
+    on_birthday = [p for p, start in pleeg if start <= birthday and (p.end is None or p.end >= birthday)]
+    if not on_birthday:
+        return [], None
+    check = birthday + timedelta(days=days)
+    waiting = any(p.end is None and start <= check for p, start in pleeg)
+    if waiting and not (watermark is not None and watermark > check):
+        return [], check
+    placed = any(start <= check and (p.end is None or p.end > check) for p, start in pleeg)
+    p = max(on_birthday, key=lambda q: (q.start or birthday, _key(q)))
+    fact = AchttienFact(
+        instelling=p.instelling,
+        pseudonym=p.pseudonym,
+        gemeente=p.gemeente,
+        birth_date=p.birth_date,
+        plaatsing_id=p.plaatsing_id,
+        vorm=p.vorm,
+        birthday=birthday,
+        continues=placed,
+    )
+    return [fact], None
 
 
 def watermark_of(max_day: date | None, grace_days: int) -> date | None:
