@@ -169,6 +169,27 @@ def build_stream(seed: int, children: int) -> Stream:
                 if rng.random() < 0.2:
                     versions.append({**fact, "continues": not fact["continues"]})
                 chains.append(("achttien_in_pleegzorg", f"f{pl['plaatsing_id']}", versions))
+        for pl in placements:  # verblijf segments (what the registry derives is not modelled: any segments do)
+            groups = ["verblijf", pl["vorm"]]
+            groups += ["gezinsgericht"] if pl["vorm"] in GEZINSGERICHT else []
+            groups += ["pleegzorg"] if pl["vorm"].startswith("pleegzorg") else []
+            for groep in groups:
+                seg = {
+                    **base,
+                    "instelling": pl["instelling"],
+                    "segment_id": f"{groep}:{pl['plaatsing_id']}:{pl['start'].isoformat()}",
+                    "groep": groep,
+                    "plaatsing_id": pl["plaatsing_id"],
+                    "vorm": pl["vorm"],
+                    "start": pl["start"],
+                    "end": pl["end"],
+                }
+                versions = [seg]
+                if rng.random() < 0.2:
+                    versions.append({**seg, "end": pl["start"] + timedelta(days=rng.randint(1, 400))})
+                if rng.random() < 0.05:
+                    versions.append(None)
+                chains.append(("verblijf_segment", seg["segment_id"], versions))
         # the child's changes: the chains interleaved at random, each in its own order
         pending = [(entity, key, [None, *versions], 1) for entity, key, versions in chains]
         seq: list[dict[str, Any]] = []
@@ -228,6 +249,7 @@ DIMS: dict[str, tuple[str, ...]] = {
     "gesloten_instroom": ("gemeente", "jeugdregio", "instelling"),
     "gesloten_duur": ("jeugdregio", "instelling"),
     "verblijf_actief": ("gemeente", "jeugdregio", "instelling", "vorm"),
+    "verblijf_jeugdigen": ("gemeente", "jeugdregio", "instelling"),
     "aandeel_gezinsgericht": ("gemeente", "jeugdregio"),
     "verblijf_instroom": ("gemeente", "jeugdregio", "instelling", "vorm"),
     "overplaatsingen": ("gemeente", "jeugdregio", "instelling", "vorm"),
@@ -311,29 +333,40 @@ def oracle(
     for p in final["plaatsing"]:
         start, end = (_d(p["start"]) if p["start"] else None), (_d(p["end"]) if p["end"] else None)
         if start is not None:
-            episodes["verblijf_actief"].append((start, end, who(p, *DIMS["verblijf_actief"])))
             if p["instroom"]:
                 counts["verblijf_instroom"].append((start, who(p, *DIMS["verblijf_instroom"])))
             else:
                 counts["overplaatsingen"].append((start, who(p, *DIMS["overplaatsingen"])))
             if p["vorm"] == "gesloten":
-                episodes["gesloten_actief"].append((start, end, who(p, *DIMS["gesloten_actief"])))
                 if p["instroom_gesloten"]:
                     counts["gesloten_instroom"].append((start, who(p, *DIMS["gesloten_instroom"])))
                 if end is not None:
                     durations["gesloten_duur"].append((end, who(p, *DIMS["gesloten_duur"]), (end - start).days))
-            if p["vorm"] in GEZINSGERICHT:  # pleegzorg → verlengde pleegzorg, gezinshuis → gezinshuis 18+
-                birth = _d(p["birth_date"])
-                lo, hi = max(start, birthday(birth, 18)), birthday(birth, 21)
-                if end is not None:
-                    hi = min(hi, end)
-                adult = "gezinshuis_18plus" if p["vorm"] == "gezinshuis" else "verlengde_pleegzorg"
-                if lo < hi:
-                    episodes[adult].append((lo, hi, who(p, *DIMS[adult])))
         if end is not None:
             if p["reden_einde"] == "voortijdig":
                 counts["voortijdig_beeindigd"].append((end, who(p, *DIMS["voortijdig_beeindigd"])))
             counts["~beeindigd"].append((end, who(p, "gemeente", "jeugdregio", "instelling")))
+    for g in final["verblijf_segment"]:
+        start, end = _d(g["start"]), (_d(g["end"]) if g["end"] else None)
+        groep = g["groep"]
+        if groep in PL_VORMEN:
+            episodes["verblijf_actief"].append(
+                (start, end, {**who(g, "gemeente", "jeugdregio", "instelling"), "vorm": groep})
+            )
+        if groep == "gesloten":
+            episodes["gesloten_actief"].append((start, end, who(g, *DIMS["gesloten_actief"])))
+        if groep == "verblijf":
+            episodes["verblijf_jeugdigen"].append((start, end, who(g, *DIMS["verblijf_jeugdigen"])))
+        if groep == "gezinsgericht":
+            episodes["~gezinsgericht"].append((start, end, who(g, "gemeente", "jeugdregio", "instelling")))
+        if groep in ("pleegzorg", "gezinshuis"):  # pleegzorg → verlengde pleegzorg, gezinshuis → gezinshuis 18+
+            birth = _d(g["birth_date"])
+            lo, hi = max(start, birthday(birth, 18)), birthday(birth, 21)
+            if end is not None:
+                hi = min(hi, end)
+            adult = "gezinshuis_18plus" if groep == "gezinshuis" else "verlengde_pleegzorg"
+            if lo < hi:
+                episodes[adult].append((lo, hi, who(g, *DIMS[adult])))
     for a in final["aanmelding"]:
         day = _d(a["day"])
         counts["verwijzers"].append((day, who(a, *DIMS["verwijzers"])))
@@ -419,10 +452,8 @@ def oracle(
                 cells = {c: {"value": v} for c, v in stock_cells(episodes[ind], period, names).items() if v}
             else:
                 if ind == "aandeel_gezinsgericht":
-                    den = stock_cells(episodes["verblijf_actief"], period, names)
-                    num = stock_cells(
-                        [e for e in episodes["verblijf_actief"] if e[2]["vorm"] in GEZINSGERICHT], period, names
-                    )
+                    den = stock_cells(episodes["verblijf_jeugdigen"], period, names)
+                    num = stock_cells(episodes["~gezinsgericht"], period, names)
                 elif ind == "voortijdig_aandeel":
                     den = count_cells(counts["~beeindigd"], period, names)
                     num = count_cells(counts["voortijdig_beeindigd"], period, names)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, timedelta
 from typing import Any
 
@@ -417,7 +418,7 @@ def test_a_replacement_may_move_an_event_to_another_child() -> None:
     c = corr("c1", ev, "2025-02-03T12:00:00+01:00", moved)
     assert care_path.project(P1, {original.uid: original}, [c], None).entities == {}
     other = care_path.project(P2, {original.uid: original}, [c], None)
-    assert list(other.entities) == [("plaatsing", f"{PROVIDER}/p1")]
+    assert [k for k in other.entities if k[0] == "plaatsing"] == [("plaatsing", f"{PROVIDER}/p1")]
 
 
 def test_the_watermark_makes_an_open_placement_an_achttien_fact() -> None:
@@ -495,5 +496,57 @@ def test_withdrawing_the_earlier_placement_turns_the_transfer_back_into_instroom
     after = care_path.project(P1, originals, [withdraw], None)
     ep = after.entities[key]
     assert isinstance(ep, PlaatsingEpisode) and ep.instroom and ep.instroom_gesloten
-    changed = {(c.entity, c.key) for c in care_path.diff(before, after).changes}
+    changed = {(c.entity, c.key) for c in care_path.diff(before, after).changes if c.entity == "plaatsing"}
     assert changed == {key, ("plaatsing", f"{PROVIDER}/p1")}
+
+
+def _segs(*ps: PlaatsingEpisode, groep: str) -> list[tuple[str, str, date, date | None]]:
+    return [(s.instelling, s.plaatsing_id, s.start, s.end) for s in derived.segmenten(list(ps)) if s.groep == groep]
+
+
+def test_segments_count_each_child_once_per_group_each_day_attributed_to_the_latest_started_placement() -> None:
+    a = _p("pa", date(2025, 1, 1), date(2025, 6, 1), "volgens_plan", vorm="residentieel")
+    b = _p("pb", date(2025, 3, 1), date(2025, 4, 1), "volgens_plan", vorm="gesloten")  # inside a
+    c = _p("pc", date(2025, 6, 1), vorm="pleegzorg_bestand")  # starts the day a ends: no gap
+    d = _p("pd", date(2025, 8, 1), vorm="pleegzorg_netwerk")  # both pleegzorg forms at once
+    verblijf = _segs(a, b, c, d, groep="verblijf")
+    assert verblijf == [
+        (PROVIDER, "pa", date(2025, 1, 1), date(2025, 3, 1)),
+        (PROVIDER, "pb", date(2025, 3, 1), date(2025, 4, 1)),
+        (PROVIDER, "pa", date(2025, 4, 1), date(2025, 6, 1)),
+        (PROVIDER, "pc", date(2025, 6, 1), date(2025, 8, 1)),
+        (PROVIDER, "pd", date(2025, 8, 1), None),
+    ]
+    # non-overlapping and contiguous: the child counts once on every day it is placed
+    assert all(x[3] == y[2] for x, y in itertools.pairwise(verblijf))
+    assert _segs(a, b, c, d, groep="pleegzorg") == [
+        (PROVIDER, "pc", date(2025, 6, 1), date(2025, 8, 1)),
+        (PROVIDER, "pd", date(2025, 8, 1), None),
+    ]
+    assert _segs(a, b, c, d, groep="gezinsgericht") == _segs(a, b, c, d, groep="pleegzorg")
+    assert _segs(a, b, c, d, groep="residentieel") == [(PROVIDER, "pa", date(2025, 1, 1), date(2025, 6, 1))]
+    assert _segs(a, b, c, d, groep="pleegzorg_netwerk") == [(PROVIDER, "pd", date(2025, 8, 1), None)]
+    assert _segs(a, groep="gesloten") == []
+    # a gap between placements is a gap between segments; an empty placement has none
+    e = _p("pe", date(2025, 7, 1), date(2025, 7, 1), "volgens_plan", vorm="gesloten")
+    f = _p("pf", date(2025, 9, 1), date(2025, 10, 1), "volgens_plan", vorm="gesloten")
+    assert _segs(b, e, f, groep="gesloten") == [
+        (PROVIDER, "pb", date(2025, 3, 1), date(2025, 4, 1)),
+        (PROVIDER, "pf", date(2025, 9, 1), date(2025, 10, 1)),
+    ]
+
+
+def test_withdrawing_an_overlapping_placement_changes_the_segments_exactly() -> None:
+    first = plaats("e1", "p1", "2025-01-01", vorm="residentieel")
+    second = plaats("e2", "p2", "2025-02-01", end="2025-03-01", vorm="gesloten")
+    both = care_path.project(P1, {first.uid: first, second.uid: second}, [], None)
+    keys = {k for k in both.entities if k[0] == "verblijf_segment" and "/verblijf:" in k[1]}
+    assert keys == {
+        ("verblijf_segment", f"{PROVIDER}/verblijf:p1:2025-01-01"),
+        ("verblijf_segment", f"{PROVIDER}/verblijf:p2:2025-02-01"),
+        ("verblijf_segment", f"{PROVIDER}/verblijf:p1:2025-03-01"),
+    }
+    withdraw = corr("c1", {"id": "e2", "sender": PROVIDER, "child": {"pseudonym": P1}}, "2025-03-10T12:00:00+01:00")
+    alone = care_path.project(P1, {first.uid: first, second.uid: second}, [withdraw], None)
+    kept = [e for k, e in alone.entities.items() if k[0] == "verblijf_segment" and "/verblijf:" in k[1]]
+    assert [(s.plaatsing_id, s.start, s.end) for s in kept] == [("p1", date(2025, 1, 1), None)]  # type: ignore[union-attr]

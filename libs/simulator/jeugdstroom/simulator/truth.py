@@ -48,6 +48,7 @@ CATALOGUE: dict[str, tuple[str, tuple[str, ...]]] = {
     "gesloten_instroom": ("count", (G, R, INST)),
     "gesloten_duur": ("duration", (R, INST)),
     "verblijf_actief": ("stock", (G, R, INST, "vorm")),
+    "verblijf_jeugdigen": ("stock", (G, R, INST)),
     "aandeel_gezinsgericht": ("ratio", (G, R)),
     "verblijf_instroom": ("count", (G, R, INST, "vorm")),
     "overplaatsingen": ("count", (G, R, INST, "vorm")),
@@ -220,6 +221,7 @@ class Truth:
         for pl in plaatsingen:
             self._plaatsing(pl, plaatsingen, birth)
         self._continuering(plaatsingen, birth)
+        self._children_in_care(plaatsingen, birth)
         for b in beschikkingen:
             values = self._values(b)
             start = date.fromisoformat(b.data["start"])
@@ -250,14 +252,11 @@ class Truth:
         values = {**self._values(pl), "vorm": vorm}
         start = date.fromisoformat(pl.data["start"])
         end = date.fromisoformat(pl.data["end"]) if "end" in pl.data else None
-        self._stock("verblijf_actief", values, start, end)
-        self._stock("aandeel_gezinsgericht:den", values, start, end)
         if _is_transfer(pl, all_of_child):
             self._count("overplaatsingen", values, start)
         else:
             self._count("verblijf_instroom", values, start)
         if vorm == "gesloten":
-            self._stock("gesloten_actief", values, start, end)
             if not _is_transfer(pl, [o for o in all_of_child if o.data["vorm"] == "gesloten"]):
                 self._count("gesloten_instroom", values, start)
             if end is not None:
@@ -268,12 +267,41 @@ class Truth:
             if reden == "voortijdig":
                 self._count("voortijdig_beeindigd", values, end)
                 self._count("voortijdig_aandeel:num", values, end)
-        if vorm not in FAMILY_FORMS:
-            return
-        self._stock("aandeel_gezinsgericht:num", values, start, end)
+
+    def _children_in_care(self, plaatsingen: list[Episode], birth: date) -> None:
+        """The stocks about children: per set of forms, the child counts once on each day it is in one of them,
+        under the placement that started last among those it is in that day (ties: the larger sender/id)."""
         bd18, upper = birthday(birth, 18), birthday(birth, self.verlengde_tot)
-        adult = "verlengde_pleegzorg" if vorm in FOSTER_FORMS else "gezinshuis_18plus"
-        self._stock(adult, values, max(start, bd18), min(end, upper) if end is not None else upper)
+        every = (*FAMILY_FORMS, "residentieel", "gesloten")
+        stocks: list[tuple[str, tuple[str, ...], tuple[date, date | None]]] = [
+            ("verblijf_jeugdigen", every, (date.min, None)),
+            ("aandeel_gezinsgericht:den", every, (date.min, None)),
+            ("aandeel_gezinsgericht:num", FAMILY_FORMS, (date.min, None)),
+            ("gesloten_actief", ("gesloten",), (date.min, None)),
+            ("verlengde_pleegzorg", FOSTER_FORMS, (bd18, upper)),
+            ("gezinshuis_18plus", ("gezinshuis",), (bd18, upper)),
+            *(("verblijf_actief", (form,), (date.min, None)) for form in every),
+        ]
+        for indicator, forms, (lo, hi) in stocks:
+            spans = []
+            for pl in plaatsingen:
+                if pl.data["vorm"] in forms:
+                    start = date.fromisoformat(pl.data["start"])
+                    end = date.fromisoformat(pl.data["end"]) if "end" in pl.data else None
+                    if end is None or end > start:
+                        spans.append((start, f"{pl.sender}/{pl.data['plaatsing_id']}", end, pl))
+            days = sorted({d for start, _, end, _ in spans for d in (start, end) if d is not None})
+            for i, day in enumerate(days):
+                nxt = days[i + 1] if i + 1 < len(days) else None
+                here = [sp for sp in spans if sp[0] <= day and (sp[2] is None or sp[2] > day)]
+                if not here:
+                    continue
+                pl = max(here, key=lambda sp: (sp[0], sp[1]))[3]
+                values = {**self._values(pl), "vorm": pl.data["vorm"]}
+                a = max(day, lo)
+                b = nxt if hi is None else (hi if nxt is None else min(nxt, hi))
+                if b is None or a < b:
+                    self._stock(indicator, values, a, b)
 
     def _continuering(self, plaatsingen: list[Episode], birth: date) -> None:
         """One continuering_18 item per child in pleegzorg on its 18th birthday (the latest started such

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from jeugdstroom.monitor import fold
-from jeugdstroom.monitor.fold import GEZINSGERICHT, FoldFn
+from jeugdstroom.monitor.fold import FoldFn
 from jeugdstroom.monitor.periods import PERIODS
 
 Kind = Literal["count", "distinct", "stock", "duration", "ratio"]
 SeriesKind = Literal["count", "distinct", "stock", "duration"]
 Direction = Literal["down", "up", "operational"]
-Entity = Literal["separatie", "aanmelding", "beschikking", "plaatsing", "achttien_in_pleegzorg"]
+Entity = Literal["separatie", "aanmelding", "beschikking", "plaatsing", "achttien_in_pleegzorg", "verblijf_segment"]
 
 __all__ = ["CATALOGUE", "FOLDS", "PERIODS", "SERIES", "Indicator", "Part", "Series"]
 
@@ -97,6 +97,7 @@ def _ind(
 #: Series that no public indicator owns, used as ratio parts.
 INTERNAL: tuple[Series, ...] = (
     Series("plaatsingen_beeindigd", "plaatsing", "count", (G, R, INST), fold.plaatsingen_beeindigd),
+    Series("verblijf_gezinsgericht", "verblijf_segment", "stock", (G, R, INST), fold.verblijf_gezinsgericht),
     Series(
         "achttien_in_pleegzorg", "achttien_in_pleegzorg", "count", (G, R, INST, "continues"), fold.achttien_in_pleegzorg
     ),
@@ -146,11 +147,12 @@ _INDICATORS: tuple[Indicator, ...] = (
         "Children in closed youth care",
         "children",
         "stock",
-        "plaatsing",
+        "verblijf_segment",
         (G, R, INST),
         "down",
-        _ACTIEPROGRAMMA,
+        f"{_ACTIEPROGRAMMA}; CBS Beleidsinformatie Jeugd (distinct children)",
         headline=True,
+        version=2,
     ),
     _ind(
         "gesloten_instroom",
@@ -178,28 +180,41 @@ _INDICATORS: tuple[Indicator, ...] = (
     _ind(
         "verblijf_actief",
         "Jeugdigen in verblijf per vorm",
-        "Children in residential or family care by form",
+        "Children in residential or family care by form (a child in two forms counts in each)",
         "children",
         "stock",
-        "plaatsing",
+        "verblijf_segment",
         (G, R, INST, "vorm"),
         "operational",
         f"{_ACTIEPROGRAMMA}; CBS Beleidsinformatie Jeugd",
         headline=True,
+        version=2,
+    ),
+    _ind(
+        "verblijf_jeugdigen",
+        "Jeugdigen in verblijf",
+        "Children in residential or family care, any form (each child once)",
+        "children",
+        "stock",
+        "verblijf_segment",
+        (G, R, INST),
+        "operational",
+        "CBS Beleidsinformatie Jeugd (jeugdigen met jeugdhulp met verblijf)",
     ),
     Indicator(
         "aandeel_gezinsgericht",
         "Aandeel gezinsgericht verblijf (pleegzorg, gezinshuis)",
-        "Share of family-style care (foster care, gezinshuis) in all verblijf",
+        "Share of children in verblijf who are in family-style care (foster care, gezinshuis)",
         "share",
         "ratio",
         (G, R),
         "up",
         None,
         f"{_ACTIEPROGRAMMA}, 'Zo thuis mogelijk'",
-        numerator=Part("verblijf_actief", {"vorm": GEZINSGERICHT}),
-        denominator=Part("verblijf_actief"),
+        numerator=Part("verblijf_gezinsgericht"),
+        denominator=Part("verblijf_jeugdigen"),
         headline=True,
+        version=2,
     ),
     _ind(
         "verblijf_instroom",
@@ -255,7 +270,7 @@ _INDICATORS: tuple[Indicator, ...] = (
         "Young adults from 18 to 21 (configurable up to 23) in foster care (pleegzorg bestand or netwerk)",
         "young adults",
         "stock",
-        "plaatsing",
+        "verblijf_segment",
         (G, R, INST),
         "up",
         f"{_ACTIEPROGRAMMA}, 'Verlengde pleegzorg' (Jeugdwet 2020); CBS Beleidsinformatie Jeugd (pleegzorg)",
@@ -268,7 +283,7 @@ _INDICATORS: tuple[Indicator, ...] = (
         "Young adults from 18 to 21 (configurable up to 23) in a gezinshuis",
         "young adults",
         "stock",
-        "plaatsing",
+        "verblijf_segment",
         (G, R, INST),
         "up",
         f"{_ACTIEPROGRAMMA} (continuation in a gezinshuis, apart from verlengde pleegzorg)",

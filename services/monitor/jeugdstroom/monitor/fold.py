@@ -32,6 +32,7 @@ from jeugdstroom.common.contracts.changes import (
     BeschikkingEpisode,
     PlaatsingEpisode,
     SeparatieEpisode,
+    VerblijfSegment,
 )
 from jeugdstroom.monitor.regions import jeugdregio
 
@@ -180,7 +181,7 @@ def _place(gemeente: str, instelling: str | None, name: str, value: str) -> Dims
     return dims(out)
 
 
-Placed = SeparatieEpisode | PlaatsingEpisode | BeschikkingEpisode | AchttienFact
+Placed = SeparatieEpisode | PlaatsingEpisode | BeschikkingEpisode | AchttienFact | VerblijfSegment
 
 
 def _gri(ep: Placed, name: str = "", value: str = "") -> Dims:
@@ -227,10 +228,11 @@ def separatie_duur(ep: SeparatieEpisode) -> list[Duration]:
 
 
 # -- plaatsing --------------------------------------------------------------------------------------
-def gesloten_actief(ep: PlaatsingEpisode) -> list[Episode]:
-    if ep.vorm != "gesloten" or ep.start is None:
+def gesloten_actief(seg: VerblijfSegment) -> list[Episode]:
+    """Children in gesloten jeugdhulp (v2: distinct children, from the child's gesloten segments)."""
+    if seg.groep != "gesloten":
         return []
-    return [Episode(ep.start, ep.end, _gri(ep))]
+    return [Episode(seg.start, seg.end, _gri(seg))]
 
 
 def gesloten_instroom(ep: PlaatsingEpisode) -> list[Item]:
@@ -246,10 +248,29 @@ def gesloten_duur(ep: PlaatsingEpisode) -> list[Duration]:
     return [Duration(ep.end, _ri(ep), (ep.end - ep.start).days)]
 
 
-def verblijf_actief(ep: PlaatsingEpisode) -> list[Episode]:
-    if ep.start is None:
+#: Segment groups of one form (``verblijf_actief`` by vorm).
+VORMEN = frozenset({"pleegzorg_bestand", "pleegzorg_netwerk", "gezinshuis", "residentieel", "gesloten"})
+
+
+def verblijf_actief(seg: VerblijfSegment) -> list[Episode]:
+    """Children in verblijf per form (v2: distinct children per form, from the child's segments of that form)."""
+    if seg.groep not in VORMEN:
         return []
-    return [Episode(ep.start, ep.end, _gri(ep, "vorm", ep.vorm))]
+    return [Episode(seg.start, seg.end, _gri(seg, "vorm", seg.groep))]
+
+
+def verblijf_jeugdigen(seg: VerblijfSegment) -> list[Episode]:
+    """Children in verblijf, any form (the total: a child in two forms at once counts once)."""
+    if seg.groep != "verblijf":
+        return []
+    return [Episode(seg.start, seg.end, _gri(seg))]
+
+
+def verblijf_gezinsgericht(seg: VerblijfSegment) -> list[Episode]:
+    """Internal series: children in pleegzorg or a gezinshuis (the numerator of ``aandeel_gezinsgericht``)."""
+    if seg.groep != "gezinsgericht":
+        return []
+    return [Episode(seg.start, seg.end, _gri(seg))]
 
 
 def verblijf_instroom(ep: PlaatsingEpisode) -> list[Item]:
@@ -294,27 +315,27 @@ def configure(verlengde_pleegzorg_tot: int) -> None:
     VERLENGDE_PLEEGZORG_TOT = verlengde_pleegzorg_tot
 
 
-def _adult_days(ep: PlaatsingEpisode) -> tuple[date, date] | None:
-    """The placement's days from the 18th birthday up to the configured upper birthday, if any."""
-    assert ep.start is not None
-    start = max(ep.start, birthday(ep.birth_date, 18))
-    upper = birthday(ep.birth_date, VERLENGDE_PLEEGZORG_TOT)
-    end = upper if ep.end is None else min(ep.end, upper)
+def _adult_days(seg: VerblijfSegment) -> tuple[date, date] | None:
+    """The segment's days from the 18th birthday up to the configured upper birthday, if any."""
+    start = max(seg.start, birthday(seg.birth_date, 18))
+    upper = birthday(seg.birth_date, VERLENGDE_PLEEGZORG_TOT)
+    end = upper if seg.end is None else min(seg.end, upper)
     return (start, end) if start < end else None
 
 
-def verlengde_pleegzorg(ep: PlaatsingEpisode) -> list[Episode]:
-    """Young adults in pleegzorg (bestand, netwerk) from 18 to the configured upper age (v2: gezinshuis apart)."""
-    if ep.vorm not in PLEEGZORG or ep.start is None or (days := _adult_days(ep)) is None:
+def verlengde_pleegzorg(seg: VerblijfSegment) -> list[Episode]:
+    """Young adults in pleegzorg (bestand, netwerk) from 18 to the configured upper age (v2: distinct children,
+    gezinshuis apart)."""
+    if seg.groep != "pleegzorg" or (days := _adult_days(seg)) is None:
         return []
-    return [Episode(days[0], days[1], _gri(ep))]
+    return [Episode(days[0], days[1], _gri(seg))]
 
 
-def gezinshuis_18plus(ep: PlaatsingEpisode) -> list[Episode]:
-    """Young adults in a gezinshuis from 18 to the configured upper age."""
-    if ep.vorm != "gezinshuis" or ep.start is None or (days := _adult_days(ep)) is None:
+def gezinshuis_18plus(seg: VerblijfSegment) -> list[Episode]:
+    """Young adults in a gezinshuis from 18 to the configured upper age (distinct children)."""
+    if seg.groep != "gezinshuis" or (days := _adult_days(seg)) is None:
         return []
-    return [Episode(days[0], days[1], _gri(ep))]
+    return [Episode(days[0], days[1], _gri(seg))]
 
 
 # -- achttien_in_pleegzorg --------------------------------------------------------------------------

@@ -32,12 +32,14 @@ from jeugdstroom.common.contracts.changes import (
     PlaatsingEpisode,
     SeparatieChange,
     SeparatieEpisode,
+    VerblijfSegment,
+    VerblijfSegmentChange,
 )
 from jeugdstroom.registry.handlers import aanmelding, beschikking, plaatsing, separatie
 from jeugdstroom.registry.handlers.facts import Fact, Finding
 
 #: Every entity episode the registry stores (the ``before``/``after`` of the change contracts).
-Episode = AanmeldingEpisode | BeschikkingEpisode | PlaatsingEpisode | SeparatieEpisode | AchttienFact
+Episode = AanmeldingEpisode | BeschikkingEpisode | PlaatsingEpisode | SeparatieEpisode | AchttienFact | VerblijfSegment
 
 Columns = tuple[tuple[str, str, str], ...]  # (column, PostgreSQL type, field of the episode)
 
@@ -157,6 +159,21 @@ _ENTITIES: tuple[Entity, ...] = (
             ("vorm", "text", "vorm"),
             ("birthday", "date", "birthday"),
             ("continues", "boolean", "continues"),
+            *_CHILD_COLUMNS,
+        ),
+    ),
+    Entity(
+        "verblijf_segment",
+        VerblijfSegment,
+        VerblijfSegmentChange,
+        "segment_id",
+        "registry.verblijf_segmenten",
+        (
+            ("groep", "text", "groep"),
+            ("plaatsing_id", "text", "plaatsing_id"),
+            ("vorm", "text", "vorm"),
+            ("start_date", "date", "start"),
+            ("end_date", "date", "end"),
             *_CHILD_COLUMNS,
         ),
     ),

@@ -117,6 +117,36 @@ class AchttienFact(EntityBase):
     )
 
 
+VerblijfGroep = Literal[
+    "verblijf",
+    "gezinsgericht",
+    "pleegzorg",
+    "pleegzorg_bestand",
+    "pleegzorg_netwerk",
+    "gezinshuis",
+    "residentieel",
+    "gesloten",
+]
+
+
+class VerblijfSegment(EntityBase):
+    """Derived, per child and group of forms: the days on which the child is in at least one placement of the group,
+    as non-overlapping segments, each day attributed to one placement (the latest started of those active that day;
+    ties: the larger key ``{instelling}/{plaatsing_id}``), whose instelling, gemeente and vorm the segment carries.
+    Folded as a stock (+1 at ``start``, -1 at ``end``) it counts distinct children, also when summed over
+    instellingen and gemeenten."""
+
+    segment_id: Identifier = Field(description="{groep}:{plaatsing_id}:{start}; unique per child and instelling")
+    groep: VerblijfGroep = Field(
+        description="verblijf (every form), gezinsgericht (pleegzorg and gezinshuis), pleegzorg (bestand and"
+        " netwerk), or one form"
+    )
+    plaatsing_id: Identifier = Field(description="The placement the segment's days are attributed to")
+    vorm: PlaatsingVorm
+    start: date
+    end: date | None = None
+
+
 class ChangeBase(Contract):
     change_id: Identifier | Annotated[str, Field(max_length=400)] = Field(
         description="Deterministic id (cause event uid + entity key): a republished change is a duplicate"
@@ -158,7 +188,15 @@ class AchttienChange(ChangeBase):
     after: AchttienFact | None
 
 
-AnyChange = SeparatieChange | AanmeldingChange | BeschikkingChange | PlaatsingChange | AchttienChange
+class VerblijfSegmentChange(ChangeBase):
+    entity: Literal["verblijf_segment"] = "verblijf_segment"
+    before: VerblijfSegment | None
+    after: VerblijfSegment | None
+
+
+AnyChange = (
+    SeparatieChange | AanmeldingChange | BeschikkingChange | PlaatsingChange | AchttienChange | VerblijfSegmentChange
+)
 RegistryChange = Annotated[AnyChange, Field(discriminator="entity")]
 
 

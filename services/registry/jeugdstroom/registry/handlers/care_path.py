@@ -130,6 +130,7 @@ def project(
         "plaatsing": plaats,
         "separatie": seps,
         "achttien_in_pleegzorg": achttien,
+        "verblijf_segment": derived.segmenten(plaats),
     }
     assert by_entity.keys() == entities.ENTITIES.keys()
     for entity, episodes in by_entity.items():

@@ -10,6 +10,8 @@
   or while another placement — of any form, resp. gesloten — started earlier is still active);
 * ``achttien_in_pleegzorg``: per child in pleegzorg on its 18th birthday, whether it is still in pleegzorg N days
   later; known once no open pleegzorg placement decides it or the watermark has passed that day;
+* ``verblijf_segment``: per child and group of forms, non-overlapping segments of its days in verblijf, each
+  day attributed to one placement (the latest started), so that a stock of segments counts distinct children;
 * findings across entities: ``plaatsing_overlap``, ``koppeling_onbekende_aanmelding``.
 """
 
@@ -24,6 +26,7 @@ from jeugdstroom.common.contracts.changes import (
     AchttienFact,
     BeschikkingEpisode,
     PlaatsingEpisode,
+    VerblijfSegment,
 )
 from jeugdstroom.registry.handlers.facts import Finding
 
@@ -212,6 +215,59 @@ def achttien(
         continues=placed,
     )
     return [fact], None
+
+
+#: The groups of forms a child's verblijf segments are derived for: verblijf as a whole, gezinsgericht, pleegzorg,
+#: and each form.
+VERBLIJF_GROEPEN: dict[str, frozenset[str]] = {
+    "verblijf": frozenset({"pleegzorg_bestand", "pleegzorg_netwerk", "gezinshuis", "residentieel", "gesloten"}),
+    "gezinsgericht": GEZINSGERICHT,
+    "pleegzorg": PLEEGZORG,
+    **{v: frozenset({v}) for v in ("pleegzorg_bestand", "pleegzorg_netwerk", "gezinshuis", "residentieel", "gesloten")},
+}
+
+
+def segmenten(episodes: Sequence[PlaatsingEpisode]) -> list[VerblijfSegment]:
+    """Per group of forms, the child's days in a placement of the group as non-overlapping segments: each day is
+    attributed to the latest started placement active on it (ties: the larger key), consecutive days of one
+    placement form one segment (definitions in docs/indicators.md, "Children, not episodes")."""
+    out: list[VerblijfSegment] = []
+    for groep, forms in VERBLIJF_GROEPEN.items():
+        spans = [
+            (p.start, p.end, p)
+            for p in episodes
+            if p.vorm in forms and p.start is not None and (p.end is None or p.end > p.start)
+        ]
+        if not spans:
+            continue
+        bounds = sorted({d for start, end, _ in spans for d in (start, end) if d is not None})
+        current: tuple[PlaatsingEpisode, date] | None = None  # (attributed placement, segment start)
+        for day in bounds:  # the attribution is constant from one bound to the next
+            active = [p for start, end, p in spans if start <= day and (end is None or end > day)]
+            chosen = max(active, key=lambda p: (p.start, _key(p))) if active else None
+            if current is not None and chosen is current[0]:
+                continue
+            if current is not None:
+                out.append(_segment(groep, current[0], current[1], day))
+            current = (chosen, day) if chosen is not None else None
+        if current is not None:  # active after the last bound: only an open placement can be
+            out.append(_segment(groep, current[0], current[1], None))
+    return out
+
+
+def _segment(groep: str, p: PlaatsingEpisode, start: date, end: date | None) -> VerblijfSegment:
+    return VerblijfSegment(
+        instelling=p.instelling,
+        pseudonym=p.pseudonym,
+        gemeente=p.gemeente,
+        birth_date=p.birth_date,
+        segment_id=f"{groep}:{p.plaatsing_id}:{start.isoformat()}",
+        groep=groep,  # type: ignore[arg-type]
+        plaatsing_id=p.plaatsing_id,
+        vorm=p.vorm,
+        start=start,
+        end=end,
+    )
 
 
 def watermark_of(max_day: date | None, grace_days: int) -> date | None:
