@@ -52,7 +52,8 @@ async def advance_watermark(conn: Conn, batch_max_day: date) -> date | None:
 
 
 async def due_children(conn: Conn, watermark: date | None) -> set[str]:
-    """Children with an achttien_in_pleegzorg fact waiting for a birthday the watermark has passed."""
+    """Children whose achttien_in_pleegzorg fact waits for a day (18th birthday + continuering days) the watermark
+    has passed."""
     if watermark is None:
         return set()
     rows = await conn.fetch("SELECT pseudonym FROM registry.children WHERE pending_birthday < $1", watermark)
