@@ -18,27 +18,14 @@ def child(seed: int = 1, gemeente: str = "GM0268") -> dict[str, Any]:
     return {"bsn": bsn(seed), "birth_date": "2010-04-12", "gemeente": gemeente}
 
 
-def separatie(
-    event_id: str,
-    separatie_id: str,
-    *,
-    seed: int = 1,
-    start: str = "2026-05-01T10:00:00+02:00",
-    end: str | None = None,
-    vorm: str = "separeerruimte",
-    gemeente: str = "GM0268",
-    sender: str = SENDER,
-    occurred_at: str | None = None,
-) -> dict[str, Any]:
+def separatie(event_id: str, separatie_id: str, *, seed: int = 1, start: str = "2026-05-01T10:00:00+02:00",
+              end: str | None = None, vorm: str = "separeerruimte", gemeente: str = "GM0268",
+              sender: str = SENDER, occurred_at: str | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {"separatie_id": separatie_id, "vorm": vorm, "start": start}
     if end:
         data["end"] = end
     return {
-        "id": event_id,
-        "type": "separatie",
-        "schema_version": 1,
-        "occurred_at": occurred_at or end or start,
-        "sender": sender,
-        "child": child(seed, gemeente),
-        "data": data,
+        "id": event_id, "type": "separatie", "schema_version": 1,
+        "occurred_at": occurred_at or end or start, "sender": sender,
+        "child": child(seed, gemeente), "data": data,
     }

@@ -24,9 +24,8 @@ from jeugdstroom.common.embedded import free_port
 from jeugdstroom.common.settings import Settings
 
 
-async def wait_until(
-    check: Callable[[], Awaitable[Any]], timeout: float = 30.0, interval: float = 0.05, what: str = "condition"
-) -> Any:
+async def wait_until(check: Callable[[], Awaitable[Any]], timeout: float = 30.0, interval: float = 0.05,
+                     what: str = "condition") -> Any:
     """Poll ``check`` until it returns a truthy value; fail with ``what`` after ``timeout``."""
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -88,28 +87,25 @@ def pg_dump(settings: Settings) -> bytes:
     """The test database as SQL (pg_dump from the embedded PostgreSQL binaries)."""
     from jeugdstroom.common.embedded import EmbeddedPostgres
 
-    out = subprocess.run(
-        [EmbeddedPostgres._bin("pg_dump"), "--data-only", settings.database_url], capture_output=True, check=True
-    )
+    out = subprocess.run([EmbeddedPostgres._bin("pg_dump"), "--data-only", settings.database_url],
+                         capture_output=True, check=True)
     return out.stdout
 
 
 def service_env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JEUGDSTROOM_")}
-    env.update(
-        {
-            "JEUGDSTROOM_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
-            "JEUGDSTROOM_DATABASE_URL": settings.database_url,
-            "JEUGDSTROOM_PSEUDONYM_KEY": settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else "",
-            "JEUGDSTROOM_OPERATOR_TOKEN": settings.operator_token.get_secret_value() if settings.operator_token else "",
-            "JEUGDSTROOM_TOPIC_PREFIX": settings.topic_prefix,
-            "JEUGDSTROOM_PARTITIONS": str(settings.partitions),
-            "JEUGDSTROOM_INTAKE_PORT": str(settings.intake_port),
-            "JEUGDSTROOM_REGISTRY_PORT": str(settings.registry_port),
-            "JEUGDSTROOM_MONITOR_PORT": str(settings.monitor_port),
-            "JEUGDSTROOM_BATCH_MAX_RECORDS": str(settings.batch_max_records),
-        }
-    )
+    env.update({
+        "JEUGDSTROOM_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+        "JEUGDSTROOM_DATABASE_URL": settings.database_url,
+        "JEUGDSTROOM_PSEUDONYM_KEY": settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else "",
+        "JEUGDSTROOM_OPERATOR_TOKEN": settings.operator_token.get_secret_value() if settings.operator_token else "",
+        "JEUGDSTROOM_TOPIC_PREFIX": settings.topic_prefix,
+        "JEUGDSTROOM_PARTITIONS": str(settings.partitions),
+        "JEUGDSTROOM_INTAKE_PORT": str(settings.intake_port),
+        "JEUGDSTROOM_REGISTRY_PORT": str(settings.registry_port),
+        "JEUGDSTROOM_MONITOR_PORT": str(settings.monitor_port),
+        "JEUGDSTROOM_BATCH_MAX_RECORDS": str(settings.batch_max_records),
+    })
     return env
 
 
@@ -129,12 +125,8 @@ class ServiceProcess:
 
     async def start(self, timeout: float = 60) -> None:
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "jeugdstroom.cli.main", self.name],
-                env=service_env(self.settings),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+            self.proc = subprocess.Popen([sys.executable, "-m", "jeugdstroom.cli.main", self.name],
+                                         env=service_env(self.settings), stdout=log, stderr=subprocess.STDOUT)
 
         async def healthy() -> bool:
             assert self.proc is not None
@@ -166,17 +158,14 @@ class ServiceProcess:
 
 
 def service_ports(settings: Settings) -> Settings:
-    return settings.model_copy(
-        update={"intake_port": free_port(), "registry_port": free_port(), "monitor_port": free_port()}
-    )
+    return settings.model_copy(update={"intake_port": free_port(), "registry_port": free_port(),
+                                       "monitor_port": free_port()})
 
 
 @contextlib.asynccontextmanager
-async def running_services(
-    settings: Settings,
-    log_dir: Path,
-    names: tuple[str, ...] = ("intake", "registry", "monitor"),
-) -> AsyncIterator[dict[str, ServiceProcess]]:
+async def running_services(settings: Settings, log_dir: Path,
+                           names: tuple[str, ...] = ("intake", "registry", "monitor"),
+                           ) -> AsyncIterator[dict[str, ServiceProcess]]:
     """The services as real processes on the ports of ``settings`` (see ``service_ports``), stopped on exit."""
     procs = {name: ServiceProcess(name, settings, log_dir) for name in names}
     try:
@@ -201,10 +190,8 @@ async def caught_up(settings: Settings, groups: dict[str, tuple[str, ...]]) -> b
             "SELECT (SELECT count(*) FROM monitor.publish_pending) + (SELECT count(*) FROM outbox WHERE sent_at IS NULL)"
         ):
             return False
-        stored = {
-            (r["consumer"], r["topic"], r["partition"]): r["next_offset"]
-            for r in await conn.fetch("SELECT consumer, topic, partition, next_offset FROM consumer_offsets")
-        }
+        stored = {(r["consumer"], r["topic"], r["partition"]): r["next_offset"]
+                  for r in await conn.fetch("SELECT consumer, topic, partition, next_offset FROM consumer_offsets")}
     finally:
         await conn.close()
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
@@ -212,11 +199,8 @@ async def caught_up(settings: Settings, groups: dict[str, tuple[str, ...]]) -> b
     try:
         await consumer._client.force_metadata_update()  # a topic re-created by a broker may have other partitions
         for group, shorts in groups.items():
-            parts = [
-                TopicPartition(settings.topic(s), p)
-                for s in shorts
-                for p in sorted(consumer.partitions_for_topic(settings.topic(s)) or range(settings.partitions))
-            ]
+            parts = [TopicPartition(settings.topic(s), p) for s in shorts
+                     for p in sorted(consumer.partitions_for_topic(settings.topic(s)) or range(settings.partitions))]
             ends = await consumer.end_offsets(parts)
             if any(stored.get((group, tp.topic, tp.partition), 0) < end for tp, end in ends.items()):
                 return False
@@ -254,15 +238,13 @@ def keyed(rows: list[dict[str, Any]]) -> dict[TruthKey, tuple[Any, ...]]:
     return out
 
 
-async def monitor_rows(
-    client: httpx.AsyncClient, indicator: str, dims: list[str], periods: list[str], as_of: str
-) -> dict[TruthKey, tuple[Any, ...]]:
+async def monitor_rows(client: httpx.AsyncClient, indicator: str, dims: list[str], periods: list[str],
+                       as_of: str) -> dict[TruthKey, tuple[Any, ...]]:
     """Exact rows of one indicator grouped by ``dims`` (``client`` carries the operator token)."""
     rows: list[dict[str, Any]] = []
     for period in periods:
-        resp = await client.get(
-            f"/v1/indicators/{indicator}", params={"period": period, "group_by": ",".join(dims), "as_of": as_of}
-        )
+        resp = await client.get(f"/v1/indicators/{indicator}",
+                                params={"period": period, "group_by": ",".join(dims), "as_of": as_of})
         assert resp.status_code == 200, resp.text
         body = resp.json()
         assert body["exact"] is True
@@ -270,9 +252,8 @@ async def monitor_rows(
     return keyed(rows)
 
 
-def differences(
-    truth: dict[TruthKey, tuple[Any, ...]], seen: dict[TruthKey, tuple[Any, ...]], limit: int = 8
-) -> list[str]:
+def differences(truth: dict[TruthKey, tuple[Any, ...]], seen: dict[TruthKey, tuple[Any, ...]],
+                limit: int = 8) -> list[str]:
     out = []
     for key in sorted(set(truth) | set(seen)):
         if truth.get(key) != seen.get(key):
@@ -301,9 +282,8 @@ async def compare_with_truth(monitor_url: str, settings: Settings, truth: dict[s
     as_of = truth["params"]["as_of"]
     periods = truth["params"]["periods"]
     result = Comparison({}, 0, set())
-    async with httpx.AsyncClient(
-        base_url=monitor_url, timeout=120, headers={"authorization": f"Bearer {token}"}
-    ) as client:
+    async with httpx.AsyncClient(base_url=monitor_url, timeout=120,
+                                 headers={"authorization": f"Bearer {token}"}) as client:
         catalogue = {i["id"]: i for i in (await client.get("/v1/indicators")).json()}
         assert set(truth["indicators"]) <= set(catalogue), set(truth["indicators"]) - set(catalogue)
         for indicator, rows in truth["indicators"].items():

@@ -38,8 +38,7 @@ async def system(infra: Infra, log_dir: Path) -> AsyncIterator[tuple[Settings, d
 
 
 async def test_a_region_year_with_faults_equals_the_ground_truth(
-    system: tuple[Settings, dict[str, ServiceProcess]], tmp_path: Path
-) -> None:
+        system: tuple[Settings, dict[str, ServiceProcess]], tmp_path: Path) -> None:
     settings, procs = system
     events = tmp_path / "events.ndjson"
     truth = simulate(events, REGION, DAYS, SEED)

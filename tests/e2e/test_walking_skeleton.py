@@ -37,9 +37,8 @@ async def system(infra: Infra, log_dir: Path) -> AsyncIterator[tuple[Settings, d
 async def exact_counts(settings: Settings, monitor: ServiceProcess) -> dict[tuple[str, str], int]:
     auth = {"authorization": f"Bearer {settings.operator_token.get_secret_value()}"}  # type: ignore[union-attr]
     async with httpx.AsyncClient(timeout=5) as c:
-        resp = await c.get(
-            f"{monitor.url}/v1/indicators/separaties", params={"period": "month", "group_by": "gemeente"}, headers=auth
-        )
+        resp = await c.get(f"{monitor.url}/v1/indicators/separaties", params={"period": "month", "group_by": "gemeente"},
+                           headers=auth)
     resp.raise_for_status()
     return {(r["start"][:7], r["dims"]["gemeente"]): r["value"] for r in resp.json()["rows"]}
 
@@ -49,10 +48,8 @@ def episode(n: int, gemeente: str) -> list[dict[str, object]]:
     month = 1 + n % 6
     start = f"2026-{month:02d}-10T08:00:00+02:00"
     end = f"2026-{month:02d}-10T09:30:00+02:00"
-    return [
-        separatie(f"e{n}-start", f"s{n}", seed=n, start=start, gemeente=gemeente),
-        separatie(f"e{n}-end", f"s{n}", seed=n, start=start, end=end, gemeente=gemeente),
-    ]
+    return [separatie(f"e{n}-start", f"s{n}", seed=n, start=start, gemeente=gemeente),
+            separatie(f"e{n}-end", f"s{n}", seed=n, start=start, end=end, gemeente=gemeente)]
 
 
 def expected(ns: range, gemeente_of: dict[int, str]) -> dict[tuple[str, str], int]:
@@ -64,15 +61,13 @@ def expected(ns: range, gemeente_of: dict[int, str]) -> dict[tuple[str, str], in
 
 
 async def test_separatie_flows_from_http_to_indicator_and_survives_registry_kill(
-    system: tuple[Settings, dict[str, ServiceProcess]],
-) -> None:
+        system: tuple[Settings, dict[str, ServiceProcess]]) -> None:
     settings, procs = system
     token = await register_sender(settings, SENDER, "e2e")
     gemeenten = ["GM0268", "GM0296", "GM1945"]
     gemeente_of = {n: gemeenten[n % 3] for n in range(120)}
     auth = {"authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=procs["intake"].url, headers=auth, timeout=10) as client:
-
         async def send(ns: range) -> None:
             batch = [e for n in ns for e in episode(n, gemeente_of[n])]
             resp = await client.post("/v1/events", json=batch)
@@ -82,17 +77,13 @@ async def test_separatie_flows_from_http_to_indicator_and_survives_registry_kill
         # One event through the skeleton.
         one = await client.post("/v1/events", json=episode(0, gemeente_of[0])[0])
         assert one.status_code == 202
-        await wait_until(
-            lambda: _counts_equal(settings, procs["monitor"], expected(range(1), gemeente_of)),
-            30,
-            what="first separatie in the indicator",
-        )
+        await wait_until(lambda: _counts_equal(settings, procs["monitor"], expected(range(1), gemeente_of)), 30,
+                         what="first separatie in the indicator")
 
         # Batches, with the registry killed (-9) after each and restarted, and duplicates resent.
         await send(range(0, 40))
-        await wait_until(
-            lambda: _counts_equal(settings, procs["monitor"], expected(range(40), gemeente_of)), 30, what="40 episodes"
-        )
+        await wait_until(lambda: _counts_equal(settings, procs["monitor"], expected(range(40), gemeente_of)), 30,
+                         what="40 episodes")
         procs["registry"].kill()
         await send(range(40, 80))
         await send(range(30, 50))  # resend: duplicates
@@ -100,19 +91,13 @@ async def test_separatie_flows_from_http_to_indicator_and_survives_registry_kill
         await send(range(80, 120))
         procs["registry"].kill()
         await procs["registry"].start()
-        await wait_until(
-            lambda: _counts_equal(settings, procs["monitor"], expected(range(120), gemeente_of)),
-            60,
-            what="all 120 episodes, none lost or double",
-        )
+        await wait_until(lambda: _counts_equal(settings, procs["monitor"], expected(range(120), gemeente_of)), 60,
+                         what="all 120 episodes, none lost or double")
 
     # Public output suppresses small cells.
     async with httpx.AsyncClient(timeout=5) as c:
-        public = (
-            await c.get(
-                f"{procs['monitor'].url}/v1/indicators/separaties", params={"period": "month", "group_by": "gemeente"}
-            )
-        ).json()
+        public = (await c.get(f"{procs['monitor'].url}/v1/indicators/separaties",
+                              params={"period": "month", "group_by": "gemeente"})).json()
     assert all(r["value"] is None and r["suppressed"] for r in public["rows"] if 0 < (r["value"] or 1) < 10)
     assert all(r["value"] is None or r["value"] >= 10 for r in public["rows"])
 

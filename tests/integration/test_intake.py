@@ -131,7 +131,6 @@ async def test_ndjson_gives_per_line_results_and_commits_in_chunks(settings: Set
         resp = await client.post(
             "/v1/events", content=body, headers={**_auth(token), "content-type": "application/x-ndjson"}
         )
-
         async def both_published() -> list[Any] | None:
             # e1 and e2 commit in different chunks (max_batch=2) and may be relayed separately.
             records = await read_topic(settings, "separatie", 1.0)

@@ -87,13 +87,7 @@ async def test_a_batch_with_invalid_items_accepts_the_valid_ones_and_answers_eac
     token = await register_sender(settings, SENDER)
     bad = separatie("e2", "s2", start="2026-05-01T10:00:00+02:00", end="2026-05-01T09:00:00+02:00")
     bad["child"]["bsn"] = "123456789"
-    batch = [
-        separatie("e1", "s1"),
-        bad,
-        "not an event",
-        separatie("e3", "s3", sender="87654321"),
-        separatie("e4", "s4"),
-    ]
+    batch = [separatie("e1", "s1"), bad, "not an event", separatie("e3", "s3", sender="87654321"), separatie("e4", "s4")]
     async with running_app(create_app(settings, inbox=False)) as client:
         resp = await client.post("/v1/events", json=batch, headers={"authorization": f"Bearer {token}"})
     assert resp.status_code == 202
@@ -105,22 +99,18 @@ async def test_a_batch_with_invalid_items_accepts_the_valid_ones_and_answers_eac
         "data.end": "must not be before start",
     }
     assert results[2] == {"status": "rejected", "errors": [{"field": "type", "reason": "Input should be an object"}]}
-    assert results[3] == {
-        "status": "forbidden",
-        "id": "e3",
-        "errors": [{"field": "sender", "reason": "does not match the token's sender"}],
-    }
+    assert results[3] == {"status": "forbidden", "id": "e3",
+                          "errors": [{"field": "sender", "reason": "does not match the token's sender"}]}
     assert "123456789" not in resp.text
     assert await _outbox_ids(settings) == ["e1", "e4"]
+
 
 
 async def test_the_heap_at_start_is_left_out_of_garbage_collection_while_serving(settings: Settings) -> None:
     token = await register_sender(settings, SENDER)
     async with running_app(create_app(settings, inbox=False)) as client:
         frozen = gc.get_freeze_count()
-        resp = await client.post(
-            "/v1/events", json=[separatie("e1", "s1")], headers={"authorization": f"Bearer {token}"}
-        )
+        resp = await client.post("/v1/events", json=[separatie("e1", "s1")], headers={"authorization": f"Bearer {token}"})
         assert resp.json()["summary"]["accepted"] == 1
     assert frozen > 1000  # the modules, schemas and the app itself
     assert gc.get_freeze_count() == 0  # collectable again once the app has stopped

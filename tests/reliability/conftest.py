@@ -83,10 +83,8 @@ def table(entries: list[Entry]) -> str:
             if e.outcome != "FAILED":
                 continue
             e.scenario, e.fault, e.result = e.test, "(failed before it recorded what it did)", "see the test log"
-        lines.append(
-            f"| {e.scenario} | {'long' if e.slow else 'CI'} | {e.fault} | {e.result} | {e.outcome} |"
-            f" {e.seconds:.0f} s |"
-        )
+        lines.append(f"| {e.scenario} | {'long' if e.slow else 'CI'} | {e.fault} | {e.result} | {e.outcome} |"
+                     f" {e.seconds:.0f} s |")
     return "\n".join(lines)
 
 
@@ -97,11 +95,8 @@ def write_report(path: Path, entries: list[Entry]) -> None:
     old, _, tail = rest.partition(END)
     new = table(entries).splitlines()
     ran = {_row_key(line) for line in new if line.startswith("| ") and _row_key(line)}
-    kept = [
-        line
-        for line in old.splitlines()
-        if line.startswith("| ") and _row_key(line) and _row_key(line) not in ran and not line.startswith("| scenario ")
-    ]
+    kept = [line for line in old.splitlines() if line.startswith("| ") and _row_key(line)
+            and _row_key(line) not in ran and not line.startswith("| scenario ")]
     if kept:
         new[0] = new[0].replace(" by", ", with rows of earlier runs kept, by", 1)
     path.write_text(f"{head}{START}\n" + "\n".join(new + kept) + f"\n{END}{tail}")

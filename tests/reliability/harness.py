@@ -112,25 +112,19 @@ class System:
         token = self.settings.operator_token.get_secret_value()  # type: ignore[union-attr]
         return {"authorization": f"Bearer {token}"}
 
-    async def send(
-        self, path: Path, rate: float = 1e9, batch: int = 200, client: httpx.AsyncClient | None = None
-    ) -> dict[str, int]:
+    async def send(self, path: Path, rate: float = 1e9, batch: int = 200,
+                   client: httpx.AsyncClient | None = None) -> dict[str, int]:
         """Post a stream (file) to intake, each event as its sender; adds to ``counts``."""
-        counts = await stream_live(
-            path, self.intake_url, self.tokens, rate=rate, batch=batch, client=client, progress=io.StringIO()
-        )
+        counts = await stream_live(path, self.intake_url, self.tokens, rate=rate, batch=batch, client=client,
+                                   progress=io.StringIO())
         for k, v in counts.items():
             self.counts[k] = self.counts.get(k, 0) + v
         return counts
 
     async def drained(self, timeout: float = 300) -> None:
         """Wait until every outbox row is published and both consumers stored offsets at the end of their topics."""
-        await wait_until(
-            lambda: caught_up(self.settings, GROUPS),
-            timeout,
-            interval=0.5,
-            what="outboxes drained, registry and monitor caught up",
-        )
+        await wait_until(lambda: caught_up(self.settings, GROUPS), timeout, interval=0.5,
+                         what="outboxes drained, registry and monitor caught up")
 
     async def compare(self, stream: Stream) -> Comparison:
         return await compare_with_truth(self.monitor_url, self.settings, stream.truth)

@@ -30,9 +30,8 @@ pytestmark = pytest.mark.e2e
 
 
 # -- freeze ----------------------------------------------------------------------------------------------------
-async def freeze_scenario(
-    infra: Infra, folder: Path, report: Recorder, days: int, seed: int, freeze: float, seconds: float
-) -> None:
+async def freeze_scenario(infra: Infra, folder: Path, report: Recorder, days: int, seed: int, freeze: float,
+                          seconds: float) -> None:
     stream = simulated(folder, days, seed)
     answers: list[tuple[float, int]] = []
 
@@ -41,10 +40,8 @@ async def freeze_scenario(
 
     with own_infra(infra, broker=True) as mine:
         assert mine.broker is not None and mine.broker.proc is not None
-        async with (
-            running_system(mine, folder) as system,
-            httpx.AsyncClient(timeout=30, event_hooks={"response": [on_response]}) as client,
-        ):
+        async with running_system(mine, folder) as system, httpx.AsyncClient(
+                timeout=30, event_hooks={"response": [on_response]}) as client:
             sending = asyncio.create_task(system.send(stream.path, rate=stream.events / seconds, client=client))
             try:
                 await wait_until(lambda: _answered(answers, 20), 60, what="the stream flowing")
@@ -85,8 +82,7 @@ async def _unsent(system: System) -> int:
 
 
 async def test_broker_frozen_mid_stream_intake_answers_and_nothing_is_lost(
-    infra: Infra, tmp_path: Path, fault_report: Recorder
-) -> None:
+        infra: Infra, tmp_path: Path, fault_report: Recorder) -> None:
     await freeze_scenario(infra, tmp_path, fault_report, days=90, seed=9101, freeze=8, seconds=25)
 
 
@@ -122,10 +118,8 @@ async def settled(system: System, missing: int) -> bool:
 
 async def offsets_within_log(system: System) -> bool:
     """Every offset the registry and monitor stored lies within the (new) log: they noticed the loss and reset."""
-    stored = await system.fetch(
-        "SELECT consumer, topic, partition, next_offset FROM consumer_offsets WHERE consumer = ANY($1::text[])",
-        list(GROUPS),
-    )
+    stored = await system.fetch("SELECT consumer, topic, partition, next_offset FROM consumer_offsets"
+                                " WHERE consumer = ANY($1::text[])", list(GROUPS))
     wanted = {system.settings.topic(s) for shorts in GROUPS.values() for s in shorts}
     if {r["topic"] for r in stored} != wanted:
         return False
@@ -147,14 +141,8 @@ async def snapshot(system: System, periods: list[str], as_of: str) -> dict[str, 
 
 def replay(system: System, *args: str) -> subprocess.CompletedProcess[str]:
     """``jeugdstroom replay`` as an operator runs it (settings from the environment)."""
-    return subprocess.run(
-        [sys.executable, "-m", "jeugdstroom.cli.main", "replay", *args],
-        env=service_env(system.settings),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
+    return subprocess.run([sys.executable, "-m", "jeugdstroom.cli.main", "replay", *args],
+                          env=service_env(system.settings), capture_output=True, text=True, check=True, timeout=60)
 
 
 async def data_loss_scenario(infra: Infra, folder: Path, report: Recorder, days: int, seed: int) -> None:
@@ -217,8 +205,7 @@ async def _no_unsent(system: System) -> bool:
 
 
 async def test_broker_data_loss_recovers_and_replay_restores_the_truth(
-    infra: Infra, tmp_path: Path, fault_report: Recorder
-) -> None:
+        infra: Infra, tmp_path: Path, fault_report: Recorder) -> None:
     await data_loss_scenario(infra, tmp_path, fault_report, days=60, seed=9201)
 
 
@@ -226,3 +213,5 @@ async def test_broker_data_loss_recovers_and_replay_restores_the_truth(
 @pytest.mark.timeout(1200)
 async def test_broker_data_loss_in_a_region_year(infra: Infra, tmp_path: Path, fault_report: Recorder) -> None:
     await data_loss_scenario(infra, tmp_path, fault_report, days=365, seed=9202)
+
+

@@ -16,9 +16,8 @@ from tests.reliability.harness import running_system, simulated
 pytestmark = pytest.mark.e2e
 
 
-async def crash_scenario(
-    infra: Infra, folder: Path, report: Recorder, days: int, kills: int, seed: int, seconds: float
-) -> None:
+async def crash_scenario(infra: Infra, folder: Path, report: Recorder, days: int, kills: int, seed: int,
+                         seconds: float) -> None:
     stream = simulated(folder, days, seed)
     rng = random.Random(seed)
     victims = ["registry"] * kills + ["monitor"] * kills
@@ -46,8 +45,7 @@ async def crash_scenario(
 
 
 async def test_kill_9_of_registry_and_monitor_mid_stream_loses_and_doubles_nothing(
-    infra: Infra, tmp_path: Path, fault_report: Recorder
-) -> None:
+        infra: Infra, tmp_path: Path, fault_report: Recorder) -> None:
     await crash_scenario(infra, tmp_path, fault_report, days=90, kills=10, seed=9001, seconds=24)
 
 

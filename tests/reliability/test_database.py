@@ -20,9 +20,8 @@ from tests.support import wait_until
 pytestmark = pytest.mark.e2e
 
 
-async def db_restart_scenario(
-    infra: Infra, folder: Path, report: Recorder, days: int, seed: int, restarts: int, down: float, seconds: float
-) -> None:
+async def db_restart_scenario(infra: Infra, folder: Path, report: Recorder, days: int, seed: int, restarts: int,
+                              down: float, seconds: float) -> None:
     stream = simulated(folder, days, seed)
     rng = random.Random(seed)
     statuses: list[int] = []
@@ -33,10 +32,8 @@ async def db_restart_scenario(
     with own_infra(infra, postgres_port=free_port()) as mine:
         pg = mine.postgres
         assert pg is not None
-        async with (
-            running_system(mine, folder) as system,
-            httpx.AsyncClient(timeout=60, event_hooks={"response": [on_response]}) as client,
-        ):
+        async with running_system(mine, folder) as system, httpx.AsyncClient(
+                timeout=60, event_hooks={"response": [on_response]}) as client:
             sending = asyncio.create_task(system.send(stream.path, rate=stream.events / seconds, client=client))
             try:
                 for _ in range(restarts):

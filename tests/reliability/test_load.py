@@ -36,10 +36,8 @@ async def load_scenario(infra: Infra, folder: Path, report: Recorder, days: int,
     async def on_response(response: httpx.Response) -> None:
         statuses.append(response.status_code)
 
-    async with (
-        running_system(infra, folder) as system,
-        httpx.AsyncClient(timeout=60, event_hooks={"response": [on_response]}) as client,
-    ):
+    async with running_system(infra, folder) as system, httpx.AsyncClient(
+            timeout=60, event_hooks={"response": [on_response]}) as client:
         samples: dict[str, list[int]] = {name: [] for name in system.procs}
         sampler = asyncio.create_task(sample_rss(system, samples))
         try:
@@ -67,8 +65,7 @@ async def load_scenario(infra: Infra, folder: Path, report: Recorder, days: int,
 
 
 async def test_sustained_load_is_absorbed_with_bounded_memory(
-    infra: Infra, tmp_path: Path, fault_report: Recorder
-) -> None:
+        infra: Infra, tmp_path: Path, fault_report: Recorder) -> None:
     await load_scenario(infra, tmp_path, fault_report, days=90, seed=9701, rate=200)
 
 

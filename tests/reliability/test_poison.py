@@ -55,8 +55,7 @@ async def inject(system: System, records: list[tuple[str, bytes | None, set[str]
 
 
 async def test_poison_records_are_dead_lettered_with_reason_and_origin(
-    infra: Infra, tmp_path: Path, fault_report: Recorder
-) -> None:
+        infra: Infra, tmp_path: Path, fault_report: Recorder) -> None:
     stream = simulated(tmp_path, 60, 9401)
     first, rest = stream.split(0.5)
     async with running_system(infra, tmp_path) as system:

@@ -48,9 +48,8 @@ async def completed(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> A
 
 
 # -- privacy ---------------------------------------------------------------------------------------------------
-async def test_no_bsn_in_any_topic_table_log_or_metric(
-    completed: tuple[System, Stream], fault_report: Recorder
-) -> None:
+async def test_no_bsn_in_any_topic_table_log_or_metric(completed: tuple[System, Stream],
+                                                       fault_report: Recorder) -> None:
     system, stream = completed
     bsns = stream.bsns()
     assert len(bsns) > 500, "the stream carries the BSNs of many children"
@@ -58,8 +57,7 @@ async def test_no_bsn_in_any_topic_table_log_or_metric(
     for short in ALL_TOPICS:
         records = await read_topic(system.settings, short, 2.0)
         places[f"topic {short}"] = b"\n".join(
-            (r.value or b"") + b"|" + (r.key or b"") + b"|" + b"|".join(v for _, v in r.headers) for r in records
-        )
+            (r.value or b"") + b"|" + (r.key or b"") + b"|" + b"|".join(v for _, v in r.headers) for r in records)
     places["database (pg_dump)"] = readable(pg_dump(system.settings))
     async with httpx.AsyncClient(timeout=10) as client:
         for name, proc in system.procs.items():
@@ -93,13 +91,13 @@ def nine_digit_windows(blob: bytes) -> set[str]:
     """Every 9-digit string in ``blob``, also inside longer runs of digits."""
     out: set[str] = set()
     for run in re.findall(rb"[0-9]{9,}", blob):
-        out.update(run[i : i + 9].decode() for i in range(len(run) - 8))
+        out.update(run[i:i + 9].decode() for i in range(len(run) - 8))
     return out
 
 
 def context(blob: bytes, needle: str) -> str:
     at = blob.find(needle.encode())
-    return blob[max(0, at - 300) : at + 100].decode(errors="replace")
+    return blob[max(0, at - 300):at + 100].decode(errors="replace")
 
 
 # -- authorisation ---------------------------------------------------------------------------------------------
@@ -138,21 +136,11 @@ async def test_authorisation(completed: tuple[System, Stream], fault_report: Rec
         lines = await intake.post("/v1/events", content=ndjson, headers={"content-type": "application/x-ndjson"})
         assert lines.status_code == 202 and lines.json()["results"][0]["status"] == "forbidden"
         # Withdrawing or correcting B's event as B: 403.
-        withdraw = {
-            "id": "corr-1",
-            "type": "correctie",
-            "schema_version": 1,
-            "occurred_at": victim["occurred_at"],
-            "sender": b,
-            "child": victim["child"],
-            "data": {"target_id": victim["id"], "action": "intrekken"},
-        }
+        withdraw = {"id": "corr-1", "type": "correctie", "schema_version": 1, "occurred_at": victim["occurred_at"],
+                    "sender": b, "child": victim["child"], "data": {"target_id": victim["id"], "action": "intrekken"}}
         assert (await intake.post("/v1/events", json=withdraw)).status_code == 403
-        replace = {
-            **withdraw,
-            "id": "corr-2",
-            "data": {"target_id": victim["id"], "action": "vervangen", "replacement": victim},
-        }
+        replace = {**withdraw, "id": "corr-2",
+                   "data": {"target_id": victim["id"], "action": "vervangen", "replacement": victim}}
         assert (await intake.post("/v1/events", json=replace)).status_code == 403
         # Withdrawing B's event id as A: accepted as A's own correctie, which concerns A's events only.
         own = await intake.post("/v1/events", json={**withdraw, "sender": a})
@@ -217,44 +205,24 @@ ROOT = Path(__file__).resolve().parents[2]
 async def schemathesis(url: str, headers: dict[str, str], folder: Path) -> tuple[int, str]:
     exe = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
     assert exe, "schemathesis is missing: pip install -e '.[dev]'"
-    args = [
-        exe,
-        "run",
-        f"{url}/openapi.json",
-        "--checks",
-        "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance",
-        "--phases",
-        "examples,coverage,fuzzing",
-        "--max-examples",
-        str(FUZZ_EXAMPLES),
-        "--seed",
-        "9601",
-        "--workers",
-        "1",
-        "--no-color",
-        "--generation-database",
-        "none",
-        "--request-timeout",
-        "30",
-        "--report-dir",
-        str(folder),
-    ]
+    args = [exe, "run", f"{url}/openapi.json", "--checks",
+            "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance",
+            "--phases", "examples,coverage,fuzzing", "--max-examples", str(FUZZ_EXAMPLES), "--seed", "9601",
+            "--workers", "1", "--no-color", "--generation-database", "none", "--request-timeout", "30",
+            "--report-dir", str(folder)]
     for name, value in headers.items():
         args += ["--header", f"{name}: {value}"]
-    env = {
-        **os.environ,
-        "SCHEMATHESIS_HOOKS": "tests.reliability.schemathesis_hooks",
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-    }
-    proc = await asyncio.create_subprocess_exec(
-        *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=ROOT, env=env
-    )
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.reliability.schemathesis_hooks",
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.STDOUT, cwd=ROOT, env=env)
     out, _ = await proc.communicate()
     assert proc.returncode is not None
     return proc.returncode, out.decode(errors="replace")
 
 
-async def test_fuzz_the_http_apis(completed: tuple[System, Stream], fault_report: Recorder, tmp_path: Path) -> None:
+async def test_fuzz_the_http_apis(completed: tuple[System, Stream], fault_report: Recorder,
+                                  tmp_path: Path) -> None:
     system, _ = completed
     sender = sorted(system.tokens)[0]
     runs = {

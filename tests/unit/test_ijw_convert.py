@@ -34,29 +34,18 @@ def _events(xml: str) -> list[dict[str, Any]]:
 def test_jw315_gives_an_aanmelding_per_requested_product() -> None:
     first, second = _events(_text("jw315_b.xml"))
     assert first == {
-        "id": "ijw:jw315:VOT-B1:2026-01-15:B-001",
-        "type": "aanmelding",
-        "schema_version": 1,
-        "occurred_at": "2026-01-15T00:00:00+01:00",
-        "sender": "12345678",
+        "id": "ijw:jw315:VOT-B1:2026-01-15:B-001", "type": "aanmelding", "schema_version": 1,
+        "occurred_at": "2026-01-15T00:00:00+01:00", "sender": "12345678",
         "child": {"bsn": "295289260", "birth_date": "2011-01-02", "gemeente": "GM0296"},
         "data": {"aanmelding_id": "ijw:12345678:B-001", "verwijzer": "huisarts", "zorgvorm": "ambulant"},
     }
     assert second["data"]["zorgvorm"] == "gezinshuis"
 
 
-@pytest.mark.parametrize(
-    ("code", "verwijzer"),
-    [
-        ("01", "wijkteam"),
-        ("02", "huisarts"),
-        ("03", "jeugdarts"),
-        ("04", "gecertificeerde_instelling"),
-        ("05", "medisch_specialist"),
-        ("06", "zelf"),
-        ("08", "rechter_raad"),
-    ],
-)
+@pytest.mark.parametrize(("code", "verwijzer"), [
+    ("01", "wijkteam"), ("02", "huisarts"), ("03", "jeugdarts"), ("04", "gecertificeerde_instelling"),
+    ("05", "medisch_specialist"), ("06", "zelf"), ("08", "rechter_raad"),
+])
 def test_verwijzer_type_cod327_maps_to_our_verwijzer(code: str, verwijzer: str) -> None:
     (event,) = _events(_text("jw315_a.xml").replace("<Type>01<", f"<Type>{code}<"))
     assert event["data"]["verwijzer"] == verwijzer
@@ -74,14 +63,8 @@ def test_jw301_gives_a_toewijzing_per_product_sent_by_the_gemeente() -> None:
     (event,) = _events(_text("jw301_a.xml"))
     assert event["sender"] == "GM0268" and event["child"]["gemeente"] == "GM0268"
     assert event["occurred_at"] == "2026-01-20T10:30:00+01:00"  # Toewijzingsdatum + -tijd, Dutch time
-    assert event["data"] == {
-        "beschikking_id": "ijw:9000001",
-        "soort": "toewijzing",
-        "status": "afgegeven",
-        "start": "2026-02-01",
-        "end": "2026-12-31",
-        "aanmelding_id": "ijw:12345678:A-001",
-    }
+    assert event["data"] == {"beschikking_id": "ijw:9000001", "soort": "toewijzing", "status": "afgegeven",
+                             "start": "2026-02-01", "end": "2026-12-31", "aanmelding_id": "ijw:12345678:A-001"}
     without_end = _events(_text("jw301_b.xml"))[0]
     assert "end" not in without_end["data"]
 
@@ -92,19 +75,11 @@ def test_jw305_gives_plaatsing_gestart_for_placement_products_and_skips_the_rest
     (derived,) = conversion.events
     assert derived.element == "/Bericht/Client/StartProducten/StartProduct[2]"
     assert derived.event["id"] == "ijw:jw305:9100002:2026-02-10"
-    assert derived.event["data"] == {
-        "plaatsing_id": "ijw:9100002:2026-02-10",
-        "status": "gestart",
-        "vorm": "gezinshuis",
-        "provider": "12345678",
-        "start": "2026-02-10",
-    }
-    assert [s.as_dict() for s in conversion.skipped] == [
-        {
-            "element": "/Bericht/Client/StartProducten/StartProduct[1]",
-            "reason": "product is not a placement form (zorgvorm ambulant)",
-        }
-    ]
+    assert derived.event["data"] == {"plaatsing_id": "ijw:9100002:2026-02-10", "status": "gestart",
+                                     "vorm": "gezinshuis", "provider": "12345678", "start": "2026-02-10"}
+    assert [s.as_dict() for s in conversion.skipped] == [{
+        "element": "/Bericht/Client/StartProducten/StartProduct[1]",
+        "reason": "product is not a placement form (zorgvorm ambulant)"}]
 
 
 def test_jw307_gives_plaatsing_beeindigd_for_the_same_placement() -> None:
@@ -112,33 +87,16 @@ def test_jw307_gives_plaatsing_beeindigd_for_the_same_placement() -> None:
     (start,) = _events(_text("jw305_a.xml"))
     assert event["data"]["plaatsing_id"] == start["data"]["plaatsing_id"]
     assert event["occurred_at"] == "2026-04-30T00:00:00+02:00"  # summer time
-    assert event["data"] == {
-        "plaatsing_id": "ijw:9000001:2026-02-03",
-        "status": "beeindigd",
-        "vorm": "pleegzorg_bestand",
-        "provider": "12345678",
-        "start": "2026-02-03",
-        "end": "2026-04-30",
-        "reden_einde": "voortijdig",
-    }
+    assert event["data"] == {"plaatsing_id": "ijw:9000001:2026-02-03", "status": "beeindigd",
+                             "vorm": "pleegzorg_bestand", "provider": "12345678", "start": "2026-02-03",
+                             "end": "2026-04-30", "reden_einde": "voortijdig"}
 
 
-@pytest.mark.parametrize(
-    ("code", "reden"),
-    [
-        ("31", "volgens_plan"),
-        ("32", "voortijdig"),
-        ("33", "voortijdig"),
-        ("34", "voortijdig"),
-        ("35", "voortijdig"),
-        ("38", "overplaatsing"),
-        ("02", "anders"),
-        ("20", "anders"),
-        ("36", "anders"),
-        ("37", "anders"),
-        ("39", "anders"),
-    ],
-)
+@pytest.mark.parametrize(("code", "reden"), [
+    ("31", "volgens_plan"), ("32", "voortijdig"), ("33", "voortijdig"), ("34", "voortijdig"), ("35", "voortijdig"),
+    ("38", "overplaatsing"), ("02", "anders"), ("20", "anders"), ("36", "anders"), ("37", "anders"),
+    ("39", "anders"),
+])
 def test_reden_beeindiging_jz588_maps_to_reden_einde(code: str, reden: str) -> None:
     assert reden_einde(code) == reden
     (event,) = _events(_text("jw307_a.xml").replace("<RedenBeeindiging>33<", f"<RedenBeeindiging>{code}<"))
@@ -187,12 +145,9 @@ def test_the_same_record_twice_in_one_message_is_refused() -> None:
     end = text.index("</StartProducten>")
     with pytest.raises(IjwRejected) as info:
         _convert(text[:end] + text[start:end] + text[end:])
-    assert info.value.problems == [
-        Problem(
-            "/Bericht/Client/StartProducten/StartProduct[2]",
-            "repeats the record at /Bericht/Client/StartProducten/StartProduct[1] (same identity)",
-        )
-    ]
+    assert info.value.problems == [Problem("/Bericht/Client/StartProducten/StartProduct[2]",
+                                           "repeats the record at /Bericht/Client/StartProducten/StartProduct[1] "
+                                           "(same identity)")]
 
 
 # -- whole-message refusals -----------------------------------------------------------------------------------
@@ -218,11 +173,8 @@ def test_prepare_pseudonymises_through_intakes_own_check() -> None:
     _, checked = prepare(msg, "12345678", KEY, MAPPING)
     (c,) = checked
     assert c.doc is not None and c.result is None
-    assert c.doc["child"] == {
-        "pseudonym": pseudonymise("938570833", KEY),
-        "birth_date": "2009-05-14",
-        "gemeente": "GM0268",
-    }
+    assert c.doc["child"] == {"pseudonym": pseudonymise("938570833", KEY), "birth_date": "2009-05-14",
+                              "gemeente": "GM0268"}
     assert "938570833" not in str(c.doc)
 
 
@@ -240,17 +192,11 @@ def test_contract_rules_are_reported_at_the_record() -> None:
     backwards = _text("jw301_a.xml").replace("<Einddatum>2026-12-31<", "<Einddatum>2026-01-01<")
     with pytest.raises(IjwRejected) as info:
         prepare(parse_message(backwards.encode()), "GM0268", KEY, MAPPING)
-    assert info.value.problems == [
-        Problem("/Bericht/Client/ToegewezenProducten/ToegewezenProduct[1]", "data.end: must not be before start")
-    ]
+    assert info.value.problems == [Problem("/Bericht/Client/ToegewezenProducten/ToegewezenProduct[1]",
+                                           "data.end: must not be before start")]
 
 
 def test_the_command_line_parses_ijw_import(tmp_path: Path) -> None:
     args = build_parser().parse_args(["ijw", "import", "a.xml", "b.xml", "--url", "http://h:1", "--token", "t"])
     assert (args.cmd, args.ijw_cmd, args.files, args.url, args.token) == (
-        "ijw",
-        "import",
-        [Path("a.xml"), Path("b.xml")],
-        "http://h:1",
-        "t",
-    )
+        "ijw", "import", [Path("a.xml"), Path("b.xml")], "http://h:1", "t")

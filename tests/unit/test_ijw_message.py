@@ -38,10 +38,8 @@ def test_header_client_and_records_are_read() -> None:
     assert (msg.header.afzender, msg.header.ontvanger, msg.header.identificatie) == ("12345678", "0296", "VOT-B1")
     assert msg.header.dagtekening.isoformat() == "2026-01-15"
     assert msg.client.birth_date.isoformat() == "2011-01-02"
-    assert [r.element for r in msg.records] == [
-        "/Bericht/Client/AangevraagdeProducten/AangevraagdProduct[1]",
-        "/Bericht/Client/AangevraagdeProducten/AangevraagdProduct[2]",
-    ]
+    assert [r.element for r in msg.records] == ["/Bericht/Client/AangevraagdeProducten/AangevraagdProduct[1]",
+                                                "/Bericht/Client/AangevraagdeProducten/AangevraagdProduct[2]"]
     assert msg.records[1].fields["Product/Code"] == "44G01"
     assert msg.records[1].fields["Verwijzer/Type"] == "02"
     assert parse_message(_fixture("jw301_a.xml")).juridische_status == "04"
@@ -67,8 +65,7 @@ def test_other_releases_and_other_documents_are_not_ijw_3_2() -> None:
 
 def test_a_missing_required_element_is_named_by_its_path() -> None:
     assert _problems(_fixture("jw305_missing_begindatum.xml")) == [
-        Problem("/Bericht/Client/StartProducten/StartProduct[1]/Begindatum", "is required")
-    ]
+        Problem("/Bericht/Client/StartProducten/StartProduct[1]/Begindatum", "is required")]
 
 
 def _edit(name: str, old: str, new: str) -> bytes:
@@ -77,37 +74,22 @@ def _edit(name: str, old: str, new: str) -> bytes:
     return text.replace(old, new, 1).encode()
 
 
-@pytest.mark.parametrize(
-    ("old", "new", "element", "reason"),
-    [
-        ("<BerichtCode>438<", "<BerichtCode>440<", "/Bericht/Header/BerichtCode", "must be 438"),
-        ("<BerichtSubversie>2<", "<BerichtSubversie>1<", "/Bericht/Header/BerichtSubversie", "must be 2"),
-        ("<Bsn>938570833<", "<Bsn>938570834<", "/Bericht/Client/Bsn", "must be 9 digits that pass the elfproef"),
-        ("<Ontvanger>0268<", "<Ontvanger>GM0268<", "/Bericht/Header/Ontvanger", "must be a gemeente code of 4 digits"),
-        (
-            "<Begindatum>2026-02-03<",
-            "<Begindatum>2026-02-30<",
-            "/Bericht/Client/StartProducten/StartProduct[1]/Begindatum",
-            "must be a date (YYYY-MM-DD)",
-        ),
-        (
-            "<StatusAanlevering>1<",
-            "<StatusAanlevering>4<",
-            "/Bericht/Client/StartProducten/StartProduct[1]/StatusAanlevering",
-            "must be a StatusAanlevering (COD467) code (1, 2, 3)",
-        ),
-        (
-            "<Begindatum>",
-            "<Extra>x</Extra><Begindatum>",
-            "/Bericht/Client/StartProducten/StartProduct[1]/Extra",
-            "is not allowed here (unknown element or wrong order)",
-        ),
-        ("<Header>", "<Header>text", "/Bericht/Header", "must not contain text besides its elements"),
-    ],
-)
-def test_structure_violations_name_the_element_and_rule_without_the_value(
-    old: str, new: str, element: str, reason: str
-) -> None:
+@pytest.mark.parametrize(("old", "new", "element", "reason"), [
+    ("<BerichtCode>438<", "<BerichtCode>440<", "/Bericht/Header/BerichtCode", "must be 438"),
+    ("<BerichtSubversie>2<", "<BerichtSubversie>1<", "/Bericht/Header/BerichtSubversie", "must be 2"),
+    ("<Bsn>938570833<", "<Bsn>938570834<", "/Bericht/Client/Bsn", "must be 9 digits that pass the elfproef"),
+    ("<Ontvanger>0268<", "<Ontvanger>GM0268<", "/Bericht/Header/Ontvanger", "must be a gemeente code of 4 digits"),
+    ("<Begindatum>2026-02-03<", "<Begindatum>2026-02-30<",
+     "/Bericht/Client/StartProducten/StartProduct[1]/Begindatum", "must be a date (YYYY-MM-DD)"),
+    ("<StatusAanlevering>1<", "<StatusAanlevering>4<",
+     "/Bericht/Client/StartProducten/StartProduct[1]/StatusAanlevering",
+     "must be a StatusAanlevering (COD467) code (1, 2, 3)"),
+    ("<Begindatum>", "<Extra>x</Extra><Begindatum>",
+     "/Bericht/Client/StartProducten/StartProduct[1]/Extra", "is not allowed here (unknown element or wrong order)"),
+    ("<Header>", "<Header>text", "/Bericht/Header", "must not contain text besides its elements"),
+])
+def test_structure_violations_name_the_element_and_rule_without_the_value(old: str, new: str, element: str,
+                                                                         reason: str) -> None:
     problems = _problems(_edit("jw305_a.xml", old, new))
     assert Problem(element, reason) in problems
     assert "938570834" not in str(problems)
@@ -115,8 +97,7 @@ def test_structure_violations_name_the_element_and_rule_without_the_value(
 
 def test_elements_out_of_order_are_refused() -> None:
     swapped = _edit("jw305_a.xml", "<Bsn>938570833</Bsn>", "").replace(
-        b"<StartProducten>", b"<Bsn>938570833</Bsn><StartProducten>"
-    )
+        b"<StartProducten>", b"<Bsn>938570833</Bsn><StartProducten>")
     problems = _problems(swapped)
     assert Problem("/Bericht/Client/Bsn", "is required") in problems
 

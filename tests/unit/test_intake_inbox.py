@@ -20,13 +20,9 @@ def test_bearer_accepts_only_the_bearer_scheme_with_a_token() -> None:
 
 
 def test_redact_masks_bsn_fields_and_nine_digit_numbers_anywhere() -> None:
-    doc = {
-        "id": "e1",
-        "child": {"bsn": "111222333", "birth_date": "2010-04-12"},
-        "data": {"replacement": {"child": {"BSN": 111222333}}, "note": "kind 111222333 gezien", "n": 12},
-        "list": ["123456789", 42],
-        "111222333": 1,
-    }
+    doc = {"id": "e1", "child": {"bsn": "111222333", "birth_date": "2010-04-12"},
+           "data": {"replacement": {"child": {"BSN": 111222333}}, "note": "kind 111222333 gezien", "n": 12},
+           "list": ["123456789", 42], "111222333": 1}
     out = redact(doc)
     assert out["child"] == {"bsn": REDACTED, "birth_date": "2010-04-12"}
     assert out["data"] == {"replacement": {"child": {"BSN": REDACTED}}, "note": REDACTED, "n": 12}
@@ -35,13 +31,9 @@ def test_redact_masks_bsn_fields_and_nine_digit_numbers_anywhere() -> None:
     assert out["id"] == "e1"
 
 
-@given(
-    st.recursive(
-        st.none() | st.booleans() | st.integers() | st.text(),
-        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
-        max_leaves=20,
-    )
-)
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+                    max_leaves=20))
 def test_redacted_values_never_contain_nine_consecutive_digits(value: object) -> None:
     import re
 

@@ -12,7 +12,7 @@ from jeugdstroom.intake.ndjson import Line, chunks, lines
 
 async def _pieces(data: bytes, size: int) -> AsyncIterator[bytes]:
     for start in range(0, len(data), size):
-        yield data[start : start + size]
+        yield data[start:start + size]
 
 
 async def _lines(data: bytes, size: int = 3, max_line_bytes: int = 1 << 20) -> list[Line]:
@@ -32,12 +32,8 @@ async def test_invalid_json_reason_does_not_quote_the_input() -> None:
 async def test_an_oversized_line_is_rejected_and_skipped_without_buffering_it() -> None:
     data = b'{"a": 1}\n' + b"x" * 50 + b"\n" + b'{"c": 3}\n' + b"y" * 50
     got = await _lines(data, size=7, max_line_bytes=20)
-    assert got == [
-        Line(1, {"a": 1}),
-        Line(2, error="is longer than 20 bytes"),
-        Line(3, {"c": 3}),
-        Line(4, error="is longer than 20 bytes"),
-    ]
+    assert got == [Line(1, {"a": 1}), Line(2, error="is longer than 20 bytes"), Line(3, {"c": 3}),
+                   Line(4, error="is longer than 20 bytes")]
 
 
 async def test_a_line_that_grows_too_long_in_its_last_piece_is_rejected_too() -> None:

@@ -22,7 +22,9 @@ WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
 def test_the_elfproef_is_its_definition(value: str) -> None:
     nine_digits = len(value) == 9 and value.isascii() and value.isdigit()
     expected = (
-        nine_digits and value != "000000000" and sum(w * int(d) for w, d in zip(WEIGHTS, value, strict=True)) % 11 == 0
+        nine_digits
+        and value != "000000000"
+        and sum(w * int(d) for w, d in zip(WEIGHTS, value, strict=True)) % 11 == 0
     )
     assert is_valid_bsn(value) == expected
 

@@ -51,16 +51,10 @@ def test_summary_fails_on_anything_not_accepted_or_duplicate() -> None:
 
 
 def test_the_command_line_parses_send(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    args = build_parser().parse_args(
-        ["send", str(tmp_path / "x.ndjson"), "--url", "http://h:1", "--token", "t", "--batch", "50"]
-    )
-    assert (args.cmd, args.file, args.url, args.token, args.batch) == (
-        "send",
-        tmp_path / "x.ndjson",
-        "http://h:1",
-        "t",
-        50,
-    )
+    args = build_parser().parse_args(["send", str(tmp_path / "x.ndjson"), "--url", "http://h:1", "--token", "t",
+                                      "--batch", "50"])
+    assert (args.cmd, args.file, args.url, args.token, args.batch) == ("send", tmp_path / "x.ndjson",
+                                                                       "http://h:1", "t", 50)
     assert cmd_send(args, "http://default") == 2  # the file does not exist
     assert "no such file" in capsys.readouterr().err
     args.token = None
@@ -74,26 +68,17 @@ def _intake(statuses: list[str]) -> httpx.AsyncClient:
     def answer(request: httpx.Request) -> httpx.Response:
         assert request.headers["authorization"] == "Bearer t"
         n = len(orjson.loads(request.content))
-        results = [
-            {
-                "status": statuses[i % len(statuses)],
-                "id": f"e{i}",
-                "errors": [{"field": "data.end", "reason": "must not be before start"}],
-            }
-            for i in range(n)
-        ]
+        results = [{"status": statuses[i % len(statuses)], "id": f"e{i}",
+                    "errors": [{"field": "data.end", "reason": "must not be before start"}]} for i in range(n)]
         return httpx.Response(202, json={"results": results})
 
     return httpx.AsyncClient(transport=httpx.MockTransport(answer))
 
 
-@pytest.mark.parametrize(
-    ("statuses", "code"),
-    [(["accepted", "duplicate"], 0), (["accepted", "rejected"], 1), (["conflict"], 1), (["forbidden"], 1)],
-)
-def test_exit_code_is_1_when_anything_was_not_accepted(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], statuses: list[str], code: int
-) -> None:
+@pytest.mark.parametrize(("statuses", "code"), [(["accepted", "duplicate"], 0), (["accepted", "rejected"], 1),
+                                                (["conflict"], 1), (["forbidden"], 1)])
+def test_exit_code_is_1_when_anything_was_not_accepted(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                        statuses: list[str], code: int) -> None:
     f = tmp_path / "e.json"
     f.write_bytes(orjson.dumps([{"a": i} for i in range(4)]))
     args = build_parser().parse_args(["send", str(f), "--token", "t", "--batch", "3"])

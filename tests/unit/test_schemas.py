@@ -16,8 +16,7 @@ def test_checked_in_schemas_match_the_contracts() -> None:
         path = DOCS / name
         assert path.exists(), f"{path} missing: run `jeugdstroom schema --out docs/schemas`"
         assert json.loads(path.read_text()) == schema, (
-            f"{name} drifted from the contracts: run `jeugdstroom schema --out docs/schemas` and review the diff"
-        )
+            f"{name} drifted from the contracts: run `jeugdstroom schema --out docs/schemas` and review the diff")
 
 
 def test_schema_command_writes_every_contract(tmp_path: Path) -> None:

@@ -34,11 +34,9 @@ class ImportSummary:
         return self.refused > 0
 
     def line(self) -> str:
-        return (
-            f"{self.taken + self.refused} messages: {self.taken} taken, {self.refused} refused; events: "
-            f"accepted {self.events['accepted']}, duplicate {self.events['duplicate']}, "
-            f"records skipped {self.skipped}"
-        )
+        return (f"{self.taken + self.refused} messages: {self.taken} taken, {self.refused} refused; events: "
+                f"accepted {self.events['accepted']}, duplicate {self.events['duplicate']}, "
+                f"records skipped {self.skipped}")
 
 
 async def _post(client: httpx.AsyncClient, endpoint: str, token: str, body: bytes) -> httpx.Response:
@@ -58,9 +56,8 @@ async def _post(client: httpx.AsyncClient, endpoint: str, token: str, body: byte
     raise AssertionError("unreachable")
 
 
-async def import_files(
-    paths: list[Path], url: str, token: str, client: httpx.AsyncClient | None = None, out: TextIO | None = None
-) -> ImportSummary:
+async def import_files(paths: list[Path], url: str, token: str, client: httpx.AsyncClient | None = None,
+                       out: TextIO | None = None) -> ImportSummary:
     """Submit every file in ``paths`` to the intake at ``url`` (base URL); ``client`` may be injected."""
     stream = out if out is not None else sys.stdout
     for path in paths:
@@ -80,11 +77,8 @@ async def import_files(
                     summary.events[status] += body["summary"].get(status, 0)
                 summary.skipped += len(body.get("skipped", []))
                 counts = ", ".join(f"{k} {v}" for k, v in body["summary"].items() if v)
-                stream.write(
-                    f"{path}: {body['message']}: {counts or 'no events'}"
-                    + (f", {len(body['skipped'])} record(s) skipped" if body.get("skipped") else "")
-                    + "\n"
-                )
+                stream.write(f"{path}: {body['message']}: {counts or 'no events'}"
+                             + (f", {len(body['skipped'])} record(s) skipped" if body.get("skipped") else "") + "\n")
             else:
                 summary.refused += 1
                 stream.write(f"{path}: refused ({resp.status_code}): {error_detail(resp, 'element')}\n")
@@ -100,11 +94,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     imp = sub.add_parser("import", help="submit iJw 3.2 XML messages (JW315, JW301, JW305, JW307), one per file")
     imp.add_argument("files", nargs="+", type=Path, metavar="FILE", help="iJw XML files, sent in this order")
     imp.add_argument("--url", help="intake base URL (default: from settings, http://HOST:INTAKE_PORT)")
-    imp.add_argument(
-        "--token",
-        default=os.environ.get("JEUGDSTROOM_SENDER_TOKEN"),
-        help="the sender's bearer token (default: $JEUGDSTROOM_SENDER_TOKEN)",
-    )
+    imp.add_argument("--token", default=os.environ.get("JEUGDSTROOM_SENDER_TOKEN"),
+                     help="the sender's bearer token (default: $JEUGDSTROOM_SENDER_TOKEN)")
 
 
 def cmd_ijw(args: argparse.Namespace, default_url: str, client: httpx.AsyncClient | None = None) -> int:

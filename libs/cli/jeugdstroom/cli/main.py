@@ -74,9 +74,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     secrets_file = data_dir / "secrets.json"
     if not secrets_file.exists():
-        secrets_file.write_text(
-            json.dumps({"pseudonym_key": secrets.token_hex(32), "operator_token": "op_" + secrets.token_urlsafe(24)})
-        )
+        secrets_file.write_text(json.dumps({"pseudonym_key": secrets.token_hex(32),
+                                            "operator_token": "op_" + secrets.token_urlsafe(24)}))
         secrets_file.chmod(0o600)
     local_secrets = json.loads(secrets_file.read_text())
 
@@ -92,9 +91,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         "JEUGDSTROOM_PSEUDONYM_KEY": local_secrets["pseudonym_key"],
         "JEUGDSTROOM_OPERATOR_TOKEN": local_secrets["operator_token"],
     }
-    settings = Settings(
-        bootstrap_servers=env["JEUGDSTROOM_BOOTSTRAP_SERVERS"], database_url=env["JEUGDSTROOM_DATABASE_URL"]
-    )
+    settings = Settings(bootstrap_servers=env["JEUGDSTROOM_BOOTSTRAP_SERVERS"],
+                        database_url=env["JEUGDSTROOM_DATABASE_URL"])
     asyncio.run(db.migrate(settings.database_url))
     demo_token = asyncio.run(_demo_sender(settings, data_dir))
     procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -109,17 +107,15 @@ def cmd_up(args: argparse.Namespace) -> int:
     try:
         for name in SERVICES:
             log = open(data_dir / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
-            procs[name] = subprocess.Popen(
-                [sys.executable, "-m", "jeugdstroom.cli.main", name], env=env, stdout=log, stderr=subprocess.STDOUT
-            )
+            procs[name] = subprocess.Popen([sys.executable, "-m", "jeugdstroom.cli.main", name], env=env,
+                                           stdout=log, stderr=subprocess.STDOUT)
             log.close()
         s = settings
         print(f"  intake      http://{s.host}:{s.intake_port}/docs  (POST /v1/events)", flush=True)
         print(f"  dashboard   http://{s.host}:{s.monitor_port}/", flush=True)
         print(f"  monitor     http://{s.host}:{s.monitor_port}/v1/indicators  (JSON API, docs at /docs)", flush=True)
-        print(
-            f"  metrics     http://{s.host}:{{{s.intake_port},{s.registry_port},{s.monitor_port}}}/metrics", flush=True
-        )
+        print(f"  metrics     http://{s.host}:{{{s.intake_port},{s.registry_port},{s.monitor_port}}}/metrics",
+              flush=True)
         print(f"  sender      12345678, token {demo_token} (for your own events)", flush=True)
         print(f"  operator    token {local_secrets['operator_token']} (exact values in the monitor API)", flush=True)
         print(f"  logs        {data_dir}/*.log", flush=True)
@@ -127,38 +123,19 @@ def cmd_up(args: argparse.Namespace) -> int:
         if not args.no_demo:
             demo_log = open(data_dir / "demo.log", "ab")  # noqa: SIM115 - handed to the child
             demo = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "jeugdstroom.cli.main",
-                    "simulate",
-                    "--region",
-                    "rijk-van-nijmegen",
-                    "--days",
-                    "365",
-                    "--seed",
-                    "7",
-                    "--rate",
-                    str(args.demo_rate),
-                    "--register",
-                    "--tokens",
-                    str(data_dir / "demo-tokens.json"),
-                ],
-                env=env,
-                stdout=demo_log,
-                stderr=subprocess.STDOUT,
-            )
+                [sys.executable, "-m", "jeugdstroom.cli.main", "simulate", "--region", "rijk-van-nijmegen",
+                 "--days", "365", "--seed", "7", "--rate", str(args.demo_rate), "--register",
+                 "--tokens", str(data_dir / "demo-tokens.json")],
+                env=env, stdout=demo_log, stderr=subprocess.STDOUT)
             demo_log.close()
-            print(
-                f"  demo        a simulated year of Rijk van Nijmegen streams in at {args.demo_rate:g} events/s"
-                f" (progress in {data_dir}/demo.log; --no-demo to stay quiet)",
-                flush=True,
-            )
+            print(f"  demo        a simulated year of Rijk van Nijmegen streams in at {args.demo_rate:g} events/s"
+                  f" (progress in {data_dir}/demo.log; --no-demo to stay quiet)", flush=True)
         print("Running. Press Ctrl-C to stop.", flush=True)
         while not stopping:
             for name, p in procs.items():
                 if p.poll() is not None:
-                    print(f"jeugdstroom: {name} exited with code {p.returncode}; see {data_dir}/{name}.log", flush=True)
+                    print(f"jeugdstroom: {name} exited with code {p.returncode}; see {data_dir}/{name}.log",
+                          flush=True)
                     stopping = True
             time.sleep(0.2)
         if demo is not None and demo.poll() is None:
@@ -211,12 +188,8 @@ def cmd_schema(out: Path, force: bool = False) -> int:
 
     breaking = problems(load_released(out), json_schemas())  # the files in `out` are the released baseline
     if breaking and not force:
-        print(
-            f"error: breaking change without a schema_version bump (docs/schema-evolution.md); {out} unchanged:",
-            *breaking,
-            sep="\n  ",
-            file=sys.stderr,
-        )
+        print(f"error: breaking change without a schema_version bump (docs/schema-evolution.md); {out} unchanged:",
+              *breaking, sep="\n  ", file=sys.stderr)
         return 1
     out.mkdir(parents=True, exist_ok=True)
     for name, schema in json_schemas().items():
@@ -264,9 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
     up = sub.add_parser("up", help="run everything on embedded broker and database, with a demo stream")
-    up.add_argument(
-        "--data-dir", type=Path, default=default_data_dir(), help="where state is kept (default: %(default)s)"
-    )
+    up.add_argument("--data-dir", type=Path, default=default_data_dir(),
+                    help="where state is kept (default: %(default)s)")
     up.add_argument("--no-demo", action="store_true", help="do not feed the live demo stream")
     up.add_argument("--reset", action="store_true", help="delete the data directory first")
     up.add_argument("--demo-rate", type=float, default=40.0, help="demo events per second (default: %(default)s)")
@@ -293,9 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_ijw_arguments(sub.add_parser("ijw", help="import iJw 3.2 XML messages (jeugdstroom ijw import FILE...)"))
     from jeugdstroom.cli.simulate import add_arguments as add_simulate_arguments
 
-    add_simulate_arguments(
-        sub.add_parser("simulate", help="generate a realistic stream with its ground truth, or feed it live to intake")
-    )
+    add_simulate_arguments(sub.add_parser("simulate", help="generate a realistic stream with its ground truth, or"
+                                                           " feed it live to intake"))
     from jeugdstroom.cli import asyncapi, tail
 
     asyncapi.add_arguments(sub.add_parser("asyncapi", help="write the AsyncAPI 3.0 document of every topic"))

@@ -28,19 +28,10 @@ def _moment(value: str) -> datetime:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--since",
-        required=True,
-        type=_moment,
-        metavar="ISO_TIME",
-        help="ISO 8601 time with zone: republish outbox rows created at or after it",
-    )
-    parser.add_argument(
-        "--producer",
-        action="append",
-        choices=["intake", "registry", "monitor"],
-        help="outbox producer to replay, repeatable (default: intake and registry)",
-    )
+    parser.add_argument("--since", required=True, type=_moment, metavar="ISO_TIME",
+                        help="ISO 8601 time with zone: republish outbox rows created at or after it")
+    parser.add_argument("--producer", action="append", choices=["intake", "registry", "monitor"],
+                        help="outbox producer to replay, repeatable (default: intake and registry)")
     parser.add_argument("--dry-run", action="store_true", help="only count what would be republished")
 
 

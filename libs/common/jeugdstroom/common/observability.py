@@ -38,14 +38,10 @@ def consumer_metrics(service: str) -> ConsumerMetrics:
     return ConsumerMetrics(
         processed=Counter(f"{p}_records_processed_total", "Records applied (first delivery)", ["topic"]),
         duplicates=Counter(f"{p}_records_duplicate_total", "Records skipped as already processed", ["topic"]),
-        deadlettered=Counter(
-            f"{p}_records_deadlettered_total", "Records sent to the dead-letter topic", ["topic", "reason"]
-        ),
-        batch_seconds=Histogram(
-            f"{p}_batch_seconds",
-            "Time to apply one batch in PostgreSQL",
-            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-        ),
+        deadlettered=Counter(f"{p}_records_deadlettered_total", "Records sent to the dead-letter topic",
+                             ["topic", "reason"]),
+        batch_seconds=Histogram(f"{p}_batch_seconds", "Time to apply one batch in PostgreSQL",
+                                buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)),
         lag=Gauge(f"{p}_consumer_lag", "Records behind the partition end", ["topic", "partition"]),
         retries=Counter(f"{p}_batch_retries_total", "Batches retried after a transient fault"),
     )
@@ -77,12 +73,8 @@ def add_ops_routes(app: FastAPI, ready: Callable[[], Awaitable[bool]]) -> None:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get(
-        "/readyz",
-        tags=["operations"],
-        summary="Readiness: the database is reachable",
-        responses={503: {"description": "Not ready"}},
-    )
+    @app.get("/readyz", tags=["operations"], summary="Readiness: the database is reachable",
+             responses={503: {"description": "Not ready"}})
     async def readyz(response: Response) -> dict[str, str]:
         ok = False
         try:

@@ -63,15 +63,8 @@ class TaskGroup:
 
 def serve(app: FastAPI, host: str, port: int, log_level: str = "info") -> None:
     """Serve ``app`` until SIGTERM/SIGINT."""
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_level=log_level.lower(),
-        access_log=False,
-        lifespan="on",
-        timeout_graceful_shutdown=10,
-    )
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level.lower(), access_log=False,
+                            lifespan="on", timeout_graceful_shutdown=10)
     uvicorn.Server(config).run()
 
 
@@ -91,14 +84,8 @@ class Resources:
 
         async def relay() -> None:
             await self.producer.start()
-            await OutboxRelay(
-                self.pool,
-                producer_name,
-                self.producer,
-                service,
-                batch=self.settings.outbox_batch,
-                repair=lambda: ensure_topics(self.settings),
-            ).run()
+            await OutboxRelay(self.pool, producer_name, self.producer, service, batch=self.settings.outbox_batch,
+                              repair=lambda: ensure_topics(self.settings)).run()
 
         self.tasks.start(f"{service}-outbox-relay", relay)
 

@@ -47,7 +47,8 @@ class Outcome:
     event_id: str
 
 
-async def accept(conn: Conn, settings: Settings, docs: list[dict[str, Any]], now: datetime) -> list[Outcome]:
+async def accept(conn: Conn, settings: Settings, docs: list[dict[str, Any]],
+                 now: datetime) -> list[Outcome]:
     """Record and enqueue published-form events inside the caller's transaction (set-based).
 
     A (sender, id) seen before is a duplicate when its content hash is equal and a conflict otherwise;
@@ -58,11 +59,7 @@ async def accept(conn: Conn, settings: Settings, docs: list[dict[str, Any]], now
         """INSERT INTO intake.accepted_events (sender, event_id, type, content_hash, accepted_at)
            SELECT s, i, t, h, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(s, i, t, h)
            ON CONFLICT DO NOTHING RETURNING sender, event_id""",
-        [d["sender"] for d in docs],
-        [d["id"] for d in docs],
-        [d["type"] for d in docs],
-        hashes,
-        now,
+        [d["sender"] for d in docs], [d["id"] for d in docs], [d["type"] for d in docs], hashes, now,
     )
     fresh = {(r["sender"], r["event_id"]) for r in rows}
     known: dict[tuple[str, str], str] = {}
@@ -71,8 +68,7 @@ async def accept(conn: Conn, settings: Settings, docs: list[dict[str, Any]], now
         for r in await conn.fetch(
             "SELECT sender, event_id, content_hash FROM intake.accepted_events"
             " WHERE (sender, event_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
-            [o[0] for o in others],
-            [o[1] for o in others],
+            [o[0] for o in others], [o[1] for o in others],
         ):
             known[(r["sender"], r["event_id"])] = r["content_hash"]
     outcomes: list[Outcome] = []
@@ -84,14 +80,12 @@ async def accept(conn: Conn, settings: Settings, docs: list[dict[str, Any]], now
         if ident in fresh and ident not in first_hash:
             first_hash[ident] = h
             uid = event_uid(doc["sender"], doc["id"])
-            out_rows.append(
-                outbox.OutRow(
-                    settings.topic(doc["type"]),
-                    doc["child"]["pseudonym"].encode(),
-                    orjson.dumps({**doc, "accepted_at": stamp}),
-                    cloudevent_headers(uid, doc["type"], f"/instelling/{doc['sender']}", doc["occurred_at"]),
-                )
-            )
+            out_rows.append(outbox.OutRow(
+                settings.topic(doc["type"]),
+                doc["child"]["pseudonym"].encode(),
+                orjson.dumps({**doc, "accepted_at": stamp}),
+                cloudevent_headers(uid, doc["type"], f"/instelling/{doc['sender']}", doc["occurred_at"]),
+            ))
             outcomes.append(Outcome("accepted", doc["id"]))
         else:
             reference = first_hash.get(ident, known.get(ident))

@@ -1,6 +1,7 @@
 """intake's HTTP API: ``POST /v1/events`` (one event, a JSON array, or streamed NDJSON), plus health and
 metrics; its lifespan runs the outbox relay and the Kafka inbox consumer."""
 
+
 import asyncio
 import contextlib
 import os
@@ -72,8 +73,7 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
             inbox_task: asyncio.Task[None] | None = None
             if inbox:
                 consumer: StoredOffsetConsumer[InboxItem] = StoredOffsetConsumer(
-                    settings, pool, INBOX_GROUP, [settings.topic(INBOX)], InboxProcessor(settings), "intake"
-                )
+                    settings, pool, INBOX_GROUP, [settings.topic(INBOX)], InboxProcessor(settings), "intake")
                 inbox_task = asyncio.create_task(supervise("intake-inbox", consumer.run), name="intake-inbox")
             try:
                 yield
@@ -81,12 +81,8 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
                 if inbox_task is not None:
                     await _stop_bounded(inbox_task, INBOX_STOP_SECONDS)
 
-    app = FastAPI(
-        title="jeugdstroom intake",
-        version="1",
-        lifespan=lifespan,
-        description="Submit youth-care events. Authenticate with `Authorization: Bearer <token>`.",
-    )
+    app = FastAPI(title="jeugdstroom intake", version="1", lifespan=lifespan,
+                  description="Submit youth-care events. Authenticate with `Authorization: Bearer <token>`.")
 
     async def ready() -> bool:
         return bool(await state["res"].ready())
@@ -123,11 +119,8 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
     async def submit_json(request: Request, sender: Sender) -> Response:
         length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) > limit * MAX_EVENT_BYTES:
-            raise HTTPException(
-                413,
-                f"body larger than {limit * MAX_EVENT_BYTES} bytes (limit: {limit} events of "
-                f"at most {MAX_EVENT_BYTES} bytes); use {NDJSON} for large uploads",
-            )
+            raise HTTPException(413, f"body larger than {limit * MAX_EVENT_BYTES} bytes (limit: {limit} events of "
+                                     f"at most {MAX_EVENT_BYTES} bytes); use {NDJSON} for large uploads")
         try:
             body = orjson.loads(await request.body())
         except orjson.JSONDecodeError:
@@ -137,10 +130,8 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
         single = not isinstance(body, list)
         items = [body] if single else body
         if len(items) > limit:
-            raise HTTPException(
-                413,
-                f"batch of {len(items)} events is larger than the limit of {limit} events; split it or use {NDJSON}",
-            )
+            raise HTTPException(413, f"batch of {len(items)} events is larger than the limit of {limit} events; "
+                                     f"split it or use {NDJSON}")
         key = settings.pseudonym_key_bytes
         results = await commit([check(item, sender.code, key) for item in items])
         if single:
@@ -156,9 +147,8 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
                 if line.error is not None:
                     EVENTS.labels("unknown", "rejected").inc()
                     REJECTED.labels("unknown", "too_long" if "longer" in line.error else "invalid_json").inc()
-                    checked.append(
-                        Checked(None, {"status": "rejected", "errors": [{"field": "(line)", "reason": line.error}]})
-                    )
+                    checked.append(Checked(None, {"status": "rejected",
+                                                  "errors": [{"field": "(line)", "reason": line.error}]}))
                 else:
                     checked.append(check(line.item, sender.code, key))
             for line, result in zip(chunk, await commit(checked), strict=True):
@@ -194,9 +184,8 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
                 return await submit_json(request, sender)
             if media == NDJSON:
                 return await submit_ndjson(request, sender)
-            raise HTTPException(
-                415, f"content type must be {JSON} (one event or an array) or {NDJSON} (one event per line)"
-            )
+            raise HTTPException(415, f"content type must be {JSON} (one event or an array) or {NDJSON} "
+                                     "(one event per line)")
         finally:
             LATENCY.observe(time.perf_counter() - started)
 
@@ -227,8 +216,6 @@ def _single_response(result: dict[str, Any]) -> JSONResponse:
     if status == "forbidden":
         return JSONResponse({"detail": result["errors"]}, status_code=403)
     if status == "conflict":
-        return JSONResponse(
-            {"detail": "an event with this id was accepted before with different content", "id": result["id"]},
-            status_code=409,
-        )
+        return JSONResponse({"detail": "an event with this id was accepted before with different content",
+                             "id": result["id"]}, status_code=409)
     return JSONResponse(result, status_code=202 if status == "accepted" else 200)

@@ -27,22 +27,18 @@ async def add_sender(conn: Conn, code: str, name: str) -> str:
         """INSERT INTO intake.senders (code, name, token_hash) VALUES ($1, $2, $3)
            ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, token_hash = EXCLUDED.token_hash,
                                             created_at = now(), revoked_at = NULL""",
-        code,
-        name,
-        token_hash(token),
+        code, name, token_hash(token),
     )
     return token
 
 
 async def revoke_sender(conn: Conn, code: str) -> bool:
     status = await conn.execute(
-        "UPDATE intake.senders SET revoked_at = now() WHERE code = $1 AND revoked_at IS NULL", code
-    )
+        "UPDATE intake.senders SET revoked_at = now() WHERE code = $1 AND revoked_at IS NULL", code)
     return bool(status.endswith(" 1"))
 
 
 async def authenticate(conn: Conn, token: str) -> Sender | None:
     row = await conn.fetchrow(
-        "SELECT code, name FROM intake.senders WHERE token_hash = $1 AND revoked_at IS NULL", token_hash(token)
-    )
+        "SELECT code, name FROM intake.senders WHERE token_hash = $1 AND revoked_at IS NULL", token_hash(token))
     return Sender(row["code"], row["name"]) if row else None

@@ -61,10 +61,8 @@ def bearer(header: str | None) -> str | None:
 def redact(value: Any) -> Any:
     """A copy of a JSON value without anything that may be a BSN."""
     if isinstance(value, dict):
-        return {
-            (REDACTED if _NINE_DIGITS.search(str(k)) else k): (REDACTED if "bsn" in str(k).lower() else redact(v))
-            for k, v in value.items()
-        }
+        return {(REDACTED if _NINE_DIGITS.search(str(k)) else k): (REDACTED if "bsn" in str(k).lower() else redact(v))
+                for k, v in value.items()}
     if isinstance(value, list):
         return [redact(v) for v in value]
     if isinstance(value, str) and _NINE_DIGITS.search(value):

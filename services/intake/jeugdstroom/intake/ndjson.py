@@ -64,9 +64,8 @@ async def lines(stream: AsyncIterable[bytes], max_line_bytes: int = MAX_LINE_BYT
         yield parse_line(number + 1, raw_tail)
 
 
-async def chunks(
-    stream: AsyncIterable[bytes], size: int, max_line_bytes: int = MAX_LINE_BYTES
-) -> AsyncIterator[list[Line]]:
+async def chunks(stream: AsyncIterable[bytes], size: int,
+                 max_line_bytes: int = MAX_LINE_BYTES) -> AsyncIterator[list[Line]]:
     """Lines of ``stream`` in lists of at most ``size``."""
     chunk: list[Line] = []
     async for line in lines(stream, max_line_bytes):

@@ -31,7 +31,9 @@ VERWIJZER_COD327: dict[str, str | None] = {
 
 Zorgvorm = Literal["ambulant", "pleegzorg", "gezinshuis", "residentieel", "gesloten", "jeugdbescherming"]
 
-BeschikkingSoort = Literal["toewijzing", "ots", "voorlopige_ots", "voogdij", "machtiging_gesloten", "spoedmachtiging"]
+BeschikkingSoort = Literal[
+    "toewijzing", "ots", "voorlopige_ots", "voogdij", "machtiging_gesloten", "spoedmachtiging"
+]
 BeschikkingStatus = Literal["afgegeven", "beeindigd"]
 
 PlaatsingVorm = Literal["pleegzorg_bestand", "pleegzorg_netwerk", "gezinshuis", "residentieel", "gesloten"]

@@ -33,9 +33,7 @@ from jeugdstroom.intake.submission import FORBIDDEN_SENDER, Checked, check
 #: iJw dates and times are Dutch local time.
 TZ: Final = ZoneInfo("Europe/Amsterdam")
 VERWIJZER_BY_CODE: Final[dict[str, Verwijzer]] = {
-    code: name
-    for name, code in VERWIJZER_COD327.items()
-    if code is not None  # type: ignore[misc]
+    code: name for name, code in VERWIJZER_COD327.items() if code is not None  # type: ignore[misc]
 }
 _SAFE_PART = re.compile(r"[A-Za-z0-9._-]{1,24}")
 
@@ -107,27 +105,16 @@ class _Builder:
         self.skipped: list[Skipped] = []
 
     def event(self, event_id: str, kind: str, occurred_at: str, data: dict[str, Any]) -> dict[str, Any]:
-        child = {
-            "bsn": self.msg.client.bsn,
-            "birth_date": self.msg.client.birth_date.isoformat(),
-            "gemeente": self.gemeente,
-        }
-        return {
-            "id": event_id,
-            "type": kind,
-            "schema_version": 1,
-            "occurred_at": occurred_at,
-            "sender": self.sender,
-            "child": child,
-            "data": data,
-        }
+        child = {"bsn": self.msg.client.bsn, "birth_date": self.msg.client.birth_date.isoformat(),
+                 "gemeente": self.gemeente}
+        return {"id": event_id, "type": kind, "schema_version": 1, "occurred_at": occurred_at,
+                "sender": self.sender, "child": child, "data": data}
 
     def product(self, rec: Record, purpose: str) -> ProductKind | None:
         categorie = rec.get("Product/Categorie")
         if categorie is None:
-            self.problems.append(
-                Problem(f"{rec.element}/Product", f"is required: jeugdstroom derives {purpose} from the product")
-            )
+            self.problems.append(Problem(f"{rec.element}/Product", f"is required: jeugdstroom derives {purpose} "
+                                                                   "from the product"))
             return None
         try:
             return self.mapping.resolve(self.gemeente, categorie, rec.get("Product/Code"))
@@ -140,49 +127,32 @@ class _Builder:
         if kind is None:
             return
         ref = id_part(rec.fields["ReferentieAanbieder"])
-        self.events.append(
-            Derived(
-                rec.element,
-                self.event(
-                    f"ijw:jw315:{self.message_id}:{ref}",
-                    "aanmelding",
-                    _midnight(self.msg.header.dagtekening),
-                    {
-                        "aanmelding_id": f"ijw:{self.msg.header.afzender}:{ref}",
-                        "verwijzer": VERWIJZER_BY_CODE[rec.fields["Verwijzer/Type"]],
-                        "zorgvorm": kind.zorgvorm,
-                    },
-                ),
-            )
-        )
+        self.events.append(Derived(rec.element, self.event(
+            f"ijw:jw315:{self.message_id}:{ref}", "aanmelding", _midnight(self.msg.header.dagtekening),
+            {"aanmelding_id": f"ijw:{self.msg.header.afzender}:{ref}",
+             "verwijzer": VERWIJZER_BY_CODE[rec.fields["Verwijzer/Type"]], "zorgvorm": kind.zorgvorm},
+        )))
 
     def jw301(self, rec: Record) -> None:
         tn = id_part(rec.fields["ToewijzingNummer"])
-        decided = datetime.combine(
-            date.fromisoformat(rec.fields["Toewijzingsdatum"]), time.fromisoformat(rec.fields["Toewijzingstijd"]), TZ
-        )
-        data: dict[str, Any] = {
-            "beschikking_id": f"ijw:{tn}",
-            "soort": "toewijzing",
-            "status": "afgegeven",
-            "start": rec.fields["Ingangsdatum"],
-        }
+        decided = datetime.combine(date.fromisoformat(rec.fields["Toewijzingsdatum"]),
+                                   time.fromisoformat(rec.fields["Toewijzingstijd"]), TZ)
+        data: dict[str, Any] = {"beschikking_id": f"ijw:{tn}", "soort": "toewijzing", "status": "afgegeven",
+                                "start": rec.fields["Ingangsdatum"]}
         if rec.get("Einddatum"):
             data["end"] = rec.fields["Einddatum"]
         ref = rec.get("ReferentieAanbieder")
         if ref:
             data["aanmelding_id"] = f"ijw:{self.msg.header.ontvanger}:{id_part(ref)}"
-        self.events.append(
-            Derived(
-                rec.element, self.event(f"ijw:jw301:{self.message_id}:{tn}", "beschikking", decided.isoformat(), data)
-            )
-        )
+        self.events.append(Derived(rec.element, self.event(
+            f"ijw:jw301:{self.message_id}:{tn}", "beschikking", decided.isoformat(), data)))
 
     def placement(self, rec: Record) -> None:
         """JW305/JW307: a plaatsing event, or a correctie of the record's first delivery."""
         tn_raw = rec.get("ToewijzingNummer")
         if not tn_raw:
-            self.problems.append(Problem(f"{rec.element}/ToewijzingNummer", "is required: it identifies the placement"))
+            self.problems.append(Problem(f"{rec.element}/ToewijzingNummer",
+                                         "is required: it identifies the placement"))
             return
         kind = self.product(rec, "whether this is a placement")
         if kind is None:
@@ -192,18 +162,12 @@ class _Builder:
             return
         tn = id_part(tn_raw)
         begin = rec.fields["Begindatum"]
-        data: dict[str, Any] = {
-            "plaatsing_id": f"ijw:{tn}:{begin}",
-            "status": "gestart",
-            "vorm": kind.vorm,
-            "provider": self.msg.header.afzender,
-            "start": begin,
-        }
+        data: dict[str, Any] = {"plaatsing_id": f"ijw:{tn}:{begin}", "status": "gestart", "vorm": kind.vorm,
+                                "provider": self.msg.header.afzender, "start": begin}
         occurred = _midnight(date.fromisoformat(begin))
         if self.msg.kind == "jw307":
-            data.update(
-                status="beeindigd", end=rec.fields["Einddatum"], reden_einde=reden_einde(rec.fields["RedenBeeindiging"])
-            )
+            data.update(status="beeindigd", end=rec.fields["Einddatum"],
+                        reden_einde=reden_einde(rec.fields["RedenBeeindiging"]))
             occurred = _midnight(date.fromisoformat(rec.fields["Einddatum"]))
         original_id = f"ijw:{self.msg.kind}:{tn}:{begin}"
         plaatsing = self.event(original_id, "plaatsing", occurred, data)
@@ -214,14 +178,8 @@ class _Builder:
         correctie: dict[str, Any] = {"target_id": original_id, "action": "intrekken"}
         if status == "2":
             correctie.update(action="vervangen", replacement=plaatsing)
-        self.events.append(
-            Derived(
-                rec.element,
-                self.event(
-                    f"{original_id}:{self.message_id}", "correctie", _midnight(self.msg.header.dagtekening), correctie
-                ),
-            )
-        )
+        self.events.append(Derived(rec.element, self.event(
+            f"{original_id}:{self.message_id}", "correctie", _midnight(self.msg.header.dagtekening), correctie)))
 
 
 def convert(msg: Message, mapping: ProductMapping) -> Conversion:

@@ -81,9 +81,8 @@ class ProductMapping:
                 return table.categories[categorie]
         where = f"{gemeente} (region {region_name})" if region_name else f"{gemeente} (no region)"
         product = f"category {categorie}" + (f" code {code}" if code else "")
-        raise UnmappedProduct(
-            f"product {product} has no mapping for {where}: add the product code or its category to the product mapping"
-        )
+        raise UnmappedProduct(f"product {product} has no mapping for {where}: add the product code or its "
+                              "category to the product mapping")
 
 
 def _kind(value: Any, where: str) -> ProductKind:

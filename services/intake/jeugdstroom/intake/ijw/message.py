@@ -135,18 +135,15 @@ def _any(name: str) -> E:
 
 
 def _header(code: str, afzender: Check, ontvanger: Check) -> E:
-    return E(
-        "Header",
-        (
-            E("BerichtCode", _fixed(code)),
-            E("BerichtVersie", _fixed("3")),
-            E("BerichtSubversie", _fixed("2")),
-            E("Afzender", afzender),
-            E("Ontvanger", ontvanger),
-            E("BerichtIdentificatie", (E("Identificatie", IDENTIFICATIE), E("Dagtekening", DATE))),
-            _any("XsdVersie"),
-        ),
-    )
+    return E("Header", (
+        E("BerichtCode", _fixed(code)),
+        E("BerichtVersie", _fixed("3")),
+        E("BerichtSubversie", _fixed("2")),
+        E("Afzender", afzender),
+        E("Ontvanger", ontvanger),
+        E("BerichtIdentificatie", (E("Identificatie", IDENTIFICATIE), E("Dagtekening", DATE))),
+        _any("XsdVersie"),
+    ))
 
 
 _PERSON = (
@@ -158,147 +155,80 @@ _PERSON = (
 _PRODUCT = opt(E("Product", (E("Categorie", CATEGORIE), opt(E("Code", PRODUCTCODE)))))
 
 SPECS: Final[dict[str, E]] = {
-    "jw315": E(
-        "Bericht",
-        (
-            _header(BERICHT_CODES["jw315"], AGB, GEMEENTE),
-            E(
-                "Client",
-                (
-                    *_PERSON,
-                    opt(_any("GezagsdragerBekend")),
-                    opt(_any("Commentaar")),
-                    E(
-                        "AangevraagdeProducten",
-                        (
-                            many(
-                                E(
-                                    "AangevraagdProduct",
-                                    (
-                                        E("ReferentieAanbieder", REFERENTIE),
-                                        opt(_any("BeschikkingNummer")),
-                                        _PRODUCT,
-                                        opt(_any("BeschikkingIngangsdatum")),
-                                        E("ToewijzingIngangsdatum", DATE),
-                                        opt(E("ToewijzingEinddatum", DATE)),
-                                        opt(_any("Omvang")),
-                                        opt(_any("Budget")),
-                                        E(
-                                            "Verwijzer",
-                                            (E("Type", VERWIJZER), opt(_any("Naam")), opt(_any("ZorgverlenerCode"))),
-                                        ),
-                                        opt(_any("Raamcontract")),
-                                        opt(_any("Commentaar")),
-                                    ),
-                                )
-                            ),
-                        ),
-                    ),
-                ),
-            ),
-        ),
-    ),
-    "jw301": E(
-        "Bericht",
-        (
-            _header(BERICHT_CODES["jw301"], GEMEENTE, AGB),
-            E(
-                "Client",
-                (
-                    *_PERSON,
-                    opt(_any("Communicatie")),
-                    opt(E("JuridischeStatus", CODE2)),
-                    opt(_any("WettelijkeVertegenwoordiging")),
-                    opt(_any("Commentaar")),
-                    opt(_any("Relaties")),
-                    _any("Contactgegevens"),
-                    E(
-                        "ToegewezenProducten",
-                        (
-                            many(
-                                E(
-                                    "ToegewezenProduct",
-                                    (
-                                        E("ToewijzingNummer", NUMMER),
-                                        opt(E("ReferentieAanbieder", REFERENTIE)),
-                                        _PRODUCT,
-                                        E("Toewijzingsdatum", DATE),
-                                        E("Toewijzingstijd", TIME),
-                                        E("Ingangsdatum", DATE),
-                                        opt(E("Einddatum", DATE)),
-                                        opt(E("RedenWijziging", CODE2)),
-                                        opt(_any("Omvang")),
-                                        opt(_any("Budget")),
-                                        opt(_any("Commentaar")),
-                                    ),
-                                )
-                            ),
-                        ),
-                    ),
-                ),
-            ),
-        ),
-    ),
-    "jw305": E(
-        "Bericht",
-        (
-            _header(BERICHT_CODES["jw305"], AGB, GEMEENTE),
-            E(
-                "Client",
-                (
-                    *_PERSON,
-                    E(
-                        "StartProducten",
-                        (
-                            many(
-                                E(
-                                    "StartProduct",
-                                    (
-                                        opt(E("ToewijzingNummer", NUMMER)),
-                                        _PRODUCT,
-                                        opt(E("ToewijzingIngangsdatum", DATE)),
-                                        E("Begindatum", DATE),
-                                        E("StatusAanlevering", STATUS),
-                                    ),
-                                )
-                            ),
-                        ),
-                    ),
-                ),
-            ),
-        ),
-    ),
-    "jw307": E(
-        "Bericht",
-        (
-            _header(BERICHT_CODES["jw307"], AGB, GEMEENTE),
-            E(
-                "Client",
-                (
-                    *_PERSON,
-                    E(
-                        "StopProducten",
-                        (
-                            many(
-                                E(
-                                    "StopProduct",
-                                    (
-                                        opt(E("ToewijzingNummer", NUMMER)),
-                                        _PRODUCT,
-                                        opt(E("ToewijzingIngangsdatum", DATE)),
-                                        E("Begindatum", DATE),
-                                        E("RedenBeeindiging", CODE2),
-                                        E("Einddatum", DATE),
-                                        E("StatusAanlevering", STATUS),
-                                    ),
-                                )
-                            ),
-                        ),
-                    ),
-                ),
-            ),
-        ),
-    ),
+    "jw315": E("Bericht", (
+        _header(BERICHT_CODES["jw315"], AGB, GEMEENTE),
+        E("Client", (
+            *_PERSON,
+            opt(_any("GezagsdragerBekend")),
+            opt(_any("Commentaar")),
+            E("AangevraagdeProducten", (many(E("AangevraagdProduct", (
+                E("ReferentieAanbieder", REFERENTIE),
+                opt(_any("BeschikkingNummer")),
+                _PRODUCT,
+                opt(_any("BeschikkingIngangsdatum")),
+                E("ToewijzingIngangsdatum", DATE),
+                opt(E("ToewijzingEinddatum", DATE)),
+                opt(_any("Omvang")),
+                opt(_any("Budget")),
+                E("Verwijzer", (E("Type", VERWIJZER), opt(_any("Naam")), opt(_any("ZorgverlenerCode")))),
+                opt(_any("Raamcontract")),
+                opt(_any("Commentaar")),
+            ))),)),
+        )),
+    )),
+    "jw301": E("Bericht", (
+        _header(BERICHT_CODES["jw301"], GEMEENTE, AGB),
+        E("Client", (
+            *_PERSON,
+            opt(_any("Communicatie")),
+            opt(E("JuridischeStatus", CODE2)),
+            opt(_any("WettelijkeVertegenwoordiging")),
+            opt(_any("Commentaar")),
+            opt(_any("Relaties")),
+            _any("Contactgegevens"),
+            E("ToegewezenProducten", (many(E("ToegewezenProduct", (
+                E("ToewijzingNummer", NUMMER),
+                opt(E("ReferentieAanbieder", REFERENTIE)),
+                _PRODUCT,
+                E("Toewijzingsdatum", DATE),
+                E("Toewijzingstijd", TIME),
+                E("Ingangsdatum", DATE),
+                opt(E("Einddatum", DATE)),
+                opt(E("RedenWijziging", CODE2)),
+                opt(_any("Omvang")),
+                opt(_any("Budget")),
+                opt(_any("Commentaar")),
+            ))),)),
+        )),
+    )),
+    "jw305": E("Bericht", (
+        _header(BERICHT_CODES["jw305"], AGB, GEMEENTE),
+        E("Client", (
+            *_PERSON,
+            E("StartProducten", (many(E("StartProduct", (
+                opt(E("ToewijzingNummer", NUMMER)),
+                _PRODUCT,
+                opt(E("ToewijzingIngangsdatum", DATE)),
+                E("Begindatum", DATE),
+                E("StatusAanlevering", STATUS),
+            ))),)),
+        )),
+    )),
+    "jw307": E("Bericht", (
+        _header(BERICHT_CODES["jw307"], AGB, GEMEENTE),
+        E("Client", (
+            *_PERSON,
+            E("StopProducten", (many(E("StopProduct", (
+                opt(E("ToewijzingNummer", NUMMER)),
+                _PRODUCT,
+                opt(E("ToewijzingIngangsdatum", DATE)),
+                E("Begindatum", DATE),
+                E("RedenBeeindiging", CODE2),
+                E("Einddatum", DATE),
+                E("StatusAanlevering", STATUS),
+            ))),)),
+        )),
+    )),
 }
 #: Where each message keeps its records (the repeated product element).
 RECORDS: Final = {
@@ -443,12 +373,8 @@ def parse_message(data: bytes) -> Message:
     )
     return Message(
         kind=kind,
-        header=Header(
-            header["Afzender"],
-            header["Ontvanger"],
-            header["BerichtIdentificatie/Identificatie"],
-            date.fromisoformat(header["BerichtIdentificatie/Dagtekening"]),
-        ),
+        header=Header(header["Afzender"], header["Ontvanger"], header["BerichtIdentificatie/Identificatie"],
+                      date.fromisoformat(header["BerichtIdentificatie/Dagtekening"])),
         client=Client(client["Bsn"], date.fromisoformat(client["Geboortedatum/Datum"])),
         records=records,
         juridische_status=client.get("JuridischeStatus"),

@@ -25,9 +25,8 @@ from jeugdstroom.intake.submission import accept_checked, summary
 #: Largest accepted message; ``JEUGDSTROOM_IJW_MAX_BYTES`` overrides it.
 MAX_BYTES: Final = int(os.environ.get("JEUGDSTROOM_IJW_MAX_BYTES", str(1024 * 1024)))
 XML_TYPES: Final = ("application/xml", "text/xml")
-MESSAGES: Final = Counter(
-    "jeugdstroom_intake_ijw_messages_total", "iJw messages by message type and outcome", ["message", "outcome"]
-)
+MESSAGES: Final = Counter("jeugdstroom_intake_ijw_messages_total", "iJw messages by message type and outcome",
+                          ["message", "outcome"])
 
 
 class _Conflict(Exception):
@@ -52,14 +51,8 @@ def _refused(exc: IjwRejected, label: str) -> JSONResponse:
     return JSONResponse({"detail": [p.as_dict() for p in exc.problems]}, status_code=exc.status)
 
 
-def register(
-    app: FastAPI,
-    settings: Settings,
-    current_sender: Callable[..., Awaitable[Sender]],
-    pool: Callable[[], Any],
-    mapping: ProductMapping | None = None,
-    max_bytes: int | None = None,
-) -> None:
+def register(app: FastAPI, settings: Settings, current_sender: Callable[..., Awaitable[Sender]],
+             pool: Callable[[], Any], mapping: ProductMapping | None = None, max_bytes: int | None = None) -> None:
     """Add ``POST /v1/ijw`` to the intake ``app``; ``pool`` gives the running app's connection pool."""
     products = mapping if mapping is not None else load_mapping()
     limit = MAX_BYTES if max_bytes is None else max_bytes
@@ -74,9 +67,8 @@ def register(
             "correctie vervangen/intrekken. All or nothing: any problem refuses the whole message with the element "
             "path and reason. Resending a message answers its events as duplicates."
         ),
-        openapi_extra={
-            "requestBody": {"required": True, "content": {t: {"schema": {"type": "string"}} for t in XML_TYPES}}
-        },
+        openapi_extra={"requestBody": {"required": True, "content": {t: {"schema": {"type": "string"}}
+                                                                     for t in XML_TYPES}}},
         responses={
             200: {"description": "Nothing new: every event was accepted before (a resend), or none was derived"},
             401: {"description": "Missing or invalid token"},
@@ -107,22 +99,16 @@ def register(
                     if any(r["status"] == "conflict" for r in results):
                         raise _Conflict(results)  # roll back: nothing of this message is applied
             except _Conflict as conflict:
-                problems = [
-                    Problem(d.element, f"event {r['id']} was accepted before with different content")
-                    for d, r in zip(conversion.events, conflict.results, strict=True)
-                    if r["status"] == "conflict"
-                ]
+                problems = [Problem(d.element, f"event {r['id']} was accepted before with different content")
+                            for d, r in zip(conversion.events, conflict.results, strict=True)
+                            if r["status"] == "conflict"]
                 MESSAGES.labels(label, "conflict").inc()
                 return JSONResponse({"detail": [p.as_dict() for p in problems]}, status_code=409)
         out = [{"element": d.element, **r} for d, r in zip(conversion.events, results, strict=True)]
         fresh = any(r["status"] == "accepted" for r in results)
         MESSAGES.labels(label, "accepted" if fresh else "duplicate" if results else "no_events").inc()
         return JSONResponse(
-            {
-                "message": msg.label,
-                "results": out,
-                "skipped": [s.as_dict() for s in conversion.skipped],
-                "summary": summary(results),
-            },
+            {"message": msg.label, "results": out, "skipped": [s.as_dict() for s in conversion.skipped],
+             "summary": summary(results)},
             status_code=202 if fresh else 200,
         )
