@@ -105,6 +105,8 @@ def build_stream(seed: int, children: int) -> Stream:
                 "reden_einde": None,
                 "overplaatsing": False,
             }
+            v1["instroom"] = rng.random() < 0.7
+            v1["instroom_gesloten"] = v1["vorm"] == "gesloten" and rng.random() < 0.8
             versions = [v1]
             if rng.random() < 0.6:
                 reden = rng.choice(REDENEN)
@@ -124,6 +126,10 @@ def build_stream(seed: int, children: int) -> Stream:
                 last = versions[-1]
                 assert last is not None
                 versions.append({**last, "vorm": rng.choice(PL_VORMEN)})
+            elif r < 0.25:  # a correction elsewhere turns a transfer into instroom or back
+                last = versions[-1]
+                assert last is not None
+                versions.append({**last, "instroom": not last["instroom"]})
             if versions[-1] is not None:
                 placements.append(versions[-1])  # type: ignore[arg-type]
             chains.append(("plaatsing", f"p{c}-{k}", versions))
@@ -176,6 +182,27 @@ def build_stream(seed: int, children: int) -> Stream:
                 if rng.random() < 0.2:
                     versions.append({**fact, "continues": not fact["continues"]})
                 chains.append(("achttien_in_pleegzorg", f"f{pl['plaatsing_id']}", versions))
+        for pl in placements:  # verblijf segments (what the registry derives is not modelled: any segments do)
+            groups = ["verblijf", pl["vorm"]]
+            groups += ["gezinsgericht"] if pl["vorm"] in GEZINSGERICHT else []
+            groups += ["pleegzorg"] if pl["vorm"].startswith("pleegzorg") else []
+            for groep in groups:
+                seg = {
+                    **base,
+                    "instelling": pl["instelling"],
+                    "segment_id": f"{groep}:{pl['plaatsing_id']}:{pl['start'].isoformat()}",
+                    "groep": groep,
+                    "plaatsing_id": pl["plaatsing_id"],
+                    "vorm": pl["vorm"],
+                    "start": pl["start"],
+                    "end": pl["end"],
+                }
+                versions = [seg]
+                if rng.random() < 0.2:
+                    versions.append({**seg, "end": pl["start"] + timedelta(days=rng.randint(1, 400))})
+                if rng.random() < 0.05:
+                    versions.append(None)
+                chains.append(("verblijf_segment", seg["segment_id"], versions))
         # the child's changes: the chains interleaved at random, each in its own order
         pending = [(entity, key, [None, *versions], 1) for entity, key, versions in chains]
         seq: list[dict[str, Any]] = []
@@ -240,12 +267,14 @@ DIMS: dict[str, tuple[str, ...]] = {
     "gesloten_instroom": ("gemeente", "jeugdregio", "instelling"),
     "gesloten_duur": ("gemeente", "jeugdregio", "instelling"),
     "verblijf_actief": ("gemeente", "jeugdregio", "instelling", "vorm"),
+    "verblijf_jeugdigen": ("gemeente", "jeugdregio", "instelling"),
     "aandeel_gezinsgericht": ("gemeente", "jeugdregio"),
     "verblijf_instroom": ("gemeente", "jeugdregio", "instelling", "vorm"),
     "overplaatsingen": ("gemeente", "jeugdregio", "instelling", "vorm"),
     "voortijdig_beeindigd": ("gemeente", "jeugdregio", "instelling", "vorm"),
     "voortijdig_aandeel": ("gemeente", "jeugdregio", "instelling"),
-    "verlengde_pleegzorg": ("gemeente", "jeugdregio", "instelling", "vorm"),
+    "verlengde_pleegzorg": ("gemeente", "jeugdregio", "instelling"),
+    "gezinshuis_18plus": ("gemeente", "jeugdregio", "instelling"),
     "continuering_18": ("gemeente", "jeugdregio", "instelling"),
     "wachtlijst_pleegzorg": ("gemeente", "jeugdregio", "urgent"),
     "wachtend_pleegzorg_dagen": ("gemeente", "jeugdregio", "urgent"),
@@ -332,28 +361,42 @@ def oracle(
     for p in final["plaatsing"]:
         start, end = (_d(p["start"]) if p["start"] else None), (_d(p["end"]) if p["end"] else None)
         if start is not None:
-            episodes["verblijf_actief"].append((start, end, who(p, *DIMS["verblijf_actief"])))
-            counts["verblijf_instroom"].append((start, who(p, *DIMS["verblijf_instroom"])))
+            if p["instroom"]:
+                counts["verblijf_instroom"].append((start, who(p, *DIMS["verblijf_instroom"])))
+            else:
+                counts["overplaatsingen"].append((start, who(p, *DIMS["overplaatsingen"])))
             if p["vorm"] == "gesloten":
                 counts["~opnames"].append((start, {"instelling": p["provider"]}))  # at the provider
                 episodes["~gesloten_provider"].append((start, end, {"instelling": p["provider"]}))
-                episodes["gesloten_actief"].append((start, end, who(p, *DIMS["gesloten_actief"])))
-                counts["gesloten_instroom"].append((start, who(p, *DIMS["gesloten_instroom"])))
+                if p["instroom_gesloten"]:
+                    counts["gesloten_instroom"].append((start, who(p, *DIMS["gesloten_instroom"])))
                 if end is not None:
                     durations["gesloten_duur"].append((end, who(p, *DIMS["gesloten_duur"]), (end - start).days))
-            if p["vorm"] in GEZINSGERICHT:
-                birth = _d(p["birth_date"])
-                lo, hi = max(start, birthday(birth, 18)), birthday(birth, 21)
-                if end is not None:
-                    hi = min(hi, end)
-                if lo < hi:
-                    episodes["verlengde_pleegzorg"].append((lo, hi, who(p, *DIMS["verlengde_pleegzorg"])))
         if end is not None:
-            if p["overplaatsing"]:
-                counts["overplaatsingen"].append((end, who(p, *DIMS["overplaatsingen"])))
             if p["reden_einde"] == "voortijdig":
                 counts["voortijdig_beeindigd"].append((end, who(p, *DIMS["voortijdig_beeindigd"])))
             counts["~beeindigd"].append((end, who(p, "gemeente", "jeugdregio", "instelling")))
+    for g in final["verblijf_segment"]:
+        start, end = _d(g["start"]), (_d(g["end"]) if g["end"] else None)
+        groep = g["groep"]
+        if groep in PL_VORMEN:
+            episodes["verblijf_actief"].append(
+                (start, end, {**who(g, "gemeente", "jeugdregio", "instelling"), "vorm": groep})
+            )
+        if groep == "gesloten":
+            episodes["gesloten_actief"].append((start, end, who(g, *DIMS["gesloten_actief"])))
+        if groep == "verblijf":
+            episodes["verblijf_jeugdigen"].append((start, end, who(g, *DIMS["verblijf_jeugdigen"])))
+        if groep == "gezinsgericht":
+            episodes["~gezinsgericht"].append((start, end, who(g, "gemeente", "jeugdregio", "instelling")))
+        if groep in ("pleegzorg", "gezinshuis"):  # pleegzorg → verlengde pleegzorg, gezinshuis → gezinshuis 18+
+            birth = _d(g["birth_date"])
+            lo, hi = max(start, birthday(birth, 18)), birthday(birth, 21)
+            if end is not None:
+                hi = min(hi, end)
+            adult = "gezinshuis_18plus" if groep == "gezinshuis" else "verlengde_pleegzorg"
+            if lo < hi:
+                episodes[adult].append((lo, hi, who(g, *DIMS[adult])))
     for a in final["aanmelding"]:
         day = _d(a["day"])
         counts["verwijzers"].append((day, who(a, *DIMS["verwijzers"])))
@@ -453,10 +496,8 @@ def oracle(
                 cells = {c: {"value": nearest(v, 0.5), "n": len(v), "p90": nearest(v, 0.9)} for c, v in waited.items()}
             else:
                 if ind == "aandeel_gezinsgericht":
-                    den = stock_cells(episodes["verblijf_actief"], period, names)
-                    num = stock_cells(
-                        [e for e in episodes["verblijf_actief"] if e[2]["vorm"] in GEZINSGERICHT], period, names
-                    )
+                    den = stock_cells(episodes["verblijf_jeugdigen"], period, names)
+                    num = stock_cells(episodes["~gezinsgericht"], period, names)
                 elif ind in ("separaties_per_1000_verblijfsdagen", "separaties_per_100_opnames"):
                     num = count_cells(counts["separatie_interventies"], period, names)
                     if ind == "separaties_per_100_opnames":

@@ -115,14 +115,14 @@ async def test_distinct_children_across_days_and_dims(conn: asyncpg.Connection) 
     }
 
 
-async def test_ratio_of_stocks_with_filtered_numerator(conn: asyncpg.Connection) -> None:
-    s = "verblijf_actief"
+async def test_ratio_of_two_stock_series(conn: asyncpg.Connection) -> None:
+    num, den = "verblijf_gezinsgericht", "verblijf_jeugdigen"
     await repo.apply_deltas(
         conn,
         {
-            Key("stock", s, date(2026, 1, 1), (*A, ("vorm", "gezinshuis"))): 1,
-            Key("stock", s, date(2026, 1, 1), (*A, ("vorm", "residentieel"))): 2,
-            Key("stock", s, date(2026, 2, 1), (*A, ("vorm", "residentieel"))): -2,
+            Key("stock", num, date(2026, 1, 1), A): 1,
+            Key("stock", den, date(2026, 1, 1), A): 3,
+            Key("stock", den, date(2026, 2, 1), A): -2,
         },
     )
     ind = CATALOGUE["aandeel_gezinsgericht"]

@@ -39,6 +39,7 @@ ENTITY_TABLES = {
     "plaatsing": "registry.plaatsingen",
     "separatie": "registry.separatie_episodes",
     "achttien_in_pleegzorg": "registry.achttien_facts",
+    "verblijf_segment": "registry.verblijf_segmenten",
 }
 
 

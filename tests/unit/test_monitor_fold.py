@@ -25,6 +25,8 @@ from jeugdstroom.common.contracts.changes import (
     RegistryChange,
     SeparatieChange,
     SeparatieEpisode,
+    VerblijfSegment,
+    VerblijfSegmentChange,
 )
 from jeugdstroom.monitor import fold
 from jeugdstroom.monitor.catalogue import CATALOGUE, FOLDS, SERIES, Part
@@ -46,12 +48,26 @@ def sep(
     return SeparatieEpisode(**base(**kw), separatie_id="s1", vorm=vorm, start=start, end=end)  # type: ignore[arg-type]
 
 
+def segment(groep: str, start: date, end: date | None = None, vorm: str | None = None, **kw: Any) -> VerblijfSegment:
+    return VerblijfSegment(
+        **base(**kw),
+        segment_id=f"{groep}:p1:{start}",
+        groep=groep,  # type: ignore[arg-type]
+        plaatsing_id="p1",
+        vorm=vorm or (groep if groep not in ("verblijf", "gezinsgericht", "pleegzorg") else "pleegzorg_bestand"),  # type: ignore[arg-type]
+        start=start,
+        end=end,
+    )
+
+
 def plaatsing(
     start: date | None,
     end: date | None = None,
     vorm: str = "gesloten",
     reden: str | None = None,
     overplaatsing: bool = False,
+    instroom: bool = True,
+    instroom_gesloten: bool = True,
     **kw: Any,
 ) -> PlaatsingEpisode:
     return PlaatsingEpisode(
@@ -63,6 +79,8 @@ def plaatsing(
         end=end,
         reden_einde=reden,
         overplaatsing=overplaatsing,
+        instroom=instroom,
+        instroom_gesloten=instroom_gesloten,
     )
 
 
@@ -98,6 +116,7 @@ def change(n: int, before: Any, after: Any) -> AnyChange:
         AanmeldingEpisode: AanmeldingChange,
         BeschikkingEpisode: BeschikkingChange,
         AchttienFact: AchttienChange,
+        VerblijfSegment: VerblijfSegmentChange,
     }[type(entity)]
     return cls(change_id=f"c{n}", pseudonym=entity.pseudonym, before=before, after=after)  # type: ignore[no-any-return]
 
@@ -220,12 +239,14 @@ def test_distinct_children_across_days() -> None:
 def test_stock_value_at_a_past_date() -> None:
     v1 = plaatsing(date(2025, 1, 10))
     v2 = plaatsing(date(2025, 1, 10), date(2025, 3, 5), reden="volgens_plan")
-    deltas = fold_all([change(1, None, v1), change(2, v1, v2)])
+    s1, s2 = segment("gesloten", date(2025, 1, 10)), segment("gesloten", date(2025, 1, 10), date(2025, 3, 5))
+    deltas = fold_all([change(1, None, v1), change(2, v1, v2), change(3, None, s1), change(4, s1, s2)])
     assert stock_on(deltas, "gesloten_actief", date(2025, 1, 9)) == 0
     assert stock_on(deltas, "gesloten_actief", date(2025, 1, 10)) == 1
     assert stock_on(deltas, "gesloten_actief", date(2025, 3, 4)) == 1
     assert stock_on(deltas, "gesloten_actief", date(2025, 3, 5)) == 0  # the end day is not counted
     assert stock_on(deltas, "verblijf_actief", date(2025, 2, 1)) == 1
+    assert stock_on(deltas, "verblijf_jeugdigen", date(2025, 2, 1)) == 0  # only from the "verblijf" segments
     assert sum(of(deltas, "gesloten_instroom").values()) == 1
     assert of(deltas, "verblijf_instroom") == {
         Key("count", "verblijf_instroom", date(2025, 1, 10), (*sorted(NIJMEGEN.items()), ("vorm", "gesloten"))): 1
@@ -247,33 +268,59 @@ def test_episode_ending_on_or_before_its_start_is_never_active() -> None:
     assert fold.contributions("x", [Episode(date(2025, 1, 2), date(2025, 1, 1), ())]) == []
 
 
-def test_voortijdig_and_overplaatsing_count_on_the_end_day() -> None:
+def test_voortijdig_counts_on_the_end_day_a_transfer_on_its_start_instead_of_instroom() -> None:
     v = plaatsing(date(2025, 1, 1), date(2025, 6, 30), vorm="pleegzorg_netwerk", reden="voortijdig")
     assert fold.voortijdig_beeindigd(v) == [
         Item(date(2025, 6, 30), fold.dims({**NIJMEGEN, "vorm": "pleegzorg_netwerk"}))
     ]
     assert fold.overplaatsingen(v) == []
+    assert fold.verblijf_instroom(v) == [Item(date(2025, 1, 1), fold.dims({**NIJMEGEN, "vorm": "pleegzorg_netwerk"}))]
     o = plaatsing(date(2025, 1, 1), date(2025, 6, 30), vorm="residentieel", reden="overplaatsing", overplaatsing=True)
-    assert fold.overplaatsingen(o) == [Item(date(2025, 6, 30), fold.dims({**NIJMEGEN, "vorm": "residentieel"}))]
-    assert fold.voortijdig_beeindigd(o) == []
+    assert fold.overplaatsingen(o) == [] and fold.voortijdig_beeindigd(o) == []
+    t = plaatsing(date(2025, 7, 2), vorm="gesloten", instroom=False, instroom_gesloten=True)
+    assert fold.overplaatsingen(t) == [Item(date(2025, 7, 2), fold.dims({**NIJMEGEN, "vorm": "gesloten"}))]
+    assert fold.verblijf_instroom(t) == []
+    assert fold.gesloten_instroom(t) == [Item(date(2025, 7, 2), fold.dims(NIJMEGEN))]  # enters gesloten
+    assert fold.gesloten_instroom(plaatsing(date(2025, 7, 2), instroom=False, instroom_gesloten=False)) == []
 
 
-def test_verlengde_pleegzorg_covers_only_the_days_from_18_to_21() -> None:
+def test_verlengde_pleegzorg_is_pleegzorg_from_18_to_the_configured_age_gezinshuis_apart() -> None:
     birth = date(2007, 6, 15)
-    open_ = plaatsing(date(2020, 1, 1), vorm="pleegzorg_bestand", birth=birth)
-    assert fold.verlengde_pleegzorg(open_) == [
-        Episode(date(2025, 6, 15), date(2028, 6, 15), fold.dims({**NIJMEGEN, "vorm": "pleegzorg_bestand"}))
-    ]
-    ended = plaatsing(date(2020, 1, 1), date(2026, 1, 1), vorm="gezinshuis", birth=birth)
-    assert fold.verlengde_pleegzorg(ended) == [
-        Episode(date(2025, 6, 15), date(2026, 1, 1), fold.dims({**NIJMEGEN, "vorm": "gezinshuis"}))
-    ]
-    assert (
-        fold.verlengde_pleegzorg(plaatsing(date(2020, 1, 1), date(2025, 6, 15), vorm="gezinshuis", birth=birth)) == []
-    )  # ended on the birthday: never 18 in care
-    assert fold.verlengde_pleegzorg(plaatsing(date(2026, 1, 1), vorm="residentieel", birth=birth)) == []
-    leap = plaatsing(date(2020, 1, 1), vorm="gezinshuis", birth=date(2008, 2, 29))
+    open_ = segment("pleegzorg", date(2020, 1, 1), birth=birth)
+    assert fold.verlengde_pleegzorg(open_) == [Episode(date(2025, 6, 15), date(2028, 6, 15), fold.dims(NIJMEGEN))]
+    assert fold.gezinshuis_18plus(open_) == []
+    assert fold.verlengde_pleegzorg(segment("pleegzorg_bestand", date(2020, 1, 1), birth=birth)) == []  # per form
+    ended = segment("gezinshuis", date(2020, 1, 1), date(2026, 1, 1), birth=birth)
+    assert fold.verlengde_pleegzorg(ended) == []  # v1 counted gezinshuis as verlengde pleegzorg
+    assert fold.gezinshuis_18plus(ended) == [Episode(date(2025, 6, 15), date(2026, 1, 1), fold.dims(NIJMEGEN))]
+    on_birthday = segment("pleegzorg", date(2020, 1, 1), date(2025, 6, 15), birth=birth)
+    assert fold.verlengde_pleegzorg(on_birthday) == []  # ended on the birthday: never 18 in care
+    leap = segment("pleegzorg", date(2020, 1, 1), birth=date(2008, 2, 29))
     assert fold.verlengde_pleegzorg(leap)[0].start == date(2026, 3, 1)
+    try:
+        fold.configure(23)
+        assert fold.verlengde_pleegzorg(open_)[0].end == date(2030, 6, 15)
+        assert fold.gezinshuis_18plus(ended)[0].end == date(2026, 1, 1)
+        with pytest.raises(ValueError):
+            fold.configure(24)
+    finally:
+        fold.configure(21)
+
+
+def test_children_stocks_come_from_their_segment_group() -> None:
+    day = date(2025, 5, 1)
+    every = {g: segment(g, day) for g in ("verblijf", "gezinsgericht", "pleegzorg", "gezinshuis", "gesloten")}
+    by_series = {
+        series: [g for g, seg in every.items() if getattr(fold, series)(seg)]
+        for series in ("verblijf_actief", "verblijf_jeugdigen", "verblijf_gezinsgericht", "gesloten_actief")
+    }
+    assert by_series == {
+        "verblijf_actief": ["gezinshuis", "gesloten"],
+        "verblijf_jeugdigen": ["verblijf"],
+        "verblijf_gezinsgericht": ["gezinsgericht"],
+        "gesloten_actief": ["gesloten"],
+    }
+    assert fold.verblijf_actief(every["gezinshuis"])[0].dims == fold.dims({**NIJMEGEN, "vorm": "gezinshuis"})
 
 
 def test_achttien_fact_feeds_both_ratio_parts() -> None:
@@ -376,7 +423,7 @@ def test_argus_interventions_forms_and_the_rates_series() -> None:
 
 
 def test_catalogue_covers_every_series_with_a_fold() -> None:
-    assert len(CATALOGUE) == 27
+    assert len(CATALOGUE) == 29
     for s in SERIES.values():
         assert (s.id, s.fold) in FOLDS[s.entity]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, timedelta
 from typing import Any
 
@@ -445,23 +446,33 @@ def test_overlapping_placements_are_a_finding_touching_ones_are_not() -> None:
     assert [f.kind for f in found] == ["plaatsing_overlap"]
 
 
-def test_achttien_counts_continues_and_waits_for_the_watermark() -> None:
+def test_achttien_per_child_continues_when_still_in_pleegzorg_30_days_later_and_waits_for_the_watermark() -> None:
     birth = date(2007, 6, 15)
     bday = date(2025, 6, 15)
+    check = bday + timedelta(days=30)
 
-    def fact_of(p: PlaatsingEpisode, wm: date | None = None) -> tuple[bool | None, date | None]:
-        facts, pending = derived.achttien([p], wm)
+    def fact_of(*ps: PlaatsingEpisode, wm: date | None = None, days: int = 30) -> tuple[bool | None, date | None]:
+        facts, pending = derived.achttien(list(ps), wm, days)
+        assert len(facts) <= 1  # one per child
         return (facts[0].continues if facts else None), pending
 
-    assert fact_of(_p("p", date(2024, 1, 1), bday, "meerderjarig", birth=birth)) == (False, None)
-    assert fact_of(_p("p", date(2024, 1, 1), bday + timedelta(days=1), birth=birth)) == (True, None)
-    assert fact_of(_p("p", date(2024, 1, 1), bday - timedelta(days=1), birth=birth)) == (None, None)
-    assert fact_of(_p("p", bday + timedelta(days=1), birth=birth), date(2030, 1, 1)) == (None, None)
-    assert fact_of(_p("p", date(2024, 1, 1), vorm="residentieel", birth=birth), date(2030, 1, 1)) == (None, None)
-    # open placement: unknown until the watermark passes the birthday, then it continues
-    assert fact_of(_p("p", bday, birth=birth), bday) == (None, bday)
-    assert fact_of(_p("p", bday, birth=birth), bday + timedelta(days=1)) == (True, None)
-    assert fact_of(_p("p", bday, vorm="gezinshuis", birth=birth), None) == (None, bday)
+    def p(pid: str, start: date, end: date | None = None, vorm: str = "pleegzorg_bestand") -> PlaatsingEpisode:
+        return _p(pid, start, end, "volgens_plan" if end else None, vorm=vorm, birth=birth)
+
+    assert fact_of(p("p", date(2024, 1, 1), bday)) == (False, None)  # ended on the birthday (meerderjarig)
+    assert fact_of(p("p", date(2024, 1, 1), bday + timedelta(days=1))) == (False, None)  # v1: "continued"
+    assert fact_of(p("p", date(2024, 1, 1), check)) == (False, None)  # not active on the check day
+    assert fact_of(p("p", date(2024, 1, 1), check + timedelta(days=1))) == (True, None)
+    assert fact_of(p("p", date(2024, 1, 1), bday + timedelta(days=5)), days=5) == (False, None)
+    assert fact_of(p("p", date(2024, 1, 1), bday + timedelta(days=6)), days=5) == (True, None)
+    assert fact_of(p("p", date(2024, 1, 1), bday - timedelta(days=1))) == (None, None)  # not in care on it
+    assert fact_of(p("p", date(2024, 1, 1), vorm="gezinshuis"), wm=date(2030, 1, 1)) == (None, None)  # pleegzorg only
+    # per child: a transfer to another pleegzorg placement after the birthday still continues
+    first = p("p1", date(2024, 1, 1), bday + timedelta(days=3))
+    assert fact_of(first, p("p2", bday + timedelta(days=4), date(2026, 1, 1))) == (True, None)
+    # open placement: unknown until the watermark passes the check day, then it continues
+    assert fact_of(p("p", date(2024, 1, 1)), wm=check) == (None, check)
+    assert fact_of(p("p", date(2024, 1, 1)), wm=check + timedelta(days=1)) == (True, None)
 
 
 def test_eighteenth_birthday_of_a_leap_day_child_is_the_first_of_march() -> None:
@@ -527,15 +538,135 @@ def test_a_replacement_may_move_an_event_to_another_child() -> None:
     c = corr("c1", ev, "2025-02-03T12:00:00+01:00", moved)
     assert care_path.project(P1, {original.uid: original}, [c], None).entities == {}
     other = care_path.project(P2, {original.uid: original}, [c], None)
-    assert list(other.entities) == [("plaatsing", f"{PROVIDER}/p1")]
+    assert [k for k in other.entities if k[0] == "plaatsing"] == [("plaatsing", f"{PROVIDER}/p1")]
 
 
 def test_the_watermark_makes_an_open_placement_an_achttien_fact() -> None:
     p = plaats("e1", "p1", "2024-01-01", birth="2007-06-15")
-    before = care_path.project(P1, {p.uid: p}, [], date(2025, 6, 15))
-    assert before.child is not None and before.child.pending_birthday == date(2025, 6, 15)
-    after = care_path.project(P1, {p.uid: p}, [], date(2025, 6, 16))
+    before = care_path.project(P1, {p.uid: p}, [], date(2025, 7, 15))
+    assert before.child is not None and before.child.pending_birthday == date(2025, 7, 15)  # birthday + 30 days
+    after = care_path.project(P1, {p.uid: p}, [], date(2025, 7, 16))
     assert after.child is not None and after.child.pending_birthday is None
     [change] = care_path.diff(before, after).changes
     assert change.entity == "achttien_in_pleegzorg" and change.before is None
     assert change.after is not None and change.after.continues is True  # type: ignore[union-attr]
+
+
+def test_the_episode_gemeente_is_the_woonplaats_on_the_event_that_starts_it() -> None:
+    start = plaats("e1", "p1", "2025-01-01", gemeente="GM0296")
+    end = plaats("e2", "p1", "2025-01-01", end="2025-06-01", gemeente=GEM)  # the child moved meanwhile
+    ep, _ = plaatsing.project([end, start])
+    assert ep.gemeente == "GM0296" and ep.end == date(2025, 6, 1)
+    only_end, _ = plaatsing.project([end])  # no start event (yet): the earliest report
+    assert only_end.gemeente == GEM
+    # a later restatement of the start does not move it either
+    again = plaats("e3", "p1", "2025-01-01", occurred="2025-03-01T12:00:00+01:00", gemeente="GM0209")
+    assert plaatsing.project([again, end, start])[0].gemeente == "GM0296"
+    b1 = besch("b-e1", "b1", "2025-01-01")
+    b2 = fact(
+        {
+            **event(
+                "beschikking",
+                "b-e2",
+                "2025-05-01T12:00:00+02:00",
+                {**b1.data, "status": "beeindigd", "end": "2025-05-01"},
+                sender=GEM,
+                gemeente="GM0209",
+            )
+        }
+    )
+    assert beschikking.project([b2, b1])[0].gemeente == GEM
+
+
+@pytest.mark.parametrize(
+    ("prev_vorm", "gap", "reden", "instroom", "instroom_gesloten"),
+    [
+        ("gesloten", 2, "overplaatsing", False, False),  # transfer within gesloten
+        ("gesloten", 31, "overplaatsing", False, False),
+        ("gesloten", 32, "overplaatsing", True, True),  # too late: the child enters again
+        ("gesloten", 2, "volgens_plan", True, True),  # not an overplaatsing
+        ("residentieel", 2, "overplaatsing", False, True),  # a transfer within verblijf, but entering gesloten
+        ("gesloten", -10, None, False, False),  # the other one is still active on the start
+    ],
+)
+def test_instroom_excludes_transfers_of_the_same_category(
+    prev_vorm: str, gap: int, reden: str | None, instroom: bool, instroom_gesloten: bool
+) -> None:
+    end = date(2025, 3, 1)
+    first = _p("p1", date(2025, 1, 1), end if reden else None, reden, vorm=prev_vorm)
+    nxt = _p("p2", end + timedelta(days=gap), vorm="gesloten")
+    out = {p.plaatsing_id: p for p in derived.instroom([nxt, first])}
+    assert (out["p2"].instroom, out["p2"].instroom_gesloten) == (instroom, instroom_gesloten)
+    assert out["p1"].instroom and out["p1"].instroom_gesloten is (prev_vorm == "gesloten")
+
+
+def test_same_day_starts_one_of_them_is_instroom() -> None:
+    out = derived.instroom([_p("p2", date(2025, 1, 1)), _p("p1", date(2025, 1, 1))])
+    assert {p.plaatsing_id: p.instroom for p in out} == {"p1": True, "p2": False}  # the smaller key enters
+
+
+def test_withdrawing_the_earlier_placement_turns_the_transfer_back_into_instroom() -> None:
+    first = plaats("e1", "p1", "2025-01-01", end="2025-03-01", reden="overplaatsing", vorm="gesloten")
+    second = plaats("e2", "p2", "2025-03-03", vorm="gesloten")
+    originals = {first.uid: first, second.uid: second}
+    key = ("plaatsing", f"{PROVIDER}/p2")
+    before = care_path.project(P1, originals, [], None)
+    assert not before.entities[key].instroom_gesloten  # type: ignore[union-attr]
+    withdraw = corr("c1", {"id": "e1", "sender": PROVIDER, "child": {"pseudonym": P1}}, "2025-03-10T12:00:00+01:00")
+    after = care_path.project(P1, originals, [withdraw], None)
+    ep = after.entities[key]
+    assert isinstance(ep, PlaatsingEpisode) and ep.instroom and ep.instroom_gesloten
+    changed = {(c.entity, c.key) for c in care_path.diff(before, after).changes if c.entity == "plaatsing"}
+    assert changed == {key, ("plaatsing", f"{PROVIDER}/p1")}
+
+
+def _segs(*ps: PlaatsingEpisode, groep: str) -> list[tuple[str, str, date, date | None]]:
+    return [(s.instelling, s.plaatsing_id, s.start, s.end) for s in derived.segmenten(list(ps)) if s.groep == groep]
+
+
+def test_segments_count_each_child_once_per_group_each_day_attributed_to_the_latest_started_placement() -> None:
+    a = _p("pa", date(2025, 1, 1), date(2025, 6, 1), "volgens_plan", vorm="residentieel")
+    b = _p("pb", date(2025, 3, 1), date(2025, 4, 1), "volgens_plan", vorm="gesloten")  # inside a
+    c = _p("pc", date(2025, 6, 1), vorm="pleegzorg_bestand")  # starts the day a ends: no gap
+    d = _p("pd", date(2025, 8, 1), vorm="pleegzorg_netwerk")  # both pleegzorg forms at once
+    verblijf = _segs(a, b, c, d, groep="verblijf")
+    assert verblijf == [
+        (PROVIDER, "pa", date(2025, 1, 1), date(2025, 3, 1)),
+        (PROVIDER, "pb", date(2025, 3, 1), date(2025, 4, 1)),
+        (PROVIDER, "pa", date(2025, 4, 1), date(2025, 6, 1)),
+        (PROVIDER, "pc", date(2025, 6, 1), date(2025, 8, 1)),
+        (PROVIDER, "pd", date(2025, 8, 1), None),
+    ]
+    # non-overlapping and contiguous: the child counts once on every day it is placed
+    assert all(x[3] == y[2] for x, y in itertools.pairwise(verblijf))
+    assert _segs(a, b, c, d, groep="pleegzorg") == [
+        (PROVIDER, "pc", date(2025, 6, 1), date(2025, 8, 1)),
+        (PROVIDER, "pd", date(2025, 8, 1), None),
+    ]
+    assert _segs(a, b, c, d, groep="gezinsgericht") == _segs(a, b, c, d, groep="pleegzorg")
+    assert _segs(a, b, c, d, groep="residentieel") == [(PROVIDER, "pa", date(2025, 1, 1), date(2025, 6, 1))]
+    assert _segs(a, b, c, d, groep="pleegzorg_netwerk") == [(PROVIDER, "pd", date(2025, 8, 1), None)]
+    assert _segs(a, groep="gesloten") == []
+    # a gap between placements is a gap between segments; an empty placement has none
+    e = _p("pe", date(2025, 7, 1), date(2025, 7, 1), "volgens_plan", vorm="gesloten")
+    f = _p("pf", date(2025, 9, 1), date(2025, 10, 1), "volgens_plan", vorm="gesloten")
+    assert _segs(b, e, f, groep="gesloten") == [
+        (PROVIDER, "pb", date(2025, 3, 1), date(2025, 4, 1)),
+        (PROVIDER, "pf", date(2025, 9, 1), date(2025, 10, 1)),
+    ]
+
+
+def test_withdrawing_an_overlapping_placement_changes_the_segments_exactly() -> None:
+    first = plaats("e1", "p1", "2025-01-01", vorm="residentieel")
+    second = plaats("e2", "p2", "2025-02-01", end="2025-03-01", vorm="gesloten")
+    both = care_path.project(P1, {first.uid: first, second.uid: second}, [], None)
+    keys = {k for k in both.entities if k[0] == "verblijf_segment" and "/verblijf:" in k[1]}
+    assert keys == {
+        ("verblijf_segment", f"{PROVIDER}/verblijf:p1:2025-01-01"),
+        ("verblijf_segment", f"{PROVIDER}/verblijf:p2:2025-02-01"),
+        ("verblijf_segment", f"{PROVIDER}/verblijf:p1:2025-03-01"),
+    }
+    withdraw = corr("c1", {"id": "e2", "sender": PROVIDER, "child": {"pseudonym": P1}}, "2025-03-10T12:00:00+01:00")
+    alone = care_path.project(P1, {first.uid: first, second.uid: second}, [withdraw], None)
+    kept = [e for k, e in alone.entities.items() if k[0] == "verblijf_segment" and "/verblijf:" in k[1]]
+    assert [(s.plaatsing_id, s.start, s.end) for s in kept] == [("p1", date(2025, 1, 1), None)]  # type: ignore[union-attr]

@@ -241,7 +241,26 @@ def test_overplaatsing_needs_a_next_placement_within_31_days() -> None:
             kid.plaatsing("p3", "2026-04-11"),  # 32 days after p2's end: p2 is no transfer
         ]
     )
-    assert values(res, "overplaatsingen", "day") == {"2026-02-01": 1}
+    # p2 starts 31 days after p1 ended in an overplaatsing: a transfer (counted on its start), not instroom
+    assert values(res, "overplaatsingen", "day") == {"2026-03-04": 1}
+    assert values(res, "verblijf_instroom", "day") == {"2026-01-01": 1, "2026-04-11": 1}
+
+
+def test_instroom_excludes_transfers_by_category_and_a_withdrawn_predecessor_restores_it() -> None:
+    kid = Kid(1)
+    g1 = kid.plaatsing("g1", "2026-01-01", "2026-02-01", "overplaatsing", vorm="gesloten", sender=CLOSED)
+    g2 = kid.plaatsing("g2", "2026-02-03", vorm="gesloten", sender=CLOSED)
+    r1 = kid.plaatsing("r1", "2026-03-01", vorm="residentieel")  # while g2 is active: a transfer within verblijf
+    res = truth_of([g1, g2, r1])
+    assert values(res, "gesloten_instroom", "year") == {"2026-01-01": 1}
+    assert values(res, "verblijf_instroom", "year") == {"2026-01-01": 1}
+    assert values(res, "overplaatsingen", "year", vorm="gesloten") == {"2026-01-01": 1}  # g2
+    assert values(res, "overplaatsingen", "year", vorm="residentieel") == {"2026-01-01": 1}  # r1
+    withdrawn = truth_of([g1, g2, r1, kid.correctie(g1, "intrekken")])
+    assert values(withdrawn, "gesloten_instroom", "year") == {"2026-01-01": 1}  # g2 is instroom now
+    assert values(withdrawn, "verblijf_instroom", "year") == {"2026-01-01": 1}  # g2, no longer a transfer
+    assert values(withdrawn, "overplaatsingen", "year", vorm="gesloten") == {}
+    assert values(withdrawn, "overplaatsingen", "year", vorm="residentieel") == {"2026-01-01": 1}
 
 
 def test_gesloten_and_protection_durations_fall_on_the_end_day() -> None:
@@ -272,27 +291,36 @@ def test_gesloten_and_protection_durations_fall_on_the_end_day() -> None:
 
 
 def test_turning_18_in_pleegzorg_continues_or_not() -> None:
-    stays, leaves, waiting, recent = (
+    stays, leaves, waiting, recent, short, home = (
         Kid(1, birth="2008-03-15"),
         Kid(2, birth="2008-02-01"),
         Kid(3, birth="2008-06-25"),
         Kid(4, birth="2008-05-01"),
+        Kid(5, birth="2008-01-10"),
+        Kid(6, birth="2008-02-20"),
     )
     res = truth_of(
-        [stays.plaatsing("a", "2020-01-01", vorm="pleegzorg_netwerk")],  # open past 15 March 2026
-        [leaves.plaatsing("b", "2024-01-01", "2026-02-01", "meerderjarig", vorm="gezinshuis")],  # ended on birthday
-        # 18 on 25 June: the watermark (30 June − 7 days) has not passed it yet, so no fact
+        # open: still in pleegzorg 30 days after 15 March 2026, which the watermark (30 June − 7 days) has passed
+        [stays.plaatsing("a", "2020-01-01", vorm="pleegzorg_netwerk")],
+        [leaves.plaatsing("b", "2024-01-01", "2026-02-01", "meerderjarig", vorm="pleegzorg_bestand")],  # on birthday
+        # 18 on 25 June: the watermark has not passed 25 July yet, so no fact
         [waiting.plaatsing("c", "2025-01-01", vorm="pleegzorg_bestand")],
         [recent.plaatsing("d", "2026-05-02", vorm="pleegzorg_bestand")],  # placed after turning 18: no fact
+        [short.plaatsing("e", "2024-01-01", "2026-01-20", "volgens_plan", vorm="pleegzorg_bestand")],  # 10 days on
+        [home.plaatsing("f", "2023-01-01", vorm="gezinshuis")],  # gezinshuis: gezinshuis 18+, not continuering
     )
     year = rows(res, "continuering_18", "year")
     assert {r["dims"]["gemeente"]: (r["value"], r["numerator"], r["denominator"]) for r in year.values()} == {
-        "GM0268": (0.5, 1, 2)
+        "GM0268": (0.3333, 1, 3)
     }
-    assert values(res, "continuering_18", "month") == {"2026-02-01": 0.0, "2026-03-01": 1.0}
+    assert values(res, "continuering_18", "month") == {"2026-01-01": 0.0, "2026-02-01": 0.0, "2026-03-01": 1.0}
     verlengd = values(res, "verlengde_pleegzorg", "day")
-    assert min(verlengd) == "2026-03-15" and "2026-02-01" not in verlengd
-    assert values(res, "verlengde_pleegzorg", "month", vorm="pleegzorg_bestand") == {"2026-05-01": 1, "2026-06-01": 2}
+    assert min(verlengd) == "2026-01-10" and "2026-01-20" not in verlengd and "2026-02-01" not in verlengd
+    assert (
+        values(res, "verlengde_pleegzorg", "month")
+        == {"2026-03-01": 1, "2026-04-01": 1, "2026-05-01": 2, "2026-06-01": 3}  # last day (none left in January)
+    )
+    assert values(res, "gezinshuis_18plus", "month")["2026-02-01"] == 1
 
 
 def test_waiting_list_and_waiting_times_follow_the_linked_aanmelding() -> None:

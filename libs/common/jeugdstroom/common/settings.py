@@ -81,6 +81,20 @@ class Settings(BaseSettings):
         None,
         description="CSV of herindelingen added to the shipped list (layout of data/herindelingen.csv; docs/geography.md)",
     )
+    verlengde_pleegzorg_tot: int = Field(
+        21,
+        ge=21,
+        le=23,
+        description="monitor: verlengde pleegzorg (and gezinshuis 18+) counts young adults from the 18th birthday up"
+        " to (not including) this birthday (Actieprogramma: 21 by default, 'zo nodig tot het 22e of 23e')",
+    )
+    continuering_dagen: int = Field(
+        30,
+        ge=1,
+        le=365,
+        description="registry: continuering_18 — a child in pleegzorg on its 18th birthday continues when it is"
+        " still in pleegzorg this many days after the birthday",
+    )
     log_level: str = "INFO"
 
     @cached_property

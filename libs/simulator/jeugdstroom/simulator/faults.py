@@ -3,7 +3,9 @@
 * **late**: most events are sent minutes after they happen, some days later;
 * **duplicate**: an event is sent again with the same id and the same content (a retry);
 * **correctie**: a sender sends a wrong event and corrects it days later — ``vervangen`` with the right
-  content (same id, same sender), or ``intrekken`` of an event that should never have been sent;
+  content (same id, same sender), or ``intrekken`` of an event that should never have been sent (a second
+  aanmelding or separatie; a placement that ended in an overplaatsing just before a real one, which makes the
+  real one a transfer until the withdrawal turns it back into instroom);
 * **invalid**: an event that breaks the contract (a BSN failing the elfproef, an unknown code, an end
   before its start, a time without offset, a time far in the future, a malformed gemeente code, a missing
   field, a ``vervangen`` without replacement); intake must reject it. Invalid copies get their own id.
@@ -28,7 +30,7 @@ P_DUPLICATE = 0.015
 P_INVALID = 0.004
 P_INVALID_CORRECTIE = 0.0005
 P_REPLACE = {"aanmelding": 0.01, "plaatsing": 0.03, "separatie": 0.03, "beschikking": 0.015}
-P_WITHDRAW = {"aanmelding": 0.01, "separatie": 0.015}
+P_WITHDRAW = {"aanmelding": 0.01, "separatie": 0.015, "plaatsing": 0.02}
 
 
 @dataclass(slots=True)
@@ -81,8 +83,10 @@ def add_faults(clean: list[Ev], rng: random.Random, window: Window) -> list[Emis
             )
         else:
             out.append(Emission(event, send_at, fault="late" if late else ""))
+        spurious = None
         if correctable and wrong is None and rng.random() < P_WITHDRAW.get(etype, 0.0):
             spurious = _spurious(event, rng)
+        if spurious is not None:
             spurious_at = send_at + timedelta(minutes=rng.randrange(1, 240))
             out.append(Emission(spurious, spurious_at, fault="wrong"))
             out.append(
@@ -161,12 +165,26 @@ def _wrong_version(event: dict[str, Any], rng: random.Random) -> dict[str, Any] 
     return wrong
 
 
-def _spurious(event: dict[str, Any], rng: random.Random) -> dict[str, Any]:
-    """An event that should never have been sent (registered twice, wrong child file): withdrawn later."""
+def _spurious(event: dict[str, Any], rng: random.Random) -> dict[str, Any] | None:
+    """An event that should never have been sent (registered twice, wrong child file): withdrawn later. For a
+    placement start: an earlier placement of the same form that ended with reden overplaatsing the day before, so
+    that the real placement looks like a transfer until the withdrawal turns it back into instroom."""
     wrong = copy.deepcopy(event)
     wrong["id"] = f"{event['id']}-s"
     data = wrong["data"]
-    if event["type"] == "aanmelding":
+    if event["type"] == "plaatsing":
+        if data["status"] != "gestart":
+            return None
+        start = date.fromisoformat(data["start"])
+        data.pop("aanmelding_id", None)
+        data |= {
+            "plaatsing_id": f"{data['plaatsing_id']}-s",
+            "status": "beeindigd",
+            "start": (start - timedelta(days=rng.randrange(10, 40))).isoformat(),
+            "end": (start - timedelta(days=1)).isoformat(),
+            "reden_einde": "overplaatsing",
+        }
+    elif event["type"] == "aanmelding":
         data["aanmelding_id"] = f"{data['aanmelding_id']}-s"
         data["zorgvorm"] = rng.choice(("pleegzorg", "ambulant", "residentieel"))
     else:

@@ -76,6 +76,11 @@ CONTINUE_AT_18 = 0.7
 #: registry's watermark has passed such a birthday depends on the very last events, so the simulator
 #: keeps the ground truth away from that edge (the child leaves at 18 instead).
 WATERMARK_EDGE_DAYS = 14
+#: Share of placements (other than gesloten) during which the child is placed a second time (CBS counts it once).
+P_CONCURRENT = 0.06
+#: continuering_18 is decided 30 days after the 18th birthday (the ground truth's default): the edge above is
+#: kept for the whole of that wait.
+CONTINUERING_DAYS = 30
 
 
 def birthday(birth: date, years: int) -> date:
@@ -311,6 +316,21 @@ class Story:
                 self.emit("separatie", institution.code, finish, {**data, "end": self.iso(finish)})
 
     # -- placements -----------------------------------------------------------------------------------------
+    def concurrent_placement(self, vorm: str, start: date, end: date | None, bd18: date) -> None:
+        """A second placement during a running one, which formally continues: mostly a crisis placement in
+        gesloten jeugdhulp, sometimes a second placement of the same form. It ends before the running one, before
+        the 18th birthday and before the end of the window (so it never waits for the watermark)."""
+        rng = self.rng
+        last = min(d for d in (end, bd18 - timedelta(days=1), self.window.as_of) if d is not None)
+        room = (last - start).days
+        if room < 30:
+            return
+        begin = start + timedelta(days=rng.randrange(5, room - 20))
+        finish = min(last, begin + timedelta(days=_lognormal_days(rng, 45, 0.6)))
+        kind = _concurrent_vorm(rng, vorm)
+        provider = rng.choice(self.region.pool(INSTITUTION_KIND[kind], self.child.gemeente))
+        self.plaatsing(provider, kind, begin, finish, "volgens_plan", None)
+
     def placement_chain(
         self,
         vorm: str,
@@ -338,7 +358,7 @@ class Story:
             else:
                 end, reden = bd18, "meerderjarig"
         open_at_end = end > self.window.as_of
-        edge = self.window.as_of - timedelta(days=WATERMARK_EDGE_DAYS) <= bd18 <= self.window.as_of
+        edge = self.window.as_of - timedelta(days=WATERMARK_EDGE_DAYS + CONTINUERING_DAYS) <= bd18 <= self.window.as_of
         if vorm in GEZINSGERICHT and open_at_end and edge:
             end, reden, open_at_end = bd18, "meerderjarig", False
         if open_at_end:
@@ -351,6 +371,8 @@ class Story:
                 gi.code, soort, m_start, m_start + timedelta(days=28 if soort == "spoedmachtiging" else 182), None
             )
         self.plaatsing(provider, vorm, start, end, reden, aanmelding_id)
+        if vorm != "gesloten" and rng.random() < P_CONCURRENT:
+            self.concurrent_placement(vorm, start, end, bd18)
         if vorm == "gesloten":
             self.separaties(provider, start, end)
         if end is None or reden != "overplaatsing" or depth >= 3:
@@ -365,6 +387,10 @@ class Story:
         nxt = _pick(rng, NEXT_VORM[vorm])
         later = self.placement_chain(nxt, end + timedelta(days=gap), None, force_continue, depth + 1)
         return later if later is not None else end
+
+
+def _concurrent_vorm(rng: random.Random, vorm: str) -> str:
+    return "gesloten" if rng.random() < 0.75 else vorm
 
 
 def _poisson(rng: random.Random, mean: float) -> int:

@@ -31,6 +31,8 @@ AMS = ZoneInfo("Europe/Amsterdam")
 PERIODS = ("day", "month", "half_year", "year")
 FAMILY_FORMS = ("pleegzorg_bestand", "pleegzorg_netwerk", "gezinshuis")
 FOSTER_FORMS = ("pleegzorg_bestand", "pleegzorg_netwerk")
+VERLENGDE_TOT = 21  # verlengde pleegzorg and gezinshuis 18+: from the 18th up to this birthday
+CONTINUERING_DAYS = 30  # continuering_18: still in pleegzorg this many days after the 18th birthday
 PROTECTION = ("ots", "voorlopige_ots", "voogdij")
 OVERPLAATSING_DAYS = 31
 HERHAALD_DAYS = 365
@@ -51,12 +53,14 @@ CATALOGUE: dict[str, tuple[str, tuple[str, ...]]] = {
     "gesloten_instroom": ("count", (G, R, INST)),
     "gesloten_duur": ("duration", (G, R, INST)),
     "verblijf_actief": ("stock", (G, R, INST, "vorm")),
+    "verblijf_jeugdigen": ("stock", (G, R, INST)),
     "aandeel_gezinsgericht": ("ratio", (G, R)),
     "verblijf_instroom": ("count", (G, R, INST, "vorm")),
     "overplaatsingen": ("count", (G, R, INST, "vorm")),
     "voortijdig_beeindigd": ("count", (G, R, INST, "vorm")),
     "voortijdig_aandeel": ("ratio", (G, R, INST)),
-    "verlengde_pleegzorg": ("stock", (G, R, INST, "vorm")),
+    "verlengde_pleegzorg": ("stock", (G, R, INST)),
+    "gezinshuis_18plus": ("stock", (G, R, INST)),
     "continuering_18": ("ratio", (G, R, INST)),
     "wachtlijst_pleegzorg": ("stock", (G, R, "urgent")),
     "wachtend_pleegzorg_dagen": ("waiting", (G, R, "urgent")),
@@ -135,8 +139,15 @@ class Episode:
 class Truth:
     """Per-day aggregates of every indicator; feed it children with ``add_child``, read it with ``result``."""
 
-    def __init__(self, grace_days: int = WATERMARK_GRACE_DAYS) -> None:
+    def __init__(
+        self,
+        grace_days: int = WATERMARK_GRACE_DAYS,
+        verlengde_tot: int = VERLENGDE_TOT,
+        continuering_days: int = CONTINUERING_DAYS,
+    ) -> None:
         self.grace_days = grace_days
+        self.verlengde_tot = verlengde_tot
+        self.continuering_days = continuering_days
         self.counts: dict[tuple[str, Dims], Counter[date]] = defaultdict(Counter)
         self.durations: dict[tuple[str, Dims], dict[date, list[int]]] = defaultdict(lambda: defaultdict(list))
         self.distinct: dict[tuple[str, Dims], dict[date, set[str]]] = defaultdict(lambda: defaultdict(set))
@@ -199,18 +210,24 @@ class Truth:
         bsn, birth = child["bsn"], date.fromisoformat(child["birth_date"])
         aanmeldingen: dict[str, list[dict[str, Any]]] = defaultdict(list)
         latest: dict[tuple[str, str, str], tuple[tuple[datetime, bool], dict[str, Any]]] = {}
+        # the woonplaats when the episode began: the earliest event that is not an end report (else the earliest)
+        first: dict[tuple[str, str, str], tuple[tuple[bool, datetime, str], str]] = {}
         for ev in events:
             data = ev["data"]
             if ev["type"] == "aanmelding":
                 aanmeldingen[data["aanmelding_id"]].append(ev)
                 continue
             key = (ev["type"], ev["sender"], data[f"{ev['type']}_id"])
-            rank = (datetime.fromisoformat(ev["occurred_at"]), "end" in data)
+            at = datetime.fromisoformat(ev["occurred_at"])
+            rank = (at, "end" in data)
             if key not in latest or rank > latest[key][0]:
                 latest[key] = (rank, ev)
+            early = (data.get("status") == "beeindigd", at, f"{ev['sender']}/{ev['id']}")
+            if key not in first or early < first[key][0]:
+                first[key] = (early, ev["child"]["gemeente"])
         episodes: dict[str, list[Episode]] = defaultdict(list)
-        for (etype, _, _), (_, ev) in sorted(latest.items()):
-            episodes[etype].append(Episode(ev["sender"], ev["child"]["gemeente"], ev["data"]))
+        for key, (_, ev) in sorted(latest.items()):
+            episodes[key[0]].append(Episode(ev["sender"], first[key][1], ev["data"]))
         plaatsingen = episodes["plaatsing"]
         beschikkingen = episodes["beschikking"]
         for sep in episodes["separatie"]:
@@ -218,6 +235,8 @@ class Truth:
         self._interventions(episodes["separatie"])
         for pl in plaatsingen:
             self._plaatsing(pl, plaatsingen, birth)
+        self._continuering(plaatsingen, birth)
+        self._children_in_care(plaatsingen, birth)
         for b in beschikkingen:
             values = self._values(b)
             start = date.fromisoformat(b.data["start"])
@@ -229,11 +248,11 @@ class Truth:
                 self._duration("jeugdbescherming_duur", values, end, (end - start).days)
         for aid, reports in aanmeldingen.items():
             # the day of the first report; what it is (and whether it was closed) from the latest one
-            def at(e: dict[str, Any]) -> tuple[datetime, str]:
+            def reported(e: dict[str, Any]) -> tuple[datetime, str]:
                 return datetime.fromisoformat(e["occurred_at"]), f"{e['sender']}/{e['id']}"
 
-            day = local_date(min(reports, key=at)["occurred_at"])
-            self._aanmelding(aid, max(reports, key=at), day, plaatsingen, beschikkingen)
+            day = local_date(min(reports, key=reported)["occurred_at"])
+            self._aanmelding(aid, max(reports, key=reported), day, plaatsingen, beschikkingen)
 
     def _values(self, ep: Episode) -> dict[str, str]:
         return {G: geography.gemeente(ep.gemeente), R: geography.jeugdregio(ep.gemeente), INST: ep.sender}
@@ -282,12 +301,13 @@ class Truth:
         values = {**self._values(pl), "vorm": vorm}
         start = date.fromisoformat(pl.data["start"])
         end = date.fromisoformat(pl.data["end"]) if "end" in pl.data else None
-        self._stock("verblijf_actief", values, start, end)
-        self._stock("aandeel_gezinsgericht:den", values, start, end)
-        self._count("verblijf_instroom", values, start)
+        if _is_transfer(pl, all_of_child):
+            self._count("overplaatsingen", values, start)
+        else:
+            self._count("verblijf_instroom", values, start)
         if vorm == "gesloten":
-            self._stock("gesloten_actief", values, start, end)
-            self._count("gesloten_instroom", values, start)
+            if not _is_transfer(pl, [o for o in all_of_child if o.data["vorm"] == "gesloten"]):
+                self._count("gesloten_instroom", values, start)
             # the separatie rates count the days and admissions at the institution where the child stays
             at_provider = {INST: pl.data["provider"]}
             self._stock("separaties_per_1000_verblijfsdagen:den", at_provider, start, end)
@@ -300,24 +320,63 @@ class Truth:
             if reden == "voortijdig":
                 self._count("voortijdig_beeindigd", values, end)
                 self._count("voortijdig_aandeel:num", values, end)
-            if reden == "overplaatsing" and any(
-                other is not pl and 0 <= (date.fromisoformat(other.data["start"]) - end).days <= OVERPLAATSING_DAYS
-                for other in all_of_child
-            ):
-                self._count("overplaatsingen", values, end)
-        if vorm not in FAMILY_FORMS:
+
+    def _children_in_care(self, plaatsingen: list[Episode], birth: date) -> None:
+        """The stocks about children: per set of forms, the child counts once on each day it is in one of them,
+        under the placement that started last among those it is in that day (ties: the larger sender/id)."""
+        bd18, upper = birthday(birth, 18), birthday(birth, self.verlengde_tot)
+        every = (*FAMILY_FORMS, "residentieel", "gesloten")
+        stocks: list[tuple[str, tuple[str, ...], tuple[date, date | None]]] = [
+            ("verblijf_jeugdigen", every, (date.min, None)),
+            ("aandeel_gezinsgericht:den", every, (date.min, None)),
+            ("aandeel_gezinsgericht:num", FAMILY_FORMS, (date.min, None)),
+            ("gesloten_actief", ("gesloten",), (date.min, None)),
+            ("verlengde_pleegzorg", FOSTER_FORMS, (bd18, upper)),
+            ("gezinshuis_18plus", ("gezinshuis",), (bd18, upper)),
+            *(("verblijf_actief", (form,), (date.min, None)) for form in every),
+        ]
+        for indicator, forms, (lo, hi) in stocks:
+            spans = []
+            for pl in plaatsingen:
+                if pl.data["vorm"] in forms:
+                    start = date.fromisoformat(pl.data["start"])
+                    end = date.fromisoformat(pl.data["end"]) if "end" in pl.data else None
+                    if end is None or end > start:
+                        spans.append((start, f"{pl.sender}/{pl.data['plaatsing_id']}", end, pl))
+            days = sorted({d for start, _, end, _ in spans for d in (start, end) if d is not None})
+            for i, day in enumerate(days):
+                nxt = days[i + 1] if i + 1 < len(days) else None
+                here = [sp for sp in spans if sp[0] <= day and (sp[2] is None or sp[2] > day)]
+                if not here:
+                    continue
+                pl = max(here, key=lambda sp: (sp[0], sp[1]))[3]
+                values = {**self._values(pl), "vorm": pl.data["vorm"]}
+                a = max(day, lo)
+                b = nxt if hi is None else (hi if nxt is None else min(nxt, hi))
+                if b is None or a < b:
+                    self._stock(indicator, values, a, b)
+
+    def _continuering(self, plaatsingen: list[Episode], birth: date) -> None:
+        """One continuering_18 item per child in pleegzorg on its 18th birthday (the latest started such
+        placement gives the dimensions): it continues when in pleegzorg ``continuering_days`` after it."""
+        bd18 = birthday(birth, 18)
+        check = bd18 + timedelta(days=self.continuering_days)
+        spans = []
+        for pl in plaatsingen:
+            if pl.data["vorm"] in FOSTER_FORMS:
+                end = date.fromisoformat(pl.data["end"]) if "end" in pl.data else None
+                spans.append((date.fromisoformat(pl.data["start"]), f"{pl.sender}/{pl.data['plaatsing_id']}", end, pl))
+        on_birthday = [sp for sp in spans if sp[0] <= bd18 and (sp[2] is None or sp[2] >= bd18)]
+        if not on_birthday:
             return
-        self._stock("aandeel_gezinsgericht:num", values, start, end)
-        bd18, bd21 = birthday(birth, 18), birthday(birth, 21)
-        self._stock("verlengde_pleegzorg", values, max(start, bd18), min(end, bd21) if end is not None else bd21)
-        if start <= bd18 and (end is None or end >= bd18):
-            dims = self._dims("continuering_18", values)
-            if end is None:
-                self.open_achttien.append((bd18, dims))  # exists once the watermark has passed the birthday
-            else:
-                self.counts["continuering_18:den", dims][bd18] += 1
-                if end > bd18:
-                    self.counts["continuering_18:num", dims][bd18] += 1
+        pl = max(on_birthday, key=lambda sp: (sp[0], sp[1]))[3]
+        dims = self._dims("continuering_18", {**self._values(pl), "vorm": pl.data["vorm"]})
+        if any(end is None and start <= check for start, _, end, _ in spans):
+            self.open_achttien.append((check, dims))  # decided once the watermark has passed the check day
+            return
+        self.counts["continuering_18:den", dims][bd18] += 1
+        if any(start <= check < end for start, _, end, _ in spans if end is not None):
+            self.counts["continuering_18:num", dims][bd18] += 1
 
     def _aanmelding(
         self, aid: str, ev: dict[str, Any], day: date, plaatsingen: list[Episode], beschikkingen: list[Episode]
@@ -390,8 +449,9 @@ class Truth:
         kinds = [k for k in PERIODS if k in set(periods)]
         counts = dict(self.counts)
         wm = self.watermark()
-        for bd18, dims in self.open_achttien:
-            if wm is not None and wm > bd18:
+        for check, dims in self.open_achttien:
+            if wm is not None and wm > check:  # an open pleegzorg placement: still placed on the check day
+                bd18 = check - timedelta(days=self.continuering_days)
                 counts.setdefault(("continuering_18:den", dims), Counter())[bd18] += 1
                 counts.setdefault(("continuering_18:num", dims), Counter())[bd18] += 1
         out: dict[str, list[dict[str, Any]]] = {}
@@ -481,6 +541,24 @@ class Truth:
                 n = num.get((dims, pk, start), 0)
                 value = round(n * RATIO_PER.get(indicator, 1) / d, 4)
                 yield PERIODS.index(pk), start, dims, {"value": value, "numerator": n, "denominator": d}
+
+
+def _is_transfer(pl: Episode, others: list[Episode]) -> bool:
+    """A placement that starts within 31 days after another one ended with reden overplaatsing, or while another
+    one that started earlier (on the same day: the smaller "sender/plaatsing_id") has not ended yet."""
+    start = date.fromisoformat(pl.data["start"])
+    me = (start, f"{pl.sender}/{pl.data['plaatsing_id']}")
+    for other in others:
+        if other is pl:
+            continue
+        o_start = date.fromisoformat(other.data["start"])
+        o_end = date.fromisoformat(other.data["end"]) if "end" in other.data else None
+        overplaatst = o_end is not None and other.data["reden_einde"] == "overplaatsing"
+        if overplaatst and o_end is not None and 0 <= (start - o_end).days <= OVERPLAATSING_DAYS:
+            return True
+        if (o_start, f"{other.sender}/{other.data['plaatsing_id']}") < me and (o_end is None or o_end > start):
+            return True
+    return False
 
 
 def _roll(

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from jeugdstroom.monitor import fold
-from jeugdstroom.monitor.fold import GEZINSGERICHT, FoldFn
+from jeugdstroom.monitor.fold import FoldFn
 from jeugdstroom.monitor.periods import PERIODS
 
 Kind = Literal["count", "distinct", "stock", "duration", "waiting", "ratio"]
 SeriesKind = Literal["count", "distinct", "stock", "duration", "waiting"]
 Direction = Literal["down", "up", "operational"]
-Entity = Literal["separatie", "aanmelding", "beschikking", "plaatsing", "achttien_in_pleegzorg"]
+Entity = Literal["separatie", "aanmelding", "beschikking", "plaatsing", "achttien_in_pleegzorg", "verblijf_segment"]
 
 TargetRule = Literal["below", "at_most", "vs_nulmeting"]
 
@@ -207,6 +207,7 @@ INTERNAL: tuple[Series, ...] = (
     Series("plaatsingen_beeindigd", "plaatsing", "count", (G, R, INST), fold.plaatsingen_beeindigd),
     Series("gesloten_verblijf", "plaatsing", "stock", (INST,), fold.gesloten_verblijf),
     Series("gesloten_opnames", "plaatsing", "count", (INST,), fold.gesloten_opnames),
+    Series("verblijf_gezinsgericht", "verblijf_segment", "stock", (G, R, INST), fold.verblijf_gezinsgericht),
     Series(
         "achttien_in_pleegzorg", "achttien_in_pleegzorg", "count", (G, R, INST, "continues"), fold.achttien_in_pleegzorg
     ),
@@ -351,22 +352,24 @@ _INDICATORS: tuple[Indicator, ...] = (
         "Children in closed youth care",
         "children",
         "stock",
-        "plaatsing",
+        "verblijf_segment",
         (G, R, INST),
         "down",
-        _ACTIEPROGRAMMA,
+        f"{_ACTIEPROGRAMMA}; CBS Beleidsinformatie Jeugd (distinct children)",
         headline=True,
+        version=2,
     ),
     _ind(
         "gesloten_instroom",
         "Instroom gesloten jeugdhulp",
-        "Closed-care placements started",
-        "placements",
+        "Children entering closed youth care (transfers from another closed placement excluded)",
+        "entries",
         "count",
         "plaatsing",
         (G, R, INST),
         "down",
-        _ACTIEPROGRAMMA,
+        f"{_ACTIEPROGRAMMA}; CBS Beleidsinformatie Jeugd (instroom)",
+        version=2,
     ),
     _ind(
         "gesloten_duur",
@@ -382,50 +385,65 @@ _INDICATORS: tuple[Indicator, ...] = (
     _ind(
         "verblijf_actief",
         "Jeugdigen in verblijf per vorm",
-        "Children in residential or family care by form",
+        "Children in residential or family care by form (a child in two forms counts in each)",
         "children",
         "stock",
-        "plaatsing",
+        "verblijf_segment",
         (G, R, INST, "vorm"),
         "operational",
         f"{_ACTIEPROGRAMMA}; CBS Beleidsinformatie Jeugd",
         headline=True,
+        version=2,
+    ),
+    _ind(
+        "verblijf_jeugdigen",
+        "Jeugdigen in verblijf",
+        "Children in residential or family care, any form (each child once)",
+        "children",
+        "stock",
+        "verblijf_segment",
+        (G, R, INST),
+        "operational",
+        "CBS Beleidsinformatie Jeugd (jeugdigen met jeugdhulp met verblijf)",
     ),
     Indicator(
         "aandeel_gezinsgericht",
         "Aandeel gezinsgericht verblijf (pleegzorg, gezinshuis)",
-        "Share of family-style care (foster care, gezinshuis) in all verblijf",
+        "Share of children in verblijf who are in family-style care (foster care, gezinshuis)",
         "share",
         "ratio",
         (G, R),
         "up",
         (),
         f"{_ACTIEPROGRAMMA}, 'Zo thuis mogelijk'",
-        numerator=Part("verblijf_actief", {"vorm": GEZINSGERICHT}),
-        denominator=Part("verblijf_actief"),
+        numerator=Part("verblijf_gezinsgericht"),
+        denominator=Part("verblijf_jeugdigen"),
         headline=True,
+        version=2,
     ),
     _ind(
         "verblijf_instroom",
         "Instroom verblijf",
-        "Placements started",
-        "placements",
+        "Children entering verblijf (transfers between placements excluded)",
+        "entries",
         "count",
         "plaatsing",
         (G, R, INST, "vorm"),
         "down",
-        _RVN,
+        f"{_RVN}; CBS Beleidsinformatie Jeugd (instroom)",
+        version=2,
     ),
     _ind(
         "overplaatsingen",
         "Overplaatsingen (doorstroom)",
-        "Transfers between placements",
+        "Placements started as a transfer from another placement, by the form transferred to",
         "placements",
         "count",
         "plaatsing",
         (G, R, INST, "vorm"),
         "down",
         f"{_ACTIEPROGRAMMA}; {_RVN}",
+        version=2,
     ),
     _ind(
         "voortijdig_beeindigd",
@@ -453,20 +471,32 @@ _INDICATORS: tuple[Indicator, ...] = (
     ),
     _ind(
         "verlengde_pleegzorg",
-        "Verlengde pleegzorg (18–21 jaar)",
-        "Young adults aged 18–21 in foster care or gezinshuis",
+        "Verlengde pleegzorg (18 tot 21–23 jaar)",
+        "Young adults from 18 to 21 (configurable up to 23) in foster care (pleegzorg bestand or netwerk)",
         "young adults",
         "stock",
-        "plaatsing",
-        (G, R, INST, "vorm"),
+        "verblijf_segment",
+        (G, R, INST),
         "up",
-        f"{_ACTIEPROGRAMMA}, 'Verlengde pleegzorg' (Jeugdwet 2020)",
+        f"{_ACTIEPROGRAMMA}, 'Verlengde pleegzorg' (Jeugdwet 2020); CBS Beleidsinformatie Jeugd (pleegzorg)",
         headline=True,
+        version=2,
+    ),
+    _ind(
+        "gezinshuis_18plus",
+        "Gezinshuis 18+",
+        "Young adults from 18 to 21 (configurable up to 23) in a gezinshuis",
+        "young adults",
+        "stock",
+        "verblijf_segment",
+        (G, R, INST),
+        "up",
+        f"{_ACTIEPROGRAMMA} (continuation in a gezinshuis, apart from verlengde pleegzorg)",
     ),
     Indicator(
         "continuering_18",
         "Continuering op 18e verjaardag",
-        "Share of children in foster care or gezinshuis on their 18th birthday whose placement continues",
+        "Share of children in foster care on their 18th birthday still in foster care 30 (configurable) days later",
         "share",
         "ratio",
         (G, R, INST),
@@ -475,6 +505,7 @@ _INDICATORS: tuple[Indicator, ...] = (
         f"{_ACTIEPROGRAMMA}, 'Verlengde pleegzorg'",
         numerator=Part("achttien_in_pleegzorg", {"continues": frozenset({"true"})}),
         denominator=Part("achttien_in_pleegzorg"),
+        version=2,
     ),
     _ind(
         "wachtlijst_pleegzorg",

@@ -35,6 +35,7 @@ from jeugdstroom.common.contracts.changes import (
     BeschikkingEpisode,
     PlaatsingEpisode,
     SeparatieEpisode,
+    VerblijfSegment,
 )
 
 TZ = ZoneInfo("Europe/Amsterdam")
@@ -207,7 +208,7 @@ def _place(gemeente: str, instelling: str | None, name: str, value: str) -> Dims
     return dims(out)
 
 
-Placed = SeparatieEpisode | PlaatsingEpisode | BeschikkingEpisode | AchttienFact
+Placed = SeparatieEpisode | PlaatsingEpisode | BeschikkingEpisode | AchttienFact | VerblijfSegment
 
 
 def _gri(ep: Placed, name: str = "", value: str = "") -> Dims:
@@ -293,14 +294,16 @@ def gesloten_opnames(ep: PlaatsingEpisode) -> list[Item]:
 
 
 # -- plaatsing --------------------------------------------------------------------------------------
-def gesloten_actief(ep: PlaatsingEpisode) -> list[Episode]:
-    if ep.vorm != "gesloten" or ep.start is None:
+def gesloten_actief(seg: VerblijfSegment) -> list[Episode]:
+    """Children in gesloten jeugdhulp (v2: distinct children, from the child's gesloten segments)."""
+    if seg.groep != "gesloten":
         return []
-    return [Episode(ep.start, ep.end, _gri(ep))]
+    return [Episode(seg.start, seg.end, _gri(seg))]
 
 
 def gesloten_instroom(ep: PlaatsingEpisode) -> list[Item]:
-    if ep.vorm != "gesloten" or ep.start is None:
+    """A child entering gesloten jeugdhulp: not a transfer from another gesloten placement (v2)."""
+    if ep.vorm != "gesloten" or ep.start is None or not ep.instroom_gesloten:
         return []
     return [Item(ep.start, _gri(ep))]
 
@@ -311,22 +314,43 @@ def gesloten_duur(ep: PlaatsingEpisode) -> list[Duration]:
     return [Duration(ep.end, _gri(ep), (ep.end - ep.start).days)]
 
 
-def verblijf_actief(ep: PlaatsingEpisode) -> list[Episode]:
-    if ep.start is None:
+#: Segment groups of one form (``verblijf_actief`` by vorm).
+VORMEN = frozenset({"pleegzorg_bestand", "pleegzorg_netwerk", "gezinshuis", "residentieel", "gesloten"})
+
+
+def verblijf_actief(seg: VerblijfSegment) -> list[Episode]:
+    """Children in verblijf per form (v2: distinct children per form, from the child's segments of that form)."""
+    if seg.groep not in VORMEN:
         return []
-    return [Episode(ep.start, ep.end, _gri(ep, "vorm", ep.vorm))]
+    return [Episode(seg.start, seg.end, _gri(seg, "vorm", seg.groep))]
+
+
+def verblijf_jeugdigen(seg: VerblijfSegment) -> list[Episode]:
+    """Children in verblijf, any form (the total: a child in two forms at once counts once)."""
+    if seg.groep != "verblijf":
+        return []
+    return [Episode(seg.start, seg.end, _gri(seg))]
+
+
+def verblijf_gezinsgericht(seg: VerblijfSegment) -> list[Episode]:
+    """Internal series: children in pleegzorg or a gezinshuis (the numerator of ``aandeel_gezinsgericht``)."""
+    if seg.groep != "gezinsgericht":
+        return []
+    return [Episode(seg.start, seg.end, _gri(seg))]
 
 
 def verblijf_instroom(ep: PlaatsingEpisode) -> list[Item]:
-    if ep.start is None:
+    """A child entering verblijf: a placement that is not a transfer (v2)."""
+    if ep.start is None or not ep.instroom:
         return []
     return [Item(ep.start, _gri(ep, "vorm", ep.vorm))]
 
 
 def overplaatsingen(ep: PlaatsingEpisode) -> list[Item]:
-    if not ep.overplaatsing or ep.end is None:
+    """A placement that starts as a transfer (not ``instroom``), on its start, by the form transferred to (v2)."""
+    if ep.start is None or ep.instroom:
         return []
-    return [Item(ep.end, _gri(ep, "vorm", ep.vorm))]
+    return [Item(ep.start, _gri(ep, "vorm", ep.vorm))]
 
 
 def voortijdig_beeindigd(ep: PlaatsingEpisode) -> list[Item]:
@@ -342,15 +366,42 @@ def plaatsingen_beeindigd(ep: PlaatsingEpisode) -> list[Item]:
     return [Item(ep.end, _gri(ep))]
 
 
-def verlengde_pleegzorg(ep: PlaatsingEpisode) -> list[Episode]:
-    if ep.vorm not in GEZINSGERICHT or ep.start is None:
+PLEEGZORG = frozenset({"pleegzorg_bestand", "pleegzorg_netwerk"})
+#: The birthday up to which (not including) verlengde pleegzorg and gezinshuis 18+ count young adults: 21 by
+#: default, 22 or 23 by setting (``Settings.verlengde_pleegzorg_tot``, applied by :func:`configure`).
+VERLENGDE_PLEEGZORG_TOT = 21
+
+
+def configure(verlengde_pleegzorg_tot: int) -> None:
+    """Set the upper age of ``verlengde_pleegzorg``/``gezinshuis_18plus`` (the monitor's setting; a change needs a
+    rebuild of the aggregates, as any change of a definition)."""
+    global VERLENGDE_PLEEGZORG_TOT
+    if not 21 <= verlengde_pleegzorg_tot <= 23:
+        raise ValueError("verlengde_pleegzorg_tot must be 21, 22 or 23")
+    VERLENGDE_PLEEGZORG_TOT = verlengde_pleegzorg_tot
+
+
+def _adult_days(seg: VerblijfSegment) -> tuple[date, date] | None:
+    """The segment's days from the 18th birthday up to the configured upper birthday, if any."""
+    start = max(seg.start, birthday(seg.birth_date, 18))
+    upper = birthday(seg.birth_date, VERLENGDE_PLEEGZORG_TOT)
+    end = upper if seg.end is None else min(seg.end, upper)
+    return (start, end) if start < end else None
+
+
+def verlengde_pleegzorg(seg: VerblijfSegment) -> list[Episode]:
+    """Young adults in pleegzorg (bestand, netwerk) from 18 to the configured upper age (v2: distinct children,
+    gezinshuis apart)."""
+    if seg.groep != "pleegzorg" or (days := _adult_days(seg)) is None:
         return []
-    start = max(ep.start, birthday(ep.birth_date, 18))
-    b21 = birthday(ep.birth_date, 21)
-    end = b21 if ep.end is None else min(ep.end, b21)
-    if start >= end:
+    return [Episode(days[0], days[1], _gri(seg))]
+
+
+def gezinshuis_18plus(seg: VerblijfSegment) -> list[Episode]:
+    """Young adults in a gezinshuis from 18 to the configured upper age (distinct children)."""
+    if seg.groep != "gezinshuis" or (days := _adult_days(seg)) is None:
         return []
-    return [Episode(start, end, _gri(ep, "vorm", ep.vorm))]
+    return [Episode(days[0], days[1], _gri(seg))]
 
 
 # -- achttien_in_pleegzorg --------------------------------------------------------------------------

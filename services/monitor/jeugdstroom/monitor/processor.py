@@ -66,6 +66,7 @@ class MonitorProcessor:
     PENDING_POLL_S = 5.0
 
     def __init__(self, settings: Settings, clock: Callable[[], date] = today) -> None:
+        fold.configure(settings.verlengde_pleegzorg_tot)
         self.settings = settings
         self.clock = clock
         #: Set while the last committed batch reached the end of its partitions (cleared while replaying a backlog).

@@ -25,36 +25,22 @@ from pydantic_core import SchemaSerializer
 from jeugdstroom.common import outbox
 from jeugdstroom.common.consumer import Decoded, Poison
 from jeugdstroom.common.contracts import event_uid, parse_published
-from jeugdstroom.common.contracts.changes import (
-    AanmeldingChange,
-    AchttienChange,
-    BeschikkingChange,
-    ChangeBase,
-    PlaatsingChange,
-    SeparatieChange,
-)
 from jeugdstroom.common.contracts.entities import entity_topic_key
 from jeugdstroom.common.contracts.events import json_value
 from jeugdstroom.common.contracts.validation import ContractError
 from jeugdstroom.common.db import Conn
 from jeugdstroom.common.kafka import REGISTRY_CHANGES, REGISTRY_ENTITIES, InRecord, cloudevent_headers
 from jeugdstroom.common.settings import Settings
+from jeugdstroom.registry import entities
 from jeugdstroom.registry import repository as repo
 from jeugdstroom.registry.handlers import care_path
 from jeugdstroom.registry.handlers.derived import watermark_of
 from jeugdstroom.registry.handlers.facts import local_day
 
 GROUP = "registry"
-#: Typed topics the registry consumes.
-TOPICS = ("aanmelding", "beschikking", "plaatsing", "separatie", "correctie")
-
-CHANGE_TYPES: dict[str, type[ChangeBase]] = {
-    "aanmelding": AanmeldingChange,
-    "beschikking": BeschikkingChange,
-    "plaatsing": PlaatsingChange,
-    "separatie": SeparatieChange,
-    "achttien_in_pleegzorg": AchttienChange,
-}
+#: Typed topics the registry consumes, and entity → change contract (both from the entity table).
+TOPICS: tuple[str, ...] = entities.TOPICS
+CHANGE_TYPES = entities.CHANGE_TYPES
 
 #: Findings recorded (opened, or reopened after being resolved), by bounded kind; counted once committed.
 FINDINGS = Counter("jeugdstroom_registry_findings", "Data-quality findings recorded by the registry, by kind", ["kind"])
@@ -123,7 +109,10 @@ class RegistryProcessor:
         originals, corrs = await repo.load_inputs(conn, touched)
         before = await repo.load_states(conn, touched)
         inputs = care_path.ChildInputs(originals, corrs)
-        diffs = [care_path.diff(before[p], care_path.project(p, *inputs.of(p), watermark)) for p in touched]
+        diffs = [
+            care_path.diff(before[p], care_path.project(p, *inputs.of(p), watermark, self.settings.continuering_dagen))
+            for p in touched
+        ]
         diffs = [d for d in diffs if not d.empty]
         encoded = repo.EpisodeJson()  # each episode serialised once: the same bytes go to its row and its change
         await repo.save(conn, diffs, encoded)

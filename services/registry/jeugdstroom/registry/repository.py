@@ -9,104 +9,20 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import orjson
 
-from jeugdstroom.common.contracts.changes import (
-    AanmeldingEpisode,
-    AchttienFact,
-    BeschikkingEpisode,
-    PlaatsingEpisode,
-    SeparatieEpisode,
-)
 from jeugdstroom.common.db import Conn
-from jeugdstroom.registry.handlers.care_path import ChildDiff, ChildState, Episode, entity_key
+from jeugdstroom.registry import entities
+from jeugdstroom.registry.entities import Episode, Table
+from jeugdstroom.registry.handlers.care_path import ChildDiff, ChildState, entity_key
 from jeugdstroom.registry.handlers.child import ChildRecord
 from jeugdstroom.registry.handlers.facts import Correction, Fact, Finding
 
-
-@dataclass(frozen=True)
-class Table:
-    """Where one entity's projections live: key (pseudonym, instelling, id), typed columns, the contract."""
-
-    name: str
-    id_column: str
-    model: type[Episode]
-    columns: tuple[tuple[str, str, str], ...]  # (column, PostgreSQL type, field of the episode)
-
-
-_CHILD_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("gemeente", "text", "gemeente"),
-    ("birth_date", "date", "birth_date"),
-)
-
-TABLES: dict[str, Table] = {
-    "aanmelding": Table(
-        "registry.aanmeldingen",
-        "aanmelding_id",
-        AanmeldingEpisode,
-        (
-            ("verwijzer", "text", "verwijzer"),
-            ("zorgvorm", "text", "zorgvorm"),
-            ("urgent", "boolean", "urgent"),
-            ("day", "date", "day"),
-            ("beschikking_date", "date", "beschikking_date"),
-            ("plaatsing_date", "date", "plaatsing_date"),
-            ("herhaald", "boolean", "herhaald"),
-            *_CHILD_COLUMNS,
-        ),
-    ),
-    "beschikking": Table(
-        "registry.beschikkingen",
-        "beschikking_id",
-        BeschikkingEpisode,
-        (
-            ("soort", "text", "soort"),
-            ("start_date", "date", "start"),
-            ("end_date", "date", "end"),
-            *_CHILD_COLUMNS,
-        ),
-    ),
-    "plaatsing": Table(
-        "registry.plaatsingen",
-        "plaatsing_id",
-        PlaatsingEpisode,
-        (
-            ("provider", "text", "provider"),
-            ("vorm", "text", "vorm"),
-            ("start_date", "date", "start"),
-            ("end_date", "date", "end"),
-            ("reden_einde", "text", "reden_einde"),
-            ("overplaatsing", "boolean", "overplaatsing"),
-            *_CHILD_COLUMNS,
-        ),
-    ),
-    "separatie": Table(
-        "registry.separatie_episodes",
-        "separatie_id",
-        SeparatieEpisode,
-        (
-            ("vorm", "text", "vorm"),
-            ("start_at", "timestamptz", "start"),
-            ("end_at", "timestamptz", "end"),
-            *_CHILD_COLUMNS,
-        ),
-    ),
-    "achttien_in_pleegzorg": Table(
-        "registry.achttien_facts",
-        "plaatsing_id",
-        AchttienFact,
-        (
-            ("vorm", "text", "vorm"),
-            ("birthday", "date", "birthday"),
-            ("continues", "boolean", "continues"),
-            *_CHILD_COLUMNS,
-        ),
-    ),
-}
+#: Entity name → its table (from the entity table, ``entities.ENTITIES``).
+TABLES: dict[str, Table] = entities.TABLES
 
 
 # -- locks and the watermark ---------------------------------------------------------------------------------
@@ -136,7 +52,8 @@ async def advance_watermark(conn: Conn, batch_max_day: date) -> date | None:
 
 
 async def due_children(conn: Conn, watermark: date | None) -> set[str]:
-    """Children with an achttien_in_pleegzorg fact waiting for a birthday the watermark has passed."""
+    """Children whose achttien_in_pleegzorg fact waits for a day (18th birthday + continuering days) the watermark
+    has passed."""
     if watermark is None:
         return set()
     rows = await conn.fetch("SELECT pseudonym FROM registry.children WHERE pending_birthday < $1", watermark)

@@ -103,15 +103,61 @@ class PlaatsingEpisode(EntityBase):
         description="Ended with reden overplaatsing and followed by another placement of the child"
         " starting within 31 days of the end",
     )
+    instroom: bool = Field(
+        default=True,
+        description="The child enters verblijf with this placement: it is not a transfer, i.e. no other placement"
+        " of the child ended with reden overplaatsing 0..31 days before its start and no other placement started"
+        " earlier (same day: smaller key) is still active on its start",
+    )
+    instroom_gesloten: bool = Field(
+        default=True,
+        description="vorm gesloten and the child enters gesloten jeugdhulp with it: as `instroom`, counting only"
+        " other gesloten placements (False for other forms)",
+    )
 
 
 class AchttienFact(EntityBase):
-    """Derived: a child was in pleegzorg or gezinshuis on its 18th birthday (evaluated on event time)."""
+    """Derived, one per child: the child was in pleegzorg (bestand or netwerk) on its 18th birthday (a pleegzorg
+    placement with start <= birthday <= end, or open). Instelling, gemeente, ``plaatsing_id`` and ``vorm`` are
+    those of the latest-started such placement."""
 
     plaatsing_id: Identifier
     vorm: PlaatsingVorm
     birthday: date = Field(description="The 18th birthday")
-    continues: bool = Field(description="The placement continued past the 18th birthday")
+    continues: bool = Field(
+        description="The child is still in pleegzorg (any pleegzorg placement active) a set number of days after"
+        " the birthday (default 30; registry setting continuering_dagen)"
+    )
+
+
+VerblijfGroep = Literal[
+    "verblijf",
+    "gezinsgericht",
+    "pleegzorg",
+    "pleegzorg_bestand",
+    "pleegzorg_netwerk",
+    "gezinshuis",
+    "residentieel",
+    "gesloten",
+]
+
+
+class VerblijfSegment(EntityBase):
+    """Derived, per child and group of forms: the days on which the child is in at least one placement of the group,
+    as non-overlapping segments, each day attributed to one placement (the latest started of those active that day;
+    ties: the larger key ``{instelling}/{plaatsing_id}``), whose instelling, gemeente and vorm the segment carries.
+    Folded as a stock (+1 at ``start``, -1 at ``end``) it counts distinct children, also when summed over
+    instellingen and gemeenten."""
+
+    segment_id: Identifier = Field(description="{groep}:{plaatsing_id}:{start}; unique per child and instelling")
+    groep: VerblijfGroep = Field(
+        description="verblijf (every form), gezinsgericht (pleegzorg and gezinshuis), pleegzorg (bestand and"
+        " netwerk), or one form"
+    )
+    plaatsing_id: Identifier = Field(description="The placement the segment's days are attributed to")
+    vorm: PlaatsingVorm
+    start: date
+    end: date | None = None
 
 
 class ChangeBase(Contract):
@@ -155,7 +201,15 @@ class AchttienChange(ChangeBase):
     after: AchttienFact | None
 
 
-AnyChange = SeparatieChange | AanmeldingChange | BeschikkingChange | PlaatsingChange | AchttienChange
+class VerblijfSegmentChange(ChangeBase):
+    entity: Literal["verblijf_segment"] = "verblijf_segment"
+    before: VerblijfSegment | None
+    after: VerblijfSegment | None
+
+
+AnyChange = (
+    SeparatieChange | AanmeldingChange | BeschikkingChange | PlaatsingChange | AchttienChange | VerblijfSegmentChange
+)
 RegistryChange = Annotated[AnyChange, Field(discriminator="entity")]
 
 

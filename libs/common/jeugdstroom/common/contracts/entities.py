@@ -23,6 +23,7 @@ ENTITY_ID_FIELDS: dict[str, str] = {
     "plaatsing": "plaatsing_id",
     "separatie": "separatie_id",
     "achttien_in_pleegzorg": "plaatsing_id",
+    "verblijf_segment": "segment_id",
 }
 
 

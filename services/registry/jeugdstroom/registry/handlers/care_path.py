@@ -8,36 +8,39 @@ result therefore depends only on the set of facts, never on the order in which t
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 from jeugdstroom.common.contracts.changes import (
     AanmeldingEpisode,
-    AchttienFact,
     BeschikkingEpisode,
     PlaatsingEpisode,
     SeparatieEpisode,
 )
-from jeugdstroom.registry.handlers import aanmelding, beschikking, child, correctie, derived, plaatsing, separatie
+from jeugdstroom.registry import entities
+from jeugdstroom.registry.entities import ID_FIELDS, Episode
+from jeugdstroom.registry.handlers import child, correctie, derived
 from jeugdstroom.registry.handlers.facts import Correction, Fact, Finding
 
-Episode = AanmeldingEpisode | BeschikkingEpisode | PlaatsingEpisode | SeparatieEpisode | AchttienFact
+__all__ = [
+    "ENTITIES",
+    "ID_FIELDS",
+    "ChildDiff",
+    "ChildInputs",
+    "ChildState",
+    "Episode",
+    "diff",
+    "entity_key",
+    "project",
+]
+
 #: (entity, key): entity is the change's ``entity`` value, key ``{instelling}/{entity id}``.
 EntityKey = tuple[str, str]
 FindingKey = tuple[str, str]  # (kind, subject)
 
-ENTITIES: tuple[str, ...] = ("aanmelding", "beschikking", "plaatsing", "separatie", "achttien_in_pleegzorg")
-
-
-#: The episode field that holds the entity id, per entity.
-ID_FIELDS: dict[str, str] = {
-    "aanmelding": "aanmelding_id",
-    "beschikking": "beschikking_id",
-    "plaatsing": "plaatsing_id",
-    "separatie": "separatie_id",
-    "achttien_in_pleegzorg": "plaatsing_id",
-}
+#: Every entity name (``entities.ENTITIES``' order).
+ENTITIES: tuple[str, ...] = tuple(entities.ENTITIES)
 
 
 def entity_key(entity: str, ep: Episode) -> EntityKey:
@@ -83,6 +86,7 @@ def project(
     originals: Mapping[str, Fact],
     corrections: Iterable[Correction],
     watermark: date | None,
+    continuering_days: int = derived.CONTINUERING_DAYS,
 ) -> ChildState:
     """The child's state from every original event and correction that may concern it.
 
@@ -98,40 +102,38 @@ def project(
         groups[(f.type, f.key)].append(f)
 
     found: list[Finding] = correctie.findings(pseudonym, originals, corrections)
-    aanm: list[AanmeldingEpisode] = []
-    besch: list[derived.Linked] = []
-    plaats_linked: list[derived.Linked] = []
-    seps: list[SeparatieEpisode] = []
+    # each event-sourced entity by its own projection (``entities.ENTITIES``), with the aanmelding it names
+    projected: dict[str, list[tuple[Episode, str | None]]] = {name: [] for name in entities.EVENT_ENTITIES}
     for (kind, _), group in sorted(groups.items()):
-        if kind == "aanmelding":
-            a, fs = aanmelding.project(group)
-            aanm.append(a)
-        elif kind == "beschikking":
-            b, fs = beschikking.project(group)
-            besch.append(derived.Linked(b, beschikking.aanmelding_id(group)))
-        elif kind == "plaatsing":
-            p, fs = plaatsing.project(group)
-            plaats_linked.append(derived.Linked(p, plaatsing.aanmelding_id(group)))
-        else:
-            s, fs = separatie.project(group)
-            seps.append(s)
+        spec = entities.ENTITIES[kind]
+        assert spec.project is not None, kind
+        ep, fs = spec.project(group)
+        projected[kind].append((ep, spec.names_aanmelding(group) if spec.names_aanmelding else None))
         found += fs
+    aanm = [ep for ep, _ in projected["aanmelding"] if isinstance(ep, AanmeldingEpisode)]
+    besch = [derived.Linked(ep, a) for ep, a in projected["beschikking"] if isinstance(ep, BeschikkingEpisode)]
+    plaats_linked = [derived.Linked(ep, a) for ep, a in projected["plaatsing"] if isinstance(ep, PlaatsingEpisode)]
+    seps = [ep for ep, _ in projected["separatie"] if isinstance(ep, SeparatieEpisode)]
 
     plaats, overlaps = derived.plaatsingen(
         [lk.episode for lk in plaats_linked if isinstance(lk.episode, PlaatsingEpisode)]
     )
     found += overlaps
+    plaats = derived.instroom(plaats)
     found += derived.link_findings({a.aanmelding_id for a in aanm}, [*besch, *plaats_linked])
-    achttien, pending = derived.achttien(plaats, watermark)
+    achttien, pending = derived.achttien(plaats, watermark, continuering_days)
 
     state = ChildState(pseudonym, child.project(facts, pending))
-    for entity, episodes in (
-        ("aanmelding", derived.aanmeldingen(aanm, besch, plaats_linked)),
-        ("beschikking", [lk.episode for lk in besch]),
-        ("plaatsing", plaats),
-        ("separatie", derived.separaties(seps)),
-        ("achttien_in_pleegzorg", achttien),
-    ):
+    by_entity: dict[str, Sequence[Episode]] = {
+        "aanmelding": derived.aanmeldingen(aanm, besch, plaats_linked),
+        "beschikking": [lk.episode for lk in besch],
+        "plaatsing": plaats,
+        "separatie": derived.separaties(seps),
+        "achttien_in_pleegzorg": achttien,
+        "verblijf_segment": derived.segmenten(plaats),
+    }
+    assert by_entity.keys() == entities.ENTITIES.keys()
+    for entity, episodes in by_entity.items():
         for ep in episodes:
             state.entities[entity_key(entity, ep)] = ep
     state.findings = {(f.kind, f.subject): f for f in found}

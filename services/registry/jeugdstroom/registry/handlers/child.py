@@ -15,7 +15,8 @@ class ChildRecord:
     gemeente: str
     #: (valid_from, gemeente): valid from the event day on which the gemeente was first reported
     history: tuple[tuple[date, str], ...]
-    #: the earliest 18th birthday whose achttien_in_pleegzorg fact waits for the watermark
+    #: the day (18th birthday + continuering days) whose passing by the watermark the achttien_in_pleegzorg fact
+    #: waits for
     pending_birthday: date | None = None
 
 

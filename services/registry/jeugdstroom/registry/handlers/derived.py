@@ -9,8 +9,12 @@
   lies at most 365 days before that day;
 * ``overplaatsing``: a placement ended with reden overplaatsing, followed by another placement of the child that
   starts 0..31 days after the end;
-* ``achttien_in_pleegzorg``: per pleegzorg/gezinshuis placement that covers the 18th birthday; known once the
-  placement has an end or the watermark has passed the birthday;
+* ``instroom``/``instroom_gesloten``: a placement that is not a transfer (after an overplaatsing within 31 days,
+  or while another placement — of any form, resp. gesloten — started earlier is still active);
+* ``achttien_in_pleegzorg``: per child in pleegzorg on its 18th birthday, whether it is still in pleegzorg N days
+  later; known once no open pleegzorg placement decides it or the watermark has passed that day;
+* ``verblijf_segment``: per child and group of forms, non-overlapping segments of its days in verblijf, each
+  day attributed to one placement (the latest started), so that a stock of segments counts distinct children;
 * ``vervolg`` of a separatie episode: it starts less than 24 hours after the end (its start while the end is not
   known) of an earlier episode of the same child at the same instelling (Argus: one intervention);
 * findings across entities: ``plaatsing_overlap``, ``koppeling_onbekende_aanmelding``.
@@ -28,6 +32,7 @@ from jeugdstroom.common.contracts.changes import (
     BeschikkingEpisode,
     PlaatsingEpisode,
     SeparatieEpisode,
+    VerblijfSegment,
 )
 from jeugdstroom.registry.handlers.facts import Finding
 
@@ -173,32 +178,130 @@ def plaatsingen(episodes: Sequence[PlaatsingEpisode]) -> tuple[list[PlaatsingEpi
     return out, found
 
 
-def achttien(episodes: Sequence[PlaatsingEpisode], watermark: date | None) -> tuple[list[AchttienFact], date | None]:
-    """The known ``achttien_in_pleegzorg`` facts, and the earliest birthday still waiting for the watermark."""
-    facts = []
-    pending: date | None = None
+def _transfer(p: PlaatsingEpisode, others: Sequence[PlaatsingEpisode]) -> bool:
+    """Whether ``p`` starts as a transfer from one of ``others``: one ended with reden overplaatsing 0..31 days
+    before ``p``'s start, or one started before ``p`` (same day: smaller key) and still active on ``p``'s start."""
+    assert p.start is not None
+    for q in others:
+        if q is p or q.start is None:
+            continue
+        if q.end is not None and q.reden_einde == "overplaatsing" and 0 <= (p.start - q.end).days <= OVERPLAATSING_DAYS:
+            return True
+        if (q.start, _key(q)) < (p.start, _key(p)) and (q.end is None or q.end > p.start):
+            return True
+    return False
+
+
+def instroom(episodes: Sequence[PlaatsingEpisode]) -> list[PlaatsingEpisode]:
+    """Placements with ``instroom`` (not a transfer from any other verblijf) and ``instroom_gesloten`` (gesloten,
+    and not a transfer from another gesloten placement) filled in (definitions in docs/indicators.md)."""
+    gesloten = [q for q in episodes if q.vorm == "gesloten"]
+    out = []
     for p in episodes:
-        if p.vorm not in GEZINSGERICHT or p.start is None:
+        if p.start is None:
+            flags = {"instroom": False, "instroom_gesloten": False}
+        else:
+            flags = {
+                "instroom": not _transfer(p, episodes),
+                "instroom_gesloten": p.vorm == "gesloten" and not _transfer(p, gesloten),
+            }
+        same = p.instroom == flags["instroom"] and p.instroom_gesloten == flags["instroom_gesloten"]
+        out.append(p if same else p.model_copy(update=flags))
+    return out
+
+
+PLEEGZORG = frozenset({"pleegzorg_bestand", "pleegzorg_netwerk"})
+#: Default days after the 18th birthday on which a child still in pleegzorg counts as continued.
+CONTINUERING_DAYS = 30
+
+
+def achttien(
+    episodes: Sequence[PlaatsingEpisode], watermark: date | None, days: int = CONTINUERING_DAYS
+) -> tuple[list[AchttienFact], date | None]:
+    """The child's ``achttien_in_pleegzorg`` fact (at most one) and the day whose passing by the watermark it still
+    waits for (None when known).
+
+    The child is in pleegzorg on its 18th birthday when a pleegzorg placement has ``start <= birthday <= end`` (or
+    is open); it continues when any pleegzorg placement is active ``days`` after the birthday. That is known once
+    no open pleegzorg placement could decide it (none open, started on or before the check day), or once the
+    watermark has passed the check day (an open placement then continues)."""
+    pleeg = [(p, p.start) for p in episodes if p.vorm in PLEEGZORG and p.start is not None]
+    if not pleeg:
+        return [], None
+    birthday = eighteenth_birthday(pleeg[0][0].birth_date)
+    on_birthday = [p for p, start in pleeg if start <= birthday and (p.end is None or p.end >= birthday)]
+    if not on_birthday:
+        return [], None
+    check = birthday + timedelta(days=days)
+    waiting = any(p.end is None and start <= check for p, start in pleeg)
+    if waiting and not (watermark is not None and watermark > check):
+        return [], check
+    placed = any(start <= check and (p.end is None or p.end > check) for p, start in pleeg)
+    p = max(on_birthday, key=lambda q: (q.start or birthday, _key(q)))
+    fact = AchttienFact(
+        instelling=p.instelling,
+        pseudonym=p.pseudonym,
+        gemeente=p.gemeente,
+        birth_date=p.birth_date,
+        plaatsing_id=p.plaatsing_id,
+        vorm=p.vorm,
+        birthday=birthday,
+        continues=placed,
+    )
+    return [fact], None
+
+
+#: The groups of forms a child's verblijf segments are derived for: verblijf as a whole, gezinsgericht, pleegzorg,
+#: and each form.
+VERBLIJF_GROEPEN: dict[str, frozenset[str]] = {
+    "verblijf": frozenset({"pleegzorg_bestand", "pleegzorg_netwerk", "gezinshuis", "residentieel", "gesloten"}),
+    "gezinsgericht": GEZINSGERICHT,
+    "pleegzorg": PLEEGZORG,
+    **{v: frozenset({v}) for v in ("pleegzorg_bestand", "pleegzorg_netwerk", "gezinshuis", "residentieel", "gesloten")},
+}
+
+
+def segmenten(episodes: Sequence[PlaatsingEpisode]) -> list[VerblijfSegment]:
+    """Per group of forms, the child's days in a placement of the group as non-overlapping segments: each day is
+    attributed to the latest started placement active on it (ties: the larger key), consecutive days of one
+    placement form one segment (definitions in docs/indicators.md, "Children, not episodes")."""
+    out: list[VerblijfSegment] = []
+    for groep, forms in VERBLIJF_GROEPEN.items():
+        spans = [
+            (p.start, p.end, p)
+            for p in episodes
+            if p.vorm in forms and p.start is not None and (p.end is None or p.end > p.start)
+        ]
+        if not spans:
             continue
-        birthday = eighteenth_birthday(p.birth_date)
-        if not (p.start <= birthday and (p.end is None or p.end >= birthday)):
-            continue
-        if p.end is None and not (watermark is not None and watermark > birthday):
-            pending = birthday if pending is None else min(pending, birthday)
-            continue
-        facts.append(
-            AchttienFact(
-                instelling=p.instelling,
-                pseudonym=p.pseudonym,
-                gemeente=p.gemeente,
-                birth_date=p.birth_date,
-                plaatsing_id=p.plaatsing_id,
-                vorm=p.vorm,
-                birthday=birthday,
-                continues=p.end is None or p.end > birthday,
-            )
-        )
-    return facts, pending
+        bounds = sorted({d for start, end, _ in spans for d in (start, end) if d is not None})
+        current: tuple[PlaatsingEpisode, date] | None = None  # (attributed placement, segment start)
+        for day in bounds:  # the attribution is constant from one bound to the next
+            active = [p for start, end, p in spans if start <= day and (end is None or end > day)]
+            chosen = max(active, key=lambda p: (p.start, _key(p))) if active else None
+            if current is not None and chosen is current[0]:
+                continue
+            if current is not None:
+                out.append(_segment(groep, current[0], current[1], day))
+            current = (chosen, day) if chosen is not None else None
+        if current is not None:  # active after the last bound: only an open placement can be
+            out.append(_segment(groep, current[0], current[1], None))
+    return out
+
+
+def _segment(groep: str, p: PlaatsingEpisode, start: date, end: date | None) -> VerblijfSegment:
+    return VerblijfSegment(
+        instelling=p.instelling,
+        pseudonym=p.pseudonym,
+        gemeente=p.gemeente,
+        birth_date=p.birth_date,
+        segment_id=f"{groep}:{p.plaatsing_id}:{start.isoformat()}",
+        groep=groep,  # type: ignore[arg-type]
+        plaatsing_id=p.plaatsing_id,
+        vorm=p.vorm,
+        start=start,
+        end=end,
+    )
 
 
 def watermark_of(max_day: date | None, grace_days: int) -> date | None:

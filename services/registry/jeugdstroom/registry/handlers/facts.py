@@ -10,10 +10,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 TZ = ZoneInfo("Europe/Amsterdam")
-#: Event types that describe an entity (a correctie describes another event).
-ENTITY_TYPES: tuple[str, ...] = ("aanmelding", "beschikking", "plaatsing", "separatie")
-#: The data field that holds the entity id, per event type.
-_ID_FIELDS: dict[str, str] = {t: f"{t}_id" for t in ENTITY_TYPES}
 
 
 def local_day(moment: datetime) -> date:
@@ -51,7 +47,8 @@ class Fact:
 
     @property
     def entity_id(self) -> str:
-        return str(self.data[_ID_FIELDS.get(self.type) or f"{self.type}_id"])
+        """The entity id: ``data["{type}_id"]`` (the convention of every event-sourced entity, see ``entities``)."""
+        return str(self.data[f"{self.type}_id"])
 
     @property
     def key(self) -> str:
@@ -129,13 +126,27 @@ def latest_with(facts: Iterable[Fact], field: str) -> Fact | None:
     return max((f for f in facts if f.data.get(field) is not None), key=ORDER, default=None)
 
 
+#: Event statuses that report the end of an entity (every other event reports or restates its start).
+END_STATUSES = frozenset({"beeindigd"})
+
+
+def starting(facts: Iterable[Fact]) -> Fact:
+    """The event that starts an entity: its earliest fact that is not an end report (``status`` beeindigd), or
+    its earliest fact when only end reports exist (by event time, ties by uid)."""
+    facts = list(facts)
+    starts = [f for f in facts if f.data.get("status") not in END_STATUSES]
+    return min(starts or facts, key=ORDER)
+
+
 def child_fields(facts: Iterable[Fact], last: Fact | None = None) -> dict[str, Any]:
-    """The child fields of an episode: pseudonym, gemeente and birth date from its latest fact (``last``, when the
-    caller knows it already)."""
+    """The child fields of an episode: pseudonym and birth date from its latest fact (``last``, when the caller
+    knows it already), gemeente from the event that starts it (:func:`starting`: the woonplaats when the episode
+    began, so a later address change never moves the episode to another gemeente)."""
+    facts = list(facts)
     last = last or latest(facts)
     return {
         "instelling": last.sender,
         "pseudonym": last.pseudonym,
-        "gemeente": last.gemeente,
+        "gemeente": starting(facts).gemeente,
         "birth_date": last.birth_date,
     }
