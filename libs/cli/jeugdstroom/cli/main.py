@@ -257,6 +257,10 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--name", required=True, help="name of the institution")
     rev = ssub.add_parser("revoke", help="revoke a sender's token")
     rev.add_argument("--code", required=True)
+    from jeugdstroom.cli import access as access_cli
+
+    access_cli.add_token_arguments(sub.add_parser("token", help="manage scoped reader tokens (docs/privacy.md)"))
+    access_cli.add_audit_arguments(sub.add_parser("audit", help="list the audit trail of exact reads"))
     from jeugdstroom.cli.send import add_arguments as add_send_arguments
 
     add_send_arguments(sub.add_parser("send", help="submit a JSON or NDJSON file of events as an institution"))
@@ -298,6 +302,10 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_migrate(settings)
     if args.cmd == "sender":
         return cmd_sender(args, settings)
+    if args.cmd in ("token", "audit"):
+        from jeugdstroom.cli import access as access_cli
+
+        return access_cli.cmd_token(args, settings) if args.cmd == "token" else access_cli.cmd_audit(args, settings)
     if args.cmd == "indicators":
         from jeugdstroom.cli.indicators import cmd_indicators
 

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     monitor_port: int = 8003
     operator_token: SecretStr | None = Field(None, description="Bearer token that sees unsuppressed values")
     suppression_threshold: int = Field(10, ge=0, description="Public cells below this are suppressed")
+    audit_retention_days: int = Field(
+        400, ge=1, description="Days the monitor keeps its audit trail of exact reads (docs/privacy.md)"
+    )
     nulmeting: dict[str, dict[str, int]] = Field(
         default_factory=dict,
         description='Separatie nulmeting per instelling, JSON {"<instelling>": {"year": 2024, "value": 40}};'
