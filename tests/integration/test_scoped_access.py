@@ -9,15 +9,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 
 from jeugdstroom.cli.main import main
 from jeugdstroom.common import access, db
 from jeugdstroom.common.access import Reader
 from jeugdstroom.monitor import access as scoped
+from jeugdstroom.registry.app import create_app as create_registry
 from tests.conftest import Infra, fresh_settings
 from tests.integration.monitor_stream import build_stream
 from tests.integration.test_monitor_outputs import fed
+from tests.support import running_app
 
 pytestmark = pytest.mark.integration
 
@@ -192,3 +195,37 @@ async def test_cli_token_and_audit_commands(
     assert code == 0 and "Nijmegen beleid (gemeente:GM0268)  separaties [period=year]  7 exact cells" in out
     code, out, _ = await asyncio.to_thread(cli, "audit", "--since", "2999-01-01")
     assert code == 0 and out == ""
+
+
+async def test_findings_by_scope(infra: Infra) -> None:
+    settings = await fresh_settings(infra)
+    conn = await db.connect(settings.database_url)
+    try:
+        await conn.execute(
+            """INSERT INTO registry.findings (pseudonym, kind, subject, instelling, reason) VALUES
+               ('p1', 'overlap', 's1', '11111111', 'r'), ('p2', 'overlap', 's2', '22222222', 'r'),
+               ('p3', 'orphan', 's3', NULL, 'r')"""
+        )
+        tokens = {name: await access.add_token(conn, f"t-{name}", scope) for name, scope in SCOPES.items()}
+        tokens["expired"] = await access.add_token(conn, "t-expired", "instelling:11111111", timedelta(hours=-1))
+        tokens["revoked"] = await access.add_token(conn, "t-revoked", "instelling:11111111")
+        await access.revoke(conn, "t-revoked")
+    finally:
+        await conn.close()
+    async with running_app(create_registry(settings)) as client:
+
+        async def get(token: str | None) -> httpx.Response:
+            headers = {"authorization": f"Bearer {token}"} if token else {}
+            return await client.get("/v1/findings", params={"status": "all"}, headers=headers)
+
+        op = await get(settings.operator_token.get_secret_value())  # type: ignore[union-attr]
+        assert {f["subject"] for f in op.json()["findings"]} == {"s1", "s2", "s3"}
+        assert {f["subject"] for f in (await get(tokens["operator"])).json()["findings"]} == {"s1", "s2", "s3"}
+        own = (await get(tokens["instelling"])).json()
+        assert own["scope"] == "instelling:11111111"
+        assert [(f["subject"], f["instelling"]) for f in own["findings"]] == [("s1", "11111111")]
+        assert all("pseudonym" not in f for f in own["findings"])
+        for name in ("gemeente", "jeugdregio"):
+            assert (await get(tokens[name])).status_code == 403
+        for token in (None, tokens["expired"], tokens["revoked"], "jsr_wrong"):
+            assert (await get(token)).status_code == 401
