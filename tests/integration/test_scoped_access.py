@@ -15,6 +15,8 @@ import pytest
 from jeugdstroom.cli.main import main
 from jeugdstroom.common import access, db
 from jeugdstroom.common.access import Reader
+from jeugdstroom.intake.auth import Sender, add_sender, authenticate, revoke_sender, rotate_sender
+from jeugdstroom.intake.auth import token_hash as auth_hash
 from jeugdstroom.monitor import access as scoped
 from jeugdstroom.registry.app import create_app as create_registry
 from tests.conftest import Infra, fresh_settings
@@ -186,8 +188,21 @@ async def test_cli_token_and_audit_commands(
     assert code == 0 and "2 token(s) revoked" in out
     assert (await asyncio.to_thread(cli, "token", "revoke", "--name", "Nijmegen beleid"))[0] == 1
 
+    code, out, _ = await asyncio.to_thread(
+        cli, "sender", "add", "--code", "12345678", "--name", "X", "--expires", "30d"
+    )
+    sender_token = out.strip().splitlines()[-1]
+    assert code == 0 and sender_token.startswith("js_")
+    code, out, _ = await asyncio.to_thread(cli, "sender", "rotate", "--code", "12345678", "--overlap", "2h")
+    assert code == 0 and out.strip().splitlines()[-1].startswith("js_")
+    assert (await asyncio.to_thread(cli, "sender", "rotate", "--code", "87654321"))[0] == 1
+
     conn = await db.connect(settings.database_url)
     try:
+        expiry = await conn.fetchval(
+            "SELECT expires_at - now() FROM intake.sender_tokens WHERE token_hash = $1", auth_hash(sender_token)
+        )
+        assert timedelta(hours=1) < expiry <= timedelta(hours=2)  # the overlap cut its 30 days short
         await scoped.record(conn, Reader("Nijmegen beleid", "gemeente:GM0268"), "separaties", {"period": "year"}, 7)
     finally:
         await conn.close()
@@ -229,3 +244,32 @@ async def test_findings_by_scope(infra: Infra) -> None:
             assert (await get(tokens[name])).status_code == 403
         for token in (None, tokens["expired"], tokens["revoked"], "jsr_wrong"):
             assert (await get(token)).status_code == 401
+
+
+async def test_sender_tokens_expire_and_rotate_with_overlap(infra: Infra) -> None:
+    settings = await fresh_settings(infra)
+    conn = await db.connect(settings.database_url)
+    try:
+        first = await add_sender(conn, "12345678", "Instelling X", timedelta(days=365))
+        assert await authenticate(conn, first) == Sender("12345678", "Instelling X")
+        second = await rotate_sender(conn, "12345678", timedelta(days=7))
+        assert second is not None
+        assert await authenticate(conn, first) is not None and await authenticate(conn, second) is not None
+        await conn.execute(
+            "UPDATE intake.sender_tokens SET expires_at = now() - interval '1 second' WHERE token_hash = $1",
+            auth_hash(first),
+        )
+        assert await authenticate(conn, first) is None  # the overlap is over
+        assert await authenticate(conn, second) == Sender("12345678", "Instelling X")
+        # re-keying with add revokes at once; an expired token never authenticates
+        third = await add_sender(conn, "12345678", "Instelling X", timedelta(hours=-1))
+        assert await authenticate(conn, second) is None and await authenticate(conn, third) is None
+        fourth = await add_sender(conn, "12345678", "Instelling X")
+        assert await authenticate(conn, fourth) is not None
+        assert await conn.fetchval("SELECT token_hash FROM intake.senders WHERE code = '12345678'") == auth_hash(fourth)
+        assert await revoke_sender(conn, "12345678")
+        assert await authenticate(conn, fourth) is None
+        assert await rotate_sender(conn, "12345678", timedelta(days=7)) is None  # revoked: no rotation
+        assert await rotate_sender(conn, "99999999", timedelta(days=7)) is None
+    finally:
+        await conn.close()
