@@ -401,3 +401,53 @@ async def test_dashboard_shows_target_status_from_the_documented_row_format(brow
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "dashboard-targets.png"), full_page=True)
     assert not page_errors, page_errors
+
+
+# -- 3. a reader token: in sessionStorage, sent as a header, never in a URL -------------------------------------
+async def test_dashboard_sends_a_reader_token_as_a_header_and_shows_its_scope(browser_context: Any) -> None:
+    now = datetime.now(TZ)
+    month = now.strftime("%Y-%m")
+    token = "jsr_secret-token-for-the-test"
+    seen: list[tuple[str, str | None]] = []  # (url, authorization header)
+
+    async def handle(route: Any) -> None:
+        url = httpx.URL(route.request.url)
+        auth = route.request.headers.get("authorization")
+        seen.append((str(url), auth))
+        path = url.path
+        if path == "/":
+            await route.fulfill(path=str(STATIC / "index.html"), content_type="text/html; charset=utf-8")
+        elif path.startswith("/dashboard/static/"):
+            await route.fulfill(path=str(STATIC / path.removeprefix("/dashboard/static/")))
+        elif path == "/dashboard/config.json":
+            await route.fulfill(json={"suppression_threshold": 10, "jeugdregios": [], "gemeenten": []})
+        elif path == "/v1/indicators":
+            await route.fulfill(json=DOCS_CATALOGUE)
+        elif path.startswith("/v1/indicators/"):
+            rows = docs_rows(
+                path.rsplit("/", 1)[1], url.params["period"], url.params.get("group_by", ""), now.year, month
+            )
+            scope = "gemeente:GM0268" if auth == f"Bearer {token}" else None
+            await route.fulfill(body=json.dumps({"scope": scope, "rows": rows}), content_type="application/json")
+        else:
+            await route.fulfill(status=404, body="not found")
+
+    page = await browser_context.new_page()
+    await page.route("http://dashboard.test/**", handle)
+    await page.goto("http://dashboard.test/?poll=60")
+    await page.wait_for_selector('body[data-state="ready"]', timeout=30_000)
+    assert all(auth is None for _, auth in seen)  # no token yet: public requests
+    assert (await page.locator("#access-scope").inner_text()).strip() == ""
+
+    await page.locator("#access-token").fill(token)
+    await page.get_by_role("button", name="Gebruik").click()
+    await wait_until(lambda: _equals(page.locator("#access-scope").inner_text(), "exact voor gemeente:GM0268"), 20)
+    assert await page.evaluate("() => sessionStorage.getItem('jeugdstroom.token')") == token
+    assert await page.locator("#access-token").input_value() == ""  # not left in the field
+    sent = [u for u, auth in seen if auth == f"Bearer {token}"]
+    assert sent and all("/v1/indicators/" in u for u in sent)  # only to the indicator API
+    assert not any(token in u for u, _ in seen) and token not in page.url  # never in a URL
+
+    await page.get_by_role("button", name="Wis").click()
+    assert await page.evaluate("() => sessionStorage.getItem('jeugdstroom.token')") is None
+    assert (await page.locator("#access-scope").inner_text()).strip() == ""

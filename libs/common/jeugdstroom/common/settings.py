@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     monitor_port: int = 8003
     operator_token: SecretStr | None = Field(None, description="Bearer token that sees unsuppressed values")
     suppression_threshold: int = Field(10, ge=0, description="Public cells below this are suppressed")
+    disclosure_key: SecretStr | None = Field(
+        None,
+        description="Secret of the public output's keyed noise (docs/privacy.md); default: derived from the pseudonym"
+        " key, else the operator token. Keep it stable: a new key gives every cell a new noise",
+    )
     audit_retention_days: int = Field(
         400, ge=1, description="Days the monitor keeps its audit trail of exact reads (docs/privacy.md)"
     )

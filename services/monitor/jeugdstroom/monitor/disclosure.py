@@ -109,8 +109,9 @@ def published(kind: str, row: Row) -> bool:
 
 def noise_secret(settings: Settings) -> bytes:
     """The key of the public output's noise."""
-    pk, op = settings.pseudonym_key, settings.operator_token
-    return secret_of(pk.get_secret_value() if pk else None, op.get_secret_value() if op else None)
+    own, pk, op = settings.disclosure_key, settings.pseudonym_key, settings.operator_token
+    base = own.get_secret_value() if own else pk.get_secret_value() if pk else None
+    return secret_of(base, op.get_secret_value() if op else None)
 
 
 def secret_of(pseudonym_key: str | None, operator_token: str | None) -> bytes:
