@@ -74,6 +74,10 @@ def test_noise_is_keyed_stable_and_two_sided_geometric() -> None:
     assert public(sep, flow, 10, KEY) == public(
         sep, {**flow, "dims": {"gemeente": "GM0268"}}, 10, KEY, {"jeugdregio": "JZ32"}
     ) | {"dims": flow["dims"]}
+    # ... and so is the gemeente asked without its jeugdregio (the gemeente determines it)
+    assert public(sep, flow, 10, KEY) == public(sep, {**flow, "dims": {"gemeente": "GM0268"}}, 10, KEY) | {
+        "dims": flow["dims"]
+    }
     with pytest.raises(RuntimeError):
         secret_of(None, None)
 

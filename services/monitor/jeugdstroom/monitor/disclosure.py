@@ -54,7 +54,13 @@ def noise(secret: bytes, *parts: object) -> int:
 
 
 def _dims(row: Row, filters: Mapping[str, str]) -> str:
-    return ";".join(f"{k}={v}" for k, v in sorted({**filters, **row["dims"]}.items()))
+    """The cell's dimension values for the noise key. A gemeente determines its jeugdregio, so the jeugdregio is
+    left out next to a gemeente: ``group_by=gemeente`` and ``group_by=gemeente,jeugdregio`` (or a jeugdregio filter)
+    name the same cell and get the same noise (two noises of one value would narrow it)."""
+    dims = {**filters, **row["dims"]}
+    if "gemeente" in dims:
+        dims.pop("jeugdregio", None)
+    return ";".join(f"{k}={v}" for k, v in sorted(dims.items()))
 
 
 def protect(
