@@ -78,6 +78,7 @@ class IndicatorRow(BaseModel):
     denominator: int | None = Field(None, description="ratio")
     target: float | None = Field(None, description="target value where one applies")
     target_status: Literal["on_track", "off_track"] | None = None
+    exact: bool | None = Field(None, description="with a scoped reader token: whether this row is exact (in scope)")
 
 
 class IndicatorValues(BaseModel):
