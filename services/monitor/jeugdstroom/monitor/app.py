@@ -159,6 +159,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        disclosure.noise_secret(settings)  # fail at start, not at the first public read, without a noise secret
         async with service_resources(settings, pool_size=6) as res:
             pool = res.pool
             state["pool"], state["res"] = pool, res
