@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import FastAPI
 
 from jeugdstroom.common.embedded import free_port
+from jeugdstroom.common.kafka import client_options
 from jeugdstroom.common.settings import Settings
 
 
@@ -48,7 +49,7 @@ async def running_app(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 async def read_topic(settings: Settings, short: str, timeout: float = 3.0) -> list[Any]:
     """Every record currently on a topic (all partitions, from the beginning)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False)
     await consumer.start()
     try:
         topic = settings.topic(short)
@@ -194,7 +195,7 @@ async def caught_up(settings: Settings, groups: dict[str, tuple[str, ...]]) -> b
                   for r in await conn.fetch("SELECT consumer, topic, partition, next_offset FROM consumer_offsets")}
     finally:
         await conn.close()
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False)
     await consumer.start()
     try:
         await consumer._client.force_metadata_update()  # a topic re-created by a broker may have other partitions

@@ -191,9 +191,10 @@ async def test_dashboard_renders_live_public_indicators(infra: Infra, log_dir: P
         assert await page.get_by_label("Gemeente").count() == 1
         assert await page.get_by_label("Jeugdregio").count() == 1
 
-        # Headline: the running year's public value, as the API returns it (15 or 19, never suppressed).
+        # Headline: the running year's public value, as the API returns it (15 or 19 with the public output's
+        # noise, docs/privacy.md).
         want = await api_headline(monitor, now.year)
-        assert want in {"15", "19"}
+        assert want == "<10" or abs(int(want) - (19 if last_month.year == now.year else 15)) <= 25
         await wait_until(lambda: _equals(headline(page), want), 20, what=f"headline {want}")
 
         # A chart is drawn (uPlot renders to a canvas).
@@ -201,17 +202,17 @@ async def test_dashboard_renders_live_public_indicators(infra: Infra, log_dir: P
         box = await page.locator("#ind-separaties .chart canvas").first.bounding_box()
         assert box is not None and box["width"] > 200 and box["height"] > 100
 
-        # Month table: this month's value is exact (15), last month's 4 show as suppressed.
+        # Month table: this month (15) and last month (4) as the public API shows them (a noisy value, "<10", or
+        # nothing: docs/privacy.md).
         this_key, last_key = this_month.strftime("%Y-%m"), last_month.strftime("%Y-%m")
         monthly = {row_start(r)[:7]: r for r in await public_rows(monitor, period="month", group_by="")}
-        assert monthly[this_key]["value"] == 15 and not monthly[this_key]["suppressed"]
-        assert monthly[last_key]["value"] is None and monthly[last_key]["suppressed"]
         table = page.locator('#ind-separaties [data-role="month-table"]')
-        this_cell = table.locator(f'tr[data-month="{this_key}"] td').first
-        assert (await this_cell.text_content() or "").strip() == "15"
-        last_cell = table.locator(f'tr[data-month="{last_key}"] td').first
-        assert (await last_cell.text_content() or "").strip() == "<10"
-        assert await table.locator(f'tr[data-month="{last_key}"]').get_attribute("data-suppressed") == "true"
+        for key in (this_key, last_key):
+            r = monthly.get(key)
+            cell_text = (await table.locator(f'tr[data-month="{key}"] td').first.text_content() or "").strip()
+            assert cell_text == (shown(r["value"], r["suppressed"]) if r else "0"), (key, r)
+            flag = await table.locator(f'tr[data-month="{key}"]').get_attribute("data-suppressed")
+            assert flag == ("true" if r and r["suppressed"] else "false")
 
         ARTIFACTS.mkdir(exist_ok=True)
         await page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
@@ -225,18 +226,17 @@ async def test_dashboard_renders_live_public_indicators(infra: Infra, log_dir: P
             what="the two new separaties in the monitor",
         )
         want = await api_headline(monitor, now.year)
-        assert want in {"17", "21"}
+        assert want == "<10" or abs(int(want) - (21 if last_month.year == now.year else 17)) <= 25
         await wait_until(lambda: _equals(headline(page), want), 20, what=f"live update to {want}")
         assert int(await page.locator("body").get_attribute("data-refreshes") or "0") > refreshes_before
 
-        # Filter by gemeente: Wijchen's 3 episodes are a suppressed cell in public output.
+        # Filter by gemeente: Wijchen's 3 episodes are a small cell: "<10" or nothing in public output.
         await page.get_by_label("Gemeente").select_option(WIJCHEN)
-        assert await api_headline(monitor, now.year, gemeente=WIJCHEN) == "<10"
-        await wait_until(lambda: _equals(headline(page), "<10"), 20, what="Wijchen suppressed")
-        assert (
-            await page.locator('#card-separaties [data-role="headline-value"]').get_attribute("data-suppressed")
-            == "true"
-        )
+        wijchen = await api_headline(monitor, now.year, gemeente=WIJCHEN)
+        assert wijchen in {"<10", "0"}
+        await wait_until(lambda: _equals(headline(page), wijchen), 20, what="Wijchen small")
+        flag = await page.locator('#card-separaties [data-role="headline-value"]').get_attribute("data-suppressed")
+        assert flag == ("true" if wijchen == "<10" else "false")
         assert f"gemeente={WIJCHEN}" in page.url
         await page.screenshot(path=str(ARTIFACTS / "dashboard-wijchen.png"), full_page=True)
 
@@ -245,12 +245,13 @@ async def test_dashboard_renders_live_public_indicators(infra: Infra, log_dir: P
         assert await page.locator("#filter-gemeente option").count() == 343
         assert await page.locator('#filter-gemeente option[value="GM0296"]').inner_text() == "Wijchen"
 
-        # Filter by jeugdregio: all of it lies in Rijk van Nijmegen (JZ32), so the total comes back.
+        # Filter by jeugdregio: all of it lies in Rijk van Nijmegen (JZ32), so (up to the noise) the total comes back.
         await page.get_by_label("Gemeente").select_option("")
         await page.get_by_label("Jeugdregio").select_option(label="Rijk van Nijmegen")
         assert "jeugdregio=JZ32" in page.url
-        assert await api_headline(monitor, now.year, jeugdregio="JZ32") == want
-        await wait_until(lambda: _equals(headline(page), want), 20, what="jeugdregio total")
+        regio = await api_headline(monitor, now.year, jeugdregio="JZ32")
+        assert regio == "<10" or abs(int(regio) - (21 if last_month.year == now.year else 17)) <= 25
+        await wait_until(lambda: _equals(headline(page), regio), 20, what="jeugdregio total")
 
         assert not console_errors, console_errors
 
@@ -406,3 +407,53 @@ async def test_dashboard_shows_target_status_from_the_documented_row_format(brow
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "dashboard-targets.png"), full_page=True)
     assert not page_errors, page_errors
+
+
+# -- 3. a reader token: in sessionStorage, sent as a header, never in a URL -------------------------------------
+async def test_dashboard_sends_a_reader_token_as_a_header_and_shows_its_scope(browser_context: Any) -> None:
+    now = datetime.now(TZ)
+    month = now.strftime("%Y-%m")
+    token = "jsr_secret-token-for-the-test"
+    seen: list[tuple[str, str | None]] = []  # (url, authorization header)
+
+    async def handle(route: Any) -> None:
+        url = httpx.URL(route.request.url)
+        auth = route.request.headers.get("authorization")
+        seen.append((str(url), auth))
+        path = url.path
+        if path == "/":
+            await route.fulfill(path=str(STATIC / "index.html"), content_type="text/html; charset=utf-8")
+        elif path.startswith("/dashboard/static/"):
+            await route.fulfill(path=str(STATIC / path.removeprefix("/dashboard/static/")))
+        elif path == "/dashboard/config.json":
+            await route.fulfill(json={"suppression_threshold": 10, "jeugdregios": [], "gemeenten": []})
+        elif path == "/v1/indicators":
+            await route.fulfill(json=DOCS_CATALOGUE)
+        elif path.startswith("/v1/indicators/"):
+            rows = docs_rows(
+                path.rsplit("/", 1)[1], url.params["period"], url.params.get("group_by", ""), now.year, month
+            )
+            scope = "gemeente:GM0268" if auth == f"Bearer {token}" else None
+            await route.fulfill(body=json.dumps({"scope": scope, "rows": rows}), content_type="application/json")
+        else:
+            await route.fulfill(status=404, body="not found")
+
+    page = await browser_context.new_page()
+    await page.route("http://dashboard.test/**", handle)
+    await page.goto("http://dashboard.test/?poll=60")
+    await page.wait_for_selector('body[data-state="ready"]', timeout=30_000)
+    assert all(auth is None for _, auth in seen)  # no token yet: public requests
+    assert (await page.locator("#access-scope").inner_text()).strip() == ""
+
+    await page.locator("#access-token").fill(token)
+    await page.get_by_role("button", name="Gebruik").click()
+    await wait_until(lambda: _equals(page.locator("#access-scope").inner_text(), "exact voor gemeente:GM0268"), 20)
+    assert await page.evaluate("() => sessionStorage.getItem('jeugdstroom.token')") == token
+    assert await page.locator("#access-token").input_value() == ""  # not left in the field
+    sent = [u for u, auth in seen if auth == f"Bearer {token}"]
+    assert sent and all("/v1/indicators/" in u for u in sent)  # only to the indicator API
+    assert not any(token in u for u, _ in seen) and token not in page.url  # never in a URL
+
+    await page.get_by_role("button", name="Wis").click()
+    assert await page.evaluate("() => sessionStorage.getItem('jeugdstroom.token')") is None
+    assert (await page.locator("#access-scope").inner_text()).strip() == ""

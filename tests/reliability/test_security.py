@@ -161,19 +161,20 @@ async def test_authorisation(completed: tuple[System, Stream], fault_report: Rec
                     url = f"/v1/indicators/{ind['id']}"
                     exact = (await monitor.get(url, params=params, headers=system.operator_headers)).json()
                     assert exact["exact"] is True
+                    cells = {(e["start"], tuple(sorted(e["dims"].items()))): e for e in exact["rows"]}
                     for creds in ({}, as_a, {"authorization": "Bearer not-the-operator"}):
                         public = (await monitor.get(url, params=params, headers=creds)).json()
                         assert public["exact"] is False
-                        assert len(public["rows"]) == len(exact["rows"])
-                        for p, e in zip(public["rows"], exact["rows"], strict=True):
-                            assert (p["period"], p["start"], p["dims"]) == (e["period"], e["start"], e["dims"])
+                        for p in public["rows"]:  # noisy values of existing cells (docs/privacy.md)
+                            e = cells[(p["start"], tuple(sorted(p["dims"].items())))]
+                            assert p["period"] == e["period"]
                             checked += 1
-                            if small(ind["kind"], e, threshold):
+                            if p["suppressed"]:
                                 suppressed += 1
-                                assert p["suppressed"] is True and p["value"] is None, (ind["id"], p)
+                                assert p["value"] is None, (ind["id"], p)
                                 assert all(p.get(x) is None for x in ("n", "p90", "numerator", "denominator"))
-                            else:
-                                assert p["suppressed"] is False and p["value"] == e["value"], (ind["id"], p, e)
+                            else:  # never a small number, exact or not
+                                assert not small(ind["kind"], p, threshold), (ind["id"], p, e)
     assert suppressed > 100 and checked > suppressed, (checked, suppressed)
     registry = system.procs["registry"].url
     async with httpx.AsyncClient(base_url=registry, timeout=30) as c:
@@ -192,7 +193,7 @@ async def test_authorisation(completed: tuple[System, Stream], fault_report: Rec
         " event id as itself; public, sender and wrong-token requests for every indicator (month, year; total and"
         " all dimensions); /v1/findings without the operator token",
         f"403/forbidden each time; {b}'s event unaffected (exact ground truth); {suppressed} of {checked} public"
-        " cells small and all suppressed, the rest equal to the exact values; exact values and findings only with"
+        " cells suppressed, no public number small (noisy values, docs/privacy.md); exact values and findings only with"
         f" the operator token; {len(stored)} tokens stored as SHA-256 only",
     )
 

@@ -334,6 +334,106 @@ def test_env_example_lists_every_required_variable() -> None:
         assert example[var] == "", f".env.example must not carry a value for the secret {var}"
 
 
+# -- the SASL_SSL variant (docker-compose.sasl.yml) and the inbox's retention -------------------------------------
+SASL = ROOT / "docker-compose.sasl.yml"
+SASL_SECRETS = {
+    "KAFKA_ADMIN_PASSWORD",
+    "KAFKA_INTAKE_PASSWORD",
+    "KAFKA_REGISTRY_PASSWORD",
+    "KAFKA_MONITOR_PASSWORD",
+    "KAFKA_SUBSCRIBER_PASSWORD",
+}
+
+
+def test_inbox_retention_is_hours_not_days(services: dict[str, Any]) -> None:
+    env = env_of(services["kafka-init"])
+    default = re.fullmatch(r"\$\{KAFKA_INBOX_RETENTION_MS:-([0-9]+)\}", env["INBOX_RETENTION_MS"])
+    assert default is not None and int(default.group(1)) <= 24 * 3600 * 1000  # it carries BSNs in clear
+
+
+def test_sasl_variant_gives_every_service_its_own_user_over_tls() -> None:
+    sasl = load_yaml(SASL)["services"]
+    users = {}
+    for name in APP_SERVICES:
+        env = env_of(sasl[name])
+        assert env["JEUGDSTROOM_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+        assert env["JEUGDSTROOM_KAFKA_SSL_CAFILE"] == "/etc/jeugdstroom/kafka-ca.pem"
+        assert "./deploy/kafka-tls/ca.pem:/etc/jeugdstroom/kafka-ca.pem:ro" in sasl[name]["volumes"]
+        users[name] = env["JEUGDSTROOM_KAFKA_USERNAME"]
+        assert env["JEUGDSTROOM_KAFKA_PASSWORD"] == f"${{KAFKA_{name.upper()}_PASSWORD:?set it in .env}}"
+    assert users == {n: n for n in APP_SERVICES}
+    kafka = env_of(sasl["kafka"])
+    assert set(kafka["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(",")) == {
+        "SASL_SSL:SASL_SSL",
+        "CONTROLLER:PLAINTEXT",
+        "HOST:SASL_SSL",
+    }
+    assert kafka["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    assert "PLAINTEXT://" not in kafka["KAFKA_ADVERTISED_LISTENERS"]
+    jaas = kafka["KAFKA_LISTENER_NAME_SASL__SSL_PLAIN_SASL_JAAS_CONFIG"]
+    assert kafka["KAFKA_LISTENER_NAME_HOST_PLAIN_SASL_JAAS_CONFIG"] == jaas
+    assert set(re.findall(r"user_([a-z]+)=", jaas)) == {"admin", *APP_SERVICES, "subscriber"}
+    text = SASL.read_text(encoding="utf-8")
+    assert set(re.findall(r"\$\{([A-Z_]+):\?", text)) == SASL_SECRETS
+    assert not re.search(r"password=\"[^$%]", text)  # no literal password
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    assert all(re.search(rf"^{v}=$", example, re.MULTILINE) for v in SASL_SECRETS)
+
+
+def _acls(script: str) -> set[tuple[str, str, str]]:
+    """(user, operation, topic) of every topic ACL the kafka-init script adds, loops expanded."""
+    typed = re.search(r'TYPED="([a-z ]+)"', script)
+    assert typed is not None
+    script = script.replace("$TYPED", typed.group(1))
+    out = set()
+    block: list[str] | None = None  # the values of an open multi-line ``for t in …; do`` loop
+    for line in script.splitlines():
+        loop = re.search(r"for [a-z] in ([a-z. ]+); do", line)
+        if loop and "acl " not in line:
+            block = loop.group(1).split()
+            continue
+        if line.strip() == "done":
+            block = None
+            continue
+        m = re.search(r"acl (\"?\$u\"?|[a-z]+) (.*)--topic \"\$PREFIX\.(\$t|[a-z.]+)\"", line)
+        if not m:
+            continue
+        users = ["intake", "registry", "monitor"] if "$u" in m.group(1) else [m.group(1)]
+        values = loop.group(1).split() if loop else block
+        topics = values if m.group(3) == "$t" and values else [m.group(3)]
+        for user in users:
+            for op in re.findall(r"--operation ([A-Za-z]+)", m.group(2)):
+                for topic in topics:
+                    out.add((user, op, topic))
+    return out
+
+
+def test_sasl_variant_acls_follow_the_data_flow() -> None:
+    init = load_yaml(SASL)["services"]["kafka-init"]
+    script = "\n".join(init["command"]).replace("$$", "$")
+    acls = _acls(script)
+    typed = {"aanmelding", "beschikking", "plaatsing", "separatie", "correctie"}
+    writes = {(u, t) for u, op, t in acls if op == "Write"}
+    reads = {(u, t) for u, op, t in acls if op == "Read"}
+    assert writes == {
+        *{("intake", t) for t in typed},
+        ("registry", "registry.changes"),
+        ("monitor", "indicators"),
+        *{(u, "deadletter") for u in ("intake", "registry", "monitor")},
+    }
+    assert reads == {
+        ("intake", "inbox"),
+        *{("registry", t) for t in typed},
+        ("monitor", "registry.changes"),
+        *{("subscriber", t) for t in (*typed, "registry.changes", "indicators")},
+    }
+    assert "--bootstrap-server kafka:9092 --command-config /tmp/admin.properties" in script
+    # the same topics with the same settings as the plaintext compose file
+    created = set(re.findall(r'^\s*create "\$PREFIX\.([a-z.]+)"', script, re.MULTILINE))
+    loop = re.search(r"for t in ([a-z. ]+); do\s+create \"\$PREFIX\.\$t\"", script)
+    assert loop is not None and created | set(loop.group(1).split()) == TOPICS
+
+
 def test_dockerfile_slim_non_root_no_secrets() -> None:
     text = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
     instructions = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]

@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import date
 
 import httpx
+import pytest
 
 from jeugdstroom.cli.indicators import format_value
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.monitor.app import create_app
 from jeugdstroom.monitor.catalogue import CATALOGUE
-from jeugdstroom.monitor.rows import empty_row, public, to_row
+from jeugdstroom.monitor.disclosure import noise, secret_of
+from jeugdstroom.monitor.rows import empty_row, public, shown, to_row
 
 
 def test_openapi_documents_catalogue_and_rows() -> None:
@@ -25,21 +27,32 @@ def test_openapi_documents_catalogue_and_rows() -> None:
     assert {"period", "group_by", "from", "to", "as_of", "gemeente", "jeugdregio", "instelling"} <= params
 
 
+KEY = secret_of("a pseudonym key", None)
+sep = CATALOGUE["separaties"]
+
+
 def test_public_rows_hide_small_cells_by_kind() -> None:
     count = {"period": "month", "start": "2026-01-01", "dims": {}, "value": 9}
-    assert public(CATALOGUE["separaties"], count, 10) == {**count, "value": None, "suppressed": True}
-    assert public(CATALOGUE["separaties"], {**count, "value": 10}, 10)["value"] == 10
-    dur = {**count, "value": 45, "n": 9, "p90": 80}
-    assert public(CATALOGUE["separatie_duur"], dur, 10) == {
-        **dur,
-        "value": None,
-        "n": None,
-        "p90": None,
-        "suppressed": True,
-    }
-    ratio = {**count, "value": 0.0, "numerator": 0, "denominator": 12}
-    assert public(CATALOGUE["voortijdig_aandeel"], ratio, 10) == {**ratio, "suppressed": False}
-    assert public(CATALOGUE["voortijdig_aandeel"], {**ratio, "denominator": 9}, 10)["value"] is None
+    big = public(sep, {**count, "value": 500}, 10, KEY)
+    assert big["suppressed"] is False and abs(big["value"] - 500) < 30
+    for v in range(1, 60):  # the public value is the noisy value; below the threshold it is hidden
+        row = public(sep, {**count, "value": v}, 10, KEY)
+        noisy = max(0, v + noise(KEY, "separaties", "month", "2026-01-01", "", v))
+        assert row == (
+            {**count, "value": None, "suppressed": True}
+            if 0 < noisy < 10
+            else {**count, "value": noisy, "suppressed": False}
+        )
+        assert shown(sep, row) is (noisy != 0)
+    dur = {**count, "value": 45, "n": 3, "p90": 80}
+    hidden = public(CATALOGUE["separatie_duur"], dur, 10, KEY)
+    assert hidden == {**dur, "value": None, "n": None, "p90": None, "suppressed": True} or hidden["n"] == 0
+    ratio = {**count, "value": 0.25, "numerator": 30, "denominator": 120}
+    pub = public(CATALOGUE["voortijdig_aandeel"], ratio, 10, KEY)
+    assert pub["value"] == round(pub["numerator"] / pub["denominator"], 4) and pub["numerator"] <= pub["denominator"]
+    assert (
+        public(CATALOGUE["voortijdig_aandeel"], {**ratio, "numerator": 0, "denominator": 2}, 10, KEY)["value"] is None
+    )
     assert empty_row(CATALOGUE["continuering_18"], "year", date(2026, 1, 1), {"gemeente": "GM0268"})["denominator"] == 0
 
 
@@ -70,6 +83,33 @@ async def test_the_api_lists_every_jeugdregio_and_gemeente_with_its_name() -> No
     assert {"gemeente": "GM0241", "naam": "Groesbeek", "opvolger": "GM1945", "datum": "2016-01-01"} in doc[
         "herindelingen"
     ]
+
+
+def test_noise_is_keyed_stable_and_two_sided_geometric() -> None:
+    draws = [noise(KEY, "separaties", i) for i in range(20000)]
+    assert draws == [noise(KEY, "separaties", i) for i in range(20000)]  # the same cell, the same noise
+    assert draws != [noise(secret_of("another key", None), "separaties", i) for i in range(20000)]
+    share = {k: draws.count(k) / len(draws) for k in (-2, -1, 0, 1, 2)}
+    assert abs(share[0] - 1 / 3) < 0.02 and abs(share[1] - 1 / 6) < 0.02 and abs(share[-1] - 1 / 6) < 0.02
+    assert abs(share[2] - 1 / 12) < 0.01 and abs(sum(draws) / len(draws)) < 0.1  # unbiased
+    assert max(draws) >= 8 and min(draws) <= -8  # unbounded support: any value stays possible
+    # a stock's level has one noise whatever the day; the same cell asked with a filter is the same cell
+    stock = CATALOGUE["gesloten_actief"]
+    row = {"period": "day", "start": "2026-01-01", "dims": {"gemeente": "GM0268"}, "value": 37}
+    assert public(stock, row, 10, KEY) == {
+        **public(stock, {**row, "start": "2026-03-05"}, 10, KEY),
+        "start": "2026-01-01",
+    }
+    flow = {**row, "dims": {"gemeente": "GM0268", "jeugdregio": "JZ32"}}
+    assert public(sep, flow, 10, KEY) == public(
+        sep, {**flow, "dims": {"gemeente": "GM0268"}}, 10, KEY, {"jeugdregio": "JZ32"}
+    ) | {"dims": flow["dims"]}
+    # ... and so is the gemeente asked without its jeugdregio (the gemeente determines it)
+    assert public(sep, flow, 10, KEY) == public(sep, {**flow, "dims": {"gemeente": "GM0268"}}, 10, KEY) | {
+        "dims": flow["dims"]
+    }
+    with pytest.raises(RuntimeError):
+        secret_of(None, None)
 
 
 def test_cli_formats_values_by_kind() -> None:

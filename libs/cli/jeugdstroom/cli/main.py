@@ -204,11 +204,18 @@ def cmd_sender(args: argparse.Namespace, settings: Settings) -> int:
     import re
 
     from jeugdstroom.common import db
+    from jeugdstroom.common.access import parse_duration
     from jeugdstroom.common.contracts.events import SenderCode  # noqa: F401 - documents the format
-    from jeugdstroom.intake.auth import add_sender, revoke_sender
+    from jeugdstroom.intake.auth import add_sender, revoke_sender, rotate_sender
 
     if not re.fullmatch(r"[0-9]{8}|GM[0-9]{4}", args.code):
         print("error: --code must be an AGB code (8 digits) or a gemeente code (GM + 4 digits)", file=sys.stderr)
+        return 2
+    try:
+        expires = parse_duration(args.expires) if getattr(args, "expires", None) else None
+        overlap = parse_duration(args.overlap) if args.sender_cmd == "rotate" else None
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
         return 2
 
     async def go() -> int:
@@ -217,8 +224,17 @@ def cmd_sender(args: argparse.Namespace, settings: Settings) -> int:
         try:
             async with pool.acquire() as conn:
                 if args.sender_cmd == "add":
-                    token = await add_sender(conn, args.code, args.name)
+                    token = await add_sender(conn, args.code, args.name, expires)
                     print(f"sender {args.code} registered. Token (shown once, store it safely):\n{token}")
+                    return 0
+                if args.sender_cmd == "rotate":
+                    assert overlap is not None
+                    new = await rotate_sender(conn, args.code, overlap, expires)
+                    if new is None:
+                        print(f"sender {args.code}: not registered or revoked", file=sys.stderr)
+                        return 1
+                    print(f"sender {args.code}: new token; the older ones stay valid for {args.overlap}."
+                          f" Shown once:\n{new}")
                     return 0
                 if await revoke_sender(conn, args.code):
                     print(f"sender {args.code}: token revoked")
@@ -263,8 +279,17 @@ def build_parser() -> argparse.ArgumentParser:
     add = ssub.add_parser("add", help="register a sender and print its token once")
     add.add_argument("--code", required=True, help="AGB code (8 digits) or gemeente code (GM####)")
     add.add_argument("--name", required=True, help="name of the institution")
-    rev = ssub.add_parser("revoke", help="revoke a sender's token")
+    add.add_argument("--expires", help="token valid for this long, e.g. 365d (default: until revoked)")
+    rot = ssub.add_parser("rotate", help="a new token for a sender; the older ones expire after the overlap")
+    rot.add_argument("--code", required=True)
+    rot.add_argument("--overlap", default="7d", help="how long the older tokens stay valid (default: %(default)s)")
+    rot.add_argument("--expires", help="validity of the new token, e.g. 365d (default: until revoked)")
+    rev = ssub.add_parser("revoke", help="revoke a sender's tokens")
     rev.add_argument("--code", required=True)
+    from jeugdstroom.cli import access as access_cli
+
+    access_cli.add_token_arguments(sub.add_parser("token", help="manage scoped reader tokens (docs/privacy.md)"))
+    access_cli.add_audit_arguments(sub.add_parser("audit", help="list the audit trail of exact reads"))
     from jeugdstroom.cli.send import add_arguments as add_send_arguments
 
     add_send_arguments(sub.add_parser("send", help="submit a JSON or NDJSON file of events as an institution"))
@@ -312,6 +337,10 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_migrate(settings)
     if args.cmd == "sender":
         return cmd_sender(args, settings)
+    if args.cmd in ("token", "audit"):
+        from jeugdstroom.cli import access as access_cli
+
+        return access_cli.cmd_token(args, settings) if args.cmd == "token" else access_cli.cmd_audit(args, settings)
     if args.cmd == "indicators":
         from jeugdstroom.cli.indicators import cmd_indicators
 

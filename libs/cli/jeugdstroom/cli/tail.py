@@ -25,7 +25,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from jeugdstroom.common.kafka import ALL_TOPICS, INBOX, INBOX_AUTH_HEADER, InRecord
+from jeugdstroom.common.kafka import ALL_TOPICS, INBOX, INBOX_AUTH_HEADER, InRecord, client_options
 from jeugdstroom.common.settings import Settings
 
 PSEUDONYM = re.compile(r"^[0-9a-f]{64}$")
@@ -146,7 +146,7 @@ async def tail(
     stream = sys.stdout if out is None else out
     name = full_topic(settings, topic)
     inbox = name == settings.topic(INBOX)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False)
     await consumer.start()
     printed = 0
     try:

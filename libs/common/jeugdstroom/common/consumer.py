@@ -38,7 +38,7 @@ from aiokafka.structs import OffsetAndMetadata
 from jeugdstroom.common import outbox
 from jeugdstroom.common.contracts.deadletter import HEADER_ORIGIN, HEADER_REASON_CLASS, DeadLetter
 from jeugdstroom.common.db import TRANSIENT_ERRORS, Conn
-from jeugdstroom.common.kafka import DEADLETTER, InRecord
+from jeugdstroom.common.kafka import DEADLETTER, InRecord, client_options
 from jeugdstroom.common.observability import consumer_metrics
 from jeugdstroom.common.settings import Settings
 
@@ -144,7 +144,7 @@ class StoredOffsetConsumer(Generic[T]):
     async def run(self) -> None:
         """Consume until cancelled."""
         self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.bootstrap_servers,
+            **client_options(self.settings),
             group_id=self.settings.kafka_group(self.group),
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -376,7 +376,7 @@ class StoredOffsetConsumer(Generic[T]):
     async def _record_exists(self, tp: TopicPartition, offset: int) -> bool:
         """Whether ``offset`` exists in the partition. Some brokers (the embedded Tansu) report a partition's
         end offset as the last batch's base offset + 1, so an end-offset comparison alone is not proof."""
-        probe = AIOKafkaConsumer(bootstrap_servers=self.settings.bootstrap_servers, enable_auto_commit=False)
+        probe = AIOKafkaConsumer(**client_options(self.settings), enable_auto_commit=False)
         await probe.start()
         try:
             probe.assign([tp])

@@ -6,10 +6,12 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
 
 from jeugdstroom.common.contracts.codes import EVENT_TYPES
 from jeugdstroom.common.settings import Settings
@@ -30,6 +32,53 @@ COMPACTED: frozenset[str] = frozenset({REGISTRY_ENTITIES, INDICATORS})
 INBOX_AUTH_HEADER = "authorization"
 
 Headers = list[tuple[str, bytes]]
+
+
+def client_options(settings: Settings) -> dict[str, Any]:
+    """Connection options of every aiokafka client the project creates (producers, consumers, admin): the bootstrap
+    servers and the security settings (``JEUGDSTROOM_KAFKA_SECURITY_PROTOCOL`` and friends, deploy/README.md)."""
+    protocol = settings.kafka_security_protocol
+    out: dict[str, Any] = {"bootstrap_servers": settings.bootstrap_servers, "security_protocol": protocol}
+    if protocol in ("SSL", "SASL_SSL"):
+        out["ssl_context"] = create_ssl_context(
+            cafile=settings.kafka_ssl_cafile,
+            certfile=settings.kafka_ssl_certfile,
+            keyfile=settings.kafka_ssl_keyfile,
+        )
+    if protocol.startswith("SASL_"):
+        if not settings.kafka_username or settings.kafka_password is None:
+            raise ValueError(f"{protocol} needs JEUGDSTROOM_KAFKA_USERNAME and JEUGDSTROOM_KAFKA_PASSWORD")
+        out.update(
+            sasl_mechanism=settings.kafka_sasl_mechanism,
+            sasl_plain_username=settings.kafka_username,
+            sasl_plain_password=settings.kafka_password.get_secret_value(),
+        )
+    return out
+
+
+def confluent_options(settings: Settings) -> dict[str, str]:
+    """The same connection settings for a librdkafka (confluent-kafka) client."""
+    protocol = settings.kafka_security_protocol
+    out = {"bootstrap.servers": settings.bootstrap_servers, "security.protocol": protocol.lower()}
+    if protocol in ("SSL", "SASL_SSL"):
+        for key, value in (
+            ("ssl.ca.location", settings.kafka_ssl_cafile),
+            ("ssl.certificate.location", settings.kafka_ssl_certfile),
+            ("ssl.key.location", settings.kafka_ssl_keyfile),
+        ):
+            if value:
+                out[key] = value
+    if protocol.startswith("SASL_"):
+        if not settings.kafka_username or settings.kafka_password is None:
+            raise ValueError(f"{protocol} needs JEUGDSTROOM_KAFKA_USERNAME and JEUGDSTROOM_KAFKA_PASSWORD")
+        out.update(
+            {
+                "sasl.mechanism": settings.kafka_sasl_mechanism,
+                "sasl.username": settings.kafka_username,
+                "sasl.password": settings.kafka_password.get_secret_value(),
+            }
+        )
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +114,7 @@ def cloudevent_headers(event_id: str, event_type: str, source: str, time_iso: st
 
 async def ensure_topics(settings: Settings, names: Sequence[str] = ALL_TOPICS) -> None:
     """Create the topics that do not exist yet (idempotent)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    admin = AIOKafkaAdminClient(**client_options(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -91,7 +140,7 @@ def make_producer(settings: Settings) -> AIOKafkaProducer:
     """A producer for confirmed publication: ``acks=all``; no idempotence (the embedded broker lacks it),
     duplicates are absorbed downstream by event id."""
     return AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers,
+        **client_options(settings),
         acks="all",
         enable_idempotence=False,
         linger_ms=5,

@@ -6,6 +6,7 @@ The defaults point at the embedded infrastructure that ``jeugdstroom up`` starts
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,17 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="JEUGDSTROOM_", extra="ignore")
 
     bootstrap_servers: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers, comma-separated")
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="How every Kafka client connects (deploy/README.md, Kafka security)"
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        "SCRAM-SHA-512", description="SASL mechanism (SASL_PLAINTEXT, SASL_SSL)"
+    )
+    kafka_username: str | None = Field(None, description="SASL user name")
+    kafka_password: SecretStr | None = Field(None, description="SASL password")
+    kafka_ssl_cafile: str | None = Field(None, description="CA bundle (PEM) to verify the brokers (SSL, SASL_SSL)")
+    kafka_ssl_certfile: str | None = Field(None, description="Client certificate (PEM) for mutual TLS")
+    kafka_ssl_keyfile: str | None = Field(None, description="Client key (PEM) for mutual TLS")
     database_url: str = Field(
         "postgresql://postgres@127.0.0.1:5432/jeugdstroom", description="PostgreSQL connection URL"
     )
@@ -44,6 +56,14 @@ class Settings(BaseSettings):
     monitor_port: int = 8003
     operator_token: SecretStr | None = Field(None, description="Bearer token that sees unsuppressed values")
     suppression_threshold: int = Field(10, ge=0, description="Public cells below this are suppressed")
+    disclosure_key: SecretStr | None = Field(
+        None,
+        description="Secret of the public output's keyed noise (docs/privacy.md); default: derived from the pseudonym"
+        " key, else the operator token. Keep it stable: a new key gives every cell a new noise",
+    )
+    audit_retention_days: int = Field(
+        400, ge=1, description="Days the monitor keeps its audit trail of exact reads (docs/privacy.md)"
+    )
     nulmeting: dict[str, NulmetingSetting] = Field(
         default_factory=dict,
         description="Nulmeting (baseline year) per instelling (8-digit code or GM code) or jeugdregio (CBS code, e.g."

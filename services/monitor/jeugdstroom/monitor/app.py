@@ -13,12 +13,14 @@ from fastapi.responses import JSONResponse
 from prometheus_client import Gauge
 from pydantic import BaseModel, Field
 
-from jeugdstroom.common import db, geography, operator
+from jeugdstroom.common import access, db, geography
 from jeugdstroom.common.consumer import StoredOffsetConsumer
 from jeugdstroom.common.kafka import REGISTRY_CHANGES
 from jeugdstroom.common.observability import add_ops_routes
 from jeugdstroom.common.service import service_resources
 from jeugdstroom.common.settings import NulmetingSetting, Settings
+from jeugdstroom.monitor import access as scoped
+from jeugdstroom.monitor import disclosure
 from jeugdstroom.monitor import rows as rowlib
 from jeugdstroom.monitor.catalogue import CATALOGUE, DIMENSIONS, Indicator
 from jeugdstroom.monitor.dashboard import add_dashboard_routes
@@ -88,6 +90,7 @@ class IndicatorRow(BaseModel):
     )
     change: float | None = Field(None, description="value − baseline")
     version: int = Field(description="the indicator's version")
+    exact: bool | None = Field(None, description="with a scoped reader token: whether this row is exact (in scope)")
 
 
 class IndicatorValues(BaseModel):
@@ -98,7 +101,12 @@ class IndicatorValues(BaseModel):
     period: str
     group_by: list[str]
     as_of: date = Field(description="Values as of this day (Europe/Amsterdam)")
-    exact: bool = Field(description="true for the operator token (no suppression)")
+    exact: bool = Field(description="true for an operator token (every row exact)")
+    scope: str | None = Field(
+        None,
+        description="The reader token's scope (operator, gemeente:GM0268, jeugdregio:JZ32, instelling:12345678);"
+        " with a scoped token each row carries `exact`: true inside the scope, false (public view) elsewhere",
+    )
     suppression_threshold: int
     rows: list[IndicatorRow]
 
@@ -119,7 +127,9 @@ def info(ind: Indicator) -> dict[str, Any]:
     }
 
 
-async def headline_values(conn: db.Conn, threshold: int, as_of: date) -> dict[tuple[str, str, str, str], float]:
+async def headline_values(
+    conn: db.Conn, threshold: int, as_of: date, secret: bytes
+) -> dict[tuple[str, str, str, str], float]:
     """Public values of the headline indicators per jeugdregio and per gemeente (and vorm), keyed by (indicator,
     jeugdregio, gemeente — "" for the regional total —, vorm): counts of the running year, stocks and shares as of
     ``as_of``. Suppressed cells are left out."""
@@ -134,8 +144,8 @@ async def headline_values(conn: db.Conn, threshold: int, as_of: date) -> dict[tu
         for group in levels:
             scope = Scope("year", group, as_of, lo=date(as_of.year, 1, 1))
             for row in await rowlib.exact_rows(conn, ind, scope):
-                pub = rowlib.public(ind, row, threshold)
-                if pub["value"] is not None:
+                pub = rowlib.public(ind, row, threshold, secret)
+                if pub["value"] is not None and rowlib.shown(ind, pub):
                     dims = row["dims"]
                     key = (ind.id, dims["jeugdregio"], dims.get("gemeente", ""), dims.get("vorm", ""))
                     out[key] = float(pub["value"])
@@ -195,6 +205,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         geo = geography.geography()  # fail at start on a broken JEUGDSTROOM_REGIONS_FILE, not at the first batch
         log.info("geography: %d gemeenten, %d jeugdregio's from %s", len(geo.gemeenten), len(geo.jeugdregios), geo.source)
+        disclosure.noise_secret(settings)  # fail at start, not at the first public read, without a noise secret
         async with service_resources(settings, pool_size=6) as res:
             pool = res.pool
             state["pool"], state["res"] = pool, res
@@ -214,7 +225,9 @@ def create_app(settings: Settings) -> FastAPI:
                 while True:
                     day = today()
                     async with pool.acquire() as conn:
-                        values = await headline_values(conn, settings.suppression_threshold, day)
+                        values = await headline_values(
+                            conn, settings.suppression_threshold, day, disclosure.noise_secret(settings)
+                        )
                         targets = await target_states(conn, day, settings.nulmeting)
                     HEADLINE.clear()  # no await between clear and set: a scrape never sees a partial set
                     for labels, value in values.items():
@@ -224,7 +237,14 @@ def create_app(settings: Settings) -> FastAPI:
                         TARGET_OFF_TRACK.labels(*target_labels, *_names(target_labels[2], "")[:1]).set(1 if off else 0)
                     await asyncio.sleep(GAUGE_INTERVAL_S)
 
+            async def audit_retention() -> None:
+                while True:
+                    async with pool.acquire() as conn:
+                        await scoped.purge(conn, timedelta(days=settings.audit_retention_days))
+                    await asyncio.sleep(3600)
+
             res.tasks.start("monitor-consumer", consume)
+            res.tasks.start("monitor-audit-retention", audit_retention)
             res.tasks.start("monitor-publisher", publish)
             res.start_relay(PRODUCER, "monitor")
             res.tasks.start("monitor-gauges", refresh_gauges)
@@ -235,7 +255,8 @@ def create_app(settings: Settings) -> FastAPI:
         version="2",
         lifespan=lifespan,
         description="Youth-care indicators by event time (docs/indicators.md, docs/monitor.md). Public requests"
-        " get small-cell suppression; the operator token (`Authorization: Bearer …`) sees exact values.",
+        " get noisy values with small-cell suppression (docs/privacy.md); the operator token (`Authorization: Bearer"
+        " …`) sees exact values, a scoped reader token (`jeugdstroom token add`) exact values inside its scope.",
     )
 
     async def ready() -> bool:
@@ -243,9 +264,6 @@ def create_app(settings: Settings) -> FastAPI:
 
     add_ops_routes(app, ready)
     add_dashboard_routes(app, settings)
-
-    def is_operator(request: Request) -> bool:
-        return operator.is_operator(settings, request.headers.get("authorization"))
 
     @app.get(
         "/v1/geography",
@@ -314,15 +332,17 @@ def create_app(settings: Settings) -> FastAPI:
             lo=start_of(from_, period) if from_ else None,
             hi=next_start(start_of(to - timedelta(days=1), period), period) if to else None,
         )
+        threshold = settings.suppression_threshold
         async with state["pool"].acquire() as conn:
             rows = await rowlib.exact_rows(conn, ind, scope)
             rows = await rowlib.add_targets(conn, ind, scope, rows, filters, settings.nulmeting)
-        operator = is_operator(request)
-        threshold = settings.suppression_threshold
-        out = [
-            {**(rowlib.exact(r) if operator else rowlib.public(ind, r, threshold)), "version": ind.version}
-            for r in rows
-        ]
+            reader = await access.reader(conn, settings, request.headers.get("authorization"))
+            out, exact_cells = scoped.rows_for(reader, ind, rows, filters, threshold, disclosure.noise_secret(settings))
+            if reader is not None and exact_cells:
+                params = {"period": period, "group_by": dims, "from": from_, "to": to, "as_of": day, **filters}
+                await scoped.record(conn, reader, ind.id, params, exact_cells)
+            out = [{**r, "version": ind.version} for r in out]
+        operator = reader is not None and reader.operator
         return JSONResponse(
             {
                 "indicator": ind.id,
@@ -333,6 +353,7 @@ def create_app(settings: Settings) -> FastAPI:
                 "group_by": dims,
                 "as_of": day.isoformat(),
                 "exact": operator,
+                "scope": None if reader is None else reader.scope,
                 "suppression_threshold": threshold,
                 "rows": out,
             }

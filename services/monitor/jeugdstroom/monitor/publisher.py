@@ -32,11 +32,12 @@ from jeugdstroom.common import outbox
 from jeugdstroom.common.db import Conn
 from jeugdstroom.common.kafka import INDICATORS
 from jeugdstroom.common.settings import Settings
+from jeugdstroom.monitor import disclosure
 from jeugdstroom.monitor.catalogue import CATALOGUE, SERIES, USERS, Indicator
 from jeugdstroom.monitor.fold import Dims, Key
 from jeugdstroom.monitor.periods import next_start, start_of
 from jeugdstroom.monitor.repository import Scope, shared_reads
-from jeugdstroom.monitor.rows import Row, cells, empty_row, public, to_row
+from jeugdstroom.monitor.rows import Row, cells, empty_row, public, shown, to_row
 
 TOPIC_PERIODS = ("month", "half_year", "year")
 PRODUCER = "monitor"
@@ -186,6 +187,7 @@ async def _publish_chunk(
 ) -> int:
     topic = settings.topic(INDICATORS)
     threshold = settings.suppression_threshold
+    secret = disclosure.noise_secret(settings)
     out: list[outbox.OutRow] = []
     upserts: list[tuple[str, str, str, date, str, str]] = []  # (dims and row as JSON text: cheaper to send)
     deletes: list[str] = []
@@ -205,7 +207,9 @@ async def _publish_chunk(
         cell_key = _cell_keys(ind)
         current: dict[str, tuple[date, Row]] = {}  # key → (start, public row), in cell order
         for cell in sorted(values):
-            row = public(ind, to_row(period, ind.dimensions, cell, values[cell]), threshold)
+            row = public(ind, to_row(period, ind.dimensions, cell, values[cell]), threshold, secret)
+            if not shown(ind, row):
+                continue  # rounds to 0: published as absent (its empty row, if it was published before)
             current[cell_key(period, row["start"], cell[1])] = (cell[0], row)
         gone: list[Any] = []
         for r in published.get(n, ()):

@@ -15,6 +15,7 @@ from typing import Any
 from jeugdstroom.common import geography
 from jeugdstroom.common.db import Conn
 from jeugdstroom.common.settings import NulmetingSetting
+from jeugdstroom.monitor import disclosure
 from jeugdstroom.monitor import repository as repo
 from jeugdstroom.monitor.catalogue import NULMETING_JAAR, SERIES, Indicator, Part, Target
 from jeugdstroom.monitor.repository import Cell, Scope
@@ -82,7 +83,8 @@ async def exact_rows(conn: Conn, ind: Indicator, scope: Scope) -> list[Row]:
 
 # -- suppression ------------------------------------------------------------------------------------
 def small(ind: Indicator, row: Row, threshold: int) -> bool:
-    """Whether a row is computed from fewer than ``threshold`` children or items."""
+    """Whether a row is computed from fewer than ``threshold`` children or items (exact; public output rounds
+    first, see :func:`public`)."""
     if ind.kind in ("duration", "waiting"):
         return int(row["n"]) < threshold
     if ind.kind == "ratio":
@@ -90,31 +92,48 @@ def small(ind: Indicator, row: Row, threshold: int) -> bool:
     return 0 < abs(int(row["value"])) < threshold
 
 
-def public(ind: Indicator, row: Row, threshold: int) -> Row:
-    """The public version of a row: small cells have their value (and extra fields) replaced by null; a small
-    baseline cell hides ``baseline`` and ``change``."""
+def quantity(ind: Indicator) -> tuple[str, str]:
+    """What a row's numbers count, for the noise key: the series (a ratio: its numerator and denominator parts), so
+    the same cell of a series has the same public value wherever it is published."""
+
+    def name(part: Part) -> str:
+        return part.series + "".join(f"|{k}={','.join(sorted(v))}" for k, v in sorted(part.where.items()))
+
+    if ind.kind == "ratio":
+        assert ind.numerator is not None and ind.denominator is not None
+        return name(ind.numerator), name(ind.denominator)
+    assert ind.series is not None
+    return (ind.series.id + ("#n" if ind.kind in ("duration", "waiting") else ""), "")
+
+
+def stock(ind: Indicator) -> bool:
+    """Whether an indicator's numbers are levels (stocks) rather than flows."""
+    part = ind.denominator if ind.kind == "ratio" else None
+    series = SERIES[part.series] if part is not None else ind.series
+    assert series is not None
+    return series.kind == "stock"
+
+
+def public(ind: Indicator, row: Row, threshold: int, secret: bytes, filters: Mapping[str, str] | None = None) -> Row:
+    """The public version of a row: keyed noise on its counts, then small cells with their numbers replaced by null
+    (:mod:`jeugdstroom.monitor.disclosure`, docs/privacy.md). Rows for which :func:`shown` is false are not
+    published. ``filters``: the request's filters (part of the cell's identity)."""
     row = dict(row)
     base = row.pop(_BASELINE, None)
-    if "baseline" in row and (
-        (base is not None and small(ind, base, threshold))
-        or (
-            base is None
-            and ind.kind in ("count", "distinct", "stock")
-            and row["baseline"] is not None
-            and 0 < abs(row["baseline"]) < threshold
-        )
-    ):
-        row.update(baseline=None, change=None)
-    if not small(ind, row, threshold):
-        return {**row, "suppressed": False}
-    if "change" in row:
-        row["change"] = None
-    hidden: Row = {"value": None}
-    if ind.kind in ("duration", "waiting"):
-        hidden.update(n=None, p90=None)
-    elif ind.kind == "ratio":
-        hidden.update(numerator=None, denominator=None)
-    return {**row, **hidden, "suppressed": True}
+    out = disclosure.protect(ind.kind, quantity(ind), stock(ind), row, threshold, secret, filters, ind.per)
+    if "baseline" in out and base is not None:
+        # the nulmeting is the public value of the same cell in the nulmeting year (never its exact value)
+        cell = {**base, "period": "year", "start": f"{row['baseline_year']}-01-01", "dims": row["dims"]}
+        pb = disclosure.protect(ind.kind, quantity(ind), stock(ind), cell, threshold, secret, filters, ind.per)
+        out["baseline"] = None if pb.get("suppressed") else pb.get("value")
+    if "change" in out:
+        out["change"] = _change(out.get("value"), out.get("baseline"))
+    return out
+
+
+def shown(ind: Indicator, row: Row) -> bool:
+    """Whether a public row is published (a row that rounds to 0 is left out like an empty cell)."""
+    return disclosure.published(ind.kind, row)
 
 
 def exact(row: Row) -> Row:

@@ -11,10 +11,9 @@ from typing import Annotated, Any, Literal
 from fastapi import FastAPI, Header, HTTPException, Query
 from prometheus_client import Gauge
 
-from jeugdstroom.common import db
+from jeugdstroom.common import access, db
 from jeugdstroom.common.consumer import StoredOffsetConsumer
 from jeugdstroom.common.observability import add_ops_routes
-from jeugdstroom.common.operator import is_operator
 from jeugdstroom.common.service import service_resources
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.registry import repository as repo
@@ -81,8 +80,11 @@ def create_app(settings: Settings, group: str = GROUP) -> FastAPI:
 
     @app.get(
         "/v1/findings",
-        summary="Data-quality findings (operator token required)",
-        responses={401: {"description": "Missing or wrong operator token"}},
+        summary="Data-quality findings (operator token: all; instelling reader token: its own, without pseudonyms)",
+        responses={
+            401: {"description": "Missing, wrong, expired or revoked token"},
+            403: {"description": "A reader token whose scope is not operator or an instelling"},
+        },
     )
     async def findings(
         authorization: Annotated[str | None, Header()] = None,
@@ -90,10 +92,18 @@ def create_app(settings: Settings, group: str = GROUP) -> FastAPI:
         status: Annotated[Literal["open", "resolved", "all"], Query()] = "open",
         limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
     ) -> dict[str, Any]:
-        if not is_operator(settings, authorization):
-            raise HTTPException(401, "operator token required", headers={"WWW-Authenticate": "Bearer"})
         async with state["pool"].acquire() as conn:
-            rows = await repo.open_findings(conn, kind, status, limit)
-        return {"status": status, "kind": kind, "findings": rows}
+            reader = await access.reader(conn, settings, authorization)
+            if reader is None:
+                raise HTTPException(
+                    401, "operator or instelling token required", headers={"WWW-Authenticate": "Bearer"}
+                )
+            scope_kind, _, instelling = reader.scope.partition(":")
+            if not reader.operator and scope_kind != "instelling":
+                raise HTTPException(403, f"scope {reader.scope} does not read findings")
+            rows = await repo.open_findings(conn, kind, status, limit, instelling or None)
+        if not reader.operator:  # an instelling reads what is wrong in its own data, not which child it is
+            rows = [{k: v for k, v in r.items() if k != "pseudonym"} for r in rows]
+        return {"status": status, "kind": kind, "scope": reader.scope, "findings": rows}
 
     return app

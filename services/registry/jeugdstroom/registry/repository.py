@@ -304,15 +304,19 @@ def json_array(docs: Iterable[bytes]) -> str:
     return (b"[" + b",".join(docs) + b"]").decode()
 
 
-async def open_findings(conn: Conn, kind: str | None, status: str, limit: int) -> list[dict[str, Any]]:
-    """Findings for the operator API (no BSN is ever stored; the child is its pseudonym)."""
+async def open_findings(
+    conn: Conn, kind: str | None, status: str, limit: int, instelling: str | None = None
+) -> list[dict[str, Any]]:
+    """Findings for the findings API (no BSN is ever stored; the child is its pseudonym); ``instelling``: only
+    that instelling's."""
     where = {"open": "resolved_at IS NULL", "resolved": "resolved_at IS NOT NULL", "all": "true"}[status]
     rows = await conn.fetch(
         f"""SELECT pseudonym, kind, subject, instelling, reason, opened_at, resolved_at FROM registry.findings
-            WHERE {where} AND ($1::text IS NULL OR kind = $1) ORDER BY opened_at, pseudonym, kind, subject
-            LIMIT $2""",
+            WHERE {where} AND ($1::text IS NULL OR kind = $1) AND ($3::text IS NULL OR instelling = $3)
+            ORDER BY opened_at, pseudonym, kind, subject LIMIT $2""",
         kind,
         limit,
+        instelling,
     )
     return [
         {

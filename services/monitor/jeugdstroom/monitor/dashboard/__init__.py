@@ -2,8 +2,9 @@
 
 A static page (``static/``: HTML, one script, one stylesheet and the vendored uPlot chart library) that
 reads the monitor's *public* JSON API (``/v1/indicators``) from the browser and polls it every few
-seconds. It never sees the operator token, so every value it shows is suppressed like any other public
-output. The only server-side data it adds is ``/dashboard/config.json``: the suppression threshold and
+seconds. Without a token every value it shows is public output (docs/privacy.md); a reader token typed into its
+token field is kept in the tab's sessionStorage and sent as a header (never in a URL), and the page shows the
+token's scope ("exact voor gemeente:GM0268"). The only server-side data it adds is ``/dashboard/config.json``: the suppression threshold and
 every jeugdregio and gemeente of the current indeling with its name, for its filters.
 """
 

@@ -68,14 +68,55 @@
     return root.querySelector(`[data-role="${role}"]`);
   }
 
+  // --- access token: kept in this tab's sessionStorage, sent as a header, never put in a URL ------------
+  const TOKEN_KEY = "jeugdstroom.token";
+
+  function accessToken() {
+    try { return window.sessionStorage.getItem(TOKEN_KEY) || ""; } catch (e) { return ""; }
+  }
+
+  // What the API says about the token: "exact voor <scope>", or that it gives only public figures.
+  function showScope(body) {
+    const node = document.getElementById("access-scope");
+    if (!node || !body || typeof body !== "object" || !("scope" in body)) return;
+    const scope = body.scope || "";
+    node.dataset.scope = scope;
+    node.textContent = scope ? `exact voor ${scope}` : (accessToken() ? "token ongeldig of verlopen: openbare cijfers" : "");
+  }
+
+  function setupAccess() {
+    const form = document.getElementById("access");
+    if (!form) return;
+    const input = document.getElementById("access-token");
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const token = input.value.trim();
+      input.value = "";
+      try { if (token) window.sessionStorage.setItem(TOKEN_KEY, token); } catch (err) { /* storage disabled */ }
+      state.generation += 1;
+      schedule(0);
+    });
+    document.getElementById("access-clear").addEventListener("click", () => {
+      try { window.sessionStorage.removeItem(TOKEN_KEY); } catch (err) { /* storage disabled */ }
+      showScope({ scope: null });
+      state.generation += 1;
+      schedule(0);
+    });
+  }
+
   async function getJSON(path, query) {
     const url = new URL(path, window.location.origin);
     for (const [k, v] of Object.entries(query || {})) {
       if (v !== undefined && v !== null) url.searchParams.set(k, v);
     }
-    const resp = await fetch(url, { headers: { accept: "application/json" }, cache: "no-store", credentials: "omit" });
+    const headers = { accept: "application/json" };
+    const token = accessToken();
+    if (token && url.pathname.startsWith("/v1/indicators/")) headers.authorization = `Bearer ${token}`;
+    const resp = await fetch(url, { headers, cache: "no-store", credentials: "omit" });
     if (!resp.ok) throw new Error(`${resp.status} ${resp.statusText} (${url.pathname})`);
-    return resp.json();
+    const body = await resp.json();
+    if (url.pathname.startsWith("/v1/indicators/")) showScope(body);
+    return body;
   }
 
   // "YYYY-MM" of today in Europe/Amsterdam (the monitor's calendar).
@@ -552,6 +593,7 @@
       `Aantallen van 1 tot ${state.config.suppression_threshold} worden niet getoond (${suppressedText()}) om kinderen niet herkenbaar te maken `,
       el("span", { lang: "en", text: "(small counts are suppressed)" }), ".");
     buildFilters();
+    setupAccess();
     state.indicators.forEach(buildIndicator);
     window.addEventListener("resize", () => {
       for (const v of state.views.values()) {

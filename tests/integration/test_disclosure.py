@@ -1,0 +1,135 @@
+"""The attacker's test of docs/privacy.md: on a simulated region-year served by the running monitor, no small cell
+(true value 1 to threshold-1) of any public table can be recovered from the public tables (every indicator × every
+group_by × every period, as one attacker would download them), even when the attacker is told the largest noise
+actually used as a bound on the noise; with primary suppression only (the protection before the noise, applied here
+to the exact rows) the same attacker recovers many."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import httpx
+import pytest
+
+from jeugdstroom.monitor.catalogue import CATALOGUE, SERIES, Indicator
+from tests.conftest import Infra, fresh_settings
+from tests.disclosure_attack import PERIODS, CellKey, Family, Interval, recovered, relations, subsets
+from tests.integration.monitor_stream import build_stream
+from tests.integration.test_monitor_outputs import fed
+
+pytestmark = pytest.mark.integration
+
+LO, HI = date(2025, 1, 1), date(2026, 1, 1)
+PARAMS = {"from": LO.isoformat(), "to": HI.isoformat(), "as_of": "2025-12-31"}
+
+
+def _quantities(ind: Indicator) -> list[tuple[str, str, bool]]:
+    """(family name, row field, additive in time) of an indicator's additive quantities (distinct counts are not
+    additive: a child in two gemeenten counts once in their total)."""
+    if ind.kind == "ratio":
+        assert ind.numerator is not None
+        in_time = SERIES[ind.numerator.series].kind == "count"
+        return [(f"{ind.id}#numerator", "numerator", in_time), (f"{ind.id}#denominator", "denominator", in_time)]
+    if ind.kind == "duration":
+        return [(f"{ind.id}#n", "n", True)]
+    if ind.kind == "distinct":
+        return []
+    return [(ind.id, "value", ind.kind == "count")]
+
+
+def _key(gb: tuple[str, ...], period: str, r: dict[str, Any]) -> CellKey:
+    return (gb, period, date.fromisoformat(r["start"]), tuple(r["dims"][d] for d in gb))
+
+
+def _noisy(r: dict[str, Any], fld: str, threshold: int, bound: int) -> Interval:
+    """What a public row (keyed noise of at most ``bound`` in size, small ones marked suppressed) says about
+    ``fld``."""
+    if r["suppressed"]:
+        return (0 if fld == "numerator" else max(0, 1 - bound), threshold - 1 + bound)
+    v = int(r[fld])
+    if fld == "numerator" and v == int(r["denominator"]):
+        return (max(0, v - bound), 10**9)  # the noisy numerator is capped at the noisy denominator
+    return (max(0, v - bound), v + bound)
+
+
+def _suppressed_only(kind: str, r: dict[str, Any], fld: str, threshold: int) -> Interval:
+    """What an exact row says under primary suppression only (cells 1..threshold-1 hidden, the rest exact)."""
+    size = int(r["n"] if kind == "duration" else r["denominator"] if kind == "ratio" else r[fld])
+    if 0 < abs(size) < threshold:
+        return (0, threshold - 1) if fld == "numerator" else (1, threshold - 1)
+    return (int(r[fld]), int(r[fld]))
+
+
+async def _tables(client: httpx.AsyncClient, auth: dict[str, str]) -> dict[str, list[tuple[Any, ...]]]:
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    for ind in CATALOGUE.values():
+        if not _quantities(ind):
+            continue
+        for gb in subsets(ind.dimensions):
+            for period in PERIODS:
+                params = {**PARAMS, "period": period, "group_by": ",".join(gb)}
+                pub = await client.get(f"/v1/indicators/{ind.id}", params=params)
+                op = await client.get(f"/v1/indicators/{ind.id}", params=params, headers=auth)
+                assert pub.status_code == op.status_code == 200, (ind.id, gb, period)
+                out.setdefault(ind.id, []).append((gb, period, pub.json()["rows"], op.json()["rows"]))
+    return out
+
+
+def largest_noise(tables: dict[str, list[tuple[Any, ...]]]) -> int:
+    """The largest |public - exact| of any published number (what the attacker is told as the noise's bound)."""
+    out = 0
+    for ind_id, tabs in tables.items():
+        for _, fld, _ in _quantities(CATALOGUE[ind_id]):
+            for _, _, pub, op in tabs:
+                exact = {(r["start"], tuple(sorted(r["dims"].items()))): r for r in op}
+                for r in pub:
+                    if not r["suppressed"] and r[fld] is not None:
+                        e = exact.get((r["start"], tuple(sorted(r["dims"].items()))))
+                        out = max(out, abs(int(r[fld]) - int(e[fld] if e else 0)))
+    return out
+
+
+def _families(tables: dict[str, list[tuple[Any, ...]]], threshold: int, noise_bound: int | None) -> dict[str, Family]:
+    """The attacker's families: from the public rows (``noise_bound``: what the attacker assumes of the noise),
+    or, with ``noise_bound`` None, from primary suppression applied to the exact rows."""
+    fams: dict[str, Family] = {}
+    for ind_id, tabs in tables.items():
+        ind = CATALOGUE[ind_id]
+        for name, fld, in_time in _quantities(ind):
+            fam = fams[name] = Family(ind.dimensions, in_time)
+            for gb, period, pub, op in tabs:
+                for r in op:
+                    fam.truth[_key(gb, period, r)] = int(r[fld])
+                    if noise_bound is None:
+                        fam.published[_key(gb, period, r)] = _suppressed_only(ind.kind, r, fld, threshold)
+                if noise_bound is not None:
+                    for r in pub:
+                        fam.published[_key(gb, period, r)] = _noisy(r, fld, threshold, noise_bound)
+    return fams
+
+
+@pytest.mark.timeout(900)
+async def test_no_small_cell_can_be_recovered_from_the_public_tables(infra: Infra) -> None:
+    settings = await fresh_settings(infra)
+    threshold = settings.suppression_threshold
+    auth = {"authorization": f"Bearer {settings.operator_token.get_secret_value()}"}  # type: ignore[union-attr]
+    async with fed(settings, build_stream(seed=21, children=260)) as client:
+        tables = await _tables(client, auth)
+
+    def small(v: int) -> bool:
+        return 0 < v < threshold
+
+    bound = largest_noise(tables)
+    assert bound >= 4, bound  # the noise is there (the attacker is told exactly how large it got)
+    found: dict[str, dict[str, int]] = {"noisy": {}, "suppressed_only": {}}
+    noisy = _families(tables, threshold, bound)
+    for name, fam in _families(tables, threshold, None).items():
+        rels = relations(fam, LO, HI)  # the same cells and relations in both views
+        found["noisy"][name] = len(recovered(noisy[name], LO, HI, (0, bound), small, rels))
+        found["suppressed_only"][name] = len(recovered(fam, LO, HI, (0, 0), small, rels))
+    # the attacker is strong enough to matter: primary suppression alone gives many small cells away ...
+    assert sum(found["suppressed_only"].values()) > 50, found
+    assert sum(1 for n in found["suppressed_only"].values() if n) >= 5, found
+    # ... and the public tables the system serves give none away
+    assert sum(found["noisy"].values()) == 0, found
