@@ -194,11 +194,19 @@ async def test_separatie_target_against_default_nulmeting(conn: asyncpg.Connecti
         (2025, 20, 0),
         (2025, 20, -14),
     ]
-    # a small baseline is hidden in public output together with the change; the operator sees it
-    public = [rowlib.public(ind, r, 10) for r in rows]
-    assert [(p["value"], p["baseline"], p["change"]) for p in public] == [(None, 20, None), (20, 20, 0), (None, 20, None)]
+    # public output publishes the nulmeting as the baseline cell's own public (noisy) value, never its exact value,
+    # and the change between public values; a small value hides the change; the operator sees exact values
+    secret = b"test-noise-key"
+    public = [rowlib.public(ind, r, 10, secret) for r in rows]
+    shown = public[1]["value"]  # the 2025 row is the baseline cell itself
+    assert shown is not None and abs(shown - 20) <= 10
+    assert [p["baseline"] for p in public] == [shown, shown, shown]
+    assert [p["change"] for p in public] == [
+        None if p["value"] is None else p["value"] - shown for p in public
+    ]
+    assert public[0]["value"] is None and public[0]["change"] is None  # 4 children: suppressed
     assert all("_baseline" not in p for p in public)
-    assert rowlib.public(ind, rows[1], 25)["baseline"] is None
+    assert rowlib.public(ind, rows[1], 50, secret)["baseline"] is None  # a baseline below the threshold is hidden
     assert "_baseline" not in rowlib.exact(rows[0])
 
 

@@ -418,6 +418,7 @@ def test_sasl_variant_acls_follow_the_data_flow() -> None:
     assert writes == {
         *{("intake", t) for t in typed},
         ("registry", "registry.changes"),
+        ("registry", "registry.entities"),
         ("monitor", "indicators"),
         *{(u, "deadletter") for u in ("intake", "registry", "monitor")},
     }
@@ -425,7 +426,8 @@ def test_sasl_variant_acls_follow_the_data_flow() -> None:
         ("intake", "inbox"),
         *{("registry", t) for t in typed},
         ("monitor", "registry.changes"),
-        *{("subscriber", t) for t in (*typed, "registry.changes", "indicators")},
+        ("monitor", "registry.entities"),
+        *{("subscriber", t) for t in (*typed, "registry.changes", "registry.entities", "indicators")},
     }
     assert "--bootstrap-server kafka:9092 --command-config /tmp/admin.properties" in script
     # the same topics with the same settings as the plaintext compose file
