@@ -30,7 +30,13 @@ def _quantities(ind: Indicator) -> list[tuple[str, str, bool]]:
     if ind.kind == "ratio":
         assert ind.numerator is not None
         in_time = SERIES[ind.numerator.series].kind == "count"
-        return [(f"{ind.id}#numerator", "numerator", in_time), (f"{ind.id}#denominator", "denominator", in_time)]
+        out = [(f"{ind.id}#denominator", "denominator", in_time)]
+        own = {i.series.id for i in CATALOGUE.values() if i.series is not None}
+        if ind.numerator.where or ind.numerator.series not in own:
+            out.append((f"{ind.id}#numerator", "numerator", in_time))
+        # else the numerator is another indicator's own series, with the same noise key: that indicator's family
+        # covers it (and its rows here exist only where the denominator does, e.g. interventions per opnames)
+        return out
     if ind.kind in ("duration", "waiting"):  # a waiting row's n is the number still waiting on the day read: a level
         return [(f"{ind.id}#n", "n", ind.kind == "duration")]
     if ind.kind == "distinct":

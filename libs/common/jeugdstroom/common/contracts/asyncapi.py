@@ -51,7 +51,7 @@ DAY_MS = 24 * 3600 * 1000
 #: Production retention per topic, as ``docker-compose.yml`` (kafka-init) creates the topics; None: compacted.
 #: The embedded broker keeps everything in memory until it stops. A test checks these against docker-compose.yml.
 RETENTION_MS: dict[str, int | None] = {
-    INBOX: 7 * DAY_MS,
+    INBOX: 6 * 3600 * 1000,  # hours, not days: the inbox carries BSNs in clear (docs/privacy.md)
     **dict.fromkeys(TYPED_TOPICS, 90 * DAY_MS),
     REGISTRY_CHANGES: 90 * DAY_MS,
     REGISTRY_ENTITIES: None,
