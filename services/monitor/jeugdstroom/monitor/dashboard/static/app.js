@@ -979,7 +979,7 @@
         if (v.chart) v.chart.setSize({ width: Math.max(280, v.chartEl.clientWidth), height: 220 });
       }
     });
-    document.addEventListener("visibilitychange", () => { if (!document.hidden) schedule(0); });
+    document.addEventListener("visibilitychange", () => { if (!document.hidden && !state.paused) schedule(0); });
     schedule(0);
   }
 
