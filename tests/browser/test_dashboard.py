@@ -569,7 +569,7 @@ async def test_dashboard_for_the_analyst(browser_context: Any) -> None:
                 return
             params = dict(url.params)
             rows = analyst_rows(path.rsplit("/", 1)[1], params, now)
-            answered[str(url.query, "ascii") if isinstance(url.query, bytes) else str(url.query)] = rows
+            answered[f"{path}?{url.query.decode()}"] = rows
             await route.fulfill(body=json.dumps({"scope": None, "rows": rows}), content_type="application/json")
         else:
             await route.fulfill(status=404, body="not found")
@@ -680,6 +680,33 @@ async def test_dashboard_for_the_analyst(browser_context: Any) -> None:
         assert line["gemeente_naam"] == r["names"]["gemeente"]
         assert line["nulmeting"] == (str(r["baseline"]) if "baseline" in r else "")
     await page.screenshot(path=str(ARTIFACTS / "dashboard-comparison.png"), full_page=True)
+
+    # CSV of an indicator's trend table: the totals the API gave for the view (year, Nijmegen), nulmeting and target.
+    await page.locator("#ind-separaties details summary").click()
+    async with page.expect_download() as dl_info:
+        await page.get_by_role("button", name="Download CSV van Separaties en afzonderingen gestart").click()
+    download = await dl_info.value
+    assert download.suggested_filename == "separaties-year.csv"
+    text = (await asyncio.to_thread(Path(await download.path()).read_bytes)).decode("utf-8-sig")
+    trend = [
+        rs
+        for q, rs in answered.items()
+        if q.startswith("/v1/indicators/separaties?")
+        and "group_by=&" in q
+        and "period=year" in q
+        and "gemeente=GM0268" in q
+        and f"from={now.year - 5}" in q
+    ][-1]
+    head, *body = [line.split(";") for line in text.splitlines()]
+    assert [dict(zip(head, line, strict=True))["start"] for line in body] == [r["start"] for r in trend]
+    current = dict(zip(head, body[-1], strict=True))
+    assert (current["waarde"], current["nulmeting_jaar"], current["nulmeting"], current["verschil"]) == (
+        "48",
+        "2022",
+        "40",
+        "8",
+    )
+    assert (current["doel"], current["doelstatus"], current["versie"]) == ("20", "niet op koers", "1")
 
     # axe-core: no serious or critical WCAG violations, with the tables open.
     for summary in await page.locator("details summary").all():
