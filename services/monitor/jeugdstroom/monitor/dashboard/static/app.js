@@ -442,7 +442,9 @@
       el("h2", { id: titleId }, `${ind.title_nl || ind.id} `, ind.title_en ? el("span", { class: "en", lang: "en", text: ind.title_en }) : null),
       target ? el("p", { class: "target" }, "Doel: ", el("span", { lang: target.lang, text: target.text })) : null,
       el("figure", {}, chartEl, legend, figcaption),
-      el("details", {}, el("summary", {}, "Tabel ", el("span", { lang: "en", class: "en", text: "(table)" })), monthTable, csvButton));
+      el("details", {}, el("summary", {}, "Tabel ", el("span", { lang: "en", class: "en", text: "(table)" })),
+        el("div", { class: "table-wrap", role: "region", tabindex: "0", "aria-label": `Tabel ${ind.title_nl || ind.id}` }, monthTable),
+        csvButton));
 
     let instellingTable = null;
     if (ind.target && (ind.dimensions || []).includes("instelling")) {
@@ -453,7 +455,7 @@
           el("th", { scope: "col", text: "Waarde" }),
           el("th", { scope: "col", text: "Doelstatus" }))),
         el("tbody"));
-      section.append(instellingTable);
+      section.append(el("div", { class: "table-wrap", role: "region", tabindex: "0", "aria-label": `Per instelling: ${ind.title_nl || ind.id}` }, instellingTable));
     }
     document.getElementById("headlines").append(card);
     document.getElementById("details").append(section);
@@ -672,7 +674,7 @@
     // half a period of padding, so the first and last bar are whole
     const half = () => 15 * 86400 * PERIODS[view.period || "month"].step;
     const opts = {
-      width: Math.max(280, view.chartEl.clientWidth || 600),
+      width: Math.max(200, view.chartEl.clientWidth || 600),
       height: 220,
       tzDate: (ts) => window.uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
       scales: {
@@ -976,7 +978,7 @@
     state.indicators.forEach(buildIndicator);
     window.addEventListener("resize", () => {
       for (const v of state.views.values()) {
-        if (v.chart) v.chart.setSize({ width: Math.max(280, v.chartEl.clientWidth), height: 220 });
+        if (v.chart) v.chart.setSize({ width: Math.max(200, v.chartEl.clientWidth), height: 220 });
       }
     });
     document.addEventListener("visibilitychange", () => { if (!document.hidden && !state.paused) schedule(0); });
