@@ -628,6 +628,10 @@ async def test_dashboard_for_the_analyst(browser_context: Any) -> None:
     assert await selected.count() == 1 and await selected.get_attribute("data-code") == "GM0268"
     assert "Nijmegen (geselecteerd)" in (await selected.locator("th").text_content() or "")
     assert await page.locator('#compare-bars .bar-row[data-selected="true"]').get_attribute("data-code") == "GM0268"
+    area = page.locator("#area")
+    assert await area.inner_text() == "Getoond: Gemeente Nijmegen, jeugdregio Rijk van Nijmegen"
+    assert await area.locator("abbr").first.get_attribute("title") == "code GM0268"
+    assert await page.locator('#filter-gemeente option[value="GM0268"]').get_attribute("title") == "GM0268"
 
     # Year: the nulmeting and target lines are drawn and named, in Dutch, with year-on-year in the table.
     await page.get_by_label("Periode").select_option("year")

@@ -360,7 +360,7 @@
       regios.push({ jeugdregio: state.filters.jeugdregio, naam: state.filters.jeugdregio });
     }
     regio.replaceChildren(el("option", { value: "", text: "Alle jeugdregio's" }),
-      ...regios.map((r) => el("option", { value: r.jeugdregio, text: r.naam })));
+      ...regios.map((r) => el("option", { value: r.jeugdregio, text: r.naam, title: r.jeugdregio })));
     regio.value = state.filters.jeugdregio;
     fillGemeenten();
     regio.addEventListener("change", () => {
@@ -386,12 +386,32 @@
     const select = document.getElementById("filter-gemeente");
     const all = state.config.gemeenten || [];
     const shown = all.filter((g) => !state.filters.jeugdregio || g.jeugdregio === state.filters.jeugdregio);
-    const options = shown.map((g) => el("option", { value: g.gemeente, text: g.naam || g.gemeente }));
+    const options = shown.map((g) => el("option", { value: g.gemeente, text: g.naam || g.gemeente, title: g.gemeente }));
     if (state.filters.gemeente && !shown.some((g) => g.gemeente === state.filters.gemeente)) {
       options.push(el("option", { value: state.filters.gemeente, text: state.filters.gemeente }));
     }
     select.replaceChildren(el("option", { value: "", text: "Alle gemeenten" }), ...options);
     select.value = state.filters.gemeente;
+  }
+
+  // Which area the page shows, by name, with its code as a tooltip.
+  function showArea() {
+    const node = document.getElementById("area");
+    if (!node) return;
+    const { gemeente, jeugdregio } = state.filters;
+    let parts;
+    if (gemeente) {
+      const g = (state.config.gemeenten || []).find((x) => x.gemeente === gemeente);
+      const regio = g ? g.jeugdregio : jeugdregio;
+      parts = [["Gemeente ", areaName("gemeente", gemeente), gemeente]];
+      if (regio) parts.push([", jeugdregio ", areaName("jeugdregio", regio), regio]);
+    } else if (jeugdregio) {
+      parts = [["Jeugdregio ", areaName("jeugdregio", jeugdregio), jeugdregio]];
+    } else {
+      parts = [["", "Heel Nederland", ""]];
+    }
+    node.replaceChildren("Getoond: ", ...parts.flatMap(([lead, naam, code]) => [lead,
+      code ? el("abbr", { title: `code ${code}`, dataset: { code }, text: naam }) : naam]));
   }
 
   function filtersChanged() {
@@ -401,6 +421,7 @@
       else url.searchParams.delete(k);
     }
     window.history.replaceState(null, "", url);
+    showArea();
     state.generation += 1;
     schedule(0);
   }
@@ -972,6 +993,7 @@
       `Aantallen van 1 tot ${state.config.suppression_threshold} worden niet getoond (${suppressedText()}) om kinderen niet herkenbaar te maken `,
       el("span", { lang: "en", text: "(small counts are suppressed)" }), ".");
     buildFilters();
+    showArea();
     setupAccess();
     setupPause();
     buildComparison();
