@@ -126,14 +126,22 @@ async def _post(client: httpx.AsyncClient, url: str, token: str, batch: Batch) -
 
 
 def error_detail(resp: httpx.Response, where: str = "field") -> str:
-    """An intake error answer in one line: each error's ``where`` (field or element path) and reason."""
+    """An intake error answer in one line. Intake answers RFC 9457 problem details: each error's field (for iJw:
+    the element path) and reason, or the ``detail`` when there are none. ``where`` is read as well, for older
+    answers whose errors named the iJw element ``element`` (and whose ``detail`` was the list of errors)."""
     try:
-        detail = resp.json().get("detail", resp.text)
+        body = resp.json()
     except ValueError:
         return resp.text[:500]
-    if isinstance(detail, list):
-        return "; ".join(f"{e.get(where)}: {e.get('reason')}" for e in detail if isinstance(e, dict))
-    return str(detail)
+    if not isinstance(body, dict):
+        return resp.text[:500]
+    detail = body.get("detail")
+    errors = body.get("errors")
+    if isinstance(detail, list):  # before problem details: the errors were the detail
+        errors, detail = detail, None
+    if isinstance(errors, list) and errors:
+        return "; ".join(f"{e.get('field', e.get(where))}: {e.get('reason')}" for e in errors if isinstance(e, dict))
+    return str(detail or body.get("title") or resp.text[:500])
 
 
 def _problem(label: str, result: dict[str, Any]) -> str:
