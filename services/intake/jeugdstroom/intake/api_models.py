@@ -86,7 +86,7 @@ class IjwAnswer(Answer):
 
 def _renamed(doc: dict[str, Any]) -> dict[str, Any]:
     """pydantic names the generic contracts ``Aanmelding_SubmittedChild_``; clients get ``SubmittedAanmelding``."""
-    text = re.sub(rb"\b([A-Za-z]+)_SubmittedChild_\b", rb"Submitted\1", orjson.dumps(doc))
+    text = re.sub(rb"\b([A-Za-z]+)(?:_SubmittedChild_\b|\[SubmittedChild\])", rb"Submitted\1", orjson.dumps(doc))
     result: dict[str, Any] = orjson.loads(text)
     return result
 

@@ -27,6 +27,7 @@ from jeugdstroom.intake.examples import EXAMPLES
 from jeugdstroom.intake.ijw import route as ijw_route
 from jeugdstroom.intake.inbox import INBOX_GROUP, InboxItem, InboxProcessor
 from jeugdstroom.intake.metrics import EVENTS, LATENCY, REJECTED
+from jeugdstroom.intake.ratelimit import SenderLimits, retry_after
 from jeugdstroom.intake.submission import Checked, accept_checked, check, summary
 
 #: Most events in one JSON array (and per NDJSON transaction); ``JEUGDSTROOM_MAX_BATCH`` overrides it.
@@ -51,6 +52,16 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
     """The intake app. ``max_batch`` defaults to :data:`MAX_BATCH`; ``inbox=False`` leaves the Kafka inbox off."""
     limit = MAX_BATCH if max_batch is None else max_batch
     state: dict[str, Any] = {}
+    limits = SenderLimits(settings.rate_limit_per_sender, settings.rate_limit_burst)
+
+    def within_limit(sender: Sender, events: int) -> None:
+        """Raise a 429 problem when ``sender`` may not submit ``events`` events now."""
+        wait = limits.take(sender.code, events)
+        if wait > 0:
+            raise problems.ProblemError(
+                429, f"rate limit of {settings.rate_limit_per_sender:g} events/s (burst {settings.rate_limit_burst}) "
+                     "exhausted; nothing of this request was stored", kind="rate-limited",
+                headers={"Retry-After": retry_after(wait)})
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -100,7 +111,12 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
         async with state["pool"].acquire(timeout=ACQUIRE_TIMEOUT) as conn, conn.transaction():
             return await accept_checked(conn, settings, checked)
 
-    ijw_route.register(app, settings, current_sender, lambda: state["pool"])  # POST /v1/ijw (docs/ijw.md)
+    async def ijw_sender(request: Request) -> Sender:
+        sender = await current_sender(request)
+        within_limit(sender, 1)  # an iJw message counts as one event
+        return sender
+
+    ijw_route.register(app, settings, ijw_sender, lambda: state["pool"])  # POST /v1/ijw (docs/ijw.md)
 
     async def submit_json(request: Request, sender: Sender) -> Response:
         length = request.headers.get("content-length", "")
@@ -119,6 +135,7 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
         if len(items) > limit:
             raise HTTPException(413, f"batch of {len(items)} events is larger than the limit of {limit} events; "
                                      f"split it or use {NDJSON}")
+        within_limit(sender, len(items))
         key = settings.pseudonym_key_bytes
         results = await commit([check(item, sender.code, key) for item in items])
         if single:
@@ -128,7 +145,15 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
     async def submit_ndjson(request: Request, sender: Sender) -> Response:
         key = settings.pseudonym_key_bytes
         results: list[dict[str, Any]] = []
+        first = True
         async for chunk in ndjson.chunks(request.stream(), limit):
+            if first:
+                within_limit(sender, len(chunk))  # nothing stored yet: refuse
+                first = False
+            else:  # part of the stream is committed: slow the stream down instead of refusing the rest
+                wait = limits.reserve(sender.code, len(chunk))
+                if wait > 0:
+                    await asyncio.sleep(wait)
             checked: list[Checked] = []
             for line in chunk:
                 if line.error is not None:
