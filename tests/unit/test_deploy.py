@@ -66,6 +66,8 @@ EXPORTED = {
     "jeugdstroom_monitor_freshness_seconds",
     "jeugdstroom_monitor_indicator_value",
     "jeugdstroom_ready",
+    "jeugdstroom_intake_sender_last_event_timestamp_seconds",
+    "jeugdstroom_intake_sender_events_total",
     *(f"jeugdstroom_{svc}_{m}" for svc in ("intake", "registry", "monitor") for m in _OUTBOX),
     *(f"jeugdstroom_{svc}_{m}" for svc in ("intake", "registry", "monitor") for m in _CONSUMER),
 }
@@ -505,6 +507,9 @@ def test_rule_unit_tests_cover_the_main_alerts() -> None:
         "JeugdstroomDataQualityFindingsSpike",
         "JeugdstroomSeparatiesAboveTarget",
         "JeugdstroomWachtlijstPleegzorgAboveTarget",
+        "JeugdstroomNotReady",
+        "JeugdstroomSenderSilent",
+        "JeugdstroomSenderRejected",
     } <= tested
 
 

@@ -21,6 +21,7 @@ from jeugdstroom.common.service import service_resources, supervise
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.intake import api_models, ndjson
 from jeugdstroom.intake.accept import PRODUCER
+from jeugdstroom.intake.activity import ACTIVITY_SECONDS, Activity
 from jeugdstroom.intake.asyncapi_routes import add_asyncapi_routes
 from jeugdstroom.intake.auth import Sender, authenticate
 from jeugdstroom.intake.examples import EXAMPLES
@@ -53,6 +54,7 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
     limit = MAX_BATCH if max_batch is None else max_batch
     state: dict[str, Any] = {}
     limits = SenderLimits(settings.rate_limit_per_sender, settings.rate_limit_burst)
+    activity = Activity()
 
     def within_limit(sender: Sender, events: int) -> None:
         """Raise a 429 problem when ``sender`` may not submit ``events`` events now."""
@@ -70,6 +72,14 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
             pool = res.pool
             state["pool"], state["res"] = pool, res
             res.start_relay(PRODUCER, "intake")
+
+            async def sender_activity() -> None:
+                while True:
+                    await asyncio.sleep(ACTIVITY_SECONDS)
+                    async with pool.acquire() as conn:
+                        await activity.flush(conn)
+
+            res.tasks.start("intake-sender-activity", sender_activity)
             inbox_task: asyncio.Task[None] | None = None
             if inbox:
                 consumer: StoredOffsetConsumer[InboxItem] = StoredOffsetConsumer(
@@ -138,6 +148,7 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
         within_limit(sender, len(items))
         key = settings.pseudonym_key_bytes
         results = await commit([check(item, sender.code, key) for item in items])
+        activity.note(sender.code, summary(results))
         if single:
             return _single_response(results[0])
         return _json({"results": results, "summary": summary(results)}, 202)
@@ -165,7 +176,9 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
                     checked.append(check(line.item, sender.code, key))
             for line, result in zip(chunk, await commit(checked), strict=True):
                 results.append({"line": line.number, **result})
-        return _json({"results": results, "summary": summary(results)}, 202)
+        counts = summary(results)
+        activity.note(sender.code, counts)
+        return _json({"results": results, "summary": counts}, 202)
 
     @app.post(
         "/v1/events",
