@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import Gauge
 from pydantic import BaseModel, Field
 
-from jeugdstroom.common import access, db, geography
+from jeugdstroom.common import access, db, geography, problems
 from jeugdstroom.common.consumer import StoredOffsetConsumer
 from jeugdstroom.common.kafka import REGISTRY_CHANGES
 from jeugdstroom.common.observability import add_ops_routes
@@ -258,6 +258,9 @@ def create_app(settings: Settings) -> FastAPI:
         " get noisy values with small-cell suppression (docs/privacy.md); the operator token (`Authorization: Bearer"
         " …`) sees exact values, a scoped reader token (`jeugdstroom token add`) exact values inside its scope.",
     )
+
+    # Errors as RFC 9457 problem details; the bearer scheme in the OpenAPI (optional: public reads need no token).
+    problems.install(app, auth="optional")
 
     async def ready() -> bool:
         return bool(await state["res"].ready())
