@@ -308,6 +308,9 @@ def create_app(settings: Settings) -> FastAPI:
         gemeente: Annotated[str | None, Query(pattern="^GM[0-9]{4}$")] = None,
         jeugdregio: Annotated[str | None, Query(max_length=64)] = None,
         instelling: Annotated[str | None, Query(pattern="^([0-9]{8}|GM[0-9]{4})$")] = None,
+        leeftijdsklasse: Annotated[
+            str | None, Query(pattern="^(0-4|4-12|12-18|18-23|23\\+)$", description="CBS age class, e.g. 12-18")
+        ] = None,
     ) -> JSONResponse:
         ind = CATALOGUE.get(indicator_id)
         if ind is None:
@@ -318,7 +321,12 @@ def create_app(settings: Settings) -> FastAPI:
             raise HTTPException(
                 422, f"group_by: unknown or repeated dimension(s) {bad or dims}; allowed: {list(ind.dimensions)}"
             )
-        given = {"gemeente": gemeente, "jeugdregio": jeugdregio, "instelling": instelling}
+        given = {
+            "gemeente": gemeente,
+            "jeugdregio": jeugdregio,
+            "instelling": instelling,
+            "leeftijdsklasse": leeftijdsklasse,
+        }
         assert set(given) == {name for name, d in DIMENSIONS.items() if d.filter}  # the catalogue's filters
         filters = {k: v for k, v in given.items() if v is not None}
         missing = [k for k in filters if k not in ind.dimensions]
