@@ -13,6 +13,7 @@ tests fail, never skip, when either is missing. Screenshots go to ``artifacts/``
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from collections.abc import AsyncIterator
@@ -239,6 +240,7 @@ async def test_dashboard_renders_live_public_indicators(infra: Infra, log_dir: P
         assert flag == ("true" if wijchen == "<10" else "false")
         assert f"gemeente={WIJCHEN}" in page.url
         await page.screenshot(path=str(ARTIFACTS / "dashboard-wijchen.png"), full_page=True)
+        await assert_no_serious_axe_violations(page)  # the live page, with its CSP, every headline indicator
 
         # The filters list every jeugdregio and gemeente of the indeling by name.
         assert await page.locator("#filter-jeugdregio option").count() == 43  # "Alle" and the 42 jeugdregio's
@@ -261,7 +263,7 @@ async def _equals(text: Any, want: str) -> bool:
 
 
 # -- 2. the docs/indicators.md row format and target status colours --------------------------------------
-DOCS_CATALOGUE = [
+DOCS_CATALOGUE: list[dict[str, Any]] = [
     {
         "id": "separaties",
         "title_nl": "Separaties en afzonderingen gestart",
@@ -457,3 +459,324 @@ async def test_dashboard_sends_a_reader_token_as_a_header_and_shows_its_scope(br
     await page.get_by_role("button", name="Wis").click()
     assert await page.evaluate("() => sessionStorage.getItem('jeugdstroom.token')") is None
     assert (await page.locator("#access-scope").inner_text()).strip() == ""
+
+
+# -- 4. the analyst's page: names, comparison, nulmeting and target lines, periods, CSV, accessibility -----------
+AXE = ROOT / ".data" / "node" / "node_modules" / "axe-core" / "axe.min.js"
+GEMEENTEN = [
+    {"gemeente": "GM0209", "naam": "Beuningen", "jeugdregio": "JZ32"},
+    {"gemeente": "GM0268", "naam": "Nijmegen", "jeugdregio": "JZ32"},
+    {"gemeente": "GM0296", "naam": "Wijchen", "jeugdregio": "JZ32"},
+    {"gemeente": "GM1900", "naam": "Súdwest-Fryslân", "jeugdregio": "JZ05"},
+    {"gemeente": "GM0014", "naam": "Groningen", "jeugdregio": "JZ01"},
+]
+REGIOS = [
+    {"jeugdregio": "JZ01", "naam": "Groningen"},
+    {"jeugdregio": "JZ05", "naam": "Friesland"},
+    {"jeugdregio": "JZ32", "naam": "Rijk van Nijmegen"},
+]
+#: Public values of separaties in the running period, by area (None: suppressed).
+REGIO_VALUES: dict[str, int | None] = {"JZ01": 120, "JZ05": None, "JZ32": 48}
+GEMEENTE_VALUES: dict[str, int | None] = {"GM0268": 30, "GM0296": None, "GM0209": 12}
+ANALYST_CATALOGUE: list[dict[str, Any]] = [
+    {**DOCS_CATALOGUE[0], "dimensions": ["gemeente", "jeugdregio", "instelling", "vorm"]},
+    DOCS_CATALOGUE[1],
+]
+
+
+def _period_start(day: datetime, period: str) -> str:
+    if period == "year":
+        return f"{day.year}-01-01"
+    if period == "half_year":
+        return f"{day.year}-{'01' if day.month <= 6 else '07'}-01"
+    return f"{day.year}-{day.month:02d}-01"
+
+
+def _names(dims: dict[str, str]) -> dict[str, str]:
+    names = {g["gemeente"]: g["naam"] for g in GEMEENTEN} | {r["jeugdregio"]: r["naam"] for r in REGIOS}
+    return {k: names[v] for k, v in dims.items() if k in ("gemeente", "jeugdregio")}
+
+
+def analyst_rows(indicator: str, params: dict[str, str], now: datetime) -> list[dict[str, Any]]:
+    """Public rows as the monitor gives them (names, version, nulmeting and target on year totals)."""
+    period, group_by = params.get("period", "month"), params.get("group_by", "")
+    start = _period_start(now, period)
+    if indicator != "separaties":
+        return [{"period": "month", "start": start, "dims": {}, "value": 3, "suppressed": False, "version": 2}]
+    if group_by == "instelling":
+        return docs_rows(indicator, "year", group_by, now.year, now.strftime("%Y-%m"))
+    if group_by in ("jeugdregio", "gemeente"):
+        if group_by == "gemeente":
+            values = GEMEENTE_VALUES if params.get("jeugdregio") == "JZ32" else {}
+        else:
+            values = REGIO_VALUES
+        rows = []
+        for code, value in values.items():
+            dims = {group_by: code}
+            rows.append(
+                {
+                    "period": period,
+                    "start": start,
+                    "dims": dims,
+                    "names": _names(dims),
+                    "value": value,
+                    "suppressed": value is None,
+                    "version": 1,
+                    **(
+                        {"baseline_year": 2022, "baseline": 60, "change": value - 60}
+                        if value and period == "year"
+                        else {}
+                    ),
+                }
+            )
+        return rows
+    value = 180 if "jeugdregio" not in params else 48
+    earlier = _period_start(now.replace(year=now.year - 1), period)
+    rows = [{"period": period, "start": earlier, "dims": {}, "value": 30, "suppressed": False, "version": 1}]
+    row: dict[str, Any] = {"period": period, "start": start, "dims": {}, "value": value, "suppressed": False}
+    if period == "year":
+        row |= {
+            "baseline_year": 2022,
+            "baseline": 40,
+            "change": value - 40,
+            "target": 20.0,
+            "target_status": "off_track",
+        }
+    return [*rows, {**row, "version": 1}]
+
+
+async def test_dashboard_for_the_analyst(browser_context: Any) -> None:
+    now = datetime.now(TZ)
+    requests: list[httpx.URL] = []
+    answered: dict[str, list[dict[str, Any]]] = {}  # the rows given per request query, for the CSV comparison
+    failing = {"on": False}
+
+    async def handle(route: Any) -> None:
+        url = httpx.URL(route.request.url)
+        path = url.path
+        if path == "/":
+            await route.fulfill(path=str(STATIC / "index.html"), content_type="text/html; charset=utf-8")
+        elif path.startswith("/dashboard/static/"):
+            await route.fulfill(path=str(STATIC / path.removeprefix("/dashboard/static/")))
+        elif path == "/dashboard/config.json":
+            await route.fulfill(json={"suppression_threshold": 10, "jeugdregios": REGIOS, "gemeenten": GEMEENTEN})
+        elif path == "/v1/indicators":
+            await route.fulfill(json=ANALYST_CATALOGUE)
+        elif path.startswith("/v1/indicators/"):
+            requests.append(url)
+            if failing["on"]:
+                await route.fulfill(status=503, body="unavailable")
+                return
+            params = dict(url.params)
+            rows = analyst_rows(path.rsplit("/", 1)[1], params, now)
+            answered[f"{path}?{url.query.decode()}"] = rows
+            await route.fulfill(body=json.dumps({"scope": None, "rows": rows}), content_type="application/json")
+        else:
+            await route.fulfill(status=404, body="not found")
+
+    if not AXE.exists():
+        pytest.fail(f"axe-core not found at {AXE}: npm install --prefix .data/node axe-core@4 (scripts/test does this)")
+    page = await browser_context.new_page()
+    page_errors: list[str] = []
+    page.on("pageerror", lambda e: page_errors.append(str(e)))
+    await page.route("http://dashboard.test/**", handle)
+    await page.goto("http://dashboard.test/?poll=1")
+    await page.wait_for_selector('body[data-compare="separaties:jeugdregio:"]', timeout=30_000)
+
+    # Comparison, nationally: every jeugdregio by name (code in the tooltip), sorted high to low, suppressed as <10.
+    table = page.locator("#compare-table tbody tr")
+    assert await table.count() == 3
+    assert [await table.nth(k).get_attribute("data-code") for k in range(3)] == ["JZ01", "JZ32", "JZ05"]
+    first = table.nth(0).locator("th span")
+    assert await first.text_content() == "Groningen" and await first.get_attribute("title") == "Jeugdregiocode JZ01"
+    assert (await table.nth(2).locator("td").first.text_content() or "").strip() == "<10"
+    assert await page.locator("#compare-bars .bar-row").count() == 3
+    assert "Nederland: 180" in await page.locator("#compare-what").inner_text()
+
+    # Tables are updated in place: the same <tr> survives refreshes (screen readers keep their place).
+    kept = await page.locator('#compare-table tbody tr[data-code="JZ32"]').element_handle()
+    month_row = await page.locator('#ind-separaties [data-role="month-table"] tbody tr').first.element_handle()
+    refreshes = int(await page.locator("body").get_attribute("data-refreshes") or "0")
+    await wait_until(lambda: _more_refreshes(page, refreshes + 2), 20, what="two more refreshes")
+    assert await kept.evaluate("el => el.isConnected") and await month_row.evaluate("el => el.isConnected")
+
+    # Pause (WCAG 2.2.2): no refreshes while paused; resume refreshes again.
+    # by keyboard: Tab from the last header control reaches the button, Enter presses it
+    await page.locator("#access-clear").focus()
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("() => document.activeElement.id") == "refresh-toggle"
+    assert await page.get_by_role("button", name="Pauzeer verversen").count() == 1
+    await page.keyboard.press("Enter")
+    paused_at = int(await page.locator("body").get_attribute("data-refreshes") or "0")
+    await page.wait_for_timeout(3500)
+    assert int(await page.locator("body").get_attribute("data-refreshes") or "0") <= paused_at + 1  # one in flight
+    settled = int(await page.locator("body").get_attribute("data-refreshes") or "0")
+    await page.wait_for_timeout(2500)
+    assert int(await page.locator("body").get_attribute("data-refreshes") or "0") == settled
+    assert "gepauzeerd" in await page.locator("#status").inner_text()
+    assert await page.evaluate("() => document.activeElement.id") == "refresh-toggle"  # focus stays on the control
+    await page.get_by_role("button", name="Hervat verversen").press("Space")
+    await wait_until(lambda: _more_refreshes(page, settled), 20, what="refresh after resume")
+
+    # Select a jeugdregio (by keyboard): the comparison shows its gemeenten, the selected one highlighted.
+    await page.get_by_label("Jeugdregio").focus()
+    await page.get_by_label("Jeugdregio").select_option("JZ32")
+    await page.get_by_label("Gemeente").select_option("GM0268")
+    await page.wait_for_selector('body[data-compare="separaties:gemeente:JZ32"]', timeout=20_000)
+    await wait_until(lambda: _count(page.locator("#compare-table tbody tr"), 3), 20, what="three gemeenten")
+    selected = page.locator('#compare-table tbody tr[data-selected="true"]')
+    assert await selected.count() == 1 and await selected.get_attribute("data-code") == "GM0268"
+    assert "Nijmegen (geselecteerd)" in (await selected.locator("th").text_content() or "")
+    assert await page.locator('#compare-bars .bar-row[data-selected="true"]').get_attribute("data-code") == "GM0268"
+    area = page.locator("#area")
+    assert await area.inner_text() == "Getoond: Gemeente Nijmegen, jeugdregio Rijk van Nijmegen"
+    assert await area.locator("abbr").first.get_attribute("title") == "code GM0268"
+    assert await page.locator('#filter-gemeente option[value="GM0268"]').get_attribute("title") == "GM0268"
+
+    # Year: the nulmeting and target lines are drawn and named, in Dutch, with year-on-year in the table.
+    await page.get_by_label("Periode").select_option("year")
+    assert "periode=year" in page.url and "jeugdregio=JZ32" in page.url and "gemeente=GM0268" in page.url
+    legend = page.locator('#ind-separaties [data-role="legend"]')
+    await wait_until(lambda: _contains(legend.inner_text(), "Nulmeting 2022: 40"), 20, what="nulmeting legend")
+    assert "Doel: 20" in await legend.inner_text()
+    this_year = page.locator(f'#ind-separaties [data-role="month-table"] tr[data-month="{now.year}-01"]')
+    cells = [(await c.text_content() or "").strip() for c in await this_year.locator("td").all()]
+    assert cells[:3] == ["48", "30", "+18"], cells
+    assert "Niet op koers" in cells[3]
+    assert (
+        "Nulmeting 2022: 40, verschil +8" in await page.locator('#card-separaties [data-role="baseline"]').inner_text()
+    )
+    # the chart has the value, nulmeting and target series (uPlot draws one path per series)
+    assert await page.locator("#ind-separaties .chart .u-legend, #ind-separaties .chart canvas").count() >= 1
+    target_nl = await page.locator("#ind-separaties .target").inner_text()
+    assert target_nl.startswith("Doel: per instelling: −50% ten opzichte van haar nulmeting"), target_nl
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "dashboard-analyst-year.png"), full_page=True)
+
+    # Half-year: the API is asked for half_year periods, the table shows six of them by Dutch name.
+    await page.get_by_label("Periode").select_option("half_year")
+    rows = page.locator('#ind-separaties [data-role="month-table"] tbody tr')
+    await wait_until(lambda: _attr(rows.first, "data-period", "half_year"), 20, what="half-year rows")
+    assert await rows.count() == 6
+    half = "1e" if now.month <= 6 else "2e"
+    assert (await rows.first.locator("th").text_content() or "").strip() == f"{half} halfjaar {now.year}"
+    assert any(u.params.get("period") == "half_year" for u in requests)
+
+    # CSV of the comparison: `;`, UTF-8 with BOM, one line per row the API gave, values as it gave them.
+    await page.get_by_label("Periode").select_option("year")
+    await wait_until(lambda: _contains(page.locator("#compare-what").inner_text(), str(now.year)), 20, what="year")
+    await page.locator("#vergelijking details summary").click()
+    async with page.expect_download() as dl_info:
+        await page.get_by_role("button", name="Download CSV van de vergelijking").click()
+    download = await dl_info.value
+    raw = await asyncio.to_thread(Path(await download.path()).read_bytes)
+    assert raw.startswith(b"\xef\xbb\xbf")
+    lines = raw.decode("utf-8-sig").splitlines()
+    header = lines[0].split(";")
+    assert header[:5] == ["indicator", "versie", "periode", "start", "gemeente"]
+    api = [rs for q, rs in answered.items() if "group_by=gemeente" in q and "period=year" in q][-1]
+    got = {r[header.index("gemeente")]: dict(zip(header, r, strict=True)) for r in (x.split(";") for x in lines[1:])}
+    assert set(got) == {r["dims"]["gemeente"] for r in api}
+    for r in api:
+        line = got[r["dims"]["gemeente"]]
+        assert line["waarde"] == ("" if r["suppressed"] else str(r["value"]))
+        assert line["onderdrukt"] == ("ja" if r["suppressed"] else "nee")
+        assert line["gemeente_naam"] == r["names"]["gemeente"]
+        assert line["nulmeting"] == (str(r["baseline"]) if "baseline" in r else "")
+    await page.screenshot(path=str(ARTIFACTS / "dashboard-comparison.png"), full_page=True)
+
+    # CSV of an indicator's trend table: the totals the API gave for the view (year, Nijmegen), nulmeting and target.
+    await page.locator("#ind-separaties details summary").click()
+    async with page.expect_download() as dl_info:
+        await page.get_by_role("button", name="Download CSV van Separaties en afzonderingen gestart").click()
+    download = await dl_info.value
+    assert download.suggested_filename == "separaties-year.csv"
+    text = (await asyncio.to_thread(Path(await download.path()).read_bytes)).decode("utf-8-sig")
+    trend = [
+        rs
+        for q, rs in answered.items()
+        if q.startswith("/v1/indicators/separaties?")
+        and "group_by=&" in q
+        and "period=year" in q
+        and "gemeente=GM0268" in q
+        and f"from={now.year - 5}" in q
+    ][-1]
+    head, *body = [line.split(";") for line in text.splitlines()]
+    assert [dict(zip(head, line, strict=True))["start"] for line in body] == [r["start"] for r in trend]
+    current = dict(zip(head, body[-1], strict=True))
+    assert (current["waarde"], current["nulmeting_jaar"], current["nulmeting"], current["verschil"]) == (
+        "48",
+        "2022",
+        "40",
+        "8",
+    )
+    assert (current["doel"], current["doelstatus"], current["versie"]) == ("20", "niet op koers", "1")
+
+    # axe-core: no serious or critical WCAG violations, with the tables open.
+    for summary in await page.locator("details summary").all():
+        if not await summary.evaluate("el => el.parentElement.open"):
+            await summary.click()
+    await assert_no_serious_axe_violations(page)
+
+    # Reflow (WCAG 1.4.10): at 320 CSS pixels wide nothing needs horizontal scrolling.
+    await page.set_viewport_size({"width": 320, "height": 800})
+    await page.wait_for_timeout(300)
+    overflow = await page.evaluate("() => document.documentElement.scrollWidth")
+    await page.screenshot(path=str(ARTIFACTS / "dashboard-narrow.png"), full_page=True)
+    wide = await page.evaluate(
+        "() => Array.from(document.querySelectorAll('body *'))"
+        ".filter(e => !e.closest('.table-wrap') && e.getBoundingClientRect().right > 321).map(e => e.tagName + '#' + e.id)"
+    )
+    assert overflow <= 320 and not wide, (overflow, wide)  # wide tables scroll inside their own focusable region
+    await page.set_viewport_size({"width": 1280, "height": 900})
+
+    # An error is announced once (a polite live region written only when its text changes), not on every poll.
+    error = page.locator("#error")
+    assert await error.get_attribute("role") == "status" and await error.get_attribute("aria-live") == "polite"
+    failing["on"] = True
+    await wait_until(lambda: _contains(error.inner_text(), "Gegevens konden niet worden opgehaald"), 20, what="error")
+    writes = int(await error.get_attribute("data-writes") or "0")
+    failed_polls = len(requests)
+    await wait_until(lambda: _true(len(requests) > failed_polls + 8), 20, what="more failed polls")
+    assert int(await error.get_attribute("data-writes") or "0") == writes  # not written (announced) again
+    failing["on"] = False
+    await wait_until(lambda: _equals(error.inner_text(), ""), 20, what="error cleared")
+    assert not page_errors, page_errors
+
+
+async def _more_refreshes(page: Any, than: int) -> bool:
+    return int(await page.locator("body").get_attribute("data-refreshes") or "0") > than
+
+
+async def _count(locator: Any, n: int) -> bool:
+    return bool(await locator.count() == n)
+
+
+async def _contains(text: Any, part: str) -> bool:
+    return part in await text
+
+
+async def _attr(locator: Any, name: str, want: str) -> bool:
+    return bool(await locator.get_attribute(name) == want)
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def assert_no_serious_axe_violations(page: Any) -> None:
+    """Run axe-core against WCAG 2.0/2.1 A and AA: no serious or critical violations. The script is evaluated
+    through the DevTools protocol, so the page's Content-Security-Policy (no inline scripts) stays as served."""
+    if not AXE.exists():
+        pytest.fail(f"axe-core not found at {AXE}: npm install --prefix .data/node axe-core@4 (scripts/test does this)")
+    source = await asyncio.to_thread(AXE.read_text, encoding="utf-8")
+    await page.evaluate(f"(() => {{ {source}\n; return typeof window.axe; }})()")
+    assert await page.evaluate("() => typeof window.axe.run") == "function"
+    result = await page.evaluate(
+        "() => axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
+    )
+    bad = [
+        (v["id"], v["impact"], len(v["nodes"])) for v in result["violations"] if v["impact"] in ("serious", "critical")
+    ]
+    assert not bad, bad
+    assert result["passes"], "axe ran no checks"

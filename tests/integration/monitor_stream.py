@@ -285,6 +285,26 @@ DIMS: dict[str, tuple[str, ...]] = {
     "verwijzers": ("gemeente", "jeugdregio", "verwijzer"),
     "herhaald_beroep": ("gemeente", "jeugdregio"),
 }
+#: The indicators about children published by age class: the child's CBS age class on the item's day (a stock: on
+#: the day read) is their last dimension.
+BY_AGE = (
+    "gesloten_actief",
+    "verblijf_actief",
+    "verblijf_jeugdigen",
+    "jeugdbescherming_actief",
+    "gesloten_instroom",
+    "verblijf_instroom",
+    "gesepareerde_jeugdigen",
+    "wachtlijst_pleegzorg",
+)
+DIMS = {ind: (*names, "leeftijdsklasse") if ind in BY_AGE else names for ind, names in DIMS.items()}
+
+
+def age_class(birth: date, day: date) -> str:
+    for upper, label in ((4, "0-4"), (12, "4-12"), (18, "12-18"), (23, "18-23")):
+        if day < birthday(birth, upper):
+            return label
+    return "23+"
 
 
 def period_start(d: date, period: str) -> date:
@@ -336,6 +356,7 @@ def oracle(
             "gemeente": geography.gemeente(e["gemeente"]),
             "jeugdregio": geography.jeugdregio(e["gemeente"]),
             "instelling": e["instelling"],
+            "leeftijdsklasse": str(e["birth_date"]),  # the class itself depends on the day: see key()
         }
         return {
             n: (str(e[n]).lower() if isinstance(e[n], bool) else str(e[n])) if n not in full else full[n] for n in names
@@ -381,7 +402,7 @@ def oracle(
         groep = g["groep"]
         if groep in PL_VORMEN:
             episodes["verblijf_actief"].append(
-                (start, end, {**who(g, "gemeente", "jeugdregio", "instelling"), "vorm": groep})
+                (start, end, {**who(g, "gemeente", "jeugdregio", "instelling", "leeftijdsklasse"), "vorm": groep})
             )
         if groep == "gesloten":
             episodes["gesloten_actief"].append((start, end, who(g, *DIMS["gesloten_actief"])))
@@ -424,8 +445,8 @@ def oracle(
         if f["continues"]:
             counts["~achttien_continues"].append((_d(f["birthday"]), d))
 
-    def key(d: dict[str, str], names: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(d[n] for n in names)
+    def key(d: dict[str, str], names: tuple[str, ...], day: date) -> tuple[str, ...]:
+        return tuple(d[n] if n != "leeftijdsklasse" else age_class(_d(d[n]), day) for n in names)
 
     def count_cells(
         items: list[tuple[date, dict[str, str]]], period: str, names: tuple[str, ...]
@@ -433,7 +454,7 @@ def oracle(
         out: dict[tuple[date, tuple[str, ...]], int] = defaultdict(int)
         for day, d in items:
             if day <= as_of:
-                out[(period_start(day, period), key(d, names))] += 1
+                out[(period_start(day, period), key(d, names, day))] += 1
         return out
 
     def stock_cells(
@@ -447,7 +468,7 @@ def oracle(
             on = min(period_last(s, period), as_of)
             for start, end, d in eps:
                 if start <= on and (end is None or on < end):
-                    out[(s, key(d, names))] += 1
+                    out[(s, key(d, names, on))] += 1
             s = period_last(s, period) + timedelta(days=1)
         return out
 
@@ -473,13 +494,13 @@ def oracle(
                 sets: dict[tuple[date, tuple[str, ...]], set[str]] = defaultdict(set)
                 for day, d, p in members[ind]:
                     if day <= as_of:
-                        sets[(period_start(day, period), key(d, names))].add(p)
+                        sets[(period_start(day, period), key(d, names, day))].add(p)
                 cells = {c: {"value": len(v)} for c, v in sets.items()}
             elif ind in durations:
                 lists: dict[tuple[date, tuple[str, ...]], list[int]] = defaultdict(list)
                 for day, d, v in durations[ind]:
                     if day <= as_of:
-                        lists[(period_start(day, period), key(d, names))].append(v)
+                        lists[(period_start(day, period), key(d, names, day))].append(v)
                 cells = {c: {"value": nearest(v, 0.5), "n": len(v), "p90": nearest(v, 0.9)} for c, v in lists.items()}
             elif ind in episodes:
                 cells = {c: {"value": v} for c, v in stock_cells(episodes[ind], period, names).items() if v}
@@ -491,7 +512,7 @@ def oracle(
                         on = min(period_last(s, period), as_of)
                         for start, end, d in spans[ind]:
                             if start <= on and (end is None or on < end):
-                                waited[(s, key(d, names))].append((on - start).days)
+                                waited[(s, key(d, names, on))].append((on - start).days)
                         s = period_last(s, period) + timedelta(days=1)
                 cells = {c: {"value": nearest(v, 0.5), "n": len(v), "p90": nearest(v, 0.9)} for c, v in waited.items()}
             else:
@@ -507,7 +528,7 @@ def oracle(
                         for first, last, at in episodes["~gesloten_provider"]:
                             on = first
                             while on <= as_of and (last is None or on < last):
-                                den[(period_start(on, period), key(at, names))] += 1
+                                den[(period_start(on, period), key(at, names, on))] += 1
                                 on += timedelta(days=1)
                     per = 1000 if ind == "separaties_per_1000_verblijfsdagen" else 100
                     cells = {

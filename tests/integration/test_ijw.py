@@ -291,7 +291,7 @@ async def test_ijw_messages_publish_exactly_the_events_of_the_equivalent_native_
             if status == 200:
                 assert {r["status"] for r in resp.json()["results"]} == {"duplicate"}
             if status == 422:
-                assert "(iJw CS058: 1 or 3)" in resp.json()["detail"][0]["reason"]
+                assert "(iJw CS058: 1 or 3)" in resp.json()["errors"][0]["reason"]
         via_ijw = await wait_until(lambda: _all_published(settings, len(NATIVE)), 30, what="iJw events published")
     async with running_app(create_app(native, inbox=False)) as client:
         for event in NATIVE:
@@ -342,7 +342,10 @@ async def test_broken_hostile_and_unmappable_messages_are_422_and_change_nothing
         resp = await client.post("/v1/ijw", content=body, headers={**XML, **_auth(token)})
         metrics = (await client.get("/metrics")).text
     assert resp.status_code == 422, resp.text
-    assert resp.json() == {"detail": [{"element": element, "reason": reason}]}
+    assert resp.headers["content-type"] == "application/problem+json"
+    assert resp.json() == {"type": "urn:jeugdstroom:problem:validation",
+                           "title": "The request or an event in it does not satisfy the contract", "status": 422,
+                           "detail": "the message cannot be used", "errors": [{"field": element, "reason": reason}]}
     assert "033650202" not in resp.text and "root:" not in resp.text
     assert "jeugdstroom_intake_ijw_messages_total{message=" in metrics
     assert await _count(settings, "SELECT count(*) FROM outbox") == 0
@@ -362,8 +365,8 @@ async def test_sender_content_type_and_size_are_checked_before_anything_is_store
         anonymous = await client.post("/v1/ijw", content=message, headers=XML)
         huge = await client.post("/v1/ijw", content=message + b" " * (1024 * 1024), headers={**XML, **_auth(token)})
     assert foreign.status_code == 403
-    assert foreign.json()["detail"] == [
-        {"element": "/Bericht/Header/Afzender", "reason": "does not match the token's sender"}
+    assert foreign.json()["errors"] == [
+        {"field": "/Bericht/Header/Afzender", "reason": "does not match the token's sender"}
     ]
     assert json_type.status_code == 415
     assert anonymous.status_code == 401
@@ -384,9 +387,9 @@ async def test_a_conflicting_record_rolls_back_the_whole_message(settings: Setti
         resp = await client.post("/v1/ijw", content=conflicting.encode(), headers={**XML, **_auth(token)})
     assert ok.status_code == 202
     assert resp.status_code == 409
-    assert resp.json()["detail"] == [
+    assert resp.json()["errors"] == [
         {
-            "element": "/Bericht/Client/StartProducten/StartProduct[1]",
+            "field": "/Bericht/Client/StartProducten/StartProduct[1]",
             "reason": "event ijw:jw305:9000001:2026-02-03 was accepted before with different content (a record "
             "that is current is corrected by deleting it first: iJw TR074, IV008)",
         }
@@ -473,7 +476,7 @@ async def test_with_the_operators_xsds_a_message_is_also_validated_against_them(
                                 headers={**XML, **_auth(token)})
         good = await client.post("/v1/ijw", content=message.encode(), headers={**XML, **_auth(token)})
     assert bad.status_code == 422
-    assert bad.json()["detail"] == [{"element": "/Bericht/Client/Geslacht",
+    assert bad.json()["errors"] == [{"field": "/Bericht/Client/Geslacht",
                                      "reason": "does not match its XSD type LDT_Geslacht"}]
     assert good.status_code == 202, good.text
 

@@ -109,7 +109,9 @@ async def test_other_content_types_are_415_and_broken_json_is_422_without_echo(s
     assert text.status_code == 415 and "application/x-ndjson" in text.json()["detail"]
     assert none.status_code == 415
     assert broken.status_code == 422
-    assert broken.json()["detail"] == [{"field": "(body)", "reason": "is not valid JSON"}]
+    assert broken.headers["content-type"] == "application/problem+json"
+    assert broken.json()["errors"] == [{"field": "(body)", "reason": "is not valid JSON"}]
+    assert broken.json()["status"] == 422 and broken.json()["type"] == "urn:jeugdstroom:problem:validation"
     assert bsn(1) not in broken.text
     assert unauthenticated.status_code == 401  # authentication comes first
 
@@ -227,6 +229,7 @@ async def test_a_revoked_token_stops_working(settings: Settings) -> None:
         resp = await client.post("/v1/events", json=separatie("e2", "s2"), headers=_auth(token))
     assert resp.status_code == 401
     assert resp.json()["detail"] == "invalid or revoked token"
+    assert resp.json()["status"] == 401 and resp.headers["content-type"] == "application/problem+json"
 
 
 async def test_a_correctie_naming_another_senders_event_id_targets_only_the_callers_own_id_space(

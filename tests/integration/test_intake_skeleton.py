@@ -48,7 +48,8 @@ async def test_invalid_event_gets_422_naming_field_and_rule_without_the_bsn(sett
     async with running_app(create_app(settings)) as client:
         resp = await client.post("/v1/events", json=bad, headers={"authorization": f"Bearer {token}"})
     assert resp.status_code == 422
-    fields = {e["field"]: e["reason"] for e in resp.json()["detail"]}
+    assert resp.headers["content-type"] == "application/problem+json"
+    fields = {e["field"]: e["reason"] for e in resp.json()["errors"]}
     assert fields["child.bsn"] == "must be 9 digits that pass the elfproef"
     assert fields["data.end"] == "must not be before start"
     assert "123456789" not in resp.text

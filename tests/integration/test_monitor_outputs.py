@@ -80,7 +80,36 @@ async def test_public_output_is_suppressed_and_operator_output_exact(infra: Infr
         catalogue = {i["id"]: i for i in (await client.get("/v1/indicators")).json()}
         dimensions = (await client.get("/v1/dimensions")).json()
         assert {d for i in catalogue.values() for d in i["dimensions"]} <= set(dimensions)
-        assert {n for n, d in dimensions.items() if d["filter"]} == {"gemeente", "jeugdregio", "instelling"}
+        assert {n for n, d in dimensions.items() if d["filter"]} == {
+            "gemeente",
+            "jeugdregio",
+            "instelling",
+            "leeftijdsklasse",
+        }
+
+        # the age class: a dimension of the indicators about children, grouped and filtered like any other
+        async def year_rows(**params: str) -> list[dict[str, Any]]:
+            resp = await client.get(
+                "/v1/indicators/verblijf_actief", params={"period": "year", "as_of": "2026-06-30", **params}, headers=auth
+            )
+            assert resp.status_code == 200, resp.text
+            rows: list[dict[str, Any]] = resp.json()["rows"]
+            return rows
+
+        per_class = {
+            r["dims"]["leeftijdsklasse"]: r["value"]
+            for r in await year_rows(group_by="leeftijdsklasse")
+            if r["start"] == "2026-01-01"
+        }
+        assert set(per_class) <= {"0-4", "4-12", "12-18", "18-23", "23+"} and len(per_class) >= 2
+        total = next(r["value"] for r in await year_rows() if r["start"] == "2026-01-01")
+        assert sum(per_class.values()) == total
+        klasse, value = max(per_class.items(), key=lambda kv: kv[1])
+        assert [r["value"] for r in await year_rows(leeftijdsklasse=klasse) if r["start"] == "2026-01-01"] == [value]
+        bad_class = await client.get("/v1/indicators/verblijf_actief", params={"leeftijdsklasse": "12-17"})
+        assert bad_class.status_code == 422
+        not_by_age = await client.get("/v1/indicators/separaties", params={"leeftijdsklasse": "12-18"}, headers=auth)
+        assert not_by_age.status_code == 422  # separaties are not published by age
         shown = hidden = noised = 0
         for ind, info in catalogue.items():
             for period in ("month", "year"):

@@ -170,3 +170,19 @@ def test_no_number_in_the_bsn_field_is_ever_echoed(value: str) -> None:
 )
 def test_age_on(born: date, day: date, age: int) -> None:
     assert age_on(born, day) == age
+
+
+def test_geslacht_is_an_optional_field_of_the_child_carried_through_intake() -> None:
+    from jeugdstroom.intake.accept import content_hash, published_form
+
+    event = separatie("e1", "s1")
+    old = published_form(parse_submitted(orjson.dumps(event)), b"k")
+    assert "geslacht" not in old["child"]  # absent (onbekend) stays absent: an old event keeps its content hash
+    assert content_hash(old) == content_hash(published_form(parse_submitted(orjson.dumps(event)), b"k"))
+    event["child"]["geslacht"] = "vrouw"
+    new = published_form(parse_submitted(orjson.dumps(event)), b"k")
+    assert new["child"]["geslacht"] == "vrouw" and "bsn" not in new["child"]
+    assert parse_published(orjson.dumps(new)).child.geslacht == "vrouw"
+    event["child"]["geslacht"] = "v"
+    with pytest.raises(ContractError):
+        parse_submitted(orjson.dumps(event))

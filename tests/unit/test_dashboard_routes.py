@@ -66,3 +66,28 @@ async def test_config_gives_threshold_and_every_jeugdregio_and_gemeente_by_name(
     assert {"jeugdregio": "JZ32", "naam": "Rijk van Nijmegen"} in config["jeugdregios"]
     names = [r["naam"] for r in config["jeugdregios"]]
     assert names == sorted(names, key=str.lower)  # listed by name, as a person looks them up
+
+
+async def test_page_has_a_pause_control_a_polite_error_line_and_labelled_choices() -> None:
+    """WCAG 2.2.2 (pause), 4.1.3 (status messages without stealing focus) and labelled form controls."""
+    async with client() as c:
+        page = (await c.get("/")).text
+    assert re.search(r'<button type="button" id="refresh-toggle"[^>]*>Pauzeer verversen</button>', page)
+    error = re.search(r'<p id="error"[^>]*>', page)
+    assert error is not None
+    assert 'role="status"' in error[0] and 'aria-live="polite"' in error[0] and 'role="alert"' not in error[0]
+    for control in ("filter-jeugdregio", "filter-gemeente", "filter-periode", "compare-indicator", "access-token"):
+        assert f'<label for="{control}">' in page, control
+    periods = re.findall(r'<option value="(month|half_year|year)">(\w+)</option>', page)
+    assert periods == [("month", "Maand"), ("half_year", "Halfjaar"), ("year", "Jaar")]
+    assert 'id="compare-bars" class="bars" aria-hidden="true"' in page  # the table beside it carries the numbers
+
+
+def test_page_script_says_the_catalogue_targets_in_dutch() -> None:
+    """Every target text of the catalogue has a Dutch version in the page (the catalogue's own text is English)."""
+    from jeugdstroom.monitor.catalogue import CATALOGUE
+
+    script = (STATIC / "app.js").read_text(encoding="utf-8")
+    block = script[script.index("const TARGET_NL = {") : script.index("};", script.index("const TARGET_NL = {"))]
+    with_target = {ind.id for ind in CATALOGUE.values() if ind.target}
+    assert with_target and all(f"\n    {i}: " in block for i in with_target), with_target

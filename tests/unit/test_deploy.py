@@ -65,8 +65,11 @@ EXPORTED = {
     "jeugdstroom_intake_request_seconds",
     "jeugdstroom_monitor_freshness_seconds",
     "jeugdstroom_monitor_indicator_value",
-    *(f"jeugdstroom_{svc}_{m}" for svc in ("intake", "registry") for m in _OUTBOX),
-    *(f"jeugdstroom_{svc}_{m}" for svc in ("registry", "monitor") for m in _CONSUMER),
+    "jeugdstroom_ready",
+    "jeugdstroom_intake_sender_last_event_timestamp_seconds",
+    "jeugdstroom_intake_sender_events_total",
+    *(f"jeugdstroom_{svc}_{m}" for svc in ("intake", "registry", "monitor") for m in _OUTBOX),
+    *(f"jeugdstroom_{svc}_{m}" for svc in ("intake", "registry", "monitor") for m in _CONSUMER),
 }
 METRIC_RE = re.compile(r"\bjeugdstroom_[a-z_]+")
 PROCESS_RE = re.compile(r"\b(?:process|python)_[a-z_]+")
@@ -152,9 +155,8 @@ def exported_by_code() -> set[str]:
     import jeugdstroom.registry.app  # noqa: F401
     from jeugdstroom.common.observability import consumer_metrics, outbox_metrics
 
-    for svc in ("registry", "monitor"):
+    for svc in ("intake", "registry", "monitor"):  # every service runs a consumer and an outbox relay
         consumer_metrics(svc)
-    for svc in ("intake", "registry"):
         outbox_metrics(svc)
     names = set()
     for family in REGISTRY.collect():
@@ -507,6 +509,9 @@ def test_rule_unit_tests_cover_the_main_alerts() -> None:
         "JeugdstroomDataQualityFindingsSpike",
         "JeugdstroomSeparatiesAboveTarget",
         "JeugdstroomWachtlijstPleegzorgAboveTarget",
+        "JeugdstroomNotReady",
+        "JeugdstroomSenderSilent",
+        "JeugdstroomSenderRejected",
     } <= tested
 
 

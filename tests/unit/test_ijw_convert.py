@@ -36,7 +36,7 @@ def test_jw315_gives_an_aanmelding_per_requested_product() -> None:
     assert first == {
         "id": "ijw:jw315:VOT-B1:2026-01-15:B-001", "type": "aanmelding", "schema_version": 1,
         "occurred_at": "2026-01-15T00:00:00+01:00", "sender": "12345678",
-        "child": {"bsn": "295289260", "birth_date": "2011-01-02", "gemeente": "GM0296"},
+        "child": {"bsn": "295289260", "birth_date": "2011-01-02", "gemeente": "GM0296", "geslacht": "man"},
         "data": {"aanmelding_id": "ijw:12345678:B-001", "verwijzer": "huisarts", "zorgvorm": "ambulant"},
     }
     assert second["data"]["zorgvorm"] == "gezinshuis"
@@ -168,7 +168,7 @@ def test_prepare_pseudonymises_through_intakes_own_check() -> None:
     (c,) = checked
     assert c.doc is not None and c.result is None
     assert c.doc["child"] == {"pseudonym": pseudonymise("938570833", KEY), "birth_date": "2009-05-14",
-                              "gemeente": "GM0268"}
+                              "gemeente": "GM0268", "geslacht": "vrouw"}
     assert "938570833" not in str(c.doc)
 
 
@@ -194,3 +194,19 @@ def test_the_command_line_parses_ijw_import(tmp_path: Path) -> None:
     args = build_parser().parse_args(["ijw", "import", "a.xml", "b.xml", "--url", "http://h:1", "--token", "t"])
     assert (args.cmd, args.ijw_cmd, args.files, args.url, args.token) == (
         "ijw", "import", [Path("a.xml"), Path("b.xml")], "http://h:1", "t")
+
+
+@pytest.mark.parametrize(("code", "geslacht"), [("1", "man"), ("2", "vrouw"), ("0", None)])
+def test_geslacht_is_mapped_and_onbekend_is_left_out(code: str, geslacht: str | None) -> None:
+    """iJw LDT_Geslacht (basisschema 3.2): 0 onbekend, 1 mannelijk, 2 vrouwelijk; onbekend is the absent field."""
+    xml = _text("jw315_b.xml").replace("<Geslacht>1</Geslacht>", f"<Geslacht>{code}</Geslacht>")
+    assert f"<Geslacht>{code}</Geslacht>" in xml
+    (first, _) = _events(xml)
+    assert first["child"].get("geslacht") == geslacht
+
+
+def test_a_geslacht_outside_the_code_list_is_refused() -> None:
+    xml = _text("jw315_b.xml").replace("<Geslacht>1</Geslacht>", "<Geslacht>3</Geslacht>")
+    with pytest.raises(IjwRejected) as info:
+        parse_message(xml.encode())
+    assert any(p.element.endswith("/Client/Geslacht") and "LDT_Geslacht" in p.reason for p in info.value.problems)

@@ -249,7 +249,12 @@ def test_stock_value_at_a_past_date() -> None:
     assert stock_on(deltas, "verblijf_jeugdigen", date(2025, 2, 1)) == 0  # only from the "verblijf" segments
     assert sum(of(deltas, "gesloten_instroom").values()) == 1
     assert of(deltas, "verblijf_instroom") == {
-        Key("count", "verblijf_instroom", date(2025, 1, 10), (*sorted(NIJMEGEN.items()), ("vorm", "gesloten"))): 1
+        Key(
+            "count",
+            "verblijf_instroom",
+            date(2025, 1, 10),
+            fold.dims({**NIJMEGEN, "vorm": "gesloten", "leeftijdsklasse": "12-18"}),  # born 2010-04-12
+        ): 1
     }
     assert of(deltas, "gesloten_duur") == {
         Key(
@@ -496,3 +501,39 @@ def test_items_carry_their_series_dims_in_canonical_order() -> None:
                         assert dict(it.dims)["jeugdregio"] == geography.jeugdregio(version.gemeente)
                     seen.add(series)
     assert seen == set(SERIES)
+
+
+# -- leeftijdsklasse --------------------------------------------------------------------------------
+def test_age_class_is_the_cbs_class_on_the_items_day() -> None:
+    birth = date(2008, 2, 29)  # birthdays in other years on 1 March
+    assert fold.leeftijdsklasse(birth, date(2012, 2, 28)) == "0-4"  # the day before the 4th birthday
+    assert fold.leeftijdsklasse(birth, date(2012, 2, 29)) == "4-12"
+    assert fold.leeftijdsklasse(birth, date(2026, 2, 28)) == "12-18"
+    assert fold.leeftijdsklasse(birth, date(2026, 3, 1)) == "18-23"
+    assert fold.leeftijdsklasse(birth, date(2031, 3, 1)) == "23+"
+    assert fold.leeftijdsklasse(birth, date(2007, 1, 1)) == "0-4"  # before birth: the youngest class
+
+
+def test_only_the_indicators_published_by_age_have_the_age_class() -> None:
+    from jeugdstroom.monitor.catalogue import BY_AGE, CATALOGUE
+
+    with_age = {i for i, ind in CATALOGUE.items() if "leeftijdsklasse" in ind.dimensions}
+    assert with_age == set(BY_AGE)
+    assert "leeftijdsklasse" in SERIES["verblijf_jeugdigen"].dims
+    assert "leeftijdsklasse" not in SERIES["verblijf_gezinsgericht"].dims  # internal: the ratio sums over it
+
+
+def test_a_stock_episode_is_cut_where_the_age_class_changes() -> None:
+    """A stock is read on a day, so the class of an active episode is the child's class on the day read."""
+    birth = date(2008, 6, 15)
+    v = plaatsing(date(2026, 1, 10), reden=None, vorm="pleegzorg_bestand", birth=birth)
+    seg = segment("verblijf", date(2026, 1, 10), birth=birth)
+    deltas = fold_all([change(1, None, v), change(2, None, seg)])
+    young = [k for k in deltas if k.series == "verblijf_jeugdigen" and dict(k.dims)["leeftijdsklasse"] == "12-18"]
+    assert sorted((k.day, deltas[k]) for k in young) == [(date(2026, 1, 10), 1), (date(2026, 6, 15), -1)]
+    adult = [k for k in deltas if k.series == "verblijf_jeugdigen" and dict(k.dims)["leeftijdsklasse"] == "18-23"]
+    assert sorted((k.day, deltas[k]) for k in adult) == [(date(2026, 6, 15), 1), (date(2031, 6, 15), -1)]  # open: 23+
+    assert stock_on(deltas, "verblijf_jeugdigen", date(2026, 6, 15)) == 1  # the total does not move
+    # the item of a count falls in the class of its own day
+    assert {dict(k.dims)["leeftijdsklasse"] for k in deltas if k.series == "verblijf_instroom"} == {"12-18"}
+    assert fold.age_spans(birth, date(2026, 7, 1), date(2026, 7, 1)) == [(date(2026, 7, 1), date(2026, 7, 1), "18-23")]

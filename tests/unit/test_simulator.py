@@ -335,3 +335,16 @@ async def test_live_streaming_posts_each_event_as_its_own_sender(tmp_path: Path)
     assert seen == [orjson.loads(line)["id"] for line in lines]  # in file order
     assert counts["accepted"] + counts["rejected"] == len(lines) and counts["accepted"] > 0
     assert "100%" in progress.getvalue()
+
+
+def test_children_have_a_geslacht_and_onbekend_is_left_out(region_year: list[Generated]) -> None:
+    by_child: dict[str, set[str]] = {}
+    for generated in region_year:
+        for em in generated.emissions:
+            if not em.invalid and "child" in em.event:
+                child = em.event["child"]
+                by_child.setdefault(child["bsn"], set()).add(child.get("geslacht", "onbekend"))
+    assert all(len(values) == 1 for values in by_child.values())  # one geslacht per child, in every event
+    counts = Counter(next(iter(v)) for v in by_child.values())
+    assert set(counts) == {"man", "vrouw", "onbekend"}
+    assert counts["onbekend"] < counts["vrouw"] < counts["man"]

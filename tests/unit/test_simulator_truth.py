@@ -510,3 +510,34 @@ def test_jeugdregio_and_herindelingen_come_from_the_common_geography() -> None:
 def test_periods_after_as_of_have_no_rows(period: str) -> None:
     res = truth_of([Kid(1).plaatsing("p1", "2026-06-01")], as_of=date(2026, 6, 30))
     assert all(r["start"] <= "2026-06-30" for r in res["verblijf_actief"] if r["period"] == period)
+
+
+def test_age_class_is_the_childs_on_the_items_day_and_a_stock_moves_on_the_birthday() -> None:
+    kid = Kid(40, birth="2008-02-29")  # turns 18 on 1 March 2026 (no 29 February that year)
+    res = truth_of(
+        [
+            kid.plaatsing("p1", "2026-01-10", vorm="pleegzorg_bestand"),
+            kid.separatie("s1", "2026-02-28T10:00:00+01:00", "2026-02-28T11:00:00+01:00"),
+            kid.separatie("s2", "2026-03-01T10:00:00+01:00", "2026-03-01T11:00:00+01:00"),
+        ]
+    )
+    assert CATALOGUE["verblijf_actief"][1][-1] == "leeftijdsklasse"
+    assert "leeftijdsklasse" not in CATALOGUE["separaties"][1]  # only the indicators CBS publishes by age
+    by_class = {(r["start"], r["dims"]["leeftijdsklasse"]): r["value"] for r in res["verblijf_actief"] if r["period"] == "day"}
+    assert by_class[("2026-02-28", "12-18")] == 1 and ("2026-02-28", "18-23") not in by_class
+    assert by_class[("2026-03-01", "18-23")] == 1 and ("2026-03-01", "12-18") not in by_class
+    month = {(r["start"], r["dims"]["leeftijdsklasse"]): r["value"] for r in res["verblijf_actief"] if r["period"] == "month"}
+    assert month == {
+        ("2026-01-01", "12-18"): 1,
+        ("2026-02-01", "12-18"): 1,
+        ("2026-03-01", "18-23"): 1,
+        ("2026-04-01", "18-23"): 1,
+        ("2026-05-01", "18-23"): 1,
+        ("2026-06-01", "18-23"): 1,
+    }
+    assert {r["dims"]["leeftijdsklasse"] for r in res["verblijf_instroom"]} == {"12-18"}
+    # one child, items on both sides of the birthday in one month: once in each class
+    feb_mar = {
+        r["dims"]["leeftijdsklasse"]: r["value"] for r in res["gesepareerde_jeugdigen"] if r["period"] == "year"
+    }
+    assert feb_mar == {"12-18": 1, "18-23": 1}

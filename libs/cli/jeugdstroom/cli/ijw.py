@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 import httpx
 
-from jeugdstroom.cli.send import RETRY_DELAYS, SendError, error_detail
+from jeugdstroom.cli.send import RETRY_DELAYS, SendError, error_detail, retry_after
 
 
 @dataclass
@@ -41,19 +41,26 @@ class ImportSummary:
 
 async def _post(client: httpx.AsyncClient, endpoint: str, token: str, body: bytes) -> httpx.Response:
     headers = {"authorization": f"Bearer {token}", "content-type": "application/xml"}
-    for attempt in range(len(RETRY_DELAYS) + 1):
+    attempt = 0
+    while True:
         try:
             resp = await client.post(endpoint, content=body, headers=headers)
         except httpx.TransportError as exc:
             if attempt == len(RETRY_DELAYS):
                 raise SendError(f"intake not reachable at {endpoint}: {type(exc).__name__}") from None
+            delay = RETRY_DELAYS[attempt]
+            attempt += 1
         else:
             if resp.status_code == 401:
                 raise SendError(f"intake answered 401: {error_detail(resp, 'element')}")
+            if resp.status_code == 429:  # the sender's rate limit: wait as asked, then send again
+                await asyncio.sleep(retry_after(resp, RETRY_DELAYS[0]))
+                continue
             if resp.status_code < 500 or attempt == len(RETRY_DELAYS):
                 return resp
-        await asyncio.sleep(RETRY_DELAYS[attempt])
-    raise AssertionError("unreachable")
+            delay = max(RETRY_DELAYS[attempt], retry_after(resp, 0.0))
+            attempt += 1
+        await asyncio.sleep(delay)
 
 
 async def import_files(paths: list[Path], url: str, token: str, client: httpx.AsyncClient | None = None,

@@ -2,7 +2,8 @@
 
 Each batch is one request (a JSON array, or NDJSON lines for ``.ndjson``/``.jsonl`` files). A batch that
 fails in transit or with a 5xx is sent again: intake is idempotent by (sender, id), so a resend can only
-turn "accepted" into "duplicate", never publish twice. Progress goes to stderr, the summary to stdout.
+turn "accepted" into "duplicate", never publish twice. A 429 (the sender's rate limit) or 503 (intake's database
+away) is retried after the answer's ``Retry-After``; a 429 as often as it comes, so nothing is dropped. Progress goes to stderr, the summary to stdout.
 Exit code: 0 when every event was accepted or a duplicate, 1 when any was rejected, conflicting or
 forbidden, 2 when the upload could not be done (file, network, token).
 """
@@ -24,6 +25,8 @@ import orjson
 STATUSES: tuple[str, ...] = ("accepted", "duplicate", "rejected", "conflict", "forbidden")
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
+#: The longest wait a ``Retry-After`` (429, 503) can ask of ``send``.
+MAX_RETRY_AFTER = 60.0
 
 
 class SendError(Exception):
@@ -107,33 +110,57 @@ def batches(path: Path, size: int) -> Iterator[Batch]:
 
 async def _post(client: httpx.AsyncClient, url: str, token: str, batch: Batch) -> list[dict[str, Any]]:
     headers = {"authorization": f"Bearer {token}", "content-type": batch.content_type}
-    for attempt in range(len(RETRY_DELAYS) + 1):
+    attempt = 0
+    while True:
         try:
             resp = await client.post(url, content=batch.body, headers=headers)
         except httpx.TransportError as exc:
             if attempt == len(RETRY_DELAYS):
                 raise SendError(f"intake not reachable at {url}: {type(exc).__name__}") from None
+            delay = RETRY_DELAYS[attempt]
+            attempt += 1
         else:
             if resp.status_code == 202:
                 results: list[dict[str, Any]] = resp.json()["results"]
                 if len(results) != len(batch.labels):
                     raise SendError(f"intake answered {len(results)} results for {len(batch.labels)} events")
                 return results
+            if resp.status_code == 429:  # the sender's rate limit: wait as asked and send again, without limit
+                await asyncio.sleep(retry_after(resp, RETRY_DELAYS[0]))
+                continue
             if resp.status_code < 500 or attempt == len(RETRY_DELAYS):
                 raise SendError(f"intake answered {resp.status_code}: {error_detail(resp)}")
-        await asyncio.sleep(RETRY_DELAYS[attempt])
-    raise AssertionError("unreachable")
+            delay = max(RETRY_DELAYS[attempt], retry_after(resp, 0.0))  # 503: the database is away for a while
+            attempt += 1
+        await asyncio.sleep(delay)
+
+
+def retry_after(resp: httpx.Response, default: float) -> float:
+    """The answer's ``Retry-After`` in seconds (at most :data:`MAX_RETRY_AFTER`), or ``default``."""
+    value = resp.headers.get("retry-after", "")
+    try:
+        return min(MAX_RETRY_AFTER, max(0.0, float(value)))
+    except ValueError:
+        return default
 
 
 def error_detail(resp: httpx.Response, where: str = "field") -> str:
-    """An intake error answer in one line: each error's ``where`` (field or element path) and reason."""
+    """An intake error answer in one line. Intake answers RFC 9457 problem details: each error's field (for iJw:
+    the element path) and reason, or the ``detail`` when there are none. ``where`` is read as well, for older
+    answers whose errors named the iJw element ``element`` (and whose ``detail`` was the list of errors)."""
     try:
-        detail = resp.json().get("detail", resp.text)
+        body = resp.json()
     except ValueError:
         return resp.text[:500]
-    if isinstance(detail, list):
-        return "; ".join(f"{e.get(where)}: {e.get('reason')}" for e in detail if isinstance(e, dict))
-    return str(detail)
+    if not isinstance(body, dict):
+        return resp.text[:500]
+    detail = body.get("detail")
+    errors = body.get("errors")
+    if isinstance(detail, list):  # before problem details: the errors were the detail
+        errors, detail = detail, None
+    if isinstance(errors, list) and errors:
+        return "; ".join(f"{e.get('field', e.get(where))}: {e.get('reason')}" for e in errors if isinstance(e, dict))
+    return str(detail or body.get("title") or resp.text[:500])
 
 
 def _problem(label: str, result: dict[str, Any]) -> str:

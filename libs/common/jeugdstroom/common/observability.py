@@ -66,6 +66,10 @@ def outbox_metrics(service: str) -> OutboxMetrics:
     )
 
 
+#: The outcome of the last ``/readyz`` check (Docker's healthcheck calls it every 10 s); the job is the service.
+READY = Gauge("jeugdstroom_ready", "1 when the last /readyz found the dependencies reachable, 0 when not")
+
+
 def add_ops_routes(app: FastAPI, ready: Callable[[], Awaitable[bool]]) -> None:
     """``/healthz`` (process alive), ``/readyz`` (dependencies reachable), ``/metrics`` (Prometheus)."""
 
@@ -81,6 +85,7 @@ def add_ops_routes(app: FastAPI, ready: Callable[[], Awaitable[bool]]) -> None:
             ok = await ready()
         except Exception:
             ok = False
+        READY.set(1 if ok else 0)
         if not ok:
             response.status_code = 503
         return {"status": "ready" if ok else "not ready"}

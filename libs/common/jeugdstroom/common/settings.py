@@ -115,6 +115,15 @@ class Settings(BaseSettings):
         description="registry: continuering_18 — a child in pleegzorg on its 18th birthday continues when it is"
         " still in pleegzorg this many days after the birthday",
     )
+    rate_limit_per_sender: float = Field(
+        0.0,
+        ge=0,
+        description="intake: events per second each sender may submit on average (a token bucket per sender; 429"
+        " with Retry-After beyond it); 0 switches the limit off",
+    )
+    rate_limit_burst: int = Field(
+        10000, ge=1, description="intake: events a sender may submit at once before its rate limit applies"
+    )
     log_level: str = "INFO"
 
     @cached_property

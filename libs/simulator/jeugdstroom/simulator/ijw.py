@@ -128,6 +128,8 @@ class _Child:
         self.bsn: str = self.json["bsn"]
         self.birth: str = self.json["birth_date"]
         self.gemeente: str = self.json["gemeente"][2:]
+        #: iJw LDT_Geslacht: 0 onbekend (also when the child has none), 1 mannelijk, 2 vrouwelijk
+        self.geslacht = {"man": "1", "vrouw": "2"}.get(self.json.get("geslacht", "onbekend"), "0")
 
     def message(self, kind: str, afzender: str, ontvanger: str, ident: str, day: date, body: str,
                 full_name: bool = False) -> bytes:
@@ -142,7 +144,7 @@ class _Child:
             "<XsdVersie><ijw:BasisschemaXsdVersie>1.0.0</ijw:BasisschemaXsdVersie>"
             "<ijw:BerichtXsdVersie>1.0.0</ijw:BerichtXsdVersie></XsdVersie></Header>"
             f"<Client>{_leaf('Bsn', self.bsn)}<Geboortedatum>{_leaf('Datum', self.birth, 'ijw:')}</Geboortedatum>"
-            f"<Geslacht>0</Geslacht>{naam}{body}</Client></Bericht>"
+            f"<Geslacht>{self.geslacht}</Geslacht>{naam}{body}</Client></Bericht>"
         ).encode()
 
     def event(self, event_id: str, etype: str, sender: str, occurred_at: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -71,6 +71,24 @@ CATALOGUE: dict[str, tuple[str, tuple[str, ...]]] = {
     "verwijzers": ("count", (G, R, "verwijzer")),
     "herhaald_beroep": ("count", (G, R)),
 }
+AGE = "leeftijdsklasse"
+#: The indicators about children that CBS publishes by age: their last dimension is the child's CBS age class on
+#: the item's day (a stock's: on the day read).
+BY_AGE = frozenset(
+    {
+        "gesloten_actief",
+        "verblijf_actief",
+        "verblijf_jeugdigen",
+        "jeugdbescherming_actief",
+        "gesloten_instroom",
+        "verblijf_instroom",
+        "gesepareerde_jeugdigen",
+        "wachtlijst_pleegzorg",
+    }
+)
+CATALOGUE = {ind: (kind, (*names, AGE) if ind in BY_AGE else names) for ind, (kind, names) in CATALOGUE.items()}
+#: The first age (whole years) of each CBS class above the youngest, with the class it starts.
+AGE_STARTS = ((4, "4-12"), (12, "12-18"), (18, "18-23"), (23, "23+"))
 #: Ratios built from two stocks (the others are built from two counts, except the one below).
 STOCK_RATIOS = ("aandeel_gezinsgericht",)
 #: Ratios whose denominator is the sum of a stock over the period's days (verblijfsdagen).
@@ -156,16 +174,32 @@ class Truth:
         self.waits: dict[tuple[str, Dims], list[tuple[date, date | None]]] = defaultdict(list)
         self.open_achttien: list[tuple[date, Dims]] = []
         self.latest: datetime | None = None
+        self.birth = date.min  # the birth date of the child being added
 
     # -- items ------------------------------------------------------------------------------------------------
-    def _dims(self, indicator: str, values: dict[str, str]) -> Dims:
-        return tuple(values[d] for d in CATALOGUE[indicator.split(":")[0]][1])
+    def _dims(self, indicator: str, values: dict[str, str], day: date | None = None) -> Dims:
+        """The dimension values; the age class (indicators in BY_AGE) is the child's on ``day``."""
+        names = CATALOGUE[indicator.split(":")[0]][1]
+        if names[-1] != AGE:
+            return tuple(values[d] for d in names)
+        assert day is not None, indicator
+        return (*(values[d] for d in names[:-1]), age_class(self.birth, day))
 
     def _count(self, indicator: str, values: dict[str, str], day: date, n: int = 1) -> None:
-        self.counts[indicator, self._dims(indicator, values)][day] += n
+        self.counts[indicator, self._dims(indicator, values, day)][day] += n
 
     def _stock(self, indicator: str, values: dict[str, str], start: date, end: date | None) -> None:
         if end is not None and end <= start:
+            return
+        if indicator in BY_AGE:  # one piece per age class the child passes through while active
+            cuts = [birthday(self.birth, age) for age, _ in AGE_STARTS]
+            bounds = [start, *(c for c in cuts if c > start and (end is None or c < end))]
+            for i, lo in enumerate(bounds):
+                hi = bounds[i + 1] if i + 1 < len(bounds) else end
+                piece = self.stocks[indicator, self._dims(indicator, values, lo)]
+                piece[lo] += 1
+                if hi is not None:
+                    piece[hi] -= 1
             return
         diffs = self.stocks[indicator, self._dims(indicator, values)]
         diffs[start] += 1
@@ -208,6 +242,7 @@ class Truth:
     def _add_story(self, events: list[dict[str, Any]]) -> None:
         child = events[0]["child"]
         bsn, birth = child["bsn"], date.fromisoformat(child["birth_date"])
+        self.birth = birth
         aanmeldingen: dict[str, list[dict[str, Any]]] = defaultdict(list)
         latest: dict[tuple[str, str, str], tuple[tuple[datetime, bool], dict[str, Any]]] = {}
         # the woonplaats when the episode began: the earliest event that is not an end report (else the earliest)
@@ -262,7 +297,7 @@ class Truth:
         start = datetime.fromisoformat(sep.data["start"])
         day = start.astimezone(AMS).date()
         self._count("separaties", values, day)
-        self.distinct["gesepareerde_jeugdigen", self._dims("gesepareerde_jeugdigen", values)][day].add(bsn)
+        self.distinct["gesepareerde_jeugdigen", self._dims("gesepareerde_jeugdigen", values, day)][day].add(bsn)
         if "end" in sep.data:
             seconds = (datetime.fromisoformat(sep.data["end"]).astimezone(UTC) - start.astimezone(UTC)).total_seconds()
             self._duration("separatie_duur", values, day, int(seconds // 60))
@@ -541,6 +576,17 @@ class Truth:
                 n = num.get((dims, pk, start), 0)
                 value = round(n * RATIO_PER.get(indicator, 1) / d, 4)
                 yield PERIODS.index(pk), start, dims, {"value": value, "numerator": n, "denominator": d}
+
+
+def age_class(birth: date, day: date) -> str:
+    """The CBS age class of a child born on ``birth`` on ``day``, from its age in whole years (born 29 February:
+    a year older on 1 March in other years; before birth: 0-4)."""
+    age = day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+    label = "0-4"
+    for first, name in AGE_STARTS:
+        if age >= first:
+            label = name
+    return label
 
 
 def _is_transfer(pl: Episode, others: list[Episode]) -> bool:

@@ -35,6 +35,8 @@ def _swap_bsn(doc: dict[str, Any], key: bytes) -> None:
     child = doc["child"]
     child["pseudonym"] = pseudonymise(child.pop("bsn"), key)
     doc["child"] = {"pseudonym": child["pseudonym"], "birth_date": child["birth_date"], "gemeente": child["gemeente"]}
+    if "geslacht" in child:
+        doc["child"]["geslacht"] = child["geslacht"]
 
 
 def content_hash(doc: dict[str, Any]) -> str:

@@ -11,22 +11,24 @@ from typing import Any
 
 import orjson
 from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
+from jeugdstroom.common import problems
 from jeugdstroom.common.consumer import StoredOffsetConsumer
 from jeugdstroom.common.kafka import INBOX
 from jeugdstroom.common.observability import add_ops_routes
 from jeugdstroom.common.service import service_resources, supervise
 from jeugdstroom.common.settings import Settings
-from jeugdstroom.intake import ndjson
+from jeugdstroom.intake import api_models, ndjson
 from jeugdstroom.intake.accept import PRODUCER
+from jeugdstroom.intake.activity import ACTIVITY_SECONDS, Activity
 from jeugdstroom.intake.asyncapi_routes import add_asyncapi_routes
 from jeugdstroom.intake.auth import Sender, authenticate
 from jeugdstroom.intake.examples import EXAMPLES
 from jeugdstroom.intake.ijw import route as ijw_route
 from jeugdstroom.intake.inbox import INBOX_GROUP, InboxItem, InboxProcessor
 from jeugdstroom.intake.metrics import EVENTS, LATENCY, REJECTED
+from jeugdstroom.intake.ratelimit import SenderLimits, retry_after
 from jeugdstroom.intake.submission import Checked, accept_checked, check, summary
 
 #: Most events in one JSON array (and per NDJSON transaction); ``JEUGDSTROOM_MAX_BATCH`` overrides it.
@@ -39,29 +41,29 @@ JSON = "application/json"
 NDJSON = "application/x-ndjson"
 
 EXAMPLE_SEPARATIE: dict[str, Any] = EXAMPLES["separatie"]
+#: Longest wait for a database connection before answering 503 (the pool is exhausted or the database is down).
+ACQUIRE_TIMEOUT = float(os.environ.get("JEUGDSTROOM_POOL_ACQUIRE_TIMEOUT", "5"))
 
-_REQUEST_BODY: dict[str, Any] = {
-    "required": True,
-    "content": {
-        JSON: {
-            "schema": {"oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]},
-            "examples": {
-                **{name: {"summary": f"one {name}", "value": doc} for name, doc in EXAMPLES.items()},
-                "batch": {"summary": "a batch (JSON array)", "value": list(EXAMPLES.values())},
-            },
-        },
-        NDJSON: {
-            "schema": {"type": "string", "description": "one event (JSON object) per line"},
-            "example": "".join(orjson.dumps(doc).decode() + "\n" for doc in EXAMPLES.values()),
-        },
-    },
-}
+
+def _answer(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": schema}}}
 
 
 def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = True) -> FastAPI:
     """The intake app. ``max_batch`` defaults to :data:`MAX_BATCH`; ``inbox=False`` leaves the Kafka inbox off."""
     limit = MAX_BATCH if max_batch is None else max_batch
     state: dict[str, Any] = {}
+    limits = SenderLimits(settings.rate_limit_per_sender, settings.rate_limit_burst)
+    activity = Activity()
+
+    def within_limit(sender: Sender, events: int) -> None:
+        """Raise a 429 problem when ``sender`` may not submit ``events`` events now."""
+        wait = limits.take(sender.code, events)
+        if wait > 0:
+            raise problems.ProblemError(
+                429, f"rate limit of {settings.rate_limit_per_sender:g} events/s (burst {settings.rate_limit_burst}) "
+                     "exhausted; nothing of this request was stored", kind="rate-limited",
+                headers={"Retry-After": retry_after(wait)})
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -70,6 +72,14 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
             pool = res.pool
             state["pool"], state["res"] = pool, res
             res.start_relay(PRODUCER, "intake")
+
+            async def sender_activity() -> None:
+                while True:
+                    await asyncio.sleep(ACTIVITY_SECONDS)
+                    async with pool.acquire() as conn:
+                        await activity.flush(conn)
+
+            res.tasks.start("intake-sender-activity", sender_activity)
             inbox_task: asyncio.Task[None] | None = None
             if inbox:
                 consumer: StoredOffsetConsumer[InboxItem] = StoredOffsetConsumer(
@@ -90,18 +100,15 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
     add_ops_routes(app, ready)
     add_asyncapi_routes(app, settings)
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        # Our own format, and never the input (it may hold a BSN).
-        errors = [{"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in exc.errors()]
-        return JSONResponse({"detail": errors}, status_code=422)
+    problems.install(app, auth="required", schemas=api_models.components(),
+                     extra_responses={429: "The sender's rate limit is exhausted: retry after `Retry-After` seconds"})
 
     async def current_sender(request: Request) -> Sender:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
-        async with state["pool"].acquire() as conn:
+        async with state["pool"].acquire(timeout=ACQUIRE_TIMEOUT) as conn:
             sender = await authenticate(conn, token.strip())
         if sender is None:
             raise HTTPException(401, "invalid or revoked token", headers={"WWW-Authenticate": "Bearer"})
@@ -111,10 +118,15 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
         """Accept the checked items in one transaction (none when nothing is acceptable)."""
         if all(c.doc is None for c in checked):
             return [c.result for c in checked if c.result is not None]
-        async with state["pool"].acquire() as conn, conn.transaction():
+        async with state["pool"].acquire(timeout=ACQUIRE_TIMEOUT) as conn, conn.transaction():
             return await accept_checked(conn, settings, checked)
 
-    ijw_route.register(app, settings, current_sender, lambda: state["pool"])  # POST /v1/ijw (docs/ijw.md)
+    async def ijw_sender(request: Request) -> Sender:
+        sender = await current_sender(request)
+        within_limit(sender, 1)  # an iJw message counts as one event
+        return sender
+
+    ijw_route.register(app, settings, ijw_sender, lambda: state["pool"])  # POST /v1/ijw (docs/ijw.md)
 
     async def submit_json(request: Request, sender: Sender) -> Response:
         length = request.headers.get("content-length", "")
@@ -126,14 +138,17 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
         except orjson.JSONDecodeError:
             EVENTS.labels("unknown", "rejected").inc()
             REJECTED.labels("unknown", "invalid_json").inc()
-            return JSONResponse({"detail": [{"field": "(body)", "reason": "is not valid JSON"}]}, status_code=422)
+            return problems.problem(422, "the body is not valid JSON", kind="validation",
+                                    errors=[{"field": "(body)", "reason": "is not valid JSON"}])
         single = not isinstance(body, list)
         items = [body] if single else body
         if len(items) > limit:
             raise HTTPException(413, f"batch of {len(items)} events is larger than the limit of {limit} events; "
                                      f"split it or use {NDJSON}")
+        within_limit(sender, len(items))
         key = settings.pseudonym_key_bytes
         results = await commit([check(item, sender.code, key) for item in items])
+        activity.note(sender.code, summary(results))
         if single:
             return _single_response(results[0])
         return _json({"results": results, "summary": summary(results)}, 202)
@@ -141,7 +156,15 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
     async def submit_ndjson(request: Request, sender: Sender) -> Response:
         key = settings.pseudonym_key_bytes
         results: list[dict[str, Any]] = []
+        first = True
         async for chunk in ndjson.chunks(request.stream(), limit):
+            if first:
+                within_limit(sender, len(chunk))  # nothing stored yet: refuse
+                first = False
+            else:  # part of the stream is committed: slow the stream down instead of refusing the rest
+                wait = limits.reserve(sender.code, len(chunk))
+                if wait > 0:
+                    await asyncio.sleep(wait)
             checked: list[Checked] = []
             for line in chunk:
                 if line.error is not None:
@@ -153,7 +176,9 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
                     checked.append(check(line.item, sender.code, key))
             for line, result in zip(chunk, await commit(checked), strict=True):
                 results.append({"line": line.number, **result})
-        return _json({"results": results, "summary": summary(results)}, 202)
+        counts = summary(results)
+        activity.note(sender.code, counts)
+        return _json({"results": results, "summary": counts}, 202)
 
     @app.post(
         "/v1/events",
@@ -165,15 +190,19 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
             "answers are 202 with a result per item (accepted, duplicate, conflict, rejected or forbidden, with "
             "the field and rule of every error) and a summary of counts."
         ),
-        openapi_extra={"requestBody": _REQUEST_BODY},
+        openapi_extra={"requestBody": api_models.request_body(limit, EXAMPLES, JSON, NDJSON)},
+        response_model=None,
         responses={
-            200: {"description": "Duplicate: this (sender, id) was accepted before with the same content"},
+            200: _answer("One event (a JSON object) that is a duplicate: this (sender, id) was accepted before "
+                         "with the same content", api_models.ref("SingleAnswer")),
+            202: _answer("One event accepted, or the result of every event of a batch or stream",
+                         {"oneOf": [api_models.ref("SingleAnswer"), api_models.ref("BatchAnswer")]}),
             401: {"description": "Missing or invalid token"},
             403: {"description": "The event's sender is not the token's sender"},
             409: {"description": "This (sender, id) was accepted before with different content"},
             413: {"description": "Batch larger than the limit"},
             415: {"description": f"Content type other than {JSON} or {NDJSON}"},
-            422: {"description": "Invalid event: the field and the rule"},
+            422: {"description": "Invalid event (one JSON object) or body: the field and the rule of each problem"},
         },
     )
     async def submit(request: Request, sender: Sender = Depends(current_sender)) -> Response:  # noqa: B008
@@ -209,13 +238,17 @@ def _json(content: Any, status_code: int) -> Response:
     return Response(orjson.dumps(content), status_code=status_code, media_type=JSON)
 
 
-def _single_response(result: dict[str, Any]) -> JSONResponse:
+def _single_response(result: dict[str, Any]) -> Response:
+    """The answer to one event: its result (202, 200), or a problem (422, 403, 409) naming fields, never values."""
     status = result["status"]
+    ident = {"id": result["id"]} if result.get("id") is not None else {}
     if status == "rejected":
-        return JSONResponse({"detail": result["errors"]}, status_code=422)
+        return problems.problem(422, "the event does not satisfy the contract", kind="validation",
+                                errors=result["errors"], **ident)
     if status == "forbidden":
-        return JSONResponse({"detail": result["errors"]}, status_code=403)
+        return problems.problem(403, "the event's sender is not the token's sender", kind="forbidden-sender",
+                                errors=result["errors"], **ident)
     if status == "conflict":
-        return JSONResponse({"detail": "an event with this id was accepted before with different content",
-                             "id": result["id"]}, status_code=409)
+        return problems.problem(409, "an event with this id was accepted before with different content",
+                                kind="conflict", errors=result["errors"], **ident)
     return JSONResponse(result, status_code=202 if status == "accepted" else 200)

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import Gauge
 from pydantic import BaseModel, Field
 
-from jeugdstroom.common import access, db, geography
+from jeugdstroom.common import access, db, geography, problems
 from jeugdstroom.common.consumer import StoredOffsetConsumer
 from jeugdstroom.common.kafka import REGISTRY_CHANGES
 from jeugdstroom.common.observability import add_ops_routes
@@ -259,6 +259,9 @@ def create_app(settings: Settings) -> FastAPI:
         " …`) sees exact values, a scoped reader token (`jeugdstroom token add`) exact values inside its scope.",
     )
 
+    # Errors as RFC 9457 problem details; the bearer scheme in the OpenAPI (optional: public reads need no token).
+    problems.install(app, auth="optional")
+
     async def ready() -> bool:
         return bool(await state["res"].ready())
 
@@ -305,6 +308,9 @@ def create_app(settings: Settings) -> FastAPI:
         gemeente: Annotated[str | None, Query(pattern="^GM[0-9]{4}$")] = None,
         jeugdregio: Annotated[str | None, Query(max_length=64)] = None,
         instelling: Annotated[str | None, Query(pattern="^([0-9]{8}|GM[0-9]{4})$")] = None,
+        leeftijdsklasse: Annotated[
+            str | None, Query(pattern="^(0-4|4-12|12-18|18-23|23\\+)$", description="CBS age class, e.g. 12-18")
+        ] = None,
     ) -> JSONResponse:
         ind = CATALOGUE.get(indicator_id)
         if ind is None:
@@ -315,7 +321,12 @@ def create_app(settings: Settings) -> FastAPI:
             raise HTTPException(
                 422, f"group_by: unknown or repeated dimension(s) {bad or dims}; allowed: {list(ind.dimensions)}"
             )
-        given = {"gemeente": gemeente, "jeugdregio": jeugdregio, "instelling": instelling}
+        given = {
+            "gemeente": gemeente,
+            "jeugdregio": jeugdregio,
+            "instelling": instelling,
+            "leeftijdsklasse": leeftijdsklasse,
+        }
         assert set(given) == {name for name, d in DIMENSIONS.items() if d.filter}  # the catalogue's filters
         filters = {k: v for k, v in given.items() if v is not None}
         missing = [k for k in filters if k not in ind.dimensions]

@@ -10,7 +10,7 @@ here plus, if needed, one fold function.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from jeugdstroom.monitor import fold
@@ -86,6 +86,10 @@ DIMENSIONS: dict[str, Dimension] = {
     "verwijzer": Dimension("who referred the child (iJw COD327)"),
     "urgent": Dimension("the aanmelding's urgent flag: true or false"),
     "continues": Dimension("internal: the placement continued past the 18th birthday (true or false)"),
+    fold.AGE: Dimension(
+        "the child's CBS age class on the item's day (a stock's: on the day read): 0-4, 4-12, 12-18, 18-23, 23+",
+        filter=True,
+    ),
 }
 
 
@@ -612,6 +616,31 @@ _INDICATORS: tuple[Indicator, ...] = (
         _RVN,
     ),
 )
+
+#: The indicators about children that CBS publishes by age class: they get the dimension ``leeftijdsklasse``
+#: (docs/indicators.md, Dimensions). Not every indicator: each dimension multiplies the stored cells.
+BY_AGE = frozenset(
+    {
+        "gesloten_actief",
+        "verblijf_actief",
+        "verblijf_jeugdigen",
+        "jeugdbescherming_actief",
+        "gesloten_instroom",
+        "verblijf_instroom",
+        "gesepareerde_jeugdigen",
+        "wachtlijst_pleegzorg",
+    }
+)
+
+
+def _with_leeftijdsklasse(ind: Indicator) -> Indicator:
+    """``ind`` with the last dimension ``leeftijdsklasse``, its series folded by the wrapped fold function."""
+    assert ind.series is not None, ind.id
+    series = replace(ind.series, dims=(*ind.series.dims, fold.AGE), fold=fold.with_leeftijdsklasse(ind.series.fold))
+    return replace(ind, dimensions=(*ind.dimensions, fold.AGE), series=series)
+
+
+_INDICATORS = tuple(_with_leeftijdsklasse(i) if i.id in BY_AGE else i for i in _INDICATORS)
 
 CATALOGUE: dict[str, Indicator] = {i.id: i for i in _INDICATORS}
 

@@ -479,3 +479,68 @@ def jeugdbescherming_duur(ep: BeschikkingEpisode) -> list[Duration]:
     if ep.soort not in ("ots", "voogdij") or ep.end is None:
         return []
     return [Duration(ep.end, _gri(ep, "soort", ep.soort), (ep.end - ep.start).days)]
+
+
+# -- leeftijdsklasse --------------------------------------------------------------------------------
+AGE = "leeftijdsklasse"
+#: CBS age classes of youth-care statistics: (first birthday outside the class, label); from the 23rd birthday "23+".
+AGE_CLASSES: tuple[tuple[int, str], ...] = ((4, "0-4"), (12, "4-12"), (18, "12-18"), (23, "18-23"))
+AGE_OLDEST = "23+"
+#: Every class label, youngest first.
+AGE_LABELS: tuple[str, ...] = (*(label for _, label in AGE_CLASSES), AGE_OLDEST)
+
+
+def leeftijdsklasse(birth_date: date, day: date) -> str:
+    """The CBS age class of a child on ``day`` (age in whole years; a day before birth counts as 0-4)."""
+    for upper, label in AGE_CLASSES:
+        if day < birthday(birth_date, upper):
+            return label
+    return AGE_OLDEST
+
+
+def age_spans(birth_date: date, start: date, end: date | None) -> list[tuple[date, date | None, str]]:
+    """``[start, end)`` cut at the birthdays where the age class changes: ``(start, end, class)`` pieces. An empty
+    episode (end on or before start) stays one piece, so it still contributes nothing."""
+    if end is not None and end <= start:
+        return [(start, end, leeftijdsklasse(birth_date, start))]
+    spans: list[tuple[date, date | None, str]] = []
+    lo = start
+    for upper, label in AGE_CLASSES:
+        b = birthday(birth_date, upper)
+        if lo >= b:
+            continue
+        if end is not None and end <= b:
+            spans.append((lo, end, label))
+            return spans
+        spans.append((lo, b, label))
+        lo = b
+    spans.append((lo, end, AGE_OLDEST))
+    return spans
+
+
+@lru_cache(maxsize=_CACHE)
+def _with_dim(d: Dims, name: str, value: str) -> Dims:
+    return dims({**dict(d), name: value})
+
+
+def with_leeftijdsklasse(fn: FoldFn) -> FoldFn:
+    """``fn`` with the dimension ``leeftijdsklasse``: the child's CBS age class on the item's day (for a stock, on
+    the day read: an episode is cut at the birthdays where the class changes). Every entity carries the child's
+    birth date. Only for the indicators about children that CBS publishes by age (docs/indicators.md)."""
+
+    def folded(version: Any) -> list[AnyItem]:
+        birth: date = version.birth_date
+        out: list[AnyItem] = []
+        for it in fn(version):
+            if isinstance(it, Episode):
+                out.extend(Episode(s, e, _with_dim(it.dims, AGE, k)) for s, e, k in age_spans(birth, it.start, it.end))
+            elif isinstance(it, Member):
+                out.append(Member(it.day, _with_dim(it.dims, AGE, leeftijdsklasse(birth, it.day)), it.pseudonym))
+            elif isinstance(it, Item):
+                out.append(Item(it.day, _with_dim(it.dims, AGE, leeftijdsklasse(birth, it.day))))
+            else:
+                raise TypeError(f"no leeftijdsklasse for {type(it).__name__} items")
+        return out
+
+    folded.__name__ = getattr(fn, "__name__", "fold")
+    return folded

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import FastAPI, Header, HTTPException, Query
 from prometheus_client import Gauge
 
-from jeugdstroom.common import access, db
+from jeugdstroom.common import access, db, problems
 from jeugdstroom.common.consumer import StoredOffsetConsumer
 from jeugdstroom.common.observability import add_ops_routes
 from jeugdstroom.common.service import service_resources
@@ -72,6 +72,7 @@ def create_app(settings: Settings, group: str = GROUP) -> FastAPI:
             yield
 
     app = FastAPI(title="jeugdstroom registry", version="1", lifespan=lifespan)
+    problems.install(app, auth="required")  # errors as RFC 9457 problem details; the bearer scheme in the OpenAPI
 
     async def ready() -> bool:
         return bool(await state["res"].ready())

@@ -48,3 +48,8 @@ RedenEinde = Literal["volgens_plan", "voortijdig", "overplaatsing", "meerderjari
 SeparatieVorm = Literal["separeerruimte", "afzonderingsruimte", "eigen_kamer_op_slot", "leeggemaakte_kamer"]
 
 CorrectieActie = Literal["intrekken", "vervangen"]
+
+#: The child's geslacht; ``onbekend`` where the sender does not give it (an optional field, docs/schema-evolution.md).
+Geslacht = Literal["man", "vrouw", "onbekend"]
+#: iJw LDT_Geslacht (basisschema iJw 3.2): 0 onbekend, 1 mannelijk, 2 vrouwelijk.
+GESLACHT_IJW: dict[str, str] = {"0": "onbekend", "1": "man", "2": "vrouw"}

@@ -22,6 +22,7 @@ from jeugdstroom.common.contracts.codes import (
     BeschikkingSoort,
     BeschikkingStatus,
     CorrectieActie,
+    Geslacht,
     PlaatsingStatus,
     PlaatsingVorm,
     RedenAfsluiting,
@@ -72,12 +73,19 @@ Pseudonym = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 BirthDate = Annotated[date, AfterValidator(_not_in_future)]
 
 
+_GESLACHT = (
+    "The child's geslacht (optional, added within schema_version 1); absent: onbekend. Left out when not given, so"
+    " an event sent before the addition keeps its content hash"
+)
+
+
 class SubmittedChild(Contract):
     """The child as an institution identifies it: by BSN."""
 
     bsn: Bsn
     birth_date: BirthDate
     gemeente: GemeenteCode = Field(description="Woonplaats-gemeente, CBS code GM####")
+    geslacht: Geslacht | None = Field(None, description=_GESLACHT)
 
 
 class PublishedChild(Contract):
@@ -86,6 +94,7 @@ class PublishedChild(Contract):
     pseudonym: Pseudonym
     birth_date: BirthDate
     gemeente: GemeenteCode
+    geslacht: Geslacht | None = Field(None, description=_GESLACHT)
 
 
 ChildT = TypeVar("ChildT", SubmittedChild, PublishedChild)

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from jeugdstroom.common.bsn import pseudonymise
-from jeugdstroom.common.contracts.codes import VERWIJZER_COD327, RedenEinde, Verwijzer
+from jeugdstroom.common.contracts.codes import GESLACHT_IJW, VERWIJZER_COD327, RedenEinde, Verwijzer
 from jeugdstroom.intake.ijw.mapping import ProductKind, ProductMapping, UnmappedProduct
 from jeugdstroom.intake.ijw.message import IjwRejected, Message, Problem, Record, canonical_nummer, parse_time
 from jeugdstroom.intake.submission import FORBIDDEN_SENDER, Checked, check
@@ -244,6 +244,8 @@ class _Builder:
     def event(self, event_id: str, kind: str, occurred_at: str, data: dict[str, Any]) -> dict[str, Any]:
         child = {"bsn": self.msg.client.bsn, "birth_date": self.msg.client.birth_date.isoformat(),
                  "gemeente": self.gemeente}
+        if (geslacht := GESLACHT_IJW[self.msg.client.geslacht]) != "onbekend":  # absent means onbekend
+            child["geslacht"] = geslacht
         return {"id": event_id, "type": kind, "schema_version": 1, "occurred_at": occurred_at,
                 "sender": self.sender, "child": child, "data": data}
 

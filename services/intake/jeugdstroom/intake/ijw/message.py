@@ -150,6 +150,7 @@ IDENTIFICATIE: Final = _text(12, "a message Identificatie")
 CODE2: Final = _pattern(r"[0-9]{2}", "must be a code of 2 digits")
 STATUS: Final = _one_of(STATUS_AANLEVERING, "StatusAanlevering (COD467)")
 VERWIJZER: Final = _one_of(COD327, "COD327")
+GESLACHT: Final = _one_of(("0", "1", "2"), "LDT_Geslacht")
 
 
 # -- structure -----------------------------------------------------------------------------------------------
@@ -200,7 +201,7 @@ def _header(code: str, afzender: Check, ontvanger: Check) -> E:
 _PERSON = (
     E("Bsn", BSN),
     E("Geboortedatum", (b(E("Datum", DATE)), opt(b(_any("DatumGebruik"))))),
-    _any("Geslacht"),
+    E("Geslacht", GESLACHT),
     _any("Naam"),
 )
 _PRODUCT = opt(E("Product", (b(E("Categorie", CATEGORIE)), opt(b(E("Code", PRODUCTCODE))))))
@@ -303,6 +304,7 @@ class Header:
 class Client:
     bsn: str = field(repr=False)  # never in a repr, a log line or an error
     birth_date: date
+    geslacht: str = "0"  # LDT_Geslacht: 0 onbekend, 1 mannelijk, 2 vrouwelijk
 
 
 @dataclass(frozen=True, slots=True)
@@ -459,7 +461,7 @@ def parse_message(data: bytes, validator: Callable[[str, Element], list[Problem]
         kind=kind,
         header=Header(header["Afzender"], header["Ontvanger"], header["BerichtIdentificatie/Identificatie"],
                       date.fromisoformat(header["BerichtIdentificatie/Dagtekening"])),
-        client=Client(client["Bsn"], date.fromisoformat(client["Geboortedatum/Datum"])),
+        client=Client(client["Bsn"], date.fromisoformat(client["Geboortedatum/Datum"]), client["Geslacht"]),
         records=records,
         juridische_status=client.get("JuridischeStatus"),
     )

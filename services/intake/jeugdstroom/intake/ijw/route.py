@@ -12,9 +12,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import Counter
 
+from jeugdstroom.common import problems
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.intake.auth import Sender
 from jeugdstroom.intake.ijw import store
@@ -26,6 +27,8 @@ from jeugdstroom.intake.submission import accept_checked, summary
 
 #: Largest accepted message; ``JEUGDSTROOM_IJW_MAX_BYTES`` overrides it.
 MAX_BYTES: Final = int(os.environ.get("JEUGDSTROOM_IJW_MAX_BYTES", str(1024 * 1024)))
+#: Longest wait for a database connection before answering 503; ``JEUGDSTROOM_POOL_ACQUIRE_TIMEOUT`` overrides it.
+ACQUIRE_TIMEOUT: Final = float(os.environ.get("JEUGDSTROOM_POOL_ACQUIRE_TIMEOUT", "5"))
 XML_TYPES: Final = ("application/xml", "text/xml")
 MESSAGES: Final = Counter("jeugdstroom_intake_ijw_messages_total", "iJw messages by message type and outcome",
                           ["message", "outcome"])
@@ -48,9 +51,18 @@ async def _read_bounded(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-def _refused(exc: IjwRejected, label: str) -> JSONResponse:
+def _errors(found: list[Problem]) -> list[dict[str, str]]:
+    """iJw problems in the problem-details shape: the element path is the ``field``."""
+    return [{"field": p.element, "reason": p.reason} for p in found]
+
+
+def _refused(exc: IjwRejected, label: str) -> Response:
     MESSAGES.labels(label, "forbidden" if exc.status == 403 else "rejected").inc()
-    return JSONResponse({"detail": [p.as_dict() for p in exc.problems]}, status_code=exc.status)
+    if exc.status == 403:
+        return problems.problem(403, "the message's Afzender is not the token's sender", kind="forbidden-sender",
+                                errors=_errors(exc.problems))
+    return problems.problem(exc.status, "the message cannot be used", kind="validation",
+                            errors=_errors(exc.problems))
 
 
 def register(app: FastAPI, settings: Settings, current_sender: Callable[..., Awaitable[Sender]],
@@ -72,8 +84,12 @@ def register(app: FastAPI, settings: Settings, current_sender: Callable[..., Awa
         ),
         openapi_extra={"requestBody": {"required": True, "content": {t: {"schema": {"type": "string"}}
                                                                      for t in XML_TYPES}}},
+        response_model=None,
         responses={
-            200: {"description": "Nothing new: every event was accepted before (a resend), or none was derived"},
+            200: {"description": "Nothing new: every event was accepted before (a resend), or none was derived",
+                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IjwAnswer"}}}},
+            202: {"description": "The message was taken: its events and skipped records",
+                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IjwAnswer"}}}},
             401: {"description": "Missing or invalid token"},
             403: {"description": "The message's Afzender is not the token's sender"},
             409: {"description": "An event of this message was accepted before with different content"},
@@ -82,7 +98,7 @@ def register(app: FastAPI, settings: Settings, current_sender: Callable[..., Awa
             422: {"description": "Not iJw 3.2, malformed or hostile XML, structure violation, unmapped product"},
         },
     )
-    async def submit_ijw(request: Request, sender: Sender = Depends(current_sender)) -> JSONResponse:  # noqa: B008
+    async def submit_ijw(request: Request, sender: Sender = Depends(current_sender)) -> Response:  # noqa: B008
         label = "unknown"
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media not in XML_TYPES:
@@ -92,7 +108,7 @@ def register(app: FastAPI, settings: Settings, current_sender: Callable[..., Awa
             msg = parse_message(body, validator)
             label = msg.kind
             check_sender(msg, sender.code)
-            async with pool().acquire() as conn, conn.transaction():
+            async with pool().acquire(timeout=ACQUIRE_TIMEOUT) as conn, conn.transaction():
                 # State, conversion, acceptance and the new state in one transaction: all or nothing.
                 state = await store.load(conn, msg, settings.pseudonym_key_bytes)
                 conversion, checked = prepare(msg, sender.code, settings.pseudonym_key_bytes, products, state)
@@ -103,12 +119,13 @@ def register(app: FastAPI, settings: Settings, current_sender: Callable[..., Awa
         except IjwRejected as exc:
             return _refused(exc, exc.kind or label)
         except _Conflict as conflict:
-            problems = [Problem(d.element, f"event {r['id']} was accepted before with different content (a record "
-                                           "that is current is corrected by deleting it first: iJw TR074, IV008)")
-                        for d, r in zip(conversion.events, conflict.results, strict=True)
-                        if r["status"] == "conflict"]
+            conflicts = [Problem(d.element, f"event {r['id']} was accepted before with different content (a record "
+                                            "that is current is corrected by deleting it first: iJw TR074, IV008)")
+                         for d, r in zip(conversion.events, conflict.results, strict=True)
+                         if r["status"] == "conflict"]
             MESSAGES.labels(label, "conflict").inc()
-            return JSONResponse({"detail": [p.as_dict() for p in problems]}, status_code=409)
+            return problems.problem(409, "an event of this message was accepted before with different content",
+                                    kind="conflict", errors=_errors(conflicts))
         out = [{"element": d.element, **r} for d, r in zip(conversion.events, results, strict=True)]
         fresh = any(r["status"] == "accepted" for r in results)
         MESSAGES.labels(label, "accepted" if fresh else "duplicate" if results else "no_events").inc()

@@ -4,7 +4,9 @@ A static page (``static/``: HTML, one script, one stylesheet and the vendored uP
 reads the monitor's *public* JSON API (``/v1/indicators``) from the browser and polls it every few
 seconds. Without a token every value it shows is public output (docs/privacy.md); a reader token typed into its
 token field is kept in the tab's sessionStorage and sent as a header (never in a URL), and the page shows the
-token's scope ("exact voor gemeente:GM0268"). The only server-side data it adds is ``/dashboard/config.json``: the suppression threshold and
+token's scope ("exact voor gemeente:GM0268"). It compares areas (every jeugdregio, or every gemeente of a region),
+draws the nulmeting and target where rows carry them, offers month, half-year and year periods with year-on-year, and
+exports the API's rows as CSV (README.md, Dashboard). The only server-side data it adds is ``/dashboard/config.json``: the suppression threshold and
 every jeugdregio and gemeente of the current indeling with its name, for its filters.
 """
 

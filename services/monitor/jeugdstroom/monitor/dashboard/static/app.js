@@ -33,6 +33,20 @@
     off_track: ["Niet op koers", "off track"],
   };
 
+  // The catalogue's target texts are English (they are data, docs/indicators.md); the page says them in Dutch.
+  const TARGET_NL = {
+    separaties: "per instelling: −50% ten opzichte van haar nulmeting (standaard haar eerste volledige kalenderjaar) in het jaar daarna, daarna naar 0",
+    separaties_separeerruimte: "per instelling: 0 (stoppen met separeren)",
+    afzonderingen_overig: "per instelling: −50% ten opzichte van haar nulmeting (standaard haar eerste volledige kalenderjaar), daarna zo laag mogelijk",
+    wachtlijst_pleegzorg: "Rijk van Nijmegen (JZ32): minder dan 5",
+  };
+  // Period choice: the chart and table show `count` periods; a year earlier is fetched too, for year-on-year.
+  const PERIODS = {
+    month: { step: 1, count: 12, nl: "Maand", caption: "per maand, laatste 12 maanden" },
+    half_year: { step: 6, count: 6, nl: "Halfjaar", caption: "per halfjaar, laatste 6 halfjaren" },
+    year: { step: 12, count: 5, nl: "Jaar", caption: "per jaar, laatste 5 jaar" },
+  };
+
   const params = new URLSearchParams(window.location.search);
   const POLL_MS = Math.max(1, Number(params.get("poll")) || 5) * 1000;
   const nf = new Intl.NumberFormat("nl-NL", { maximumFractionDigits: 1 });
@@ -45,7 +59,15 @@
     config: { suppression_threshold: 10, gemeenten: [], jeugdregios: [] },
     indicators: [],       // catalogue entries shown, in order
     views: new Map(),     // id -> {card, section, chart, chartEl, ...}
-    filters: { jeugdregio: params.get("jeugdregio") || "", gemeente: params.get("gemeente") || "" },
+    filters: {
+      jeugdregio: params.get("jeugdregio") || "",
+      gemeente: params.get("gemeente") || "",
+      periode: Object.prototype.hasOwnProperty.call(PERIODS, params.get("periode")) ? params.get("periode") : "month",
+      vergelijk: params.get("vergelijk") || "",
+    },
+    paused: false,        // auto-refresh paused by the reader (WCAG 2.2.2)
+    errorText: "",        // the error line's text; written (and so announced) only when it changes
+    compare: null,        // {ind, level, rows, ...} of the comparison view
     generation: 0,        // bumped on every filter change; stale responses are dropped
     refreshes: 0,
     timer: null,
@@ -64,6 +86,54 @@
     return node;
   }
 
+  // Replace a node's content only when what it shows changes (`sig`), so assistive technology is not told
+  // about unchanged content on every refresh.
+  function setContent(node, sig, build) {
+    if (node.dataset.sig === sig) return;
+    node.dataset.sig = sig;
+    node.replaceChildren(...build());
+  }
+
+  // Update a table body in place: one <tr> per key (data-key), kept across refreshes and reordered only when the
+  // order changes, its cells rewritten only when their content changes. rows: [{key, data, cells: [spec]}] where
+  // the first spec is the row header; spec: {text, title, lang, suppressed, status}.
+  function updateTable(tbody, rows) {
+    const existing = new Map();
+    for (const tr of Array.from(tbody.rows)) existing.set(tr.dataset.key, tr);
+    rows.forEach((r, k) => {
+      let tr = existing.get(r.key);
+      if (!tr) {
+        tr = el("tr", { dataset: { key: r.key } });
+        r.cells.forEach((_, j) => tr.append(el(j === 0 ? "th" : "td", j === 0 ? { scope: "row" } : {})));
+      }
+      existing.delete(r.key);
+      for (const [name, v] of Object.entries(r.data || {})) if (tr.dataset[name] !== v) tr.dataset[name] = v;
+      r.cells.forEach((spec, j) => fillCell(tr.cells[j], spec));
+      if (tbody.rows[k] !== tr) tbody.insertBefore(tr, tbody.rows[k] || null);
+    });
+    for (const tr of existing.values()) tr.remove();
+  }
+
+  function fillCell(cell, spec) {
+    const sig = JSON.stringify(spec);
+    if (cell.dataset.sig === sig) return;
+    cell.dataset.sig = sig;
+    if (spec.status !== undefined) cell.dataset.status = spec.status || "none";
+    if (spec.colspan) cell.colSpan = spec.colspan;
+    if (spec.status) { setStatus(cell, spec.status); return; }
+    if (spec.suppressed) { cell.replaceChildren(suppressedNode()); return; }
+    const node = spec.title || spec.lang ? el("span", { title: spec.title, lang: spec.lang, text: spec.text }) : document.createTextNode(spec.text);
+    cell.replaceChildren(node);
+  }
+
+  function setError(text) {
+    if (text === state.errorText) return;
+    state.errorText = text;
+    const line = document.getElementById("error");
+    line.textContent = text;
+    line.dataset.writes = String(Number(line.dataset.writes || "0") + 1);
+  }
+
   function byRole(root, role) {
     return root.querySelector(`[data-role="${role}"]`);
   }
@@ -80,8 +150,9 @@
     const node = document.getElementById("access-scope");
     if (!node || !body || typeof body !== "object" || !("scope" in body)) return;
     const scope = body.scope || "";
+    const text = scope ? `exact voor ${scope}` : (accessToken() ? "token ongeldig of verlopen: openbare cijfers" : "");
     node.dataset.scope = scope;
-    node.textContent = scope ? `exact voor ${scope}` : (accessToken() ? "token ongeldig of verlopen: openbare cijfers" : "");
+    if (node.textContent !== text) node.textContent = text;
   }
 
   function setupAccess() {
@@ -137,6 +208,28 @@
     return startIso ? startIso.slice(0, 7) : null;
   }
 
+  // The start ("YYYY-MM") of the period of `period` that contains month `ym`.
+  function periodStart(ym, period) {
+    const [y, m] = ym.split("-").map(Number);
+    if (period === "year") return `${y}-01`;
+    if (period === "half_year") return `${y}-${m <= 6 ? "01" : "07"}`;
+    return ym;
+  }
+
+  function periodLabel(ym, period) {
+    const [y, m] = ym.split("-").map(Number);
+    if (period === "year") return String(y);
+    if (period === "half_year") return `${m <= 6 ? "1e" : "2e"} halfjaar ${y}`;
+    return monthLabel.format(utcDate(ym));
+  }
+
+  function periodShort(ym, period) {
+    const [y, m] = ym.split("-").map(Number);
+    if (period === "year") return String(y);
+    if (period === "half_year") return `${m <= 6 ? "H1" : "H2"} ${String(y).slice(2)}`;
+    return monthShort.format(utcDate(ym));
+  }
+
   function utcDate(ym) {
     const [y, m] = ym.split("-").map(Number);
     return new Date(Date.UTC(y, m - 1, 1));
@@ -172,7 +265,7 @@
     const baseline = typeof r.baseline === "number" ? r.baseline : null;
     const baselineYear = typeof r.baseline_year === "number" ? r.baseline_year : null;
     const change = typeof r.change === "number" ? r.change : null;
-    return { start, dims, value, suppressed, status: targetStatus(r), target, baseline, baselineYear, change };
+    return { start, dims, value, suppressed, status: targetStatus(r), target, baseline, baselineYear, change, names: r.names || null, raw: r };
   }
 
   // --- formatting ------------------------------------------------------------------------------------
@@ -187,13 +280,44 @@
   }
 
   // A cell: value, suppressed marker, or the empty value of the kind (rows with value 0 are omitted).
+  function suppressedNode() {
+    return el("abbr", {
+      class: "suppressed", text: suppressedText(), dataset: { suppressed: "true" },
+      title: `Onderdrukt: minder dan ${state.config.suppression_threshold} (suppressed small count)`,
+    });
+  }
+
+  // What a cell shows, as a spec for fillCell.
+  function cellSpec(ind, row) {
+    if (row && row.suppressed) return { suppressed: true };
+    if (row) return { text: formatValue(ind, row.value) };
+    return { text: emptyText(ind) };
+  }
+
+  function emptyText(ind) {
+    return ind.kind === "count" || ind.kind === "stock" || ind.kind === "distinct" ? "0" : "–";
+  }
+
+  function signed(ind, v) {
+    if (v === null || v === undefined) return "–";
+    return `${v > 0 ? "+" : v < 0 ? "−" : "±"}${formatValue(ind, Math.abs(v))}`;
+  }
+
+  function targetText(ind) {
+    if (!ind.target) return null;
+    return TARGET_NL[ind.id] ? { text: TARGET_NL[ind.id], lang: "nl" } : { text: ind.target, lang: "en" };
+  }
+
+  // Name of a gemeente or jeugdregio code (from the row's `names`, else the indeling in config.json).
+  function areaName(kind, code, row) {
+    if (row && row.names && row.names[kind]) return row.names[kind];
+    const list = kind === "gemeente" ? state.config.gemeenten : state.config.jeugdregios;
+    const hit = (list || []).find((x) => x[kind] === code);
+    return (hit && hit.naam) || code;
+  }
+
   function cellContent(ind, row) {
-    if (row && row.suppressed) {
-      return el("abbr", {
-        class: "suppressed", text: suppressedText(), dataset: { suppressed: "true" },
-        title: `Onderdrukt: minder dan ${state.config.suppression_threshold} (suppressed small count)`,
-      });
-    }
+    if (row && row.suppressed) return suppressedNode();
     if (row) return document.createTextNode(formatValue(ind, row.value));
     const zero = ind.kind === "count" || ind.kind === "stock" || ind.kind === "distinct";
     return document.createTextNode(zero ? "0" : "–");
@@ -236,7 +360,7 @@
       regios.push({ jeugdregio: state.filters.jeugdregio, naam: state.filters.jeugdregio });
     }
     regio.replaceChildren(el("option", { value: "", text: "Alle jeugdregio's" }),
-      ...regios.map((r) => el("option", { value: r.jeugdregio, text: r.naam })));
+      ...regios.map((r) => el("option", { value: r.jeugdregio, text: r.naam, title: r.jeugdregio })));
     regio.value = state.filters.jeugdregio;
     fillGemeenten();
     regio.addEventListener("change", () => {
@@ -250,13 +374,19 @@
       state.filters.gemeente = gemeente.value;
       filtersChanged();
     });
+    const periode = document.getElementById("filter-periode");
+    periode.value = state.filters.periode;
+    periode.addEventListener("change", () => {
+      state.filters.periode = periode.value;
+      filtersChanged();
+    });
   }
 
   function fillGemeenten() {
     const select = document.getElementById("filter-gemeente");
     const all = state.config.gemeenten || [];
     const shown = all.filter((g) => !state.filters.jeugdregio || g.jeugdregio === state.filters.jeugdregio);
-    const options = shown.map((g) => el("option", { value: g.gemeente, text: g.naam || g.gemeente }));
+    const options = shown.map((g) => el("option", { value: g.gemeente, text: g.naam || g.gemeente, title: g.gemeente }));
     if (state.filters.gemeente && !shown.some((g) => g.gemeente === state.filters.gemeente)) {
       options.push(el("option", { value: state.filters.gemeente, text: state.filters.gemeente }));
     }
@@ -264,19 +394,41 @@
     select.value = state.filters.gemeente;
   }
 
+  // Which area the page shows, by name, with its code as a tooltip.
+  function showArea() {
+    const node = document.getElementById("area");
+    if (!node) return;
+    const { gemeente, jeugdregio } = state.filters;
+    let parts;
+    if (gemeente) {
+      const g = (state.config.gemeenten || []).find((x) => x.gemeente === gemeente);
+      const regio = g ? g.jeugdregio : jeugdregio;
+      parts = [["Gemeente ", areaName("gemeente", gemeente), gemeente]];
+      if (regio) parts.push([", jeugdregio ", areaName("jeugdregio", regio), regio]);
+    } else if (jeugdregio) {
+      parts = [["Jeugdregio ", areaName("jeugdregio", jeugdregio), jeugdregio]];
+    } else {
+      parts = [["", "Heel Nederland", ""]];
+    }
+    node.replaceChildren("Getoond: ", ...parts.flatMap(([lead, naam, code]) => [lead,
+      code ? el("abbr", { title: `code ${code}`, dataset: { code }, text: naam }) : naam]));
+  }
+
   function filtersChanged() {
     const url = new URL(window.location.href);
-    for (const k of ["jeugdregio", "gemeente"]) {
-      if (state.filters[k]) url.searchParams.set(k, state.filters[k]);
+    for (const k of ["jeugdregio", "gemeente", "periode", "vergelijk"]) {
+      if (state.filters[k] && !(k === "periode" && state.filters[k] === "month")) url.searchParams.set(k, state.filters[k]);
       else url.searchParams.delete(k);
     }
     window.history.replaceState(null, "", url);
+    showArea();
     state.generation += 1;
     schedule(0);
   }
 
   function buildIndicator(ind) {
     const titleId = `kop-${ind.id}`;
+    const target = targetText(ind);
     const card = el("li", { class: "card", id: `card-${ind.id}`, dataset: { indicator: ind.id } },
       el("h3", {}, el("a", { href: `#ind-${ind.id}`, text: ind.title_nl || ind.id })),
       ind.title_en ? el("p", { class: "en", lang: "en", text: ind.title_en }) : null,
@@ -291,20 +443,29 @@
 
     const chartEl = el("div", {
       class: "chart", role: "img", dataset: { role: "chart" },
-      "aria-label": `Verloop per maand van ${ind.title_nl || ind.id}; de waarden staan in de tabel hieronder`,
+      "aria-label": `Verloop van ${ind.title_nl || ind.id}; de waarden staan in de tabel hieronder`,
     });
+    const caption = el("caption", {});
     const monthTable = el("table", { class: "data", dataset: { role: "month-table" } },
-      el("caption", { text: `${ind.title_nl || ind.id} per maand` }),
+      caption,
       el("thead", {}, el("tr", {},
-        el("th", { scope: "col", text: "Maand" }),
+        el("th", { scope: "col", text: "Periode" }),
         el("th", { scope: "col", text: "Waarde" }),
+        el("th", { scope: "col", text: "Een jaar eerder" }),
+        el("th", { scope: "col", text: "Verschil" }),
         el("th", { scope: "col", text: "Doelstatus" }))),
       el("tbody"));
+    const figcaption = el("figcaption", {});
+    const legend = el("p", { class: "legend", dataset: { role: "legend" } });
+    const csvButton = el("button", { type: "button", class: "csv", dataset: { role: "csv" } },
+      "Download CSV ", el("span", { class: "visually-hidden", text: `van ${ind.title_nl || ind.id}` }));
     const section = el("section", { class: "indicator", id: `ind-${ind.id}`, dataset: { indicator: ind.id }, "aria-labelledby": titleId },
       el("h2", { id: titleId }, `${ind.title_nl || ind.id} `, ind.title_en ? el("span", { class: "en", lang: "en", text: ind.title_en }) : null),
-      ind.target ? el("p", { class: "target" }, "Doel ", el("span", { lang: "en", text: `(target): ${ind.target}` })) : null,
-      el("figure", {}, chartEl, el("figcaption", { text: `Per maand, laatste ${MONTHS} maanden. Onderdrukte maanden (${suppressedText()}) ontbreken in de grafiek en staan als ${suppressedText()} in de tabel.` })),
-      el("details", {}, el("summary", {}, "Tabel per maand ", el("span", { lang: "en", text: "(table)" })), monthTable));
+      target ? el("p", { class: "target" }, "Doel: ", el("span", { lang: target.lang, text: target.text })) : null,
+      el("figure", {}, chartEl, legend, figcaption),
+      el("details", {}, el("summary", {}, "Tabel ", el("span", { lang: "en", class: "en", text: "(table)" })),
+        el("div", { class: "table-wrap", role: "region", tabindex: "0", "aria-label": `Tabel ${ind.title_nl || ind.id}` }, monthTable),
+        csvButton));
 
     let instellingTable = null;
     if (ind.target && (ind.dimensions || []).includes("instelling")) {
@@ -315,11 +476,13 @@
           el("th", { scope: "col", text: "Waarde" }),
           el("th", { scope: "col", text: "Doelstatus" }))),
         el("tbody"));
-      section.append(instellingTable);
+      section.append(el("div", { class: "table-wrap", role: "region", tabindex: "0", "aria-label": `Per instelling: ${ind.title_nl || ind.id}` }, instellingTable));
     }
     document.getElementById("headlines").append(card);
     document.getElementById("details").append(section);
-    state.views.set(ind.id, { ind, card, section, chartEl, monthTable, instellingTable, chart: null });
+    const view = { ind, card, section, chartEl, monthTable, caption, figcaption, legend, instellingTable, chart: null, trend: [] };
+    csvButton.addEventListener("click", () => downloadCsv(`${ind.id}-${state.filters.periode}.csv`, ind, view.trend));
+    state.views.set(ind.id, view);
   }
 
   // --- data ------------------------------------------------------------------------------------------
@@ -337,22 +500,25 @@
   }
 
   async function loadIndicator(ind, nowMonth) {
-    const fromMonth = addMonths(nowMonth, -(MONTHS - 1));
+    const p = PERIODS[state.filters.periode];
+    const current = periodStart(nowMonth, state.filters.periode);
+    const fromMonth = addMonths(current, -(p.step * (p.count - 1)) - 12); // a year more, for year-on-year
     const year = nowMonth.slice(0, 4);
     const base = filterQuery(ind);
-    if (base === null) return { unavailable: true, monthly: [], yearly: null, perInstelling: null };
-    const monthly = getJSON(`/v1/indicators/${encodeURIComponent(ind.id)}`,
-      { ...base, period: "month", group_by: "", from: `${fromMonth}-01` });
-    // Stocks are read at the end of the running month; the other kinds over the running year.
-    const yearly = ind.kind === "stock" ? null
-      : getJSON(`/v1/indicators/${encodeURIComponent(ind.id)}`, { ...base, period: "year", group_by: "", from: `${year}-01-01` });
+    if (base === null) return { unavailable: true, trend: [], yearly: null, perInstelling: null };
+    const path = `/v1/indicators/${encodeURIComponent(ind.id)}`;
+    const trend = getJSON(path, { ...base, period: state.filters.periode, group_by: "", from: `${fromMonth}-01` });
+    // The headline: stocks at the end of the running month; the other kinds over the running year.
+    const headline = ind.kind === "stock"
+      ? getJSON(path, { ...base, period: "month", group_by: "", from: `${nowMonth}-01` })
+      : getJSON(path, { ...base, period: "year", group_by: "", from: `${year}-01-01` });
     const perInstelling = ind.target && (ind.dimensions || []).includes("instelling")
-      ? getJSON(`/v1/indicators/${encodeURIComponent(ind.id)}`, { ...base, period: "year", group_by: "instelling", from: `${year}-01-01` })
+      ? getJSON(path, { ...base, period: "year", group_by: "instelling", from: `${year}-01-01` })
       : null;
-    const [m, y, i] = await Promise.all([monthly, yearly, perInstelling]);
+    const [t, h, i] = await Promise.all([trend, headline, perInstelling]);
     return {
-      monthly: rowsOf(m).map(normaliseRow),
-      yearly: y ? rowsOf(y).map(normaliseRow) : null,
+      trend: rowsOf(t).map(normaliseRow),
+      headline: rowsOf(h).map(normaliseRow),
       perInstelling: i ? rowsOf(i).map(normaliseRow) : null,
     };
   }
@@ -376,49 +542,48 @@
 
   function render(view, data, nowMonth) {
     const { ind } = view;
+    const period = state.filters.periode;
+    const p = PERIODS[period];
     view.section.hidden = false;
     delete view.card.dataset.failed;
-    let lastMonth = nowMonth;
-    for (const r of data.monthly) {
+    view.trend = data.trend;
+    let last = periodStart(nowMonth, period);
+    const byKey = new Map();
+    for (const r of data.trend) {
       const m = monthOf(r.start);
-      if (m && m > lastMonth) lastMonth = m; // never hide data that is newer than the browser's clock
+      if (!m) continue;
+      byKey.set(m, r);
+      if (m > last) last = m; // never hide data that is newer than the browser's clock
     }
-    const months = [];
-    for (let k = MONTHS - 1; k >= 0; k -= 1) months.push(addMonths(lastMonth, -k));
-    const byMonth = new Map();
-    for (const r of data.monthly) {
-      const m = monthOf(r.start);
-      if (m) byMonth.set(m, r);
-    }
+    const keys = [];
+    for (let k = p.count - 1; k >= 0; k -= 1) keys.push(addMonths(last, -k * p.step));
 
     // Headline value.
     let headline;
     let when;
     if (ind.kind === "stock") {
-      headline = byMonth.get(nowMonth) || null;
+      headline = data.headline.find((r) => monthOf(r.start) === nowMonth) || null;
       when = `Nu (${monthLabel.format(utcDate(nowMonth))})`;
     } else {
       const year = nowMonth.slice(0, 4);
-      headline = (data.yearly || []).find((r) => r.start && r.start.slice(0, 4) === year) || null;
+      headline = data.headline.find((r) => r.start && r.start.slice(0, 4) === year) || null;
       when = ind.kind === "duration" || ind.kind === "waiting" ? `Mediaan dit jaar (${year})` : `Dit jaar (${year})`;
     }
     const valueNode = byRole(view.card, "headline-value");
-    valueNode.replaceChildren(cellContent(ind, headline));
+    const spec = cellSpec(ind, headline);
+    setContent(valueNode, JSON.stringify(spec), () => [headline && headline.suppressed ? suppressedNode() : spec.text]);
     valueNode.dataset.suppressed = headline && headline.suppressed ? "true" : "false";
     valueNode.dataset.value = headline && headline.value !== null ? String(headline.value) : "";
-    byRole(view.card, "headline-period").textContent = when;
-    // Nulmeting (baseline) of the headline row, as the API gives it (docs/indicators.md, Nulmeting).
+    const whenNode = byRole(view.card, "headline-period");
+    if (whenNode.textContent !== when) whenNode.textContent = when;
+    // Nulmeting (baseline) and target of the headline row, as the API gives them (docs/indicators.md).
     const base = byRole(view.card, "baseline");
-    if (base) {
-      base.textContent = headline && headline.baselineYear !== null
-        ? `Nulmeting ${headline.baselineYear} (baseline): ${headline.baseline === null ? "onbekend" : headline.baseline}` +
-          (headline.change === null ? "" : `, verschil ${headline.change > 0 ? "+" : ""}${headline.change}`)
-        : "";
-    }
+    const baseText = headline ? baselineText(ind, headline) : "";
+    if (base.textContent !== baseText) base.textContent = baseText;
 
     // Target status: the headline row's own status, else a summary of the per-instelling statuses.
     let status = headline ? headline.status : null;
-    let detail = null;
+    let detail = headline && headline.target !== null ? `doel ${formatValue(ind, headline.target)}` : null;
     if (!status && data.perInstelling) {
       const known = data.perInstelling.filter((r) => r.status);
       const off = known.filter((r) => r.status === "off_track").length;
@@ -428,66 +593,113 @@
       }
     }
     if (!status && !detail) detail = ind.target ? "Doelstatus nog onbekend" : "Geen doel";
-    setStatus(byRole(view.card, "status"), status, detail);
+    const badge = byRole(view.card, "status");
+    setContent(badge, `${status}|${detail}`, () => { const n = el("span"); setStatus(n, status, detail); return Array.from(n.childNodes); });
+    badge.dataset.status = status || "none";
     view.card.dataset.status = status || "none";
 
-    // Month table.
-    const tbody = view.monthTable.tBodies[0];
-    tbody.replaceChildren(...months.slice().reverse().map((m) => {
-      const r = byMonth.get(m) || null;
-      const statusCell = el("td", { dataset: { status: (r && r.status) || "none" } });
-      if (r && r.status) setStatus(statusCell, r.status);
-      return el("tr", { dataset: { month: m, suppressed: r && r.suppressed ? "true" : "false" } },
-        el("th", { scope: "row", text: monthLabel.format(utcDate(m)) }),
-        el("td", {}, cellContent(ind, r)),
-        statusCell);
+    // The table of periods, newest first, with the same period a year earlier (updated in place).
+    const caption = `${ind.title_nl || ind.id}, ${p.caption}`;
+    if (view.caption.textContent !== caption) view.caption.textContent = caption;
+    const fig = `${p.caption[0].toUpperCase()}${p.caption.slice(1)}. Onderdrukte perioden (${suppressedText()}) ontbreken in de grafiek en staan als ${suppressedText()} in de tabel.`;
+    if (view.figcaption.textContent !== fig) view.figcaption.textContent = fig;
+    updateTable(view.monthTable.tBodies[0], keys.slice().reverse().map((k) => {
+      const r = byKey.get(k) || null;
+      const prev = byKey.get(addMonths(k, -12)) || null;
+      const value = r ? (r.suppressed ? null : r.value) : (emptyText(ind) === "0" ? 0 : null);
+      const before = prev ? (prev.suppressed ? null : prev.value) : (emptyText(ind) === "0" ? 0 : null);
+      const diff = value !== null && before !== null ? value - before : null;
+      return {
+        key: k,
+        data: { month: k, period: period, suppressed: r && r.suppressed ? "true" : "false" },
+        cells: [
+          { text: periodLabel(k, period) },
+          cellSpec(ind, r),
+          cellSpec(ind, prev),
+          { text: signed(ind, diff) },
+          { status: (r && r.status) || null, text: "" },
+        ],
+      };
     }));
 
     // Per-instelling table.
     if (view.instellingTable && data.perInstelling) {
       const rows = data.perInstelling.slice().sort((a, b) => String(a.dims.instelling).localeCompare(String(b.dims.instelling)));
-      const body = view.instellingTable.tBodies[0];
-      body.replaceChildren(...(rows.length ? rows.map((r) => {
-        const statusCell = el("td", { dataset: { status: r.status || "none" } });
-        setStatus(statusCell, r.status, r.status ? null : "–");
-        return el("tr", { dataset: { instelling: r.dims.instelling || "", status: r.status || "none" } },
-          el("th", { scope: "row", text: r.dims.instelling || "onbekend" }),
-          el("td", {}, cellContent(ind, r)),
-          statusCell);
-      }) : [el("tr", {}, el("td", { colspan: "3", text: "Geen gegevens dit jaar" }))]));
+      updateTable(view.instellingTable.tBodies[0], rows.length ? rows.map((r) => ({
+        key: String(r.dims.instelling || ""),
+        data: { instelling: String(r.dims.instelling || ""), status: r.status || "none" },
+        cells: [
+          { text: r.dims.instelling || "onbekend" },
+          cellSpec(ind, r),
+          r.status ? { status: r.status } : { status: null, text: "–" },
+        ],
+      })) : [{ key: "leeg", cells: [{ text: "Geen gegevens dit jaar" }, { text: "" }, { text: "" }] }]);
     }
 
-    // Chart: suppressed months are gaps.
-    const xs = months.map((m) => utcDate(m).getTime() / 1000);
-    const ys = months.map((m) => {
-      const r = byMonth.get(m);
-      if (!r) return ind.kind === "count" || ind.kind === "stock" || ind.kind === "distinct" ? 0 : null;
+    // Chart: suppressed periods are gaps; the nulmeting and the target as lines where the rows carry them.
+    const xs = keys.map((k) => utcDate(k).getTime() / 1000);
+    const ys = keys.map((k) => {
+      const r = byKey.get(k);
+      if (!r) return emptyText(ind) === "0" ? 0 : null;
       return r.suppressed ? null : r.value;
     });
-    view.suppressedAt = months.filter((m) => byMonth.has(m) && byMonth.get(m).suppressed).map((m) => utcDate(m).getTime() / 1000);
-    drawChart(view, xs, ys);
+    // The nulmeting as a level across the chart; the target from the year after the nulmeting year on.
+    const withBaseRow = keys.map((k) => byKey.get(k)).filter((r) => r && r.baseline !== null && r.baselineYear !== null);
+    const baseRow = withBaseRow.length ? withBaseRow[withBaseRow.length - 1] : null;
+    const withTargetRow = keys.map((k) => byKey.get(k)).filter((r) => r && r.target !== null);
+    const targetRow = withTargetRow.length ? withTargetRow[withTargetRow.length - 1] : null;
+    const baseline = keys.map(() => (baseRow ? baseRow.baseline : null));
+    const target = keys.map((k) => (targetRow && (!baseRow || Number(k.slice(0, 4)) > baseRow.baselineYear) ? targetRow.target : null));
+    view.suppressedAt = keys.filter((k) => byKey.has(k) && byKey.get(k).suppressed).map((k) => utcDate(k).getTime() / 1000);
+    view.period = period;
+    drawChart(view, xs, [ys, baseline, target]);
+    const withBase = keys.map((k) => byKey.get(k)).filter((r) => r && r.baselineYear !== null && r.baseline !== null);
+    const withTarget = keys.map((k) => byKey.get(k)).filter((r) => r && r.target !== null);
+    const parts = [];
+    if (withBase.length) {
+      const r = withBase[withBase.length - 1];
+      parts.push(["base", `Nulmeting ${r.baselineYear}: ${formatValue(ind, r.baseline)}`]);
+    }
+    if (withTarget.length) parts.push(["target", `Doel: ${formatValue(ind, withTarget[withTarget.length - 1].target)}`]);
+    if (!parts.length && ind.target) parts.push(["none", comparableNote(ind, period)]);
+    setContent(view.legend, JSON.stringify(parts), () => parts.map(([k, t]) => el("span", { class: `key key-${k}`, text: t })));
   }
 
-  function drawChart(view, xs, ys) {
+  function comparableNote(ind, period) {
+    if ((ind.kind === "count" || ind.kind === "distinct") && period !== "year") {
+      return "Nulmeting en doel gelden per jaar: kies periode Jaar om ze als lijn te zien.";
+    }
+    return "Geen nulmeting of doel voor deze selectie (bijv. per instelling: zie de tabel per instelling).";
+  }
+
+  function baselineText(ind, row) {
+    if (row.baselineYear === null) return "";
+    const value = row.baseline === null ? "onbekend" : formatValue(ind, row.baseline);
+    const change = row.change === null ? "" : `, verschil ${signed(ind, row.change)}`;
+    return `Nulmeting ${row.baselineYear}: ${value}${change}`;
+  }
+
+  function drawChart(view, xs, series) {
     if (typeof window.uPlot !== "function") {
       view.chartEl.textContent = "Grafiek niet beschikbaar; zie de tabel.";
       return;
     }
     const { ind } = view;
-    view.xs = xs; // one tick per month, read by the x axis' splits
+    view.xs = xs; // one tick per period, read by the x axis' splits
     if (view.chart) {
-      view.chart.setData([xs, ys]);
+      view.chart.setData([xs, ...series]);
       return;
     }
     const colour = ind.direction === "up" ? "#1b6e3a" : "#1f4e9c";
     const asBars = (ind.kind === "count" || ind.kind === "distinct") && window.uPlot.paths && window.uPlot.paths.bars;
-    const half = 15 * 86400; // half a month of padding, so the first and last bar are whole
+    // half a period of padding, so the first and last bar are whole
+    const half = () => 15 * 86400 * PERIODS[view.period || "month"].step;
     const opts = {
-      width: Math.max(280, view.chartEl.clientWidth || 600),
+      width: Math.max(200, view.chartEl.clientWidth || 600),
       height: 220,
       tzDate: (ts) => window.uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
       scales: {
-        x: { time: true, range: (u) => [view.xs[0] - half, view.xs[view.xs.length - 1] + half] },
+        x: { time: true, range: (u) => [view.xs[0] - half(), view.xs[view.xs.length - 1] + half()] },
         y: { range: (u, min, max) => [0, Math.max(1, max === null ? 1 : max * 1.15)] },
       },
       legend: { show: false },
@@ -517,11 +729,16 @@
           points: { show: !asBars, size: 7, fill: colour },
           spanGaps: false,
         },
+        { label: "Nulmeting", stroke: "#4d5866", width: 2, points: { show: false }, spanGaps: true },
+        { label: "Doel", stroke: "#a3261b", width: 2, dash: [8, 5], points: { show: false }, spanGaps: true },
       ],
       axes: [
         {
           splits: () => view.xs,
-          values: (u, ticks) => ticks.map((t) => monthShort.format(new Date(t * 1000))),
+          values: (u, ticks) => ticks.map((t) => {
+            const d = new Date(t * 1000);
+            return periodShort(`${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, "0")}`, view.period || "month");
+          }),
         },
         {
           values: (u, ticks) => ticks.map((t) => (ind.kind === "ratio" ? pf.format(t) : nf.format(t))),
@@ -530,7 +747,168 @@
         },
       ],
     };
-    view.chart = new window.uPlot(opts, [xs, ys], view.chartEl);
+    view.chart = new window.uPlot(opts, [xs, ...series], view.chartEl);
+  }
+
+  // --- comparison view: all jeugdregio's, or all gemeenten of a region, for one indicator -----------------
+  function buildComparison() {
+    const section = document.getElementById("vergelijking");
+    const candidates = state.indicators.filter((i) => (i.dimensions || []).includes("jeugdregio"));
+    if (!candidates.length) { section.hidden = true; return; }
+    const select = document.getElementById("compare-indicator");
+    select.replaceChildren(...candidates.map((i) => el("option", { value: i.id, text: i.title_nl || i.id })));
+    if (!candidates.some((i) => i.id === state.filters.vergelijk)) state.filters.vergelijk = candidates[0].id;
+    select.value = state.filters.vergelijk;
+    select.addEventListener("change", () => {
+      state.filters.vergelijk = select.value;
+      filtersChanged();
+    });
+    document.getElementById("compare-csv").addEventListener("click", () => {
+      const c = state.compare;
+      if (c) downloadCsv(`vergelijking-${c.ind.id}-${c.level}-${c.start}.csv`, c.ind, c.rows);
+    });
+  }
+
+  // Gemeenten of the selected region (the jeugdregio filter, or the selected gemeente's region), else every
+  // jeugdregio nationally; an indicator without a gemeente dimension is compared by jeugdregio.
+  function compareLevel(ind) {
+    let regio = state.filters.jeugdregio;
+    if (!regio && state.filters.gemeente) {
+      const g = (state.config.gemeenten || []).find((x) => x.gemeente === state.filters.gemeente);
+      regio = g ? g.jeugdregio : "";
+    }
+    if (regio && (ind.dimensions || []).includes("gemeente")) {
+      return { level: "gemeente", regio, selected: state.filters.gemeente };
+    }
+    return { level: "jeugdregio", regio: "", selected: regio };
+  }
+
+  async function refreshComparison(generation, nowMonth) {
+    const ind = state.indicators.find((i) => i.id === state.filters.vergelijk);
+    if (!ind) return;
+    const { level, regio, selected } = compareLevel(ind);
+    const period = state.filters.periode;
+    const start = periodStart(nowMonth, period);
+    const path = `/v1/indicators/${encodeURIComponent(ind.id)}`;
+    const q = { period, from: `${start}-01`, to: `${addMonths(start, PERIODS[period].step)}-01` };
+    if (regio) q.jeugdregio = regio;
+    let body;
+    let total;
+    try {
+      [body, total] = await Promise.all([getJSON(path, { ...q, group_by: level }), getJSON(path, { ...q, group_by: "" })]);
+    } catch (err) {
+      throw new Error(`vergelijking: ${err.message}`);
+    }
+    if (generation !== state.generation) return;
+    const rows = rowsOf(body).map(normaliseRow).filter((r) => monthOf(r.start) === start && r.dims[level] !== undefined);
+    const totalRow = rowsOf(total).map(normaliseRow).find((r) => monthOf(r.start) === start) || null;
+    const areas = level === "gemeente"
+      ? (state.config.gemeenten || []).filter((g) => g.jeugdregio === regio).map((g) => ({ code: g.gemeente, naam: g.naam }))
+      : (state.config.jeugdregios || []).map((r) => ({ code: r.jeugdregio, naam: r.naam }));
+    const byCode = new Map(rows.map((r) => [String(r.dims[level]), r]));
+    for (const code of byCode.keys()) if (!areas.some((a) => a.code === code)) areas.push({ code, naam: null });
+    const items = areas.map((a) => {
+      const row = byCode.get(a.code) || null;
+      const naam = a.naam || areaName(level, a.code, row);
+      let sortValue = row ? (row.suppressed ? state.config.suppression_threshold - 0.5 : row.value) : (emptyText(ind) === "0" ? 0 : null);
+      if (sortValue === null) sortValue = -Infinity;
+      return { code: a.code, naam, row, sortValue, selected: a.code === selected };
+    });
+    items.sort((a, b) => (b.sortValue - a.sortValue) || a.naam.localeCompare(b.naam, "nl"));
+    state.compare = { ind, level, regio, start, rows, items };
+
+    const where = level === "gemeente" ? `alle gemeenten van ${areaName("jeugdregio", regio)}` : "alle jeugdregio's van Nederland";
+    const whole = level === "gemeente" ? areaName("jeugdregio", regio) : "Nederland";
+    const additive = ind.kind === "count" || ind.kind === "stock";
+    const reference = totalRow && !totalRow.suppressed && totalRow.value !== null
+      ? (additive ? totalRow.value / Math.max(1, areas.length) : totalRow.value) : null;
+    const refText = totalRow
+      ? `${whole}: ${totalRow.suppressed ? suppressedText() : formatValue(ind, totalRow.value)}`
+        + (additive && reference !== null ? ` (gemiddeld ${formatValue(ind, reference)} per ${level === "gemeente" ? "gemeente" : "jeugdregio"})` : "")
+      : `${whole}: ${emptyText(ind)}`;
+    const sel = items.find((i) => i.selected);
+    const what = `${ind.title_nl || ind.id}, ${periodLabel(start, period)}: ${where}, gesorteerd van hoog naar laag. ${refText}.`
+      + (sel ? ` Geselecteerd: ${sel.naam}.` : "");
+    const whatNode = document.getElementById("compare-what");
+    if (whatNode.textContent !== what) whatNode.textContent = what;
+    const caption = document.getElementById("compare-caption");
+    const capText = `${ind.title_nl || ind.id} per ${level === "gemeente" ? "gemeente" : "jeugdregio"}, ${periodLabel(start, period)}`;
+    if (caption.textContent !== capText) caption.textContent = capText;
+
+    // Bars (a picture of the table below, hidden from assistive technology).
+    const max = Math.max(1, reference || 0, ...items.map((i) => (Number.isFinite(i.sortValue) ? i.sortValue : 0)));
+    const bars = document.getElementById("compare-bars");
+    setContent(bars, JSON.stringify([items.map((i) => [i.code, i.sortValue, i.row && i.row.suppressed, i.selected]), reference, max]), () => {
+      const out = items.map((i) => {
+        const fill = el("span", { class: "bar-fill" });
+        fill.style.width = `${Math.max(0, (Number.isFinite(i.sortValue) ? i.sortValue : 0) / max) * 100}%`;
+        const track = el("span", { class: "bar-track" }, fill);
+        if (reference !== null) {
+          const mark = el("span", { class: "bar-ref" });
+          mark.style.left = `${(reference / max) * 100}%`;
+          track.append(mark);
+        }
+        const valueText = i.row && i.row.suppressed ? suppressedText() : i.row ? formatValue(ind, i.row.value) : emptyText(ind);
+        return el("div", { class: "bar-row", dataset: { code: i.code, selected: String(i.selected), suppressed: String(Boolean(i.row && i.row.suppressed)) } },
+          el("span", { class: "bar-name", title: i.code, text: i.naam }), track, el("span", { class: "bar-value", text: valueText }));
+      });
+      if (reference !== null) {
+        out.push(el("p", { class: "bar-legend" }, el("span", { class: "bar-ref-key" }),
+          additive ? ` gemiddelde per ${level === "gemeente" ? "gemeente" : "jeugdregio"}` : ` ${whole}`));
+      }
+      return out;
+    });
+
+    updateTable(document.getElementById("compare-table").tBodies[0], items.map((i) => ({
+      key: i.code,
+      data: { code: i.code, selected: String(i.selected), suppressed: String(Boolean(i.row && i.row.suppressed)) },
+      cells: [
+        { text: i.selected ? `${i.naam} (geselecteerd)` : i.naam, title: `${level === "gemeente" ? "Gemeentecode" : "Jeugdregiocode"} ${i.code}` },
+        cellSpec(ind, i.row),
+        { text: i.row && i.row.baselineYear !== null ? `${i.row.baseline === null ? "onbekend" : formatValue(ind, i.row.baseline)} (${i.row.baselineYear})` : "–" },
+        { text: i.row ? signed(ind, i.row.change) : "–" },
+        i.row && i.row.status ? { status: i.row.status } : { status: null, text: "–" },
+      ],
+    })));
+    document.getElementById("vergelijking").dataset.level = level;
+    document.body.dataset.compare = `${ind.id}:${level}:${regio}`;
+  }
+
+  // --- CSV export: the rows the public API gave, for Excel -------------------------------------------------
+  // `;` as separator and a decimal comma (what Excel with Dutch regional settings opens as columns and numbers),
+  // UTF-8 with a byte-order mark (so Excel reads "Súdwest-Fryslân" right). Suppressed cells: an empty value and
+  // onderdrukt=ja. Cells the API leaves out (value 0, no population) are not in the file either.
+  function csvField(v) {
+    if (v === null || v === undefined) return "";
+    const s = typeof v === "number" ? String(v).replace(".", ",") : String(v);
+    return /[;"\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  }
+
+  function csvText(ind, rows) {
+    const dims = [];
+    for (const r of rows) for (const d of Object.keys(r.dims || {})) if (!dims.includes(d)) dims.push(d);
+    const named = dims.filter((d) => d === "gemeente" || d === "jeugdregio");
+    const header = ["indicator", "versie", "periode", "start", ...dims, ...named.map((d) => `${d}_naam`),
+      "waarde", "onderdrukt", "nulmeting_jaar", "nulmeting", "verschil", "doel", "doelstatus"];
+    const lines = [header.join(";")];
+    for (const r of rows) {
+      const raw = r.raw || {};
+      lines.push([ind.id, raw.version === undefined ? "" : raw.version, raw.period || "", r.start,
+        ...dims.map((d) => (r.dims || {})[d]), ...named.map((d) => areaName(d, (r.dims || {})[d], r)),
+        r.suppressed ? null : r.value, r.suppressed ? "ja" : "nee", r.baselineYear, r.baseline, r.change, r.target,
+        r.status === "on_track" ? "op koers" : r.status === "off_track" ? "niet op koers" : ""].map(csvField).join(";"));
+    }
+    return `\ufeff${lines.join("\r\n")}\r\n`;
+  }
+
+  function downloadCsv(filename, ind, rows) {
+    const blob = new Blob([csvText(ind, rows)], { type: "text/csv;charset=utf-8" });
+    const url = URL.createObjectURL(blob);
+    const a = el("a", { href: url, download: filename, hidden: true });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    window.setTimeout(() => URL.revokeObjectURL(url), 10000);
   }
 
   // --- the refresh loop ------------------------------------------------------------------------------
@@ -539,10 +917,31 @@
     state.timer = window.setTimeout(refresh, ms);
   }
 
+  // Pause/resume of the automatic refresh (WCAG 2.2.2): while paused the page changes only when the reader
+  // changes a filter.
+  function setupPause() {
+    const button = document.getElementById("refresh-toggle");
+    button.addEventListener("click", () => {
+      state.paused = !state.paused;
+      button.textContent = state.paused ? "Hervat verversen" : "Pauzeer verversen";
+      button.dataset.paused = String(state.paused);
+      document.body.dataset.paused = String(state.paused);
+      if (state.paused) window.clearTimeout(state.timer);
+      else schedule(0);
+      showRefreshStatus();
+    });
+  }
+
+  function showRefreshStatus() {
+    const text = state.paused
+      ? `Verversen gepauzeerd${state.updatedAt ? ` · bijgewerkt om ${state.updatedAt}` : ""}`
+      : `Bijgewerkt om ${state.updatedAt || "–"} · ververst elke ${POLL_MS / 1000} s`;
+    document.getElementById("status").textContent = text;
+  }
+
   async function refresh() {
     const generation = state.generation;
     const nowMonth = currentMonth();
-    const errorLine = document.getElementById("error");
     try {
       const results = await Promise.allSettled(state.indicators.map((ind) => loadIndicator(ind, nowMonth)));
       if (generation !== state.generation) return; // filters changed meanwhile: a new refresh is under way
@@ -563,16 +962,19 @@
       state.refreshes += 1;
       document.body.dataset.state = "ready";
       document.body.dataset.refreshes = String(state.refreshes);
-      document.getElementById("status").textContent = `Bijgewerkt om ${timeLabel.format(new Date())}`
-        + ` · ververst elke ${POLL_MS / 1000} s`;
-      errorLine.hidden = !failed.length;
-      if (failed.length) errorLine.textContent = `Niet alle indicatoren konden worden opgehaald (some indicators failed): ${failed.join("; ")}`;
+      state.updatedAt = timeLabel.format(new Date());
+      showRefreshStatus();
+      try {
+        await refreshComparison(generation, nowMonth);
+      } catch (err) {
+        failed.push(err.message);
+      }
+      setError(failed.length ? `Niet alle indicatoren konden worden opgehaald (some indicators failed): ${failed.join("; ")}` : "");
     } catch (err) {
-      errorLine.hidden = false;
-      errorLine.textContent = `Gegevens konden niet worden opgehaald (could not load data): ${err.message}. Nieuwe poging volgt.`;
+      setError(`Gegevens konden niet worden opgehaald (could not load data): ${err.message}. Nieuwe poging volgt.`);
       document.body.dataset.state = state.refreshes ? "stale" : "error";
     } finally {
-      if (generation === state.generation) schedule(document.hidden ? POLL_MS * 6 : POLL_MS);
+      if (generation === state.generation && !state.paused) schedule(document.hidden ? POLL_MS * 6 : POLL_MS);
     }
   }
 
@@ -582,9 +984,7 @@
       state.config = { ...state.config, ...config };
       state.indicators = chooseIndicators(Array.isArray(catalogue) ? catalogue : catalogue.indicators || []);
     } catch (err) {
-      const errorLine = document.getElementById("error");
-      errorLine.hidden = false;
-      errorLine.textContent = `De catalogus kon niet worden geladen (could not load the catalogue): ${err.message}. Nieuwe poging volgt.`;
+      setError(`De catalogus kon niet worden geladen (could not load the catalogue): ${err.message}. Nieuwe poging volgt.`);
       document.body.dataset.state = "error";
       window.setTimeout(start, POLL_MS);
       return;
@@ -593,14 +993,17 @@
       `Aantallen van 1 tot ${state.config.suppression_threshold} worden niet getoond (${suppressedText()}) om kinderen niet herkenbaar te maken `,
       el("span", { lang: "en", text: "(small counts are suppressed)" }), ".");
     buildFilters();
+    showArea();
     setupAccess();
+    setupPause();
+    buildComparison();
     state.indicators.forEach(buildIndicator);
     window.addEventListener("resize", () => {
       for (const v of state.views.values()) {
-        if (v.chart) v.chart.setSize({ width: Math.max(280, v.chartEl.clientWidth), height: 220 });
+        if (v.chart) v.chart.setSize({ width: Math.max(200, v.chartEl.clientWidth), height: 220 });
       }
     });
-    document.addEventListener("visibilitychange", () => { if (!document.hidden) schedule(0); });
+    document.addEventListener("visibilitychange", () => { if (!document.hidden && !state.paused) schedule(0); });
     schedule(0);
   }
 
