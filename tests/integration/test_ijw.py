@@ -48,9 +48,10 @@ MESSAGES: list[tuple[str, str, int]] = [
     ("jw307_a.xml", "12345678", 200),  # the first stop message again: a duplicate, the correction stays
 ]
 
-_A = {"bsn": "938570833", "birth_date": "2009-05-14", "gemeente": "GM0268"}
-_B = {"bsn": "295289260", "birth_date": "2011-01-02", "gemeente": "GM0296"}
-_C = {"bsn": "171239003", "birth_date": "2008-08-08", "gemeente": "GM0268"}
+# geslacht as the fixtures' Geslacht (1 man, 2 vrouw)
+_A = {"bsn": "938570833", "birth_date": "2009-05-14", "gemeente": "GM0268", "geslacht": "vrouw"}
+_B = {"bsn": "295289260", "birth_date": "2011-01-02", "gemeente": "GM0296", "geslacht": "man"}
+_C = {"bsn": "171239003", "birth_date": "2008-08-08", "gemeente": "GM0268", "geslacht": "man"}
 
 
 def _ev(
@@ -467,17 +468,18 @@ async def _plaatsingen(settings: Settings) -> list[dict[str, Any]] | None:
 
 
 async def test_with_the_operators_xsds_a_message_is_also_validated_against_them(settings: Settings) -> None:
-    """JEUGDSTROOM_IJW_XSD_DIR: the XSD refuses what the structural check does not read (Geslacht 7)."""
+    """JEUGDSTROOM_IJW_XSD_DIR: the XSD refuses what the structural check does not read (a name too long)."""
     strict = settings.model_copy(update={"ijw_xsd_dir": str(REFERENCE)})
     token = await register_sender(settings, "12345678")
     message = (FIXTURES / "jw305_a.xml").read_text()
     async with running_app(create_app(strict, inbox=False)) as client:
-        bad = await client.post("/v1/ijw", content=message.replace("<Geslacht>2<", "<Geslacht>7<").encode(),
-                                headers={**XML, **_auth(token)})
+        long_name = message.replace(">Voorbeeld<", ">" + "Voorbeeld " * 30 + "<")
+        bad = await client.post("/v1/ijw", content=long_name.encode(), headers={**XML, **_auth(token)})
         good = await client.post("/v1/ijw", content=message.encode(), headers={**XML, **_auth(token)})
     assert bad.status_code == 422
-    assert bad.json()["errors"] == [{"field": "/Bericht/Client/Geslacht",
-                                     "reason": "does not match its XSD type LDT_Geslacht"}]
+    errors = bad.json()["errors"]
+    assert [e["field"] for e in errors] == ["/Bericht/Client/Naam/Geslachtsnaam/Achternaam"]
+    assert errors[0]["reason"].startswith("does not match its XSD type"), errors
     assert good.status_code == 202, good.text
 
 
