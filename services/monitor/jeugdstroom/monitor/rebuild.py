@@ -42,7 +42,7 @@ from jeugdstroom.common.consumer import Decoded
 from jeugdstroom.common.contracts.changes import AnyChange, RegistryChange
 from jeugdstroom.common.contracts.entities import entity_topic_key
 from jeugdstroom.common.db import Conn
-from jeugdstroom.common.kafka import REGISTRY_ENTITIES, InRecord
+from jeugdstroom.common.kafka import REGISTRY_ENTITIES, InRecord, client_options
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.monitor import fold, publisher
 from jeugdstroom.monitor import repository as repo
@@ -117,7 +117,7 @@ class EntityReader:
 
     async def start(self) -> None:
         self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.bootstrap_servers,
+            **client_options(self.settings),
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=8 << 20,
