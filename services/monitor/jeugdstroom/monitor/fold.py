@@ -216,19 +216,6 @@ def _gri(ep: Placed, name: str = "", value: str = "") -> Dims:
     return _place(ep.gemeente, ep.instelling, name, value)
 
 
-def _ri(ep: Placed, name: str = "", value: str = "") -> Dims:
-    """jeugdregio (of the gemeente), instelling (and ``name`` = ``value``)."""
-    return _regio_inst(ep.gemeente, ep.instelling, name, value)
-
-
-@lru_cache(maxsize=_CACHE)
-def _regio_inst(gemeente: str, instelling: str, name: str, value: str) -> Dims:
-    out = {"jeugdregio": geography.jeugdregio(gemeente), "instelling": instelling}
-    if name:
-        out[name] = value
-    return dims(out)
-
-
 def _gr(ep: AanmeldingEpisode, name: str = "", value: str = "") -> Dims:
     """gemeente, jeugdregio (and ``name`` = ``value``)."""
     return _place(ep.gemeente, None, name, value)
