@@ -135,6 +135,11 @@ class Scope:
     lo: date | None = None
     hi: date | None = None
 
+    @property
+    def last_day(self) -> date:
+        """The last day any period is read on: ``as_of``, and nothing from ``hi`` on."""
+        return self.as_of if self.hi is None else min(self.as_of, self.hi - timedelta(days=1))
+
     def with_filters(self, extra: Mapping[str, Collection[str]]) -> Scope:
         merged: dict[str, Collection[str]] = dict(self.filters)
         for name, values in extra.items():
@@ -269,7 +274,7 @@ async def duration_values(conn: Conn, series: str, scope: Scope) -> dict[Cell, t
 async def stock_days(conn: Conn, series: str, scope: Scope) -> dict[Cell, int]:
     """Per period: the sum over its days up to min(last day, as_of) of a stock's value (e.g. verblijfsdagen), from
     the day-level deltas; cells with 0 are left out."""
-    cap = scope.as_of if scope.hi is None else min(scope.as_of, scope.hi - timedelta(days=1))
+    cap = scope.last_day
     args: list[Any] = []
     where = _series_where(series, scope, args)
     args.append(cap)
@@ -299,7 +304,7 @@ async def waiting_values(conn: Conn, series: str, scope: Scope) -> dict[Cell, tu
     """(n, median, p90) per cell of the waiting times on the day each period is read (min(last day, as_of)): the
     items waiting on that day (``start <= d < end``, end open or later) have waited ``d − start`` days. Spans are
     stored in ``monitor.durations`` keyed by their start day with the end day's ordinal as ``value`` (0 = open)."""
-    cap = scope.as_of if scope.hi is None else min(scope.as_of, scope.hi - timedelta(days=1))
+    cap = scope.last_day
     args: list[Any] = []
     where = _series_where(series, scope, args)
     args.append(cap)
@@ -361,8 +366,7 @@ async def stock_values(conn: Conn, series: str, scope: Scope) -> dict[Cell, int]
     A bucket dated ``b`` then counts for a period exactly when ``b <=`` the day the period is read on: a month
     bucket holds only days up to the last day read, and every period boundary is a month boundary.
     """
-    # the last day any period is read on: as_of, and nothing from ``hi`` on
-    cap = scope.as_of if scope.hi is None else min(scope.as_of, scope.hi - timedelta(days=1))
+    cap = scope.last_day
     first = None if scope.lo is None else start_of(scope.lo, scope.period)
     if first is not None and first > cap:
         return {}
