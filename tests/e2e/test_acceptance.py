@@ -4,7 +4,6 @@ equals the simulator's independent ground truth exactly — every indicator, eve
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -12,13 +11,10 @@ import pytest
 from jeugdstroom.cli.simulate import register_senders, stream_live
 from jeugdstroom.common.kafka import REGISTRY_CHANGES, TYPED_TOPICS
 from jeugdstroom.common.settings import Settings
-from tests.conftest import Infra, fresh_settings
 from tests.support import (
     ServiceProcess,
     caught_up,
     compare_with_truth,
-    running_services,
-    service_ports,
     simulate,
     wait_until,
 )
@@ -28,13 +24,6 @@ pytestmark = pytest.mark.e2e
 REGION = "rijk-van-nijmegen"
 DAYS = 365
 SEED = 20261123
-
-
-@pytest.fixture
-async def system(infra: Infra, log_dir: Path) -> AsyncIterator[tuple[Settings, dict[str, ServiceProcess]]]:
-    settings = service_ports(await fresh_settings(infra))
-    async with running_services(settings, log_dir) as procs:
-        yield settings, procs
 
 
 async def test_a_region_year_with_faults_equals_the_ground_truth(

@@ -6,7 +6,6 @@ period and dimension, including jeugdregio for gemeenten all over the country. S
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +17,10 @@ from jeugdstroom.cli.simulate import register_senders, stream_live
 from jeugdstroom.common import geography
 from jeugdstroom.common.kafka import REGISTRY_CHANGES, TYPED_TOPICS
 from jeugdstroom.common.settings import Settings
-from tests.conftest import Infra, fresh_settings
 from tests.support import (
     ServiceProcess,
     caught_up,
     compare_with_truth,
-    running_services,
-    service_ports,
     simulate,
     wait_until,
 )
@@ -35,13 +31,6 @@ REGION = "nl"
 SCALE = 0.01  # 1% of the national volume: about 10 new children a day and 410 already in care
 DAYS = 61
 SEED = 20261206
-
-
-@pytest.fixture
-async def system(infra: Infra, log_dir: Path) -> AsyncIterator[tuple[Settings, dict[str, ServiceProcess]]]:
-    settings = service_ports(await fresh_settings(infra))
-    async with running_services(settings, log_dir) as procs:
-        yield settings, procs
 
 
 def reported_gemeenten(events: Path) -> list[str]:
