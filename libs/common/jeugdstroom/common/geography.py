@@ -220,3 +220,49 @@ def names(dims: Mapping[str, str]) -> dict[str, str]:
             if n is not None:
                 out[d] = n
     return out
+
+
+# -- positions for the dashboard's dot map ------------------------------------------------------------------
+COORDINATE_COLUMNS = ("gemeente", "lat", "lon")
+
+
+def parse_coordinates(text: str, where: str = "coordinates") -> dict[str, tuple[float, float]]:
+    """gemeente code → (lat, lon) from a file in the layout of ``data/coordinates.csv``; a point outside the
+    Netherlands' bounding box is an error (a swapped or mistyped column)."""
+    out: dict[str, tuple[float, float]] = {}
+    for r in _rows(text, COORDINATE_COLUMNS, where):
+        code = _code(r["gemeente"], "GM", where)
+        try:
+            lat, lon = float(r["lat"]), float(r["lon"])
+        except ValueError as exc:
+            raise GeographyError(f"{where}: {code}: lat/lon must be numbers") from exc
+        if not (50.6 <= lat <= 53.7 and 3.2 <= lon <= 7.3):
+            raise GeographyError(f"{where}: {code}: ({lat}, {lon}) lies outside the Netherlands")
+        if code in out:
+            raise GeographyError(f"{where}: gemeente {code} listed twice")
+        out[code] = (lat, lon)
+    return out
+
+
+@cache
+def coordinates() -> dict[str, tuple[float, float]]:
+    """The shipped approximate position of every gemeente (``data/coordinates.csv``; its header names the source)."""
+    return parse_coordinates(_shipped("coordinates.csv"), "jeugdstroom.common/data/coordinates.csv")
+
+
+def positions(
+    geo: Geography, points: Mapping[str, tuple[float, float]] | None = None
+) -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, float]]]:
+    """(gemeente → (lat, lon), jeugdregio → (lat, lon)) for the gemeenten of ``geo`` that have a point; a
+    jeugdregio sits at the mean of its gemeenten's points (a dot map's position, not an area centroid)."""
+    pts = coordinates() if points is None else points
+    gemeenten = {c: pts[c] for c in geo.gemeenten if c in pts}
+    regios: dict[str, tuple[float, float]] = {}
+    for regio in geo.jeugdregios:
+        members = [gemeenten[c] for c in geo.gemeenten_of(regio) if c in gemeenten]
+        if members:
+            regios[regio] = (
+                round(sum(p[0] for p in members) / len(members), 3),
+                round(sum(p[1] for p in members) / len(members), 3),
+            )
+    return gemeenten, regios

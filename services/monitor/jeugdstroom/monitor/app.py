@@ -175,14 +175,26 @@ async def target_states(
     return out
 
 
+def _latlon(point: tuple[float, float] | None) -> dict[str, float]:
+    """``lat``/``lon`` of an area's dot-map position (approximate, docs/geography.md), nothing without one."""
+    return {} if point is None else {"lat": point[0], "lon": point[1]}
+
+
 def geography_document(geo: geography.Geography) -> dict[str, Any]:
     """``GET /v1/geography``: what the gemeente and jeugdregio dimension values mean (docs/geography.md)."""
     regios = geo.jeugdregios.items()
     gemeenten = sorted(geo.gemeenten.values(), key=lambda g: g.code)
+    g_pos, r_pos = geography.positions(geo)
     return {
         "source": geo.source,
-        "jeugdregios": [{"jeugdregio": c, "naam": n, "gemeenten": geo.gemeenten_of(c)} for c, n in regios],
-        "gemeenten": [{"gemeente": g.code, "naam": g.naam, "jeugdregio": g.jeugdregio} for g in gemeenten],
+        "coordinates_source": "jeugdstroom.common/data/coordinates.csv",
+        "jeugdregios": [
+            {"jeugdregio": c, "naam": n, "gemeenten": geo.gemeenten_of(c), **_latlon(r_pos.get(c))} for c, n in regios
+        ],
+        "gemeenten": [
+            {"gemeente": g.code, "naam": g.naam, "jeugdregio": g.jeugdregio, **_latlon(g_pos.get(g.code))}
+            for g in gemeenten
+        ],
         "herindelingen": [
             {"gemeente": h.code, "naam": h.naam, "opvolger": h.opvolger, "datum": h.datum.isoformat()}
             for h in sorted(geo.herindelingen.values(), key=lambda h: (h.datum, h.code))

@@ -7,7 +7,8 @@ token field is kept in the tab's sessionStorage and sent as a header (never in a
 token's scope ("exact voor gemeente:GM0268"). It compares areas (every jeugdregio, or every gemeente of a region),
 draws the nulmeting and target where rows carry them, offers month, half-year and year periods with year-on-year, and
 exports the API's rows as CSV (README.md, Dashboard). The only server-side data it adds is ``/dashboard/config.json``: the suppression threshold and
-every jeugdregio and gemeente of the current indeling with its name, for its filters.
+every jeugdregio and gemeente of the current indeling with its name (for its filters) and its approximate position
+(for its dot map; ``data/coordinates.csv`` in jeugdstroom.common).
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ _SECURITY_HEADERS = {
 }
 
 
+def _latlon(point: tuple[float, float] | None) -> dict[str, float]:
+    return {} if point is None else {"lat": point[0], "lon": point[1]}
+
+
 def add_dashboard_routes(app: FastAPI, settings: Settings) -> None:
     """Serve the dashboard page at ``/``, its static files and its small configuration document."""
     app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC), name="dashboard-static")
@@ -53,11 +58,15 @@ def add_dashboard_routes(app: FastAPI, settings: Settings) -> None:
     async def dashboard_config() -> dict[str, Any]:
         geo = geography.geography()
         gemeenten = sorted(geo.gemeenten.values(), key=lambda g: (g.naam.lower(), g.code))
+        g_pos, r_pos = geography.positions(geo)  # the dot map's approximate positions (data/coordinates.csv)
         return {
             "suppression_threshold": settings.suppression_threshold,
-            "gemeenten": [{"gemeente": g.code, "naam": g.naam, "jeugdregio": g.jeugdregio} for g in gemeenten],
+            "gemeenten": [
+                {"gemeente": g.code, "naam": g.naam, "jeugdregio": g.jeugdregio, **_latlon(g_pos.get(g.code))}
+                for g in gemeenten
+            ],
             "jeugdregios": [
-                {"jeugdregio": code, "naam": naam}
+                {"jeugdregio": code, "naam": naam, **_latlon(r_pos.get(code))}
                 for code, naam in sorted(geo.jeugdregios.items(), key=lambda kv: (kv[1].lower(), kv[0]))
             ],
         }
