@@ -25,6 +25,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from jeugdstroom.common import geography
+from jeugdstroom.common.geography import positions
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.monitor.dashboard import STATIC
 from tests.conftest import Infra, fresh_settings
@@ -478,6 +480,8 @@ REGIOS = [
 #: Public values of separaties in the running period, by area (None: suppressed).
 REGIO_VALUES: dict[str, int | None] = {"JZ01": 120, "JZ05": None, "JZ32": 48}
 GEMEENTE_VALUES: dict[str, int | None] = {"GM0268": 30, "GM0296": None, "GM0209": 12}
+#: per 1,000 jeugdigen of the gemeenten (the rates' `per_1000`; None: suppressed or no population).
+GEMEENTE_RATES: dict[str, float | None] = {"GM0268": 2.5, "GM0296": None, "GM0209": 4.1}
 ANALYST_CATALOGUE: list[dict[str, Any]] = [
     {**DOCS_CATALOGUE[0], "dimensions": ["gemeente", "jeugdregio", "instelling", "vorm"]},
     DOCS_CATALOGUE[1],
@@ -495,6 +499,16 @@ def _period_start(day: datetime, period: str) -> str:
 def _names(dims: dict[str, str]) -> dict[str, str]:
     names = {g["gemeente"]: g["naam"] for g in GEMEENTEN} | {r["jeugdregio"]: r["naam"] for r in REGIOS}
     return {k: names[v] for k, v in dims.items() if k in ("gemeente", "jeugdregio")}
+
+
+def analyst_config() -> dict[str, Any]:
+    """/dashboard/config.json with the product's positions of these areas (jeugdstroom.common geography)."""
+    g_pos, r_pos = positions(geography.geography())
+    return {
+        "suppression_threshold": 10,
+        "jeugdregios": [{**r, "lat": r_pos[r["jeugdregio"]][0], "lon": r_pos[r["jeugdregio"]][1]} for r in REGIOS],
+        "gemeenten": [{**g, "lat": g_pos[g["gemeente"]][0], "lon": g_pos[g["gemeente"]][1]} for g in GEMEENTEN],
+    }
 
 
 def analyst_rows(indicator: str, params: dict[str, str], now: datetime) -> list[dict[str, Any]]:
@@ -522,6 +536,7 @@ def analyst_rows(indicator: str, params: dict[str, str], now: datetime) -> list[
                     "value": value,
                     "suppressed": value is None,
                     "version": 1,
+                    **({"per_1000": GEMEENTE_RATES[code]} if group_by == "gemeente" else {}),
                     **(
                         {"baseline_year": 2022, "baseline": 60, "change": value - 60}
                         if value and period == "year"
@@ -559,7 +574,7 @@ async def test_dashboard_for_the_analyst(browser_context: Any) -> None:
         elif path.startswith("/dashboard/static/"):
             await route.fulfill(path=str(STATIC / path.removeprefix("/dashboard/static/")))
         elif path == "/dashboard/config.json":
-            await route.fulfill(json={"suppression_threshold": 10, "jeugdregios": REGIOS, "gemeenten": GEMEENTEN})
+            await route.fulfill(json=analyst_config())
         elif path == "/v1/indicators":
             await route.fulfill(json=ANALYST_CATALOGUE)
         elif path.startswith("/v1/indicators/"):
@@ -592,6 +607,48 @@ async def test_dashboard_for_the_analyst(browser_context: Any) -> None:
     assert (await table.nth(2).locator("td").first.text_content() or "").strip() == "<10"
     assert await page.locator("#compare-bars .bar-row").count() == 3
     assert "Nederland: 180" in await page.locator("#compare-what").inner_text()
+
+    # Map: a dot per jeugdregio at its position, coloured by value (5 classes up to the highest), the suppressed
+    # one hatched, each a named control; the comparison table is its text alternative.
+    dots = page.locator("#compare-map .map-area")
+    await wait_until(lambda: _count(dots, 3), 20, what="three dots")
+    jz01, jz05, jz32 = (page.locator(f'#compare-map .map-area[data-code="{c}"]') for c in ("JZ01", "JZ05", "JZ32"))
+    assert await jz01.get_attribute("aria-label") == "Groningen: 120" and await jz01.get_attribute("role") == "button"
+    assert (await jz01.get_attribute("data-class"), await jz32.get_attribute("data-class")) == ("4", "1")
+    assert await jz05.get_attribute("data-suppressed") == "true"
+    assert await jz05.locator("circle").get_attribute("fill") == "url(#map-hatch)"
+    assert "onderdrukt (<10)" in (await jz05.get_attribute("aria-label") or "")
+    y01 = float(await jz01.locator("circle").get_attribute("cy") or "0")
+    y32 = float(await jz32.locator("circle").get_attribute("cy") or "0")
+    assert y01 < y32  # Groningen lies north of Nijmegen
+    assert "tabel van de vergelijking" in await page.locator("#compare-map-caption").inner_text()
+    await page.screenshot(path=str(ARTIFACTS / "dashboard-map.png"), full_page=True)
+    # a click on a dot filters the page to that jeugdregio (and zooms the map into its gemeenten)
+    await jz32.click()
+    await page.wait_for_selector('body[data-compare="separaties:gemeente:JZ32"]', timeout=20_000)
+    assert "jeugdregio=JZ32" in page.url
+    await wait_until(lambda: _count(dots, 3), 20, what="the region's three gemeenten on the map")
+    # per 1,000 jeugdigen where the rows carry it: sorted by it, in the table and on the map
+    await wait_until(lambda: _contains(page.locator("#compare-what").inner_text(), "per 1.000 jeugdigen"), 20, what="rate")
+    table_codes = [await table.nth(k).get_attribute("data-code") for k in range(3)]
+    assert table_codes == ["GM0209", "GM0268", "GM0296"], table_codes
+    assert (await table.nth(0).locator("td").nth(4).text_content() or "").strip() == "4,1"
+    wijchen = page.locator('#compare-map .map-area[data-code="GM0296"]')
+    assert await wijchen.get_attribute("data-suppressed") == "true"
+    assert await page.locator('#compare-map .map-area[data-code="GM0209"]').get_attribute("aria-label") == (
+        "Beuningen: 4,1 per 1.000 jeugdigen"
+    )
+    # by keyboard: one tab stop on the map, arrows move between the dots, Enter filters by the focused gemeente
+    await page.locator('#compare-map .map-area[tabindex="0"]').focus()
+    assert await page.evaluate("() => document.activeElement.dataset.code") == "GM0209"
+    await page.keyboard.press("ArrowRight")
+    assert await page.evaluate("() => document.activeElement.dataset.code") == "GM0268"
+    await page.keyboard.press("Enter")
+    await wait_until(lambda: _contains(_url(page), "gemeente=GM0268"), 20, what="gemeente from the map")
+    await page.screenshot(path=str(ARTIFACTS / "dashboard-map-region.png"), full_page=True)
+    await page.get_by_role("button", name="Terug naar heel Nederland").click()
+    await page.wait_for_selector('body[data-compare="separaties:jeugdregio:"]', timeout=20_000)
+    assert "jeugdregio=" not in page.url and "gemeente=" not in page.url
 
     # Tables are updated in place: the same <tr> survives refreshes (screen readers keep their place).
     kept = await page.locator('#compare-table tbody tr[data-code="JZ32"]').element_handle()
@@ -742,6 +799,10 @@ async def test_dashboard_for_the_analyst(browser_context: Any) -> None:
     failing["on"] = False
     await wait_until(lambda: _equals(error.inner_text(), ""), 20, what="error cleared")
     assert not page_errors, page_errors
+
+
+async def _url(page: Any) -> str:
+    return str(page.url)
 
 
 async def _more_refreshes(page: Any, than: int) -> bool:

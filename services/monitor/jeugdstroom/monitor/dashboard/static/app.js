@@ -265,7 +265,9 @@
     const baseline = typeof r.baseline === "number" ? r.baseline : null;
     const baselineYear = typeof r.baseline_year === "number" ? r.baseline_year : null;
     const change = typeof r.change === "number" ? r.change : null;
-    return { start, dims, value, suppressed, status: targetStatus(r), target, baseline, baselineYear, change, names: r.names || null, raw: r };
+    // per 1,000 jeugdigen of the area (the rates' `per_1000`: null without a loaded population or when suppressed)
+    const per1000 = typeof r.per_1000 === "number" && Number.isFinite(r.per_1000) ? r.per_1000 : null;
+    return { start, dims, value, suppressed, status: targetStatus(r), target, baseline, baselineYear, change, per1000, names: r.names || null, raw: r };
   }
 
   // --- formatting ------------------------------------------------------------------------------------
@@ -763,6 +765,13 @@
       state.filters.vergelijk = select.value;
       filtersChanged();
     });
+    document.getElementById("map-national").addEventListener("click", () => {
+      state.filters.jeugdregio = "";
+      state.filters.gemeente = "";
+      document.getElementById("filter-jeugdregio").value = "";
+      fillGemeenten();
+      filtersChanged();
+    });
     document.getElementById("compare-csv").addEventListener("click", () => {
       const c = state.compare;
       if (c) downloadCsv(`vergelijking-${c.ind.id}-${c.level}-${c.start}.csv`, c.ind, c.rows);
@@ -806,28 +815,35 @@
       ? (state.config.gemeenten || []).filter((g) => g.jeugdregio === regio).map((g) => ({ code: g.gemeente, naam: g.naam }))
       : (state.config.jeugdregios || []).map((r) => ({ code: r.jeugdregio, naam: r.naam }));
     const byCode = new Map(rows.map((r) => [String(r.dims[level]), r]));
+    // Per 1,000 jeugdigen where the rows carry it (a population is loaded), else the values themselves.
+    const rates = rows.some((r) => r.per1000 !== null);
+    const shownValue = (r) => (rates ? r.per1000 : r.value);
     for (const code of byCode.keys()) if (!areas.some((a) => a.code === code)) areas.push({ code, naam: null });
     const items = areas.map((a) => {
       const row = byCode.get(a.code) || null;
       const naam = a.naam || areaName(level, a.code, row);
-      let sortValue = row ? (row.suppressed ? state.config.suppression_threshold - 0.5 : row.value) : (emptyText(ind) === "0" ? 0 : null);
+      let sortValue = row ? (row.suppressed ? (rates ? null : state.config.suppression_threshold - 0.5) : shownValue(row)) : (emptyText(ind) === "0" ? 0 : null);
       if (sortValue === null) sortValue = -Infinity;
       return { code: a.code, naam, row, sortValue, selected: a.code === selected };
     });
     items.sort((a, b) => (b.sortValue - a.sortValue) || a.naam.localeCompare(b.naam, "nl"));
-    state.compare = { ind, level, regio, start, rows, items };
+    state.compare = { ind, level, regio, start, rows, items, rates };
 
     const where = level === "gemeente" ? `alle gemeenten van ${areaName("jeugdregio", regio)}` : "alle jeugdregio's van Nederland";
     const whole = level === "gemeente" ? areaName("jeugdregio", regio) : "Nederland";
     const additive = ind.kind === "count" || ind.kind === "stock";
-    const reference = totalRow && !totalRow.suppressed && totalRow.value !== null
+    let reference = totalRow && !totalRow.suppressed && totalRow.value !== null
       ? (additive ? totalRow.value / Math.max(1, areas.length) : totalRow.value) : null;
-    const refText = totalRow
+    let refText = totalRow
       ? `${whole}: ${totalRow.suppressed ? suppressedText() : formatValue(ind, totalRow.value)}`
         + (additive && reference !== null ? ` (gemiddeld ${formatValue(ind, reference)} per ${level === "gemeente" ? "gemeente" : "jeugdregio"})` : "")
       : `${whole}: ${emptyText(ind)}`;
+    if (rates) { // the whole area's own rate is the reference
+      reference = totalRow && totalRow.per1000 !== null ? totalRow.per1000 : null;
+      refText += reference !== null ? `; ${formatValue(ind, reference)} per 1.000 jeugdigen` : "";
+    }
     const sel = items.find((i) => i.selected);
-    const what = `${ind.title_nl || ind.id}, ${periodLabel(start, period)}: ${where}, gesorteerd van hoog naar laag. ${refText}.`
+    const what = `${ind.title_nl || ind.id}${rates ? " per 1.000 jeugdigen" : ""}, ${periodLabel(start, period)}: ${where}, gesorteerd van hoog naar laag. ${refText}.`
       + (sel ? ` Geselecteerd: ${sel.naam}.` : "");
     const whatNode = document.getElementById("compare-what");
     if (whatNode.textContent !== what) whatNode.textContent = what;
@@ -848,13 +864,13 @@
           mark.style.left = `${(reference / max) * 100}%`;
           track.append(mark);
         }
-        const valueText = i.row && i.row.suppressed ? suppressedText() : i.row ? formatValue(ind, i.row.value) : emptyText(ind);
+        const valueText = i.row && i.row.suppressed ? suppressedText() : i.row ? formatValue(ind, shownValue(i.row)) : emptyText(ind);
         return el("div", { class: "bar-row", dataset: { code: i.code, selected: String(i.selected), suppressed: String(Boolean(i.row && i.row.suppressed)) } },
           el("span", { class: "bar-name", title: i.code, text: i.naam }), track, el("span", { class: "bar-value", text: valueText }));
       });
       if (reference !== null) {
         out.push(el("p", { class: "bar-legend" }, el("span", { class: "bar-ref-key" }),
-          additive ? ` gemiddelde per ${level === "gemeente" ? "gemeente" : "jeugdregio"}` : ` ${whole}`));
+          additive && !rates ? ` gemiddelde per ${level === "gemeente" ? "gemeente" : "jeugdregio"}` : ` ${whole}`));
       }
       return out;
     });
@@ -868,10 +884,126 @@
         { text: i.row && i.row.baselineYear !== null ? `${i.row.baseline === null ? "onbekend" : formatValue(ind, i.row.baseline)} (${i.row.baselineYear})` : "–" },
         { text: i.row ? signed(ind, i.row.change) : "–" },
         i.row && i.row.status ? { status: i.row.status } : { status: null, text: "–" },
+        { text: i.row && i.row.per1000 !== null ? formatValue(ind, i.row.per1000) : "–" },
       ],
     })));
+    drawMap(ind, level, regio, items, rates);
     document.getElementById("vergelijking").dataset.level = level;
     document.body.dataset.compare = `${ind.id}:${level}:${regio}`;
+  }
+
+  // --- map: a dot per jeugdregio (nationally) or per gemeente of the region, coloured by value ----------------
+  // Positions are the approximate points of /dashboard/config.json (jeugdstroom.common data/coordinates.csv); an
+  // equirectangular projection at 52°N. The comparison table is the map's text alternative.
+  const SVG = "http://www.w3.org/2000/svg";
+  const MAP_COLOURS = ["#deebf7", "#9ecae1", "#6baed6", "#3182bd", "#08519c"]; // ColorBrewer Blues, light → dark
+  const NL_BOUNDS = { minLat: 50.72, maxLat: 53.58, minLon: 3.3, maxLon: 7.25 };
+
+  function svg(tag, attrs, ...children) {
+    const node = document.createElementNS(SVG, tag);
+    for (const [k, v] of Object.entries(attrs || {})) if (v !== null && v !== undefined) node.setAttribute(k, String(v));
+    for (const c of children) if (c !== null && c !== undefined) node.append(c);
+    return node;
+  }
+
+  function mapClasses(values) {
+    const max = Math.max(0, ...values);
+    if (max <= 0) return { edges: [], classOf: () => 0 };
+    const edges = MAP_COLOURS.map((_, k) => (max * (k + 1)) / MAP_COLOURS.length);
+    return { edges, classOf: (v) => Math.min(MAP_COLOURS.length - 1, Math.max(0, Math.ceil((v / max) * MAP_COLOURS.length) - 1)) };
+  }
+
+  function selectArea(level, code) {
+    if (level === "jeugdregio") {
+      state.filters.jeugdregio = code;
+      state.filters.gemeente = "";
+    } else {
+      state.filters.gemeente = code;
+    }
+    document.getElementById("filter-jeugdregio").value = state.filters.jeugdregio;
+    fillGemeenten();
+    filtersChanged();
+  }
+
+  function drawMap(ind, level, regio, items, rates) {
+    const node = document.getElementById("compare-map");
+    if (!node) return;
+    const places = new Map((level === "gemeente" ? state.config.gemeenten : state.config.jeugdregios || [])
+      .filter((p) => typeof p.lat === "number" && typeof p.lon === "number")
+      .map((p) => [level === "gemeente" ? p.gemeente : p.jeugdregio, p]));
+    const dots = items.filter((i) => places.has(i.code));
+    const values = dots.filter((i) => i.row && !i.row.suppressed && Number.isFinite(i.sortValue)).map((i) => i.sortValue);
+    const { edges, classOf } = mapClasses(values);
+    const sig = JSON.stringify([level, regio, rates, dots.map((i) => [i.code, i.sortValue, i.row && i.row.suppressed, i.selected])]);
+    const back = document.getElementById("map-national");
+    if (back) back.hidden = !state.filters.jeugdregio && !state.filters.gemeente;
+    if (node.dataset.sig === sig) return;
+    node.dataset.sig = sig;
+    const caption = document.getElementById("compare-map-caption");
+    const what = `${ind.title_nl || ind.id}${rates ? " per 1.000 jeugdigen" : ""} per ${level === "gemeente" ? `gemeente van ${areaName("jeugdregio", regio)}` : "jeugdregio"}`;
+    caption.textContent = `Kaart: ${what}. Een punt per ${level === "gemeente" ? "gemeente" : "jeugdregio"} op zijn ongeveer`
+      + ` middelpunt; kies een punt (of Enter op een punt) om ${level === "gemeente" ? "die gemeente" : "die jeugdregio"} te filteren.`
+      + " De tabel van de vergelijking bevat dezelfde waarden.";
+    if (!dots.length) { node.replaceChildren(el("p", { text: "Geen posities voor deze gebieden." })); return; }
+    // bounds: the Netherlands, or the region's points with a margin
+    let b = NL_BOUNDS;
+    if (level === "gemeente") {
+      const lats = dots.map((i) => places.get(i.code).lat);
+      const lons = dots.map((i) => places.get(i.code).lon);
+      const pad = 0.08;
+      b = { minLat: Math.min(...lats) - pad, maxLat: Math.max(...lats) + pad, minLon: Math.min(...lons) - pad / 0.62, maxLon: Math.max(...lons) + pad / 0.62 };
+    }
+    const k = Math.cos((52.2 * Math.PI) / 180);
+    const spanX = (b.maxLon - b.minLon) * k;
+    const spanY = b.maxLat - b.minLat;
+    const width = 420;
+    const scale = width / Math.max(spanX, spanY * 0.8);
+    const height = Math.round(spanY * scale);
+    const x = (lon) => ((lon - b.minLon) * k * scale).toFixed(1);
+    const y = (lat) => ((b.maxLat - lat) * scale).toFixed(1);
+    const r = level === "gemeente" ? Math.max(7, Math.min(16, 160 / Math.sqrt(dots.length + 4))) : 10;
+    const defs = svg("defs", {}, svg("pattern", { id: "map-hatch", width: 5, height: 5, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" },
+      svg("rect", { width: 5, height: 5, fill: "#ffffff" }), svg("line", { x1: 0, y1: 0, x2: 0, y2: 5, stroke: "#4d5866", "stroke-width": 2 })));
+    const order = [...dots].sort((a, c) => Number(a.selected) - Number(c.selected)); // the selected one on top
+    const groups = order.map((i) => {
+      const p = places.get(i.code);
+      const suppressed = Boolean(i.row && i.row.suppressed);
+      const has = i.row && !suppressed && Number.isFinite(i.sortValue);
+      const fill = suppressed ? "url(#map-hatch)" : has && i.sortValue > 0 ? MAP_COLOURS[classOf(i.sortValue)] : "#ffffff";
+      const valueText = suppressed ? `onderdrukt (${suppressedText()})` : i.row ? formatValue(ind, rates ? i.row.per1000 : i.row.value) : emptyText(ind);
+      const label = `${i.naam}: ${valueText}${rates && i.row && !suppressed ? " per 1.000 jeugdigen" : ""}${i.selected ? " (geselecteerd)" : ""}`;
+      const g = svg("g", { class: "map-area", role: "button", tabindex: "-1", "aria-label": label, "data-code": i.code,
+        "data-selected": String(i.selected), "data-suppressed": String(suppressed), "data-class": has ? String(classOf(i.sortValue)) : suppressed ? "s" : "0" },
+        svg("title", {}, `${label} · code ${i.code}`),
+        svg("circle", { cx: x(p.lon), cy: y(p.lat), r, fill, stroke: i.selected ? "#111" : "#4d5866", "stroke-width": i.selected ? 3 : 1 }));
+      g.addEventListener("click", () => selectArea(level, i.code));
+      g.addEventListener("keydown", (ev) => {
+        if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); selectArea(level, i.code); return; }
+        const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[ev.key];
+        if (!step) return;
+        ev.preventDefault(); // roving focus through the dots, in the table's order
+        const all = Array.from(node.querySelectorAll(".map-area"));
+        const codes = items.map((it) => it.code).filter((c) => all.some((a) => a.dataset.code === c));
+        const next = codes[(codes.indexOf(i.code) + step + codes.length) % codes.length];
+        const target = all.find((a) => a.dataset.code === next);
+        all.forEach((a) => a.setAttribute("tabindex", a === target ? "0" : "-1"));
+        target.focus();
+      });
+      return g;
+    });
+    const first = groups.find((g) => g.dataset.selected === "true") || groups.find((g) => g.dataset.code === dots[0].code);
+    first.setAttribute("tabindex", "0"); // one tab stop; arrows move between the dots
+    const map = svg("svg", { viewBox: `${-r - 2} ${-r - 2} ${width + 2 * r + 4} ${height + 2 * r + 4}`, role: "group",
+      // (its name avoids the words of the filters' labels, so a label lookup of "Jeugdregio" finds the filter only)
+      "aria-label": `Kaart van ${ind.title_nl || ind.id} per gebied (pijltjestoetsen: volgend gebied, Enter: filteren)`,
+      class: "map-svg" }, defs, ...groups);
+    const fmt = (v) => formatValue(ind, Math.round(v * 10) / 10);
+    const legend = el("ul", { class: "map-legend", "aria-label": "Legenda van de kaart" },
+      ...edges.map((e, c) => el("li", {}, el("span", { class: "swatch", style: `background:${MAP_COLOURS[c]}` }),
+        `${c === 0 ? "tot" : `${fmt(edges[c - 1])} –`} ${fmt(e)}`)),
+      el("li", {}, el("span", { class: "swatch swatch-suppressed" }), `onderdrukt (${suppressedText()})`),
+      el("li", {}, el("span", { class: "swatch swatch-empty" }), emptyText(ind) === "0" ? "0" : "geen gegevens"));
+    node.replaceChildren(map, legend);
   }
 
   // --- CSV export: the rows the public API gave, for Excel -------------------------------------------------
@@ -889,14 +1021,14 @@
     for (const r of rows) for (const d of Object.keys(r.dims || {})) if (!dims.includes(d)) dims.push(d);
     const named = dims.filter((d) => d === "gemeente" || d === "jeugdregio");
     const header = ["indicator", "versie", "periode", "start", ...dims, ...named.map((d) => `${d}_naam`),
-      "waarde", "onderdrukt", "nulmeting_jaar", "nulmeting", "verschil", "doel", "doelstatus"];
+      "waarde", "onderdrukt", "nulmeting_jaar", "nulmeting", "verschil", "doel", "doelstatus", "per_1000"];
     const lines = [header.join(";")];
     for (const r of rows) {
       const raw = r.raw || {};
       lines.push([ind.id, raw.version === undefined ? "" : raw.version, raw.period || "", r.start,
         ...dims.map((d) => (r.dims || {})[d]), ...named.map((d) => areaName(d, (r.dims || {})[d], r)),
         r.suppressed ? null : r.value, r.suppressed ? "ja" : "nee", r.baselineYear, r.baseline, r.change, r.target,
-        r.status === "on_track" ? "op koers" : r.status === "off_track" ? "niet op koers" : ""].map(csvField).join(";"));
+        r.status === "on_track" ? "op koers" : r.status === "off_track" ? "niet op koers" : "", r.per1000].map(csvField).join(";"));
     }
     return `\ufeff${lines.join("\r\n")}\r\n`;
   }
