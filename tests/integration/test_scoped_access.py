@@ -203,6 +203,8 @@ async def test_cli_token_and_audit_commands(
             "SELECT expires_at - now() FROM intake.sender_tokens WHERE token_hash = $1", auth_hash(sender_token)
         )
         assert timedelta(hours=1) < expiry <= timedelta(hours=2)  # the overlap cut its 30 days short
+        # the monitor names the instelling as registered (its own table, read by the API rows and completeness)
+        assert await conn.fetchval("SELECT naam FROM monitor.instelling_names WHERE instelling = '12345678'") == "X"
         await scoped.record(conn, Reader("Nijmegen beleid", "gemeente:GM0268"), "separaties", {"period": "year"}, 7)
     finally:
         await conn.close()

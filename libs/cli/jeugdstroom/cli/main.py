@@ -207,6 +207,7 @@ def cmd_sender(args: argparse.Namespace, settings: Settings) -> int:
     from jeugdstroom.common.access import parse_duration
     from jeugdstroom.common.contracts.events import SenderCode  # noqa: F401 - documents the format
     from jeugdstroom.intake.auth import add_sender, revoke_sender, rotate_sender
+    from jeugdstroom.monitor.completeness import set_name as set_instelling_name
 
     if not re.fullmatch(r"[0-9]{8}|GM[0-9]{4}", args.code):
         print("error: --code must be an AGB code (8 digits) or a gemeente code (GM + 4 digits)", file=sys.stderr)
@@ -225,6 +226,8 @@ def cmd_sender(args: argparse.Namespace, settings: Settings) -> int:
             async with pool.acquire() as conn:
                 if args.sender_cmd == "add":
                     token = await add_sender(conn, args.code, args.name, expires)
+                    # the monitor shows instellingen by this name (its own table: it reads no intake tables)
+                    await set_instelling_name(conn, args.code, args.name)
                     print(f"sender {args.code} registered. Token (shown once, store it safely):\n{token}")
                     return 0
                 if args.sender_cmd == "rotate":

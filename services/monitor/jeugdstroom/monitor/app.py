@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import Gauge
 from pydantic import BaseModel, Field
 
@@ -20,7 +20,7 @@ from jeugdstroom.common.observability import add_ops_routes
 from jeugdstroom.common.service import service_resources
 from jeugdstroom.common.settings import NulmetingSetting, Settings
 from jeugdstroom.monitor import access as scoped
-from jeugdstroom.monitor import disclosure
+from jeugdstroom.monitor import completeness, disclosure, export
 from jeugdstroom.monitor import rows as rowlib
 from jeugdstroom.monitor.catalogue import CATALOGUE, DIMENSIONS, Indicator
 from jeugdstroom.monitor.dashboard import add_dashboard_routes
@@ -109,6 +109,32 @@ class IndicatorValues(BaseModel):
     )
     suppression_threshold: int
     rows: list[IndicatorRow]
+
+
+class InstellingActivity(BaseModel):
+    instelling: str
+    naam: str | None = Field(description="as registered with `jeugdstroom sender add --name`")
+    last_event_at: str = Field(description="intake's acceptance time of the instelling's newest event seen")
+    last_day: date
+    active_days: int = Field(description="days (Europe/Amsterdam) with at least one event")
+    rhythm_days: float | None = Field(description="mean days between delivery days; null with fewer than 3")
+    allowance_days: int | None = Field(description="on schedule while the days since last_day are at most this")
+    status: Literal["op_schema", "achter", "onbekend"]
+
+
+class Completeness(BaseModel):
+    as_of: date
+    data_tm: date | None = Field(
+        description="the earliest last delivery day of the instellingen keeping their rhythm (status op_schema or"
+        " onbekend): up to this day they all delivered"
+    )
+    instellingen: int
+    op_schema: int
+    achter: int
+    onbekend: int
+    per_instelling: list[InstellingActivity] | None = Field(
+        None, description="only for the operator token (all) and an instelling's scoped token (its own)"
+    )
 
 
 def info(ind: Indicator) -> dict[str, Any]:
@@ -287,6 +313,23 @@ def create_app(settings: Settings) -> FastAPI:
     async def geography_doc() -> dict[str, Any]:
         return geography_document(geography.geography())
 
+    @app.get(
+        "/v1/completeness",
+        summary="How complete the data is: \"data t/m\" and the instellingen per delivery status (docs/monitor.md)",
+        response_model=Completeness,
+    )
+    async def completeness_doc(request: Request) -> dict[str, Any]:
+        day = today()
+        async with state["pool"].acquire() as conn:
+            acts = await completeness.activities(conn)
+            reader = await access.reader(conn, settings, request.headers.get("authorization"))
+            doc = completeness.summary(acts, day)
+            if reader is not None:  # per instelling only for the operator, or an instelling's own token
+                mine = [a for a in acts if reader.covers({"instelling": a.instelling})]
+                known = await completeness.names(conn, [a.instelling for a in mine])
+                doc["per_instelling"] = [completeness.detail(a, day, known.get(a.instelling)) for a in mine]
+        return doc
+
     @app.get("/v1/indicators", summary="The indicator catalogue", response_model=list[IndicatorInfo])
     async def catalogue() -> list[dict[str, Any]]:
         return [info(i) for i in CATALOGUE.values()]
@@ -300,7 +343,11 @@ def create_app(settings: Settings) -> FastAPI:
         summary="Values of one indicator per period and dimensions",
         response_model=None,
         responses={
-            200: {"model": IndicatorValues, "description": "Rows; empty cells (value 0) are omitted"},
+            200: {
+                "model": IndicatorValues,
+                "description": "Rows; empty cells (value 0) are omitted",
+                "content": {"text/csv": {"schema": {"type": "string"}}},
+            },
             404: {"description": "Unknown indicator"},
             422: {"description": "Invalid parameter"},
         },
@@ -323,7 +370,14 @@ def create_app(settings: Settings) -> FastAPI:
         leeftijdsklasse: Annotated[
             str | None, Query(pattern="^(0-4|4-12|12-18|18-23|23\\+)$", description="CBS age class, e.g. 12-18")
         ] = None,
-    ) -> JSONResponse:
+        format: Annotated[
+            Literal["json", "csv"],
+            Query(
+                description="csv: the same rows (same suppression) as a file for Excel with Dutch settings: `;`,"
+                " decimal comma, UTF-8 with BOM, suppressed cells empty with onderdrukt=ja (docs/monitor.md)"
+            ),
+        ] = "json",
+    ) -> Response:
         ind = CATALOGUE.get(indicator_id)
         if ind is None:
             raise HTTPException(404, f"unknown indicator {indicator_id!r}")
@@ -365,7 +419,17 @@ def create_app(settings: Settings) -> FastAPI:
                 params = {"period": period, "group_by": dims, "from": from_, "to": to, "as_of": day, **filters}
                 await scoped.record(conn, reader, ind.id, params, exact_cells)
             out = [{**r, "version": ind.version} for r in out]
+            codes = {r["dims"]["instelling"] for r in out if "instelling" in r["dims"]}
+            if codes:  # instellingen by name where `jeugdstroom sender add --name` registered one
+                out = completeness.with_instelling_names(out, await completeness.names(conn, codes))
         operator = reader is not None and reader.operator
+        if format == "csv":
+            name = f"{ind.id}-{period}{'-' + '-'.join(dims) if dims else ''}.csv"
+            return Response(
+                export.rows_csv(ind.id, out, dims),
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": f'attachment; filename="{name}"'},
+            )
         return JSONResponse(
             {
                 "indicator": ind.id,

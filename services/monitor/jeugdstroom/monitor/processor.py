@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 
 import asyncpg
@@ -28,7 +28,7 @@ from jeugdstroom.common.contracts.validation import field_errors
 from jeugdstroom.common.db import TRANSIENT_ERRORS, Conn
 from jeugdstroom.common.kafka import InRecord
 from jeugdstroom.common.settings import Settings
-from jeugdstroom.monitor import fold, publisher, rebuild
+from jeugdstroom.monitor import completeness, fold, publisher, rebuild
 from jeugdstroom.monitor import repository as repo
 from jeugdstroom.monitor.catalogue import FOLDS
 from jeugdstroom.monitor.periods import today
@@ -47,6 +47,14 @@ PUBLICATION = Histogram(
     "Seconds per indicator-topic publication (recomputing the pending cells, outbox rows for changed ones)",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
 )
+
+
+def _deliveries(changes: Iterable[AnyChange]) -> Iterator[tuple[str, datetime]]:
+    """(instelling, accepted_at) of each change that carries the acceptance time of the event behind it."""
+    for c in changes:
+        entity = c.after or c.before
+        if entity is not None and c.accepted_at is not None:
+            yield entity.instelling, c.accepted_at
 
 
 class MonitorProcessor:
@@ -93,6 +101,7 @@ class MonitorProcessor:
         deltas = fold.deltas((d.item for d in items), FOLDS)
         await repo.apply_deltas(conn, deltas)
         await publisher.defer(conn, publisher.affected(deltas, self.clock()))
+        await completeness.record(conn, _deliveries(d.item for d in items))  # per instelling: last event, days
         self._accepted = [d.item.accepted_at for d in items if d.item.accepted_at is not None]
 
     async def finish(self, conn: Conn, more: bool) -> None:

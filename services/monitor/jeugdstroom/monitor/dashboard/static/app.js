@@ -964,6 +964,11 @@
     const r = level === "gemeente" ? Math.max(7, Math.min(16, 160 / Math.sqrt(dots.length + 4))) : 10;
     const defs = svg("defs", {}, svg("pattern", { id: "map-hatch", width: 5, height: 5, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" },
       svg("rect", { width: 5, height: 5, fill: "#ffffff" }), svg("line", { x1: 0, y1: 0, x2: 0, y2: 5, stroke: "#4d5866", "stroke-width": 2 })));
+    // every gemeente of the indeling as a faint point: the country's (or the surroundings') shape, decoration only
+    const inside = (g) => g.lat >= b.minLat && g.lat <= b.maxLat && g.lon >= b.minLon && g.lon <= b.maxLon;
+    const backdrop = svg("g", { class: "map-backdrop", "aria-hidden": "true" },
+      ...(state.config.gemeenten || []).filter((g) => typeof g.lat === "number" && typeof g.lon === "number" && inside(g))
+        .map((g) => svg("circle", { cx: x(g.lon), cy: y(g.lat), r: level === "gemeente" ? 4 : 2.5, fill: "#d5dbe3" })));
     const order = [...dots].sort((a, c) => Number(a.selected) - Number(c.selected)); // the selected one on top
     const groups = order.map((i) => {
       const p = places.get(i.code);
@@ -996,7 +1001,7 @@
     const map = svg("svg", { viewBox: `${-r - 2} ${-r - 2} ${width + 2 * r + 4} ${height + 2 * r + 4}`, role: "group",
       // (its name avoids the words of the filters' labels, so a label lookup of "Jeugdregio" finds the filter only)
       "aria-label": `Kaart van ${ind.title_nl || ind.id} per gebied (pijltjestoetsen: volgend gebied, Enter: filteren)`,
-      class: "map-svg" }, defs, ...groups);
+      class: "map-svg" }, defs, backdrop, ...groups);
     const fmt = (v) => formatValue(ind, Math.round(v * 10) / 10);
     const legend = el("ul", { class: "map-legend", "aria-label": "Legenda van de kaart" },
       ...edges.map((e, c) => el("li", {}, el("span", { class: "swatch", style: `background:${MAP_COLOURS[c]}` }),
@@ -1016,19 +1021,26 @@
     return /[;"\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   }
 
+  // The same columns as the API's format=csv (monitor/export.py): dimensions, a name column for gemeente and
+  // jeugdregio (and any dimension whose rows carry a name), then n, p90, teller, noemer where any row has them.
+  const CSV_EXTRA = [["n", "n"], ["p90", "p90"], ["teller", "numerator"], ["noemer", "denominator"]];
+
   function csvText(ind, rows) {
     const dims = [];
     for (const r of rows) for (const d of Object.keys(r.dims || {})) if (!dims.includes(d)) dims.push(d);
-    const named = dims.filter((d) => d === "gemeente" || d === "jeugdregio");
+    const named = dims.filter((d) => d === "gemeente" || d === "jeugdregio" || rows.some((r) => r.names && r.names[d]));
+    const extra = CSV_EXTRA.filter(([, key]) => rows.some((r) => r.raw && r.raw[key] !== null && r.raw[key] !== undefined));
     const header = ["indicator", "versie", "periode", "start", ...dims, ...named.map((d) => `${d}_naam`),
-      "waarde", "onderdrukt", "nulmeting_jaar", "nulmeting", "verschil", "doel", "doelstatus", "per_1000"];
+      "waarde", "onderdrukt", "nulmeting_jaar", "nulmeting", "verschil", "doel", "doelstatus", "per_1000",
+      ...extra.map(([name]) => name)];
     const lines = [header.join(";")];
     for (const r of rows) {
       const raw = r.raw || {};
       lines.push([ind.id, raw.version === undefined ? "" : raw.version, raw.period || "", r.start,
-        ...dims.map((d) => (r.dims || {})[d]), ...named.map((d) => areaName(d, (r.dims || {})[d], r)),
+        ...dims.map((d) => (r.dims || {})[d]), ...named.map((d) => ((r.names || {})[d] !== undefined ? r.names[d] : areaName(d, (r.dims || {})[d], r))),
         r.suppressed ? null : r.value, r.suppressed ? "ja" : "nee", r.baselineYear, r.baseline, r.change, r.target,
-        r.status === "on_track" ? "op koers" : r.status === "off_track" ? "niet op koers" : "", r.per1000].map(csvField).join(";"));
+        r.status === "on_track" ? "op koers" : r.status === "off_track" ? "niet op koers" : "", r.per1000,
+        ...extra.map(([, key]) => raw[key])].map(csvField).join(";"));
     }
     return `\ufeff${lines.join("\r\n")}\r\n`;
   }
