@@ -17,17 +17,19 @@ import asyncio
 import json
 import shutil
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import httpx
 import pytest
 
 from jeugdstroom.common import geography
 from jeugdstroom.common.geography import positions
 from jeugdstroom.common.settings import Settings
+from jeugdstroom.monitor import completeness
 from jeugdstroom.monitor.dashboard import STATIC
 from tests.conftest import Infra, fresh_settings
 from tests.factories import SENDER, separatie
@@ -129,6 +131,26 @@ async def exact_total(settings: Settings, monitor: ServiceProcess) -> int:
     return sum(r["value"] for r in resp.json()["rows"])
 
 
+MONTHS_NL = [
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+]
+
+
+def dutch_date(day: date) -> str:
+    return f"{day.day} {MONTHS_NL[day.month - 1]} {day.year}"
+
+
 def row_start(row: dict[str, Any]) -> str:
     return str(row.get("start") or row.get("period_start"))
 
@@ -184,6 +206,24 @@ async def test_dashboard_renders_live_public_indicators(infra: Infra, log_dir: P
         page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: console_errors.append(str(e)))
         page.on("response", lambda r: console_errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        trend_urls: list[str] = []  # the page's requests for the separaties trend table (for the CSV comparison)
+        page.on(
+            "request",
+            lambda r: (
+                trend_urls.append(r.url)
+                if "/v1/indicators/separaties?" in r.url
+                and "period=month" in r.url
+                and "group_by=&" in r.url
+                and "to=" not in r.url
+                else None
+            ),
+        )
+        # The instelling's name, as `jeugdstroom sender add --name` records it for the monitor.
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            await completeness.set_name(conn, SENDER, "Jeugdzorg Test")
+        finally:
+            await conn.close()
         response = await page.goto(f"{monitor.url}/?poll=1")
         assert response is not None and response.status == 200
         assert "default-src 'none'" in (await response.all_headers())["content-security-policy"]
@@ -234,6 +274,68 @@ async def test_dashboard_renders_live_public_indicators(infra: Infra, log_dir: P
         assert int(await page.locator("body").get_attribute("data-refreshes") or "0") > refreshes_before
 
         # Filter by gemeente: Wijchen's 3 episodes are a small cell: "<10" or nothing in public output.
+        # Completeness: every event was accepted today, by one instelling with no rhythm yet: "data t/m" today.
+        today = datetime.now(TZ).date()
+        text = page.locator("#completeness-text")
+        await wait_until(lambda: _contains(text.inner_text(), f"Data t/m {dutch_date(today)}"), 20, what="data t/m")
+        assert "1 instelling: 1 nog zonder ritme" in await text.inner_text()
+        assert await page.locator("#completeness-details").is_hidden()  # public: no per-instelling list
+        op = {
+            "authorization": f"Bearer {settings.operator_token.get_secret_value() if settings.operator_token else ''}"
+        }
+        async with httpx.AsyncClient(base_url=monitor.url, timeout=5) as c:
+            public = (await c.get("/v1/completeness")).json()
+            operator = (await c.get("/v1/completeness", headers=op)).json()
+            by_instelling = (await c.get("/v1/indicators/separaties", params={"group_by": "instelling"})).json()
+        assert (public["data_tm"], public["instellingen"], public["onbekend"]) == (today.isoformat(), 1, 1)
+        assert public["per_instelling"] is None
+        [mine] = operator["per_instelling"]
+        assert (mine["instelling"], mine["naam"], mine["status"], mine["last_day"]) == (
+            SENDER,
+            "Jeugdzorg Test",
+            "onbekend",
+            today.isoformat(),
+        )
+        # the instelling by name in the API rows and in the page's per-instelling table (code in the tooltip)
+        assert {r["names"]["instelling"] for r in by_instelling["rows"]} == {"Jeugdzorg Test"}
+        name_cell = page.locator(
+            f'#ind-separaties [data-role="instelling-table"] tr[data-instelling="{SENDER}"] th span'
+        )
+        await wait_until(lambda: _equals(name_cell.inner_text(), "Jeugdzorg Test"), 20, what="instelling name")
+        assert await name_cell.get_attribute("title") == f"Instellingscode {SENDER}"
+
+        # Map: all 42 jeugdregio's at their positions; only Rijk van Nijmegen has separaties (shown or suppressed
+        # as the public API says), the others are empty.
+        dots = page.locator("#compare-map .map-area")
+        await wait_until(lambda: _count(dots, 42), 20, what="42 jeugdregio's on the map")
+        regio_rows = await public_rows(monitor, period="month", group_by="jeugdregio", **{"from": f"{this_key}-01"})
+        jz32 = [r for r in regio_rows if r["dims"]["jeugdregio"] == "JZ32" and row_start(r).startswith(this_key)]
+        assert len(jz32) == 1 and {r["dims"]["jeugdregio"] for r in regio_rows} == {"JZ32"}
+        dot = page.locator('#compare-map .map-area[data-code="JZ32"]')
+        await wait_until(
+            lambda: _attr(dot, "data-suppressed", str(jz32[0]["suppressed"]).lower()), 20, what="JZ32 on the map"
+        )
+        classes = {
+            await d.get_attribute("data-class")
+            for d in await dots.all()
+            if await d.get_attribute("data-code") != "JZ32"
+        }
+        assert classes == {"0"}
+
+        # CSV: the page's download of the trend table equals the API's format=csv for the same query.
+        await page.locator("#ind-separaties details summary").click()
+        async with page.expect_download() as dl_info:
+            await page.get_by_role("button", name="Download CSV van Separaties en afzonderingen gestart").click()
+        download = await dl_info.value
+        page_csv = (await asyncio.to_thread(Path(await download.path()).read_bytes)).decode("utf-8")
+        async with httpx.AsyncClient(timeout=5) as c:
+            api = await c.get(trend_urls[-1], params={"format": "csv"})
+        assert api.status_code == 200 and api.headers["content-type"].startswith("text/csv")
+        assert page_csv == api.text, (page_csv, api.text)
+        assert page_csv.startswith("\ufeffindicator;versie;periode;start;waarde;onderdrukt;")
+        ARTIFACTS.mkdir(exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / "dashboard-live-map.png"), full_page=True)
+
         await page.get_by_label("Gemeente").select_option(WIJCHEN)
         wijchen = await api_headline(monitor, now.year, gemeente=WIJCHEN)
         assert wijchen in {"<10", "0"}
@@ -501,6 +603,39 @@ def _names(dims: dict[str, str]) -> dict[str, str]:
     return {k: names[v] for k, v in dims.items() if k in ("gemeente", "jeugdregio")}
 
 
+#: /v1/completeness as the operator sees it (per instelling); the page shows what the API gives.
+COMPLETENESS: dict[str, Any] = {
+    "as_of": "2026-12-06",
+    "data_tm": "2026-12-04",
+    "instellingen": 2,
+    "op_schema": 1,
+    "achter": 1,
+    "onbekend": 0,
+    "per_instelling": [
+        {
+            "instelling": "11111111",
+            "naam": "Instelling Noord",
+            "last_event_at": "2026-12-04T10:00:00+00:00",
+            "last_day": "2026-12-04",
+            "active_days": 200,
+            "rhythm_days": 1.0,
+            "allowance_days": 3,
+            "status": "op_schema",
+        },
+        {
+            "instelling": "22222222",
+            "naam": None,
+            "last_event_at": "2026-11-01T10:00:00+00:00",
+            "last_day": "2026-11-01",
+            "active_days": 40,
+            "rhythm_days": 7.0,
+            "allowance_days": 15,
+            "status": "achter",
+        },
+    ],
+}
+
+
 def analyst_config() -> dict[str, Any]:
     """/dashboard/config.json with the product's positions of these areas (jeugdstroom.common geography)."""
     g_pos, r_pos = positions(geography.geography())
@@ -517,8 +652,9 @@ def analyst_rows(indicator: str, params: dict[str, str], now: datetime) -> list[
     start = _period_start(now, period)
     if indicator != "separaties":
         return [{"period": "month", "start": start, "dims": {}, "value": 3, "suppressed": False, "version": 2}]
-    if group_by == "instelling":
-        return docs_rows(indicator, "year", group_by, now.year, now.strftime("%Y-%m"))
+    if group_by == "instelling":  # the first instelling with the name its sender registration gave
+        rows = docs_rows(indicator, "year", group_by, now.year, now.strftime("%Y-%m"))
+        return [{**rows[0], "names": {"instelling": "Instelling Noord"}}, *rows[1:]]
     if group_by in ("jeugdregio", "gemeente"):
         if group_by == "gemeente":
             values = GEMEENTE_VALUES if params.get("jeugdregio") == "JZ32" else {}
@@ -577,6 +713,8 @@ async def test_dashboard_for_the_analyst(browser_context: Any) -> None:
             await route.fulfill(json=analyst_config())
         elif path == "/v1/indicators":
             await route.fulfill(json=ANALYST_CATALOGUE)
+        elif path == "/v1/completeness":
+            await route.fulfill(json=COMPLETENESS)
         elif path.startswith("/v1/indicators/"):
             requests.append(url)
             if failing["on"]:
@@ -597,6 +735,22 @@ async def test_dashboard_for_the_analyst(browser_context: Any) -> None:
     await page.route("http://dashboard.test/**", handle)
     await page.goto("http://dashboard.test/?poll=1")
     await page.wait_for_selector('body[data-compare="separaties:jeugdregio:"]', timeout=30_000)
+
+    # Completeness: "data t/m" and, where the API gives it, the list per instelling (by name, code in the tooltip).
+    want = "Data t/m 4 december 2026 · 2 instellingen: 1 binnen hun ritme, 1 achter"
+    await wait_until(lambda: _equals(page.locator("#completeness-text").inner_text(), want), 20, what="data t/m")
+    behind = page.locator('#completeness-table tr[data-code="22222222"]')
+    assert await behind.get_attribute("data-status") == "achter"
+    cells = [(await c.text_content() or "").strip() for c in await behind.locator("th, td").all()]
+    assert cells == ["22222222", "1 november 2026", "elke 7 dag(en), uiterlijk na 15", "achter"], cells
+    noord = page.locator('#completeness-table tr[data-code="11111111"] th span')
+    assert await noord.text_content() == "Instelling Noord" and await noord.get_attribute("title") == (
+        "Instellingscode 11111111"
+    )
+    # the per-instelling target table names the instelling too
+    assert await page.locator(
+        '#ind-separaties [data-role="instelling-table"] tr[data-instelling="11111111"] th span'
+    ).text_content() == ("Instelling Noord")
 
     # Comparison, nationally: every jeugdregio by name (code in the tooltip), sorted high to low, suppressed as <10.
     table = page.locator("#compare-table tbody tr")
@@ -629,7 +783,9 @@ async def test_dashboard_for_the_analyst(browser_context: Any) -> None:
     assert "jeugdregio=JZ32" in page.url
     await wait_until(lambda: _count(dots, 3), 20, what="the region's three gemeenten on the map")
     # per 1,000 jeugdigen where the rows carry it: sorted by it, in the table and on the map
-    await wait_until(lambda: _contains(page.locator("#compare-what").inner_text(), "per 1.000 jeugdigen"), 20, what="rate")
+    await wait_until(
+        lambda: _contains(page.locator("#compare-what").inner_text(), "per 1.000 jeugdigen"), 20, what="rate"
+    )
     table_codes = [await table.nth(k).get_attribute("data-code") for k in range(3)]
     assert table_codes == ["GM0209", "GM0268", "GM0296"], table_codes
     assert (await table.nth(0).locator("td").nth(4).text_content() or "").strip() == "4,1"

@@ -182,7 +182,9 @@
     }
     const headers = { accept: "application/json" };
     const token = accessToken();
-    if (token && url.pathname.startsWith("/v1/indicators/")) headers.authorization = `Bearer ${token}`;
+    if (token && (url.pathname.startsWith("/v1/indicators/") || url.pathname === "/v1/completeness")) {
+      headers.authorization = `Bearer ${token}`;
+    }
     const resp = await fetch(url, { headers, cache: "no-store", credentials: "omit" });
     if (!resp.ok) throw new Error(`${resp.status} ${resp.statusText} (${url.pathname})`);
     const body = await resp.json();
@@ -631,7 +633,9 @@
         key: String(r.dims.instelling || ""),
         data: { instelling: String(r.dims.instelling || ""), status: r.status || "none" },
         cells: [
-          { text: r.dims.instelling || "onbekend" },
+          r.names && r.names.instelling
+            ? { text: r.names.instelling, title: `Instellingscode ${r.dims.instelling}` } // the name `sender add` registered
+            : { text: r.dims.instelling || "onbekend" },
           cellSpec(ind, r),
           r.status ? { status: r.status } : { status: null, text: "–" },
         ],
@@ -1055,6 +1059,48 @@
     window.setTimeout(() => URL.revokeObjectURL(url), 10000);
   }
 
+  // --- completeness: "data t/m <date>" and, for the operator or an instelling's own token, per instelling ---------
+  const dayLabel = new Intl.DateTimeFormat("nl-NL", { day: "numeric", month: "long", year: "numeric", timeZone: "UTC" });
+  const STATUS_NL = { op_schema: "binnen ritme", achter: "achter", onbekend: "nog geen ritme" };
+
+  async function refreshCompleteness() {
+    const line = document.getElementById("completeness");
+    let doc;
+    try {
+      doc = await getJSON("/v1/completeness");
+    } catch (err) {
+      line.hidden = true; // an older monitor without the endpoint: say nothing rather than something wrong
+      return;
+    }
+    line.hidden = false;
+    const dated = doc.data_tm ? dayLabel.format(new Date(`${doc.data_tm}T00:00:00Z`)) : null;
+    const parts = [];
+    if (doc.op_schema) parts.push(`${doc.op_schema} binnen hun ritme`);
+    if (doc.achter) parts.push(`${doc.achter} achter`);
+    if (doc.onbekend) parts.push(`${doc.onbekend} nog zonder ritme`);
+    const text = dated
+      ? `Data t/m ${dated} · ${doc.instellingen} ${doc.instellingen === 1 ? "instelling" : "instellingen"}: ${parts.join(", ")}`
+      : "Nog geen gegevens ontvangen";
+    const summary = document.getElementById("completeness-text");
+    if (summary.textContent !== text) summary.textContent = text;
+    line.dataset.dataTm = doc.data_tm || "";
+    line.dataset.achter = String(doc.achter || 0);
+    const details = document.getElementById("completeness-details");
+    const list = Array.isArray(doc.per_instelling) ? doc.per_instelling : null;
+    details.hidden = !list;
+    if (!list) return;
+    updateTable(document.getElementById("completeness-table").tBodies[0], list.map((a) => ({
+      key: a.instelling,
+      data: { code: a.instelling, status: a.status },
+      cells: [
+        { text: a.naam || a.instelling, title: `Instellingscode ${a.instelling}` },
+        { text: dayLabel.format(new Date(`${a.last_day}T00:00:00Z`)) },
+        { text: a.rhythm_days === null ? "–" : `elke ${nf.format(a.rhythm_days)} dag(en), uiterlijk na ${a.allowance_days}` },
+        { text: STATUS_NL[a.status] || a.status },
+      ],
+    })));
+  }
+
   // --- the refresh loop ------------------------------------------------------------------------------
   function schedule(ms) {
     window.clearTimeout(state.timer);
@@ -1113,6 +1159,7 @@
       } catch (err) {
         failed.push(err.message);
       }
+      await refreshCompleteness();
       setError(failed.length ? `Niet alle indicatoren konden worden opgehaald (some indicators failed): ${failed.join("; ")}` : "");
     } catch (err) {
       setError(`Gegevens konden niet worden opgehaald (could not load data): ${err.message}. Nieuwe poging volgt.`);
