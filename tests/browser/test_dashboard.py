@@ -557,7 +557,9 @@ async def test_dashboard_sends_a_reader_token_as_a_header_and_shows_its_scope(br
     assert await page.evaluate("() => sessionStorage.getItem('jeugdstroom.token')") == token
     assert await page.locator("#access-token").input_value() == ""  # not left in the field
     sent = [u for u, auth in seen if auth == f"Bearer {token}"]
-    assert sent and all("/v1/indicators/" in u for u in sent)  # only to the indicator API
+    # only to the indicator API and completeness (per instelling for the operator or the instelling's own token)
+    assert sent and all("/v1/indicators/" in u or u.endswith("/v1/completeness") for u in sent)
+    assert any("/v1/indicators/" in u for u in sent)
     assert not any(token in u for u, _ in seen) and token not in page.url  # never in a URL
 
     await page.get_by_role("button", name="Wis").click()
