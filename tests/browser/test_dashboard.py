@@ -26,7 +26,7 @@ import asyncpg
 import httpx
 import pytest
 
-from jeugdstroom.common import geography
+from jeugdstroom.common import access, geography
 from jeugdstroom.common.geography import positions
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.monitor import completeness
@@ -222,6 +222,8 @@ async def test_dashboard_renders_live_public_indicators(infra: Infra, log_dir: P
         conn = await asyncpg.connect(settings.database_url)
         try:
             await completeness.set_name(conn, SENDER, "Jeugdzorg Test")
+            own = await access.add_token(conn, "instelling zelf", f"instelling:{SENDER}")
+            other = await access.add_token(conn, "andere instelling", "instelling:99999999")
         finally:
             await conn.close()
         response = await page.goto(f"{monitor.url}/?poll=1")
@@ -286,9 +288,13 @@ async def test_dashboard_renders_live_public_indicators(infra: Infra, log_dir: P
         async with httpx.AsyncClient(base_url=monitor.url, timeout=5) as c:
             public = (await c.get("/v1/completeness")).json()
             operator = (await c.get("/v1/completeness", headers=op)).json()
+            own_view = (await c.get("/v1/completeness", headers={"authorization": f"Bearer {own}"})).json()
+            other_view = (await c.get("/v1/completeness", headers={"authorization": f"Bearer {other}"})).json()
             by_instelling = (await c.get("/v1/indicators/separaties", params={"group_by": "instelling"})).json()
         assert (public["data_tm"], public["instellingen"], public["onbekend"]) == (today.isoformat(), 1, 1)
         assert public["per_instelling"] is None
+        # per instelling: the operator sees all, an instelling's token its own only
+        assert own_view["per_instelling"] == operator["per_instelling"] and other_view["per_instelling"] == []
         [mine] = operator["per_instelling"]
         assert (mine["instelling"], mine["naam"], mine["status"], mine["last_day"]) == (
             SENDER,
@@ -334,7 +340,7 @@ async def test_dashboard_renders_live_public_indicators(infra: Infra, log_dir: P
         assert page_csv == api.text, (page_csv, api.text)
         assert page_csv.startswith("\ufeffindicator;versie;periode;start;waarde;onderdrukt;")
         ARTIFACTS.mkdir(exist_ok=True)
-        await page.screenshot(path=str(ARTIFACTS / "dashboard-live-map.png"), full_page=True)
+        await page.locator("#vergelijking").screenshot(path=str(ARTIFACTS / "dashboard-live-map.png"))
 
         await page.get_by_label("Gemeente").select_option(WIJCHEN)
         wijchen = await api_headline(monitor, now.year, gemeente=WIJCHEN)

@@ -945,8 +945,8 @@
     node.dataset.sig = sig;
     const caption = document.getElementById("compare-map-caption");
     const what = `${ind.title_nl || ind.id}${rates ? " per 1.000 jeugdigen" : ""} per ${level === "gemeente" ? `gemeente van ${areaName("jeugdregio", regio)}` : "jeugdregio"}`;
-    caption.textContent = `Kaart: ${what}. Een punt per ${level === "gemeente" ? "gemeente" : "jeugdregio"} op zijn ongeveer`
-      + ` middelpunt; kies een punt (of Enter op een punt) om ${level === "gemeente" ? "die gemeente" : "die jeugdregio"} te filteren.`
+    caption.textContent = `Kaart: ${what}. Een punt per ${level === "gemeente" ? "gemeente" : "jeugdregio"}, bij benadering`
+      + ` op zijn middelpunt; kies een punt (klik, of pijltjestoetsen en Enter) om ${level === "gemeente" ? "die gemeente" : "die jeugdregio"} te filteren.`
       + " De tabel van de vergelijking bevat dezelfde waarden.";
     if (!dots.length) { node.replaceChildren(el("p", { text: "Geen posities voor deze gebieden." })); return; }
     // bounds: the Netherlands, or the region's points with a margin
