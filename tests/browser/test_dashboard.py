@@ -644,11 +644,23 @@ COMPLETENESS: dict[str, Any] = {
 }
 
 
+def _square(lon: float, lat: float, d: float = 0.025) -> list[list[list[float]]]:
+    return [[[lon - d, lat - d], [lon + d, lat - d], [lon + d, lat + d], [lon - d, lat + d], [lon - d, lat - d]]]
+
+
+#: /dashboard/boundaries.json (monitor/dashboard/boundaries.py's shape): two of the region's gemeenten have one.
+BOUNDARIES: dict[str, Any] = {
+    "gemeente": {"GM0268": _square(5.85, 51.84), "GM0209": _square(5.77, 51.86)},
+    "jeugdregio": {},
+}
+
+
 def analyst_config() -> dict[str, Any]:
     """/dashboard/config.json with the product's positions of these areas (jeugdstroom.common geography)."""
     g_pos, r_pos = positions(geography.geography())
     return {
         "suppression_threshold": 10,
+        "boundaries": True,  # JEUGDSTROOM_GEOJSON_FILE set: shapes where it has them (BOUNDARIES), dots elsewhere
         "jeugdregios": [{**r, "lat": r_pos[r["jeugdregio"]][0], "lon": r_pos[r["jeugdregio"]][1]} for r in REGIOS],
         "gemeenten": [{**g, "lat": g_pos[g["gemeente"]][0], "lon": g_pos[g["gemeente"]][1]} for g in GEMEENTEN],
     }
@@ -723,6 +735,8 @@ async def test_dashboard_for_the_analyst(browser_context: Any) -> None:
             await route.fulfill(json=ANALYST_CATALOGUE)
         elif path == "/v1/completeness":
             await route.fulfill(json=COMPLETENESS)
+        elif path == "/dashboard/boundaries.json":
+            await route.fulfill(json=BOUNDARIES)
         elif path.startswith("/v1/indicators/"):
             requests.append(url)
             if failing["on"]:
@@ -799,6 +813,9 @@ async def test_dashboard_for_the_analyst(browser_context: Any) -> None:
     assert (await table.nth(0).locator("td").nth(4).text_content() or "").strip() == "4,1"
     wijchen = page.locator('#compare-map .map-area[data-code="GM0296"]')
     assert await wijchen.get_attribute("data-suppressed") == "true"
+    # operator-supplied boundaries: a shape where the file has one, the dot elsewhere
+    assert await page.locator('#compare-map .map-area[data-code="GM0268"] path').count() == 1
+    assert await wijchen.locator("circle").count() == 1 and await wijchen.locator("path").count() == 0
     assert await page.locator('#compare-map .map-area[data-code="GM0209"]').get_attribute("aria-label") == (
         "Beuningen: 4,1 per 1.000 jeugdigen"
     )

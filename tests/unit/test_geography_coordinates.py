@@ -97,3 +97,65 @@ def test_the_geography_document_and_the_dashboard_config_carry_the_positions() -
     config = TestClient(app).get("/dashboard/config.json").json()
     assert all("lat" in g and "lon" in g for g in config["gemeenten"])
     assert len([r for r in config["jeugdregios"] if "lat" in r]) == 42
+
+
+# -- operator-supplied boundaries (JEUGDSTROOM_GEOJSON_FILE) ----------------------------------------------------
+def square(code: str, lon: float, lat: float, d: float = 0.03, prop: str = "statcode") -> dict[str, object]:
+    ring = [[lon - d, lat - d], [lon + d, lat - d], [lon + d, lat + d], [lon - d, lat + d], [lon - d, lat - d]]
+    return {"type": "Feature", "properties": {prop: code}, "geometry": {"type": "Polygon", "coordinates": [ring]}}
+
+
+def test_boundaries_of_a_geojson_file_by_cbs_code_and_served_to_the_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from jeugdstroom.common.settings import Settings
+    from jeugdstroom.monitor.dashboard import add_dashboard_routes, boundaries
+
+    multi = {
+        "type": "Feature",
+        "properties": {"code": "JZ32", "naam": "Rijk van Nijmegen"},
+        "geometry": {"type": "MultiPolygon", "coordinates": [square("x", 5.8, 51.8)["geometry"]["coordinates"]] * 2},  # type: ignore[index]
+    }
+    doc = {"type": "FeatureCollection", "features": [square("GM0268", 5.85, 51.84), multi]}
+    parsed = boundaries.parse(doc)
+    assert set(parsed["gemeente"]) == {"GM0268"} and len(parsed["jeugdregio"]["JZ32"]) == 2
+    assert parsed["gemeente"]["GM0268"][0][0] == [5.82, 51.81]
+
+    path = tmp_path / "grenzen.geojson"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    monkeypatch.setenv(boundaries.GEOJSON_FILE_ENV, str(path))
+    boundaries.boundaries.cache_clear()
+    try:
+        app = FastAPI()
+        add_dashboard_routes(app, Settings())
+        client = TestClient(app)
+        assert client.get("/dashboard/config.json").json()["boundaries"] is True
+        assert client.get("/dashboard/boundaries.json").json()["jeugdregio"]["JZ32"] == parsed["jeugdregio"]["JZ32"]
+        monkeypatch.delenv(boundaries.GEOJSON_FILE_ENV)
+        boundaries.boundaries.cache_clear()
+        plain = FastAPI()
+        add_dashboard_routes(plain, Settings())
+        assert TestClient(plain).get("/dashboard/boundaries.json").status_code == 404
+    finally:
+        boundaries.boundaries.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("doc", "error"),
+    [
+        ({"type": "Feature"}, "not a GeoJSON FeatureCollection"),
+        ({"type": "FeatureCollection", "features": [square("Nijmegen", 5.85, 51.84, prop="naam")]}, "no CBS code"),
+        ({"type": "FeatureCollection", "features": [square("GM0268", 187000, 428000)]}, "RD New"),  # metres
+        ({"type": "FeatureCollection", "features": []}, "no features"),
+    ],
+)
+def test_a_broken_boundaries_file_is_refused(doc: dict[str, object], error: str) -> None:
+    from jeugdstroom.monitor.dashboard.boundaries import BoundaryError, parse
+
+    with pytest.raises(BoundaryError, match=error):
+        parse(doc)

@@ -16,12 +16,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from jeugdstroom.common import geography
 from jeugdstroom.common.settings import Settings
+from jeugdstroom.monitor.dashboard import boundaries
 
 STATIC = Path(__file__).resolve().parent / "static"
 STATIC_PREFIX = "/dashboard/static"
@@ -45,6 +46,17 @@ def _latlon(point: tuple[float, float] | None) -> dict[str, float]:
 def add_dashboard_routes(app: FastAPI, settings: Settings) -> None:
     """Serve the dashboard page at ``/``, its static files and its small configuration document."""
     app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC), name="dashboard-static")
+    shapes = boundaries.boundaries()  # a broken JEUGDSTROOM_GEOJSON_FILE fails the start, not the page
+
+    @app.get(
+        "/dashboard/boundaries.json",
+        tags=["dashboard"],
+        summary="Area boundaries of JEUGDSTROOM_GEOJSON_FILE for the map (404 when none are configured)",
+    )
+    async def dashboard_boundaries() -> dict[str, Any]:
+        if shapes is None:
+            raise HTTPException(404, f"no boundaries configured ({boundaries.GEOJSON_FILE_ENV})")
+        return shapes
 
     @app.get("/", include_in_schema=False)
     async def dashboard_page() -> FileResponse:
@@ -61,6 +73,7 @@ def add_dashboard_routes(app: FastAPI, settings: Settings) -> None:
         g_pos, r_pos = geography.positions(geo)  # the dot map's approximate positions (data/coordinates.csv)
         return {
             "suppression_threshold": settings.suppression_threshold,
+            "boundaries": shapes is not None,
             "gemeenten": [
                 {"gemeente": g.code, "naam": g.naam, "jeugdregio": g.jeugdregio, **_latlon(g_pos.get(g.code))}
                 for g in gemeenten

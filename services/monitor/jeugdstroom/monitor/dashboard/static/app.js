@@ -68,6 +68,7 @@
     paused: false,        // auto-refresh paused by the reader (WCAG 2.2.2)
     errorText: "",        // the error line's text; written (and so announced) only when it changes
     compare: null,        // {ind, level, rows, ...} of the comparison view
+    boundaries: null,     // {gemeente: {code: rings}, jeugdregio: {...}} of JEUGDSTROOM_GEOJSON_FILE, if any
     generation: 0,        // bumped on every filter change; stale responses are dropped
     refreshes: 0,
     timer: null,
@@ -910,6 +911,11 @@
     return node;
   }
 
+  // An SVG path of polygon rings ([[lon, lat], ...]); holes and islands by the even-odd rule.
+  function pathOf(rings, x, y) {
+    return rings.map((ring) => `M${ring.map(([lon, lat]) => `${x(lon)} ${y(lat)}`).join("L")}Z`).join("");
+  }
+
   function mapClasses(values) {
     const max = Math.max(0, ...values);
     if (max <= 0) return { edges: [], classOf: () => 0 };
@@ -935,10 +941,11 @@
     const places = new Map((level === "gemeente" ? state.config.gemeenten : state.config.jeugdregios || [])
       .filter((p) => typeof p.lat === "number" && typeof p.lon === "number")
       .map((p) => [level === "gemeente" ? p.gemeente : p.jeugdregio, p]));
-    const dots = items.filter((i) => places.has(i.code));
+    const shapes = (state.boundaries && state.boundaries[level]) || {};
+    const dots = items.filter((i) => places.has(i.code) || shapes[i.code]);
     const values = dots.filter((i) => i.row && !i.row.suppressed && Number.isFinite(i.sortValue)).map((i) => i.sortValue);
     const { edges, classOf } = mapClasses(values);
-    const sig = JSON.stringify([level, regio, rates, dots.map((i) => [i.code, i.sortValue, i.row && i.row.suppressed, i.selected])]);
+    const sig = JSON.stringify([level, regio, rates, Boolean(state.boundaries), dots.map((i) => [i.code, i.sortValue, i.row && i.row.suppressed, i.selected])]);
     const back = document.getElementById("map-national");
     if (back) back.hidden = !state.filters.jeugdregio && !state.filters.gemeente;
     if (node.dataset.sig === sig) return;
@@ -952,9 +959,11 @@
     // bounds: the Netherlands, or the region's points with a margin
     let b = NL_BOUNDS;
     if (level === "gemeente") {
-      const lats = dots.map((i) => places.get(i.code).lat);
-      const lons = dots.map((i) => places.get(i.code).lon);
-      const pad = 0.08;
+      const pts = dots.flatMap((i) => (shapes[i.code] ? shapes[i.code].flat().map(([lon, lat]) => ({ lat, lon })) : [places.get(i.code)]));
+      const lats = pts.map((p) => p.lat);
+      const lons = pts.map((p) => p.lon);
+      // a margin of a seventh of the region's extent (at least about 2 km), so the dots fill the map
+      const pad = Math.max(0.02, (Math.max(...lats) - Math.min(...lats)) / 7, ((Math.max(...lons) - Math.min(...lons)) * 0.62) / 7);
       b = { minLat: Math.min(...lats) - pad, maxLat: Math.max(...lats) + pad, minLon: Math.min(...lons) - pad / 0.62, maxLon: Math.max(...lons) + pad / 0.62 };
     }
     const k = Math.cos((52.2 * Math.PI) / 180);
@@ -971,8 +980,10 @@
     // every gemeente of the indeling as a faint point: the country's (or the surroundings') shape, decoration only
     const inside = (g) => g.lat >= b.minLat && g.lat <= b.maxLat && g.lon >= b.minLon && g.lon <= b.maxLon;
     const backdrop = svg("g", { class: "map-backdrop", "aria-hidden": "true" },
-      ...(state.config.gemeenten || []).filter((g) => typeof g.lat === "number" && typeof g.lon === "number" && inside(g))
-        .map((g) => svg("circle", { cx: x(g.lon), cy: y(g.lat), r: level === "gemeente" ? 4 : 2.5, fill: "#d5dbe3" })));
+      ...(state.boundaries && Object.keys(state.boundaries.gemeente || {}).length
+        ? Object.values(state.boundaries.gemeente).map((rings) => svg("path", { d: pathOf(rings, x, y), fill: "#eef1f5", stroke: "#d5dbe3", "fill-rule": "evenodd" }))
+        : (state.config.gemeenten || []).filter((g) => typeof g.lat === "number" && typeof g.lon === "number" && inside(g))
+          .map((g) => svg("circle", { cx: x(g.lon), cy: y(g.lat), r: level === "gemeente" ? 4 : 2.5, fill: "#d5dbe3" }))));
     const order = [...dots].sort((a, c) => Number(a.selected) - Number(c.selected)); // the selected one on top
     const groups = order.map((i) => {
       const p = places.get(i.code);
@@ -984,7 +995,9 @@
       const g = svg("g", { class: "map-area", role: "button", tabindex: "-1", "aria-label": label, "data-code": i.code,
         "data-selected": String(i.selected), "data-suppressed": String(suppressed), "data-class": has ? String(classOf(i.sortValue)) : suppressed ? "s" : "0" },
         svg("title", {}, `${label} · code ${i.code}`),
-        svg("circle", { cx: x(p.lon), cy: y(p.lat), r, fill, stroke: i.selected ? "#111" : "#4d5866", "stroke-width": i.selected ? 3 : 1 }));
+        shapes[i.code]
+          ? svg("path", { d: pathOf(shapes[i.code], x, y), "fill-rule": "evenodd", fill, stroke: i.selected ? "#111" : "#4d5866", "stroke-width": i.selected ? 3 : 1 })
+          : svg("circle", { cx: x(p.lon), cy: y(p.lat), r, fill, stroke: i.selected ? "#111" : "#4d5866", "stroke-width": i.selected ? 3 : 1 }));
       g.addEventListener("click", () => selectArea(level, i.code));
       g.addEventListener("keydown", (ev) => {
         if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); selectArea(level, i.code); return; }
@@ -1173,6 +1186,9 @@
     try {
       const [config, catalogue] = await Promise.all([getJSON("/dashboard/config.json"), getJSON("/v1/indicators")]);
       state.config = { ...state.config, ...config };
+      if (config.boundaries) { // operator-supplied shapes (optional); without them the map draws dots
+        try { state.boundaries = await getJSON("/dashboard/boundaries.json"); } catch (err) { state.boundaries = null; }
+      }
       state.indicators = chooseIndicators(Array.isArray(catalogue) ? catalogue : catalogue.indicators || []);
     } catch (err) {
       setError(`De catalogus kon niet worden geladen (could not load the catalogue): ${err.message}. Nieuwe poging volgt.`);
