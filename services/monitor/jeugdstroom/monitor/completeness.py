@@ -118,21 +118,24 @@ def merge(old: Activity | None, instelling: str, times: Sequence[datetime]) -> A
 
 async def record(conn: Conn, items: Iterable[tuple[str, datetime]]) -> None:
     """Fold a batch's (instelling, accepted_at) pairs into ``monitor.instelling_activity`` (in the batch's
-    transaction)."""
+    transaction). The merge happens in the upsert itself (the same rule as :func:`merge`), so two monitor processes
+    folding at once neither lose a day nor deadlock (rows are written in code order)."""
     batch = batch_activity(items)
     if not batch:
         return
-    rows = await conn.fetch(
-        "SELECT * FROM monitor.instelling_activity WHERE instelling = ANY($1::text[]) FOR UPDATE", list(batch)
-    )
-    stored = {r["instelling"]: Activity(**dict(r)) for r in rows}
-    merged = [merge(stored.get(k), k, v) for k, v in sorted(batch.items())]
+    args = []
+    for instelling, times in sorted(batch.items()):
+        days = sorted({t.astimezone(TZ).date() for t in times})
+        args.append((instelling, times[0], times[-1], days[0], days[-1], days))
     await conn.executemany(
-        "INSERT INTO monitor.instelling_activity (instelling, first_at, last_at, first_day, last_day, active_days)"
-        " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (instelling) DO UPDATE SET first_at = EXCLUDED.first_at,"
-        " last_at = EXCLUDED.last_at, first_day = EXCLUDED.first_day, last_day = EXCLUDED.last_day,"
-        " active_days = EXCLUDED.active_days",
-        [(a.instelling, a.first_at, a.last_at, a.first_day, a.last_day, a.active_days) for a in merged],
+        "INSERT INTO monitor.instelling_activity AS a"
+        " (instelling, first_at, last_at, first_day, last_day, active_days)"
+        " VALUES ($1, $2, $3, $4, $5, cardinality($6::date[]))"
+        " ON CONFLICT (instelling) DO UPDATE SET"
+        " first_at = LEAST(a.first_at, EXCLUDED.first_at), last_at = GREATEST(a.last_at, EXCLUDED.last_at),"
+        " first_day = LEAST(a.first_day, EXCLUDED.first_day), last_day = GREATEST(a.last_day, EXCLUDED.last_day),"
+        " active_days = a.active_days + (SELECT count(*) FROM unnest($6::date[]) AS d WHERE d > a.last_day)",
+        args,
     )
 
 
