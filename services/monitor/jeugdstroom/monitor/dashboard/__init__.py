@@ -6,7 +6,8 @@ seconds. Without a token every value it shows is public output (docs/privacy.md)
 token field is kept in the tab's sessionStorage and sent as a header (never in a URL), and the page shows the
 token's scope ("exact voor gemeente:GM0268"). It compares areas (every jeugdregio, or every gemeente of a region),
 draws the nulmeting and target where rows carry them, offers month, half-year and year periods with year-on-year, and
-exports the API's rows as CSV (README.md, Dashboard). The only server-side data it adds is ``/dashboard/config.json``: the suppression threshold and
+exports the API's rows as CSV (README.md, Dashboard); a dot map (or the shapes of ``JEUGDSTROOM_GEOJSON_FILE``,
+``boundaries.py``) colours the compared areas, and "data t/m" comes from ``/v1/completeness``. The only server-side data it adds is ``/dashboard/config.json``: the suppression threshold and
 every jeugdregio and gemeente of the current indeling with its name (for its filters) and its approximate position
 (for its dot map; ``data/coordinates.csv`` in jeugdstroom.common).
 """
