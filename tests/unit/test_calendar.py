@@ -24,4 +24,4 @@ def test_birthdays_of_a_leap_day_child_fall_on_the_first_of_march() -> None:
 def test_vocabulary_uses_only_values_of_the_closed_enums() -> None:
     assert set(get_args(PlaatsingVorm)) == vocabulary.VORMEN
     assert vocabulary.PLEEGZORG < vocabulary.GEZINSGERICHT < vocabulary.VORMEN
-    assert vocabulary.JEUGDBESCHERMING <= set(get_args(BeschikkingSoort))
+    assert set(get_args(BeschikkingSoort)) >= vocabulary.JEUGDBESCHERMING

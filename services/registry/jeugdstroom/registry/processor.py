@@ -22,7 +22,7 @@ from prometheus_client import Counter
 from pydantic import AwareDatetime, TypeAdapter
 from pydantic_core import SchemaSerializer
 
-from jeugdstroom.common import outbox
+from jeugdstroom.common import outbox, tracing
 from jeugdstroom.common.consumer import Decoded, Poison
 from jeugdstroom.common.contracts import event_uid, parse_published
 from jeugdstroom.common.contracts.entities import entity_topic_key
@@ -66,6 +66,7 @@ class RegistryProcessor:
         self.settings = settings
         self.group = group  # consumer group, processed-event log and outbox producer name
         self._pending: list[tuple[Counter, str, int]] = []  # metric increments of the transaction in progress
+        self._trace: list[tuple[str, bytes]] = []  # the batch span's context, for the records it writes
 
     def decode(self, record: InRecord) -> tuple[str, Any]:
         return decode_event(record)
@@ -77,6 +78,13 @@ class RegistryProcessor:
         self._pending = []
 
     async def apply(self, conn: Conn, items: Sequence[Decoded[Any]]) -> None:
+        """Traced as ``registry.batch``, linked to every input record's context; the changes carry its context."""
+        links = tracing.links(d.record.headers for d in items)
+        with tracing.span("registry.batch", tracing.SpanKind.CONSUMER, links, attributes={"jeugdstroom.events": len(items)}):
+            self._trace = tracing.headers()
+            await self._apply(conn, items)
+
+    async def _apply(self, conn: Conn, items: Sequence[Decoded[Any]]) -> None:
         self._pending = []  # a previous attempt that did not commit counts nothing
         facts = [(d.event_id, d.item) for d in items if d.item.type != "correctie"]
         corrections = [(d.event_id, json_value(d.item)) for d in items if d.item.type == "correctie"]
@@ -169,7 +177,7 @@ class RegistryProcessor:
             encoded(before) if before is not None else None,
             encoded(after) if after is not None else None,
         )
-        headers = cloudevent_headers(change_id, f"registry.change.{ch.entity}", "/registry", occurred_at)
+        headers = cloudevent_headers(change_id, f"registry.change.{ch.entity}", "/registry", occurred_at) + self._trace
         return entity_row(self.settings, change_id, pseudonym, accepted_at, occurred_at, ch.entity, before, after,
                           encoded), outbox.OutRow(topic, pseudonym.encode(), value, headers)
 
