@@ -12,6 +12,7 @@ import orjson
 from jeugdstroom.common import outbox, tracing
 from jeugdstroom.common.bsn import pseudonymise
 from jeugdstroom.common.contracts import event_uid
+from jeugdstroom.common.contracts.events import AnySubmitted
 from jeugdstroom.common.db import Conn
 from jeugdstroom.common.kafka import cloudevent_headers
 from jeugdstroom.common.settings import Settings
@@ -19,7 +20,7 @@ from jeugdstroom.common.settings import Settings
 PRODUCER = "intake"
 
 
-def published_form(submitted: Any, key: bytes) -> dict[str, Any]:
+def published_form(submitted: AnySubmitted, key: bytes) -> dict[str, Any]:
     """The event as published: the same JSON with ``child.bsn`` replaced by ``child.pseudonym``
     (also inside a correctie's replacement). ``accepted_at`` is left out (it is set on acceptance)."""
     doc: dict[str, Any] = submitted.model_dump(mode="json", exclude_none=True, exclude={"accepted_at"})
