@@ -45,8 +45,15 @@ def recorded() -> Iterator[InMemorySpanExporter]:
 
 def _traceparent(headers: Sequence[tuple[str, bytes]]) -> tuple[int, int]:
     """(trace id, span id) of a record's traceparent header."""
-    value = dict(headers)[tracing.TRACEPARENT].decode()
-    _version, trace_id, span_id, _flags = value.split("-")
+    return _ids_of(dict(headers)[tracing.TRACEPARENT].decode())
+
+
+#: The W3C context of the HTTP client that submits the event: intake.accept continues its trace.
+CALLER = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
+def _ids_of(traceparent: str) -> tuple[int, int]:
+    _version, trace_id, span_id, _flags = traceparent.split("-")
     return int(trace_id, 16), int(span_id, 16)
 
 
@@ -69,7 +76,7 @@ async def test_one_events_trace_is_followed_from_accept_to_the_indicator_topic(i
             await stack.enter_async_context(running_app(registry_app(settings)))
             await stack.enter_async_context(running_app(monitor_app(settings)))
             resp = await intake.post("/v1/events", json=separatie("e1", "s1", seed=5),
-                                     headers={"authorization": f"Bearer {token}"})
+                                     headers={"authorization": f"Bearer {token}", "traceparent": CALLER})
             assert resp.status_code == 202, resp.text
             typed = await wait_until(lambda: read_topic(settings, "separatie", 1.0), 30, what="typed record")
             changes = await wait_until(lambda: read_topic(settings, REGISTRY_CHANGES, 1.0), 30, what="change")
@@ -80,6 +87,7 @@ async def test_one_events_trace_is_followed_from_accept_to_the_indicator_topic(i
 
     # intake: the accept span's context is on the typed record
     (accept,) = [s for s in spans if s.name == "intake.accept"]
+    assert accept.parent is not None and (accept.parent.trace_id, accept.parent.span_id) == _ids_of(CALLER)
     assert _traceparent(typed[0].headers) == _ids(accept)
     assert accept.attributes is not None and accept.attributes["jeugdstroom.events"] == 1
     # the intake relay's publish links to it
@@ -96,7 +104,8 @@ async def test_one_events_trace_is_followed_from_accept_to_the_indicator_topic(i
     published = {_ids(p) for p in publications}
     assert {_traceparent(r.headers) for r in indicators} <= published
     assert row_context in published and _linking(spans, "outbox.publish", row_context)
-    # three separate traces joined by links, none of them orphaned: every span ended and was exported
+    # the caller's trace (with the accept), the batch's, the fold's and each publication's, joined by links
+    assert _ids(accept)[0] == _ids_of(CALLER)[0]
     assert len({_ids(s)[0] for s in (accept, batch, fold, *publications)}) == 3 + len(publications)
 
 

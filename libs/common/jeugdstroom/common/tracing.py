@@ -34,6 +34,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Link, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,18 @@ _state = {"enabled": False}
 #: A proxy until a provider is installed; it then delegates to that provider.
 _TRACER = trace.get_tracer("jeugdstroom")
 
-__all__ = ["TRACEPARENT", "SpanKind", "configure", "enabled", "headers", "install", "links", "span", "traceparent"]
+__all__ = [
+    "TRACEPARENT",
+    "ContextMiddleware",
+    "SpanKind",
+    "configure",
+    "enabled",
+    "headers",
+    "install",
+    "links",
+    "span",
+    "traceparent",
+]
 
 
 def enabled() -> bool:
@@ -170,3 +182,30 @@ def span(
     ctx = _context(parent) if parent is not None else None
     with _TRACER.start_as_current_span(name, context=ctx, kind=kind, links=list(links), attributes=attributes):
         yield
+
+
+class ContextMiddleware:
+    """ASGI middleware: an HTTP request's W3C ``traceparent``/``tracestate`` become the current context while it is
+    handled, so that a span it starts (``intake.accept``) continues the caller's trace. Passes through while tracing
+    is off."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not enabled() or scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        carrier = {
+            k.decode("latin-1"): v.decode("latin-1")
+            for k, v in scope.get("headers", ())
+            if k in (b"traceparent", b"tracestate")
+        }
+        if TRACEPARENT not in carrier:
+            await self.app(scope, receive, send)
+            return
+        token = otel_context.attach(_context(carrier))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            otel_context.detach(token)

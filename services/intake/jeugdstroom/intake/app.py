@@ -14,7 +14,7 @@ import orjson
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
-from jeugdstroom.common import problems
+from jeugdstroom.common import problems, tracing
 from jeugdstroom.common.consumer import StoredOffsetConsumer
 from jeugdstroom.common.observability import add_ops_routes
 from jeugdstroom.common.service import service_resources, supervise
@@ -98,6 +98,7 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
 
     app = FastAPI(title="jeugdstroom intake", version="1", lifespan=lifespan,
                   description="Submit youth-care events. Authenticate with `Authorization: Bearer <token>`.")
+    app.add_middleware(tracing.ContextMiddleware)  # a request's traceparent: the parent of intake.accept
 
     async def ready() -> bool:
         return bool(await state["res"].ready())
