@@ -493,3 +493,32 @@ async def test_with_the_broker_frozen_intake_still_answers_202_and_publishes_aft
         published = by_id[e["id"]]
         assert published["data"] == e["data"] and published["occurred_at"] == e["occurred_at"]
         assert published["child"]["pseudonym"] == pseudonymise(e["child"]["bsn"], settings.pseudonym_key_bytes)
+
+
+async def test_inbox_on_an_authenticating_broker_takes_the_sender_from_its_topic_not_a_token(settings: Settings) -> None:
+    """Per-sender inbox topics (JEUGDSTROOM_INBOX_PRINCIPALS): the processor against the database (the embedded
+    broker cannot authenticate, so the records are handed to it directly)."""
+    from jeugdstroom.common.consumer import Decoded
+    from jeugdstroom.common.kafka import InRecord
+    from jeugdstroom.intake.inbox import InboxProcessor
+
+    await register_sender(settings, SENDER)
+    sasl = settings.model_copy(update={"kafka_security_protocol": "SASL_SSL",
+                                       "inbox_principals": {"User:ggz": SENDER, "User:other": "87654321"}})
+    processor = InboxProcessor(sasl)
+    own = InRecord(sasl.topic(f"inbox.{SENDER}"), 0, 0, None, orjson.dumps(separatie("e1", "s1")))
+    # a registered sender's event on another principal's topic (whose sender is not registered): refused
+    foreign = InRecord(sasl.topic("inbox.87654321"), 0, 0, None, orjson.dumps(separatie("e2", "s2")))
+    items = [Decoded(r, *processor.decode(r)) for r in (own, foreign)]
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        async with conn.transaction():
+            await processor.apply(conn, items)
+        accepted = await conn.fetch("SELECT sender, event_id FROM intake.accepted_events")
+        dead = await conn.fetch("SELECT value FROM outbox WHERE topic = $1", settings.topic("deadletter"))
+    finally:
+        await conn.close()
+    assert [(r["sender"], r["event_id"]) for r in accepted] == [(SENDER, "e1")]
+    assert len(dead) == 1
+    letter = orjson.loads(dead[0]["value"])
+    assert letter["reason_class"] == "unauthorized" and "87654321" in letter["reason"]

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from jeugdstroom.cli.main import main
-from jeugdstroom.common import access, db
+from jeugdstroom.common import access, audit, db
 from jeugdstroom.common.access import Reader
 from jeugdstroom.intake.auth import Sender, add_sender, authenticate, revoke_sender, rotate_sender
 from jeugdstroom.intake.auth import token_hash as auth_hash
@@ -111,13 +111,13 @@ async def test_every_scope_reads_exact_values_inside_and_public_values_outside(i
         by_name: dict[str, int] = {}
         for r in rows:
             by_name[r["token_name"]] = by_name.get(r["token_name"], 0) + r["cells"]
-            assert r["cells"] > 0 and r["indicator"] and "period" in r["params"]
+            assert r["cells"] > 0 and r["resource"] and "period" in r["params"]
         assert by_name.pop(access.SETTINGS_OPERATOR) > 0  # the test's own operator reads
         assert by_name == {f"t-{n}": c for n, c in expected_audit.items() if c}
         assert {r["scope"] for r in rows} == set(SCOPES.values())
         assert not any(t in repr(rows) for t in tokens.values())
         # append-only: no update, no delete, no truncate; only the retention purge deletes
-        for sql in ("UPDATE monitor.audit SET cells = 0", "DELETE FROM monitor.audit", "TRUNCATE monitor.audit"):
+        for sql in ("UPDATE audit SET cells = 0", "DELETE FROM audit", "TRUNCATE audit"):
             with pytest.raises(asyncpg.RaiseError):
                 await conn.execute(sql)
         assert await scoped.purge(conn, timedelta(days=1)) == 0
@@ -246,6 +246,19 @@ async def test_findings_by_scope(infra: Infra) -> None:
             assert (await get(tokens[name])).status_code == 403
         for token in (None, tokens["expired"], tokens["revoked"], "jsr_wrong"):
             assert (await get(token)).status_code == 401
+    # every read that returned findings is on the audit trail (who, scope, how many), refused reads are not
+    conn = await db.connect(settings.database_url)
+    try:
+        trail = await audit.entries(conn, datetime(2000, 1, 1, tzinfo=UTC))
+    finally:
+        await conn.close()
+    assert [(r["token_name"], r["scope"], r["resource"], r["cells"]) for r in trail] == [
+        (access.SETTINGS_OPERATOR, "operator", "findings", 3),
+        ("t-operator", "operator", "findings", 3),
+        ("t-instelling", "instelling:11111111", "findings", 1),
+    ]
+    assert trail[2]["params"]["instelling"] == "11111111" and trail[2]["params"]["status"] == "all"
+    assert not any(t in repr(trail) for t in tokens.values())
 
 
 async def test_sender_tokens_expire_and_rotate_with_overlap(infra: Infra) -> None:

@@ -651,3 +651,15 @@ def test_indicator_alerts_match_the_catalogue_targets() -> None:
     assert set(alerted) == set(with_target)
     for ind_id, duration in alerted.items():
         assert {t.alert_for for t in with_target[ind_id].targets} == {duration}, ind_id
+
+
+def test_sasl_variant_gives_each_kafka_sender_an_inbox_topic_only_its_user_writes() -> None:
+    """Issue 20 item 5: the per-sender inbox topics (INBOX_SENDERS) and their grants; intake gets the mapping."""
+    compose = load_yaml(SASL)["services"]
+    script = "\n".join(compose["kafka-init"]["command"]).replace("$$", "$")
+    loop = script[script.index("for pair in $INBOX_SENDERS; do") : script.index("done", script.index("$INBOX_SENDERS; do"))]
+    assert 'create "$PREFIX.inbox.$code" --config retention.ms="$INBOX_RETENTION_MS"' in loop
+    assert 'acl "$user" --operation Write --operation Describe --topic "$PREFIX.inbox.$code"' in loop
+    assert 'acl intake --operation Read --operation Describe --topic "$PREFIX.inbox.$code"' in loop
+    assert "INBOX_SENDERS" in compose["kafka-init"]["environment"]
+    assert "JEUGDSTROOM_INBOX_PRINCIPALS" in compose["intake"]["environment"]

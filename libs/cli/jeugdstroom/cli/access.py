@@ -91,13 +91,15 @@ def parse_since(text: str, now: datetime) -> datetime:
 
 
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
-    from jeugdstroom.monitor.access import entries
+    from jeugdstroom.common.audit import entries
 
     try:
         since = parse_since(args.since, datetime.now(UTC))
     except ValueError:
         print("error: --since takes a date (2026-01-31) or a duration (7d, 12h)", file=sys.stderr)
         return 2
+
+    from jeugdstroom.common.audit import FINDINGS
 
     async def go(conn: Conn) -> int:
         for r in await entries(conn, since):
@@ -106,8 +108,8 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
             else:
                 params = ", ".join(f"{k}={v}" for k, v in r["params"].items() if v not in (None, "", []))
                 print(
-                    f"{r['at'].isoformat(timespec='seconds')}  {r['token_name']} ({r['scope']})  {r['indicator']}"
-                    f" [{params}]  {r['cells']} exact cells"
+                    f"{r['at'].isoformat(timespec='seconds')}  {r['token_name']} ({r['scope']})  {r['resource']}"
+                    f" [{params}]  {r['cells']} {'findings' if r['resource'] == FINDINGS else 'exact cells'}"
                 )
         return 0
 

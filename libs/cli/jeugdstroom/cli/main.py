@@ -27,11 +27,12 @@ def default_data_dir() -> Path:
 
 # -- single services ---------------------------------------------------------------------------------
 def run_service(name: str, settings: Settings) -> None:
-    from jeugdstroom.common import db
+    from jeugdstroom.common import db, tracing
     from jeugdstroom.common.observability import setup_logging
     from jeugdstroom.common.service import serve
 
     setup_logging(settings.log_level, name)
+    tracing.configure(name)  # off unless the OTEL_* environment names an exporter
     asyncio.run(db.migrate(settings.database_url))
     asyncio.run(_ensure_topics_with_retry(settings))
     if name == "intake":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,50 @@ COMPACTED: frozenset[str] = frozenset({REGISTRY_ENTITIES, INDICATORS})
 INBOX_AUTH_HEADER = "authorization"
 
 Headers = list[tuple[str, bytes]]
+
+_SENDER_CODE = re.compile(r"^([0-9]{8}|GM[0-9]{4})$")
+
+
+def authenticating(settings: Settings) -> bool:
+    """Whether the brokers authenticate every client (SASL, or TLS with client certificates): then a record's
+    writer is known to the broker — not to the reader (a record carries no principal) — and the Kafka inbox
+    identifies senders by topic instead of by a bearer token in a header."""
+    return settings.kafka_security_protocol != "PLAINTEXT"
+
+
+def inbox_sender_topics(settings: Settings) -> dict[str, str]:
+    """Short name of each sender's own inbox topic (``inbox.<code>``) → sender code, from
+    ``JEUGDSTROOM_INBOX_PRINCIPALS`` (principal → code). Only that principal may write its topic (an ACL, set
+    where the topic is created), so a record's topic names its authenticated sender. Empty on a broker without
+    authentication; raises ValueError for a mapping that cannot work (plaintext broker, malformed code, two
+    principals for one sender)."""
+    mapping = settings.inbox_principals
+    if not mapping:
+        return {}
+    if not authenticating(settings):
+        raise ValueError("JEUGDSTROOM_INBOX_PRINCIPALS needs a broker that authenticates its clients "
+                         "(JEUGDSTROOM_KAFKA_SECURITY_PROTOCOL SASL_SSL, SASL_PLAINTEXT or SSL)")
+    out: dict[str, str] = {}
+    for principal, code in mapping.items():
+        kind, _, name = principal.partition(":")
+        if not kind or not name:
+            raise ValueError(f"inbox principal {principal!r} is not of the form <type>:<name>, e.g. User:ggz-oost")
+        if not _SENDER_CODE.match(code):
+            raise ValueError(f"inbox principal {principal!r}: {code!r} is not a sender code (AGB or GMxxxx)")
+        topic = f"{INBOX}.{code}"
+        if topic in out:
+            raise ValueError(f"sender {code} has more than one inbox principal: give each its own sender code")
+        out[topic] = code
+    return out
+
+
+def inbox_topics(settings: Settings) -> dict[str, str | None]:
+    """The inbox topics intake consumes (full name) → the sender their topic identifies (None: by bearer token).
+    Without broker authentication: the shared ``inbox`` with its ``authorization`` header. With it: only the
+    per-sender topics (a header token on an authenticating broker would be a secret in the clear for nothing)."""
+    if not authenticating(settings):
+        return {settings.topic(INBOX): None}
+    return {settings.topic(short): code for short, code in inbox_sender_topics(settings).items()}
 
 
 def client_options(settings: Settings) -> dict[str, Any]:
@@ -112,8 +157,10 @@ def cloudevent_headers(event_id: str, event_type: str, source: str, time_iso: st
     ]
 
 
-async def ensure_topics(settings: Settings, names: Sequence[str] = ALL_TOPICS) -> None:
-    """Create the topics that do not exist yet (idempotent)."""
+async def ensure_topics(settings: Settings, names: Sequence[str] | None = None) -> None:
+    """Create the topics that do not exist yet (idempotent); by default every topic, with the per-sender inboxes."""
+    if names is None:
+        names = (*ALL_TOPICS, *inbox_sender_topics(settings))
     admin = AIOKafkaAdminClient(**client_options(settings))
     await admin.start()
     try:

@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     kafka_ssl_cafile: str | None = Field(None, description="CA bundle (PEM) to verify the brokers (SSL, SASL_SSL)")
     kafka_ssl_certfile: str | None = Field(None, description="Client certificate (PEM) for mutual TLS")
     kafka_ssl_keyfile: str | None = Field(None, description="Client key (PEM) for mutual TLS")
+    inbox_principals: dict[str, str] = Field(
+        default_factory=dict,
+        description="intake, with an authenticating broker: Kafka principal → sender code (JSON, e.g."
+        ' {"User:ggz-oost": "12345678"}); each sender writes its own inbox topic <prefix>.inbox.<code>, which only'
+        " that principal may write (deploy/README.md, Kafka inbox)",
+    )
     database_url: str = Field(
         "postgresql://postgres@127.0.0.1:5432/jeugdstroom", description="PostgreSQL connection URL"
     )

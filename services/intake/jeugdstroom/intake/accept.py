@@ -9,9 +9,10 @@ from typing import Any
 
 import orjson
 
-from jeugdstroom.common import outbox
+from jeugdstroom.common import outbox, tracing
 from jeugdstroom.common.bsn import pseudonymise
 from jeugdstroom.common.contracts import event_uid
+from jeugdstroom.common.contracts.events import AnySubmitted
 from jeugdstroom.common.db import Conn
 from jeugdstroom.common.kafka import cloudevent_headers
 from jeugdstroom.common.settings import Settings
@@ -19,7 +20,7 @@ from jeugdstroom.common.settings import Settings
 PRODUCER = "intake"
 
 
-def published_form(submitted: Any, key: bytes) -> dict[str, Any]:
+def published_form(submitted: AnySubmitted, key: bytes) -> dict[str, Any]:
     """The event as published: the same JSON with ``child.bsn`` replaced by ``child.pseudonym``
     (also inside a correctie's replacement). ``accepted_at`` is left out (it is set on acceptance)."""
     doc: dict[str, Any] = submitted.model_dump(mode="json", exclude_none=True, exclude={"accepted_at"})
@@ -54,8 +55,14 @@ async def accept(conn: Conn, settings: Settings, docs: list[dict[str, Any]],
     """Record and enqueue published-form events inside the caller's transaction (set-based).
 
     A (sender, id) seen before is a duplicate when its content hash is equal and a conflict otherwise;
-    within one call the first occurrence wins.
+    within one call the first occurrence wins. Traced as ``intake.accept``: the records carry its context.
     """
+    with tracing.span("intake.accept", attributes={"jeugdstroom.events": len(docs)}):
+        return await _accept(conn, settings, docs, now, tracing.headers())
+
+
+async def _accept(conn: Conn, settings: Settings, docs: list[dict[str, Any]], now: datetime,
+                  trace_headers: list[tuple[str, bytes]]) -> list[Outcome]:
     hashes = [content_hash(d) for d in docs]
     rows = await conn.fetch(
         """INSERT INTO intake.accepted_events (sender, event_id, type, content_hash, accepted_at)
@@ -86,7 +93,7 @@ async def accept(conn: Conn, settings: Settings, docs: list[dict[str, Any]],
                 settings.topic(doc["type"]),
                 doc["child"]["pseudonym"].encode(),
                 orjson.dumps({**doc, "accepted_at": stamp}),
-                cloudevent_headers(uid, doc["type"], f"/instelling/{doc['sender']}", doc["occurred_at"]),
+                cloudevent_headers(uid, doc["type"], f"/instelling/{doc['sender']}", doc["occurred_at"]) + trace_headers,
             ))
             outcomes.append(Outcome("accepted", doc["id"]))
         else:

@@ -4,6 +4,7 @@ metrics; its lifespan runs the outbox relay and the Kafka inbox consumer."""
 
 import asyncio
 import contextlib
+import logging
 import os
 import time
 from collections.abc import AsyncIterator
@@ -13,9 +14,8 @@ import orjson
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
-from jeugdstroom.common import problems
+from jeugdstroom.common import problems, tracing
 from jeugdstroom.common.consumer import StoredOffsetConsumer
-from jeugdstroom.common.kafka import INBOX
 from jeugdstroom.common.observability import add_ops_routes
 from jeugdstroom.common.service import service_resources, supervise
 from jeugdstroom.common.settings import Settings
@@ -32,6 +32,7 @@ from jeugdstroom.intake.ratelimit import SenderLimits, retry_after
 from jeugdstroom.intake.submission import Checked, accept_checked, check, summary
 
 #: Most events in one JSON array (and per NDJSON transaction); ``JEUGDSTROOM_MAX_BATCH`` overrides it.
+log = logging.getLogger(__name__)
 MAX_BATCH = int(os.environ.get("JEUGDSTROOM_MAX_BATCH", "1000"))
 #: A JSON body larger than this per allowed event is refused (413) before it is read.
 MAX_EVENT_BYTES = 64 * 1024
@@ -81,9 +82,13 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
 
             res.tasks.start("intake-sender-activity", sender_activity)
             inbox_task: asyncio.Task[None] | None = None
-            if inbox:
+            processor = InboxProcessor(settings) if inbox else None  # topics: shared, or one per sender principal
+            if processor is not None and not processor.topics:
+                log.warning("Kafka inbox off: the broker authenticates clients, but JEUGDSTROOM_INBOX_PRINCIPALS "
+                            "names no sender principal")
+            if processor is not None and processor.topics:
                 consumer: StoredOffsetConsumer[InboxItem] = StoredOffsetConsumer(
-                    settings, pool, INBOX_GROUP, [settings.topic(INBOX)], InboxProcessor(settings), "intake")
+                    settings, pool, INBOX_GROUP, sorted(processor.topics), processor, "intake")
                 inbox_task = asyncio.create_task(supervise("intake-inbox", consumer.run), name="intake-inbox")
             try:
                 yield
@@ -93,6 +98,7 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
 
     app = FastAPI(title="jeugdstroom intake", version="1", lifespan=lifespan,
                   description="Submit youth-care events. Authenticate with `Authorization: Bearer <token>`.")
+    app.add_middleware(tracing.ContextMiddleware)  # a request's traceparent: the parent of intake.accept
 
     async def ready() -> bool:
         return bool(await state["res"].ready())

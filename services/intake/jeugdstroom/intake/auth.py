@@ -71,6 +71,13 @@ async def revoke_sender(conn: Conn, code: str) -> bool:
     return bool(status.endswith(" 1"))
 
 
+async def registered(conn: Conn, code: str) -> Sender | None:
+    """A registered, unrevoked sender by code (the Kafka inbox on an authenticating broker: the topic, which only the
+    sender's principal may write, names the sender; no token is involved)."""
+    row = await conn.fetchrow("SELECT code, name FROM intake.senders WHERE code = $1 AND revoked_at IS NULL", code)
+    return Sender(row["code"], row["name"]) if row else None
+
+
 async def authenticate(conn: Conn, token: str) -> Sender | None:
     """The sender of a valid token: neither it nor its sender revoked, not expired."""
     row = await conn.fetchrow(

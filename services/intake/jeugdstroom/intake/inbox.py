@@ -1,7 +1,15 @@
-"""The Kafka inbox: senders that speak Kafka put the same JSON events on ``<prefix>.inbox`` with
-``authorization: Bearer <token>`` as a record header. Valid events take the HTTP path (check, pseudonymise,
-:func:`accept` in the consumer loop's transaction); everything else goes to the dead-letter topic with the
-reason.
+"""The Kafka inbox: senders that speak Kafka put the same JSON events on an inbox topic. Valid events take the HTTP
+path (check, pseudonymise, :func:`accept` in the consumer loop's transaction); everything else goes to the
+dead-letter topic with the reason.
+
+Who sent a record (:func:`jeugdstroom.common.kafka.inbox_topics`):
+
+* on a broker that authenticates its clients (SASL, mutual TLS), each sender writes its own topic
+  ``<prefix>.inbox.<code>``, which an ACL lets only its principal write (``JEUGDSTROOM_INBOX_PRINCIPALS`` maps
+  principal → code): the topic names the sender. A Kafka record carries no principal, and a header saying who wrote
+  it would be the writer's own claim, so the topic is the only trustworthy carrier. A header token is ignored there;
+* on a broker without authentication (the embedded one), the shared ``<prefix>.inbox`` with
+  ``authorization: Bearer <token>`` as a record header, checked like the HTTP bearer token.
 
 Decisions:
 
@@ -30,11 +38,11 @@ import orjson
 from jeugdstroom.common import outbox
 from jeugdstroom.common.consumer import Decoded, deadletter_row
 from jeugdstroom.common.db import Conn
-from jeugdstroom.common.kafka import INBOX_AUTH_HEADER, InRecord
+from jeugdstroom.common.kafka import INBOX_AUTH_HEADER, InRecord, inbox_topics
 from jeugdstroom.common.observability import consumer_metrics
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.intake.accept import PRODUCER
-from jeugdstroom.intake.auth import Sender, authenticate
+from jeugdstroom.intake.auth import Sender, authenticate, registered
 from jeugdstroom.intake.metrics import EVENTS, REJECTED, type_label
 from jeugdstroom.intake.submission import Checked, accept_checked, check
 
@@ -50,6 +58,7 @@ class InboxItem:
     token: str | None
     body: Any = None
     problem: tuple[str, str] | None = None  # (reason class, reason)
+    sender: str | None = None  # the sender code its topic names (authenticating broker), else None
 
 
 def bearer(header: str | None) -> str | None:
@@ -78,15 +87,30 @@ class InboxProcessor:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.metrics = consumer_metrics("intake")
+        #: topic → sender code it names (None: the shared inbox, sender by bearer token)
+        self.topics = inbox_topics(settings)
 
     def decode(self, record: InRecord) -> tuple[str, InboxItem]:
         origin = f"inbox:{record.topic}/{record.partition}/{record.offset}"
-        token = bearer(record.header(INBOX_AUTH_HEADER))
+        sender = self.topics.get(record.topic)
+        token = None if sender is not None else bearer(record.header(INBOX_AUTH_HEADER))
         try:
             body = orjson.loads(record.value or b"")
         except orjson.JSONDecodeError:
-            return origin, InboxItem(token, problem=("unparseable", "value is not JSON"))
-        return origin, InboxItem(token, body)
+            return origin, InboxItem(token, problem=("unparseable", "value is not JSON"), sender=sender)
+        return origin, InboxItem(token, body, sender=sender)
+
+    async def _sender(self, conn: Conn, it: InboxItem, known: dict[str, Sender | None]) -> Sender | str:
+        """The item's sender, or why there is none."""
+        if it.sender is not None:  # named by the topic its principal alone may write
+            if it.sender not in known:
+                known[it.sender] = await registered(conn, it.sender)
+            return known[it.sender] or f"sender {it.sender} of this inbox topic is not registered or revoked"
+        if it.token is None:
+            return "missing authorization header 'Bearer <token>'"
+        if it.token not in known:
+            known[it.token] = await authenticate(conn, it.token)
+        return known[it.token] or "invalid or revoked token"
 
     async def apply(self, conn: Conn, items: Sequence[Decoded[InboxItem]]) -> None:
         key = self.settings.pseudonym_key_bytes
@@ -98,14 +122,9 @@ class InboxProcessor:
             if it.problem is not None:
                 dead.append(self.deadletter(d, *it.problem))
                 continue
-            if it.token is None:
-                dead.append(self.deadletter(d, "unauthorized", "missing authorization header 'Bearer <token>'"))
-                continue
-            if it.token not in senders:
-                senders[it.token] = await authenticate(conn, it.token)
-            sender = senders[it.token]
-            if sender is None:
-                dead.append(self.deadletter(d, "unauthorized", "invalid or revoked token"))
+            sender = await self._sender(conn, it, senders)
+            if isinstance(sender, str):
+                dead.append(self.deadletter(d, "unauthorized", sender))
                 continue
             checked = check(it.body, sender.code, key)
             if checked.result is not None:

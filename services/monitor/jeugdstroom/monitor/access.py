@@ -8,11 +8,9 @@ retention.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
-
+from jeugdstroom.common import audit
 from jeugdstroom.common.access import Reader
 from jeugdstroom.common.db import Conn
 from jeugdstroom.monitor import rows as rowlib
@@ -48,28 +46,10 @@ def rows_for(
 
 
 async def record(conn: Conn, reader: Reader, indicator: str, params: Mapping[str, Any], cells: int) -> None:
-    """Append one audit row (called for every request that returned exact cells)."""
-    await conn.execute(
-        "INSERT INTO monitor.audit (token_name, scope, indicator, params, cells) VALUES ($1, $2, $3, $4, $5)",
-        reader.name,
-        reader.scope,
-        indicator,
-        orjson.loads(orjson.dumps(dict(params), default=str)),
-        cells,
-    )
+    """Append one audit row (called for every request that returned exact cells); the trail is common's
+    (:mod:`jeugdstroom.common.audit`, shared with the registry's findings reads), the resource the indicator id."""
+    await audit.record(conn, reader, indicator, params, cells)
 
 
-async def entries(conn: Conn, since: datetime) -> list[dict[str, Any]]:
-    rows = await conn.fetch(
-        "SELECT id, at, token_name, scope, indicator, params, cells FROM monitor.audit WHERE at >= $1 ORDER BY id",
-        since,
-    )
-    return [dict(r) for r in rows]
-
-
-async def purge(conn: Conn, retention: timedelta) -> int:
-    """Delete audit rows older than ``retention`` (the only deletion the table allows)."""
-    async with conn.transaction():
-        await conn.execute("SET LOCAL jeugdstroom.audit_purge = 'on'")
-        status: str = await conn.execute("DELETE FROM monitor.audit WHERE at < now() - $1::interval", retention)
-    return int(status.rsplit(" ", 1)[-1])
+entries = audit.entries
+purge = audit.purge

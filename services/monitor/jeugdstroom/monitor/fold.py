@@ -22,12 +22,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any, Literal, NamedTuple
-from zoneinfo import ZoneInfo
 
 from jeugdstroom.common import geography
+from jeugdstroom.common.calendar import birthday, local_day
 from jeugdstroom.common.contracts.changes import (
     AanmeldingEpisode,
     AchttienFact,
@@ -37,13 +37,11 @@ from jeugdstroom.common.contracts.changes import (
     SeparatieEpisode,
     VerblijfSegment,
 )
+from jeugdstroom.common.vocabulary import JEUGDBESCHERMING, VORMEN
 
-TZ = ZoneInfo("Europe/Amsterdam")
 Dims = tuple[tuple[str, str], ...]
 Table = Literal["count", "stock", "member", "duration", "span"]
 
-GEZINSGERICHT = frozenset({"pleegzorg_bestand", "pleegzorg_netwerk", "gezinshuis"})
-JEUGDBESCHERMING = frozenset({"ots", "voorlopige_ots", "voogdij"})
 #: Entries of each dimension cache (distinct gemeente × instelling × value combinations seen).
 _CACHE = 1 << 16
 
@@ -183,19 +181,6 @@ def _end_value(end: date | None) -> int:
     return 0 if end is None else end.toordinal()
 
 
-def local_day(moment: datetime) -> date:
-    """The Europe/Amsterdam calendar day of an aware datetime."""
-    return moment.astimezone(TZ).date()
-
-
-def birthday(birth_date: date, years: int) -> date:
-    """The day a child turns ``years`` old (29 February → 1 March in non-leap years, as ``age_on``)."""
-    try:
-        return birth_date.replace(year=birth_date.year + years)
-    except ValueError:
-        return date(birth_date.year + years, 3, 1)
-
-
 @lru_cache(maxsize=_CACHE)
 def _place(gemeente: str, instelling: str | None, name: str, value: str) -> Dims:
     """Canonical dims: gemeente (its current code: a code merged away by a herindeling counts in its successor,
@@ -302,7 +287,6 @@ def gesloten_duur(ep: PlaatsingEpisode) -> list[Duration]:
 
 
 #: Segment groups of one form (``verblijf_actief`` by vorm).
-VORMEN = frozenset({"pleegzorg_bestand", "pleegzorg_netwerk", "gezinshuis", "residentieel", "gesloten"})
 
 
 def verblijf_actief(seg: VerblijfSegment) -> list[Episode]:
@@ -353,7 +337,6 @@ def plaatsingen_beeindigd(ep: PlaatsingEpisode) -> list[Item]:
     return [Item(ep.end, _gri(ep))]
 
 
-PLEEGZORG = frozenset({"pleegzorg_bestand", "pleegzorg_netwerk"})
 #: The birthday up to which (not including) verlengde pleegzorg and gezinshuis 18+ count young adults: 21 by
 #: default, 22 or 23 by setting (``Settings.verlengde_pleegzorg_tot``, applied by :func:`configure`).
 VERLENGDE_PLEEGZORG_TOT = 21

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Literal
 
-from jeugdstroom.monitor.fold import TZ
+from jeugdstroom.common.calendar import today as today  # the default ``as_of`` (Europe/Amsterdam)
 
 Period = Literal["day", "month", "half_year", "year"]
 PERIODS: tuple[Period, ...] = ("day", "month", "half_year", "year")
@@ -49,8 +49,3 @@ def starts(first: date, last: date, period: str) -> Iterator[date]:
     while s <= last:
         yield s
         s = next_start(s, period)
-
-
-def today() -> date:
-    """Today in Europe/Amsterdam (the default ``as_of``)."""
-    return datetime.now(TZ).date()

@@ -22,6 +22,7 @@ import asyncpg
 from prometheus_client import Histogram
 from pydantic import TypeAdapter, ValidationError
 
+from jeugdstroom.common import tracing
 from jeugdstroom.common.consumer import Decoded, Poison
 from jeugdstroom.common.contracts.changes import AnyChange, RegistryChange
 from jeugdstroom.common.contracts.validation import field_errors
@@ -95,6 +96,12 @@ class MonitorProcessor:
         return change.change_id, change
 
     async def apply(self, conn: Conn, items: Sequence[Decoded[AnyChange]]) -> None:
+        """Traced as ``monitor.fold``, linked to every change record's context; its pending cells keep its context."""
+        links = tracing.links(d.record.headers for d in items)
+        with tracing.span("monitor.fold", tracing.SpanKind.CONSUMER, links, attributes={"jeugdstroom.changes": len(items)}):
+            await self._apply(conn, items)
+
+    async def _apply(self, conn: Conn, items: Sequence[Decoded[AnyChange]]) -> None:
         journaling = await rebuild.live_guard(conn)  # waits while a rebuild swaps its tables in
         if journaling:  # a rebuild runs: it must learn which version of each entity this batch leaves behind
             await rebuild.journal(conn, items)

@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 
-from jeugdstroom.common import outbox
+from jeugdstroom.common import outbox, tracing
 from jeugdstroom.common.db import Conn
 from jeugdstroom.common.kafka import INDICATORS
 from jeugdstroom.common.settings import Settings
@@ -121,23 +121,27 @@ async def defer(conn: Conn, work: Mapping[tuple[str, str], Affected]) -> None:
         return
     items = sorted(work.items())
     await conn.execute(
-        """INSERT INTO monitor.publish_pending (indicator, period, lo, hi, dims)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::date[], $5::jsonb[])""",
+        """INSERT INTO monitor.publish_pending (indicator, period, lo, hi, dims, traceparent)
+           SELECT *, $6::text FROM unnest($1::text[], $2::text[], $3::date[], $4::date[], $5::jsonb[])""",
         [k[0] for k, _ in items],
         [k[1] for k, _ in items],
         [a.lo for _, a in items],
         [a.hi for _, a in items],
         [{d: sorted(v) for d, v in a.values.items()} for _, a in items],
+        tracing.traceparent(),  # the fold's (NULL while tracing is off)
     )
 
 
-async def _take_pending(conn: Conn, work: dict[tuple[str, str], Affected]) -> None:
-    """Merge every deferred cell into ``work`` and delete the records (under the publication lock)."""
-    rows = await conn.fetch("DELETE FROM monitor.publish_pending RETURNING indicator, period, lo, hi, dims")
+async def _take_pending(conn: Conn, work: dict[tuple[str, str], Affected]) -> set[str]:
+    """Merge every deferred cell into ``work`` and delete the records (under the publication lock); returns the
+    traceparents of the folds that recorded them."""
+    rows = await conn.fetch("DELETE FROM monitor.publish_pending RETURNING indicator, period, lo, hi, dims, traceparent")
+    parents = {r["traceparent"] for r in rows if r["traceparent"] is not None}
     for r in rows:
         if r["indicator"] in CATALOGUE:
             values = {d: set(v) for d, v in r["dims"].items()}
             merge(work, (r["indicator"], r["period"]), Affected(r["lo"], r["hi"], values))
+    return parents
 
 
 def _message(ind: Indicator, row: Row, as_of: date) -> bytes:
@@ -154,9 +158,10 @@ async def publish_work(
     if not work and not pending:
         return 0
     await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK)
-    if pending:
-        await _take_pending(conn, work)
-    with shared_reads():
+    parents = await _take_pending(conn, work) if pending else set()
+    # traced as monitor.publish, linked to the folds of its cells; the indicator records carry its context
+    links = tracing.links_of({tracing.TRACEPARENT: p} for p in parents)
+    with tracing.span("monitor.publish", tracing.SpanKind.PRODUCER, links), shared_reads():
         return await _publish(conn, settings, work, as_of)
 
 
@@ -186,6 +191,7 @@ async def _publish_chunk(
     conn: Conn, settings: Settings, items: list[tuple[tuple[str, str], Affected]], as_of: date
 ) -> int:
     topic = settings.topic(INDICATORS)
+    trace_headers = tracing.headers()
     threshold = settings.suppression_threshold
     secret = disclosure.noise_secret(settings)
     out: list[outbox.OutRow] = []
@@ -220,11 +226,11 @@ async def _publish_chunk(
             elif all(r["dims"][d] in a.values[d] for d in ind.dimensions):
                 gone.append(r)  # an affected cell that no longer has a value
         for key, (start, row) in current.items():
-            out.append(outbox.OutRow(topic, key.encode(), _message(ind, row, as_of)))
+            out.append(outbox.OutRow(topic, key.encode(), _message(ind, row, as_of), trace_headers))
             upserts.append((key, ind.id, period, start, orjson.dumps(row["dims"]).decode(), orjson.dumps(row).decode()))
         for r in gone:
             empty = empty_row(ind, period, r["start"], r["dims"])
-            out.append(outbox.OutRow(topic, r["key"].encode(), _message(ind, empty, as_of)))
+            out.append(outbox.OutRow(topic, r["key"].encode(), _message(ind, empty, as_of), trace_headers))
             deletes.append(r["key"])
     if upserts:
         await conn.execute(

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import FastAPI, Header, HTTPException, Query
 from prometheus_client import Gauge
 
-from jeugdstroom.common import access, db, problems
+from jeugdstroom.common import access, audit, db, problems
 from jeugdstroom.common.consumer import StoredOffsetConsumer
 from jeugdstroom.common.observability import add_ops_routes
 from jeugdstroom.common.service import service_resources
@@ -103,6 +103,9 @@ def create_app(settings: Settings, group: str = GROUP) -> FastAPI:
             if not reader.operator and scope_kind != "instelling":
                 raise HTTPException(403, f"scope {reader.scope} does not read findings")
             rows = await repo.open_findings(conn, kind, status, limit, instelling or None)
+            if rows:  # a read of findings is an exact read: on the audit trail like the monitor's indicator reads
+                params = {"kind": kind, "status": status, "limit": limit, "instelling": instelling or None}
+                await audit.record(conn, reader, audit.FINDINGS, params, len(rows))
         if not reader.operator:  # an instelling reads what is wrong in its own data, not which child it is
             rows = [{k: v for k, v in r.items() if k != "pseudonym"} for r in rows]
         return {"status": status, "kind": kind, "scope": reader.scope, "findings": rows}

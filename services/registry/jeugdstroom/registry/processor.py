@@ -15,18 +15,17 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Sequence
-from typing import Any
 
 import orjson
 from prometheus_client import Counter
 from pydantic import AwareDatetime, TypeAdapter
 from pydantic_core import SchemaSerializer
 
-from jeugdstroom.common import outbox
+from jeugdstroom.common import outbox, tracing
 from jeugdstroom.common.consumer import Decoded, Poison
 from jeugdstroom.common.contracts import event_uid, parse_published
 from jeugdstroom.common.contracts.entities import entity_topic_key
-from jeugdstroom.common.contracts.events import json_value
+from jeugdstroom.common.contracts.events import AnyPublished, json_value
 from jeugdstroom.common.contracts.validation import ContractError
 from jeugdstroom.common.db import Conn
 from jeugdstroom.common.kafka import REGISTRY_CHANGES, REGISTRY_ENTITIES, InRecord, cloudevent_headers
@@ -48,7 +47,7 @@ FINDINGS = Counter("jeugdstroom_registry_findings", "Data-quality findings recor
 CHANGES = Counter("jeugdstroom_registry_changes", "Registry changes written to the outbox, by entity", ["entity"])
 
 
-def decode_event(record: InRecord) -> tuple[str, Any]:
+def decode_event(record: InRecord) -> tuple[str, AnyPublished]:
     """(event uid, published event) of a typed-topic record; raises Poison."""
     if record.value is None:
         raise Poison("empty", "record has no value")
@@ -66,8 +65,9 @@ class RegistryProcessor:
         self.settings = settings
         self.group = group  # consumer group, processed-event log and outbox producer name
         self._pending: list[tuple[Counter, str, int]] = []  # metric increments of the transaction in progress
+        self._trace: list[tuple[str, bytes]] = []  # the batch span's context, for the records it writes
 
-    def decode(self, record: InRecord) -> tuple[str, Any]:
+    def decode(self, record: InRecord) -> tuple[str, AnyPublished]:
         return decode_event(record)
 
     def committed(self) -> None:
@@ -76,7 +76,14 @@ class RegistryProcessor:
             metric.labels(label).inc(n)
         self._pending = []
 
-    async def apply(self, conn: Conn, items: Sequence[Decoded[Any]]) -> None:
+    async def apply(self, conn: Conn, items: Sequence[Decoded[AnyPublished]]) -> None:
+        """Traced as ``registry.batch``, linked to every input record's context; the changes carry its context."""
+        links = tracing.links(d.record.headers for d in items)
+        with tracing.span("registry.batch", tracing.SpanKind.CONSUMER, links, attributes={"jeugdstroom.events": len(items)}):
+            self._trace = tracing.headers()
+            await self._apply(conn, items)
+
+    async def _apply(self, conn: Conn, items: Sequence[Decoded[AnyPublished]]) -> None:
         self._pending = []  # a previous attempt that did not commit counts nothing
         facts = [(d.event_id, d.item) for d in items if d.item.type != "correctie"]
         corrections = [(d.event_id, json_value(d.item)) for d in items if d.item.type == "correctie"]
@@ -121,7 +128,7 @@ class RegistryProcessor:
         by_uid: dict[str, set[str]] = {}
         for uid, p in related:
             by_uid.setdefault(uid, set()).add(p)
-        cause: dict[str, Decoded[Any]] = {}
+        cause: dict[str, Decoded[AnyPublished]] = {}
         for d in items:
             for p in own[d.event_id] | by_uid.get(uid_of[d.event_id], set()):
                 cause[p] = d
@@ -142,7 +149,7 @@ class RegistryProcessor:
     def _change_row(
         self,
         topic: str,
-        cause: Decoded[Any],
+        cause: Decoded[AnyPublished],
         pseudonym: str,
         ch: care_path.EntityChange,
         encoded: repo.EpisodeJson,
@@ -169,7 +176,7 @@ class RegistryProcessor:
             encoded(before) if before is not None else None,
             encoded(after) if after is not None else None,
         )
-        headers = cloudevent_headers(change_id, f"registry.change.{ch.entity}", "/registry", occurred_at)
+        headers = cloudevent_headers(change_id, f"registry.change.{ch.entity}", "/registry", occurred_at) + self._trace
         return entity_row(self.settings, change_id, pseudonym, accepted_at, occurred_at, ch.entity, before, after,
                           encoded), outbox.OutRow(topic, pseudonym.encode(), value, headers)
 
@@ -220,7 +227,7 @@ def change_json(
     )
 
 
-def _own_children(event: Any) -> set[str]:
+def _own_children(event: AnyPublished) -> set[str]:
     """The children an event names itself: its child, and for a correctie also its replacement's child."""
     out = {event.child.pseudonym}
     if event.type == "correctie" and event.data.replacement is not None:

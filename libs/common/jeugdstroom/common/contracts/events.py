@@ -261,14 +261,12 @@ PublishedPlaatsing = Plaatsing[PublishedChild]
 PublishedSeparatie = Separatie[PublishedChild]
 PublishedCorrectie = Correctie[PublishedChild]
 
-SubmittedEvent = Annotated[
-    SubmittedAanmelding | SubmittedBeschikking | SubmittedPlaatsing | SubmittedSeparatie | SubmittedCorrectie,
-    Field(discriminator="type"),
-]
-PublishedEvent = Annotated[
-    PublishedAanmelding | PublishedBeschikking | PublishedPlaatsing | PublishedSeparatie | PublishedCorrectie,
-    Field(discriminator="type"),
-]
+#: A submitted (resp. published) event of any type, as a type for code; SubmittedEvent/PublishedEvent add the
+#: discriminator for parsing.
+AnySubmitted = SubmittedAanmelding | SubmittedBeschikking | SubmittedPlaatsing | SubmittedSeparatie | SubmittedCorrectie
+AnyPublished = PublishedAanmelding | PublishedBeschikking | PublishedPlaatsing | PublishedSeparatie | PublishedCorrectie
+SubmittedEvent = Annotated[AnySubmitted, Field(discriminator="type")]
+PublishedEvent = Annotated[AnyPublished, Field(discriminator="type")]
 
 
 def event_uid(sender: str, event_id: str) -> str:

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
 from jeugdstroom.common.contracts.codes import EVENT_TYPES
-from jeugdstroom.common.contracts.events import FIELD_SEP, PublishedEvent, SubmittedEvent
+from jeugdstroom.common.contracts.events import (
+    FIELD_SEP,
+    AnyPublished,
+    AnySubmitted,
+    PublishedEvent,
+    SubmittedEvent,
+)
 
-_SUBMITTED: TypeAdapter[Any] = TypeAdapter(SubmittedEvent)
-_PUBLISHED: TypeAdapter[Any] = TypeAdapter(PublishedEvent)
+T = TypeVar("T")
+_SUBMITTED: TypeAdapter[AnySubmitted] = TypeAdapter(SubmittedEvent)
+_PUBLISHED: TypeAdapter[AnyPublished] = TypeAdapter(PublishedEvent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,19 +64,19 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
     return out
 
 
-def _parse(adapter: TypeAdapter[Any], raw: bytes | str) -> Any:
+def _parse(adapter: TypeAdapter[T], raw: bytes | str) -> T:
     try:
         return adapter.validate_json(raw)
     except ValidationError as exc:
         raise ContractError(field_errors(exc)) from None
 
 
-def parse_submitted(raw: bytes | str) -> Any:
+def parse_submitted(raw: bytes | str) -> AnySubmitted:
     """A submitted event (child by BSN) from JSON; raises ContractError."""
     return _parse(_SUBMITTED, raw)
 
 
-def parse_published(raw: bytes | str) -> Any:
+def parse_published(raw: bytes | str) -> AnyPublished:
     """A published event (child by pseudonym) from JSON; raises ContractError."""
     return _parse(_PUBLISHED, raw)
 

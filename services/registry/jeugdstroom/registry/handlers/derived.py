@@ -25,7 +25,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import get_args
 
+from jeugdstroom.common.calendar import eighteenth_birthday
 from jeugdstroom.common.contracts.changes import (
     AanmeldingEpisode,
     AchttienFact,
@@ -34,22 +36,14 @@ from jeugdstroom.common.contracts.changes import (
     SeparatieEpisode,
     VerblijfSegment,
 )
+from jeugdstroom.common.contracts.codes import PlaatsingVorm
+from jeugdstroom.common.vocabulary import GEZINSGERICHT, PLEEGZORG, VORMEN
 from jeugdstroom.registry.handlers.facts import Finding
 
 HERHAALD_DAYS = 365
 OVERPLAATSING_DAYS = 31
 #: Argus: separatie episodes of one child less than this apart are one intervention.
 ARGUS_GAP = timedelta(hours=24)
-GEZINSGERICHT = frozenset({"pleegzorg_bestand", "pleegzorg_netwerk", "gezinshuis"})
-PLEEGZORG = frozenset({"pleegzorg_bestand", "pleegzorg_netwerk"})
-
-
-def eighteenth_birthday(birth_date: date) -> date:
-    """The 18th birthday (a child born on 29 February turns 18 on 1 March in a non-leap year)."""
-    try:
-        return birth_date.replace(year=birth_date.year + 18)
-    except ValueError:
-        return date(birth_date.year + 18, 3, 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +204,6 @@ def instroom(episodes: Sequence[PlaatsingEpisode]) -> list[PlaatsingEpisode]:
     return out
 
 
-PLEEGZORG = frozenset({"pleegzorg_bestand", "pleegzorg_netwerk"})
 #: Default days after the 18th birthday on which a child still in pleegzorg counts as continued.
 CONTINUERING_DAYS = 30
 
@@ -254,10 +247,10 @@ def achttien(
 #: The groups of forms a child's verblijf segments are derived for: verblijf as a whole, gezinsgericht, pleegzorg,
 #: and each form.
 VERBLIJF_GROEPEN: dict[str, frozenset[str]] = {
-    "verblijf": frozenset({"pleegzorg_bestand", "pleegzorg_netwerk", "gezinshuis", "residentieel", "gesloten"}),
+    "verblijf": VORMEN,
     "gezinsgericht": GEZINSGERICHT,
     "pleegzorg": PLEEGZORG,
-    **{v: frozenset({v}) for v in ("pleegzorg_bestand", "pleegzorg_netwerk", "gezinshuis", "residentieel", "gesloten")},
+    **{v: frozenset({v}) for v in get_args(PlaatsingVorm)},
 }
 
 

@@ -7,14 +7,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-TZ = ZoneInfo("Europe/Amsterdam")
-
-
-def local_day(moment: datetime) -> date:
-    """The calendar day of ``moment`` in Europe/Amsterdam."""
-    return moment.astimezone(TZ).date()
+from jeugdstroom.common.calendar import local_day as local_day  # the handlers take an event's day from here
 
 
 @dataclass(frozen=True, slots=True)
