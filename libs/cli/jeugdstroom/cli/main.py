@@ -315,6 +315,10 @@ def build_parser() -> argparse.ArgumentParser:
     from jeugdstroom.cli import replay
 
     replay.add_arguments(sub.add_parser("replay", help="republish the outbox since a time (after broker data loss)"))
+    from jeugdstroom.cli import restore
+
+    restore.add_arguments(sub.add_parser("restored", help="prepare a database restored from a backup to resume,"
+                                                          " before starting the services (docs/operations.md)"))
     from jeugdstroom.cli import rebuild
 
     rebuild.add_rebuild_arguments(sub.add_parser("rebuild", help="recompute the monitor's aggregates from the"
@@ -366,6 +370,10 @@ def main(argv: list[str] | None = None) -> int:
         from jeugdstroom.cli.replay import cmd_replay
 
         return cmd_replay(args, settings)
+    if args.cmd == "restored":
+        from jeugdstroom.cli.restore import cmd_restored
+
+        return cmd_restored(args, settings)
     if args.cmd == "rebuild":
         from jeugdstroom.cli.rebuild import cmd_rebuild
 
