@@ -146,6 +146,9 @@ async def test_separatie_flows_from_http_to_indicator_and_survives_registry_kill
     for p in procs.values():
         p.stop()
     restored_settings = await pg_restore_fresh(settings, backup, settings.database_url.rsplit("/", 1)[1] + "_r")
+    # one record per batch now: the restored registry cuts the changes it derives again differently from the first
+    # run, which without `restored` would count the difference twice (docs/operations.md)
+    restored_settings = restored_settings.model_copy(update={"batch_max_records": 1})
     counted = await restore.restored(restored_settings)
     assert counted["monitor partitions moved to the end"] == settings.partitions
     for name in list(procs):
