@@ -4,7 +4,9 @@ Every :class:`Target` removes (or, for the monitor's members, anonymises) at mos
 cutoff per call, each call its own short transaction that skips rows another transaction holds
 (``FOR UPDATE SKIP LOCKED``), so the pipeline never waits on it and it never waits on the pipeline. :func:`purge`
 repeats a target until a call removes fewer than ``batch``; :func:`run` does that for every target every
-``retention_interval_s``. Time is passed in (``now``), so a test can run years of it without sleeping.
+``retention_interval_s``. Time is passed in (``now``), so a test can run years of it without sleeping. No index
+serves the timestamps (one would cost every write of the pipeline's hot path): a batch reads the table from its
+start, where the oldest rows lie, and a run that finds nothing old reads the table once per interval.
 
 The transport tables (:func:`transport_targets`) are bounded by ``dedupe_retention_days``: sent outbox rows and
 processed-event ids. Why removing ids older than the window keeps delivery exact is in the README ("Guarantees"):
