@@ -33,7 +33,8 @@ def removed(table: str) -> float:
 
 async def counts(conn: asyncpg.Connection) -> dict[str, int]:
     tables = ["outbox", "processed_events", "intake.accepted_events", "registry.facts", "registry.corrections",
-              "registry.children", "registry.child_gemeenten", "registry.findings", "monitor.members"]
+              "registry.children", "registry.child_gemeenten", "registry.findings", "registry.separatie_episodes",
+              "monitor.members"]
     out = {t: await conn.fetchval(f"SELECT count(*) FROM {t}") for t in tables}
     # a child is forgotten as a whole: the one that stays active keeps all its facts (one per step), the rest is bounded
     for t in ("registry.facts", "registry.child_gemeenten"):
@@ -72,6 +73,10 @@ async def one_step(conn: asyncpg.Connection, i: int, now: datetime) -> None:
     await conn.executemany(
         "INSERT INTO registry.findings (pseudonym, kind, subject, reason) VALUES ($1, 'k', $2, 'r')",
         [(p, f"s{i}") for p in kids[:2]])
+    await conn.execute(  # an entity of the first new child: forgetting it leaves a tombstone on the entity topic
+        "INSERT INTO registry.separatie_episodes (pseudonym, instelling, separatie_id, episode)"
+        " VALUES ($1, '12345678', $2, $3::jsonb)", kids[0], f"s{i}",
+        orjson.dumps({"pseudonym": kids[0], "instelling": "12345678", "separatie_id": f"s{i}"}).decode())
     # members: children recur within a year (a distinct count must count them once), across indicators too
     day = now.date()
     await conn.executemany(
@@ -115,6 +120,8 @@ async def test_three_years_keep_every_table_bounded_and_distinct_counts_exact(in
             await conn.execute("INSERT INTO registry.facts (event_uid, pseudonym, type, occurred_at, event)"
                                " VALUES ($1, $2, $3, $4, $5::jsonb)", *fact("12345678/old", "corrected", start))
         exact = {}
+        expected_tombstones = {f"separatie|p{i}-0|12345678|s{i}" for i in range(STEPS)}
+        seen_tombstones: set[str] = set()
         for i in range(STEPS):
             now = start + i * STEP
             async with pool.acquire() as conn:
@@ -127,6 +134,13 @@ async def test_three_years_keep_every_table_bounded_and_distinct_counts_exact(in
                 exact = await distinct_counts(conn)  # before this step's purge: what the counts are
             await retention.purge(pool, targets, now, settings.retention_batch)
             async with pool.acquire() as conn:
+                tombstones = await conn.fetch(
+                    "UPDATE outbox SET sent_at = $1 WHERE sent_at IS NULL AND value IS NULL RETURNING key, topic", now)
+                for t in tombstones:  # (what the relay would do: publish them)
+                    assert t["topic"] == settings.topic("registry.entities")
+                    assert not t["key"].decode().startswith("separatie|active|")
+                    assert t["key"].decode() in expected_tombstones
+                    seen_tombstones.add(t["key"].decode())
                 history.append(await counts(conn))
                 assert await distinct_counts(conn) == exact, f"a distinct count changed at step {i}"
 
@@ -136,6 +150,10 @@ async def test_three_years_keep_every_table_bounded_and_distinct_counts_exact(in
             assert await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 1
             assert await conn.fetchval("SELECT count(*) FROM registry.facts WHERE pseudonym = 'active'") == STEPS
             assert await conn.fetchval("SELECT count(*) FROM registry.facts WHERE pseudonym = 'corrected'") == 1
+            # every forgotten child's entity got its tombstone; the ones not yet forgotten still have their entity
+            left = {f"separatie|{r['pseudonym']}|12345678|{r['separatie_id']}" for r in await conn.fetch(
+                "SELECT pseudonym, separatie_id FROM registry.separatie_episodes")}
+            assert seen_tombstones and seen_tombstones | left == expected_tombstones and not seen_tombstones & left
             # what must go: nothing older than its window
             assert await conn.fetchval("SELECT min(sent_at) FROM outbox WHERE sent_at IS NOT NULL") >= end - timedelta(WINDOW)
             assert await conn.fetchval("SELECT min(processed_at) FROM processed_events") >= end - timedelta(WINDOW)
@@ -162,11 +180,11 @@ async def test_three_years_keep_every_table_bounded_and_distinct_counts_exact(in
     # about window / step × rows per step), while the rows written keep growing
     steps_per_year = STEPS // 3
     for table in ("outbox", "processed_events", "intake.accepted_events", "registry.facts", "registry.children",
-                  "registry.child_gemeenten", "registry.findings"):
+                  "registry.child_gemeenten", "registry.findings", "registry.separatie_episodes"):
         second = max(h[table] for h in history[steps_per_year : 2 * steps_per_year])
         third = max(h[table] for h in history[2 * steps_per_year :])
         assert third <= second, (table, second, third)
-    assert max(h["outbox"] for h in history) <= 3 * PER_STEP * (WINDOW // 14 + 1) + 1
+    assert max(h["outbox"] for h in history) <= (3 * PER_STEP + 1) * (WINDOW // 14 + 1) + 1
     assert max(h["registry.children"] for h in history) <= (PER_STEP * (FACTS // 14 + 1)) + 2
     # members are aggregates: they stay (anonymised), so they grow with the calendar, not with a window
     assert history[-1]["monitor.members"] > history[steps_per_year]["monitor.members"]
