@@ -55,7 +55,7 @@ def infra() -> Iterator[Infra]:
         from testcontainers.kafka import KafkaContainer
         from testcontainers.postgres import PostgresContainer
 
-        with KafkaContainer() as kafka, PostgresContainer("postgres:16", driver=None) as pg:
+        with KafkaContainer() as kafka, PostgresContainer("postgres:18", driver=None) as pg:
             yield Infra(kafka.get_bootstrap_server(), pg.get_connection_url(), None, None)
         return
     broker: EmbeddedBroker | None = None

@@ -93,6 +93,27 @@ def pg_dump(settings: Settings) -> bytes:
     return out.stdout
 
 
+def pg_backup(settings: Settings) -> bytes:
+    """A backup of the running system as docs/operations.md takes it: ``pg_dump --format=custom``."""
+    from jeugdstroom.common.embedded import EmbeddedPostgres
+
+    out = subprocess.run([EmbeddedPostgres._bin("pg_dump"), "--format=custom", settings.database_url],
+                         capture_output=True, check=True)
+    return out.stdout
+
+
+async def pg_restore_fresh(settings: Settings, backup: bytes, name: str) -> Settings:
+    """Restore ``backup`` into a new database ``name`` (as docs/operations.md); settings pointing at it."""
+    from jeugdstroom.common import db
+    from jeugdstroom.common.embedded import EmbeddedPostgres
+
+    url = db.with_database(settings.database_url, name)
+    await db.ensure_database(url)
+    subprocess.run([EmbeddedPostgres._bin("pg_restore"), "--no-owner", "--exit-on-error", "-d", url],
+                   input=backup, capture_output=True, check=True)
+    return settings.model_copy(update={"database_url": url})
+
+
 def service_env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JEUGDSTROOM_")}
     env.update({

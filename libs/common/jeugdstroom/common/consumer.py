@@ -27,6 +27,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 import asyncpg
@@ -38,7 +39,7 @@ from aiokafka.structs import OffsetAndMetadata
 from jeugdstroom.common import outbox
 from jeugdstroom.common.contracts.deadletter import HEADER_ORIGIN, HEADER_REASON_CLASS, DeadLetter
 from jeugdstroom.common.db import TRANSIENT_ERRORS, Conn
-from jeugdstroom.common.kafka import DEADLETTER, InRecord, client_options
+from jeugdstroom.common.kafka import DEADLETTER, DEADLETTER_CE_TYPE, InRecord, client_options, cloudevent_headers
 from jeugdstroom.common.observability import consumer_metrics
 from jeugdstroom.common.settings import Settings
 
@@ -102,9 +103,11 @@ def deadletter_row(
         key_b64=base64.b64encode(record.key).decode() if record.key is not None else None,
         value_b64=base64.b64encode(record.value).decode() if record.value is not None else None,
     )
+    origin = f"{record.topic}/{record.partition}/{record.offset}"
     headers = [
+        *cloudevent_headers(f"{consumer}/{origin}", DEADLETTER_CE_TYPE, f"/{consumer}", datetime.now(UTC).isoformat()),
         (HEADER_REASON_CLASS, reason_class.encode()),
-        (HEADER_ORIGIN, f"{record.topic}/{record.partition}/{record.offset}".encode()),
+        (HEADER_ORIGIN, origin.encode()),
     ]
     return outbox.OutRow(settings.topic(DEADLETTER), record.key, orjson.dumps(body.model_dump(mode="json")), headers)
 

@@ -145,8 +145,15 @@ class InRecord:
         return None
 
 
+#: ``ce_type`` suffixes (after ``nl.jeugdstroom.``) of the monitor's indicator values and of dead letters; events use
+#: their event type, registry records ``registry.change.<entity>`` / ``registry.entity.<entity>``.
+INDICATOR_CE_TYPE = "indicator"
+DEADLETTER_CE_TYPE = "deadletter"
+
+
 def cloudevent_headers(event_id: str, event_type: str, source: str, time_iso: str) -> Headers:
-    """CloudEvents-style (binary mode) headers of a record."""
+    """CloudEvents (binary content mode) headers of a record: every topic the project publishes carries them
+    (checked with the CloudEvents SDK's own Kafka binding in tests/e2e/test_walking_skeleton.py)."""
     return [
         ("ce_specversion", b"1.0"),
         ("ce_id", event_id.encode()),

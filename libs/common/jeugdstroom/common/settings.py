@@ -131,6 +131,27 @@ class Settings(BaseSettings):
         10000, ge=1, description="intake: events a sender may submit at once before its rate limit applies"
     )
     log_level: str = "INFO"
+    # Bounded storage (common/retention.py; README "Guarantees", docs/privacy.md "Storage limitation").
+    dedupe_retention_days: int = Field(
+        180,
+        ge=1,
+        description="Days sent outbox rows and processed-event ids are kept; must exceed the longest Kafka retention"
+        " of a topic the services read (90 days in docker-compose) and the `replay --since` reach",
+    )
+    fact_retention_days: int | None = Field(
+        None,
+        ge=1,
+        description="AVG storage limitation: days after a child's last accepted event (or correctie) that the"
+        " registry forgets the child's facts and entities and intake its idempotency records; none: keep",
+    )
+    member_retention_days: int | None = Field(
+        None,
+        ge=1,
+        description="AVG storage limitation: the monitor replaces the pseudonyms of distinct-count members of every"
+        " calendar year that ended more than this many days ago by unlinkable tokens (counts stay exact); none: keep",
+    )
+    retention_interval_s: float = Field(600.0, gt=0, description="Seconds between the retention task's runs")
+    retention_batch: int = Field(1000, ge=1, description="Rows (children, for registry facts) per retention transaction")
 
     @cached_property
     def pseudonym_key_bytes(self) -> bytes:

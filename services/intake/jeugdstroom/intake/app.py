@@ -14,12 +14,13 @@ import orjson
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
-from jeugdstroom.common import problems, tracing
+from jeugdstroom.common import problems, retention, tracing
 from jeugdstroom.common.consumer import StoredOffsetConsumer
 from jeugdstroom.common.observability import add_ops_routes
 from jeugdstroom.common.service import service_resources, supervise
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.intake import api_models, ndjson
+from jeugdstroom.intake import retention as intake_retention
 from jeugdstroom.intake.accept import PRODUCER
 from jeugdstroom.intake.activity import ACTIVITY_SECONDS, Activity
 from jeugdstroom.intake.asyncapi_routes import add_asyncapi_routes
@@ -81,6 +82,8 @@ def create_app(settings: Settings, max_batch: int | None = None, inbox: bool = T
                         await activity.flush(conn)
 
             res.tasks.start("intake-sender-activity", sender_activity)
+            res.tasks.start("intake-retention", lambda: retention.run(
+                pool, intake_retention.targets(settings, PRODUCER, INBOX_GROUP), settings))
             inbox_task: asyncio.Task[None] | None = None
             processor = InboxProcessor(settings) if inbox else None  # topics: shared, or one per sender principal
             if processor is not None and not processor.topics:

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import Gauge
 from pydantic import BaseModel, Field
 
-from jeugdstroom.common import access, db, geography, problems
+from jeugdstroom.common import access, db, geography, problems, retention
 from jeugdstroom.common.consumer import StoredOffsetConsumer
 from jeugdstroom.common.kafka import REGISTRY_CHANGES
 from jeugdstroom.common.observability import add_ops_routes
@@ -21,6 +21,7 @@ from jeugdstroom.common.service import service_resources
 from jeugdstroom.common.settings import NulmetingSetting, Settings
 from jeugdstroom.monitor import access as scoped
 from jeugdstroom.monitor import completeness, disclosure, export
+from jeugdstroom.monitor import retention as monitor_retention
 from jeugdstroom.monitor import rows as rowlib
 from jeugdstroom.monitor.catalogue import CATALOGUE, DIMENSIONS, Indicator
 from jeugdstroom.monitor.dashboard import add_dashboard_routes
@@ -283,6 +284,8 @@ def create_app(settings: Settings) -> FastAPI:
 
             res.tasks.start("monitor-consumer", consume)
             res.tasks.start("monitor-audit-retention", audit_retention)
+            res.tasks.start("monitor-retention", lambda: retention.run(
+                pool, monitor_retention.targets(settings, PRODUCER, GROUP), settings))
             res.tasks.start("monitor-publisher", publish)
             res.start_relay(PRODUCER, "monitor")
             res.tasks.start("monitor-gauges", refresh_gauges)

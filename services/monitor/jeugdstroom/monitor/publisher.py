@@ -20,17 +20,18 @@ directly. When and how often that runs is the processor's business (processor.py
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
 
 from jeugdstroom.common import outbox, tracing
 from jeugdstroom.common.db import Conn
-from jeugdstroom.common.kafka import INDICATORS
+from jeugdstroom.common.kafka import INDICATOR_CE_TYPE, INDICATORS, Headers, cloudevent_headers
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.monitor import disclosure
 from jeugdstroom.monitor.catalogue import CATALOGUE, SERIES, USERS, Indicator
@@ -144,6 +145,13 @@ async def _take_pending(conn: Conn, work: dict[tuple[str, str], Affected]) -> se
     return parents
 
 
+def _headers(key: str, value: bytes, written: str) -> Headers:
+    """CloudEvents headers of an indicator record: ``ce_id`` names the cell and the content (the same row published
+    again has the same id), ``ce_time`` is when it was written."""
+    digest = hashlib.blake2b(value, digest_size=8).hexdigest()
+    return cloudevent_headers(f"{key}#{digest}", INDICATOR_CE_TYPE, "/monitor", written)
+
+
 def _message(ind: Indicator, row: Row, as_of: date) -> bytes:
     return orjson.dumps(
         {"indicator": ind.id, "version": ind.version, "unit": ind.unit, **row, "as_of": as_of.isoformat()}
@@ -194,6 +202,7 @@ async def _publish_chunk(
     trace_headers = tracing.headers()
     threshold = settings.suppression_threshold
     secret = disclosure.noise_secret(settings)
+    written = datetime.now(UTC).isoformat()
     out: list[outbox.OutRow] = []
     upserts: list[tuple[str, str, str, date, str, str]] = []  # (dims and row as JSON text: cheaper to send)
     deletes: list[str] = []
@@ -226,11 +235,14 @@ async def _publish_chunk(
             elif all(r["dims"][d] in a.values[d] for d in ind.dimensions):
                 gone.append(r)  # an affected cell that no longer has a value
         for key, (start, row) in current.items():
-            out.append(outbox.OutRow(topic, key.encode(), _message(ind, row, as_of), trace_headers))
+            value = _message(ind, row, as_of)
+            out.append(outbox.OutRow(topic, key.encode(), value, [*_headers(key, value, written), *trace_headers]))
             upserts.append((key, ind.id, period, start, orjson.dumps(row["dims"]).decode(), orjson.dumps(row).decode()))
         for r in gone:
             empty = empty_row(ind, period, r["start"], r["dims"])
-            out.append(outbox.OutRow(topic, r["key"].encode(), _message(ind, empty, as_of), trace_headers))
+            value = _message(ind, empty, as_of)
+            out.append(outbox.OutRow(topic, r["key"].encode(), value,
+                                     [*_headers(r["key"], value, written), *trace_headers]))
             deletes.append(r["key"])
     if upserts:
         await conn.execute(

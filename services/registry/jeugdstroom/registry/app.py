@@ -11,12 +11,13 @@ from typing import Annotated, Any, Literal
 from fastapi import FastAPI, Header, HTTPException, Query
 from prometheus_client import Gauge
 
-from jeugdstroom.common import access, audit, db, problems
+from jeugdstroom.common import access, audit, db, problems, retention
 from jeugdstroom.common.consumer import StoredOffsetConsumer
 from jeugdstroom.common.observability import add_ops_routes
 from jeugdstroom.common.service import service_resources
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.registry import repository as repo
+from jeugdstroom.registry import retention as registry_retention
 from jeugdstroom.registry.processor import GROUP, TOPICS, RegistryProcessor
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,8 @@ def create_app(settings: Settings, group: str = GROUP) -> FastAPI:
             res.tasks.start("registry-consumer", consume)
             res.start_relay(group, "registry")
             res.tasks.start("registry-findings-gauge", findings_gauge)
+            res.tasks.start("registry-retention", lambda: retention.run(
+                pool, registry_retention.targets(settings, group), settings))
             yield
 
     app = FastAPI(title="jeugdstroom registry", version="1", lifespan=lifespan)

@@ -32,8 +32,10 @@ from jeugdstroom.common.kafka import (
     ALL_TOPICS,
     COMPACTED,
     DEADLETTER,
+    DEADLETTER_CE_TYPE,
     INBOX,
     INBOX_AUTH_HEADER,
+    INDICATOR_CE_TYPE,
     INDICATORS,
     REGISTRY_CHANGES,
     REGISTRY_ENTITIES,
@@ -70,11 +72,14 @@ TOPOLOGY: dict[str, dict[str, tuple[str, ...]]] = {
 _CE_DOCS: dict[str, str] = {
     "ce_specversion": "CloudEvents spec version",
     "ce_id": "Unique id of the record's content: for events `<sender>/<id>` (the idempotency key), for registry"
-    " changes the deterministic change_id (on the entity topic: the id of the change that produced the version)."
-    " A republished record carries the same id: deduplicate on it.",
+    " changes the deterministic change_id (on the entity topic: the id of the change that produced the version),"
+    " for indicator values `<key>#<digest of the value>`, for dead letters `<consumer>/<topic>/<partition>/<offset>`"
+    " (the origin). A republished record carries the same id: deduplicate on it.",
     "ce_type": "Type of the record",
-    "ce_source": "Who produced the content: `/instelling/<sender code>` for events, `/registry` for changes",
-    "ce_time": "Event time (occurred_at of the event that caused the record), ISO 8601 with offset",
+    "ce_source": "Who produced the content: `/instelling/<sender code>` for events, `/registry` for changes,"
+    " `/monitor` for indicator values, `/<consumer>` for dead letters",
+    "ce_time": "Event time (occurred_at of the event that caused the record; for indicator values and dead letters the"
+    " time it was written), ISO 8601 with offset",
     "content-type": "Media type of the value",
 }
 _CE_CONSTANT = frozenset({"ce_specversion", "content-type"})
@@ -165,11 +170,12 @@ def _cloudevent_header_schema(ce_type: dict[str, Any]) -> dict[str, Any]:
 
 def _deadletter_header_schema() -> dict[str, Any]:
     names = (HEADER_REASON_CLASS, HEADER_ORIGIN)
+    ce = _cloudevent_header_schema({"const": _ce_type(DEADLETTER_CE_TYPE)})
     return {
         "type": "object",
-        "description": "Kafka record headers (UTF-8 values)",
-        "required": list(names),
-        "properties": {n: {"type": "string", "description": _DL_DOCS[n]} for n in names},
+        "description": "Kafka record headers (UTF-8 values): CloudEvents binary content mode, and the reason",
+        "required": [*ce["required"], *names],
+        "properties": {**ce["properties"], **{n: {"type": "string", "description": _DL_DOCS[n]} for n in names}},
     }
 
 
@@ -344,7 +350,7 @@ def _channels(tops: dict[str, dict[str, Any]]) -> list[_Channel]:
                     "The current public row of one indicator cell",
                     "A row of docs/indicators.md plus indicator, version, unit and as_of",
                     _INDICATOR_ROW,
-                    {"type": "object", "description": "No headers are guaranteed"},
+                    _cloudevent_header_schema({"const": _ce_type(INDICATOR_CE_TYPE)}),
                     {
                         "type": "string",
                         "description": "One cell: `<indicator>|<period>|<start>|<dim>=<value>;…` (dimensions sorted"
