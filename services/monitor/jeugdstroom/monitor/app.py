@@ -74,7 +74,7 @@ class IndicatorRow(BaseModel):
     names: dict[str, str] | None = Field(
         None,
         description="Names of the gemeente and jeugdregio values in dims (e.g. GM0268 → Nijmegen, JZ32 → Rijk van"
-        " Nijmegen); present when dims has either",
+        " Nijmegen) and the label of a geslacht value (man → Man); present when dims has any of them",
     )
     value: float | None = Field(description="null when suppressed (public output, small cell)")
     suppressed: bool
@@ -311,6 +311,12 @@ def create_app(settings: Settings) -> FastAPI:
         leeftijdsklasse: Annotated[
             str | None, Query(pattern="^(0-4|4-12|12-18|18-23|23\\+)$", description="CBS age class, e.g. 12-18")
         ] = None,
+        geslacht: Annotated[
+            Literal["man", "vrouw", "onbekend"] | None, Query(description="The child's geslacht")
+        ] = None,
+        aanbieder: Annotated[
+            str | None, Query(pattern="^([0-9]{8}|onbekend)$", description="Provider (AGB code), or onbekend")
+        ] = None,
     ) -> JSONResponse:
         ind = CATALOGUE.get(indicator_id)
         if ind is None:
@@ -326,6 +332,8 @@ def create_app(settings: Settings) -> FastAPI:
             "jeugdregio": jeugdregio,
             "instelling": instelling,
             "leeftijdsklasse": leeftijdsklasse,
+            "geslacht": geslacht,
+            "aanbieder": aanbieder,
         }
         assert set(given) == {name for name, d in DIMENSIONS.items() if d.filter}  # the catalogue's filters
         filters = {k: v for k, v in given.items() if v is not None}
