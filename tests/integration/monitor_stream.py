@@ -65,6 +65,7 @@ def build_stream(seed: int, children: int) -> Stream:
             "pseudonym": p,
             "gemeente": rng.choice(GEMEENTEN),
             "birth_date": birth.isoformat(),
+            "geslacht": ("man", "vrouw", "man", "onbekend")[c % 4],  # by child number: no draw from rng
         }
         chains: list[tuple[str, str, list[dict[str, Any] | None]]] = []
         for k in range(rng.choice([0, 0, 1, 1, 2, 3])):
@@ -146,6 +147,8 @@ def build_stream(seed: int, children: int) -> Stream:
                 "plaatsing_date": None,
                 "herhaald": rng.random() < 0.2,
             }
+            if c % 2 == 0:  # half the aanmeldingen name a provider
+                v1["aanbieder"] = INSTELLINGEN[(c + k) % len(INSTELLINGEN)]
             versions = [v1]
             if rng.random() < 0.6:
                 versions.append({**v1, "beschikking_date": day + timedelta(days=rng.randint(-5, 60))})
@@ -197,6 +200,8 @@ def build_stream(seed: int, children: int) -> Stream:
                     "start": pl["start"],
                     "end": pl["end"],
                 }
+                if c % 3:  # else a segment from before the field existed: aanbieder onbekend
+                    seg["aanbieder"] = pl["provider"]
                 versions = [seg]
                 if rng.random() < 0.2:
                     versions.append({**seg, "end": pl["start"] + timedelta(days=rng.randint(1, 400))})
@@ -298,6 +303,27 @@ BY_AGE = (
     "wachtlijst_pleegzorg",
 )
 DIMS = {ind: (*names, "leeftijdsklasse") if ind in BY_AGE else names for ind, names in DIMS.items()}
+#: geslacht on the same indicators; aanbieder on the placement indicators and the waiting times/list.
+BY_AANBIEDER = (
+    "gesloten_actief",
+    "gesloten_instroom",
+    "gesloten_duur",
+    "verblijf_actief",
+    "verblijf_jeugdigen",
+    "verblijf_instroom",
+    "overplaatsingen",
+    "voortijdig_beeindigd",
+    "verlengde_pleegzorg",
+    "gezinshuis_18plus",
+    "wachtlijst_pleegzorg",
+    "wachtend_pleegzorg_dagen",
+    "wachttijd_beschikking",
+    "wachttijd_plaatsing",
+)
+DIMS = {
+    ind: (*names, *(("geslacht",) if ind in BY_AGE else ()), *(("aanbieder",) if ind in BY_AANBIEDER else ()))
+    for ind, names in DIMS.items()
+}
 
 
 def age_class(birth: date, day: date) -> str:
@@ -357,6 +383,8 @@ def oracle(
             "jeugdregio": geography.jeugdregio(e["gemeente"]),
             "instelling": e["instelling"],
             "leeftijdsklasse": str(e["birth_date"]),  # the class itself depends on the day: see key()
+            "geslacht": e.get("geslacht", "onbekend"),
+            "aanbieder": e.get("provider") or e.get("aanbieder") or "onbekend",
         }
         return {
             n: (str(e[n]).lower() if isinstance(e[n], bool) else str(e[n])) if n not in full else full[n] for n in names
@@ -402,7 +430,7 @@ def oracle(
         groep = g["groep"]
         if groep in PL_VORMEN:
             episodes["verblijf_actief"].append(
-                (start, end, {**who(g, "gemeente", "jeugdregio", "instelling", "leeftijdsklasse"), "vorm": groep})
+                (start, end, {**who(g, *(n for n in DIMS["verblijf_actief"] if n != "vorm")), "vorm": groep})
             )
         if groep == "gesloten":
             episodes["gesloten_actief"].append((start, end, who(g, *DIMS["gesloten_actief"])))

@@ -21,6 +21,17 @@ from tests.integration.test_monitor_outputs import fed
 pytestmark = pytest.mark.integration
 
 LO, HI = date(2025, 1, 1), date(2026, 1, 1)
+
+
+def _dims(ind: Indicator) -> tuple[str, ...]:
+    """The dimensions whose tables the attacker downloads: all, except aanbieder beside instelling. A placement's
+    aanbieder mostly equals its instelling, and those tables would double the tables this test downloads and
+    searches (its run time) for little new: the noise is keyed per cell, whatever the grouping. So the attack here is
+    narrower than "every table" on the placement indicators (docs/privacy.md says so). Where aanbieder is the only
+    provider dimension (the waiting list and times: the provider an aanmelding names), it is attacked."""
+    if "instelling" in ind.dimensions:
+        return tuple(d for d in ind.dimensions if d != "aanbieder")
+    return ind.dimensions
 PARAMS = {"from": LO.isoformat(), "to": HI.isoformat(), "as_of": "2025-12-31"}
 
 
@@ -72,7 +83,7 @@ async def _tables(client: httpx.AsyncClient, auth: dict[str, str]) -> dict[str, 
     for ind in CATALOGUE.values():
         if not _quantities(ind):
             continue
-        for gb in subsets(ind.dimensions):
+        for gb in subsets(_dims(ind)):
             for period in PERIODS:
                 params = {**PARAMS, "period": period, "group_by": ",".join(gb)}
                 pub = await client.get(f"/v1/indicators/{ind.id}", params=params)
@@ -103,7 +114,7 @@ def _families(tables: dict[str, list[tuple[Any, ...]]], threshold: int, noise_bo
     for ind_id, tabs in tables.items():
         ind = CATALOGUE[ind_id]
         for name, fld, in_time in _quantities(ind):
-            fam = fams[name] = Family(ind.dimensions, in_time)
+            fam = fams[name] = Family(_dims(ind), in_time)
             for gb, period, pub, op in tabs:
                 for r in op:
                     fam.truth[_key(gb, period, r)] = int(r[fld])

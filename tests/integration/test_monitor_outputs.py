@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import asyncpg
@@ -16,7 +16,8 @@ import orjson
 import pytest
 
 from jeugdstroom.common.settings import Settings
-from jeugdstroom.monitor.app import create_app
+from jeugdstroom.monitor import disclosure
+from jeugdstroom.monitor.app import create_app, headline_by_geslacht
 from jeugdstroom.monitor.catalogue import SERIES, USERS
 from tests.conftest import Infra, fresh_settings
 from tests.integration.monitor_stream import DIMS, Stream, build_stream, produce
@@ -85,6 +86,8 @@ async def test_public_output_is_suppressed_and_operator_output_exact(infra: Infr
             "jeugdregio",
             "instelling",
             "leeftijdsklasse",
+            "geslacht",
+            "aanbieder",
         }
 
         # the age class: a dimension of the indicators about children, grouped and filtered like any other
@@ -110,6 +113,39 @@ async def test_public_output_is_suppressed_and_operator_output_exact(infra: Infr
         assert bad_class.status_code == 422
         not_by_age = await client.get("/v1/indicators/separaties", params={"leeftijdsklasse": "12-18"}, headers=auth)
         assert not_by_age.status_code == 422  # separaties are not published by age
+
+        # geslacht: grouped, filtered and named like any other dimension; aanbieder: a filter of the waiting times
+        per_geslacht = {
+            r["dims"]["geslacht"]: (r["value"], r["names"]["geslacht"])
+            for r in await year_rows(group_by="geslacht")
+            if r["start"] == "2026-01-01"
+        }
+        assert set(per_geslacht) == {"man", "vrouw", "onbekend"}
+        assert {n for _, n in per_geslacht.values()} == {"Man", "Vrouw", "Onbekend"}
+        assert sum(v for v, _ in per_geslacht.values()) == total
+        assert [r["value"] for r in await year_rows(geslacht="vrouw") if r["start"] == "2026-01-01"] == [
+            per_geslacht["vrouw"][0]
+        ]
+        assert (await client.get("/v1/indicators/verblijf_actief", params={"geslacht": "x"})).status_code == 422
+        wait = {"period": "year", "as_of": "2026-06-30", "group_by": "aanbieder"}
+        waits = (await client.get("/v1/indicators/wachttijd_beschikking", params=wait, headers=auth)).json()["rows"]
+        assert {r["dims"]["aanbieder"] for r in waits} >= {"onbekend", "11111111"}
+        named = (
+            await client.get(
+                "/v1/indicators/wachttijd_beschikking",
+                params={**wait, "group_by": "", "aanbieder": "11111111"},
+                headers=auth,
+            )
+        ).json()["rows"]
+        assert [r["n"] for r in named] == [r["n"] for r in waits if r["dims"]["aanbieder"] == "11111111"]
+        assert (await client.get("/v1/indicators/verwijzers", params={"aanbieder": "onbekend"})).status_code == 422
+        conn = await asyncpg.connect(settings.database_url)
+        try:  # the Prometheus gauge by geslacht: bounded labels, public values
+            gauges = await headline_by_geslacht(conn, threshold, date(2026, 6, 30), disclosure.noise_secret(settings))
+        finally:
+            await conn.close()
+        assert gauges and {g for _, _, g in gauges} <= {"man", "vrouw", "onbekend"}
+        assert {i for i, _, _ in gauges} <= {i for i, info in catalogue.items() if "geslacht" in info["dimensions"]}
         shown = hidden = noised = 0
         for ind, info in catalogue.items():
             for period in ("month", "year"):

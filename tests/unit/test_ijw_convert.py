@@ -37,7 +37,8 @@ def test_jw315_gives_an_aanmelding_per_requested_product() -> None:
         "id": "ijw:jw315:VOT-B1:2026-01-15:B-001", "type": "aanmelding", "schema_version": 1,
         "occurred_at": "2026-01-15T00:00:00+01:00", "sender": "12345678",
         "child": {"bsn": "295289260", "birth_date": "2011-01-02", "gemeente": "GM0296", "geslacht": "man"},
-        "data": {"aanmelding_id": "ijw:12345678:B-001", "verwijzer": "huisarts", "zorgvorm": "ambulant"},
+        "data": {"aanmelding_id": "ijw:12345678:B-001", "verwijzer": "huisarts", "zorgvorm": "ambulant",
+                 "aanbieder": "12345678"},  # the Afzender: the JW315 comes from the aanbieder
     }
     assert second["data"]["zorgvorm"] == "gezinshuis"
 

@@ -70,7 +70,9 @@ def test_the_projection_keeps_what_ijw_carries_as_ijw_carries_it() -> None:
     a1 = p["A1"].event
     assert a1["sender"] == "11111111"  # the provider's verzoek om toewijzing, not the gemeente's aanmelding
     assert a1["occurred_at"] == "2025-03-03T00:00:00+01:00"  # the Dagtekening: a day
-    assert a1["data"] == {"aanmelding_id": "A1", "verwijzer": "wijkteam", "zorgvorm": "pleegzorg"}  # no urgent
+    assert a1["data"] == {  # no urgent; the aanbieder is the JW315's sender
+        "aanmelding_id": "A1", "verwijzer": "wijkteam", "zorgvorm": "pleegzorg", "aanbieder": "11111111"
+    }
     assert p["B1"].event["occurred_at"] == "2025-03-03T09:30:00+01:00"  # Toewijzingsdatum/-tijd, local
     assert p["B1"].event["sender"] == "GM0268" and p["B1"].message.sender == "GM0268"
     stop = p["P1e"].event

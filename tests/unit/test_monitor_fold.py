@@ -253,7 +253,9 @@ def test_stock_value_at_a_past_date() -> None:
             "count",
             "verblijf_instroom",
             date(2025, 1, 10),
-            fold.dims({**NIJMEGEN, "vorm": "gesloten", "leeftijdsklasse": "12-18"}),  # born 2010-04-12
+            # born 2010-04-12; geslacht onbekend (not given); aanbieder: the provider, not the sender
+            fold.dims({**NIJMEGEN, "vorm": "gesloten", "leeftijdsklasse": "12-18", "geslacht": "onbekend",
+                       "aanbieder": "87654321"}),
         ): 1
     }
     assert of(deltas, "gesloten_duur") == {
@@ -261,7 +263,7 @@ def test_stock_value_at_a_past_date() -> None:
             "duration",
             "gesloten_duur",
             date(2025, 3, 5),
-            tuple(sorted(NIJMEGEN.items())),
+            fold.dims({**NIJMEGEN, "aanbieder": "87654321"}),
             value=54,
         ): 1
     }
@@ -346,7 +348,8 @@ def test_wachtlijst_ends_when_the_first_plaatsing_starts() -> None:
     deltas = fold_all([change(1, None, v1), change(2, v1, v2)])
     assert stock_on(deltas, "wachtlijst_pleegzorg", date(2025, 4, 9)) == 1
     assert stock_on(deltas, "wachtlijst_pleegzorg", date(2025, 4, 10)) == 0
-    gr = (("gemeente", "GM0268"), ("jeugdregio", "JZ32"), ("urgent", "false"), ("zorgvorm", "pleegzorg"))
+    gr = (("aanbieder", "onbekend"), ("gemeente", "GM0268"), ("jeugdregio", "JZ32"), ("urgent", "false"),
+          ("zorgvorm", "pleegzorg"))  # the aanmelding names no aanbieder
     assert of(deltas, "wachttijd_plaatsing") == {
         Key("duration", "wachttijd_plaatsing", date(2025, 4, 10), gr, value=40): 1
     }
@@ -357,7 +360,7 @@ def test_wachtlijst_ends_when_the_first_plaatsing_starts() -> None:
     assert fold.wachtlijst_pleegzorg(aanmelding(date(2025, 3, 1), zorgvorm="ambulant")) == []
     # the span of the wait: keyed by its start, with the end day (as an ordinal) so a read knows who still waits
     assert of(deltas, "wachtend_pleegzorg_dagen") == {
-        Key("span", "wachtend_pleegzorg_dagen", date(2025, 3, 1), gr[:3], value=date(2025, 4, 10).toordinal()): 1
+        Key("span", "wachtend_pleegzorg_dagen", date(2025, 3, 1), gr[:4], value=date(2025, 4, 10).toordinal()): 1
     }
 
 
@@ -537,3 +540,37 @@ def test_a_stock_episode_is_cut_where_the_age_class_changes() -> None:
     # the item of a count falls in the class of its own day
     assert {dict(k.dims)["leeftijdsklasse"] for k in deltas if k.series == "verblijf_instroom"} == {"12-18"}
     assert fold.age_spans(birth, date(2026, 7, 1), date(2026, 7, 1)) == [(date(2026, 7, 1), date(2026, 7, 1), "18-23")]
+
+
+# -- geslacht, aanbieder ----------------------------------------------------------------------------
+def test_geslacht_is_a_dimension_of_the_indicators_by_age_and_aanbieder_of_the_placement_ones() -> None:
+    from jeugdstroom.monitor.catalogue import BY_AANBIEDER, BY_AGE, CATALOGUE
+
+    assert {i for i, ind in CATALOGUE.items() if "geslacht" in ind.dimensions} == set(BY_AGE)
+    assert {i for i, ind in CATALOGUE.items() if "aanbieder" in ind.dimensions} == set(BY_AANBIEDER)
+    assert "aanbieder" not in CATALOGUE["separaties"].dimensions and "aanbieder" not in CATALOGUE["verwijzers"].dimensions
+
+
+def test_geslacht_and_aanbieder_values_come_from_the_entity() -> None:
+    seg = VerblijfSegment(**{**segment("verblijf", date(2026, 1, 10)).model_dump(), "geslacht": "vrouw",
+                             "aanbieder": "87654321"})
+    old = segment("verblijf", date(2026, 1, 10))  # a segment from before the fields existed
+    named = AanmeldingEpisode(**{**aanmelding(date(2026, 1, 5), plaatsing_date=date(2026, 2, 4)).model_dump(),
+                                 "aanbieder": "11112222", "geslacht": "man"})
+    pl = plaatsing(date(2026, 1, 10), reden=None, vorm="residentieel")
+    deltas = fold_all([change(1, None, seg), change(2, None, old), change(3, None, named), change(4, None, pl)])
+
+    def dims_of(series: str) -> list[dict[str, str]]:
+        return sorted((dict(k.dims) for k in deltas if k.series == series), key=lambda d: sorted(d.items()))
+
+    jeugdigen = dims_of("verblijf_jeugdigen")
+    assert {(d["geslacht"], d["aanbieder"]) for d in jeugdigen} == {("vrouw", "87654321"), ("onbekend", "onbekend")}
+    [wait] = dims_of("wachttijd_plaatsing")
+    assert wait["aanbieder"] == "11112222" and "geslacht" not in wait  # waiting times are not by geslacht
+    assert {d["geslacht"] for d in dims_of("wachtlijst_pleegzorg")} == {"man"}
+    [instroom] = dims_of("verblijf_instroom")
+    assert instroom["aanbieder"] == "87654321" and instroom["instelling"] == "12345678"  # the provider, not the sender
+    # a changed geslacht moves the child's items from one cell to the other, exactly
+    seg_man = VerblijfSegment(**{**seg.model_dump(), "geslacht": "man"})
+    moved = fold_all([change(1, None, seg), change(5, seg, seg_man)])
+    assert {dict(k.dims)["geslacht"] for k in moved if k.series == "verblijf_jeugdigen"} == {"man"}

@@ -56,7 +56,14 @@ def test_affected_cells_equal_the_per_key_definition() -> None:
 
 
 def test_affected_spans_every_period_of_a_stock_up_to_as_of() -> None:
-    dims = (("gemeente", "GM0268"), ("instelling", "11111111"), ("jeugdregio", "JZ32"), ("leeftijdsklasse", "4-12"))
+    dims = (
+        ("aanbieder", "11111111"),
+        ("gemeente", "GM0268"),
+        ("geslacht", "vrouw"),
+        ("instelling", "11111111"),
+        ("jeugdregio", "JZ32"),
+        ("leeftijdsklasse", "4-12"),
+    )
     keys = [
         Key("stock", "gesloten_actief", date(2025, 3, 9), dims),
         Key("count", "gesloten_instroom", date(2025, 3, 9), dims),
@@ -66,7 +73,14 @@ def test_affected_spans_every_period_of_a_stock_up_to_as_of() -> None:
     assert work[("gesloten_actief", "month")] == Affected(
         date(2025, 3, 1),
         None,
-        {"gemeente": {"GM0268"}, "jeugdregio": {"JZ32"}, "instelling": {"11111111"}, "leeftijdsklasse": {"4-12"}},
+        {
+            "gemeente": {"GM0268"},
+            "jeugdregio": {"JZ32"},
+            "instelling": {"11111111"},
+            "leeftijdsklasse": {"4-12"},
+            "geslacht": {"vrouw"},
+            "aanbieder": {"11111111"},
+        },
     )
     assert (work[("gesloten_instroom", "month")].lo, work[("gesloten_instroom", "month")].hi) == (
         date(2025, 3, 1),

@@ -39,6 +39,7 @@ def event(
     p: str = P1,
     gemeente: str = GEM,
     birth: str = "2008-05-10",
+    geslacht: str | None = None,
 ) -> dict[str, Any]:
     ev = {
         "id": eid,
@@ -49,6 +50,8 @@ def event(
         "child": {"pseudonym": p, "birth_date": birth, "gemeente": gemeente},
         "data": data,
     }
+    if geslacht is not None:
+        ev["child"]["geslacht"] = geslacht
     parse_published(orjson.dumps(ev))  # every test event is a valid published event
     return ev
 
@@ -670,3 +673,50 @@ def test_withdrawing_an_overlapping_placement_changes_the_segments_exactly() -> 
     alone = care_path.project(P1, {first.uid: first, second.uid: second}, [withdraw], None)
     kept = [e for k, e in alone.entities.items() if k[0] == "verblijf_segment" and "/verblijf:" in k[1]]
     assert [(s.plaatsing_id, s.start, s.end) for s in kept] == [("p1", date(2025, 1, 1), None)]  # type: ignore[union-attr]
+
+
+# -- geslacht, aanbieder ------------------------------------------------------------------------------------------
+def test_geslacht_is_the_childs_latest_known_one_on_every_entity() -> None:
+    a1 = fact(event("aanmelding", "e1", "2025-01-05T12:00:00+01:00",
+                    {"aanmelding_id": "a1", "verwijzer": "wijkteam", "zorgvorm": "pleegzorg"}, sender=GEM,
+                    geslacht="vrouw"))
+    p1 = plaats("e2", "p1", "2025-02-01")  # gives none: does not erase the known one
+    unknown = plaats("e3", "p1", "2025-02-01", end="2025-04-01", geslacht="onbekend")  # nor does onbekend
+    originals = {f.uid: f for f in (a1, p1, unknown)}
+    state = care_path.project(P1, originals, [], None)
+    kinds = {k[0] for k in state.entities}
+    assert {"aanmelding", "plaatsing", "verblijf_segment"} <= kinds
+    assert {ep.geslacht for ep in state.entities.values()} == {"vrouw"}
+    # a later event that gives another value wins, on every entity of the child (each one a change)
+    b1 = besch("e4", "b1", "2025-03-01")
+    b1 = fact(event("beschikking", "e4", "2025-03-01T12:00:00+01:00", dict(b1.data), sender=GEM, geslacht="man"))
+    after = care_path.project(P1, {**originals, b1.uid: b1}, [], None)
+    assert {ep.geslacht for ep in after.entities.values()} == {"man"}
+    changed = {(c.entity, c.key) for c in care_path.diff(state, after).changes}
+    assert changed == set(after.entities)
+    # withdrawing that event brings the earlier value back; a child whose events give none is onbekend
+    c = corr("c1", {"id": "e4", "sender": GEM, "child": {"pseudonym": P1}}, "2025-03-02T12:00:00+01:00")
+    assert {ep.geslacht for ep in care_path.project(P1, {**originals, b1.uid: b1}, [c], None).entities.values()} == {
+        "vrouw"
+    }
+    none = care_path.project(P1, {p1.uid: p1}, [], None)
+    assert {ep.geslacht for ep in none.entities.values()} == {"onbekend"}
+
+
+def test_aanbieder_of_an_aanmelding_and_of_a_verblijf_segment() -> None:
+    data = {"aanmelding_id": "a1", "verwijzer": "wijkteam", "zorgvorm": "residentieel"}
+    named = fact(event("aanmelding", "e1", "2025-01-05T12:00:00+01:00", {**data, "aanbieder": "20000002"},
+                       sender=GEM))
+    closing = {**data, "status": "afgesloten", "afgesloten_op": "2025-02-01", "reden_afsluiting": "anders"}
+    closed = fact(event("aanmelding", "e2", "2025-02-01T12:00:00+01:00", closing, sender=GEM))
+    ep, _ = aanmelding.project([named, closed])
+    assert ep.aanbieder == "20000002"  # the latest report naming one; the closing leaves it out
+    renamed = fact(event("aanmelding", "e3", "2025-01-06T12:00:00+01:00", {**data, "aanbieder": "30000003"},
+                         sender=GEM))
+    assert aanmelding.project([named, renamed, closed])[0].aanbieder == "30000003"
+    assert aanmelding.project([aanm("e4", "a2", "2025-01-05T12:00:00+01:00")])[0].aanbieder is None
+    p1 = plaats("e5", "p1", "2025-02-01", sender=GEM)  # reported by a gemeente: the aanbieder is the provider
+    state = care_path.project(P1, {p1.uid: p1}, [], None)
+    segments = [ep for (kind, _), ep in state.entities.items() if kind == "verblijf_segment"]
+    assert segments and {s.aanbieder for s in segments} == {PROVIDER}  # type: ignore[union-attr]
+    assert {s.instelling for s in segments} == {GEM}

@@ -376,7 +376,7 @@ def test_a_pleegzorg_wait_ends_at_a_pleegzorg_placement_by_child_and_date_or_at_
     assert rows(res, "wachtend_pleegzorg_dagen", "month", urgent="false")["2026-02-01"] == {
         "period": "month",
         "start": "2026-02-01",
-        "dims": {"gemeente": "GM0268", "jeugdregio": RVN, "urgent": "false"},
+        "dims": {"gemeente": "GM0268", "jeugdregio": RVN, "urgent": "false", "aanbieder": "onbekend"},
         "value": 27,
         "n": 1,
         "p90": 27,
@@ -521,7 +521,7 @@ def test_age_class_is_the_childs_on_the_items_day_and_a_stock_moves_on_the_birth
             kid.separatie("s2", "2026-03-01T10:00:00+01:00", "2026-03-01T11:00:00+01:00"),
         ]
     )
-    assert CATALOGUE["verblijf_actief"][1][-1] == "leeftijdsklasse"
+    assert "leeftijdsklasse" in CATALOGUE["verblijf_actief"][1]
     assert "leeftijdsklasse" not in CATALOGUE["separaties"][1]  # only the indicators CBS publishes by age
     by_class = {(r["start"], r["dims"]["leeftijdsklasse"]): r["value"] for r in res["verblijf_actief"] if r["period"] == "day"}
     assert by_class[("2026-02-28", "12-18")] == 1 and ("2026-02-28", "18-23") not in by_class
@@ -541,3 +541,37 @@ def test_age_class_is_the_childs_on_the_items_day_and_a_stock_moves_on_the_birth
         r["dims"]["leeftijdsklasse"]: r["value"] for r in res["gesepareerde_jeugdigen"] if r["period"] == "year"
     }
     assert feb_mar == {"12-18": 1, "18-23": 1}
+
+
+def test_geslacht_is_the_childs_latest_known_and_aanbieder_the_placements_provider_or_the_one_named() -> None:
+    kid = Kid(31)
+
+    def given(ev: dict[str, Any], geslacht: str) -> dict[str, Any]:
+        return {**ev, "child": {**ev["child"], "geslacht": geslacht}}
+
+    aanmelding = kid.aanmelding("a1", "2026-01-05", zorgvorm="pleegzorg")
+    named = {**aanmelding, "data": {**aanmelding["data"], "aanbieder": "87040001"}}
+    placed = kid.plaatsing("p1", "2026-02-01", vorm="pleegzorg_bestand", sender="87020001", aid="a1")
+    placed["data"]["provider"] = "87030001"  # reported by another instelling than the provider
+    story = [
+        given(named, "vrouw"),
+        given(kid.separatie("s1", "2026-02-10T10:00:00+01:00"), "man"),  # the latest that gives one wins
+        given(kid.beschikking("b1", "ots", "2026-03-01"), "onbekend"),  # later, but says nothing
+        placed,  # gives none
+    ]
+    res = truth_of(story)
+    assert {r["dims"]["geslacht"] for r in res["verblijf_jeugdigen"]} == {"man"}
+    assert {r["dims"]["geslacht"] for r in res["wachtlijst_pleegzorg"]} == {"man"}
+    assert {r["dims"]["geslacht"] for r in res["jeugdbescherming_actief"]} == {"man"}
+    assert "geslacht" not in CATALOGUE["separaties"][1] and "geslacht" not in CATALOGUE["wachttijd_plaatsing"][1]
+    assert {(r["dims"]["instelling"], r["dims"]["aanbieder"]) for r in res["verblijf_instroom"]} == {
+        ("87020001", "87030001")
+    }
+    assert {r["dims"]["aanbieder"] for r in res["wachttijd_plaatsing"]} == {"87040001"}
+    assert "aanbieder" not in CATALOGUE["verwijzers"][1]
+    # without any geslacht, and an aanmelding naming no provider: onbekend
+    other = Kid(32)
+    res = truth_of([other.aanmelding("a2", "2026-01-05", zorgvorm="pleegzorg")])
+    assert {(r["dims"]["geslacht"], r["dims"]["aanbieder"]) for r in res["wachtlijst_pleegzorg"]} == {
+        ("onbekend", "onbekend")
+    }

@@ -13,8 +13,8 @@ What the projection keeps, and how iJw carries it:
   aanmelding id, the Verwijzer its COD327 code, the product the zorgvorm's. iJw's request comes from the provider,
   so the projected aanmelding's **sender** is the provider that later places the child (its first placement of that
   aanmelding), else ``fallback_provider``; its **event time** is local midnight of its day (the Dagtekening; iJw has
-  no time of day); ``urgent`` is dropped (no iJw field). An aanmelding whose verwijzer has no COD327 code
-  (``anders``) has no JW315 and is dropped.
+  no time of day); its **aanbieder** is that sender (the JW315's Afzender); ``urgent`` is dropped (no iJw field).
+  An aanmelding whose verwijzer has no COD327 code (``anders``) has no JW315 and is dropped.
 * a ``beschikking`` of soort ``toewijzing`` → a JW301 (toewijzing, gemeente → provider) per event: ToewijzingNummer
   derived from the beschikking id, Ingangsdatum/Einddatum, ReferentieAanbieder when the toewijzing names its
   aanmelding. The end of a toewijzing is a later JW301 with the same ToewijzingNummer and an Einddatum, so the
@@ -194,7 +194,8 @@ class _Projection:
         agb = self.provider_of.get(aid, self.fallback)
         day = at.date()
         event = self.child.event(e["id"], "aanmelding", agb, _midnight(day),
-                                 {"aanmelding_id": aid, "verwijzer": data["verwijzer"], "zorgvorm": data["zorgvorm"]})
+                                 {"aanmelding_id": aid, "verwijzer": data["verwijzer"], "zorgvorm": data["zorgvorm"],
+                                  "aanbieder": agb})
         body = ("<AangevraagdeProducten><AangevraagdProduct>"
                 + _leaf("ReferentieAanbieder", aid) + _product(data["zorgvorm"])
                 + _leaf("ToewijzingIngangsdatum", day.isoformat())

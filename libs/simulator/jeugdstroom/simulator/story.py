@@ -214,9 +214,23 @@ class Story:
         data: dict[str, Any] = {"aanmelding_id": aid, "verwijzer": verwijzer, "zorgvorm": zorgvorm}
         if self.rng.random() < 0.1:
             data["urgent"] = True
+        if (aanbieder := self.named_provider(aid, zorgvorm)) is not None:
+            data["aanbieder"] = aanbieder
         self.emit("aanmelding", sender, self.moment(day), data)
         self._aanmeldingen[aid] = (sender, data)
         return aid
+
+    def named_provider(self, aid: str, zorgvorm: str) -> str | None:
+        """The provider an aanmelding for a placement names, for about half of them: one that serves the child's
+        gemeente, chosen by a digest of the aanmelding (so it draws nothing from the story's random stream); the
+        child may still be placed elsewhere. None for the other aanmeldingen and for care without placement."""
+        if zorgvorm not in INSTITUTION_KIND.values():
+            return None
+        u = int.from_bytes(hashlib.sha256(f"aanbieder:{self.child.bsn}:{aid}".encode()).digest()[:4])
+        if u % 2:
+            return None
+        pool = self.region.pool(zorgvorm, self.child.gemeente)
+        return pool[(u >> 1) % len(pool)].code
 
     def close_aanmelding(self, aid: str, day: date, reden: str) -> None:
         """The sender closes an aanmelding (an aanmelding event with status afgesloten), if told by then."""

@@ -87,6 +87,33 @@ BY_AGE = frozenset(
     }
 )
 CATALOGUE = {ind: (kind, (*names, AGE) if ind in BY_AGE else names) for ind, (kind, names) in CATALOGUE.items()}
+GESLACHT, AANBIEDER = "geslacht", "aanbieder"
+#: The indicators by geslacht (the child's latest known one: man, vrouw, onbekend): those by age class.
+BY_GESLACHT = BY_AGE
+#: The placement indicators and the waiting times/list by aanbieder: the provider of the placement (of the placement
+#: a child's day is attributed to), or the one the aanmelding names ("onbekend" where it names none).
+BY_AANBIEDER = frozenset(
+    {
+        "gesloten_actief",
+        "gesloten_instroom",
+        "gesloten_duur",
+        "verblijf_actief",
+        "verblijf_jeugdigen",
+        "verblijf_instroom",
+        "overplaatsingen",
+        "voortijdig_beeindigd",
+        "verlengde_pleegzorg",
+        "gezinshuis_18plus",
+        "wachtlijst_pleegzorg",
+        "wachtend_pleegzorg_dagen",
+        "wachttijd_beschikking",
+        "wachttijd_plaatsing",
+    }
+)
+CATALOGUE = {
+    ind: (kind, (*names, *((GESLACHT,) if ind in BY_GESLACHT else ()), *((AANBIEDER,) if ind in BY_AANBIEDER else ())))
+    for ind, (kind, names) in CATALOGUE.items()
+}
 #: The first age (whole years) of each CBS class above the youngest, with the class it starts.
 AGE_STARTS = ((4, "4-12"), (12, "12-18"), (18, "18-23"), (23, "23+"))
 #: Ratios built from two stocks (the others are built from two counts, except the one below).
@@ -175,15 +202,16 @@ class Truth:
         self.open_achttien: list[tuple[date, Dims]] = []
         self.latest: datetime | None = None
         self.birth = date.min  # the birth date of the child being added
+        self.geslacht = "onbekend"  # the latest known geslacht of the child being added
 
     # -- items ------------------------------------------------------------------------------------------------
     def _dims(self, indicator: str, values: dict[str, str], day: date | None = None) -> Dims:
         """The dimension values; the age class (indicators in BY_AGE) is the child's on ``day``."""
         names = CATALOGUE[indicator.split(":")[0]][1]
-        if names[-1] != AGE:
+        if AGE not in names:
             return tuple(values[d] for d in names)
         assert day is not None, indicator
-        return (*(values[d] for d in names[:-1]), age_class(self.birth, day))
+        return tuple(age_class(self.birth, day) if d == AGE else values[d] for d in names)
 
     def _count(self, indicator: str, values: dict[str, str], day: date, n: int = 1) -> None:
         self.counts[indicator, self._dims(indicator, values, day)][day] += n
@@ -243,6 +271,15 @@ class Truth:
         child = events[0]["child"]
         bsn, birth = child["bsn"], date.fromisoformat(child["birth_date"])
         self.birth = birth
+        # the latest known geslacht: that of the latest event (event time, then sender/id) that gives man or vrouw
+        known = [e for e in events if e["child"].get("geslacht") in ("man", "vrouw")]
+        self.geslacht = (
+            max(known, key=lambda e: (datetime.fromisoformat(e["occurred_at"]), f"{e['sender']}/{e['id']}"))["child"][
+                "geslacht"
+            ]
+            if known
+            else "onbekend"
+        )
         aanmeldingen: dict[str, list[dict[str, Any]]] = defaultdict(list)
         latest: dict[tuple[str, str, str], tuple[tuple[datetime, bool], dict[str, Any]]] = {}
         # the woonplaats when the episode began: the earliest event that is not an end report (else the earliest)
@@ -287,10 +324,18 @@ class Truth:
                 return datetime.fromisoformat(e["occurred_at"]), f"{e['sender']}/{e['id']}"
 
             day = local_date(min(reports, key=reported)["occurred_at"])
-            self._aanmelding(aid, max(reports, key=reported), day, plaatsingen, beschikkingen)
+            naming = [e for e in reports if e["data"].get("aanbieder")]  # the latest report that names a provider
+            aanbieder = max(naming, key=reported)["data"]["aanbieder"] if naming else "onbekend"
+            self._aanmelding(aid, max(reports, key=reported), day, plaatsingen, beschikkingen, aanbieder)
 
     def _values(self, ep: Episode) -> dict[str, str]:
-        return {G: geography.gemeente(ep.gemeente), R: geography.jeugdregio(ep.gemeente), INST: ep.sender}
+        return {
+            G: geography.gemeente(ep.gemeente),
+            R: geography.jeugdregio(ep.gemeente),
+            INST: ep.sender,
+            GESLACHT: self.geslacht,
+            AANBIEDER: ep.data.get("provider", "onbekend"),  # a plaatsing's provider
+        }
 
     def _separatie(self, sep: Episode, bsn: str) -> None:
         values = {**self._values(sep), "vorm": sep.data["vorm"]}
@@ -414,13 +459,21 @@ class Truth:
             self.counts["continuering_18:num", dims][bd18] += 1
 
     def _aanmelding(
-        self, aid: str, ev: dict[str, Any], day: date, plaatsingen: list[Episode], beschikkingen: list[Episode]
+        self,
+        aid: str,
+        ev: dict[str, Any],
+        day: date,
+        plaatsingen: list[Episode],
+        beschikkingen: list[Episode],
+        aanbieder: str,
     ) -> None:
         gemeente = ev["child"]["gemeente"]
         data = ev["data"]
         values = {
             G: geography.gemeente(gemeente),
             R: geography.jeugdregio(gemeente),
+            GESLACHT: self.geslacht,
+            AANBIEDER: aanbieder,
             "verwijzer": data["verwijzer"],
             "zorgvorm": data["zorgvorm"],
             "urgent": "true" if data.get("urgent") else "false",

@@ -20,7 +20,7 @@ from jeugdstroom.common.observability import add_ops_routes
 from jeugdstroom.common.service import service_resources
 from jeugdstroom.common.settings import NulmetingSetting, Settings
 from jeugdstroom.monitor import access as scoped
-from jeugdstroom.monitor import completeness, disclosure, export
+from jeugdstroom.monitor import completeness, disclosure, export, fold
 from jeugdstroom.monitor import retention as monitor_retention
 from jeugdstroom.monitor import rows as rowlib
 from jeugdstroom.monitor.catalogue import CATALOGUE, DIMENSIONS, Indicator
@@ -39,6 +39,13 @@ HEADLINE = Gauge(
     ' gemeente dimension, per gemeente: sum the gemeente="" series for regional totals, never the gemeente series'
     " (their suppressed cells are missing). jeugdregio and gemeente are CBS codes (JZ##, GM####), *_naam their names",
     ["indicator", "jeugdregio", "gemeente", "vorm", "jeugdregio_naam", "gemeente_naam"],
+)
+HEADLINE_BY_GESLACHT = Gauge(
+    "jeugdstroom_monitor_indicator_value_by_geslacht",
+    "Headline indicators with a geslacht dimension, per jeugdregio and geslacht (man, vrouw, onbekend: bounded);"
+    " periods and suppression as jeugdstroom_monitor_indicator_value (a gauge of its own, so sums over that one's"
+    ' gemeente="" series stay regional totals). geslacht_naam is the Dutch label (Man, Vrouw, Onbekend)',
+    ["indicator", "jeugdregio", "geslacht", "jeugdregio_naam", "geslacht_naam"],
 )
 TARGET_OFF_TRACK = Gauge(
     "jeugdstroom_monitor_target_off_track",
@@ -75,7 +82,7 @@ class IndicatorRow(BaseModel):
     names: dict[str, str] | None = Field(
         None,
         description="Names of the gemeente and jeugdregio values in dims (e.g. GM0268 → Nijmegen, JZ32 → Rijk van"
-        " Nijmegen); present when dims has either",
+        " Nijmegen) and the label of a geslacht value (man → Man); present when dims has any of them",
     )
     value: float | None = Field(description="null when suppressed (public output, small cell)")
     suppressed: bool
@@ -179,6 +186,24 @@ async def headline_values(
     return out
 
 
+async def headline_by_geslacht(
+    conn: db.Conn, threshold: int, as_of: date, secret: bytes
+) -> dict[tuple[str, str, str], float]:
+    """Public values of the headline indicators that have the dimension geslacht, per jeugdregio and geslacht, keyed
+    by (indicator, jeugdregio, geslacht); periods as :func:`headline_values`. Suppressed cells are left out. (Not by
+    aanbieder: unbounded, docs/indicators.md.)"""
+    out: dict[tuple[str, str, str], float] = {}
+    for ind in CATALOGUE.values():
+        if not ind.headline or fold.GESLACHT not in ind.dimensions:
+            continue
+        scope = Scope("year", ("jeugdregio", fold.GESLACHT), as_of, lo=date(as_of.year, 1, 1))
+        for row in await rowlib.exact_rows(conn, ind, scope):
+            pub = rowlib.public(ind, row, threshold, secret)
+            if pub["value"] is not None and rowlib.shown(ind, pub):
+                out[(ind.id, row["dims"]["jeugdregio"], row["dims"][fold.GESLACHT])] = float(pub["value"])
+    return out
+
+
 async def target_states(
     conn: db.Conn, as_of: date, nulmeting: Mapping[str, NulmetingSetting]
 ) -> dict[tuple[str, str, str], bool]:
@@ -268,9 +293,17 @@ def create_app(settings: Settings) -> FastAPI:
                             conn, settings.suppression_threshold, day, disclosure.noise_secret(settings)
                         )
                         targets = await target_states(conn, day, settings.nulmeting)
+                        by_geslacht = await headline_by_geslacht(
+                            conn, settings.suppression_threshold, day, disclosure.noise_secret(settings)
+                        )
                     HEADLINE.clear()  # no await between clear and set: a scrape never sees a partial set
                     for labels, value in values.items():
                         HEADLINE.labels(*labels, *_names(labels[1], labels[2])).set(value)
+                    HEADLINE_BY_GESLACHT.clear()
+                    for (ind_id, regio, g), value in by_geslacht.items():
+                        HEADLINE_BY_GESLACHT.labels(
+                            ind_id, regio, g, _names(regio, "")[0], fold.GESLACHT_NAMES.get(g, g)
+                        ).set(value)
                     TARGET_OFF_TRACK.clear()
                     for target_labels, off in targets.items():
                         TARGET_OFF_TRACK.labels(*target_labels, *_names(target_labels[2], "")[:1]).set(1 if off else 0)
@@ -373,6 +406,12 @@ def create_app(settings: Settings) -> FastAPI:
         leeftijdsklasse: Annotated[
             str | None, Query(pattern="^(0-4|4-12|12-18|18-23|23\\+)$", description="CBS age class, e.g. 12-18")
         ] = None,
+        geslacht: Annotated[
+            Literal["man", "vrouw", "onbekend"] | None, Query(description="The child's geslacht")
+        ] = None,
+        aanbieder: Annotated[
+            str | None, Query(pattern="^([0-9]{8}|onbekend)$", description="Provider (AGB code), or onbekend")
+        ] = None,
         format: Annotated[
             Literal["json", "csv"],
             Query(
@@ -395,6 +434,8 @@ def create_app(settings: Settings) -> FastAPI:
             "jeugdregio": jeugdregio,
             "instelling": instelling,
             "leeftijdsklasse": leeftijdsklasse,
+            "geslacht": geslacht,
+            "aanbieder": aanbieder,
         }
         assert set(given) == {name for name, d in DIMENSIONS.items() if d.filter}  # the catalogue's filters
         filters = {k: v for k, v in given.items() if v is not None}

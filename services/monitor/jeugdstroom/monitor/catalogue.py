@@ -9,7 +9,7 @@ here plus, if needed, one fold function.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -88,6 +88,14 @@ DIMENSIONS: dict[str, Dimension] = {
     "continues": Dimension("internal: the placement continued past the 18th birthday (true or false)"),
     fold.AGE: Dimension(
         "the child's CBS age class on the item's day (a stock's: on the day read): 0-4, 4-12, 12-18, 18-23, 23+",
+        filter=True,
+    ),
+    fold.GESLACHT: Dimension(
+        "the child's latest known geslacht: man, vrouw or onbekend (names: Man, Vrouw, Onbekend)", filter=True
+    ),
+    fold.AANBIEDER: Dimension(
+        "the provider (AGB code) of the placement, or the one an aanmelding names (onbekend where none); not the"
+        " sender of the last event",
         filter=True,
     ),
 }
@@ -641,6 +649,44 @@ def _with_leeftijdsklasse(ind: Indicator) -> Indicator:
 
 
 _INDICATORS = tuple(_with_leeftijdsklasse(i) if i.id in BY_AGE else i for i in _INDICATORS)
+
+#: The indicators about children by geslacht: the same as by age class (CBS publishes both), docs/indicators.md.
+BY_GESLACHT = BY_AGE
+#: The placement indicators by aanbieder, and the waiting times/list where the aanmelding names one. Not the ratios
+#: (their parts would need it too) and not the separatie series (their instelling is the provider already).
+BY_AANBIEDER = frozenset(
+    {
+        "gesloten_actief",
+        "gesloten_instroom",
+        "gesloten_duur",
+        "verblijf_actief",
+        "verblijf_jeugdigen",
+        "verblijf_instroom",
+        "overplaatsingen",
+        "voortijdig_beeindigd",
+        "verlengde_pleegzorg",
+        "gezinshuis_18plus",
+        "wachtlijst_pleegzorg",
+        "wachtend_pleegzorg_dagen",
+        "wachttijd_beschikking",
+        "wachttijd_plaatsing",
+    }
+)
+
+
+def _with_dimension(ind: Indicator, name: str, wrap: Callable[[FoldFn], FoldFn]) -> Indicator:
+    """``ind`` with the last dimension ``name``, its series folded by ``wrap`` of its fold function."""
+    assert ind.series is not None, ind.id
+    series = replace(ind.series, dims=(*ind.series.dims, name), fold=wrap(ind.series.fold))
+    return replace(ind, dimensions=(*ind.dimensions, name), series=series)
+
+
+_INDICATORS = tuple(
+    _with_dimension(i, fold.GESLACHT, fold.with_geslacht) if i.id in BY_GESLACHT else i for i in _INDICATORS
+)
+_INDICATORS = tuple(
+    _with_dimension(i, fold.AANBIEDER, fold.with_aanbieder) if i.id in BY_AANBIEDER else i for i in _INDICATORS
+)
 
 CATALOGUE: dict[str, Indicator] = {i.id: i for i in _INDICATORS}
 

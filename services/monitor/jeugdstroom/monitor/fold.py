@@ -514,3 +514,63 @@ def with_leeftijdsklasse(fn: FoldFn) -> FoldFn:
 
     folded.__name__ = getattr(fn, "__name__", "fold")
     return folded
+
+
+# -- geslacht, aanbieder ----------------------------------------------------------------------------
+GESLACHT = "geslacht"
+#: Every geslacht value (the contract's ``Geslacht``); Dutch labels where a person reads them (API ``names``).
+GESLACHT_NAMES: dict[str, str] = {"man": "Man", "vrouw": "Vrouw", "onbekend": "Onbekend"}
+AANBIEDER = "aanbieder"
+#: The aanbieder value of an aanmelding that names none (or an entity from before the field existed).
+ONBEKEND = "onbekend"
+
+
+def _provider_of(version: Any) -> str:
+    """The aanbieder of a plaatsing (its provider), of a verblijf segment (its placement's provider) or of an
+    aanmelding (the provider it names), ``onbekend`` where there is none."""
+    if isinstance(version, PlaatsingEpisode):
+        return version.provider
+    value: str | None = getattr(version, AANBIEDER, None)
+    return value or ONBEKEND
+
+
+def with_dimension(fn: FoldFn, name: str, value_of: Callable[[Any], str]) -> FoldFn:
+    """``fn`` with one more dimension ``name`` whose value is a property of the entity version (the same on every
+    item it folds to): ``geslacht`` (the child's, carried by every entity) or ``aanbieder``."""
+
+    def folded(version: Any) -> list[AnyItem]:
+        value = value_of(version)
+        out: list[AnyItem] = []
+        for it in fn(version):
+            d = _with_dim(it.dims, name, value)
+            if isinstance(it, Episode):
+                out.append(Episode(it.start, it.end, d))
+            elif isinstance(it, Member):
+                out.append(Member(it.day, d, it.pseudonym))
+            elif isinstance(it, Duration):
+                out.append(Duration(it.day, d, it.value))
+            elif isinstance(it, Span):
+                out.append(Span(it.start, it.end, d))
+            else:
+                out.append(Item(it.day, d))
+        return out
+
+    folded.__name__ = getattr(fn, "__name__", "fold")
+    return folded
+
+
+def with_geslacht(fn: FoldFn) -> FoldFn:
+    """``fn`` with the dimension ``geslacht``: the child's latest known geslacht (man, vrouw, onbekend) as the
+    registry carries it on every entity of the child (docs/indicators.md, Dimensions)."""
+    return with_dimension(fn, GESLACHT, _geslacht_of)
+
+
+def _geslacht_of(version: Any) -> str:
+    value: str = version.geslacht
+    return value
+
+
+def with_aanbieder(fn: FoldFn) -> FoldFn:
+    """``fn`` with the dimension ``aanbieder``: the provider (AGB code) of the placement (for a verblijf segment: of
+    the placement its days are attributed to) or the one the aanmelding names, ``onbekend`` where none."""
+    return with_dimension(fn, AANBIEDER, _provider_of)

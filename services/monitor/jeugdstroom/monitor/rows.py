@@ -15,7 +15,7 @@ from typing import Any
 from jeugdstroom.common import geography
 from jeugdstroom.common.db import Conn
 from jeugdstroom.common.settings import NulmetingSetting
-from jeugdstroom.monitor import disclosure
+from jeugdstroom.monitor import disclosure, fold
 from jeugdstroom.monitor import repository as repo
 from jeugdstroom.monitor.catalogue import NULMETING_JAAR, SERIES, Indicator, Part, Target
 from jeugdstroom.monitor.repository import Cell, Scope
@@ -62,8 +62,10 @@ async def cells(conn: Conn, ind: Indicator, scope: Scope) -> dict[Cell, Row]:
 
 def with_names(row: Row) -> Row:
     """``row`` with ``names``: the name of each gemeente and jeugdregio value among its dims (added only when
-    the row has such a dimension; an additive field, docs/monitor.md)."""
+    the row has such a dimension; an additive field, docs/monitor.md), and the Dutch label of a geslacht value."""
     names = geography.names(row["dims"])
+    if (g := row["dims"].get(fold.GESLACHT)) is not None:
+        names[fold.GESLACHT] = fold.GESLACHT_NAMES.get(g, g)
     return {**row, "names": names} if names else row
 
 

@@ -20,6 +20,7 @@ from pydantic import AwareDatetime, Field
 
 from jeugdstroom.common.contracts.codes import (
     BeschikkingSoort,
+    Geslacht,
     PlaatsingVorm,
     RedenAfsluiting,
     RedenEinde,
@@ -37,6 +38,12 @@ class EntityBase(Contract):
     pseudonym: Pseudonym
     gemeente: GemeenteCode = Field(description="The child's gemeente as of the episode's start")
     birth_date: date
+    geslacht: Geslacht = Field(
+        default="onbekend",
+        description="The child's geslacht (optional, added within schema_version 1): the latest known one, i.e. that"
+        " of the child's latest event (by event time) that gives man or vrouw, on every entity of the child; onbekend"
+        " when none does (and in records from before the addition)",
+    )
 
 
 class SeparatieEpisode(EntityBase):
@@ -76,6 +83,11 @@ class AanmeldingEpisode(EntityBase):
     herhaald: bool = Field(
         default=False,
         description="The child's previous care (a plaatsing or toewijzing) ended at most 365 days before `day`",
+    )
+    aanbieder: AgbCode | None = Field(
+        default=None,
+        description="The provider the aanmelding names (optional, added within schema_version 1): that of the latest"
+        " aanmelding event naming one; None when none does",
     )
 
 
@@ -158,6 +170,11 @@ class VerblijfSegment(EntityBase):
     vorm: PlaatsingVorm
     start: date
     end: date | None = None
+    aanbieder: AgbCode | None = Field(
+        default=None,
+        description="The provider of that placement (optional, added within schema_version 1; None in records from"
+        " before the addition)",
+    )
 
 
 class ChangeBase(Contract):

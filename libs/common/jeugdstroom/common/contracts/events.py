@@ -110,6 +110,11 @@ class AanmeldingData(Contract):
     )
     afgesloten_op: date | None = Field(None, description="The day the aanmelding was closed (status afgesloten)")
     reden_afsluiting: RedenAfsluiting | None = Field(None, description="Why it was closed (status afgesloten)")
+    aanbieder: AgbCode | None = Field(
+        None,
+        description="The provider (AGB code) the aanmelding is for, when it names one (optional, added within"
+        " schema_version 1; iJw: the Afzender of a JW315). Left out when not given",
+    )
 
     @model_validator(mode="after")
     def _closing_rules(self) -> Self:

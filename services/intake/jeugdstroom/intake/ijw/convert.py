@@ -272,7 +272,8 @@ class _Builder:
         self.emit(rec, self.event(
             f"ijw:jw315:{self.message_id}:{ref}", "aanmelding", _midnight(self.msg.header.dagtekening),
             {"aanmelding_id": aanmelding_id,
-             "verwijzer": VERWIJZER_BY_CODE[rec.fields["Verwijzer/Type"]], "zorgvorm": kind.zorgvorm},
+             "verwijzer": VERWIJZER_BY_CODE[rec.fields["Verwijzer/Type"]], "zorgvorm": kind.zorgvorm,
+             "aanbieder": self.msg.header.afzender},  # the JW315 comes from the aanbieder (Afzender: LDT_AgbCode)
         ))
         self.out.aanvragen.append(Aanvraag(self.msg.header.afzender, ref, aanmelding_id))
 

@@ -4,7 +4,7 @@ Descriptive fields (verwijzer, zorgvorm, urgent, child) and the closing (``afges
 when the latest fact has status afgesloten) come from the latest fact by event time; ``day`` is the
 Europe/Amsterdam date of the earliest fact's event time (when the child was referred). The links
 (``beschikking_date``, ``plaatsing_date``) and ``herhaald`` are derived across the child's care path
-(see ``derived``).
+(see ``derived``). ``aanbieder``: from the latest fact that names one (a closing that leaves it out keeps it).
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from jeugdstroom.common.contracts.changes import AanmeldingEpisode
-from jeugdstroom.registry.handlers.facts import ORDER, Fact, Finding, child_fields, latest, local_day
+from jeugdstroom.registry.handlers.facts import ORDER, Fact, Finding, child_fields, latest, latest_with, local_day
 
 
 def project(facts: Sequence[Fact]) -> tuple[AanmeldingEpisode, list[Finding]]:
     last = latest(facts)
     first = min(facts, key=ORDER)
+    named = latest_with(facts, "aanbieder")
     episode = AanmeldingEpisode(
         **child_fields(facts, last),
         aanmelding_id=last.entity_id,
@@ -27,5 +28,6 @@ def project(facts: Sequence[Fact]) -> tuple[AanmeldingEpisode, list[Finding]]:
         day=local_day(first.occurred_at),
         afgesloten_op=last.get_date("afgesloten_op") if last.data.get("status") == "afgesloten" else None,
         reden_afsluiting=last.data.get("reden_afsluiting") if last.data.get("status") == "afgesloten" else None,
+        aanbieder=named.data["aanbieder"] if named is not None else None,
     )
     return episode, []

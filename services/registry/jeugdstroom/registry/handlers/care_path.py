@@ -21,7 +21,7 @@ from jeugdstroom.common.contracts.changes import (
 from jeugdstroom.registry import entities
 from jeugdstroom.registry.entities import ID_FIELDS, Episode
 from jeugdstroom.registry.handlers import child, correctie, derived
-from jeugdstroom.registry.handlers.facts import Correction, Fact, Finding
+from jeugdstroom.registry.handlers.facts import Correction, Fact, Finding, geslacht
 
 __all__ = [
     "ENTITIES",
@@ -133,8 +133,11 @@ def project(
         "verblijf_segment": derived.segmenten(plaats),
     }
     assert by_entity.keys() == entities.ENTITIES.keys()
+    g = geslacht(facts)  # a child-level field: every entity of the child carries the latest known one
     for entity, episodes in by_entity.items():
         for ep in episodes:
+            if ep.geslacht != g:
+                ep = ep.model_copy(update={"geslacht": g})
             state.entities[entity_key(entity, ep)] = ep
     state.findings = {(f.kind, f.subject): f for f in found}
     return state

@@ -294,6 +294,7 @@ def _segment(groep: str, p: PlaatsingEpisode, start: date, end: date | None) -> 
         vorm=p.vorm,
         start=start,
         end=end,
+        aanbieder=p.provider,
     )
 
 

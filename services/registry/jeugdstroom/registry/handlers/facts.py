@@ -23,6 +23,7 @@ class Fact:
     birth_date: date
     gemeente: str
     data: Mapping[str, Any]  # the event's ``data`` as JSON values
+    geslacht: str | None = None  # the child's geslacht as this event gives it (None: not given)
 
     @classmethod
     def from_json(cls, uid: str, event: Mapping[str, Any]) -> Fact:
@@ -37,6 +38,7 @@ class Fact:
             birth_date=date.fromisoformat(child["birth_date"]),
             gemeente=child["gemeente"],
             data=event["data"],
+            geslacht=child.get("geslacht"),
         )
 
     @property
@@ -130,6 +132,18 @@ def starting(facts: Iterable[Fact]) -> Fact:
     facts = list(facts)
     starts = [f for f in facts if f.data.get("status") not in END_STATUSES]
     return min(starts or facts, key=ORDER)
+
+
+#: The geslacht values that say something: ``onbekend`` (or no value) never overrides a known one.
+KNOWN_GESLACHT = frozenset({"man", "vrouw"})
+
+
+def geslacht(facts: Iterable[Fact]) -> str:
+    """The child's latest known geslacht: that of its latest fact (event time, ties by uid) giving man or vrouw, so a
+    later event that leaves it out (or says onbekend) does not erase it, and a later event that gives another value
+    (e.g. a correction) wins; ``onbekend`` when no fact gives one (docs/indicators.md, Dimensions)."""
+    known = max((f for f in facts if f.geslacht in KNOWN_GESLACHT), key=ORDER, default=None)
+    return known.geslacht if known is not None and known.geslacht is not None else "onbekend"
 
 
 def child_fields(facts: Iterable[Fact], last: Fact | None = None) -> dict[str, Any]:
