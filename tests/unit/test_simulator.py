@@ -15,10 +15,10 @@ import pytest
 
 from jeugdstroom.cli.main import build_parser
 from jeugdstroom.cli.simulate import cmd_simulate, stream_live
-from jeugdstroom.simulator import population as synthetic
 from jeugdstroom.common import geography
 from jeugdstroom.common.contracts.validation import ContractError, parse_submitted
 from jeugdstroom.common.settings import Settings
+from jeugdstroom.simulator import population as synthetic
 from jeugdstroom.simulator import stream
 from jeugdstroom.simulator.regions import REGIONS
 from jeugdstroom.simulator.story import BsnSequence
