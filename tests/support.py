@@ -235,11 +235,14 @@ async def caught_up(settings: Settings, groups: dict[str, tuple[str, ...]]) -> b
 #: A monitor/truth row's identity: (period, start, sorted dimension values).
 TruthKey = tuple[str, str, tuple[tuple[str, str], ...]]
 #: Row fields compared besides ``value`` (duration and ratio extras).
-TRUTH_EXTRAS = ("n", "p90", "numerator", "denominator")
+TRUTH_EXTRAS = ("n", "p90", "numerator", "denominator", "per_1000")
 
 
-def simulate(path: Path, region: str, days: int, seed: int, scale: float = 1.0) -> dict[str, Any]:
-    """Write a simulated stream to ``path`` (NDJSON, sending order); returns its ground-truth document."""
+def simulate(path: Path, region: str, days: int, seed: int, scale: float = 1.0,
+             population: Path | None = None) -> dict[str, Any]:
+    """Write a simulated stream to ``path`` (NDJSON, sending order); returns its ground-truth document. With
+    ``population``, also the run's synthetic population file there, and the truth's ``per_1000`` from it."""
+    from jeugdstroom.simulator import population as synthetic
     from jeugdstroom.simulator.stream import Params, default_start, generate, truth_document
     from jeugdstroom.simulator.truth import PERIODS, Truth
 
@@ -247,7 +250,11 @@ def simulate(path: Path, region: str, days: int, seed: int, scale: float = 1.0) 
     truth = Truth()
     with path.open("wb") as f:
         stats = generate(params, f, truth)
-    doc: dict[str, Any] = orjson.loads(truth_document(params, truth, stats, PERIODS))
+    people = None
+    if population is not None:
+        people = synthetic.of_run(params)
+        population.write_text(synthetic.csv_text(region, seed, people), encoding="utf-8")
+    doc: dict[str, Any] = orjson.loads(truth_document(params, truth, stats, PERIODS, people))
     return doc
 
 

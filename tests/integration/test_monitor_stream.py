@@ -124,6 +124,7 @@ async def _rows(client: httpx.AsyncClient, ind: str, period: str, dims: tuple[st
         assert r.pop("version") == body["version"] >= 1
         for extra in ("baseline_year", "baseline", "change"):  # the nulmeting: tests/integration/test_monitor_repository
             r.pop(extra, None)
+        assert r.pop("per_1000", None) is None  # no population loaded: no rate (tests/unit/test_population.py)
         out.append(r)
     return out
 

@@ -18,6 +18,7 @@ from jeugdstroom.cli.simulate import cmd_simulate, stream_live
 from jeugdstroom.common import geography
 from jeugdstroom.common.contracts.validation import ContractError, parse_submitted
 from jeugdstroom.common.settings import Settings
+from jeugdstroom.simulator import population as synthetic
 from jeugdstroom.simulator import stream
 from jeugdstroom.simulator.regions import REGIONS
 from jeugdstroom.simulator.story import BsnSequence
@@ -293,11 +294,23 @@ def test_the_command_writes_events_and_truth(tmp_path: Path, capsys: pytest.Capt
 def test_the_cli_samples_the_national_region_and_up_offers_it(tmp_path: Path) -> None:
     args = build_parser().parse_args(
         ["simulate", "--region", "nl", "--scale", "0.002", "--days", "10", "--start", "2025-05-01",
-         "--truth", str(tmp_path / "t.json"), "--truth-periods", "year"]
+         "--truth", str(tmp_path / "t.json"), "--truth-periods", "year",
+         "--population-out", str(tmp_path / "population-synthetic.csv")]
     )
     assert cmd_simulate(args, Settings()) == 0
-    params = orjson.loads((tmp_path / "t.json").read_bytes())["params"]
-    assert params["region"] == "nl" and params["scale"] == 0.002
+    doc = orjson.loads((tmp_path / "t.json").read_bytes())
+    params = doc["params"]
+    assert params["region"] == "nl" and params["scale"] == 0.002 and params["population"] == "synthetic"
+    # the synthetic population: every gemeente, marked as invented, scaled like the run; the truth's rates use it
+    lines = (tmp_path / "population-synthetic.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("# SYNTHETIC population") and "NOT CBS data" in lines[0]
+    assert len({line.split(";")[4] for line in lines[2:]}) == 342
+    amsterdam = sum(int(line.split(";")[-1]) for line in lines[2:] if ";GM0363;" in line)
+    full = sum(n for (_, g, _, _), n in synthetic.synthetic("nl", [2025]).items() if g == "GM0363")
+    assert 150_000 < full < 250_000 and abs(amsterdam - 0.002 * full) <= 46  # scaled like the run (± rounding)
+    rated = [r for r in doc["indicators"]["verblijf_jeugdigen"] if r.get("per_1000") is not None]
+    assert rated and all(0 < r["per_1000"] < 1000 for r in rated)
+    assert all("per_1000" not in r for r in doc["indicators"]["gesloten_duur"])
     assert 60 < params["stream"]["children"] < 140  # 0.2% of 41,000 in care and of 10 days of 1,000 a day
     up = build_parser().parse_args(["up", "--region", "nl", "--demo-scale", "0.05"])
     assert (up.region, up.demo_scale) == ("nl", 0.05)

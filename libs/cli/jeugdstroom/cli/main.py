@@ -329,6 +329,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                                  " registry's entity topic (jeugdstroom rebuild monitor)"))
     rebuild.add_republish_arguments(sub.add_parser("republish", help="seed the entity topic from the registry"
                                                                      " (jeugdstroom republish entities)"))
+    from jeugdstroom.cli import population
+
+    population.add_arguments(sub.add_parser("population", help="load population for the rates (jeugdstroom"
+                                                               " population import FILE, CBS StatLine layout)"))
     return p
 
 
@@ -386,6 +390,10 @@ def main(argv: list[str] | None = None) -> int:
         from jeugdstroom.cli.rebuild import cmd_republish
 
         return cmd_republish(args, settings)
+    if args.cmd == "population":
+        from jeugdstroom.cli.population import cmd_population
+
+        return cmd_population(args, settings)
     if args.cmd == "tail":
         from jeugdstroom.cli.tail import cmd_tail
 

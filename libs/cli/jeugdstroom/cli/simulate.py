@@ -60,6 +60,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=",".join(PERIODS),
         help="period kinds in the ground truth, comma-separated (default: %(default)s)",
     )
+    p.add_argument(
+        "--population-out",
+        type=Path,
+        help="write the run's SYNTHETIC population (per gemeente, year, age, geslacht; CBS StatLine 03759ned layout,"
+        " marked synthetic) for `jeugdstroom population import`; --truth then carries per_1000 computed from it",
+    )
     p.add_argument("--rate", type=float, help="stream live to intake at this many events per second")
     p.add_argument("--url", help="intake base URL for --rate (default: from settings)")
     p.add_argument("--tokens", type=Path, help="JSON file: sender code → bearer token (written by --register)")
@@ -240,8 +246,15 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings, client: httpx.Asy
         truth = Truth() if args.truth else None
         with out_path.open("wb") as f:
             stats = generate(params, f, truth, _generation_progress(sys.stderr, params.days))
+        population = None
+        if getattr(args, "population_out", None) is not None:
+            from jeugdstroom.simulator import population as synthetic
+
+            population = synthetic.of_run(params)
+            args.population_out.write_text(synthetic.csv_text(params.region, params.seed, population), encoding="utf-8")
+            print(f"SYNTHETIC population (not CBS figures) → {args.population_out}")
         if truth is not None:
-            args.truth.write_bytes(truth_document(params, truth, stats, periods))
+            args.truth.write_bytes(truth_document(params, truth, stats, periods, population))
         faults = ", ".join(f"{k} {v}" for k, v in sorted(stats.faults.items()))
         print(
             f"{stats.events} events for {stats.children} children from {len(stats.senders)} senders, "

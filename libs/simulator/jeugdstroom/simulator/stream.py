@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -37,7 +37,7 @@ from jeugdstroom.simulator.story import (
     new_child_story,
     poisson,
 )
-from jeugdstroom.simulator.truth import Truth
+from jeugdstroom.simulator.truth import Truth, add_rates
 
 SHUFFLE_WINDOW = 40  # events shuffled together: a bounded out-of-order delivery
 LATE_BUCKETS = 16  # sending days after the window (late events of its last days)
@@ -232,8 +232,15 @@ def generate(
     return stats
 
 
-def truth_document(params: Params, truth: Truth, stats: Stats, periods: tuple[str, ...]) -> bytes:
-    """The ground-truth JSON: ``params`` and one list of rows per indicator, one row per line."""
+def truth_document(
+    params: Params,
+    truth: Truth,
+    stats: Stats,
+    periods: tuple[str, ...],
+    population: Mapping[tuple[int, str, int, str], int] | None = None,
+) -> bytes:
+    """The ground-truth JSON: ``params`` and one list of rows per indicator, one row per line; with the synthetic
+    ``population`` (simulator/population.py) the indicators about children carry ``per_1000``."""
     head = {
         "region": params.region,
         "seed": params.seed,
@@ -246,9 +253,13 @@ def truth_document(params: Params, truth: Truth, stats: Stats, periods: tuple[st
         "watermark_grace_days": truth.grace_days,
         "suppression": False,
         "stream": stats.as_json(),
+        "population": "synthetic" if population is not None else None,
     }
     parts = [b'{"params": ', orjson.dumps(head), b',\n"indicators": {']
-    for n, (indicator, rows) in enumerate(truth.result(params.window.as_of, periods).items()):
+    result = truth.result(params.window.as_of, periods)
+    if population is not None:
+        add_rates(result, population)
+    for n, (indicator, rows) in enumerate(result.items()):
         parts.append(b"%s\n%s: [" % (b"," if n else b"", orjson.dumps(indicator)))
         parts.append(b",".join(b"\n  " + orjson.dumps(row) for row in rows))
         parts.append(b"\n]" if rows else b"]")

@@ -735,3 +735,64 @@ def _stock_values(diffs: Counter[date], kinds: list[str], as_of: date) -> dict[t
         for start in period_starts(pk, days[0], as_of):
             out[pk, start] = at(min(period_last(pk, start), as_of))
     return out
+
+
+# -- rates (docs/indicators.md, Rates) -------------------------------------------------------------------------
+#: Kinds that get a rate (of the indicators about children, BY_AGE): not durations, waits or shares.
+RATE_KINDS = ("count", "distinct", "stock")
+YOUTH_AGES = 23  # the population of the rates: ages 0 to 22
+
+
+def _class_of_age(age: int) -> str:
+    label = "0-4"
+    for first, name in AGE_STARTS:
+        if age >= first:
+            label = name
+    return label
+
+
+def add_rates(result: dict[str, list[dict[str, Any]]], population: Mapping[tuple[int, str, int, str], int]) -> None:
+    """Add ``per_1000`` to the rows of the indicators about children: value × 1000 / the population aged 0 to 22
+    of the row's gemeente (else jeugdregio, else the country), of its age class and geslacht where the row has
+    them, in the period's year (else the latest earlier year given), rounded to 2 decimals; None without one.
+    ``population``: (year, gemeente, age, geslacht) → people, as the simulator wrote it."""
+    years = sorted({y for y, _, _, _ in population})
+    by_gemeente: dict[tuple[int, str], list[tuple[str, str, int]]] = defaultdict(list)
+    for (y, code, age, geslacht), n in population.items():
+        if age < YOUTH_AGES:
+            by_gemeente[y, geography.gemeente(code)].append((_class_of_age(age), geslacht, n))
+    cache: dict[tuple[int, str, str, str, str], int] = {}
+
+    def denominator(year: int, dims: Mapping[str, str]) -> int:
+        earlier = [y for y in years if y <= year]
+        if not earlier:
+            return 0
+        use = earlier[-1]
+        klasse, geslacht = dims.get(AGE, ""), dims.get("geslacht", "")
+        if "gemeente" in dims:
+            area = ("gemeente", dims["gemeente"])
+        elif "jeugdregio" in dims:
+            area = ("jeugdregio", dims["jeugdregio"])
+        else:
+            area = ("", "")
+        key = (use, *area, klasse, geslacht)
+        if key not in cache:
+            total = 0
+            for (y, gemeente), people in by_gemeente.items():
+                if y != use:
+                    continue
+                if area[0] == "gemeente" and gemeente != area[1]:
+                    continue
+                if area[0] == "jeugdregio" and geography.jeugdregio(gemeente) != area[1]:
+                    continue
+                total += sum(n for k, s, n in people if (not klasse or k == klasse) and (not geslacht or s == geslacht))
+            cache[key] = total
+        return cache[key]
+
+    for indicator, rows in result.items():
+        kind = CATALOGUE[indicator][0]
+        if indicator not in BY_AGE or kind not in RATE_KINDS:
+            continue
+        for row in rows:
+            den = denominator(int(row["start"][:4]), row["dims"])
+            row["per_1000"] = round(row["value"] * 1000 / den, 2) if den else None

@@ -21,6 +21,7 @@ from jeugdstroom.common.service import service_resources
 from jeugdstroom.common.settings import NulmetingSetting, Settings
 from jeugdstroom.monitor import access as scoped
 from jeugdstroom.monitor import completeness, disclosure, export, fold
+from jeugdstroom.monitor import population as poplib
 from jeugdstroom.monitor import retention as monitor_retention
 from jeugdstroom.monitor import rows as rowlib
 from jeugdstroom.monitor.catalogue import CATALOGUE, DIMENSIONS, Indicator
@@ -97,6 +98,12 @@ class IndicatorRow(BaseModel):
         None, description="the same cell's value in the nulmeting year (null: not covered by the data, or small)"
     )
     change: float | None = Field(None, description="value − baseline")
+    per_1000: float | None = Field(
+        None,
+        description="indicators about children: value per 1,000 inhabitants aged 0 to 23 of the row's gemeente,"
+        " jeugdregio or country (of its leeftijdsklasse and geslacht where the row has them), 2 decimals; null"
+        " without a loaded population for the cell or when the value is suppressed (docs/indicators.md, Rates)",
+    )
     version: int = Field(description="the indicator's version")
     exact: bool | None = Field(None, description="with a scoped reader token: whether this row is exact (in scope)")
 
@@ -457,6 +464,7 @@ def create_app(settings: Settings) -> FastAPI:
         async with state["pool"].acquire() as conn:
             rows = await rowlib.exact_rows(conn, ind, scope)
             rows = await rowlib.add_targets(conn, ind, scope, rows, filters, settings.nulmeting)
+            rows = await poplib.add_denominators(conn, ind.kind, ind.dimensions, rows, filters)
             reader = await access.reader(conn, settings, request.headers.get("authorization"))
             out, exact_cells = scoped.rows_for(reader, ind, rows, filters, threshold, disclosure.noise_secret(settings))
             if reader is not None and exact_cells:

@@ -16,6 +16,7 @@ from jeugdstroom.common import geography
 from jeugdstroom.common.db import Conn
 from jeugdstroom.common.settings import NulmetingSetting
 from jeugdstroom.monitor import disclosure, fold
+from jeugdstroom.monitor import population as poplib
 from jeugdstroom.monitor import repository as repo
 from jeugdstroom.monitor.catalogue import NULMETING_JAAR, SERIES, Indicator, Part, Target
 from jeugdstroom.monitor.repository import Cell, Scope
@@ -122,7 +123,10 @@ def public(ind: Indicator, row: Row, threshold: int, secret: bytes, filters: Map
     published. ``filters``: the request's filters (part of the cell's identity)."""
     row = dict(row)
     base = row.pop(_BASELINE, None)
+    rated, pop = poplib.KEY in row, row.pop(poplib.KEY, None)
     out = disclosure.protect(ind.kind, quantity(ind), stock(ind), row, threshold, secret, filters, ind.per)
+    if rated:  # the rate of the public (noisy, or suppressed) value, never of the exact one
+        out["per_1000"] = poplib.per_1000(out.get("value"), pop)
     if "baseline" in out and base is not None:
         # the nulmeting is the public value of the same cell in the nulmeting year (never its exact value)
         cell = {**base, "period": "year", "start": f"{row['baseline_year']}-01-01", "dims": row["dims"]}
@@ -139,7 +143,10 @@ def shown(ind: Indicator, row: Row) -> bool:
 
 
 def exact(row: Row) -> Row:
-    return {**{k: v for k, v in row.items() if k != _BASELINE}, "suppressed": False}
+    out = {**{k: v for k, v in row.items() if k not in (_BASELINE, poplib.KEY)}, "suppressed": False}
+    if poplib.KEY in row:
+        out["per_1000"] = poplib.per_1000(row["value"], row[poplib.KEY])
+    return out
 
 
 def empty_row(ind: Indicator, period: str, start: date, dims: Mapping[str, str]) -> Row:
