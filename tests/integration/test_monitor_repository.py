@@ -250,6 +250,61 @@ async def test_regional_nulmeting_and_target_as_catalogue_data(conn: asyncpg.Con
     # the gauge states come from the same catalogue data
     from jeugdstroom.monitor.app import target_states
 
-    assert await target_states(conn, date(2023, 6, 30), {}) == {
-        ("wachtlijst_pleegzorg", "", "JZ32"): False,
-    }
+    secret = b"test-noise-key"
+    # the gauge is public output: the 2023 stock (4) is suppressed below 10, so it has no status and no sample;
+    # with threshold 2 its status is that of the public (noisy) value, whatever the exact one says
+    assert await target_states(conn, date(2023, 6, 30), {}, 10, secret) == {}
+    scope = Scope("year", ("jeugdregio",), date(2023, 6, 30))
+    rows = await rowlib.add_targets(conn, ind, scope, await rowlib.exact_rows(conn, ind, scope), {}, {})
+    pub = rowlib.public(ind, rows[-1], 1, secret)
+    expected = {("wachtlijst_pleegzorg", "", "JZ32"): (pub["value"] or 0) >= 5}  # a noisy 0 is an empty row
+    assert await target_states(conn, date(2023, 6, 30), {}, 1, secret) == expected
+
+
+async def test_public_target_status_from_the_public_value(conn: asyncpg.Connection) -> None:
+    """Issue 20: public rows compute target and status from the public value and the public nulmeting (an exact
+    status would tell on which side of the target a suppressed cell lies); exact readers get the exact status."""
+    s = "wachtlijst_pleegzorg"
+    g = (("gemeente", "GM0268"), ("jeugdregio", "JZ32"))
+    await repo.apply_deltas(
+        conn,
+        {
+            Key("stock", s, date(2022, 2, 1), g): 3,  # 2022: 3 waiting (on track, exact)
+            Key("stock", s, date(2023, 2, 1), g): 40,  # 2023: 43 waiting (off track)
+            Key("count", "verwijzers", date(2021, 12, 1), (("gemeente", "GM0268"), ("verwijzer", "huisarts"))): 1,
+        },
+    )
+    ind = CATALOGUE[s]
+    scope = Scope("year", ("jeugdregio",), date(2023, 6, 30))
+    rows = await rowlib.add_targets(conn, ind, scope, await rowlib.exact_rows(conn, ind, scope), {}, {})
+    assert [(r["value"], r["target_status"]) for r in rows] == [(3, "on_track"), (43, "off_track")]
+    secret = b"test-noise-key"
+    public = [rowlib.public(ind, r, 10, secret) for r in rows]
+    assert public[0]["value"] is None and public[0]["target_status"] is None  # suppressed: no status
+    assert public[0]["target"] == 5  # the target itself is catalogue data, public
+    assert public[1]["value"] is not None and public[1]["target_status"] == "off_track"
+    assert all("_target" not in p for p in public)
+    exact = [rowlib.exact(r) for r in rows]
+    assert [e["target_status"] for e in exact] == ["on_track", "off_track"] and all("_target" not in e for e in exact)
+
+    # vs_nulmeting (separaties per instelling): the public target is factor × the public nulmeting, and the status
+    # compares the public value with it
+    sep = (("gemeente", "GM0268"), ("instelling", "11111111"), ("jeugdregio", "JZ32"), ("vorm", "separeerruimte"))
+    await repo.apply_deltas(
+        conn,
+        {
+            Key("count", "separaties", date(2022, 1, 1), sep): 30,
+            Key("count", "separaties", date(2023, 1, 5), sep): 14,
+            Key("count", "verwijzers", date(2023, 12, 31), (("gemeente", "GM0268"), ("verwijzer", "huisarts"))): 1,
+        },
+    )
+    sep_ind = CATALOGUE["separaties"]
+    scope = Scope("year", ("instelling",), date(2023, 12, 31))
+    rows = await rowlib.add_targets(conn, sep_ind, scope, await rowlib.exact_rows(conn, sep_ind, scope), {}, {})
+    assert (rows[-1]["value"], rows[-1]["target"], rows[-1]["target_status"]) == (14, 15.0, "on_track")
+    pub = rowlib.public(sep_ind, rows[-1], 10, secret)
+    assert pub["baseline"] is not None and pub["value"] is not None
+    assert pub["target"] == pub["baseline"] * 0.5
+    assert pub["target_status"] == ("on_track" if pub["value"] <= pub["target"] else "off_track")
+    small = rowlib.public(sep_ind, rows[-1], 50, secret)  # value and nulmeting below the threshold
+    assert small["value"] is None and small["target"] is None and small["target_status"] is None

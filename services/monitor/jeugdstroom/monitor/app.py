@@ -153,10 +153,12 @@ async def headline_values(
 
 
 async def target_states(
-    conn: db.Conn, as_of: date, nulmeting: Mapping[str, NulmetingSetting]
+    conn: db.Conn, as_of: date, nulmeting: Mapping[str, NulmetingSetting], threshold: int, secret: bytes
 ) -> dict[tuple[str, str, str], bool]:
     """(indicator, instelling, jeugdregio) → off track, for every catalogue target on the running year's rows of
-    its dimension. A target restricted to named values is on track while its row is empty (nobody waits)."""
+    its dimension, from the **public** rows (the gauge is public output: a status computed from an exact value
+    would tell on which side of the target a suppressed cell lies, issue 20). A target restricted to named values
+    is on track while its public row is empty (nobody waits); a suppressed row has no status and no sample."""
     out: dict[tuple[str, str, str], bool] = {}
 
     def labels(ind: Indicator, dim: str, value: str) -> tuple[str, str, str]:
@@ -170,8 +172,14 @@ async def target_states(
             scope = Scope("year", (t.scope,), as_of, lo=date(as_of.year, 1, 1))
             rows = await rowlib.add_targets(conn, ind, scope, await rowlib.exact_rows(conn, ind, scope), {}, nulmeting)
             for r in rows:
-                if r.get("target_status") is not None:
-                    out[labels(ind, t.scope, r["dims"][t.scope])] = r["target_status"] == "off_track"
+                p = rowlib.public(ind, r, threshold, secret)
+                key = labels(ind, t.scope, r["dims"][t.scope])
+                if not rowlib.shown(ind, p):
+                    continue  # published as empty: the default above (or no sample)
+                if p.get("target_status") is not None:
+                    out[key] = p["target_status"] == "off_track"
+                else:
+                    out.pop(key, None)  # suppressed or not evaluable: no sample
     return out
 
 
@@ -228,7 +236,9 @@ def create_app(settings: Settings) -> FastAPI:
                         values = await headline_values(
                             conn, settings.suppression_threshold, day, disclosure.noise_secret(settings)
                         )
-                        targets = await target_states(conn, day, settings.nulmeting)
+                        targets = await target_states(
+                            conn, day, settings.nulmeting, settings.suppression_threshold, disclosure.noise_secret(settings)
+                        )
                     HEADLINE.clear()  # no await between clear and set: a scrape never sees a partial set
                     for labels, value in values.items():
                         HEADLINE.labels(*labels, *_names(labels[1], labels[2])).set(value)

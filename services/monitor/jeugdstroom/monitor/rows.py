@@ -120,6 +120,7 @@ def public(ind: Indicator, row: Row, threshold: int, secret: bytes, filters: Map
     published. ``filters``: the request's filters (part of the cell's identity)."""
     row = dict(row)
     base = row.pop(_BASELINE, None)
+    inputs = row.pop(_TARGET, None)
     out = disclosure.protect(ind.kind, quantity(ind), stock(ind), row, threshold, secret, filters, ind.per)
     if "baseline" in out and base is not None:
         # the nulmeting is the public value of the same cell in the nulmeting year (never its exact value)
@@ -128,6 +129,18 @@ def public(ind: Indicator, row: Row, threshold: int, secret: bytes, filters: Map
         out["baseline"] = None if pb.get("suppressed") else pb.get("value")
     if "change" in out:
         out["change"] = _change(out.get("value"), out.get("baseline"))
+    if isinstance(inputs, _TargetInputs):
+        # target and status from the public value and the public nulmeting, never from exact ones (issue 20)
+        out.update(
+            _target(
+                inputs.target,
+                out.get("value"),
+                date.fromisoformat(row["start"]),
+                inputs.baseline_year,
+                out.get("baseline"),
+                inputs.latest,
+            )
+        )
     return out
 
 
@@ -137,7 +150,7 @@ def shown(ind: Indicator, row: Row) -> bool:
 
 
 def exact(row: Row) -> Row:
-    return {**{k: v for k, v in row.items() if k != _BASELINE}, "suppressed": False}
+    return {**{k: v for k, v in row.items() if k not in _PRIVATE}, "suppressed": False}
 
 
 def empty_row(ind: Indicator, period: str, start: date, dims: Mapping[str, str]) -> Row:
@@ -154,6 +167,8 @@ def empty_row(ind: Indicator, period: str, start: date, dims: Mapping[str, str])
 # -- baselines (nulmeting) and targets ------------------------------------------------------------
 Configured = Mapping[str, NulmetingSetting]
 _BASELINE = "_baseline"  # private row key: the baseline cell's fields, for suppression (removed by exact/public)
+_TARGET = "_target"  # private row key: the inputs of the target fields, for public output (removed by exact/public)
+_PRIVATE = (_BASELINE, _TARGET)
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,18 +277,32 @@ def _applies(t: Target, period: str, dims: Mapping[str, str]) -> bool:
     return not t.where or value in t.where
 
 
-def _target(t: Target, row: Row, nm: Nulmeting | None, latest: date | None) -> Row:
-    """``target`` and ``target_status`` of a row that target ``t`` applies to."""
-    value = row["value"]
+@dataclass(frozen=True, slots=True)
+class _TargetInputs:
+    """What a row's target fields are computed from, kept (private key ``_target``) so that public output computes
+    them again from the public value and the public nulmeting (:func:`public`; issue 20: a status computed from the
+    exact value would tell on which side of the target a suppressed cell lies)."""
+
+    target: Target
+    baseline_year: int | None
+    latest: date | None
+
+
+def _target(
+    t: Target, value: float | None, start: date, base_year: int | None, base: float | None, latest: date | None
+) -> Row:
+    """``target`` and ``target_status`` of a row that target ``t`` applies to: its ``value`` (null: status unknown),
+    the start of its period, and its nulmeting (year and value) for ``vs_nulmeting``."""
     if t.rule in ("below", "at_most"):
         assert t.value is not None
+        if value is None:
+            return {"target": t.value, "target_status": None}
         on = value < t.value if t.rule == "below" else value <= t.value
         return {"target": t.value, "target_status": "on_track" if on else "off_track"}
     assert t.factor is not None
-    start = date.fromisoformat(row["start"])
-    if nm is None or nm.value is None or start.year <= nm.year or value is None:
+    if base_year is None or base is None or start.year <= base_year or value is None:
         return {"target": None, "target_status": None}
-    target = Fraction(nm.value) * Fraction(t.factor)
+    target = Fraction(base) * Fraction(t.factor)
     allowed = target
     first, last = date(start.year, 1, 1), date(start.year, 12, 31)
     if t.pro_rata and latest is not None and latest < last:
@@ -308,6 +337,9 @@ async def add_targets(
             row[_BASELINE] = nm.fields
         for t in ind.targets:
             if _applies(t, scope.period, dims):
-                row.update(_target(t, row, nm, (await base.bounds())[1]))
+                latest = (await base.bounds())[1]
+                year, value = (None, None) if nm is None else (nm.year, nm.value)
+                row.update(_target(t, row["value"], date.fromisoformat(row["start"]), year, value, latest))
+                row[_TARGET] = _TargetInputs(t, year, latest)
         out.append(row)
     return out
