@@ -258,7 +258,20 @@ async def test_regional_nulmeting_and_target_as_catalogue_data(conn: asyncpg.Con
     rows = await rowlib.add_targets(conn, ind, scope, await rowlib.exact_rows(conn, ind, scope), {}, {})
     pub = rowlib.public(ind, rows[-1], 1, secret)
     expected = {("wachtlijst_pleegzorg", "", "JZ32"): (pub["value"] or 0) >= 5}  # a noisy 0 is an empty row
-    assert await target_states(conn, date(2023, 6, 30), {}, 1, secret) == expected
+    targets: dict[tuple[str, str, str], float] = {}
+    assert await target_states(conn, date(2023, 6, 30), {}, 1, secret, targets) == expected
+    assert targets == {("wachtlijst_pleegzorg", "", "JZ32"): 5.0}  # the catalogue's target, exported as a gauge
+    # the nulmeting gauge: the public baseline of the headline cell (JZ32's 2022 value, 21, noised), hidden when
+    # the baseline cell is small
+    from jeugdstroom.monitor.app import headline_values
+
+    baselines: dict[tuple[str, str, str, str], float] = {}
+    await headline_values(conn, 2, date(2023, 6, 30), secret, {}, baselines)
+    regional = baselines[("wachtlijst_pleegzorg", "JZ32", "", "")]
+    assert abs(regional - 21) <= 10 and abs(baselines[("wachtlijst_pleegzorg", "JZ32", "GM0268", "")] - 21) <= 10
+    baselines = {}
+    await headline_values(conn, 50, date(2023, 6, 30), secret, {}, baselines)
+    assert ("wachtlijst_pleegzorg", "JZ32", "", "") not in baselines
 
 
 async def test_public_target_status_from_the_public_value(conn: asyncpg.Connection) -> None:
