@@ -321,3 +321,56 @@ async def test_public_target_status_from_the_public_value(conn: asyncpg.Connecti
     assert pub["target_status"] == ("on_track" if pub["value"] <= pub["target"] else "off_track")
     small = rowlib.public(sep_ind, rows[-1], 50, secret)  # value and nulmeting below the threshold
     assert small["value"] is None and small["target"] is None and small["target_status"] is None
+
+
+async def test_children_not_maatregelen_and_children_in_the_period(conn: asyncpg.Connection) -> None:
+    """jeugdbescherming_actief (v2) counts distinct children per cell on the day read: a child with OTS and voogdij
+    at once counts once in the total and once per soort; *_in_periode counts the children active on any day of
+    the period; a correction (before − after) moves a child exactly."""
+    from jeugdstroom.monitor.fold import MemberSpan, contributions
+
+    g = (("gemeente", "GM0268"), ("instelling", "GI1"), ("jeugdregio", "JZ32"))
+
+    def spans(series: str, items: list[tuple[date, date | None, str, str]], sign: int = 1) -> dict[Key, int]:
+        out: dict[Key, int] = {}
+        for start, end, soort, child in items:
+            for k, w in contributions(series, [MemberSpan(start, end, (*g, ("soort", soort)), child)]):
+                out[k] = out.get(k, 0) + w * sign
+        return out
+
+    items = [
+        (date(2025, 1, 10), None, "ots", "kind-a"),  # a: OTS and voogdij at once
+        (date(2025, 3, 1), date(2025, 9, 1), "voogdij", "kind-a"),
+        (date(2025, 2, 1), date(2025, 2, 15), "ots", "kind-b"),  # b: only in February
+        (date(2025, 2, 20), date(2025, 3, 5), "ots", "kind-b"),  # b again: one child in the period
+    ]
+    for series in ("jeugdbescherming_actief", "jeugdbescherming_in_periode"):
+        await repo.apply_deltas(conn, spans(series, items))
+    as_of = date(2025, 12, 31)
+
+    async def values(series: str, period: str, group: tuple[str, ...], whole: bool) -> dict[tuple[str, ...], int]:
+        got = await repo.member_span_values(conn, series, Scope(period, group, as_of), whole)
+        return {(s.isoformat(), *dims): v for (s, dims), v in got.items()}
+
+    stock = "jeugdbescherming_actief"
+    total = await values(stock, "month", ("jeugdregio",), False)
+    assert total[("2025-03-01", "JZ32")] == 1  # 31 March: a only (with two maatregelen)
+    assert total[("2025-02-01", "JZ32")] == 2  # 28 February: a and b (b's second OTS runs until 5 March)
+    by_soort = await values(stock, "month", ("soort",), False)
+    assert by_soort[("2025-05-01", "ots")] == 1 and by_soort[("2025-05-01", "voogdij")] == 1
+    assert (await values(stock, "month", ("jeugdregio",), False))[("2025-05-01", "JZ32")] == 1  # not 2
+    assert ("2025-09-01", "voogdij") not in by_soort
+    period = await values("jeugdbescherming_in_periode", "month", ("jeugdregio",), True)
+    assert period[("2025-02-01", "JZ32")] == 2  # a and b (b's two maatregelen: once)
+    assert period[("2025-03-01", "JZ32")] == 2  # b until 5 March
+    assert period[("2025-04-01", "JZ32")] == 1
+    year = await values("jeugdbescherming_in_periode", "year", ("soort",), True)
+    assert year == {("2025-01-01", "ots"): 2, ("2025-01-01", "voogdij"): 1}
+    # a correction withdraws b's first OTS: b still counts in February (its second one), once
+    await repo.apply_deltas(conn, spans("jeugdbescherming_in_periode", items[2:3], -1))
+    assert (await values("jeugdbescherming_in_periode", "month", ("jeugdregio",), True))[("2025-02-01", "JZ32")] == 2
+    await repo.apply_deltas(conn, spans("jeugdbescherming_in_periode", items[3:4], -1))
+    period = await values("jeugdbescherming_in_periode", "month", ("jeugdregio",), True)
+    assert period[("2025-02-01", "JZ32")] == 1 and period[("2025-03-01", "JZ32")] == 1
+    days = await values("jeugdbescherming_in_periode", "day", ("jeugdregio",), True)
+    assert days[("2025-01-10", "JZ32")] == 1 and ("2025-01-09", "JZ32") not in days

@@ -28,6 +28,8 @@ async def _part(conn: Conn, part: Part, scope: Scope) -> dict[Cell, int]:
     scope = scope.with_filters(part.where)
     if part.days:
         return await repo.stock_days(conn, series.id, scope)
+    if series.members:
+        return await repo.member_span_values(conn, series.id, scope, whole_period=series.kind == "distinct")
     if series.kind == "stock":
         return await repo.stock_values(conn, series.id, scope)
     if series.kind == "count":
@@ -51,7 +53,9 @@ async def cells(conn: Conn, ind: Indicator, scope: Scope) -> dict[Cell, Row]:
     if ind.kind in ("duration", "waiting"):
         read = repo.duration_values if ind.kind == "duration" else repo.waiting_values
         return {c: {"value": med, "n": n, "p90": p90} for c, (n, med, p90) in (await read(conn, sid, scope)).items()}
-    if ind.kind == "distinct":
+    if ind.series.members:  # children distinct per cell over days: on the day read, or in the period
+        values = await repo.member_span_values(conn, sid, scope, whole_period=ind.kind == "distinct")
+    elif ind.kind == "distinct":
         values = await repo.distinct_values(conn, sid, scope)
     elif ind.kind == "stock":
         values = await repo.stock_values(conn, sid, scope)
