@@ -203,6 +203,16 @@ def build_stream(seed: int, children: int) -> Stream:
                 if rng.random() < 0.05:
                     versions.append(None)
                 chains.append(("verblijf_segment", seg["segment_id"], versions))
+        jr = random.Random(f"{seed}:jeugdreclassering:{c}")  # its own stream: the rest is unchanged by it
+        for k in range(jr.choice([0, 0, 0, 1, 2])):  # sometimes two, which may overlap
+            start_d = _day(jr, date(2024, 6, 1), LAST)
+            v1 = {**base, "jeugdreclassering_id": f"j{c}-{k}", "start": start_d, "end": None}
+            versions = [v1]
+            if jr.random() < 0.6:
+                versions.append({**v1, "end": start_d + timedelta(days=jr.randint(1, 400))})
+            if jr.random() < 0.05:
+                versions.append(None)
+            chains.append(("jeugdreclassering", f"j{c}-{k}", versions))
         # the child's changes: the chains interleaved at random, each in its own order
         pending = [(entity, key, [None, *versions], 1) for entity, key, versions in chains]
         seq: list[dict[str, Any]] = []
@@ -286,6 +296,10 @@ DIMS: dict[str, tuple[str, ...]] = {
     "verblijf_jeugdigen_in_periode": ("gemeente", "jeugdregio", "instelling"),
     "verblijf_in_periode": ("gemeente", "jeugdregio", "instelling", "vorm"),
     "gesloten_in_periode": ("gemeente", "jeugdregio", "instelling"),
+    "jeugdreclassering_actief": ("gemeente", "jeugdregio", "instelling"),
+    "jeugdreclassering_in_periode": ("gemeente", "jeugdregio", "instelling"),
+    "jeugdreclassering_instroom": ("gemeente", "jeugdregio", "instelling"),
+    "jeugdreclassering_duur": ("gemeente", "jeugdregio", "instelling"),
     "verwijzers": ("gemeente", "jeugdregio", "verwijzer"),
     "herhaald_beroep": ("gemeente", "jeugdregio"),
 }
@@ -300,6 +314,9 @@ BY_AGE = (
     "verblijf_jeugdigen_in_periode",
     "verblijf_in_periode",
     "gesloten_in_periode",
+    "jeugdreclassering_actief",
+    "jeugdreclassering_in_periode",
+    "jeugdreclassering_instroom",
     "gesloten_instroom",
     "verblijf_instroom",
     "gesepareerde_jeugdigen",
@@ -458,6 +475,15 @@ def oracle(
                 children[ind].append((start, end, who(b, *DIMS[ind]), b["pseudonym"]))
         if b["soort"] in ("ots", "voogdij") and end is not None:
             durations["jeugdbescherming_duur"].append((end, who(b, *DIMS["jeugdbescherming_duur"]), (end - start).days))
+    for j in final["jeugdreclassering"]:
+        start, end = _d(j["start"]), (_d(j["end"]) if j["end"] else None)
+        for ind in ("jeugdreclassering_actief", "jeugdreclassering_in_periode"):
+            children[ind].append((start, end, who(j, *DIMS[ind]), j["pseudonym"]))
+        counts["jeugdreclassering_instroom"].append((start, who(j, *DIMS["jeugdreclassering_instroom"])))
+        if end is not None:
+            durations["jeugdreclassering_duur"].append(
+                (end, who(j, *DIMS["jeugdreclassering_duur"]), (end - start).days)
+            )
     for f in final["achttien_in_pleegzorg"]:
         d = who(f, "gemeente", "jeugdregio", "instelling")
         counts["~achttien"].append((_d(f["birthday"]), d))
@@ -530,7 +556,7 @@ def oracle(
     for period in periods:
         for ind, names in DIMS.items():
             cells: dict[tuple[date, tuple[str, ...]], dict[str, Any]] = {}
-            if ind == "jeugdbescherming_actief" or ind.endswith("_in_periode"):
+            if ind in ("jeugdbescherming_actief", "jeugdreclassering_actief") or ind.endswith("_in_periode"):
                 whole = ind.endswith("_in_periode")
                 cells = {c: {"value": v} for c, v in child_cells(children[ind], period, names, whole).items()}
             elif ind in counts:

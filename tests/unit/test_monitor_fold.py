@@ -434,7 +434,7 @@ def test_argus_interventions_forms_and_the_rates_series() -> None:
 
 
 def test_catalogue_covers_every_series_with_a_fold() -> None:
-    assert len(CATALOGUE) == 33
+    assert len(CATALOGUE) == 37
     for s in SERIES.values():
         assert (s.id, s.fold) in FOLDS[s.entity]
 

@@ -72,6 +72,10 @@ CATALOGUE: dict[str, tuple[str, tuple[str, ...]]] = {
     "verblijf_jeugdigen_in_periode": ("distinct", (G, R, INST)),
     "verblijf_in_periode": ("distinct", (G, R, INST, "vorm")),
     "gesloten_in_periode": ("distinct", (G, R, INST)),
+    "jeugdreclassering_actief": ("stock", (G, R, INST)),
+    "jeugdreclassering_in_periode": ("distinct", (G, R, INST)),
+    "jeugdreclassering_instroom": ("count", (G, R, INST)),
+    "jeugdreclassering_duur": ("duration", (G, R, INST)),
     "verwijzers": ("count", (G, R, "verwijzer")),
     "herhaald_beroep": ("count", (G, R)),
 }
@@ -88,6 +92,9 @@ BY_AGE = frozenset(
         "verblijf_jeugdigen_in_periode",
         "verblijf_in_periode",
         "gesloten_in_periode",
+        "jeugdreclassering_actief",
+        "jeugdreclassering_in_periode",
+        "jeugdreclassering_instroom",
         "gesloten_instroom",
         "verblijf_instroom",
         "gesepareerde_jeugdigen",
@@ -112,6 +119,8 @@ CHILD_DAYS = frozenset(
         "verblijf_jeugdigen_in_periode",
         "verblijf_in_periode",
         "gesloten_in_periode",
+        "jeugdreclassering_actief",
+        "jeugdreclassering_in_periode",
     }
 )
 #: The stock whose segments also give the children "in de periode" (the same attributed days).
@@ -320,6 +329,17 @@ class Truth:
                 self._child_days("jeugdbescherming_in_periode", values, start, end)
             if b.data["soort"] in ("ots", "voogdij") and end is not None:
                 self._duration("jeugdbescherming_duur", values, end, (end - start).days)
+        for jr in episodes["jeugdreclassering"]:  # iJw category 47: its own event type
+            values = self._values(jr)
+            start = date.fromisoformat(jr.data["start"])
+            end = date.fromisoformat(jr.data["end"]) if "end" in jr.data else None
+            if end is not None and end < start:
+                end = None  # the registry ignores an end before the start (a finding)
+            self._child_days("jeugdreclassering_actief", values, start, end)
+            self._child_days("jeugdreclassering_in_periode", values, start, end)
+            self._count("jeugdreclassering_instroom", values, start)
+            if end is not None:
+                self._duration("jeugdreclassering_duur", values, end, (end - start).days)
         for aid, reports in aanmeldingen.items():
             # the day of the first report; what it is (and whether it was closed) from the latest one
             def reported(e: dict[str, Any]) -> tuple[datetime, str]:

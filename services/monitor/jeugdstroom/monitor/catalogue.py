@@ -20,7 +20,15 @@ from jeugdstroom.monitor.periods import PERIODS
 Kind = Literal["count", "distinct", "stock", "duration", "waiting", "ratio"]
 SeriesKind = Literal["count", "distinct", "stock", "duration", "waiting"]
 Direction = Literal["down", "up", "operational"]
-Entity = Literal["separatie", "aanmelding", "beschikking", "plaatsing", "achttien_in_pleegzorg", "verblijf_segment"]
+Entity = Literal[
+    "separatie",
+    "aanmelding",
+    "beschikking",
+    "plaatsing",
+    "achttien_in_pleegzorg",
+    "verblijf_segment",
+    "jeugdreclassering",
+]
 
 TargetRule = Literal["below", "at_most", "vs_nulmeting"]
 
@@ -648,6 +656,52 @@ _INDICATORS: tuple[Indicator, ...] = (
         version=2,  # v2: voogdij as well as OTS, by soort
     ),
     _ind(
+        "jeugdreclassering_actief",
+        "Jeugdigen met jeugdreclassering",
+        "Children with a jeugdreclassering trajectory (distinct children)",
+        "children",
+        "stock",
+        "jeugdreclassering",
+        (G, R, INST),
+        "down",
+        "CBS Beleidsinformatie Jeugd (jeugdreclassering); iJw product category 47",
+        members=True,
+    ),
+    _ind(
+        "jeugdreclassering_in_periode",
+        "Jeugdigen met jeugdreclassering in de periode",
+        "Children with a jeugdreclassering trajectory on any day of the period (distinct children)",
+        "children",
+        "distinct",
+        "jeugdreclassering",
+        (G, R, INST),
+        "down",
+        "CBS Beleidsinformatie Jeugd (jeugdigen met jeugdreclassering in de verslagperiode)",
+        members=True,
+    ),
+    _ind(
+        "jeugdreclassering_instroom",
+        "Gestarte jeugdreclasseringstrajecten",
+        "Jeugdreclassering trajectories started",
+        "trajectories",
+        "count",
+        "jeugdreclassering",
+        (G, R, INST),
+        "down",
+        "CBS Beleidsinformatie Jeugd (instroom jeugdreclassering)",
+    ),
+    _ind(
+        "jeugdreclassering_duur",
+        "Duur jeugdreclassering",
+        "Duration of ended jeugdreclassering trajectories (median, p90)",
+        "days",
+        "duration",
+        "jeugdreclassering",
+        (G, R, INST),
+        "down",
+        "CBS Beleidsinformatie Jeugd (beëindigde jeugdreclassering)",
+    ),
+    _ind(
         "verwijzers",
         "Aanmeldingen per verwijzer",
         "Referrals by referrer",
@@ -683,6 +737,9 @@ BY_AGE = frozenset(
         "verblijf_jeugdigen_in_periode",
         "verblijf_in_periode",
         "gesloten_in_periode",
+        "jeugdreclassering_actief",
+        "jeugdreclassering_in_periode",
+        "jeugdreclassering_instroom",
         "gesloten_instroom",
         "verblijf_instroom",
         "gesepareerde_jeugdigen",

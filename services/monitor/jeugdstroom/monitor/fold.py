@@ -37,6 +37,7 @@ from jeugdstroom.common.contracts.changes import (
     AchttienFact,
     AnyChange,
     BeschikkingEpisode,
+    JeugdreclasseringEpisode,
     PlaatsingEpisode,
     SeparatieEpisode,
     VerblijfSegment,
@@ -230,7 +231,9 @@ def _place(gemeente: str, instelling: str | None, name: str, value: str) -> Dims
     return dims(out)
 
 
-Placed = SeparatieEpisode | PlaatsingEpisode | BeschikkingEpisode | AchttienFact | VerblijfSegment
+Placed = (
+    SeparatieEpisode | PlaatsingEpisode | BeschikkingEpisode | AchttienFact | VerblijfSegment | JeugdreclasseringEpisode
+)
 
 
 def _gri(ep: Placed, name: str = "", value: str = "") -> Dims:
@@ -516,6 +519,29 @@ def jeugdbescherming_duur(ep: BeschikkingEpisode) -> list[Duration]:
     if ep.soort not in ("ots", "voogdij") or ep.end is None:
         return []
     return [Duration(ep.end, _gri(ep, "soort", ep.soort), (ep.end - ep.start).days)]
+
+
+# -- jeugdreclassering ------------------------------------------------------------------------------
+def jeugdreclassering_actief(ep: JeugdreclasseringEpisode) -> list[MemberSpan]:
+    """Children with a jeugdreclassering trajectory on the day read (distinct children per cell)."""
+    return [MemberSpan(ep.start, ep.end, _gri(ep), ep.pseudonym)]
+
+
+def jeugdreclassering_in_periode(ep: JeugdreclasseringEpisode) -> list[MemberSpan]:
+    """Children with a jeugdreclassering trajectory on any day of the period."""
+    return jeugdreclassering_actief(ep)
+
+
+def jeugdreclassering_instroom(ep: JeugdreclasseringEpisode) -> list[Item]:
+    """Jeugdreclassering trajectories started; day = start."""
+    return [Item(ep.start, _gri(ep))]
+
+
+def jeugdreclassering_duur(ep: JeugdreclasseringEpisode) -> list[Duration]:
+    """Duration of ended jeugdreclassering trajectories in days; day = end."""
+    if ep.end is None:
+        return []
+    return [Duration(ep.end, _gri(ep), (ep.end - ep.start).days)]
 
 
 # -- leeftijdsklasse --------------------------------------------------------------------------------
