@@ -347,7 +347,13 @@ async def member_span_values(conn: Conn, series: str, scope: Scope, whole_period
         first = by_start[0][0]
         if scope.lo is not None:
             first = max(first, scope.lo)
-        for p in starts(start_of(first, scope.period), cap, scope.period):
+        p = start_of(first, scope.period)
+        while p <= cap:
+            if not active and i < len(by_start) and by_start[i][0] > last_day(p, scope.period):
+                p = start_of(by_start[i][0], scope.period)  # nobody active until the next span starts: skip ahead
+                continue
+            if not active and i == len(by_start):
+                break  # every span counted and ended
             hi = min(last_day(p, scope.period), cap)
             lo = p if whole_period else hi
             while i < len(by_start) and by_start[i][0] <= hi:  # spans started by the window's last day
@@ -361,6 +367,7 @@ async def member_span_values(conn: Conn, series: str, scope: Scope, whole_period
                 j += 1
             if active and (scope.lo is None or p >= scope.lo):
                 out[(p, dims)] = len(active)
+            p = next_start(p, scope.period)
     return out
 
 
