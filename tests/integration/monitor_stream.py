@@ -208,6 +208,16 @@ def build_stream(seed: int, children: int) -> Stream:
                 if rng.random() < 0.05:
                     versions.append(None)
                 chains.append(("verblijf_segment", seg["segment_id"], versions))
+        jr = random.Random(f"{seed}:jeugdreclassering:{c}")  # its own stream: the rest is unchanged by it
+        for k in range(jr.choice([0, 0, 0, 1, 2])):  # sometimes two, which may overlap
+            start_d = _day(jr, date(2024, 6, 1), LAST)
+            v1 = {**base, "jeugdreclassering_id": f"j{c}-{k}", "start": start_d, "end": None}
+            versions = [v1]
+            if jr.random() < 0.6:
+                versions.append({**v1, "end": start_d + timedelta(days=jr.randint(1, 400))})
+            if jr.random() < 0.05:
+                versions.append(None)
+            chains.append(("jeugdreclassering", f"j{c}-{k}", versions))
         # the child's changes: the chains interleaved at random, each in its own order
         pending = [(entity, key, [None, *versions], 1) for entity, key, versions in chains]
         seq: list[dict[str, Any]] = []
@@ -287,6 +297,14 @@ DIMS: dict[str, tuple[str, ...]] = {
     "wachttijd_plaatsing": ("gemeente", "jeugdregio", "urgent", "zorgvorm"),
     "jeugdbescherming_actief": ("gemeente", "jeugdregio", "instelling", "soort"),
     "jeugdbescherming_duur": ("gemeente", "jeugdregio", "instelling", "soort"),
+    "jeugdbescherming_in_periode": ("gemeente", "jeugdregio", "instelling", "soort"),
+    "verblijf_jeugdigen_in_periode": ("gemeente", "jeugdregio", "instelling"),
+    "verblijf_in_periode": ("gemeente", "jeugdregio", "instelling", "vorm"),
+    "gesloten_in_periode": ("gemeente", "jeugdregio", "instelling"),
+    "jeugdreclassering_actief": ("gemeente", "jeugdregio", "instelling"),
+    "jeugdreclassering_in_periode": ("gemeente", "jeugdregio", "instelling"),
+    "jeugdreclassering_instroom": ("gemeente", "jeugdregio", "instelling"),
+    "jeugdreclassering_duur": ("gemeente", "jeugdregio", "instelling"),
     "verwijzers": ("gemeente", "jeugdregio", "verwijzer"),
     "herhaald_beroep": ("gemeente", "jeugdregio"),
 }
@@ -297,6 +315,13 @@ BY_AGE = (
     "verblijf_actief",
     "verblijf_jeugdigen",
     "jeugdbescherming_actief",
+    "jeugdbescherming_in_periode",
+    "verblijf_jeugdigen_in_periode",
+    "verblijf_in_periode",
+    "gesloten_in_periode",
+    "jeugdreclassering_actief",
+    "jeugdreclassering_in_periode",
+    "jeugdreclassering_instroom",
     "gesloten_instroom",
     "verblijf_instroom",
     "gesepareerde_jeugdigen",
@@ -376,6 +401,8 @@ def oracle(
     durations: dict[str, list[tuple[date, dict[str, str], int]]] = defaultdict(list)
     episodes: dict[str, list[tuple[date, date | None, dict[str, str]]]] = defaultdict(list)
     spans: dict[str, list[tuple[date, date | None, dict[str, str]]]] = defaultdict(list)
+    #: children counted distinct per cell: on the day read (stocks) or on any day of the period (*_in_periode)
+    children: dict[str, list[tuple[date, date | None, dict[str, str], str]]] = defaultdict(list)
 
     def who(e: dict[str, Any], *names: str) -> dict[str, str]:
         full = {
@@ -429,6 +456,14 @@ def oracle(
         start, end = _d(g["start"]), (_d(g["end"]) if g["end"] else None)
         groep = g["groep"]
         if groep in PL_VORMEN:
+            children["verblijf_in_periode"].append(
+                (start, end, {**who(g, "gemeente", "jeugdregio", "instelling", "leeftijdsklasse"), "vorm": groep},
+                 g["pseudonym"])
+            )
+        if groep in ("verblijf", "gesloten"):
+            ind = "verblijf_jeugdigen_in_periode" if groep == "verblijf" else "gesloten_in_periode"
+            children[ind].append((start, end, who(g, *DIMS[ind]), g["pseudonym"]))
+        if groep in PL_VORMEN:
             episodes["verblijf_actief"].append(
                 (start, end, {**who(g, *(n for n in DIMS["verblijf_actief"] if n != "vorm")), "vorm": groep})
             )
@@ -464,9 +499,19 @@ def oracle(
     for b in final["beschikking"]:
         start, end = _d(b["start"]), (_d(b["end"]) if b["end"] else None)
         if b["soort"] in ("ots", "voorlopige_ots", "voogdij"):
-            episodes["jeugdbescherming_actief"].append((start, end, who(b, *DIMS["jeugdbescherming_actief"])))
+            for ind in ("jeugdbescherming_actief", "jeugdbescherming_in_periode"):  # v2: children, not maatregelen
+                children[ind].append((start, end, who(b, *DIMS[ind]), b["pseudonym"]))
         if b["soort"] in ("ots", "voogdij") and end is not None:
             durations["jeugdbescherming_duur"].append((end, who(b, *DIMS["jeugdbescherming_duur"]), (end - start).days))
+    for j in final["jeugdreclassering"]:
+        start, end = _d(j["start"]), (_d(j["end"]) if j["end"] else None)
+        for ind in ("jeugdreclassering_actief", "jeugdreclassering_in_periode"):
+            children[ind].append((start, end, who(j, *DIMS[ind]), j["pseudonym"]))
+        counts["jeugdreclassering_instroom"].append((start, who(j, *DIMS["jeugdreclassering_instroom"])))
+        if end is not None:
+            durations["jeugdreclassering_duur"].append(
+                (end, who(j, *DIMS["jeugdreclassering_duur"]), (end - start).days)
+            )
     for f in final["achttien_in_pleegzorg"]:
         d = who(f, "gemeente", "jeugdregio", "instelling")
         counts["~achttien"].append((_d(f["birthday"]), d))
@@ -500,6 +545,29 @@ def oracle(
             s = period_last(s, period) + timedelta(days=1)
         return out
 
+    def child_cells(
+        eps: list[tuple[date, date | None, dict[str, str], str]], period: str, names: tuple[str, ...], whole: bool
+    ) -> dict[tuple[date, tuple[str, ...]], int]:
+        """Distinct children per cell active on the day read (or, ``whole``, on any day of the period); the age
+        class is the child's on each day it is counted on (so once per class it passes through in the period)."""
+        sets: dict[tuple[date, tuple[str, ...]], set[str]] = defaultdict(set)
+        if not eps:
+            return {}
+        s = period_start(min(e[0] for e in eps), period)
+        while s <= as_of:
+            on = min(period_last(s, period), as_of)
+            lo = s if whole else on
+            for start, end, d, child in eps:
+                first, last = max(start, lo), on if end is None else min(on, end - timedelta(days=1))
+                day = first
+                while day <= last:  # the days counted: each gives the child's class on that day
+                    sets[(s, key(d, names, day))].add(child)
+                    if "leeftijdsklasse" not in names:
+                        break
+                    day += timedelta(days=1)
+            s = period_last(s, period) + timedelta(days=1)
+        return {c: len(v) for c, v in sets.items() if v}
+
     def nearest(values: list[int], p: float) -> int:
         v = sorted(values)
         return v[math.ceil(p * len(v)) - 1]
@@ -516,7 +584,10 @@ def oracle(
     for period in periods:
         for ind, names in DIMS.items():
             cells: dict[tuple[date, tuple[str, ...]], dict[str, Any]] = {}
-            if ind in counts:
+            if ind in ("jeugdbescherming_actief", "jeugdreclassering_actief") or ind.endswith("_in_periode"):
+                whole = ind.endswith("_in_periode")
+                cells = {c: {"value": v} for c, v in child_cells(children[ind], period, names, whole).items()}
+            elif ind in counts:
                 cells = {c: {"value": v} for c, v in count_cells(counts[ind], period, names).items()}
             elif ind in members:
                 sets: dict[tuple[date, tuple[str, ...]], set[str]] = defaultdict(set)

@@ -28,6 +28,7 @@ _COLUMNS: dict[str, tuple[str, str, str]] = {
     "stock_month_deltas": ("month", "''", "delta"),
     "members": ("day", "pseudonym", "n"),
     "durations": ("day", "value::text", "n"),
+    "member_spans": ("day", "pseudonym || '|' || end_day::text", "n"),
 }
 
 
@@ -56,6 +57,8 @@ def replay_cells(changes: Iterable[AnyChange]) -> Counter[Cell]:
             out[("stock_month_deltas", key.series, key.day.replace(day=1), dk, "")] += delta
         elif key.table == "member":
             out[("members", key.series, key.day, dk, key.member)] += delta
+        elif key.table == "member_span":
+            out[("member_spans", key.series, key.day, dk, f"{key.member}|{key.value}")] += delta
         else:
             out[("durations", key.series, key.day, dk, str(key.value))] += delta
     return Counter({k: v for k, v in out.items() if v != 0})

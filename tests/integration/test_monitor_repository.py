@@ -250,6 +250,127 @@ async def test_regional_nulmeting_and_target_as_catalogue_data(conn: asyncpg.Con
     # the gauge states come from the same catalogue data
     from jeugdstroom.monitor.app import target_states
 
-    assert await target_states(conn, date(2023, 6, 30), {}) == {
-        ("wachtlijst_pleegzorg", "", "JZ32"): False,
-    }
+    secret = b"test-noise-key"
+    # the gauge is public output: the 2023 stock (4) is suppressed below 10, so it has no status and no sample;
+    # with threshold 2 its status is that of the public (noisy) value, whatever the exact one says
+    assert await target_states(conn, date(2023, 6, 30), {}, 10, secret) == {}
+    scope = Scope("year", ("jeugdregio",), date(2023, 6, 30))
+    rows = await rowlib.add_targets(conn, ind, scope, await rowlib.exact_rows(conn, ind, scope), {}, {})
+    pub = rowlib.public(ind, rows[-1], 1, secret)
+    expected = {("wachtlijst_pleegzorg", "", "JZ32"): (pub["value"] or 0) >= 5}  # a noisy 0 is an empty row
+    targets: dict[tuple[str, str, str], float] = {}
+    assert await target_states(conn, date(2023, 6, 30), {}, 1, secret, targets) == expected
+    assert targets == {("wachtlijst_pleegzorg", "", "JZ32"): 5.0}  # the catalogue's target, exported as a gauge
+    # the nulmeting gauge: the public baseline of the headline cell (JZ32's 2022 value, 21, noised), hidden when
+    # the baseline cell is small
+    from jeugdstroom.monitor.app import headline_values
+
+    baselines: dict[tuple[str, str, str, str], float] = {}
+    await headline_values(conn, 2, date(2023, 6, 30), secret, {}, baselines)
+    regional = baselines[("wachtlijst_pleegzorg", "JZ32", "", "")]
+    assert abs(regional - 21) <= 10 and abs(baselines[("wachtlijst_pleegzorg", "JZ32", "GM0268", "")] - 21) <= 10
+    baselines = {}
+    await headline_values(conn, 50, date(2023, 6, 30), secret, {}, baselines)
+    assert ("wachtlijst_pleegzorg", "JZ32", "", "") not in baselines
+
+
+async def test_public_target_status_from_the_public_value(conn: asyncpg.Connection) -> None:
+    """Issue 20: public rows compute target and status from the public value and the public nulmeting (an exact
+    status would tell on which side of the target a suppressed cell lies); exact readers get the exact status."""
+    s = "wachtlijst_pleegzorg"
+    g = (("gemeente", "GM0268"), ("jeugdregio", "JZ32"))
+    await repo.apply_deltas(
+        conn,
+        {
+            Key("stock", s, date(2022, 2, 1), g): 3,  # 2022: 3 waiting (on track, exact)
+            Key("stock", s, date(2023, 2, 1), g): 40,  # 2023: 43 waiting (off track)
+            Key("count", "verwijzers", date(2021, 12, 1), (("gemeente", "GM0268"), ("verwijzer", "huisarts"))): 1,
+        },
+    )
+    ind = CATALOGUE[s]
+    scope = Scope("year", ("jeugdregio",), date(2023, 6, 30))
+    rows = await rowlib.add_targets(conn, ind, scope, await rowlib.exact_rows(conn, ind, scope), {}, {})
+    assert [(r["value"], r["target_status"]) for r in rows] == [(3, "on_track"), (43, "off_track")]
+    secret = b"test-noise-key"
+    public = [rowlib.public(ind, r, 10, secret) for r in rows]
+    assert public[0]["value"] is None and public[0]["target_status"] is None  # suppressed: no status
+    assert public[0]["target"] == 5  # the target itself is catalogue data, public
+    assert public[1]["value"] is not None and public[1]["target_status"] == "off_track"
+    assert all("_target" not in p for p in public)
+    exact = [rowlib.exact(r) for r in rows]
+    assert [e["target_status"] for e in exact] == ["on_track", "off_track"] and all("_target" not in e for e in exact)
+
+    # vs_nulmeting (separaties per instelling): the public target is factor × the public nulmeting, and the status
+    # compares the public value with it
+    sep = (("gemeente", "GM0268"), ("instelling", "11111111"), ("jeugdregio", "JZ32"), ("vorm", "separeerruimte"))
+    await repo.apply_deltas(
+        conn,
+        {
+            Key("count", "separaties", date(2022, 1, 1), sep): 30,
+            Key("count", "separaties", date(2023, 1, 5), sep): 14,
+            Key("count", "verwijzers", date(2023, 12, 31), (("gemeente", "GM0268"), ("verwijzer", "huisarts"))): 1,
+        },
+    )
+    sep_ind = CATALOGUE["separaties"]
+    scope = Scope("year", ("instelling",), date(2023, 12, 31))
+    rows = await rowlib.add_targets(conn, sep_ind, scope, await rowlib.exact_rows(conn, sep_ind, scope), {}, {})
+    assert (rows[-1]["value"], rows[-1]["target"], rows[-1]["target_status"]) == (14, 15.0, "on_track")
+    pub = rowlib.public(sep_ind, rows[-1], 10, secret)
+    assert pub["baseline"] is not None and pub["value"] is not None
+    assert pub["target"] == pub["baseline"] * 0.5
+    assert pub["target_status"] == ("on_track" if pub["value"] <= pub["target"] else "off_track")
+    small = rowlib.public(sep_ind, rows[-1], 50, secret)  # value and nulmeting below the threshold
+    assert small["value"] is None and small["target"] is None and small["target_status"] is None
+
+
+async def test_children_not_maatregelen_and_children_in_the_period(conn: asyncpg.Connection) -> None:
+    """jeugdbescherming_actief (v2) counts distinct children per cell on the day read: a child with OTS and voogdij
+    at once counts once in the total and once per soort; *_in_periode counts the children active on any day of
+    the period; a correction (before − after) moves a child exactly."""
+    from jeugdstroom.monitor.fold import MemberSpan, contributions
+
+    g = (("gemeente", "GM0268"), ("instelling", "GI1"), ("jeugdregio", "JZ32"))
+
+    def spans(series: str, items: list[tuple[date, date | None, str, str]], sign: int = 1) -> dict[Key, int]:
+        out: dict[Key, int] = {}
+        for start, end, soort, child in items:
+            for k, w in contributions(series, [MemberSpan(start, end, (*g, ("soort", soort)), child)]):
+                out[k] = out.get(k, 0) + w * sign
+        return out
+
+    items = [
+        (date(2025, 1, 10), None, "ots", "kind-a"),  # a: OTS and voogdij at once
+        (date(2025, 3, 1), date(2025, 9, 1), "voogdij", "kind-a"),
+        (date(2025, 2, 1), date(2025, 2, 15), "ots", "kind-b"),  # b: only in February
+        (date(2025, 2, 20), date(2025, 3, 5), "ots", "kind-b"),  # b again: one child in the period
+    ]
+    for series in ("jeugdbescherming_actief", "jeugdbescherming_in_periode"):
+        await repo.apply_deltas(conn, spans(series, items))
+    as_of = date(2025, 12, 31)
+
+    async def values(series: str, period: str, group: tuple[str, ...], whole: bool) -> dict[tuple[str, ...], int]:
+        got = await repo.member_span_values(conn, series, Scope(period, group, as_of), whole)
+        return {(s.isoformat(), *dims): v for (s, dims), v in got.items()}
+
+    stock = "jeugdbescherming_actief"
+    total = await values(stock, "month", ("jeugdregio",), False)
+    assert total[("2025-03-01", "JZ32")] == 1  # 31 March: a only (with two maatregelen)
+    assert total[("2025-02-01", "JZ32")] == 2  # 28 February: a and b (b's second OTS runs until 5 March)
+    by_soort = await values(stock, "month", ("soort",), False)
+    assert by_soort[("2025-05-01", "ots")] == 1 and by_soort[("2025-05-01", "voogdij")] == 1
+    assert (await values(stock, "month", ("jeugdregio",), False))[("2025-05-01", "JZ32")] == 1  # not 2
+    assert ("2025-09-01", "voogdij") not in by_soort
+    period = await values("jeugdbescherming_in_periode", "month", ("jeugdregio",), True)
+    assert period[("2025-02-01", "JZ32")] == 2  # a and b (b's two maatregelen: once)
+    assert period[("2025-03-01", "JZ32")] == 2  # b until 5 March
+    assert period[("2025-04-01", "JZ32")] == 1
+    year = await values("jeugdbescherming_in_periode", "year", ("soort",), True)
+    assert year == {("2025-01-01", "ots"): 2, ("2025-01-01", "voogdij"): 1}
+    # a correction withdraws b's first OTS: b still counts in February (its second one), once
+    await repo.apply_deltas(conn, spans("jeugdbescherming_in_periode", items[2:3], -1))
+    assert (await values("jeugdbescherming_in_periode", "month", ("jeugdregio",), True))[("2025-02-01", "JZ32")] == 2
+    await repo.apply_deltas(conn, spans("jeugdbescherming_in_periode", items[3:4], -1))
+    period = await values("jeugdbescherming_in_periode", "month", ("jeugdregio",), True)
+    assert period[("2025-02-01", "JZ32")] == 1 and period[("2025-03-01", "JZ32")] == 1
+    days = await values("jeugdbescherming_in_periode", "day", ("jeugdregio",), True)
+    assert days[("2025-01-10", "JZ32")] == 1 and ("2025-01-09", "JZ32") not in days

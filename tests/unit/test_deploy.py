@@ -65,6 +65,8 @@ EXPORTED = {
     "jeugdstroom_intake_request_seconds",
     "jeugdstroom_monitor_freshness_seconds",
     "jeugdstroom_monitor_indicator_value",
+    "jeugdstroom_monitor_indicator_baseline",
+    "jeugdstroom_monitor_indicator_target",
     "jeugdstroom_ready",
     "jeugdstroom_intake_sender_last_event_timestamp_seconds",
     "jeugdstroom_intake_sender_events_total",
@@ -628,6 +630,49 @@ def test_indicators_dashboard_has_gemeente_variable() -> None:
     assert gemeente["includeAll"] and gemeente["allValue"] == "^$"
     exprs = [t["expr"] for p in panels(d) for t in p.get("targets", [])]
     assert exprs and all('gemeente=~"$gemeente"' in e for e in exprs)
+
+
+def test_indicators_dashboard_shows_the_catalogue_nulmeting_and_targets() -> None:
+    """Issue 23 item 8: Grafana reads the same nulmeting and targets as the API rows and the dashboard page (catalogue
+    data exported by the monitor as gauges). Every single-indicator chart of a headline indicator (those have the
+    gauges) shows its nulmeting; an indicator with a target per jeugdregio shows the target in its chart; every
+    indicator with a target is covered by the targets table."""
+    from jeugdstroom.monitor.catalogue import CATALOGUE
+
+    d = json.loads((GRAFANA / "dashboards/indicators.json").read_text(encoding="utf-8"))
+    charted: set[str] = set()
+    for p in panels(d):
+        exprs = [t["expr"] for t in p.get("targets", [])]
+        ids = set(re.findall(r'jeugdstroom_monitor_indicator_value\{indicator="(\w+)"', " ".join(exprs)))
+        if p["type"] != "timeseries" or len(ids) != 1:
+            continue
+        ind = CATALOGUE[ids.pop()]
+        if not ind.headline:
+            continue
+        charted.add(ind.id)
+        assert any(f'jeugdstroom_monitor_indicator_baseline{{indicator="{ind.id}"' in e for e in exprs), p["title"]
+        regional = any(t.scope == "jeugdregio" for t in ind.targets)
+        has_target = any(f'jeugdstroom_monitor_indicator_target{{indicator="{ind.id}"' in e for e in exprs)
+        assert has_target == regional, p["title"]
+    assert {"separaties", "wachtlijst_pleegzorg", "gesloten_actief", "verblijf_actief"} <= charted
+    with_target = {i.id for i in CATALOGUE.values() if i.targets}
+    assert {"wachtlijst_pleegzorg"} <= charted & with_target  # a target line is drawn
+    table = [
+        t["expr"]
+        for p in panels(d)
+        if p["type"] == "table"
+        for t in p["targets"]
+        if "jeugdstroom_monitor_indicator_target{" in t["expr"] and "indicator=" not in t["expr"]
+    ]
+    assert table, "a table lists every exported target (all indicators with one)"
+
+
+def test_monitor_exports_baseline_and_target_gauges_with_bounded_labels() -> None:
+    """The gauges carry the labels of the value and target-status gauges: codes and names, never ids."""
+    from jeugdstroom.monitor import app
+
+    assert app.BASELINE._labelnames == app.HEADLINE._labelnames  # type: ignore[attr-defined]
+    assert app.TARGET._labelnames == app.TARGET_OFF_TRACK._labelnames  # type: ignore[attr-defined]
 
 
 # -- the list above matches what the code exports -------------------------------------------------------

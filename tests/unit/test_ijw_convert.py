@@ -211,3 +211,24 @@ def test_a_geslacht_outside_the_code_list_is_refused() -> None:
     with pytest.raises(IjwRejected) as info:
         parse_message(xml.encode())
     assert any(p.element.endswith("/Client/Geslacht") and "LDT_Geslacht" in p.reason for p in info.value.problems)
+
+
+def _category_47(name: str) -> str:
+    """The fixture with its product replaced by jeugdreclassering (category 47, no product code)."""
+    return _text(name).replace("<ijw:Categorie>44</ijw:Categorie>", "<ijw:Categorie>47</ijw:Categorie>").replace(
+        "<ijw:Code>44P01</ijw:Code>", ""
+    )
+
+
+def test_category_47_gives_jeugdreclassering_events_not_jeugdbescherming() -> None:
+    """Issue 23 item 6: JW305/JW307 of product category 47 are the GI's jeugdreclassering trajectory, an event type
+    of its own (its aanmelding zorgvorm stays jeugdbescherming: the Zorgvorm enum is closed)."""
+    (start,) = _events(_category_47("jw305_a.xml"))
+    (stop,) = _events(_category_47("jw307_a.xml"))
+    assert start["type"] == stop["type"] == "jeugdreclassering"
+    assert start["data"] == {"jeugdreclassering_id": "ijw:9000001:2026-02-03", "status": "gestart",
+                             "start": "2026-02-03"}
+    assert stop["data"] == {"jeugdreclassering_id": "ijw:9000001:2026-02-03", "status": "beeindigd",
+                            "start": "2026-02-03", "end": "2026-04-30"}
+    assert MAPPING.resolve("GM0268", "47", None).zorgvorm == "jeugdbescherming"
+    assert MAPPING.resolve("GM0268", "48", None).kind == "jeugdbescherming"

@@ -403,8 +403,14 @@ def test_jeugdbescherming_by_soort_and_ots_duration() -> None:
     v1 = beschikking(date(2025, 1, 1))
     v2 = beschikking(date(2025, 1, 1), date(2025, 12, 1))
     deltas = fold_all([change(1, None, v1), change(2, v1, v2)])
-    assert stock_on(deltas, "jeugdbescherming_actief", date(2025, 11, 30)) == 1
-    assert stock_on(deltas, "jeugdbescherming_actief", date(2025, 12, 1)) == 0
+    # v2: a member span of the child (start, end) per cell; the correction replaced the open one exactly
+    spans = of(deltas, "jeugdbescherming_actief")
+    assert [(k.table, k.day, k.value, k.member, n) for k, n in spans.items()] == [
+        ("member_span", date(2025, 1, 1), date(2025, 12, 1).toordinal(), v2.pseudonym, 1)
+    ]
+    assert {k for k in of(deltas, "jeugdbescherming_in_periode")} == {
+        k._replace(series="jeugdbescherming_in_periode") for k in spans
+    }
     assert [(k.day, k.value) for k in of(deltas, "jeugdbescherming_duur")] == [(date(2025, 12, 1), 334)]
     assert fold.jeugdbescherming_actief(beschikking(date(2025, 1, 1), soort="toewijzing")) == []
     voogdij = fold.jeugdbescherming_duur(beschikking(date(2025, 1, 1), date(2025, 2, 1), soort="voogdij"))
@@ -431,7 +437,7 @@ def test_argus_interventions_forms_and_the_rates_series() -> None:
 
 
 def test_catalogue_covers_every_series_with_a_fold() -> None:
-    assert len(CATALOGUE) == 29
+    assert len(CATALOGUE) == 37
     for s in SERIES.values():
         assert (s.id, s.fold) in FOLDS[s.entity]
 
@@ -467,6 +473,10 @@ def straightforward_deltas(changes: list[AnyChange]) -> dict[Key, int]:
                         if it.end is None or it.start < it.end:
                             end = 0 if it.end is None else it.end.toordinal()
                             total[Key("span", series, it.start, dims, value=end)] += sign
+                    elif isinstance(it, fold.MemberSpan):
+                        if it.end is None or it.start < it.end:
+                            end = 0 if it.end is None else it.end.toordinal()
+                            total[Key("member_span", series, it.start, dims, member=it.pseudonym, value=end)] += sign
                     else:
                         total[Key("count", series, it.day, dims)] += sign
     return {k: v for k, v in total.items() if v}
@@ -487,7 +497,7 @@ def test_batch_deltas_equal_the_item_by_item_definition_on_a_mixed_stream(seed: 
         assert all(type(k) is Key and v != 0 for k, v in got.items())
         total.update(got)
     assert {k: v for k, v in total.items() if v} == straightforward_deltas(changes)
-    assert {k.table for k in total} == {"count", "stock", "member", "duration", "span"}  # every path taken
+    assert {k.table for k in total} == {"count", "stock", "member", "duration", "span", "member_span"}  # every path
 
 
 def test_items_carry_their_series_dims_in_canonical_order() -> None:

@@ -25,7 +25,8 @@ def per_key(keys: list[Key], as_of: date) -> dict[tuple[str, str], Affected]:
         for ind in USERS[key.series]:
             for period in TOPIC_PERIODS:
                 lo = start_of(key.day, period)
-                hi = None if SERIES[key.series].kind in ("stock", "waiting") else next_start(lo, period)
+                span = SERIES[key.series].kind in ("stock", "waiting") or SERIES[key.series].members
+                hi = None if span else next_start(lo, period)
                 a = out.setdefault((ind.id, period), Affected(lo, hi))
                 a.lo = min(a.lo, lo)
                 a.hi = None if a.hi is None or hi is None else max(a.hi, hi)

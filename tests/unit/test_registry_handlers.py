@@ -209,6 +209,27 @@ def test_beschikking_projection_and_findings() -> None:
     assert "beschikking_einde_voor_start" in {f.kind for f in found} and ep.end is None
 
 
+def test_jeugdreclassering_projection_and_findings() -> None:
+    """Jeugdreclassering (iJw category 47) is an entity of its own, projected like a beschikking."""
+    from jeugdstroom.registry.handlers import jeugdreclassering
+
+    def jr(eid: str, start: str, end: str | None = None, occurred: str | None = None) -> Fact:
+        data: dict[str, Any] = {"jeugdreclassering_id": "j1", "status": "beeindigd" if end else "gestart",
+                                "start": start}
+        if end:
+            data["end"] = end
+        return fact(event("jeugdreclassering", eid, occurred or f"{end or start}T12:00:00+01:00", data, sender=GEM))
+
+    start, end = jr("e1", "2025-01-01"), jr("e2", "2025-01-01", "2025-06-30")
+    ep, found = jeugdreclassering.project([end, start])
+    assert (ep.jeugdreclassering_id, ep.start, ep.end, found) == ("j1", date(2025, 1, 1), date(2025, 6, 30), [])
+    _, found = jeugdreclassering.project([end])
+    assert [f.kind for f in found] == ["jeugdreclassering_einde_zonder_start"]
+    moved = jr("e3", "2025-08-01", occurred="2025-08-01T12:00:00+01:00")
+    ep, found = jeugdreclassering.project([start, end, moved])
+    assert "jeugdreclassering_einde_voor_start" in {f.kind for f in found} and ep.end is None
+
+
 # -- plaatsing ---------------------------------------------------------------------------------------------------
 def test_plaatsing_projection_and_findings() -> None:
     start = plaats("e1", "p1", "2025-01-01", aanmelding_id="a1")

@@ -145,6 +145,15 @@ def generate(children: int = 60, seed: int = 1, corrections: bool = True, unknow
                 at(start_b, 12),
                 {"beschikking_id": f"ots{i}", "soort": "ots", "status": "afgegeven", "start": start_b.isoformat()},
             )
+        if i % 9 == 4:  # a jeugdreclassering trajectory of the GI (its own draws: the other stories stay the same)
+            jr = random.Random(f"jr{seed}:{i}")
+            start_j = day0 + timedelta(days=jr.randrange(0, 90))
+            traject = {"jeugdreclassering_id": f"jr{i}", "status": "gestart", "start": start_j.isoformat()}
+            s.event("jeugdreclassering", GI, child, at(start_j, 10), traject)
+            end_j = start_j + timedelta(days=jr.randrange(60, 400))
+            if end_j <= LAST_DAY:
+                ended_j = {**traject, "status": "beeindigd", "end": end_j.isoformat()}
+                s.event("jeugdreclassering", GI, child, at(end_j, 10), ended_j)
         if rng.random() < 0.2:  # the child moves to another gemeente
             child = {**child, "gemeente": rng.choice([g for g in GEMEENTEN if g != gem])}
         if zorgvorm not in VERBLIJF:
@@ -309,7 +318,7 @@ def run(events: list[dict[str, Any]], batch: int = 7) -> MemoryRegistry:
 def test_generated_events_satisfy_the_published_contract() -> None:
     s = generate(40, seed=3, unknown_targets=1)
     types = Counter(e["type"] for e in s.events)
-    assert set(types) == {"aanmelding", "beschikking", "plaatsing", "separatie", "correctie"}
+    assert set(types) == {"aanmelding", "beschikking", "plaatsing", "separatie", "jeugdreclassering", "correctie"}
     for ev in s.events:
         parse_published(orjson.dumps(ev))
     assert len({(e["sender"], e["id"]) for e in s.events}) == len(s.events)

@@ -95,7 +95,8 @@ def test_a_region_year_has_every_event_type_and_every_fault(
                 soorten[data["soort"]] += 1
             if em.event["type"] == "plaatsing" and not em.invalid and "reden_einde" in data:
                 reasons[data["reden_einde"]] += 1
-    assert set(types) == {"aanmelding", "beschikking", "plaatsing", "separatie", "correctie"}
+    assert set(types) == {"aanmelding", "beschikking", "plaatsing", "separatie", "jeugdreclassering", "correctie"}
+    assert types["jeugdreclassering"] > 10  # iJw category 47: trajectories of children known to a GI
     assert all(faults[f] > 10 for f in ("late", "duplicate", "wrong", "correctie", "invalid"))
     assert actions["intrekken"] > 10 and actions["vervangen"] > 10
     assert {"toewijzing", "ots", "voorlopige_ots", "voogdij", "machtiging_gesloten", "spoedmachtiging"} <= set(soorten)

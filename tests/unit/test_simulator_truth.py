@@ -575,3 +575,38 @@ def test_geslacht_is_the_childs_latest_known_and_aanbieder_the_placements_provid
     assert {(r["dims"]["geslacht"], r["dims"]["aanbieder"]) for r in res["wachtlijst_pleegzorg"]} == {
         ("onbekend", "onbekend")
     }
+
+
+def test_jeugdbescherming_counts_children_and_children_in_the_period() -> None:
+    """jeugdbescherming_actief v2: two overlapping OTS of one child (two GI's reporting, or a new one before the old
+    one's end is sent) count once; *_in_periode: a child with a maatregel or placement on any day of the period."""
+    kid = Kid(3)
+    res = truth_of(
+        [
+            kid.beschikking("b1", "ots", "2026-01-10", "2026-03-01", status="beeindigd"),
+            kid.beschikking("b2", "ots", "2026-02-15", "2026-04-01", status="beeindigd"),  # overlaps b1
+            kid.beschikking("b3", "ots", "2026-05-20", "2026-05-25", status="beeindigd"),  # again in May
+            kid.plaatsing("p1", "2026-01-05", "2026-01-20", "overplaatsing", vorm="gesloten", sender=CLOSED),
+            kid.plaatsing("p2", "2026-03-01", "2026-03-03", "volgens_plan", vorm="residentieel"),
+        ]
+    )
+    assert values(res, "jeugdbescherming_actief", "month", soort="ots") == {
+        "2026-01-01": 1,
+        "2026-02-01": 1,
+        "2026-03-01": 1,
+    }
+    assert values(res, "jeugdbescherming_actief", "day", soort="ots")["2026-02-20"] == 1  # not 2
+    assert values(res, "jeugdbescherming_in_periode", "month", soort="ots") == {
+        "2026-01-01": 1,
+        "2026-02-01": 1,
+        "2026-03-01": 1,
+        "2026-05-01": 1,
+    }
+    assert values(res, "jeugdbescherming_in_periode", "year", soort="ots") == {"2026-01-01": 1}
+    # the stock on the last day of the month misses both short placements; "in de periode" has them
+    assert values(res, "gesloten_actief", "month") == {}
+    assert values(res, "gesloten_in_periode", "month") == {"2026-01-01": 1}
+    assert values(res, "verblijf_in_periode", "half_year", vorm="gesloten") == {"2026-01-01": 1}
+    assert values(res, "verblijf_in_periode", "half_year", vorm="residentieel") == {"2026-01-01": 1}
+    assert values(res, "verblijf_jeugdigen_in_periode", "half_year") == {"2026-01-01": 1}  # one child, two forms
+    assert values(res, "verblijf_jeugdigen_in_periode", "month") == {"2026-01-01": 1, "2026-03-01": 1}

@@ -223,10 +223,17 @@ def _invalid(event: dict[str, Any], rng: random.Random, window: Window) -> dict[
             "plaatsing": ("vorm", "crisisopvang"),
             "separatie": ("vorm", "fixatie"),
             "beschikking": ("soort", "pgb"),
+            "jeugdreclassering": ("status", "lopend"),
         }[etype]
         data[field] = value
     elif kind == "missing":
-        key = {"aanmelding": "verwijzer", "plaatsing": "provider", "separatie": "vorm", "beschikking": "soort"}[etype]
+        key = {
+            "aanmelding": "verwijzer",
+            "plaatsing": "provider",
+            "separatie": "vorm",
+            "beschikking": "soort",
+            "jeugdreclassering": "start",
+        }[etype]
         del data[key]
     else:  # end_before_start
         if etype == "separatie":

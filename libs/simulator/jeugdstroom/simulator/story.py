@@ -272,6 +272,26 @@ class Story:
         if end is not None and end > start and self.told(end) and (actual_end is not None or self.rng.random() < 0.9):
             self.emit("beschikking", sender, self.moment(end), {**data, "status": "beeindigd", "end": end.isoformat()})
 
+    def jeugdreclassering(self, sender: str, start: date, end: date | None) -> None:
+        """A jeugdreclassering trajectory of a GI: ``gestart`` on ``start`` and ``beeindigd`` at its end (when told).
+        Drawn from its own random stream (seeded by the child), so adding it leaves the rest of the story as it was."""
+        if not self.told(start):
+            return
+        main, self.rng = self.rng, random.Random(f"jeugdreclassering:{self.child.key}:{start.isoformat()}")
+        try:
+            jid = f"J-{self.child.key}-{start.isoformat()}"
+            data: dict[str, Any] = {"jeugdreclassering_id": jid, "status": "gestart", "start": start.isoformat()}
+            self.emit("jeugdreclassering", sender, self.moment(start), data)
+            if end is not None and end > start and self.told(end):
+                self.emit(
+                    "jeugdreclassering",
+                    sender,
+                    self.moment(end),
+                    {**data, "status": "beeindigd", "end": end.isoformat()},
+                )
+        finally:
+            self.rng = main
+
     def plaatsing(
         self,
         provider: Institution,
@@ -575,6 +595,7 @@ def _protection(story: Story, day: date, aid: str) -> date | None:
             start = ots_start
         end = min(start + timedelta(days=_lognormal_days(rng, 450, 0.6, 30)), bd18)
         story.beschikking(gi, "ots", start, None, end if end > start else None)
+    _jeugdreclassering(story, gi, day)
     if rng.random() < 0.35:
         vorm = rng.choices(
             ("pleegzorg_bestand", "pleegzorg_netwerk", "gezinshuis", "residentieel"), weights=(35, 25, 10, 30)
@@ -585,6 +606,21 @@ def _protection(story: Story, day: date, aid: str) -> date | None:
             return None
         end = max(end, placed_end) if end is not None else None
     return end if end is not None and story.told(end) else None
+
+
+def _jeugdreclassering(story: Story, gi: str, day: date) -> None:
+    """Some children of 12 and older known to a GI have a jeugdreclassering trajectory (strafrechtelijk kader), now
+    and then two (a second one after the first, or overlapping when a new one starts before the old one ends). Its
+    own random stream (seeded by the child), so the rest of the stream is unchanged by it."""
+    rng = random.Random(f"jr:{story.child.key}:{day.isoformat()}")
+    if day < birthday(story.child.birth_date, 12) or rng.random() >= 0.3:
+        return
+    start = day + timedelta(days=rng.randrange(0, 60))
+    end = start + timedelta(days=_lognormal_days(rng, 240, 0.5, 30))
+    story.jeugdreclassering(gi, start, end)
+    if rng.random() < 0.25:
+        again = start + timedelta(days=rng.randrange(60, 400))
+        story.jeugdreclassering(gi, again, again + timedelta(days=_lognormal_days(rng, 200, 0.5, 30)))
 
 
 INITIAL_PLANS = ("pleegzorg_bestand", "pleegzorg_netwerk", "gezinshuis", "residentieel", "gesloten")

@@ -68,6 +68,14 @@ CATALOGUE: dict[str, tuple[str, tuple[str, ...]]] = {
     "wachttijd_plaatsing": ("duration", (G, R, "urgent", "zorgvorm")),
     "jeugdbescherming_actief": ("stock", (G, R, INST, "soort")),
     "jeugdbescherming_duur": ("duration", (G, R, INST, "soort")),
+    "jeugdbescherming_in_periode": ("distinct", (G, R, INST, "soort")),
+    "verblijf_jeugdigen_in_periode": ("distinct", (G, R, INST)),
+    "verblijf_in_periode": ("distinct", (G, R, INST, "vorm")),
+    "gesloten_in_periode": ("distinct", (G, R, INST)),
+    "jeugdreclassering_actief": ("stock", (G, R, INST)),
+    "jeugdreclassering_in_periode": ("distinct", (G, R, INST)),
+    "jeugdreclassering_instroom": ("count", (G, R, INST)),
+    "jeugdreclassering_duur": ("duration", (G, R, INST)),
     "verwijzers": ("count", (G, R, "verwijzer")),
     "herhaald_beroep": ("count", (G, R)),
 }
@@ -80,6 +88,13 @@ BY_AGE = frozenset(
         "verblijf_actief",
         "verblijf_jeugdigen",
         "jeugdbescherming_actief",
+        "jeugdbescherming_in_periode",
+        "verblijf_jeugdigen_in_periode",
+        "verblijf_in_periode",
+        "gesloten_in_periode",
+        "jeugdreclassering_actief",
+        "jeugdreclassering_in_periode",
+        "jeugdreclassering_instroom",
         "gesloten_instroom",
         "verblijf_instroom",
         "gesepareerde_jeugdigen",
@@ -122,6 +137,25 @@ STOCK_RATIOS = ("aandeel_gezinsgericht",)
 DAY_RATIOS = ("separaties_per_1000_verblijfsdagen",)
 #: A ratio's value is numerator / denominator × this.
 RATIO_PER = {"separaties_per_1000_verblijfsdagen": 1000, "separaties_per_100_opnames": 100}
+#: Indicators counting distinct children per cell from the days they are active: on the day read (a stock of
+#: children whose maatregelen may overlap: jeugdbescherming_actief v2) or on any day of the period (*_in_periode).
+CHILD_DAYS = frozenset(
+    {
+        "jeugdbescherming_actief",
+        "jeugdbescherming_in_periode",
+        "verblijf_jeugdigen_in_periode",
+        "verblijf_in_periode",
+        "gesloten_in_periode",
+        "jeugdreclassering_actief",
+        "jeugdreclassering_in_periode",
+    }
+)
+#: The stock whose segments also give the children "in de periode" (the same attributed days).
+IN_PERIODE = {
+    "verblijf_jeugdigen": "verblijf_jeugdigen_in_periode",
+    "verblijf_actief": "verblijf_in_periode",
+    "gesloten_actief": "gesloten_in_periode",
+}
 #: Argus: separatie episodes of one child at one instelling less than this apart are one intervention.
 ARGUS_GAP = timedelta(hours=24)
 
@@ -200,6 +234,9 @@ class Truth:
         #: waiting items: (start, end or None) per indicator and dims
         self.waits: dict[tuple[str, Dims], list[tuple[date, date | None]]] = defaultdict(list)
         self.open_achttien: list[tuple[date, Dims]] = []
+        #: days a child is active, per indicator of CHILD_DAYS and dims: (start, end or None, child)
+        self.child_days: dict[tuple[str, Dims], list[tuple[date, date | None, str]]] = defaultdict(list)
+        self.bsn = ""  # the child being added
         self.latest: datetime | None = None
         self.birth = date.min  # the birth date of the child being added
         self.geslacht = "onbekend"  # the latest known geslacht of the child being added
@@ -233,6 +270,16 @@ class Truth:
         diffs[start] += 1
         if end is not None:
             diffs[end] -= 1
+
+    def _child_days(self, indicator: str, values: dict[str, str], start: date, end: date | None) -> None:
+        """The child is active on ``start <= d < end`` (in the cell of ``values``; cut at its class birthdays)."""
+        if end is not None and end <= start:
+            return
+        cuts = [birthday(self.birth, age) for age, _ in AGE_STARTS] if indicator in BY_AGE else []
+        bounds = [start, *(c for c in cuts if c > start and (end is None or c < end))]
+        for i, lo in enumerate(bounds):
+            hi = bounds[i + 1] if i + 1 < len(bounds) else end
+            self.child_days[indicator, self._dims(indicator, values, lo)].append((lo, hi, self.bsn))
 
     def _duration(self, indicator: str, values: dict[str, str], day: date, value: int) -> None:
         self.durations[indicator, self._dims(indicator, values)][day].append(value)
@@ -270,7 +317,7 @@ class Truth:
     def _add_story(self, events: list[dict[str, Any]]) -> None:
         child = events[0]["child"]
         bsn, birth = child["bsn"], date.fromisoformat(child["birth_date"])
-        self.birth = birth
+        self.birth, self.bsn = birth, bsn
         # the latest known geslacht: that of the latest event (event time, then sender/id) that gives man or vrouw
         known = [e for e in events if e["child"].get("geslacht") in ("man", "vrouw")]
         self.geslacht = (
@@ -314,10 +361,22 @@ class Truth:
             start = date.fromisoformat(b.data["start"])
             end = date.fromisoformat(b.data["end"]) if "end" in b.data else None
             values["soort"] = b.data["soort"]
-            if b.data["soort"] in PROTECTION:
-                self._stock("jeugdbescherming_actief", values, start, end)
+            if b.data["soort"] in PROTECTION:  # v2: children, not maatregelen (each child once per cell)
+                self._child_days("jeugdbescherming_actief", values, start, end)
+                self._child_days("jeugdbescherming_in_periode", values, start, end)
             if b.data["soort"] in ("ots", "voogdij") and end is not None:
                 self._duration("jeugdbescherming_duur", values, end, (end - start).days)
+        for jr in episodes["jeugdreclassering"]:  # iJw category 47: its own event type
+            values = self._values(jr)
+            start = date.fromisoformat(jr.data["start"])
+            end = date.fromisoformat(jr.data["end"]) if "end" in jr.data else None
+            if end is not None and end < start:
+                end = None  # the registry ignores an end before the start (a finding)
+            self._child_days("jeugdreclassering_actief", values, start, end)
+            self._child_days("jeugdreclassering_in_periode", values, start, end)
+            self._count("jeugdreclassering_instroom", values, start)
+            if end is not None:
+                self._duration("jeugdreclassering_duur", values, end, (end - start).days)
         for aid, reports in aanmeldingen.items():
             # the day of the first report; what it is (and whether it was closed) from the latest one
             def reported(e: dict[str, Any]) -> tuple[datetime, str]:
@@ -435,6 +494,8 @@ class Truth:
                 b = nxt if hi is None else (hi if nxt is None else min(nxt, hi))
                 if b is None or a < b:
                     self._stock(indicator, values, a, b)
+                    if indicator in IN_PERIODE:
+                        self._child_days(IN_PERIODE[indicator], values, a, b)
 
     def _continuering(self, plaatsingen: list[Episode], birth: date) -> None:
         """One continuering_18 item per child in pleegzorg on its 18th birthday (the latest started such
@@ -545,7 +606,13 @@ class Truth:
         out: dict[str, list[dict[str, Any]]] = {}
         for indicator, (kind, names) in CATALOGUE.items():
             rows: list[tuple[int, date, Dims, dict[str, Any]]] = []
-            if kind == "count":
+            if indicator in CHILD_DAYS:
+                whole = kind == "distinct"
+                for (ind, dims), days in self.child_days.items():
+                    if ind == indicator:
+                        for pk, start, n in _children(days, kinds, as_of, whole):
+                            rows.append((PERIODS.index(pk), start, dims, {"value": n}))
+            elif kind == "count":
                 for (ind, dims), per_day in counts.items():
                     if ind == indicator:
                         for pk, start, n in _roll(per_day, kinds, as_of, operator.add):
@@ -703,6 +770,21 @@ def _waiting(
             waited = [(day - s).days for s, e in spans if s <= day and (e is None or day < e)]
             if waited:
                 yield pk, start, waited
+
+
+def _children(
+    days: list[tuple[date, date | None, str]], kinds: list[str], as_of: date, whole: bool
+) -> Iterator[tuple[str, date, int]]:
+    """Per period up to ``as_of``: the number of distinct children active on its last day (or ``as_of``), or with
+    ``whole`` on any of its days up to then (``start <= d < end``)."""
+    first = min(start for start, _, _ in days)
+    for pk in kinds:
+        for start in period_starts(pk, first, as_of):
+            last = min(period_last(pk, start), as_of)
+            lo = start if whole else last
+            n = len({child for s, e, child in days if s <= last and (e is None or e > lo)})
+            if n:
+                yield pk, start, n
 
 
 def _stock_values(diffs: Counter[date], kinds: list[str], as_of: date) -> dict[tuple[str, date], int]:

@@ -28,6 +28,10 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         **_BASE, "id": "sep-2026-0001-start", "type": "separatie", "occurred_at": "2026-05-01T10:15:00+02:00",
         "data": {"separatie_id": "sep-2026-0001", "vorm": "separeerruimte", "start": "2026-05-01T10:00:00+02:00"},
     },
+    "jeugdreclassering": {
+        **_BASE, "id": "jr-2026-0001", "type": "jeugdreclassering", "occurred_at": "2026-04-01T09:00:00+02:00",
+        "data": {"jeugdreclassering_id": "jr-2026-0001", "status": "gestart", "start": "2026-04-01"},
+    },
     "correctie": {
         **_BASE, "id": "cor-2026-0001", "type": "correctie", "occurred_at": "2026-05-02T08:00:00+02:00",
         "data": {"target_id": "sep-2026-0001-start", "action": "intrekken"},

@@ -55,6 +55,20 @@ TARGET_OFF_TRACK = Gauge(
     " so), as of today",
     ["indicator", "instelling", "jeugdregio", "jeugdregio_naam"],
 )
+BASELINE = Gauge(
+    "jeugdstroom_monitor_indicator_baseline",
+    "The nulmeting of the headline gauges' cells (docs/indicators.md, Nulmeting; catalogue data: the catalogue's"
+    " year per jeugdregio, e.g. JZ32: 2022, or JEUGDSTROOM_NULMETING): the public value of the same cell in the"
+    " nulmeting year, labels as jeugdstroom_monitor_indicator_value; no sample where it is unknown or suppressed",
+    ["indicator", "jeugdregio", "gemeente", "vorm", "jeugdregio_naam", "gemeente_naam"],
+)
+TARGET = Gauge(
+    "jeugdstroom_monitor_indicator_target",
+    "The catalogue's target value of the running year (docs/indicators.md, Targets), labels as"
+    " jeugdstroom_monitor_target_off_track: a fixed value (wachtlijst_pleegzorg JZ32: below 5) or factor × the"
+    " public nulmeting of the instelling (separaties: 50%); no sample where it cannot be evaluated",
+    ["indicator", "instelling", "jeugdregio", "jeugdregio_naam"],
+)
 GAUGE_INTERVAL_S = 5.0
 
 
@@ -169,11 +183,18 @@ def info(ind: Indicator) -> dict[str, Any]:
 
 
 async def headline_values(
-    conn: db.Conn, threshold: int, as_of: date, secret: bytes
+    conn: db.Conn,
+    threshold: int,
+    as_of: date,
+    secret: bytes,
+    nulmeting: Mapping[str, NulmetingSetting] | None = None,
+    baselines: dict[tuple[str, str, str, str], float] | None = None,
 ) -> dict[tuple[str, str, str, str], float]:
     """Public values of the headline indicators per jeugdregio and per gemeente (and vorm), keyed by (indicator,
     jeugdregio, gemeente — "" for the regional total —, vorm): counts of the running year, stocks and shares as of
-    ``as_of``. Suppressed cells are left out."""
+    ``as_of``. Suppressed cells are left out. With ``baselines`` (a dict to fill), also the public nulmeting of the
+    same cells (the ``baseline`` of their public API row: the public value of the cell in the nulmeting year, from
+    the catalogue's or the configured ``nulmeting``), where it is known and not suppressed."""
     out: dict[tuple[str, str, str, str], float] = {}
     for ind in CATALOGUE.values():
         if not ind.headline:
@@ -184,12 +205,17 @@ async def headline_values(
             levels.append(("jeugdregio", "gemeente", *vorm))
         for group in levels:
             scope = Scope("year", group, as_of, lo=date(as_of.year, 1, 1))
-            for row in await rowlib.exact_rows(conn, ind, scope):
+            rows = await rowlib.exact_rows(conn, ind, scope)
+            if baselines is not None:
+                rows = await rowlib.add_targets(conn, ind, scope, rows, {}, nulmeting or {})
+            for row in rows:
                 pub = rowlib.public(ind, row, threshold, secret)
+                dims = row["dims"]
+                key = (ind.id, dims["jeugdregio"], dims.get("gemeente", ""), dims.get("vorm", ""))
                 if pub["value"] is not None and rowlib.shown(ind, pub):
-                    dims = row["dims"]
-                    key = (ind.id, dims["jeugdregio"], dims.get("gemeente", ""), dims.get("vorm", ""))
                     out[key] = float(pub["value"])
+                if baselines is not None and pub.get("baseline") is not None:
+                    baselines[key] = float(pub["baseline"])
     return out
 
 
@@ -212,10 +238,19 @@ async def headline_by_geslacht(
 
 
 async def target_states(
-    conn: db.Conn, as_of: date, nulmeting: Mapping[str, NulmetingSetting]
+    conn: db.Conn,
+    as_of: date,
+    nulmeting: Mapping[str, NulmetingSetting],
+    threshold: int,
+    secret: bytes,
+    targets: dict[tuple[str, str, str], float] | None = None,
 ) -> dict[tuple[str, str, str], bool]:
     """(indicator, instelling, jeugdregio) → off track, for every catalogue target on the running year's rows of
-    its dimension. A target restricted to named values is on track while its row is empty (nobody waits)."""
+    its dimension, from the **public** rows (the gauge is public output: a status computed from an exact value
+    would tell on which side of the target a suppressed cell lies, issue 20). A target restricted to named values
+    is on track while its public row is empty (nobody waits); a suppressed row has no status and no sample.
+    With ``targets`` (a dict to fill), also the public target value of the same keys: the catalogue's value, or
+    ``factor`` × the public nulmeting (``vs_nulmeting``), where it is known."""
     out: dict[tuple[str, str, str], bool] = {}
 
     def labels(ind: Indicator, dim: str, value: str) -> tuple[str, str, str]:
@@ -226,11 +261,21 @@ async def target_states(
             for code in t.where:
                 if t.rule != "vs_nulmeting":
                     out[labels(ind, t.scope, code)] = False
+                    if targets is not None and t.value is not None:
+                        targets[labels(ind, t.scope, code)] = float(t.value)
             scope = Scope("year", (t.scope,), as_of, lo=date(as_of.year, 1, 1))
             rows = await rowlib.add_targets(conn, ind, scope, await rowlib.exact_rows(conn, ind, scope), {}, nulmeting)
             for r in rows:
-                if r.get("target_status") is not None:
-                    out[labels(ind, t.scope, r["dims"][t.scope])] = r["target_status"] == "off_track"
+                p = rowlib.public(ind, r, threshold, secret)
+                key = labels(ind, t.scope, r["dims"][t.scope])
+                if targets is not None and p.get("target") is not None:
+                    targets[key] = float(p["target"])
+                if not rowlib.shown(ind, p):
+                    continue  # published as empty: the default above (or no sample)
+                if p.get("target_status") is not None:
+                    out[key] = p["target_status"] == "off_track"
+                else:
+                    out.pop(key, None)  # suppressed or not evaluable: no sample
     return out
 
 
@@ -295,17 +340,20 @@ def create_app(settings: Settings) -> FastAPI:
             async def refresh_gauges() -> None:
                 while True:
                     day = today()
+                    secret = disclosure.noise_secret(settings)
+                    threshold = settings.suppression_threshold
+                    baselines: dict[tuple[str, str, str, str], float] = {}
+                    target_values: dict[tuple[str, str, str], float] = {}
                     async with pool.acquire() as conn:
-                        values = await headline_values(
-                            conn, settings.suppression_threshold, day, disclosure.noise_secret(settings)
-                        )
-                        targets = await target_states(conn, day, settings.nulmeting)
-                        by_geslacht = await headline_by_geslacht(
-                            conn, settings.suppression_threshold, day, disclosure.noise_secret(settings)
-                        )
+                        values = await headline_values(conn, threshold, day, secret, settings.nulmeting, baselines)
+                        targets = await target_states(conn, day, settings.nulmeting, threshold, secret, target_values)
+                        by_geslacht = await headline_by_geslacht(conn, threshold, day, secret)
                     HEADLINE.clear()  # no await between clear and set: a scrape never sees a partial set
                     for labels, value in values.items():
                         HEADLINE.labels(*labels, *_names(labels[1], labels[2])).set(value)
+                    BASELINE.clear()
+                    for labels, value in baselines.items():
+                        BASELINE.labels(*labels, *_names(labels[1], labels[2])).set(value)
                     HEADLINE_BY_GESLACHT.clear()
                     for (ind_id, regio, g), value in by_geslacht.items():
                         HEADLINE_BY_GESLACHT.labels(
@@ -314,6 +362,9 @@ def create_app(settings: Settings) -> FastAPI:
                     TARGET_OFF_TRACK.clear()
                     for target_labels, off in targets.items():
                         TARGET_OFF_TRACK.labels(*target_labels, *_names(target_labels[2], "")[:1]).set(1 if off else 0)
+                    TARGET.clear()
+                    for target_labels, value in target_values.items():
+                        TARGET.labels(*target_labels, *_names(target_labels[2], "")[:1]).set(value)
                     await asyncio.sleep(GAUGE_INTERVAL_S)
 
             async def audit_retention() -> None:

@@ -20,7 +20,15 @@ from jeugdstroom.monitor.periods import PERIODS
 Kind = Literal["count", "distinct", "stock", "duration", "waiting", "ratio"]
 SeriesKind = Literal["count", "distinct", "stock", "duration", "waiting"]
 Direction = Literal["down", "up", "operational"]
-Entity = Literal["separatie", "aanmelding", "beschikking", "plaatsing", "achttien_in_pleegzorg", "verblijf_segment"]
+Entity = Literal[
+    "separatie",
+    "aanmelding",
+    "beschikking",
+    "plaatsing",
+    "achttien_in_pleegzorg",
+    "verblijf_segment",
+    "jeugdreclassering",
+]
 
 TargetRule = Literal["below", "at_most", "vs_nulmeting"]
 
@@ -51,6 +59,9 @@ class Series:
     kind: SeriesKind
     dims: tuple[str, ...]
     fold: FoldFn
+    #: children counted distinct per cell from member spans (fold items :class:`~jeugdstroom.monitor.fold.MemberSpan`):
+    #: a ``stock`` on the day read, a ``distinct`` series on any day of the period ("jeugdigen met … in de periode")
+    members: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,9 +205,10 @@ def _ind(
     headline: bool = False,
     baseline: Baseline = Baseline(),
     version: int = 1,
+    members: bool = False,
 ) -> Indicator:
     """An indicator with its own series (fold function ``fold.<id>``)."""
-    series = Series(id, entity, kind, dims, getattr(fold, id))
+    series = Series(id, entity, kind, dims, getattr(fold, id), members)
     return Indicator(
         id,
         nl,
@@ -418,6 +430,42 @@ _INDICATORS: tuple[Indicator, ...] = (
         "operational",
         "CBS Beleidsinformatie Jeugd (jeugdigen met jeugdhulp met verblijf)",
     ),
+    _ind(
+        "verblijf_jeugdigen_in_periode",
+        "Jeugdigen in verblijf in de periode",
+        "Children in residential or family care on any day of the period, any form (each child once per cell)",
+        "children",
+        "distinct",
+        "verblijf_segment",
+        (G, R, INST),
+        "operational",
+        "CBS Beleidsinformatie Jeugd (jeugdigen met jeugdhulp met verblijf in de verslagperiode)",
+        members=True,
+    ),
+    _ind(
+        "verblijf_in_periode",
+        "Jeugdigen in verblijf in de periode per vorm",
+        "Children in residential or family care on any day of the period, by form (a child in two forms counts in each)",
+        "children",
+        "distinct",
+        "verblijf_segment",
+        (G, R, INST, "vorm"),
+        "operational",
+        "CBS Beleidsinformatie Jeugd (jeugdigen met jeugdhulp met verblijf in de verslagperiode, per vorm)",
+        members=True,
+    ),
+    _ind(
+        "gesloten_in_periode",
+        "Jeugdigen in gesloten jeugdhulp in de periode",
+        "Children in closed youth care on any day of the period",
+        "children",
+        "distinct",
+        "verblijf_segment",
+        (G, R, INST),
+        "down",
+        f"{_ACTIEPROGRAMMA}; CBS Beleidsinformatie Jeugd (jeugdigen in de verslagperiode)",
+        members=True,
+    ),
     Indicator(
         "aandeel_gezinsgericht",
         "Aandeel gezinsgericht verblijf (pleegzorg, gezinshuis)",
@@ -579,15 +627,29 @@ _INDICATORS: tuple[Indicator, ...] = (
     ),
     _ind(
         "jeugdbescherming_actief",
-        "Lopende jeugdbeschermingsmaatregelen",
-        "Active child-protection measures",
-        "measures",
+        "Jeugdigen met jeugdbescherming",
+        "Children with a child-protection measure (distinct children; a child with two soorten counts in each)",
+        "children",
         "stock",
         "beschikking",
         (G, R, INST, "soort"),
         "down",
-        f"{_ACTIEPROGRAMMA}; {_RVN}",
+        f"{_ACTIEPROGRAMMA}; {_RVN}; CBS Beleidsinformatie Jeugd (jeugdigen met jeugdbescherming)",
         headline=True,
+        version=2,  # v2: distinct children per cell on the day read, not maatregelen
+        members=True,
+    ),
+    _ind(
+        "jeugdbescherming_in_periode",
+        "Jeugdigen met jeugdbescherming in de periode",
+        "Children with a child-protection measure on any day of the period (distinct children)",
+        "children",
+        "distinct",
+        "beschikking",
+        (G, R, INST, "soort"),
+        "down",
+        "CBS Beleidsinformatie Jeugd (jeugdigen met jeugdbescherming in de verslagperiode)",
+        members=True,
     ),
     _ind(
         "jeugdbescherming_duur",
@@ -600,6 +662,52 @@ _INDICATORS: tuple[Indicator, ...] = (
         "down",
         f"{_RVN}; CBS Beleidsinformatie Jeugd (jeugdbeschermingsmaatregelen)",
         version=2,  # v2: voogdij as well as OTS, by soort
+    ),
+    _ind(
+        "jeugdreclassering_actief",
+        "Jeugdigen met jeugdreclassering",
+        "Children with a jeugdreclassering trajectory (distinct children)",
+        "children",
+        "stock",
+        "jeugdreclassering",
+        (G, R, INST),
+        "down",
+        "CBS Beleidsinformatie Jeugd (jeugdreclassering); iJw product category 47",
+        members=True,
+    ),
+    _ind(
+        "jeugdreclassering_in_periode",
+        "Jeugdigen met jeugdreclassering in de periode",
+        "Children with a jeugdreclassering trajectory on any day of the period (distinct children)",
+        "children",
+        "distinct",
+        "jeugdreclassering",
+        (G, R, INST),
+        "down",
+        "CBS Beleidsinformatie Jeugd (jeugdigen met jeugdreclassering in de verslagperiode)",
+        members=True,
+    ),
+    _ind(
+        "jeugdreclassering_instroom",
+        "Gestarte jeugdreclasseringstrajecten",
+        "Jeugdreclassering trajectories started",
+        "trajectories",
+        "count",
+        "jeugdreclassering",
+        (G, R, INST),
+        "down",
+        "CBS Beleidsinformatie Jeugd (instroom jeugdreclassering)",
+    ),
+    _ind(
+        "jeugdreclassering_duur",
+        "Duur jeugdreclassering",
+        "Duration of ended jeugdreclassering trajectories (median, p90)",
+        "days",
+        "duration",
+        "jeugdreclassering",
+        (G, R, INST),
+        "down",
+        "CBS Beleidsinformatie Jeugd (beëindigde jeugdreclassering)",
     ),
     _ind(
         "verwijzers",
@@ -633,6 +741,13 @@ BY_AGE = frozenset(
         "verblijf_actief",
         "verblijf_jeugdigen",
         "jeugdbescherming_actief",
+        "jeugdbescherming_in_periode",
+        "verblijf_jeugdigen_in_periode",
+        "verblijf_in_periode",
+        "gesloten_in_periode",
+        "jeugdreclassering_actief",
+        "jeugdreclassering_in_periode",
+        "jeugdreclassering_instroom",
         "gesloten_instroom",
         "verblijf_instroom",
         "gesepareerde_jeugdigen",

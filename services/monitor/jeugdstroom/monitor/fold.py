@@ -9,6 +9,10 @@ on the series kind:
 * ``duration`` → :class:`Duration` (a value on a day),
 * ``waiting`` → :class:`Span` (an item waiting on the days ``start <= d < end``; stored keyed by its start and end
   day, so a read knows how long each item still waiting on a day has waited).
+* a series of children counted **distinct per cell** on the day read (``stock``) or over the period's days
+  (``distinct`` "in de periode") → :class:`MemberSpan` (a child active on the days ``start <= d < end``; stored
+  keyed by start day, pseudonym and end day, so a read counts each child once per cell however many of its
+  episodes overlap).
 
 An item's dimensions are canonical :data:`Dims` (``(name, value)`` pairs sorted by name, as stored), built by the
 cached helpers below, so equal dimensions are built and sorted once rather than per item.
@@ -33,6 +37,7 @@ from jeugdstroom.common.contracts.changes import (
     AchttienFact,
     AnyChange,
     BeschikkingEpisode,
+    JeugdreclasseringEpisode,
     PlaatsingEpisode,
     SeparatieEpisode,
     VerblijfSegment,
@@ -40,7 +45,7 @@ from jeugdstroom.common.contracts.changes import (
 from jeugdstroom.common.vocabulary import JEUGDBESCHERMING, VORMEN
 
 Dims = tuple[tuple[str, str], ...]
-Table = Literal["count", "stock", "member", "duration", "span"]
+Table = Literal["count", "stock", "member", "duration", "span", "member_span"]
 
 #: Entries of each dimension cache (distinct gemeente × instelling × value combinations seen).
 _CACHE = 1 << 16
@@ -81,12 +86,20 @@ class Span:
     dims: Dims
 
 
+@dataclass(frozen=True, slots=True)
+class MemberSpan:
+    start: date
+    end: date | None
+    dims: Dims
+    pseudonym: str
+
+
 def span_end(value: int) -> date | None:
     """The end day of a stored span (its ``value``: the end's proleptic ordinal, 0 while open)."""
     return None if value == 0 else date.fromordinal(value)
 
 
-AnyItem = Item | Member | Episode | Duration | Span
+AnyItem = Item | Member | Episode | Duration | Span | MemberSpan
 FoldFn = Callable[[Any], Sequence[AnyItem]]
 
 
@@ -124,6 +137,11 @@ def contributions(series: str, items: Iterable[AnyItem]) -> list[tuple[Key, int]
         elif isinstance(it, Span):
             if it.end is None or it.end > it.start:  # else never waiting
                 out.append((Key("span", series, it.start, it.dims, value=_end_value(it.end)), 1))
+        elif isinstance(it, MemberSpan):
+            if it.end is None or it.end > it.start:  # else never active
+                out.append(
+                    (Key("member_span", series, it.start, it.dims, member=it.pseudonym, value=_end_value(it.end)), 1)
+                )
         else:
             if it.end is not None and it.end <= it.start:
                 continue  # never active (start <= d < end is empty)
@@ -160,6 +178,11 @@ def deltas(changes: Iterable[AnyChange], folds: Mapping[str, Sequence[tuple[str,
                         if end is not None and end <= start:
                             continue  # never waiting
                         k = ("span", series, start, it.dims, "", _end_value(end))
+                    elif t is MemberSpan:
+                        start, end = it.start, it.end  # type: ignore[union-attr]
+                        if end is not None and end <= start:
+                            continue  # never active
+                        k = ("member_span", series, start, it.dims, it.pseudonym, _end_value(end))  # type: ignore[union-attr]
                     else:
                         start, end = it.start, it.end  # type: ignore[union-attr]
                         if end is not None and end <= start:
@@ -193,7 +216,9 @@ def _place(gemeente: str, instelling: str | None, name: str, value: str) -> Dims
     return dims(out)
 
 
-Placed = SeparatieEpisode | PlaatsingEpisode | BeschikkingEpisode | AchttienFact | VerblijfSegment
+Placed = (
+    SeparatieEpisode | PlaatsingEpisode | BeschikkingEpisode | AchttienFact | VerblijfSegment | JeugdreclasseringEpisode
+)
 
 
 def _gri(ep: Placed, name: str = "", value: str = "") -> Dims:
@@ -301,6 +326,27 @@ def verblijf_jeugdigen(seg: VerblijfSegment) -> list[Episode]:
     if seg.groep != "verblijf":
         return []
     return [Episode(seg.start, seg.end, _gri(seg))]
+
+
+def verblijf_in_periode(seg: VerblijfSegment) -> list[MemberSpan]:
+    """Children in verblijf per form on any day of the period (CBS: jeugdigen met verblijf in de periode)."""
+    if seg.groep not in VORMEN:
+        return []
+    return [MemberSpan(seg.start, seg.end, _gri(seg, "vorm", seg.groep), seg.pseudonym)]
+
+
+def verblijf_jeugdigen_in_periode(seg: VerblijfSegment) -> list[MemberSpan]:
+    """Children in verblijf, any form, on any day of the period (each child once per cell)."""
+    if seg.groep != "verblijf":
+        return []
+    return [MemberSpan(seg.start, seg.end, _gri(seg), seg.pseudonym)]
+
+
+def gesloten_in_periode(seg: VerblijfSegment) -> list[MemberSpan]:
+    """Children in gesloten jeugdhulp on any day of the period."""
+    if seg.groep != "gesloten":
+        return []
+    return [MemberSpan(seg.start, seg.end, _gri(seg), seg.pseudonym)]
 
 
 def verblijf_gezinsgericht(seg: VerblijfSegment) -> list[Episode]:
@@ -439,16 +485,46 @@ def herhaald_beroep(ep: AanmeldingEpisode) -> list[Item]:
 
 
 # -- beschikking ------------------------------------------------------------------------------------
-def jeugdbescherming_actief(ep: BeschikkingEpisode) -> list[Episode]:
+def jeugdbescherming_actief(ep: BeschikkingEpisode) -> list[MemberSpan]:
+    """Children with a jeugdbeschermingsmaatregel (v2: distinct children per cell on the day read, not maatregelen:
+    a child with OTS and voogdij at once counts once in the total and once per soort)."""
     if ep.soort not in JEUGDBESCHERMING:
         return []
-    return [Episode(ep.start, ep.end, _gri(ep, "soort", ep.soort))]
+    return [MemberSpan(ep.start, ep.end, _gri(ep, "soort", ep.soort), ep.pseudonym)]
+
+
+def jeugdbescherming_in_periode(ep: BeschikkingEpisode) -> list[MemberSpan]:
+    """Children with a jeugdbeschermingsmaatregel on any day of the period (CBS: jeugdigen met jeugdbescherming)."""
+    return jeugdbescherming_actief(ep)
 
 
 def jeugdbescherming_duur(ep: BeschikkingEpisode) -> list[Duration]:
     if ep.soort not in ("ots", "voogdij") or ep.end is None:
         return []
     return [Duration(ep.end, _gri(ep, "soort", ep.soort), (ep.end - ep.start).days)]
+
+
+# -- jeugdreclassering ------------------------------------------------------------------------------
+def jeugdreclassering_actief(ep: JeugdreclasseringEpisode) -> list[MemberSpan]:
+    """Children with a jeugdreclassering trajectory on the day read (distinct children per cell)."""
+    return [MemberSpan(ep.start, ep.end, _gri(ep), ep.pseudonym)]
+
+
+def jeugdreclassering_in_periode(ep: JeugdreclasseringEpisode) -> list[MemberSpan]:
+    """Children with a jeugdreclassering trajectory on any day of the period."""
+    return jeugdreclassering_actief(ep)
+
+
+def jeugdreclassering_instroom(ep: JeugdreclasseringEpisode) -> list[Item]:
+    """Jeugdreclassering trajectories started; day = start."""
+    return [Item(ep.start, _gri(ep))]
+
+
+def jeugdreclassering_duur(ep: JeugdreclasseringEpisode) -> list[Duration]:
+    """Duration of ended jeugdreclassering trajectories in days; day = end."""
+    if ep.end is None:
+        return []
+    return [Duration(ep.end, _gri(ep), (ep.end - ep.start).days)]
 
 
 # -- leeftijdsklasse --------------------------------------------------------------------------------
@@ -504,6 +580,11 @@ def with_leeftijdsklasse(fn: FoldFn) -> FoldFn:
         for it in fn(version):
             if isinstance(it, Episode):
                 out.extend(Episode(s, e, _with_dim(it.dims, AGE, k)) for s, e, k in age_spans(birth, it.start, it.end))
+            elif isinstance(it, MemberSpan):
+                out.extend(
+                    MemberSpan(s, e, _with_dim(it.dims, AGE, k), it.pseudonym)
+                    for s, e, k in age_spans(birth, it.start, it.end)
+                )
             elif isinstance(it, Member):
                 out.append(Member(it.day, _with_dim(it.dims, AGE, leeftijdsklasse(birth, it.day)), it.pseudonym))
             elif isinstance(it, Item):
@@ -551,6 +632,8 @@ def with_dimension(fn: FoldFn, name: str, value_of: Callable[[Any], str]) -> Fol
                 out.append(Duration(it.day, d, it.value))
             elif isinstance(it, Span):
                 out.append(Span(it.start, it.end, d))
+            elif isinstance(it, MemberSpan):
+                out.append(MemberSpan(it.start, it.end, d, it.pseudonym))
             else:
                 out.append(Item(it.day, d))
         return out

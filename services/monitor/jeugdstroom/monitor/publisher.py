@@ -94,7 +94,8 @@ def affected(deltas: Iterable[Key], as_of: date) -> dict[tuple[str, str], Affect
         dims.add(key.dims)
     out: dict[tuple[str, str], Affected] = {}
     for series, ((first, last), dims) in spans.items():
-        stock = SERIES[series].kind in ("stock", "waiting")  # a value on every later day
+        # a value on every later day (a member span: in every period it meets, up to its end or as_of)
+        stock = SERIES[series].kind in ("stock", "waiting") or SERIES[series].members
         seen = [dict(d) for d in dims]
         for ind in USERS.get(series, ()):
             values = {d: {v[d] for v in seen} for d in ind.dimensions}

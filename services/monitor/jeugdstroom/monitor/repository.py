@@ -62,13 +62,27 @@ WITH counts AS (
     SELECT i, d, k, j::jsonb, v, x
     FROM unnest($22::text[], $23::date[], $24::text[], $25::text[], $26::bigint[], $27::bigint[]) AS u(i, d, k, j, v, x)
     ON CONFLICT (indicator, day, dims_key, value) DO UPDATE SET n = monitor.durations.n + EXCLUDED.n
+), member_spans AS (
+    INSERT INTO monitor.member_spans (indicator, day, dims_key, dims, n, pseudonym, end_day)
+    SELECT i, d, k, j::jsonb, v, p, x
+    FROM unnest($28::text[], $29::date[], $30::text[], $31::text[], $32::bigint[], $33::text[], $34::bigint[])
+        AS u(i, d, k, j, v, p, x)
+    ON CONFLICT (indicator, day, dims_key, pseudonym, end_day)
+        DO UPDATE SET n = monitor.member_spans.n + EXCLUDED.n
 )
 SELECT 1"""
 
 
 #: Every aggregate table :func:`apply_deltas` writes (in schema ``monitor``): ``jeugdstroom rebuild monitor`` builds
 #: a copy of each in schema ``monitor_rebuild`` and swaps them in (rebuild.py). Add a new aggregate table here too.
-AGGREGATE_TABLES: tuple[str, ...] = ("counts", "stock_deltas", "stock_month_deltas", "members", "durations")
+AGGREGATE_TABLES: tuple[str, ...] = (
+    "counts",
+    "stock_deltas",
+    "stock_month_deltas",
+    "members",
+    "durations",
+    "member_spans",
+)
 
 
 @lru_cache(maxsize=4)
@@ -89,12 +103,14 @@ async def apply_deltas(conn: Conn, deltas: Mapping[Key, int], schema: str = "mon
     aggregate tables are (``monitor_rebuild`` while a rebuild folds)."""
     if not deltas:
         return
-    rows: dict[str, list[tuple[Any, ...]]] = {"count": [], "stock": [], "member": [], "duration": []}
+    rows: dict[str, list[tuple[Any, ...]]] = {"count": [], "stock": [], "member": [], "duration": [], "member_span": []}
     months: dict[tuple[str, date, str], list[Any]] = {}
     for (table, series, day, dims, member, value), delta in deltas.items():
         key, text = _dims_text(dims)
         if table == "member":
             rows[table].append((series, day, key, text, delta, member))
+        elif table == "member_span":  # (start day, pseudonym, end day as its ordinal, 0 = open)
+            rows[table].append((series, day, key, text, delta, member, value))
         elif table in ("duration", "span"):  # a span: (start day, end day as its ordinal, 0 = open)
             rows["duration"].append((series, day, key, text, delta, value))
         else:
@@ -108,9 +124,12 @@ async def apply_deltas(conn: Conn, deltas: Mapping[Key, int], schema: str = "mon
                     m[1] += delta
     rows["stock_month"] = [(c[0], c[1], c[2], t, d) for c, (t, d) in months.items() if d != 0]
     args: list[Any] = []
-    for table, width in (("count", 5), ("stock", 5), ("stock_month", 5), ("member", 6), ("duration", 6)):
-        batch = rows[table]
-        if width == 6:  # (series, day, dims_key, member/value)
+    widths = (("count", 5), ("stock", 5), ("stock_month", 5), ("member", 6), ("duration", 6), ("member_span", 7))
+    for name, width in widths:
+        batch = rows[name]
+        if width == 7:  # (series, day, dims_key, member, end)
+            batch.sort(key=lambda r: (r[0], r[1], r[2], r[5], r[6]))
+        elif width == 6:  # (series, day, dims_key, member/value)
             batch.sort(key=lambda r: (r[0], r[1], r[2], r[5]))
         else:
             batch.sort(key=lambda r: r[:3])
@@ -298,6 +317,58 @@ async def stock_days(conn: Conn, series: str, scope: Scope) -> dict[Cell, int]:
                 out[(p, dims)] += level
             day += timedelta(days=1)
     return {c: v for c, v in out.items() if v}
+
+
+async def member_span_values(conn: Conn, series: str, scope: Scope, whole_period: bool) -> dict[Cell, int]:
+    """Distinct children per cell from member spans (``monitor.member_spans``): with ``whole_period`` those active
+    on any day of the period up to min(last day, as_of) ("jeugdigen met … in de periode"), else those active on
+    that last day (a stock of children). Each child counts once per cell however many of its spans meet it."""
+    cap = scope.last_day
+    args: list[Any] = []
+    where = _series_where(series, scope, args)
+    args.append(cap)
+    select, names = _cols(scope)
+    rows = await conn.fetch(
+        f"SELECT day AS p, end_day AS e, pseudonym{select} FROM monitor.member_spans"
+        f" WHERE {' AND '.join(where)} AND day <= ${len(args)}"
+        f" GROUP BY day, end_day, pseudonym{names} HAVING sum(n) > 0",
+        *args,
+    )
+    spans: dict[tuple[str, ...], list[tuple[date, date | None, str]]] = defaultdict(list)
+    for r in rows:
+        start, dims = _cell(r, scope)
+        spans[dims].append((start, span_end(r["e"]), r["pseudonym"]))
+    out: dict[Cell, int] = {}
+    for dims, items in spans.items():
+        by_start = sorted(items, key=lambda it: it[0])
+        by_end = sorted((it for it in items if it[1] is not None), key=lambda it: it[1])  # type: ignore[arg-type,return-value]
+        active: dict[str, int] = defaultdict(int)  # pseudonym → its spans started and not ended before the window
+        i = j = 0
+        first = by_start[0][0]
+        if scope.lo is not None:
+            first = max(first, scope.lo)
+        p = start_of(first, scope.period)
+        while p <= cap:
+            if not active and i < len(by_start) and by_start[i][0] > last_day(p, scope.period):
+                p = start_of(by_start[i][0], scope.period)  # nobody active until the next span starts: skip ahead
+                continue
+            if not active and i == len(by_start):
+                break  # every span counted and ended
+            hi = min(last_day(p, scope.period), cap)
+            lo = p if whole_period else hi
+            while i < len(by_start) and by_start[i][0] <= hi:  # spans started by the window's last day
+                active[by_start[i][2]] += 1
+                i += 1
+            while j < len(by_end) and by_end[j][1] <= lo:  # type: ignore[operator]  # ended before the window
+                who = by_end[j][2]
+                active[who] -= 1
+                if not active[who]:
+                    del active[who]
+                j += 1
+            if active and (scope.lo is None or p >= scope.lo):
+                out[(p, dims)] = len(active)
+            p = next_start(p, scope.period)
+    return out
 
 
 async def waiting_values(conn: Conn, series: str, scope: Scope) -> dict[Cell, tuple[int, int, int]]:

@@ -29,6 +29,8 @@ async def _part(conn: Conn, part: Part, scope: Scope) -> dict[Cell, int]:
     scope = scope.with_filters(part.where)
     if part.days:
         return await repo.stock_days(conn, series.id, scope)
+    if series.members:
+        return await repo.member_span_values(conn, series.id, scope, whole_period=series.kind == "distinct")
     if series.kind == "stock":
         return await repo.stock_values(conn, series.id, scope)
     if series.kind == "count":
@@ -52,7 +54,9 @@ async def cells(conn: Conn, ind: Indicator, scope: Scope) -> dict[Cell, Row]:
     if ind.kind in ("duration", "waiting"):
         read = repo.duration_values if ind.kind == "duration" else repo.waiting_values
         return {c: {"value": med, "n": n, "p90": p90} for c, (n, med, p90) in (await read(conn, sid, scope)).items()}
-    if ind.kind == "distinct":
+    if ind.series.members:  # children distinct per cell over days: on the day read, or in the period
+        values = await repo.member_span_values(conn, sid, scope, whole_period=ind.kind == "distinct")
+    elif ind.kind == "distinct":
         values = await repo.distinct_values(conn, sid, scope)
     elif ind.kind == "stock":
         values = await repo.stock_values(conn, sid, scope)
@@ -124,6 +128,7 @@ def public(ind: Indicator, row: Row, threshold: int, secret: bytes, filters: Map
     row = dict(row)
     base = row.pop(_BASELINE, None)
     rated, pop = poplib.KEY in row, row.pop(poplib.KEY, None)
+    inputs = row.pop(_TARGET, None)
     out = disclosure.protect(ind.kind, quantity(ind), stock(ind), row, threshold, secret, filters, ind.per)
     if rated:  # the rate of the public (noisy, or suppressed) value, never of the exact one
         out["per_1000"] = poplib.per_1000(out.get("value"), pop)
@@ -134,6 +139,18 @@ def public(ind: Indicator, row: Row, threshold: int, secret: bytes, filters: Map
         out["baseline"] = None if pb.get("suppressed") else pb.get("value")
     if "change" in out:
         out["change"] = _change(out.get("value"), out.get("baseline"))
+    if isinstance(inputs, _TargetInputs):
+        # target and status from the public value and the public nulmeting, never from exact ones (issue 20)
+        out.update(
+            _target(
+                inputs.target,
+                out.get("value"),
+                date.fromisoformat(row["start"]),
+                inputs.baseline_year,
+                out.get("baseline"),
+                inputs.latest,
+            )
+        )
     return out
 
 
@@ -143,7 +160,7 @@ def shown(ind: Indicator, row: Row) -> bool:
 
 
 def exact(row: Row) -> Row:
-    out = {**{k: v for k, v in row.items() if k not in (_BASELINE, poplib.KEY)}, "suppressed": False}
+    out = {**{k: v for k, v in row.items() if k not in (*_PRIVATE, poplib.KEY)}, "suppressed": False}
     if poplib.KEY in row:
         out["per_1000"] = poplib.per_1000(row["value"], row[poplib.KEY])
     return out
@@ -163,6 +180,8 @@ def empty_row(ind: Indicator, period: str, start: date, dims: Mapping[str, str])
 # -- baselines (nulmeting) and targets ------------------------------------------------------------
 Configured = Mapping[str, NulmetingSetting]
 _BASELINE = "_baseline"  # private row key: the baseline cell's fields, for suppression (removed by exact/public)
+_TARGET = "_target"  # private row key: the inputs of the target fields, for public output (removed by exact/public)
+_PRIVATE = (_BASELINE, _TARGET)
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,18 +290,32 @@ def _applies(t: Target, period: str, dims: Mapping[str, str]) -> bool:
     return not t.where or value in t.where
 
 
-def _target(t: Target, row: Row, nm: Nulmeting | None, latest: date | None) -> Row:
-    """``target`` and ``target_status`` of a row that target ``t`` applies to."""
-    value = row["value"]
+@dataclass(frozen=True, slots=True)
+class _TargetInputs:
+    """What a row's target fields are computed from, kept (private key ``_target``) so that public output computes
+    them again from the public value and the public nulmeting (:func:`public`; issue 20: a status computed from the
+    exact value would tell on which side of the target a suppressed cell lies)."""
+
+    target: Target
+    baseline_year: int | None
+    latest: date | None
+
+
+def _target(
+    t: Target, value: float | None, start: date, base_year: int | None, base: float | None, latest: date | None
+) -> Row:
+    """``target`` and ``target_status`` of a row that target ``t`` applies to: its ``value`` (null: status unknown),
+    the start of its period, and its nulmeting (year and value) for ``vs_nulmeting``."""
     if t.rule in ("below", "at_most"):
         assert t.value is not None
+        if value is None:
+            return {"target": t.value, "target_status": None}
         on = value < t.value if t.rule == "below" else value <= t.value
         return {"target": t.value, "target_status": "on_track" if on else "off_track"}
     assert t.factor is not None
-    start = date.fromisoformat(row["start"])
-    if nm is None or nm.value is None or start.year <= nm.year or value is None:
+    if base_year is None or base is None or start.year <= base_year or value is None:
         return {"target": None, "target_status": None}
-    target = Fraction(nm.value) * Fraction(t.factor)
+    target = Fraction(base) * Fraction(t.factor)
     allowed = target
     first, last = date(start.year, 1, 1), date(start.year, 12, 31)
     if t.pro_rata and latest is not None and latest < last:
@@ -317,6 +350,9 @@ async def add_targets(
             row[_BASELINE] = nm.fields
         for t in ind.targets:
             if _applies(t, scope.period, dims):
-                row.update(_target(t, row, nm, (await base.bounds())[1]))
+                latest = (await base.bounds())[1]
+                year, value = (None, None) if nm is None else (nm.year, nm.value)
+                row.update(_target(t, row["value"], date.fromisoformat(row["start"]), year, value, latest))
+                row[_TARGET] = _TargetInputs(t, year, latest)
         out.append(row)
     return out

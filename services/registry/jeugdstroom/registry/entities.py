@@ -28,6 +28,8 @@ from jeugdstroom.common.contracts.changes import (
     BeschikkingChange,
     BeschikkingEpisode,
     ChangeBase,
+    JeugdreclasseringChange,
+    JeugdreclasseringEpisode,
     PlaatsingChange,
     PlaatsingEpisode,
     SeparatieChange,
@@ -36,11 +38,19 @@ from jeugdstroom.common.contracts.changes import (
     VerblijfSegmentChange,
 )
 from jeugdstroom.common.contracts.entities import ENTITY_ID_FIELDS
-from jeugdstroom.registry.handlers import aanmelding, beschikking, plaatsing, separatie
+from jeugdstroom.registry.handlers import aanmelding, beschikking, jeugdreclassering, plaatsing, separatie
 from jeugdstroom.registry.handlers.facts import Fact, Finding
 
 #: Every entity episode the registry stores (the ``before``/``after`` of the change contracts).
-Episode = AanmeldingEpisode | BeschikkingEpisode | PlaatsingEpisode | SeparatieEpisode | AchttienFact | VerblijfSegment
+Episode = (
+    AanmeldingEpisode
+    | BeschikkingEpisode
+    | PlaatsingEpisode
+    | SeparatieEpisode
+    | AchttienFact
+    | VerblijfSegment
+    | JeugdreclasseringEpisode
+)
 
 Columns = tuple[tuple[str, str, str], ...]  # (column, PostgreSQL type, field of the episode)
 
@@ -149,6 +159,19 @@ _ENTITIES: tuple[Entity, ...] = (
             *_CHILD_COLUMNS,
         ),
         project=separatie.project,
+    ),
+    Entity(
+        "jeugdreclassering",
+        JeugdreclasseringEpisode,
+        JeugdreclasseringChange,
+        "jeugdreclassering_id",
+        "registry.jeugdreclasseringen",
+        (
+            ("start_date", "date", "start"),
+            ("end_date", "date", "end"),
+            *_CHILD_COLUMNS,
+        ),
+        project=jeugdreclassering.project,
     ),
     Entity(
         "achttien_in_pleegzorg",

@@ -255,7 +255,7 @@ def _channels(tops: dict[str, dict[str, Any]]) -> list[_Channel]:
                 _Message(
                     "SubmittedEvent",
                     "An event as an institution submits it",
-                    "aanmelding, beschikking, plaatsing, separatie or correctie; child identified by BSN",
+                    "aanmelding, beschikking, plaatsing, separatie, jeugdreclassering or correctie; child identified by BSN",
                     tops["SubmittedEvent"],
                     _inbox_header_schema(),
                     _key(

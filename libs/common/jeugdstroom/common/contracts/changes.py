@@ -101,6 +101,14 @@ class BeschikkingEpisode(EntityBase):
     besluitdatum: date | None = Field(default=None, description="The day the decision was taken, when reported")
 
 
+class JeugdreclasseringEpisode(EntityBase):
+    """A jeugdreclassering trajectory (iJw product category 47; its own entity, not a beschikking soort)."""
+
+    jeugdreclassering_id: Identifier
+    start: date
+    end: date | None = None
+
+
 class PlaatsingEpisode(EntityBase):
     """A placement (verblijf) episode."""
 
@@ -212,6 +220,12 @@ class PlaatsingChange(ChangeBase):
     after: PlaatsingEpisode | None
 
 
+class JeugdreclasseringChange(ChangeBase):
+    entity: Literal["jeugdreclassering"] = "jeugdreclassering"
+    before: JeugdreclasseringEpisode | None
+    after: JeugdreclasseringEpisode | None
+
+
 class AchttienChange(ChangeBase):
     entity: Literal["achttien_in_pleegzorg"] = "achttien_in_pleegzorg"
     before: AchttienFact | None
@@ -225,7 +239,13 @@ class VerblijfSegmentChange(ChangeBase):
 
 
 AnyChange = (
-    SeparatieChange | AanmeldingChange | BeschikkingChange | PlaatsingChange | AchttienChange | VerblijfSegmentChange
+    SeparatieChange
+    | AanmeldingChange
+    | BeschikkingChange
+    | PlaatsingChange
+    | AchttienChange
+    | VerblijfSegmentChange
+    | JeugdreclasseringChange
 )
 RegistryChange = Annotated[AnyChange, Field(discriminator="entity")]
 

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-EventType = Literal["aanmelding", "beschikking", "plaatsing", "separatie", "correctie"]
-EVENT_TYPES: tuple[EventType, ...] = ("aanmelding", "beschikking", "plaatsing", "separatie", "correctie")
+EventType = Literal["aanmelding", "beschikking", "plaatsing", "separatie", "jeugdreclassering", "correctie"]
+EVENT_TYPES: tuple[EventType, ...] = (
+    "aanmelding",
+    "beschikking",
+    "plaatsing",
+    "separatie",
+    "jeugdreclassering",
+    "correctie",
+)
 
 #: Who referred the child; iJw/CBS list COD327 codes in VERWIJZER_COD327.
 Verwijzer = Literal[
@@ -35,6 +42,8 @@ BeschikkingSoort = Literal[
     "toewijzing", "ots", "voorlopige_ots", "voogdij", "machtiging_gesloten", "spoedmachtiging"
 ]
 BeschikkingStatus = Literal["afgegeven", "beeindigd"]
+#: A jeugdreclassering trajectory (its own event type, not a beschikking soort: docs/schema-evolution.md).
+JeugdreclasseringStatus = Literal["gestart", "beeindigd"]
 
 #: An aanmelding is open until the sender closes it (or a placement ends the wait; docs/indicators.md).
 AanmeldingStatus = Literal["open", "afgesloten"]

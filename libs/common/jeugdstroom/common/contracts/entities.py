@@ -24,6 +24,7 @@ ENTITY_ID_FIELDS: dict[str, str] = {
     "separatie": "separatie_id",
     "achttien_in_pleegzorg": "plaatsing_id",
     "verblijf_segment": "segment_id",
+    "jeugdreclassering": "jeugdreclassering_id",
 }
 
 

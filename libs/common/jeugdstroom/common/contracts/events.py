@@ -23,6 +23,7 @@ from jeugdstroom.common.contracts.codes import (
     BeschikkingStatus,
     CorrectieActie,
     Geslacht,
+    JeugdreclasseringStatus,
     PlaatsingStatus,
     PlaatsingVorm,
     RedenAfsluiting,
@@ -145,6 +146,25 @@ class BeschikkingData(Contract):
         return self
 
 
+class JeugdreclasseringData(Contract):
+    """A jeugdreclassering trajectory of a gecertificeerde instelling (iJw product category 47): its own event type
+    rather than a new beschikking soort, so that the released beschikking contract stays as it is (a new union
+    member is compatible within schema_version 1; docs/schema-evolution.md)."""
+
+    jeugdreclassering_id: Identifier
+    status: JeugdreclasseringStatus
+    start: date
+    end: date | None = None
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> Self:
+        if self.end is not None and self.end < self.start:
+            raise rule("end", "must not be before start")
+        if self.status == "beeindigd" and self.end is None:
+            raise rule("end", "is required when status is beeindigd")
+        return self
+
+
 class PlaatsingData(Contract):
     plaatsing_id: Identifier
     status: PlaatsingStatus
@@ -220,12 +240,17 @@ class Separatie(EventBase[ChildT], Generic[ChildT]):
     data: SeparatieData
 
 
+class Jeugdreclassering(EventBase[ChildT], Generic[ChildT]):
+    type: Literal["jeugdreclassering"]
+    data: JeugdreclasseringData
+
+
 class CorrectieData(Contract, Generic[ChildT]):
     target_id: Identifier = Field(description="The id of an earlier event of the same sender")
     action: CorrectieActie
     replacement: (
         Annotated[
-            Aanmelding[ChildT] | Beschikking[ChildT] | Plaatsing[ChildT] | Separatie[ChildT],
+            Aanmelding[ChildT] | Beschikking[ChildT] | Plaatsing[ChildT] | Separatie[ChildT] | Jeugdreclassering[ChildT],
             Field(discriminator="type"),
         ]
         | None
@@ -259,17 +284,33 @@ SubmittedAanmelding = Aanmelding[SubmittedChild]
 SubmittedBeschikking = Beschikking[SubmittedChild]
 SubmittedPlaatsing = Plaatsing[SubmittedChild]
 SubmittedSeparatie = Separatie[SubmittedChild]
+SubmittedJeugdreclassering = Jeugdreclassering[SubmittedChild]
 SubmittedCorrectie = Correctie[SubmittedChild]
 PublishedAanmelding = Aanmelding[PublishedChild]
 PublishedBeschikking = Beschikking[PublishedChild]
 PublishedPlaatsing = Plaatsing[PublishedChild]
 PublishedSeparatie = Separatie[PublishedChild]
+PublishedJeugdreclassering = Jeugdreclassering[PublishedChild]
 PublishedCorrectie = Correctie[PublishedChild]
 
 #: A submitted (resp. published) event of any type, as a type for code; SubmittedEvent/PublishedEvent add the
 #: discriminator for parsing.
-AnySubmitted = SubmittedAanmelding | SubmittedBeschikking | SubmittedPlaatsing | SubmittedSeparatie | SubmittedCorrectie
-AnyPublished = PublishedAanmelding | PublishedBeschikking | PublishedPlaatsing | PublishedSeparatie | PublishedCorrectie
+AnySubmitted = (
+    SubmittedAanmelding
+    | SubmittedBeschikking
+    | SubmittedPlaatsing
+    | SubmittedSeparatie
+    | SubmittedJeugdreclassering
+    | SubmittedCorrectie
+)
+AnyPublished = (
+    PublishedAanmelding
+    | PublishedBeschikking
+    | PublishedPlaatsing
+    | PublishedSeparatie
+    | PublishedJeugdreclassering
+    | PublishedCorrectie
+)
 SubmittedEvent = Annotated[AnySubmitted, Field(discriminator="type")]
 PublishedEvent = Annotated[AnyPublished, Field(discriminator="type")]
 

@@ -31,7 +31,7 @@ import orjson
 
 from jeugdstroom.common.bsn import pseudonymise
 from jeugdstroom.common.contracts.codes import GESLACHT_IJW, VERWIJZER_COD327, RedenEinde, Verwijzer
-from jeugdstroom.intake.ijw.mapping import ProductKind, ProductMapping, UnmappedProduct
+from jeugdstroom.intake.ijw.mapping import JEUGDRECLASSERING, ProductKind, ProductMapping, UnmappedProduct
 from jeugdstroom.intake.ijw.message import IjwRejected, Message, Problem, Record, canonical_nummer, parse_time
 from jeugdstroom.intake.submission import FORBIDDEN_SENDER, Checked, check
 
@@ -318,7 +318,7 @@ class _Builder:
         kind = self.product(rec, "whether this is a placement", categorie, code)
         if kind is None:
             return
-        if kind.vorm is None:
+        if kind.vorm is None and kind.kind != JEUGDRECLASSERING:
             self.out.skipped.append(Skipped(rec.element, f"product is not a placement form (zorgvorm {kind.zorgvorm})"))
             return
         base = f"ijw:{rkey}"
@@ -367,28 +367,34 @@ class _Builder:
         event it gave then with the new content: a conflict."""
         placement_id = rkey.split(":", 1)[1]
         begin = rec.fields["Begindatum"]
-        data: dict[str, Any] = {"plaatsing_id": f"ijw:{placement_id}", "status": "gestart", "vorm": kind.vorm,
-                                "provider": self.msg.header.afzender, "start": begin}
+        etype = "jeugdreclassering" if kind.kind == JEUGDRECLASSERING else "plaatsing"
+        data: dict[str, Any] = (
+            {"jeugdreclassering_id": f"ijw:{placement_id}", "status": "gestart", "start": begin}
+            if etype == "jeugdreclassering"  # category 47: the GI's jeugdreclassering trajectory (docs/ijw.md)
+            else {"plaatsing_id": f"ijw:{placement_id}", "status": "gestart", "vorm": kind.vorm,
+                  "provider": self.msg.header.afzender, "start": begin}
+        )
         occurred = _midnight(date.fromisoformat(begin))
         einddatum: date | None = None
         if self.msg.kind == "jw307":
             einddatum = date.fromisoformat(rec.fields["Einddatum"])
-            data.update(status="beeindigd", end=rec.fields["Einddatum"],
-                        reden_einde=reden_einde(rec.fields["RedenBeeindiging"]))
+            data.update(status="beeindigd", end=rec.fields["Einddatum"])
+            if etype == "plaatsing":
+                data["reden_einde"] = reden_einde(rec.fields["RedenBeeindiging"])
             occurred = _midnight(einddatum)
             if not self.stop_rules(rec, rkey, placement_id, einddatum, current):
                 return
-        if toewijzing is not None and toewijzing.aanmelding_id is not None:
+        if etype == "plaatsing" and toewijzing is not None and toewijzing.aanmelding_id is not None:
             data["aanmelding_id"] = toewijzing.aanmelding_id  # JW315 → JW301 → this record
         same = stored.event_id if stored is not None else current.event_id if current and current.active else None
         if same is not None:
-            self.emit(rec, self.event(same, "plaatsing", occurred, data))
+            self.emit(rec, self.event(same, etype, occurred, data))
             return
         versions = current.versions + 1 if current is not None else 1
         event_id = base if versions == 1 else f"{base}:v{versions}:{self.message_id}"
-        self.emit(rec, self.event(event_id, "plaatsing", occurred, data))
+        self.emit(rec, self.event(event_id, etype, occurred, data))
         self._remember(rkey, "1", StoredRecord(event_id, True, versions, einddatum),
-                       StoredDelivery(record_hash, event_id, "plaatsing", occurred, data))
+                       StoredDelivery(record_hash, event_id, etype, occurred, data))
 
     def stop_rules(self, rec: Record, rkey: str, placement: str, einddatum: date,
                    current: StoredRecord | None) -> bool:

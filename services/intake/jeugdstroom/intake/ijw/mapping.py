@@ -7,7 +7,7 @@ product codes. The mapping is a TOML file (format in docs/ijw.md); the one shipp
 
 A product maps to one *kind*: a placement form (``pleegzorg_bestand``, ``pleegzorg_netwerk``, ``gezinshuis``,
 ``residentieel``, ``gesloten``), which is also an aanmelding zorgvorm, or a care form without a placement
-(``ambulant``, ``jeugdbescherming``). Lookup order for a gemeente: its region's product codes, its region's
+(``ambulant``, ``jeugdbescherming``), or ``jeugdreclassering`` (an episode of its own event type). Lookup order for a gemeente: its region's product codes, its region's
 categories, the default product codes, the default categories. A product found nowhere is unmapped and the
 message is refused with a reason that names the category, code and gemeente.
 """
@@ -28,7 +28,10 @@ from jeugdstroom.common.contracts.codes import PlaatsingVorm, Zorgvorm
 DEFAULT_FILE: Final = Path(__file__).with_name("products.toml")
 ENV_VAR: Final = "JEUGDSTROOM_IJW_PRODUCTS"
 PLACEMENT_FORMS: Final[tuple[str, ...]] = get_args(PlaatsingVorm)
-OTHER_FORMS: Final[tuple[str, ...]] = ("ambulant", "jeugdbescherming")
+OTHER_FORMS: Final[tuple[str, ...]] = ("ambulant", "jeugdbescherming", "jeugdreclassering")
+#: A care form that is an episode of its own event type (JW305/JW307 → a ``jeugdreclassering`` event), not a
+#: placement; its aanmelding zorgvorm is ``jeugdbescherming`` (the Zorgvorm enum is closed: docs/ijw.md).
+JEUGDRECLASSERING: Final = "jeugdreclassering"
 KINDS: Final[tuple[str, ...]] = PLACEMENT_FORMS + OTHER_FORMS
 
 
@@ -52,6 +55,8 @@ class ProductKind:
 
     @property
     def zorgvorm(self) -> Zorgvorm:
+        if self.kind == JEUGDRECLASSERING:
+            return "jeugdbescherming"
         return "pleegzorg" if self.kind.startswith("pleegzorg") else self.kind  # type: ignore[return-value]
 
     @property

@@ -129,6 +129,7 @@ def project(
         "beschikking": [lk.episode for lk in besch],
         "plaatsing": plaats,
         "separatie": derived.separaties(seps),
+        "jeugdreclassering": [ep for ep, _ in projected["jeugdreclassering"]],
         "achttien_in_pleegzorg": achttien,
         "verblijf_segment": derived.segmenten(plaats),
     }

@@ -1,0 +1,49 @@
+"""Jeugdreclassering episodes from jeugdreclassering events (gestart, beeindigd), in any order.
+
+The start and the child come from the latest fact by event time, ``end`` from the latest fact that carries one.
+Findings: ``jeugdreclassering_einde_zonder_start`` (only beeindigd events) and ``jeugdreclassering_einde_voor_start``
+(after corrections the end lies before the start; the end is then not used).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from jeugdstroom.common.contracts.changes import JeugdreclasseringEpisode
+from jeugdstroom.registry.handlers.facts import Fact, Finding, child_fields, latest, latest_with
+
+
+def project(facts: Sequence[Fact]) -> tuple[JeugdreclasseringEpisode, list[Finding]]:
+    last = latest(facts)
+    start = last.get_date("start")
+    assert start is not None  # required by the contract
+    with_end = latest_with(facts, "end")
+    end = with_end.get_date("end") if with_end else None
+    subject = f"jeugdreclassering:{last.key}"
+    found: list[Finding] = []
+    if all(f.data.get("status") == "beeindigd" for f in facts):
+        found.append(
+            Finding(
+                "jeugdreclassering_einde_zonder_start",
+                subject,
+                last.sender,
+                "only the end of this jeugdreclassering was reported (no gestart event)",
+            )
+        )
+    if end is not None and end < start:
+        found.append(
+            Finding(
+                "jeugdreclassering_einde_voor_start",
+                subject,
+                last.sender,
+                "the reported end lies before the (corrected) start; the end is ignored",
+            )
+        )
+        end = None
+    episode = JeugdreclasseringEpisode(
+        **child_fields(facts, last),
+        jeugdreclassering_id=last.entity_id,
+        start=start,
+        end=end,
+    )
+    return episode, found
