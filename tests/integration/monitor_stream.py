@@ -457,7 +457,7 @@ def oracle(
         groep = g["groep"]
         if groep in PL_VORMEN:
             children["verblijf_in_periode"].append(
-                (start, end, {**who(g, "gemeente", "jeugdregio", "instelling", "leeftijdsklasse"), "vorm": groep},
+                (start, end, {**who(g, *(n for n in DIMS["verblijf_in_periode"] if n != "vorm")), "vorm": groep},
                  g["pseudonym"])
             )
         if groep in ("verblijf", "gesloten"):

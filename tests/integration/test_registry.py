@@ -26,6 +26,7 @@ from jeugdstroom.common.contracts.events import event_uid
 from jeugdstroom.common.kafka import DEADLETTER, REGISTRY_CHANGES
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.registry.app import create_app
+from jeugdstroom.registry.entities import ENTITIES
 from jeugdstroom.registry.processor import GROUP
 from tests.conftest import Infra, fresh_settings
 from tests.support import running_app, wait_until
@@ -33,14 +34,8 @@ from tests.unit.test_registry_stream import PROVIDERS, MemoryRegistry, at, gener
 
 pytestmark = pytest.mark.integration
 
-ENTITY_TABLES = {
-    "aanmelding": "registry.aanmeldingen",
-    "beschikking": "registry.beschikkingen",
-    "plaatsing": "registry.plaatsingen",
-    "separatie": "registry.separatie_episodes",
-    "achttien_in_pleegzorg": "registry.achttien_facts",
-    "verblijf_segment": "registry.verblijf_segmenten",
-}
+#: Every entity's table, from the registry's one table of entities (a new entity is dumped without listing it here).
+ENTITY_TABLES = {name: e.table for name, e in ENTITIES.items()}
 
 
 async def produce(settings: Settings, events: list[dict[str, Any]]) -> None:
