@@ -470,10 +470,11 @@ class Bench:
     async def freshness(self) -> None:
         assert self.infra is not None
         seconds = 15 if self.args.quick else 60
-        print(f"\n-- freshness: 500 events/s through intake for 10s of warm-up and {seconds}s measured", flush=True)
+        print(f"\n-- freshness: {self.args.rate} events/s through intake for 10s of warm-up and {seconds}s measured",
+              flush=True)
         self.note_load("freshness start")
         settings = await self.infra.fresh()
-        f = await live.freshness(settings, self.infra.workdir / "freshness", 500, seconds)
+        f = await live.freshness(settings, self.infra.workdir / "freshness", self.args.rate, seconds)
         t = Table(
             "Freshness: accept (intake 202) → visible in /v1/indicators",
             [
@@ -588,6 +589,7 @@ def parse() -> argparse.Namespace:
         action="store_false",
         help="PostgreSQL with fsync and synchronous_commit off, as the tests (default: durable, as `jeugdstroom up`)",
     )
+    p.add_argument("--rate", type=int, default=500, help="events/s offered in the freshness section (default 500)")
     p.add_argument("--no-doc", action="store_true", help="do not write docs/benchmarks.md")
     p.add_argument("--render", action="store_true", help="only write docs/benchmarks.md again from the last run")
     p.add_argument(

@@ -90,9 +90,10 @@ def targets(bench: Any) -> list[tuple[str, str, str]]:
         f = bench.fresh
         out.append(
             (
-                "freshness p99 < 1 s at 500 events/s",
+                "freshness p99 ≤ 100 ms at 500 events/s",
                 f"p99 {f['p99']:.2f} s (p50 {f['p50']:.2f} s) at {rate(f['rate'])} events/s",
-                "holds" if f["p99"] < 1 else "does not hold",
+                ("holds" if f["p99"] <= 0.1 else "does not hold")
+                + ("" if f["rate"] >= 490 else f" (measured at {rate(f['rate'])} events/s, not 500)"),
             )
         )
     return out
