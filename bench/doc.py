@@ -301,7 +301,7 @@ def render(bench: Any, started: datetime, args: argparse.Namespace) -> str:
         + (" Key numbers were measured again afterwards (see the end)." if getattr(bench, "reruns", None) else "")
     ]
     lines += [
-        f"* **PostgreSQL settings**: {'durable (fsync on)' if args.durable else 'fsync off, synchronous_commit off (as the tests)'}",
+        f"* **PostgreSQL settings**: {'durable (fsync and synchronous_commit on, as `jeugdstroom up`)' if args.durable else 'fsync off, synchronous_commit off (as the tests)'}",
         "* **load averages during the run** (other work shares these cores): "
         + "; ".join(f"{w}: {v}" for w, v in bench.loads),
         "",
