@@ -133,6 +133,7 @@ NAMES = {
     "gemeente": {"GM0268": "Nijmegen", "GM0296": "Wijchen", "GM1945": "Berg en Dal", "GM0209": "Beuningen",
                  "GM0363": "Amsterdam"},
     "jeugdregio": {"JZ32": "Rijk van Nijmegen", "JZ13": "Amsterdam-Amstelland"},
+    "geslacht": {"man": "Man", "vrouw": "Vrouw", "onbekend": "Onbekend"},
 }
 
 
