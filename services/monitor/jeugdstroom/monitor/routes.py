@@ -18,6 +18,30 @@ from jeugdstroom.monitor.catalogue import CATALOGUE, DIMENSIONS, Indicator
 from jeugdstroom.monitor.periods import next_start, start_of, today
 from jeugdstroom.monitor.repository import Scope
 
+# -- query parameters of GET /v1/indicators/{indicator_id} -------------------------------------------
+Period = Annotated[Literal["day", "month", "half_year", "year"], Query()]
+GroupBy = Annotated[str, Query(description="Comma-separated dimensions of the indicator; empty: totals per period")]
+From = Annotated[date | None, Query(alias="from", description="Periods overlapping [from, to)")]
+To = Annotated[date | None, Query(description="Exclusive end day")]
+AsOf = Annotated[date | None, Query(description="Values as of this day; default today (Europe/Amsterdam)")]
+Gemeente = Annotated[str | None, Query(pattern="^GM[0-9]{4}$")]
+Jeugdregio = Annotated[str | None, Query(max_length=64)]
+Instelling = Annotated[str | None, Query(pattern="^([0-9]{8}|GM[0-9]{4})$")]
+Leeftijdsklasse = Annotated[
+    str | None, Query(pattern="^(0-4|4-12|12-18|18-23|23\\+)$", description="CBS age class, e.g. 12-18")
+]
+Geslacht = Annotated[Literal["man", "vrouw", "onbekend"] | None, Query(description="The child's geslacht")]
+Aanbieder = Annotated[
+    str | None, Query(pattern="^([0-9]{8}|onbekend)$", description="Provider (AGB code), or onbekend")
+]
+Format = Annotated[
+    Literal["json", "csv"],
+    Query(
+        description="csv: the same rows (same suppression) as a file for Excel with Dutch settings: `;`,"
+        " decimal comma, UTF-8 with BOM, suppressed cells empty with onderdrukt=ja (docs/monitor.md)"
+    ),
+]
+
 
 def info(ind: Indicator) -> dict[str, Any]:
     return {
@@ -65,7 +89,12 @@ def geography_document(geo: geography.Geography) -> dict[str, Any]:
 
 def add_routes(app: FastAPI, settings: Settings, state: dict[str, Any]) -> None:
     """The API's handlers; ``state["pool"]`` is the database pool, set by the lifespan."""
+    _add_reference_routes(app)
+    _add_completeness_route(app, settings, state)
+    _add_values_route(app, settings, state)
 
+
+def _add_reference_routes(app: FastAPI) -> None:
     @app.get(
         "/v1/geography",
         summary="The gemeente indeling: every jeugdregio and gemeente (CBS codes and names) and the herindelingen",
@@ -73,6 +102,16 @@ def add_routes(app: FastAPI, settings: Settings, state: dict[str, Any]) -> None:
     async def geography_doc() -> dict[str, Any]:
         return geography_document(geography.geography())
 
+    @app.get("/v1/indicators", summary="The indicator catalogue", response_model=list[IndicatorInfo])
+    async def catalogue() -> list[dict[str, Any]]:
+        return [info(i) for i in CATALOGUE.values()]
+
+    @app.get("/v1/dimensions", summary="The dimensions of the catalogue (name → description, filter parameter)")
+    async def dimensions() -> dict[str, dict[str, Any]]:
+        return {name: {"description": d.description, "filter": d.filter} for name, d in DIMENSIONS.items()}
+
+
+def _add_completeness_route(app: FastAPI, settings: Settings, state: dict[str, Any]) -> None:
     @app.get(
         "/v1/completeness",
         summary="How complete the data is: \"data t/m\" and the instellingen per delivery status (docs/monitor.md)",
@@ -90,14 +129,8 @@ def add_routes(app: FastAPI, settings: Settings, state: dict[str, Any]) -> None:
                 doc["per_instelling"] = [completeness.detail(a, day, known.get(a.instelling)) for a in mine]
         return doc
 
-    @app.get("/v1/indicators", summary="The indicator catalogue", response_model=list[IndicatorInfo])
-    async def catalogue() -> list[dict[str, Any]]:
-        return [info(i) for i in CATALOGUE.values()]
 
-    @app.get("/v1/dimensions", summary="The dimensions of the catalogue (name → description, filter parameter)")
-    async def dimensions() -> dict[str, dict[str, Any]]:
-        return {name: {"description": d.description, "filter": d.filter} for name, d in DIMENSIONS.items()}
-
+def _add_values_route(app: FastAPI, settings: Settings, state: dict[str, Any]) -> None:
     @app.get(
         "/v1/indicators/{indicator_id}",
         summary="Values of one indicator per period and dimensions",
@@ -115,34 +148,18 @@ def add_routes(app: FastAPI, settings: Settings, state: dict[str, Any]) -> None:
     async def values(
         request: Request,
         indicator_id: str,
-        period: Annotated[Literal["day", "month", "half_year", "year"], Query()] = "month",
-        group_by: Annotated[
-            str, Query(description="Comma-separated dimensions of the indicator; empty: totals per period")
-        ] = "",
-        from_: Annotated[date | None, Query(alias="from", description="Periods overlapping [from, to)")] = None,
-        to: Annotated[date | None, Query(description="Exclusive end day")] = None,
-        as_of: Annotated[
-            date | None, Query(description="Values as of this day; default today (Europe/Amsterdam)")
-        ] = None,
-        gemeente: Annotated[str | None, Query(pattern="^GM[0-9]{4}$")] = None,
-        jeugdregio: Annotated[str | None, Query(max_length=64)] = None,
-        instelling: Annotated[str | None, Query(pattern="^([0-9]{8}|GM[0-9]{4})$")] = None,
-        leeftijdsklasse: Annotated[
-            str | None, Query(pattern="^(0-4|4-12|12-18|18-23|23\\+)$", description="CBS age class, e.g. 12-18")
-        ] = None,
-        geslacht: Annotated[
-            Literal["man", "vrouw", "onbekend"] | None, Query(description="The child's geslacht")
-        ] = None,
-        aanbieder: Annotated[
-            str | None, Query(pattern="^([0-9]{8}|onbekend)$", description="Provider (AGB code), or onbekend")
-        ] = None,
-        format: Annotated[
-            Literal["json", "csv"],
-            Query(
-                description="csv: the same rows (same suppression) as a file for Excel with Dutch settings: `;`,"
-                " decimal comma, UTF-8 with BOM, suppressed cells empty with onderdrukt=ja (docs/monitor.md)"
-            ),
-        ] = "json",
+        period: Period = "month",
+        group_by: GroupBy = "",
+        from_: From = None,
+        to: To = None,
+        as_of: AsOf = None,
+        gemeente: Gemeente = None,
+        jeugdregio: Jeugdregio = None,
+        instelling: Instelling = None,
+        leeftijdsklasse: Leeftijdsklasse = None,
+        geslacht: Geslacht = None,
+        aanbieder: Aanbieder = None,
+        format: Format = "json",
     ) -> Response:
         ind = CATALOGUE.get(indicator_id)
         if ind is None:
