@@ -42,6 +42,16 @@ Format = Annotated[
     ),
 ]
 
+VALUES_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "model": IndicatorValues,
+        "description": "Rows; empty cells (value 0) are omitted",
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    },
+    404: {"description": "Unknown indicator"},
+    422: {"description": "Invalid parameter"},
+}
+
 
 def info(ind: Indicator) -> dict[str, Any]:
     return {
@@ -135,15 +145,7 @@ def _add_values_route(app: FastAPI, settings: Settings, state: dict[str, Any]) -
         "/v1/indicators/{indicator_id}",
         summary="Values of one indicator per period and dimensions",
         response_model=None,
-        responses={
-            200: {
-                "model": IndicatorValues,
-                "description": "Rows; empty cells (value 0) are omitted",
-                "content": {"text/csv": {"schema": {"type": "string"}}},
-            },
-            404: {"description": "Unknown indicator"},
-            422: {"description": "Invalid parameter"},
-        },
+        responses=VALUES_RESPONSES,
     )
     async def values(
         request: Request,
