@@ -85,13 +85,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     broker = EmbeddedBroker(port=args.broker_port, log_path=data_dir / "broker.log").start()
     print(f"  broker      {broker.bootstrap_servers} (embedded Tansu, memory only)", flush=True)
     print(f"  database    {pg.url('jeugdstroom')} (embedded PostgreSQL)", flush=True)
-    env = {
-        **os.environ,
-        "JEUGDSTROOM_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
-        "JEUGDSTROOM_DATABASE_URL": pg.url("jeugdstroom"),
-        "JEUGDSTROOM_PSEUDONYM_KEY": local_secrets["pseudonym_key"],
-        "JEUGDSTROOM_OPERATOR_TOKEN": local_secrets["operator_token"],
-    }
+    env = _service_env(broker.bootstrap_servers, pg.url("jeugdstroom"), local_secrets)
     settings = Settings(bootstrap_servers=env["JEUGDSTROOM_BOOTSTRAP_SERVERS"],
                         database_url=env["JEUGDSTROOM_DATABASE_URL"])
     asyncio.run(db.migrate(settings.database_url))
@@ -126,6 +120,17 @@ def cmd_up(args: argparse.Namespace) -> int:
         pg.stop()
         print("jeugdstroom: stopped.", flush=True)
     return 0
+
+
+def _service_env(bootstrap_servers: str, database_url: str, local_secrets: dict[str, str]) -> dict[str, str]:
+    """The environment of the services started by ``jeugdstroom up``."""
+    return {
+        **os.environ,
+        "JEUGDSTROOM_BOOTSTRAP_SERVERS": bootstrap_servers,
+        "JEUGDSTROOM_DATABASE_URL": database_url,
+        "JEUGDSTROOM_PSEUDONYM_KEY": local_secrets["pseudonym_key"],
+        "JEUGDSTROOM_OPERATOR_TOKEN": local_secrets["operator_token"],
+    }
 
 
 def _local_secrets(data_dir: Path) -> dict[str, str]:

@@ -596,6 +596,19 @@ class Truth:
     def result(self, as_of: date, periods: Iterable[str] = PERIODS) -> dict[str, list[dict[str, Any]]]:
         """Rows of every indicator, as of ``as_of``, for the given period kinds."""
         kinds = [k for k in PERIODS if k in set(periods)]
+        counts = self._counts_as_of()
+        out: dict[str, list[dict[str, Any]]] = {}
+        for indicator, (kind, names) in CATALOGUE.items():
+            rows = self._indicator_rows(indicator, kind, counts, kinds, as_of)
+            rows.sort(key=lambda r: (r[0], r[1], r[2]))
+            out[indicator] = [
+                {"period": PERIODS[pk], "start": start.isoformat(), "dims": dict(zip(names, dims, strict=True)), **rest}
+                for pk, start, dims, rest in rows
+            ]
+        return out
+
+    def _counts_as_of(self) -> dict[tuple[str, Dims], Counter[date]]:
+        """The counts, with the open pleegzorg placements still placed on their continuering check day."""
         counts = dict(self.counts)
         wm = self.watermark()
         for check, dims in self.open_achttien:
@@ -603,67 +616,66 @@ class Truth:
                 bd18 = check - timedelta(days=self.continuering_days)
                 counts.setdefault(("continuering_18:den", dims), Counter())[bd18] += 1
                 counts.setdefault(("continuering_18:num", dims), Counter())[bd18] += 1
-        out: dict[str, list[dict[str, Any]]] = {}
-        for indicator, (kind, names) in CATALOGUE.items():
-            rows: list[tuple[int, date, Dims, dict[str, Any]]] = []
-            if indicator in CHILD_DAYS:
-                whole = kind == "distinct"
-                for (ind, dims), days in self.child_days.items():
-                    if ind == indicator:
-                        for pk, start, n in _children(days, kinds, as_of, whole):
-                            rows.append((PERIODS.index(pk), start, dims, {"value": n}))
-            elif kind == "count":
-                for (ind, dims), per_day in counts.items():
-                    if ind == indicator:
-                        for pk, start, n in _roll(per_day, kinds, as_of, operator.add):
-                            rows.append((PERIODS.index(pk), start, dims, {"value": n}))
-            elif kind == "distinct":
-                for (ind, dims), sets in self.distinct.items():
-                    if ind == indicator:
-                        for pk, start, members in _roll(sets, kinds, as_of, operator.or_):
-                            rows.append((PERIODS.index(pk), start, dims, {"value": len(members)}))
-            elif kind == "duration":
-                for (ind, dims), lists in self.durations.items():
-                    if ind == indicator:
-                        for pk, start, values in _roll(lists, kinds, as_of, operator.add):
-                            values = sorted(values)  # may be the per-day list itself: never sort in place
-                            rows.append(
-                                (
-                                    PERIODS.index(pk),
-                                    start,
-                                    dims,
-                                    {
-                                        "value": nearest_rank(values, 0.5),
-                                        "n": len(values),
-                                        "p90": nearest_rank(values, 0.9),
-                                    },
-                                )
+        return counts
+
+    def _indicator_rows(
+        self, indicator: str, kind: str, counts: dict[tuple[str, Dims], Counter[date]], kinds: list[str], as_of: date
+    ) -> list[tuple[int, date, Dims, dict[str, Any]]]:
+        """One indicator's rows as (period index, start, dims, values), unsorted."""
+        rows: list[tuple[int, date, Dims, dict[str, Any]]] = []
+        if indicator in CHILD_DAYS:
+            whole = kind == "distinct"
+            for (ind, dims), days in self.child_days.items():
+                if ind == indicator:
+                    for pk, start, n in _children(days, kinds, as_of, whole):
+                        rows.append((PERIODS.index(pk), start, dims, {"value": n}))
+        elif kind == "count":
+            for (ind, dims), per_day in counts.items():
+                if ind == indicator:
+                    for pk, start, n in _roll(per_day, kinds, as_of, operator.add):
+                        rows.append((PERIODS.index(pk), start, dims, {"value": n}))
+        elif kind == "distinct":
+            for (ind, dims), sets in self.distinct.items():
+                if ind == indicator:
+                    for pk, start, members in _roll(sets, kinds, as_of, operator.or_):
+                        rows.append((PERIODS.index(pk), start, dims, {"value": len(members)}))
+        elif kind == "duration":
+            for (ind, dims), lists in self.durations.items():
+                if ind == indicator:
+                    for pk, start, values in _roll(lists, kinds, as_of, operator.add):
+                        values = sorted(values)  # may be the per-day list itself: never sort in place
+                        rows.append(
+                            (
+                                PERIODS.index(pk),
+                                start,
+                                dims,
+                                {
+                                    "value": nearest_rank(values, 0.5),
+                                    "n": len(values),
+                                    "p90": nearest_rank(values, 0.9),
+                                },
                             )
-            elif kind == "waiting":
-                for (ind, dims), spans in self.waits.items():
-                    if ind == indicator:
-                        for pk, start, waited in _waiting(spans, kinds, as_of):
-                            waited.sort()
-                            stats = {
-                                "value": nearest_rank(waited, 0.5),
-                                "n": len(waited),
-                                "p90": nearest_rank(waited, 0.9),
-                            }
-                            rows.append((PERIODS.index(pk), start, dims, stats))
-            elif kind == "stock":
-                for (ind, dims), diffs in self.stocks.items():
-                    if ind == indicator:
-                        for (pk, start), n in _stock_values(diffs, kinds, as_of).items():
-                            if n:
-                                rows.append((PERIODS.index(pk), start, dims, {"value": n}))
-            else:
-                rows.extend(self._ratio_rows(indicator, counts, kinds, as_of))
-            rows.sort(key=lambda r: (r[0], r[1], r[2]))
-            out[indicator] = [
-                {"period": PERIODS[pk], "start": start.isoformat(), "dims": dict(zip(names, dims, strict=True)), **rest}
-                for pk, start, dims, rest in rows
-            ]
-        return out
+                        )
+        elif kind == "waiting":
+            for (ind, dims), spans in self.waits.items():
+                if ind == indicator:
+                    for pk, start, waited in _waiting(spans, kinds, as_of):
+                        waited.sort()
+                        stats = {
+                            "value": nearest_rank(waited, 0.5),
+                            "n": len(waited),
+                            "p90": nearest_rank(waited, 0.9),
+                        }
+                        rows.append((PERIODS.index(pk), start, dims, stats))
+        elif kind == "stock":
+            for (ind, dims), diffs in self.stocks.items():
+                if ind == indicator:
+                    for (pk, start), n in _stock_values(diffs, kinds, as_of).items():
+                        if n:
+                            rows.append((PERIODS.index(pk), start, dims, {"value": n}))
+        else:
+            rows.extend(self._ratio_rows(indicator, counts, kinds, as_of))
+        return rows
 
     def _ratio_rows(
         self, indicator: str, counts: dict[tuple[str, Dims], Counter[date]], kinds: list[str], as_of: date

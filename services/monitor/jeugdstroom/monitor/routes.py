@@ -190,21 +190,7 @@ def _add_values_route(app: FastAPI, settings: Settings, state: dict[str, Any]) -
             out = await _rows(conn, settings, ind, scope, filters, reader, params)
         if format == "csv":
             return _csv(ind, period, dims, out)
-        return JSONResponse(
-            {
-                "indicator": ind.id,
-                "version": ind.version,
-                "unit": ind.unit,
-                "kind": ind.kind,
-                "period": period,
-                "group_by": dims,
-                "as_of": day.isoformat(),
-                "exact": reader is not None and reader.operator,
-                "scope": None if reader is None else reader.scope,
-                "suppression_threshold": settings.suppression_threshold,
-                "rows": out,
-            }
-        )
+        return JSONResponse(_document(ind, period, dims, day, reader, settings.suppression_threshold, out))
 
 
 def _checked(
@@ -249,6 +235,31 @@ async def _rows(
     if codes:  # instellingen by name where `jeugdstroom sender add --name` registered one
         out = completeness.with_instelling_names(out, await completeness.names(conn, codes))
     return out
+
+
+def _document(
+    ind: Indicator,
+    period: str,
+    dims: list[str],
+    day: date,
+    reader: access.Reader | None,
+    threshold: int,
+    out: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The JSON answer of a values request (:class:`IndicatorValues`)."""
+    return {
+        "indicator": ind.id,
+        "version": ind.version,
+        "unit": ind.unit,
+        "kind": ind.kind,
+        "period": period,
+        "group_by": dims,
+        "as_of": day.isoformat(),
+        "exact": reader is not None and reader.operator,
+        "scope": None if reader is None else reader.scope,
+        "suppression_threshold": threshold,
+        "rows": out,
+    }
 
 
 def _csv(ind: Indicator, period: str, dims: list[str], out: list[dict[str, Any]]) -> Response:
