@@ -406,6 +406,11 @@ def main(argv: list[str] | None = None) -> int:
         from jeugdstroom.cli.ijw import cmd_ijw
 
         return cmd_ijw(args, f"http://{settings.host}:{settings.intake_port}")
+    return _run_operation(args, settings)
+
+
+def _run_operation(args: argparse.Namespace, settings: Settings) -> int:
+    """The operator's commands on a stored system: replay, restored, rebuild, republish, population, tail."""
     if args.cmd == "replay":
         from jeugdstroom.cli.replay import cmd_replay
 
