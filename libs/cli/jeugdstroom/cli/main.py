@@ -78,25 +78,14 @@ def cmd_up(args: argparse.Namespace) -> int:
     if args.reset and data_dir.exists():
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    secrets_file = data_dir / "secrets.json"
-    if not secrets_file.exists():
-        secrets_file.write_text(json.dumps({"pseudonym_key": secrets.token_hex(32),
-                                            "operator_token": "op_" + secrets.token_urlsafe(24)}))
-        secrets_file.chmod(0o600)
-    local_secrets = json.loads(secrets_file.read_text())
+    local_secrets = _local_secrets(data_dir)
 
     print(f"jeugdstroom: data directory {data_dir}", flush=True)
     pg = EmbeddedPostgres(data_dir / "postgres", port=args.db_port).start()
     broker = EmbeddedBroker(port=args.broker_port, log_path=data_dir / "broker.log").start()
     print(f"  broker      {broker.bootstrap_servers} (embedded Tansu, memory only)", flush=True)
     print(f"  database    {pg.url('jeugdstroom')} (embedded PostgreSQL)", flush=True)
-    env = {
-        **os.environ,
-        "JEUGDSTROOM_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
-        "JEUGDSTROOM_DATABASE_URL": pg.url("jeugdstroom"),
-        "JEUGDSTROOM_PSEUDONYM_KEY": local_secrets["pseudonym_key"],
-        "JEUGDSTROOM_OPERATOR_TOKEN": local_secrets["operator_token"],
-    }
+    env = _service_env(broker.bootstrap_servers, pg.url("jeugdstroom"), local_secrets)
     settings = Settings(bootstrap_servers=env["JEUGDSTROOM_BOOTSTRAP_SERVERS"],
                         database_url=env["JEUGDSTROOM_DATABASE_URL"])
     asyncio.run(db.migrate(settings.database_url))
@@ -112,32 +101,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, stop)
     try:
         for name in SERVICES:
-            log = open(data_dir / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
-            procs[name] = subprocess.Popen([sys.executable, "-m", "jeugdstroom.cli.main", name], env=env,
-                                           stdout=log, stderr=subprocess.STDOUT)
-            log.close()
-        s = settings
-        print(f"  intake      http://{s.host}:{s.intake_port}/docs  (POST /v1/events)", flush=True)
-        print(f"  dashboard   http://{s.host}:{s.monitor_port}/", flush=True)
-        print(f"  monitor     http://{s.host}:{s.monitor_port}/v1/indicators  (JSON API, docs at /docs)", flush=True)
-        print(f"  metrics     http://{s.host}:{{{s.intake_port},{s.registry_port},{s.monitor_port}}}/metrics",
-              flush=True)
-        print(f"  sender      12345678, token {demo_token} (for your own events)", flush=True)
-        print(f"  operator    token {local_secrets['operator_token']} (exact values in the monitor API)", flush=True)
-        print(f"  logs        {data_dir}/*.log", flush=True)
-        demo: subprocess.Popen[bytes] | None = None
-        if not args.no_demo:
-            demo_log = open(data_dir / "demo.log", "ab")  # noqa: SIM115 - handed to the child
-            demo = subprocess.Popen(
-                [sys.executable, "-m", "jeugdstroom.cli.main", "simulate", "--region", args.region,
-                 "--scale", str(args.demo_scale), "--days", "365", "--seed", "7", "--rate", str(args.demo_rate),
-                 "--register",
-                 "--tokens", str(data_dir / "demo-tokens.json")],
-                env=env, stdout=demo_log, stderr=subprocess.STDOUT)
-            demo_log.close()
-            where = "Rijk van Nijmegen" if args.region == "rijk-van-nijmegen" else f"region {args.region}"
-            print(f"  demo        a simulated year of {where} streams in at {args.demo_rate:g} events/s"
-                  f" (progress in {data_dir}/demo.log; --no-demo to stay quiet)", flush=True)
+            procs[name] = _spawn([sys.executable, "-m", "jeugdstroom.cli.main", name], env, data_dir / f"{name}.log")
+        _print_endpoints(settings, demo_token, local_secrets["operator_token"], data_dir)
+        demo = None if args.no_demo else _start_demo(args, env, data_dir)
         print("Running. Press Ctrl-C to stop.", flush=True)
         while not stopping:
             for name, p in procs.items():
@@ -149,19 +115,79 @@ def cmd_up(args: argparse.Namespace) -> int:
         if demo is not None and demo.poll() is None:
             demo.terminate()
     finally:
-        print("jeugdstroom: stopping services…", flush=True)
-        for p in procs.values():
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in procs.values():
-            try:
-                p.wait(15)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        _stop_all(procs)
         broker.stop()
         pg.stop()
         print("jeugdstroom: stopped.", flush=True)
     return 0
+
+
+def _service_env(bootstrap_servers: str, database_url: str, local_secrets: dict[str, str]) -> dict[str, str]:
+    """The environment of the services started by ``jeugdstroom up``."""
+    return {
+        **os.environ,
+        "JEUGDSTROOM_BOOTSTRAP_SERVERS": bootstrap_servers,
+        "JEUGDSTROOM_DATABASE_URL": database_url,
+        "JEUGDSTROOM_PSEUDONYM_KEY": local_secrets["pseudonym_key"],
+        "JEUGDSTROOM_OPERATOR_TOKEN": local_secrets["operator_token"],
+    }
+
+
+def _local_secrets(data_dir: Path) -> dict[str, str]:
+    """The pseudonym key and operator token of ``jeugdstroom up``, created once and kept in the data directory."""
+    secrets_file = data_dir / "secrets.json"
+    if not secrets_file.exists():
+        secrets_file.write_text(json.dumps({"pseudonym_key": secrets.token_hex(32),
+                                            "operator_token": "op_" + secrets.token_urlsafe(24)}))
+        secrets_file.chmod(0o600)
+    loaded: dict[str, str] = json.loads(secrets_file.read_text())
+    return loaded
+
+
+def _spawn(command: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """Start ``command`` with its output appended to ``log_path``."""
+    log = open(log_path, "ab")  # noqa: SIM115 - handed to the child
+    proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    return proc
+
+
+def _print_endpoints(s: Settings, demo_token: str, operator_token: str, data_dir: Path) -> None:
+    print(f"  intake      http://{s.host}:{s.intake_port}/docs  (POST /v1/events)", flush=True)
+    print(f"  dashboard   http://{s.host}:{s.monitor_port}/", flush=True)
+    print(f"  monitor     http://{s.host}:{s.monitor_port}/v1/indicators  (JSON API, docs at /docs)", flush=True)
+    print(f"  metrics     http://{s.host}:{{{s.intake_port},{s.registry_port},{s.monitor_port}}}/metrics",
+          flush=True)
+    print(f"  sender      12345678, token {demo_token} (for your own events)", flush=True)
+    print(f"  operator    token {operator_token} (exact values in the monitor API)", flush=True)
+    print(f"  logs        {data_dir}/*.log", flush=True)
+
+
+def _start_demo(args: argparse.Namespace, env: dict[str, str], data_dir: Path) -> subprocess.Popen[bytes]:
+    """The live demo stream: the simulator feeding intake."""
+    demo = _spawn(
+        [sys.executable, "-m", "jeugdstroom.cli.main", "simulate", "--region", args.region,
+         "--scale", str(args.demo_scale), "--days", "365", "--seed", "7", "--rate", str(args.demo_rate),
+         "--register",
+         "--tokens", str(data_dir / "demo-tokens.json")],
+        env, data_dir / "demo.log")
+    where = "Rijk van Nijmegen" if args.region == "rijk-van-nijmegen" else f"region {args.region}"
+    print(f"  demo        a simulated year of {where} streams in at {args.demo_rate:g} events/s"
+          f" (progress in {data_dir}/demo.log; --no-demo to stay quiet)", flush=True)
+    return demo
+
+
+def _stop_all(procs: dict[str, subprocess.Popen[bytes]]) -> None:
+    """SIGTERM every running service, then wait for each (killing one that takes longer than 15 s)."""
+    print("jeugdstroom: stopping services…", flush=True)
+    for p in procs.values():
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs.values():
+        try:
+            p.wait(15)
+        except subprocess.TimeoutExpired:
+            p.kill()
 
 
 async def _demo_sender(settings: Settings, data_dir: Path) -> str:
@@ -256,14 +282,7 @@ def cmd_sender(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(go())
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="jeugdstroom",
-        description="Near-real-time youth-care indicators from the events institutions already produce.",
-        epilog="Settings come from JEUGDSTROOM_* environment variables (see README).",
-    )
-    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
-    up = sub.add_parser("up", help="run everything on embedded broker and database, with a demo stream")
+def _add_up_arguments(up: argparse.ArgumentParser) -> None:
     up.add_argument("--data-dir", type=Path, default=default_data_dir(),
                     help="where state is kept (default: %(default)s)")
     up.add_argument("--no-demo", action="store_true", help="do not feed the live demo stream")
@@ -277,13 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
                          " (default: %(default)s)")
     up.add_argument("--broker-port", type=int, default=9092, help="embedded broker port (default: %(default)s)")
     up.add_argument("--db-port", type=int, default=5432, help="embedded PostgreSQL port (default: %(default)s)")
-    for name in SERVICES:
-        sub.add_parser(name, help=f"run the {name} service (settings from JEUGDSTROOM_*)")
-    sub.add_parser("migrate", help="apply database migrations")
-    schema = sub.add_parser("schema", help="write the JSON Schema of every contract")
-    schema.add_argument("--out", type=Path, default=Path("docs/schemas"), help="folder (default: %(default)s)")
-    schema.add_argument("--force", action="store_true", help="overwrite even when the change is breaking")
-    sender = sub.add_parser("sender", help="manage sender credentials")
+
+
+def _add_sender_arguments(sender: argparse.ArgumentParser) -> None:
     ssub = sender.add_subparsers(dest="sender_cmd", required=True, metavar="ACTION")
     add = ssub.add_parser("add", help="register a sender and print its token once")
     add.add_argument("--code", required=True, help="AGB code (8 digits) or gemeente code (GM####)")
@@ -295,6 +310,23 @@ def build_parser() -> argparse.ArgumentParser:
     rot.add_argument("--expires", help="validity of the new token, e.g. 365d (default: until revoked)")
     rev = ssub.add_parser("revoke", help="revoke a sender's tokens")
     rev.add_argument("--code", required=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="jeugdstroom",
+        description="Near-real-time youth-care indicators from the events institutions already produce.",
+        epilog="Settings come from JEUGDSTROOM_* environment variables (see README).",
+    )
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    _add_up_arguments(sub.add_parser("up", help="run everything on embedded broker and database, with a demo stream"))
+    for name in SERVICES:
+        sub.add_parser(name, help=f"run the {name} service (settings from JEUGDSTROOM_*)")
+    sub.add_parser("migrate", help="apply database migrations")
+    schema = sub.add_parser("schema", help="write the JSON Schema of every contract")
+    schema.add_argument("--out", type=Path, default=Path("docs/schemas"), help="folder (default: %(default)s)")
+    schema.add_argument("--force", action="store_true", help="overwrite even when the change is breaking")
+    _add_sender_arguments(sub.add_parser("sender", help="manage sender credentials"))
     from jeugdstroom.cli import access as access_cli
 
     access_cli.add_token_arguments(sub.add_parser("token", help="manage scoped reader tokens (docs/privacy.md)"))
@@ -374,6 +406,11 @@ def main(argv: list[str] | None = None) -> int:
         from jeugdstroom.cli.ijw import cmd_ijw
 
         return cmd_ijw(args, f"http://{settings.host}:{settings.intake_port}")
+    return _run_operation(args, settings)
+
+
+def _run_operation(args: argparse.Namespace, settings: Settings) -> int:
+    """The operator's commands on a stored system: replay, restored, rebuild, republish, population, tail."""
     if args.cmd == "replay":
         from jeugdstroom.cli.replay import cmd_replay
 

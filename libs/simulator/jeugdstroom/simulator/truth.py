@@ -357,26 +357,9 @@ class Truth:
         self._continuering(plaatsingen, birth)
         self._children_in_care(plaatsingen, birth)
         for b in beschikkingen:
-            values = self._values(b)
-            start = date.fromisoformat(b.data["start"])
-            end = date.fromisoformat(b.data["end"]) if "end" in b.data else None
-            values["soort"] = b.data["soort"]
-            if b.data["soort"] in PROTECTION:  # v2: children, not maatregelen (each child once per cell)
-                self._child_days("jeugdbescherming_actief", values, start, end)
-                self._child_days("jeugdbescherming_in_periode", values, start, end)
-            if b.data["soort"] in ("ots", "voogdij") and end is not None:
-                self._duration("jeugdbescherming_duur", values, end, (end - start).days)
+            self._beschikking(b)
         for jr in episodes["jeugdreclassering"]:  # iJw category 47: its own event type
-            values = self._values(jr)
-            start = date.fromisoformat(jr.data["start"])
-            end = date.fromisoformat(jr.data["end"]) if "end" in jr.data else None
-            if end is not None and end < start:
-                end = None  # the registry ignores an end before the start (a finding)
-            self._child_days("jeugdreclassering_actief", values, start, end)
-            self._child_days("jeugdreclassering_in_periode", values, start, end)
-            self._count("jeugdreclassering_instroom", values, start)
-            if end is not None:
-                self._duration("jeugdreclassering_duur", values, end, (end - start).days)
+            self._jeugdreclassering(jr)
         for aid, reports in aanmeldingen.items():
             # the day of the first report; what it is (and whether it was closed) from the latest one
             def reported(e: dict[str, Any]) -> tuple[datetime, str]:
@@ -386,6 +369,29 @@ class Truth:
             naming = [e for e in reports if e["data"].get("aanbieder")]  # the latest report that names a provider
             aanbieder = max(naming, key=reported)["data"]["aanbieder"] if naming else "onbekend"
             self._aanmelding(aid, max(reports, key=reported), day, plaatsingen, beschikkingen, aanbieder)
+
+    def _beschikking(self, b: Episode) -> None:
+        values = self._values(b)
+        start = date.fromisoformat(b.data["start"])
+        end = date.fromisoformat(b.data["end"]) if "end" in b.data else None
+        values["soort"] = b.data["soort"]
+        if b.data["soort"] in PROTECTION:  # v2: children, not maatregelen (each child once per cell)
+            self._child_days("jeugdbescherming_actief", values, start, end)
+            self._child_days("jeugdbescherming_in_periode", values, start, end)
+        if b.data["soort"] in ("ots", "voogdij") and end is not None:
+            self._duration("jeugdbescherming_duur", values, end, (end - start).days)
+
+    def _jeugdreclassering(self, jr: Episode) -> None:
+        values = self._values(jr)
+        start = date.fromisoformat(jr.data["start"])
+        end = date.fromisoformat(jr.data["end"]) if "end" in jr.data else None
+        if end is not None and end < start:
+            end = None  # the registry ignores an end before the start (a finding)
+        self._child_days("jeugdreclassering_actief", values, start, end)
+        self._child_days("jeugdreclassering_in_periode", values, start, end)
+        self._count("jeugdreclassering_instroom", values, start)
+        if end is not None:
+            self._duration("jeugdreclassering_duur", values, end, (end - start).days)
 
     def _values(self, ep: Episode) -> dict[str, str]:
         return {
@@ -547,21 +553,7 @@ class Truth:
             if b.data.get("aanmelding_id") == aid
         ]
         closed = date.fromisoformat(data["afgesloten_op"]) if data.get("status") == "afgesloten" else None
-        if data["zorgvorm"] == "pleegzorg":
-            # only a pleegzorg placement ends a pleegzorg wait: one that names this aanmelding, else one that
-            # names none and starts between the aanmelding's day and its closing
-            foster = [p for p in plaatsingen if p.data["vorm"] in FOSTER_FORMS]
-            p_starts = [date.fromisoformat(p.data["start"]) for p in foster if p.data.get("aanmelding_id") == aid]
-            if not p_starts:
-                p_starts = [
-                    start
-                    for p in foster
-                    if "aanmelding_id" not in p.data
-                    and day <= (start := date.fromisoformat(p.data["start"]))
-                    and (closed is None or start <= closed)
-                ]
-        else:
-            p_starts = [date.fromisoformat(p.data["start"]) for p in plaatsingen if p.data.get("aanmelding_id") == aid]
+        p_starts = _placement_starts(aid, data["zorgvorm"], day, closed, plaatsingen)
         if b_starts:
             first = min(b_starts)
             self._duration("wachttijd_beschikking", values, first, max(0, (first - day).days))
@@ -576,6 +568,11 @@ class Truth:
                 self.waits["wachtend_pleegzorg_dagen", self._dims("wachtend_pleegzorg_dagen", values)].append(
                     (day, wait_end_or_open)
                 )
+        self._herhaald(values, day, plaatsingen, beschikkingen)
+
+    def _herhaald(
+        self, values: dict[str, str], day: date, plaatsingen: list[Episode], beschikkingen: list[Episode]
+    ) -> None:
         ends = [date.fromisoformat(p.data["end"]) for p in plaatsingen if "end" in p.data]
         ends += [
             date.fromisoformat(b.data["end"])
@@ -596,6 +593,19 @@ class Truth:
     def result(self, as_of: date, periods: Iterable[str] = PERIODS) -> dict[str, list[dict[str, Any]]]:
         """Rows of every indicator, as of ``as_of``, for the given period kinds."""
         kinds = [k for k in PERIODS if k in set(periods)]
+        counts = self._counts_as_of()
+        out: dict[str, list[dict[str, Any]]] = {}
+        for indicator, (kind, names) in CATALOGUE.items():
+            rows = self._indicator_rows(indicator, kind, counts, kinds, as_of)
+            rows.sort(key=lambda r: (r[0], r[1], r[2]))
+            out[indicator] = [
+                {"period": PERIODS[pk], "start": start.isoformat(), "dims": dict(zip(names, dims, strict=True)), **rest}
+                for pk, start, dims, rest in rows
+            ]
+        return out
+
+    def _counts_as_of(self) -> dict[tuple[str, Dims], Counter[date]]:
+        """The counts, with the open pleegzorg placements still placed on their continuering check day."""
         counts = dict(self.counts)
         wm = self.watermark()
         for check, dims in self.open_achttien:
@@ -603,67 +613,66 @@ class Truth:
                 bd18 = check - timedelta(days=self.continuering_days)
                 counts.setdefault(("continuering_18:den", dims), Counter())[bd18] += 1
                 counts.setdefault(("continuering_18:num", dims), Counter())[bd18] += 1
-        out: dict[str, list[dict[str, Any]]] = {}
-        for indicator, (kind, names) in CATALOGUE.items():
-            rows: list[tuple[int, date, Dims, dict[str, Any]]] = []
-            if indicator in CHILD_DAYS:
-                whole = kind == "distinct"
-                for (ind, dims), days in self.child_days.items():
-                    if ind == indicator:
-                        for pk, start, n in _children(days, kinds, as_of, whole):
-                            rows.append((PERIODS.index(pk), start, dims, {"value": n}))
-            elif kind == "count":
-                for (ind, dims), per_day in counts.items():
-                    if ind == indicator:
-                        for pk, start, n in _roll(per_day, kinds, as_of, operator.add):
-                            rows.append((PERIODS.index(pk), start, dims, {"value": n}))
-            elif kind == "distinct":
-                for (ind, dims), sets in self.distinct.items():
-                    if ind == indicator:
-                        for pk, start, members in _roll(sets, kinds, as_of, operator.or_):
-                            rows.append((PERIODS.index(pk), start, dims, {"value": len(members)}))
-            elif kind == "duration":
-                for (ind, dims), lists in self.durations.items():
-                    if ind == indicator:
-                        for pk, start, values in _roll(lists, kinds, as_of, operator.add):
-                            values = sorted(values)  # may be the per-day list itself: never sort in place
-                            rows.append(
-                                (
-                                    PERIODS.index(pk),
-                                    start,
-                                    dims,
-                                    {
-                                        "value": nearest_rank(values, 0.5),
-                                        "n": len(values),
-                                        "p90": nearest_rank(values, 0.9),
-                                    },
-                                )
+        return counts
+
+    def _indicator_rows(
+        self, indicator: str, kind: str, counts: dict[tuple[str, Dims], Counter[date]], kinds: list[str], as_of: date
+    ) -> list[tuple[int, date, Dims, dict[str, Any]]]:
+        """One indicator's rows as (period index, start, dims, values), unsorted."""
+        rows: list[tuple[int, date, Dims, dict[str, Any]]] = []
+        if indicator in CHILD_DAYS:
+            whole = kind == "distinct"
+            for (ind, dims), days in self.child_days.items():
+                if ind == indicator:
+                    for pk, start, n in _children(days, kinds, as_of, whole):
+                        rows.append((PERIODS.index(pk), start, dims, {"value": n}))
+        elif kind == "count":
+            for (ind, dims), per_day in counts.items():
+                if ind == indicator:
+                    for pk, start, n in _roll(per_day, kinds, as_of, operator.add):
+                        rows.append((PERIODS.index(pk), start, dims, {"value": n}))
+        elif kind == "distinct":
+            for (ind, dims), sets in self.distinct.items():
+                if ind == indicator:
+                    for pk, start, members in _roll(sets, kinds, as_of, operator.or_):
+                        rows.append((PERIODS.index(pk), start, dims, {"value": len(members)}))
+        elif kind == "duration":
+            for (ind, dims), lists in self.durations.items():
+                if ind == indicator:
+                    for pk, start, values in _roll(lists, kinds, as_of, operator.add):
+                        values = sorted(values)  # may be the per-day list itself: never sort in place
+                        rows.append(
+                            (
+                                PERIODS.index(pk),
+                                start,
+                                dims,
+                                {
+                                    "value": nearest_rank(values, 0.5),
+                                    "n": len(values),
+                                    "p90": nearest_rank(values, 0.9),
+                                },
                             )
-            elif kind == "waiting":
-                for (ind, dims), spans in self.waits.items():
-                    if ind == indicator:
-                        for pk, start, waited in _waiting(spans, kinds, as_of):
-                            waited.sort()
-                            stats = {
-                                "value": nearest_rank(waited, 0.5),
-                                "n": len(waited),
-                                "p90": nearest_rank(waited, 0.9),
-                            }
-                            rows.append((PERIODS.index(pk), start, dims, stats))
-            elif kind == "stock":
-                for (ind, dims), diffs in self.stocks.items():
-                    if ind == indicator:
-                        for (pk, start), n in _stock_values(diffs, kinds, as_of).items():
-                            if n:
-                                rows.append((PERIODS.index(pk), start, dims, {"value": n}))
-            else:
-                rows.extend(self._ratio_rows(indicator, counts, kinds, as_of))
-            rows.sort(key=lambda r: (r[0], r[1], r[2]))
-            out[indicator] = [
-                {"period": PERIODS[pk], "start": start.isoformat(), "dims": dict(zip(names, dims, strict=True)), **rest}
-                for pk, start, dims, rest in rows
-            ]
-        return out
+                        )
+        elif kind == "waiting":
+            for (ind, dims), spans in self.waits.items():
+                if ind == indicator:
+                    for pk, start, waited in _waiting(spans, kinds, as_of):
+                        waited.sort()
+                        stats = {
+                            "value": nearest_rank(waited, 0.5),
+                            "n": len(waited),
+                            "p90": nearest_rank(waited, 0.9),
+                        }
+                        rows.append((PERIODS.index(pk), start, dims, stats))
+        elif kind == "stock":
+            for (ind, dims), diffs in self.stocks.items():
+                if ind == indicator:
+                    for (pk, start), n in _stock_values(diffs, kinds, as_of).items():
+                        if n:
+                            rows.append((PERIODS.index(pk), start, dims, {"value": n}))
+        else:
+            rows.extend(self._ratio_rows(indicator, counts, kinds, as_of))
+        return rows
 
     def _ratio_rows(
         self, indicator: str, counts: dict[tuple[str, Dims], Counter[date]], kinds: list[str], as_of: date
@@ -878,3 +887,22 @@ def add_rates(result: dict[str, list[dict[str, Any]]], population: Mapping[tuple
         for row in rows:
             den = denominator(int(row["start"][:4]), row["dims"])
             row["per_1000"] = round(row["value"] * 1000 / den, 2) if den else None
+
+
+def _placement_starts(aid: str, zorgvorm: str, day: date, closed: date | None, plaatsingen: list[Episode]) -> list[date]:
+    """The start days of the placements that end an aanmelding's wait."""
+    if zorgvorm == "pleegzorg":
+        # only a pleegzorg placement ends a pleegzorg wait: one that names this aanmelding, else one that
+        # names none and starts between the aanmelding's day and its closing
+        foster = [p for p in plaatsingen if p.data["vorm"] in FOSTER_FORMS]
+        p_starts = [date.fromisoformat(p.data["start"]) for p in foster if p.data.get("aanmelding_id") == aid]
+        if not p_starts:
+            p_starts = [
+                start
+                for p in foster
+                if "aanmelding_id" not in p.data
+                and day <= (start := date.fromisoformat(p.data["start"]))
+                and (closed is None or start <= closed)
+            ]
+        return p_starts
+    return [date.fromisoformat(p.data["start"]) for p in plaatsingen if p.data.get("aanmelding_id") == aid]

@@ -102,20 +102,48 @@ def parse(text: str, source: str = "population file", geo: geography.Geography |
     line and column of the first problem."""
     geo = geo or geography.geography()
     out = Parsed()
-    lines = text.lstrip("\ufeff").splitlines()
-    data: list[tuple[int, str]] = []
-    for number, line in enumerate(lines, start=1):
-        if line.startswith("#"):
-            out.synthetic = out.synthetic or "synthetic" in line.lower()
-            continue
-        if line.strip():
-            data.append((number, line))
+    data = _data_lines(text, out)
     if not data:
         raise PopulationError(f"{source}: no header line")
     header_line = data[0][1]
     delimiter = ";" if header_line.count(";") >= header_line.count(",") else ","
     rows = csv.reader((line for _, line in data), delimiter=delimiter)
     header = [h.strip() for h in next(rows)]
+    index = _column_index(header, f"{source}:{data[0][0]}")
+    ages_seen: dict[tuple[int, str, str], dict[int, int]] = defaultdict(dict)
+    counts: dict[Key, int] = defaultdict(int)
+    for (number, _), row in zip(data[1:], rows, strict=True):
+        out.lines += 1
+        cells = _Cells(row, number, header, index, source)
+        parsed = _parse_row(cells, geo, out)
+        if parsed is None:
+            continue
+        year, regio, gemeente, geslacht, span, n = parsed
+        seen = ages_seen[year, regio, geslacht]
+        for age in range(*span):
+            if age in seen:
+                raise cells.fail("leeftijd", f"age {age} of {regio} {geslacht} {year} already counted on line {seen[age]}")
+            seen[age] = number
+        counts[year, gemeente, age_class(span[0]), geslacht] += n
+        out.used += 1
+    out.counts = dict(counts)
+    return out
+
+
+def _data_lines(text: str, out: Parsed) -> list[tuple[int, str]]:
+    """The numbered non-empty lines that are not comments (a comment naming "synthetic" marks ``out`` synthetic)."""
+    data: list[tuple[int, str]] = []
+    for number, line in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
+        if line.startswith("#"):
+            out.synthetic = out.synthetic or "synthetic" in line.lower()
+            continue
+        if line.strip():
+            data.append((number, line))
+    return data
+
+
+def _column_index(header: list[str], where: str) -> dict[str, int]:
+    """Column key → position in ``header``; a :class:`PopulationError` at ``where`` when a required one is missing."""
     index: dict[str, int] = {}
     for key, names in {**_COLUMNS, **_OPTIONAL}.items():
         for name in names:
@@ -125,63 +153,69 @@ def parse(text: str, source: str = "population file", geo: geography.Geography |
         else:
             if key in _COLUMNS:
                 raise PopulationError(
-                    f"{source}:{data[0][0]}: missing column {names[0]!r} (header: {', '.join(header)}); expected"
+                    f"{where}: missing column {names[0]!r} (header: {', '.join(header)}); expected"
                     " Geslacht, Leeftijd, RegioS, Perioden and BevolkingOp1Januari_1 (docs/population.md)"
                 )
-    ages_seen: dict[tuple[int, str, str], dict[int, int]] = defaultdict(dict)
-    counts: dict[Key, int] = defaultdict(int)
-    for (number, _), row in zip(data[1:], rows, strict=True):
-        out.lines += 1
+    return index
 
-        def cell(key: str, row: list[str] = row, number: int = number) -> str:
-            i = index[key]
-            if i >= len(row):
-                raise PopulationError(f"{source}:{number}: column {header[i]!r}: missing value")
-            return row[i].strip()
 
-        def fail(key: str, message: str, number: int = number) -> PopulationError:
-            return PopulationError(f"{source}:{number}: column {header[index[key]]!r}: {message}")
+@dataclass
+class _Cells:
+    """One data line's cells by column key, with errors naming the line and column."""
 
-        if "burgerlijke_staat" in index:
-            staat = cell("burgerlijke_staat")
-            if staat != "T001019" and not staat.lower().startswith("totaal"):
-                continue  # a part of the total: counting it as well would count people twice
-        geslacht_value = cell("geslacht")
-        if geslacht_value.lower() in GESLACHT_TOTAL:
-            continue
-        geslacht = GESLACHT.get(geslacht_value.lower())
-        if geslacht is None:
-            raise fail("geslacht", f"unknown value {geslacht_value!r} (expected Mannen/Vrouwen or 3000/4000)")
-        regio = cell("regio")
-        if not regio.startswith("GM"):
-            continue  # Nederland, provinces, other regions: aggregates of gemeenten
-        gemeente = geo.current(regio)
-        if gemeente is None:
-            raise fail("regio", f"unknown gemeente code {regio!r} (neither current nor merged away)")
-        if gemeente != regio:
-            out.merged[regio] = gemeente
-        period = _PERIOD.match(cell("perioden"))
-        if period is None:
-            raise fail("perioden", f"expected a year like 2024JJ00, got {cell('perioden')!r}")
-        year = int(period.group(1))
-        try:
-            span = _age_span(cell("leeftijd"))
-        except ValueError as e:
-            raise fail("leeftijd", str(e)) from None
-        if span is None:
-            continue
-        raw = cell("aantal")
-        if not raw.isdigit():
-            raise fail("aantal", f"expected a whole number of people, got {raw!r}")
-        seen = ages_seen[year, regio, geslacht]
-        for age in range(*span):
-            if age in seen:
-                raise fail("leeftijd", f"age {age} of {regio} {geslacht} {year} already counted on line {seen[age]}")
-            seen[age] = number
-        counts[year, gemeente, age_class(span[0]), geslacht] += int(raw)
-        out.used += 1
-    out.counts = dict(counts)
-    return out
+    row: list[str]
+    number: int
+    header: list[str]
+    index: dict[str, int]
+    source: str
+
+    def cell(self, key: str) -> str:
+        i = self.index[key]
+        if i >= len(self.row):
+            raise PopulationError(f"{self.source}:{self.number}: column {self.header[i]!r}: missing value")
+        return self.row[i].strip()
+
+    def fail(self, key: str, message: str) -> PopulationError:
+        return PopulationError(f"{self.source}:{self.number}: column {self.header[self.index[key]]!r}: {message}")
+
+
+def _parse_row(
+    cells: _Cells, geo: geography.Geography, out: Parsed
+) -> tuple[int, str, str, str, tuple[int, int], int] | None:
+    """(year, regio, current gemeente, geslacht, age span, people) of one line; None for a line that is a total,
+    an aggregate or outside the ages of youth care."""
+    cell, fail = cells.cell, cells.fail
+    if "burgerlijke_staat" in cells.index:
+        staat = cell("burgerlijke_staat")
+        if staat != "T001019" and not staat.lower().startswith("totaal"):
+            return None  # a part of the total: counting it as well would count people twice
+    geslacht_value = cell("geslacht")
+    if geslacht_value.lower() in GESLACHT_TOTAL:
+        return None
+    geslacht = GESLACHT.get(geslacht_value.lower())
+    if geslacht is None:
+        raise fail("geslacht", f"unknown value {geslacht_value!r} (expected Mannen/Vrouwen or 3000/4000)")
+    regio = cell("regio")
+    if not regio.startswith("GM"):
+        return None  # Nederland, provinces, other regions: aggregates of gemeenten
+    gemeente = geo.current(regio)
+    if gemeente is None:
+        raise fail("regio", f"unknown gemeente code {regio!r} (neither current nor merged away)")
+    if gemeente != regio:
+        out.merged[regio] = gemeente
+    period = _PERIOD.match(cell("perioden"))
+    if period is None:
+        raise fail("perioden", f"expected a year like 2024JJ00, got {cell('perioden')!r}")
+    try:
+        span = _age_span(cell("leeftijd"))
+    except ValueError as e:
+        raise fail("leeftijd", str(e)) from None
+    if span is None:
+        return None
+    raw = cell("aantal")
+    if not raw.isdigit():
+        raise fail("aantal", f"expected a whole number of people, got {raw!r}")
+    return int(period.group(1)), regio, gemeente, geslacht, span, int(raw)
 
 
 def read(path: Path, geo: geography.Geography | None = None) -> Parsed:

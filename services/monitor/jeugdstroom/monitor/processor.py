@@ -4,17 +4,14 @@ transaction; publish the indicator rows they changed from a publisher task of it
 A fold commits the aggregates, the stored offsets and the cells it may have changed (``monitor.publish_pending``)
 in one transaction, so the JSON API shows a change as soon as its batch commits. The publisher task then
 recomputes the pending cells and writes the rows whose public value changed to the outbox, in a transaction of
-its own that also deletes the pending records it covered (publisher.py). A crash between the two loses nothing:
+its own that also deletes the pending records it covered (publication/). A crash between the two loses nothing:
 the pending records are durable and the next process publishes them first. "Final" therefore means: offsets at
 the end of the changes topic, nothing pending, every outbox row sent (tests/support.py ``caught_up``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 
@@ -26,13 +23,15 @@ from jeugdstroom.common import tracing
 from jeugdstroom.common.consumer import Decoded, Poison
 from jeugdstroom.common.contracts.changes import AnyChange, RegistryChange
 from jeugdstroom.common.contracts.validation import field_errors
-from jeugdstroom.common.db import TRANSIENT_ERRORS, Conn
+from jeugdstroom.common.db import Conn
 from jeugdstroom.common.kafka import InRecord
 from jeugdstroom.common.settings import Settings
-from jeugdstroom.monitor import completeness, fold, publisher, rebuild
+from jeugdstroom.monitor import completeness, fold, rebuild
 from jeugdstroom.monitor import repository as repo
 from jeugdstroom.monitor.catalogue import FOLDS
 from jeugdstroom.monitor.periods import today
+from jeugdstroom.monitor.publication import pending
+from jeugdstroom.monitor.publication.loop import PublicationLoop
 
 GROUP = "monitor"
 _CHANGE: TypeAdapter[AnyChange] = TypeAdapter(RegistryChange)
@@ -42,11 +41,6 @@ FRESHNESS = Histogram(
     "jeugdstroom_monitor_freshness_seconds",
     "Seconds from an event's acceptance by intake to its effect on the indicators (the fold's commit)",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
-)
-PUBLICATION = Histogram(
-    "jeugdstroom_monitor_publication_seconds",
-    "Seconds per indicator-topic publication (recomputing the pending cells, outbox rows for changed ones)",
-    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
 )
 
 
@@ -62,29 +56,18 @@ class MonitorProcessor:
     """Folds changes into the aggregates and records the cells they may have changed; :meth:`publish_forever`
     publishes those cells."""
 
-    #: The publisher spends at most PUBLISH_SHARE of its time publishing: after a publication that took t
-    #: seconds, the next starts no earlier than t ÷ PUBLISH_SHARE after it. While the consumer replays a backlog
-    #: (the fetched high watermark shows more records behind its batch), publications are also at least
-    #: REPLAY_INTERVAL_S apart: each one recomputes most of the table then (a stock delta changes every period
-    #: from its day to today), and a subscriber of the compacted topic needs no intermediate versions of a replay.
-    #: A batch that reaches the end of its partitions ends the replay spacing at once.
-    PUBLISH_SHARE = 0.25
-    REPLAY_INTERVAL_S = 10.0
-    #: Without a fold, the publisher still looks for pending cells this often (``jeugdstroom rebuild monitor`` queues
-    #: every cell in its swap's transaction, outside the fold).
-    PENDING_POLL_S = 5.0
-
     def __init__(self, settings: Settings, clock: Callable[[], date] = today) -> None:
         fold.configure(settings.verlengde_pleegzorg_tot)
         self.settings = settings
         self.clock = clock
+        #: The publishing loop of this process; a committed fold wakes it (publication/loop.py).
+        self.publication = PublicationLoop(settings, clock)
         #: Set while the last committed batch reached the end of its partitions (cleared while replaying a backlog).
-        self.settled = asyncio.Event()
-        self.settled.set()
+        self.settled = self.publication.settled
+        #: Set when committed folds may have left pending cells.
+        self.wake = self.publication.wake
         self._more = False
         self._accepted: list[datetime] = []
-        #: Set when committed folds may have left pending cells.
-        self.wake = asyncio.Event()
 
     def decode(self, record: InRecord) -> tuple[str, AnyChange]:
         if record.value is None:
@@ -107,7 +90,7 @@ class MonitorProcessor:
             await rebuild.journal(conn, items)
         deltas = fold.deltas((d.item for d in items), FOLDS)
         await repo.apply_deltas(conn, deltas)
-        await publisher.defer(conn, publisher.affected(deltas, self.clock()))
+        await pending.defer(conn, pending.affected(deltas, self.clock()))
         await completeness.record(conn, _deliveries(d.item for d in items))  # per instelling: last event, days
         self._accepted = [d.item.accepted_at for d in items if d.item.accepted_at is not None]
 
@@ -128,30 +111,5 @@ class MonitorProcessor:
         self.wake.set()
 
     async def publish_forever(self, pool: asyncpg.Pool) -> None:
-        """The indicator-topic publisher: after committed folds, publish every pending cell (paced, see
-        PUBLISH_SHARE); transient faults are retried, pending records stay until a publication commits. Publishes
-        once at (re)start: a previous process (or run of this task) may have left pending cells."""
-        self.wake.set()
-        share_due = replay_due = 0.0
-        while True:
-            with contextlib.suppress(TimeoutError):  # cells a rebuild's swap left pending: published within a poll
-                await asyncio.wait_for(self.wake.wait(), self.PENDING_POLL_S)
-            if (delay := share_due - time.monotonic()) > 0:
-                await asyncio.sleep(delay)
-            if (delay := replay_due - time.monotonic()) > 0:
-                with contextlib.suppress(TimeoutError):  # a batch at the end of the backlog ends the spacing
-                    await asyncio.wait_for(self.settled.wait(), delay)
-            self.wake.clear()
-            started = time.monotonic()
-            try:
-                async with pool.acquire() as conn, conn.transaction():
-                    await publisher.publish_work(conn, self.settings, {}, self.clock(), pending=True)
-            except TRANSIENT_ERRORS as exc:
-                log.warning("monitor publisher: %s, retrying in 1s", type(exc).__name__)
-                self.wake.set()
-                share_due = time.monotonic() + 1.0
-                continue
-            took = time.monotonic() - started
-            PUBLICATION.observe(took)
-            share_due = started + took / self.PUBLISH_SHARE
-            replay_due = started + self.REPLAY_INTERVAL_S if not self.settled.is_set() else 0.0
+        """The indicator-topic publisher (publication/loop.py): after committed folds, publish every pending cell."""
+        await self.publication.run(pool)

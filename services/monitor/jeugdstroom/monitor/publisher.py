@@ -12,18 +12,16 @@ different partitions publish in commit order and the last record of a key always
 batches. The current rows are computed per indicator × period with :func:`rows.cells` inside
 :func:`repository.shared_reads`, so the three periods of a stock or count series share one read of month sums.
 
-A fold records the cells its deltas may have changed (:func:`affected`, one range per indicator × period) with
-:func:`defer` in ``monitor.publish_pending``, in its own transaction; :func:`publish_work` with ``pending`` takes
-every pending record (deleting it) and publishes the rows of those cells, together with any ``work`` passed
-directly. When and how often that runs is the processor's business (processor.py).
+A fold records the cells its deltas may have changed (publication/pending.py); :func:`publish_work` with ``pending``
+takes every pending record (deleting it) and publishes the rows of those cells, together with any ``work`` passed
+directly. When and how often that runs is the publishing loop's business (publication/loop.py).
 """
 
 from __future__ import annotations
 
 import hashlib
 import zlib
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -34,27 +32,30 @@ from jeugdstroom.common.db import Conn
 from jeugdstroom.common.kafka import INDICATOR_CE_TYPE, INDICATORS, Headers, cloudevent_headers
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.monitor import disclosure
-from jeugdstroom.monitor.catalogue import CATALOGUE, SERIES, USERS, Indicator
-from jeugdstroom.monitor.fold import Dims, Key
-from jeugdstroom.monitor.periods import next_start, start_of
+from jeugdstroom.monitor.catalogue import CATALOGUE, Indicator
+from jeugdstroom.monitor.publication.pending import TOPIC_PERIODS, Affected, affected, defer, merge, take_pending
 from jeugdstroom.monitor.repository import Scope, shared_reads
 from jeugdstroom.monitor.rows import Row, cells, empty_row, public, shown, to_row
 
-TOPIC_PERIODS = ("month", "half_year", "year")
+#: The pending cells live in publication/pending.py; re-exported here for the rebuild, the benchmarks and the tests.
+__all__ = [
+    "CHUNK",
+    "PRODUCER",
+    "PUBLICATION_LOCK",
+    "TOPIC_PERIODS",
+    "Affected",
+    "affected",
+    "defer",
+    "merge",
+    "publish_work",
+    "take_pending",
+    "topic_key",
+]
+
 PRODUCER = "monitor"
 _LOCK = zlib.crc32(b"monitor:indicator-topic")
 #: Held by a publication (transaction-level): the rebuild's swap takes it to read monitor.published exactly.
 PUBLICATION_LOCK = _LOCK
-
-
-@dataclass
-class Affected:
-    """The cells of one indicator × period a batch may have changed: periods from ``lo`` to ``hi``
-    (exclusive; None = up to as_of, for stocks) with dimension values in ``values`` (a superset)."""
-
-    lo: date
-    hi: date | None
-    values: dict[str, set[str]] = field(default_factory=dict)
 
 
 def topic_key(indicator: str, period: str, start: str, dims: Mapping[str, str]) -> str:
@@ -71,79 +72,6 @@ def _cell_keys(ind: Indicator) -> Callable[[str, str, tuple[str, ...]], str]:
         return f"{ind.id}|{period}|{start}|" + ";".join([n + values[i] for n, i in names])
 
     return key
-
-
-def affected(deltas: Iterable[Key], as_of: date) -> dict[tuple[str, str], Affected]:
-    """The cells a batch's deltas may have changed, per indicator × topic period: from the period of the earliest
-    delta day (to the period after the latest one; for stocks, up to as_of) with the dimension values of the
-    deltas. Deltas after ``as_of`` do not count yet."""
-    spans: dict[str, tuple[list[date], set[Dims]]] = {}  # series → ([first day, last day], dims)
-    for key in deltas:
-        day = key.day
-        if day > as_of:
-            continue  # does not count yet
-        span = spans.get(key.series)
-        if span is None:
-            spans[key.series] = ([day, day], {key.dims})
-            continue
-        days, dims = span
-        if day < days[0]:
-            days[0] = day
-        elif day > days[1]:
-            days[1] = day
-        dims.add(key.dims)
-    out: dict[tuple[str, str], Affected] = {}
-    for series, ((first, last), dims) in spans.items():
-        # a value on every later day (a member span: in every period it meets, up to its end or as_of)
-        stock = SERIES[series].kind in ("stock", "waiting") or SERIES[series].members
-        seen = [dict(d) for d in dims]
-        for ind in USERS.get(series, ()):
-            values = {d: {v[d] for v in seen} for d in ind.dimensions}
-            for period in TOPIC_PERIODS:
-                hi = None if stock else next_start(start_of(last, period), period)
-                merge(out, (ind.id, period), Affected(start_of(first, period), hi, values))
-    return out
-
-
-def merge(into: dict[tuple[str, str], Affected], key: tuple[str, str], other: Affected) -> None:
-    """Add ``other``'s cells to ``into[key]``."""
-    a = into.get(key)
-    if a is None:
-        into[key] = Affected(other.lo, other.hi, {d: set(v) for d, v in other.values.items()})
-        return
-    a.lo = min(a.lo, other.lo)
-    a.hi = None if a.hi is None or other.hi is None else max(a.hi, other.hi)
-    for d, values in other.values.items():
-        a.values.setdefault(d, set()).update(values)
-
-
-async def defer(conn: Conn, work: Mapping[tuple[str, str], Affected]) -> None:
-    """Record affected cells for a later publication (inside the fold's transaction)."""
-    if not work:
-        return
-    items = sorted(work.items())
-    await conn.execute(
-        """INSERT INTO monitor.publish_pending (indicator, period, lo, hi, dims, traceparent)
-           SELECT *, $6::text FROM unnest($1::text[], $2::text[], $3::date[], $4::date[], $5::jsonb[])""",
-        [k[0] for k, _ in items],
-        [k[1] for k, _ in items],
-        [a.lo for _, a in items],
-        [a.hi for _, a in items],
-        [{d: sorted(v) for d, v in a.values.items()} for _, a in items],
-        tracing.traceparent(),  # the fold's (NULL while tracing is off)
-    )
-
-
-async def _take_pending(conn: Conn, work: dict[tuple[str, str], Affected]) -> set[str]:
-    """Merge every deferred cell into ``work`` and delete the records (under the publication lock); returns the
-    traceparents of the folds that recorded them."""
-    rows = await conn.fetch("DELETE FROM monitor.publish_pending RETURNING indicator, period, lo, hi, dims, traceparent")
-    parents = {r["traceparent"] for r in rows if r["traceparent"] is not None}
-    for r in rows:
-        if r["indicator"] in CATALOGUE:
-            values = {d: set(v) for d, v in r["dims"].items()}
-            merge(work, (r["indicator"], r["period"]), Affected(r["lo"], r["hi"], values))
-    return parents
 
 
 def _headers(key: str, value: bytes, written: str) -> Headers:
@@ -167,7 +95,7 @@ async def publish_work(
     if not work and not pending:
         return 0
     await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK)
-    parents = await _take_pending(conn, work) if pending else set()
+    parents = await take_pending(conn, work) if pending else set()
     # traced as monitor.publish, linked to the folds of its cells; the indicator records carry its context
     links = tracing.links_of({tracing.TRACEPARENT: p} for p in parents)
     with tracing.span("monitor.publish", tracing.SpanKind.PRODUCER, links), shared_reads():
@@ -196,6 +124,20 @@ async def _publish(conn: Conn, settings: Settings, work: dict[tuple[str, str], A
     return written
 
 
+async def _last_published(conn: Conn, items: list[tuple[tuple[str, str], Affected]]) -> dict[int, list[Any]]:
+    """The rows last published for the cells of ``items``, by the work item's number (1-based, in order)."""
+    published: dict[int, list[Any]] = {}
+    for r in await conn.fetch(
+        _PUBLISHED,
+        [k[0] for k, _ in items],
+        [k[1] for k, _ in items],
+        [a.lo for _, a in items],
+        [a.hi for _, a in items],
+    ):
+        published.setdefault(r["n"], []).append(r)
+    return published
+
+
 async def _publish_chunk(
     conn: Conn, settings: Settings, items: list[tuple[tuple[str, str], Affected]], as_of: date
 ) -> int:
@@ -207,15 +149,7 @@ async def _publish_chunk(
     out: list[outbox.OutRow] = []
     upserts: list[tuple[str, str, str, date, str, str]] = []  # (dims and row as JSON text: cheaper to send)
     deletes: list[str] = []
-    published: dict[int, list[Any]] = {}
-    for r in await conn.fetch(
-        _PUBLISHED,
-        [k[0] for k, _ in items],
-        [k[1] for k, _ in items],
-        [a.lo for _, a in items],
-        [a.hi for _, a in items],
-    ):
-        published.setdefault(r["n"], []).append(r)
+    published = await _last_published(conn, items)
     for n, ((ind_id, period), a) in enumerate(items, 1):
         ind = CATALOGUE[ind_id]
         scope = Scope(period, ind.dimensions, as_of, a.values, a.lo, a.hi)

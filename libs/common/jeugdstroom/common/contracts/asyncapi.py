@@ -241,31 +241,48 @@ def _channels(tops: dict[str, dict[str, Any]]) -> list[_Channel]:
         TypeAdapter(Pseudonym).json_schema(),
         "The child's pseudonym (UTF-8): all records about one child are in one partition, in order",
     )
-    ce_headers = _cloudevent_header_schema
     channels = [
-        _Channel(
-            "inbox",
-            INBOX,
-            "Inbox: events from institutions that speak Kafka",
-            "The same JSON events as `POST /v1/events` (child by BSN), one per record, authenticated by the"
-            " `authorization` header. intake validates, pseudonymises and publishes each valid event to its typed"
-            " topic; anything else goes to the dead-letter topic with the reason (a redacted copy, never the BSN)."
-            " Only jeugdstroom's intake reads this topic; grant senders write access only.",
-            [
-                _Message(
-                    "SubmittedEvent",
-                    "An event as an institution submits it",
-                    "aanmelding, beschikking, plaatsing, separatie, jeugdreclassering or correctie; child identified by BSN",
-                    tops["SubmittedEvent"],
-                    _inbox_header_schema(),
-                    _key(
-                        TypeAdapter(SenderCode).json_schema(),
-                        "Ignored by intake (it re-keys by pseudonym); use the sender code. Never a BSN.",
-                    ),
-                )
-            ],
-        )
+        _inbox_channel(tops),
+        *_typed_channels(tops, pseudonym_key),
+        *_registry_channels(tops, pseudonym_key),
+        _indicators_channel(),
+        _deadletter_channel(tops),
     ]
+    described = {c.short for c in channels}
+    missing = [t for t in ALL_TOPICS if t not in described]
+    if missing:
+        raise RuntimeError(f"topics without an AsyncAPI channel: {missing}")
+    return channels
+
+
+def _inbox_channel(tops: dict[str, dict[str, Any]]) -> _Channel:
+    return _Channel(
+        "inbox",
+        INBOX,
+        "Inbox: events from institutions that speak Kafka",
+        "The same JSON events as `POST /v1/events` (child by BSN), one per record, authenticated by the"
+        " `authorization` header. intake validates, pseudonymises and publishes each valid event to its typed"
+        " topic; anything else goes to the dead-letter topic with the reason (a redacted copy, never the BSN)."
+        " Only jeugdstroom's intake reads this topic; grant senders write access only.",
+        [
+            _Message(
+                "SubmittedEvent",
+                "An event as an institution submits it",
+                "aanmelding, beschikking, plaatsing, separatie, jeugdreclassering or correctie; child identified by BSN",
+                tops["SubmittedEvent"],
+                _inbox_header_schema(),
+                _key(
+                    TypeAdapter(SenderCode).json_schema(),
+                    "Ignored by intake (it re-keys by pseudonym); use the sender code. Never a BSN.",
+                ),
+            )
+        ],
+    )
+
+
+def _typed_channels(tops: dict[str, dict[str, Any]], pseudonym_key: dict[str, Any]) -> list[_Channel]:
+    ce_headers = _cloudevent_header_schema
+    channels = []
     for t in TYPED_TOPICS:
         channels.append(
             _Channel(
@@ -287,102 +304,108 @@ def _channels(tops: dict[str, dict[str, Any]]) -> list[_Channel]:
                 ],
             )
         )
-    change_prefix = _ce_type("registry.change.")
-    channels += [
-        _Channel(
-            "registryChanges",
-            REGISTRY_CHANGES,
-            "Registry changes",
-            "Every change of a registry entity (episode or derived fact) as its version before and after the"
-            " change. Additive consumers subtract what `before` contributed and add what `after` contributes, so"
-            " corrections undo exactly and arrival order between entities does not matter. The `entity` union is"
-            " open: skip entity kinds you do not know.",
-            [
-                _Message(
-                    "RegistryChange",
-                    "A registry entity changed",
-                    "before/after versions of one entity, discriminated by `entity`",
-                    tops["RegistryChange"],
-                    ce_headers({"pattern": "^" + re.escape(change_prefix) + "[a-z0-9_]+$"}),
-                    pseudonym_key,
-                )
-            ],
-        ),
-        _Channel(
-            "registryEntities",
-            REGISTRY_ENTITIES,
-            "Registry entities (compacted)",
-            "The latest version of every registry entity, written with each change in the same registry"
-            " transaction: the record's value is the version as a registry change from nothing (`before` null,"
-            " `after` the version, `change_id` the change that produced it), so folding every record from the"
-            " beginning (keeping the last per key) gives the registry's current state. A null value (tombstone;"
-            " `ce_id` still names the change) means the entity no longer exists. Compacted: a new subscriber"
-            " bootstraps from it, then follows `registry.changes`. `jeugdstroom republish entities` seeds it with"
-            " every entity (no-op changes, before = after, on `registry.changes` carry the same ids).",
-            [
-                _Message(
-                    "RegistryEntity",
-                    "The latest version of one registry entity",
-                    "A RegistryChange with before null; null value: the entity no longer exists",
-                    {"oneOf": [tops["RegistryChange"], {"type": "null", "description": "Tombstone"}]},
-                    ce_headers({"pattern": "^" + re.escape(_ce_type("registry.entity.")) + "[a-z0-9_]+$"}),
-                    {
-                        "type": "string",
-                        "description": "One entity: `<entity>|<pseudonym>|<instelling>|<entity id>` (UTF-8), the"
-                        " same key for every version of the entity",
-                    },
-                )
-            ],
-        ),
-        _Channel(
-            "indicators",
-            INDICATORS,
-            "Indicator values (compacted)",
-            "The current public row of every indicator cell (month, half-year and year periods), published by the"
-            " monitor whenever a cell's public value changes. Compacted: the latest record per key is the current"
-            " value, so a new subscriber rebuilds the whole table by reading from the beginning and keeping the"
-            " last value per key. A cell that no longer has a value is published with its empty value (value 0, or"
-            " n/denominator 0); treat a null value (tombstone) as removal, the compacted-topic convention. Cells"
-            " computed from fewer children than the suppression threshold have value null and suppressed true.",
-            [
-                _Message(
-                    "IndicatorValue",
-                    "The current public row of one indicator cell",
-                    "A row of docs/indicators.md plus indicator, version, unit and as_of",
-                    _INDICATOR_ROW,
-                    _cloudevent_header_schema({"const": _ce_type(INDICATOR_CE_TYPE)}),
-                    {
-                        "type": "string",
-                        "description": "One cell: `<indicator>|<period>|<start>|<dim>=<value>;…` (dimensions sorted"
-                        " by name), UTF-8. The same cell always has the same key.",
-                    },
-                )
-            ],
-        ),
-        _Channel(
-            "deadletter",
-            DEADLETTER,
-            "Dead letters",
-            "Records a consumer could not process (unparseable, unknown schema version, contract violation,"
-            " unauthorized inbox record), with the reason, the origin and the original bytes, deduplicated by"
-            " origin. For operators; never holds a BSN (inbox dead letters carry a redacted copy and no key).",
-            [
-                _Message(
-                    "DeadLetter",
-                    "A record a consumer gave up on",
-                    "reason, origin (topic/partition/offset) and original bytes (base64)",
-                    tops["DeadLetter"],
-                    _deadletter_header_schema(),
-                    {"type": "string", "description": "The original record's key; absent for inbox dead letters"},
-                )
-            ],
-        ),
-    ]
-    described = {c.short for c in channels}
-    missing = [t for t in ALL_TOPICS if t not in described]
-    if missing:
-        raise RuntimeError(f"topics without an AsyncAPI channel: {missing}")
     return channels
+
+
+def _registry_channels(tops: dict[str, dict[str, Any]], pseudonym_key: dict[str, Any]) -> list[_Channel]:
+    ce_headers = _cloudevent_header_schema
+    change_prefix = _ce_type("registry.change.")
+    return [
+    _Channel(
+        "registryChanges",
+        REGISTRY_CHANGES,
+        "Registry changes",
+        "Every change of a registry entity (episode or derived fact) as its version before and after the"
+        " change. Additive consumers subtract what `before` contributed and add what `after` contributes, so"
+        " corrections undo exactly and arrival order between entities does not matter. The `entity` union is"
+        " open: skip entity kinds you do not know.",
+        [
+            _Message(
+                "RegistryChange",
+                "A registry entity changed",
+                "before/after versions of one entity, discriminated by `entity`",
+                tops["RegistryChange"],
+                ce_headers({"pattern": "^" + re.escape(change_prefix) + "[a-z0-9_]+$"}),
+                pseudonym_key,
+            )
+        ],
+    ),
+    _Channel(
+        "registryEntities",
+        REGISTRY_ENTITIES,
+        "Registry entities (compacted)",
+        "The latest version of every registry entity, written with each change in the same registry"
+        " transaction: the record's value is the version as a registry change from nothing (`before` null,"
+        " `after` the version, `change_id` the change that produced it), so folding every record from the"
+        " beginning (keeping the last per key) gives the registry's current state. A null value (tombstone;"
+        " `ce_id` still names the change) means the entity no longer exists. Compacted: a new subscriber"
+        " bootstraps from it, then follows `registry.changes`. `jeugdstroom republish entities` seeds it with"
+        " every entity (no-op changes, before = after, on `registry.changes` carry the same ids).",
+        [
+            _Message(
+                "RegistryEntity",
+                "The latest version of one registry entity",
+                "A RegistryChange with before null; null value: the entity no longer exists",
+                {"oneOf": [tops["RegistryChange"], {"type": "null", "description": "Tombstone"}]},
+                ce_headers({"pattern": "^" + re.escape(_ce_type("registry.entity.")) + "[a-z0-9_]+$"}),
+                {
+                    "type": "string",
+                    "description": "One entity: `<entity>|<pseudonym>|<instelling>|<entity id>` (UTF-8), the"
+                    " same key for every version of the entity",
+                },
+            )
+        ],
+    ),
+    ]
+
+
+def _indicators_channel() -> _Channel:
+    return _Channel(
+        "indicators",
+        INDICATORS,
+        "Indicator values (compacted)",
+        "The current public row of every indicator cell (month, half-year and year periods), published by the"
+        " monitor whenever a cell's public value changes. Compacted: the latest record per key is the current"
+        " value, so a new subscriber rebuilds the whole table by reading from the beginning and keeping the"
+        " last value per key. A cell that no longer has a value is published with its empty value (value 0, or"
+        " n/denominator 0); treat a null value (tombstone) as removal, the compacted-topic convention. Cells"
+        " computed from fewer children than the suppression threshold have value null and suppressed true.",
+        [
+            _Message(
+                "IndicatorValue",
+                "The current public row of one indicator cell",
+                "A row of docs/indicators.md plus indicator, version, unit and as_of",
+                _INDICATOR_ROW,
+                _cloudevent_header_schema({"const": _ce_type(INDICATOR_CE_TYPE)}),
+                {
+                    "type": "string",
+                    "description": "One cell: `<indicator>|<period>|<start>|<dim>=<value>;…` (dimensions sorted"
+                    " by name), UTF-8. The same cell always has the same key.",
+                },
+            )
+        ],
+    )
+
+
+def _deadletter_channel(tops: dict[str, dict[str, Any]]) -> _Channel:
+    return _Channel(
+        "deadletter",
+        DEADLETTER,
+        "Dead letters",
+        "Records a consumer could not process (unparseable, unknown schema version, contract violation,"
+        " unauthorized inbox record), with the reason, the origin and the original bytes, deduplicated by"
+        " origin. For operators; never holds a BSN (inbox dead letters carry a redacted copy and no key).",
+        [
+            _Message(
+                "DeadLetter",
+                "A record a consumer gave up on",
+                "reason, origin (topic/partition/offset) and original bytes (base64)",
+                tops["DeadLetter"],
+                _deadletter_header_schema(),
+                {"type": "string", "description": "The original record's key; absent for inbox dead letters"},
+            )
+        ],
+    )
 
 
 def _channel_object(c: _Channel, prefix: str, partitions: int) -> dict[str, Any]:

@@ -8,7 +8,7 @@ row). A conflict (an id accepted before with other content) rolls the whole mess
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -65,6 +65,32 @@ def _refused(exc: IjwRejected, label: str) -> Response:
                             errors=_errors(exc.problems))
 
 
+def _responses(limit: int) -> dict[int | str, dict[str, Any]]:
+    return {
+        200: {"description": "Nothing new: every event was accepted before (a resend), or none was derived",
+              "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IjwAnswer"}}}},
+        202: {"description": "The message was taken: its events and skipped records",
+              "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IjwAnswer"}}}},
+        401: {"description": "Missing or invalid token"},
+        403: {"description": "The message's Afzender is not the token's sender"},
+        409: {"description": "An event of this message was accepted before with different content"},
+        413: {"description": f"Message larger than {limit} bytes"},
+        415: {"description": "Content type other than application/xml or text/xml"},
+        422: {"description": "Not iJw 3.2, malformed or hostile XML, structure violation, unmapped product"},
+    }
+
+
+def _conflicted(events: Sequence[Any], results: list[dict[str, Any]], label: str) -> Response:
+    """The 409 answer naming the elements whose events were accepted before with different content."""
+    conflicts = [Problem(d.element, f"event {r['id']} was accepted before with different content (a record "
+                                    "that is current is corrected by deleting it first: iJw TR074, IV008)")
+                 for d, r in zip(events, results, strict=True)
+                 if r["status"] == "conflict"]
+    MESSAGES.labels(label, "conflict").inc()
+    return problems.problem(409, "an event of this message was accepted before with different content",
+                            kind="conflict", errors=_errors(conflicts))
+
+
 def register(app: FastAPI, settings: Settings, current_sender: Callable[..., Awaitable[Sender]],
              pool: Callable[[], Any], mapping: ProductMapping | None = None, max_bytes: int | None = None) -> None:
     """Add ``POST /v1/ijw`` to the intake ``app``; ``pool`` gives the running app's connection pool."""
@@ -85,18 +111,7 @@ def register(app: FastAPI, settings: Settings, current_sender: Callable[..., Awa
         openapi_extra={"requestBody": {"required": True, "content": {t: {"schema": {"type": "string"}}
                                                                      for t in XML_TYPES}}},
         response_model=None,
-        responses={
-            200: {"description": "Nothing new: every event was accepted before (a resend), or none was derived",
-                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IjwAnswer"}}}},
-            202: {"description": "The message was taken: its events and skipped records",
-                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IjwAnswer"}}}},
-            401: {"description": "Missing or invalid token"},
-            403: {"description": "The message's Afzender is not the token's sender"},
-            409: {"description": "An event of this message was accepted before with different content"},
-            413: {"description": f"Message larger than {limit} bytes"},
-            415: {"description": "Content type other than application/xml or text/xml"},
-            422: {"description": "Not iJw 3.2, malformed or hostile XML, structure violation, unmapped product"},
-        },
+        responses=_responses(limit),
     )
     async def submit_ijw(request: Request, sender: Sender = Depends(current_sender)) -> Response:  # noqa: B008
         label = "unknown"
@@ -119,13 +134,7 @@ def register(app: FastAPI, settings: Settings, current_sender: Callable[..., Awa
         except IjwRejected as exc:
             return _refused(exc, exc.kind or label)
         except _Conflict as conflict:
-            conflicts = [Problem(d.element, f"event {r['id']} was accepted before with different content (a record "
-                                            "that is current is corrected by deleting it first: iJw TR074, IV008)")
-                         for d, r in zip(conversion.events, conflict.results, strict=True)
-                         if r["status"] == "conflict"]
-            MESSAGES.labels(label, "conflict").inc()
-            return problems.problem(409, "an event of this message was accepted before with different content",
-                                    kind="conflict", errors=_errors(conflicts))
+            return _conflicted(conversion.events, conflict.results, label)
         out = [{"element": d.element, **r} for d, r in zip(conversion.events, results, strict=True)]
         fresh = any(r["status"] == "accepted" for r in results)
         MESSAGES.labels(label, "accepted" if fresh else "duplicate" if results else "no_events").inc()

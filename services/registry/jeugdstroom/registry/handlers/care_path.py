@@ -81,6 +81,22 @@ class ChildDiff:
         return not (self.changes or self.opened or self.resolved or self.child_changed)
 
 
+def _projected(facts: list[Fact], found: list[Finding]) -> dict[str, list[tuple[Episode, str | None]]]:
+    """Each event-sourced entity by its own projection (``entities.ENTITIES``), with the aanmelding it names; the
+    projections' findings are added to ``found``."""
+    groups: dict[tuple[str, str], list[Fact]] = defaultdict(list)
+    for f in facts:
+        groups[(f.type, f.key)].append(f)
+    projected: dict[str, list[tuple[Episode, str | None]]] = {name: [] for name in entities.EVENT_ENTITIES}
+    for (kind, _), group in sorted(groups.items()):
+        spec = entities.ENTITIES[kind]
+        assert spec.project is not None, kind
+        ep, fs = spec.project(group)
+        projected[kind].append((ep, spec.names_aanmelding(group) if spec.names_aanmelding else None))
+        found += fs
+    return projected
+
+
 def project(
     pseudonym: str,
     originals: Mapping[str, Fact],
@@ -97,19 +113,8 @@ def project(
     facts = [
         f for f in correctie.effective(originals, corrections).values() if f is not None and f.pseudonym == pseudonym
     ]
-    groups: dict[tuple[str, str], list[Fact]] = defaultdict(list)
-    for f in facts:
-        groups[(f.type, f.key)].append(f)
-
     found: list[Finding] = correctie.findings(pseudonym, originals, corrections)
-    # each event-sourced entity by its own projection (``entities.ENTITIES``), with the aanmelding it names
-    projected: dict[str, list[tuple[Episode, str | None]]] = {name: [] for name in entities.EVENT_ENTITIES}
-    for (kind, _), group in sorted(groups.items()):
-        spec = entities.ENTITIES[kind]
-        assert spec.project is not None, kind
-        ep, fs = spec.project(group)
-        projected[kind].append((ep, spec.names_aanmelding(group) if spec.names_aanmelding else None))
-        found += fs
+    projected = _projected(facts, found)
     aanm = [ep for ep, _ in projected["aanmelding"] if isinstance(ep, AanmeldingEpisode)]
     besch = [derived.Linked(ep, a) for ep, a in projected["beschikking"] if isinstance(ep, BeschikkingEpisode)]
     plaats_linked = [derived.Linked(ep, a) for ep, a in projected["plaatsing"] if isinstance(ep, PlaatsingEpisode)]

@@ -1,0 +1,81 @@
+"""The publishing loop: after committed folds, publish every pending cell (paced, see
+:attr:`PublicationLoop.PUBLISH_SHARE`); transient faults are retried, pending records stay until a publication
+commits. The consumer side (:class:`jeugdstroom.monitor.processor.MonitorProcessor`) sets :attr:`~PublicationLoop.wake`
+after each committed fold and :attr:`~PublicationLoop.settled` while its batches reach the end of their partitions."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import date
+
+import asyncpg
+from prometheus_client import Histogram
+
+from jeugdstroom.common.db import TRANSIENT_ERRORS
+from jeugdstroom.common.settings import Settings
+from jeugdstroom.monitor import publisher
+
+log = logging.getLogger(__name__)
+
+PUBLICATION = Histogram(
+    "jeugdstroom_monitor_publication_seconds",
+    "Seconds per indicator-topic publication (recomputing the pending cells, outbox rows for changed ones)",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
+)
+
+
+class PublicationLoop:
+    """When the monitor publishes: woken by committed folds, paced, retried on transient faults."""
+
+    #: The publisher spends at most PUBLISH_SHARE of its time publishing: after a publication that took t
+    #: seconds, the next starts no earlier than t ÷ PUBLISH_SHARE after it. While the consumer replays a backlog
+    #: (the fetched high watermark shows more records behind its batch), publications are also at least
+    #: REPLAY_INTERVAL_S apart: each one recomputes most of the table then (a stock delta changes every period
+    #: from its day to today), and a subscriber of the compacted topic needs no intermediate versions of a replay.
+    #: A batch that reaches the end of its partitions ends the replay spacing at once.
+    PUBLISH_SHARE = 0.25
+    REPLAY_INTERVAL_S = 10.0
+    #: Without a fold, the publisher still looks for pending cells this often (``jeugdstroom rebuild monitor`` queues
+    #: every cell in its swap's transaction, outside the fold).
+    PENDING_POLL_S = 5.0
+
+    def __init__(self, settings: Settings, clock: Callable[[], date]) -> None:
+        self.settings = settings
+        self.clock = clock
+        #: Set while the last committed batch reached the end of its partitions (cleared while replaying a backlog).
+        self.settled = asyncio.Event()
+        self.settled.set()
+        #: Set when committed folds may have left pending cells.
+        self.wake = asyncio.Event()
+
+    async def run(self, pool: asyncpg.Pool) -> None:
+        """Publish pending cells forever. Publishes once at (re)start: a previous process (or run of this task) may
+        have left pending cells."""
+        self.wake.set()
+        share_due = replay_due = 0.0
+        while True:
+            with contextlib.suppress(TimeoutError):  # cells a rebuild's swap left pending: published within a poll
+                await asyncio.wait_for(self.wake.wait(), self.PENDING_POLL_S)
+            if (delay := share_due - time.monotonic()) > 0:
+                await asyncio.sleep(delay)
+            if (delay := replay_due - time.monotonic()) > 0:
+                with contextlib.suppress(TimeoutError):  # a batch at the end of the backlog ends the spacing
+                    await asyncio.wait_for(self.settled.wait(), delay)
+            self.wake.clear()
+            started = time.monotonic()
+            try:
+                async with pool.acquire() as conn, conn.transaction():
+                    await publisher.publish_work(conn, self.settings, {}, self.clock(), pending=True)
+            except TRANSIENT_ERRORS as exc:
+                log.warning("monitor publisher: %s, retrying in 1s", type(exc).__name__)
+                self.wake.set()
+                share_due = time.monotonic() + 1.0
+                continue
+            took = time.monotonic() - started
+            PUBLICATION.observe(took)
+            share_due = started + took / self.PUBLISH_SHARE
+            replay_due = started + self.REPLAY_INTERVAL_S if not self.settled.is_set() else 0.0

@@ -1,0 +1,101 @@
+"""Pending cells: the cells a fold's deltas may have changed (:func:`affected`, one range per indicator ×
+period), recorded with :func:`defer` in ``monitor.publish_pending`` inside the fold's transaction and taken (deleted)
+by the next publication with :func:`take_pending`, under the publication lock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from jeugdstroom.common import tracing
+from jeugdstroom.common.db import Conn
+from jeugdstroom.monitor.catalogue import CATALOGUE, SERIES, USERS
+from jeugdstroom.monitor.fold import Dims, Key
+from jeugdstroom.monitor.periods import next_start, start_of
+
+#: Periods on the indicator topic (day rows would multiply the topic without adding information).
+TOPIC_PERIODS = ("month", "half_year", "year")
+
+
+@dataclass
+class Affected:
+    """The cells of one indicator × period a batch may have changed: periods from ``lo`` to ``hi``
+    (exclusive; None = up to as_of, for stocks) with dimension values in ``values`` (a superset)."""
+
+    lo: date
+    hi: date | None
+    values: dict[str, set[str]] = field(default_factory=dict)
+
+
+def affected(deltas: Iterable[Key], as_of: date) -> dict[tuple[str, str], Affected]:
+    """The cells a batch's deltas may have changed, per indicator × topic period: from the period of the earliest
+    delta day (to the period after the latest one; for stocks, up to as_of) with the dimension values of the
+    deltas. Deltas after ``as_of`` do not count yet."""
+    spans: dict[str, tuple[list[date], set[Dims]]] = {}  # series → ([first day, last day], dims)
+    for key in deltas:
+        day = key.day
+        if day > as_of:
+            continue  # does not count yet
+        span = spans.get(key.series)
+        if span is None:
+            spans[key.series] = ([day, day], {key.dims})
+            continue
+        days, dims = span
+        if day < days[0]:
+            days[0] = day
+        elif day > days[1]:
+            days[1] = day
+        dims.add(key.dims)
+    out: dict[tuple[str, str], Affected] = {}
+    for series, ((first, last), dims) in spans.items():
+        # a value on every later day (a member span: in every period it meets, up to its end or as_of)
+        stock = SERIES[series].kind in ("stock", "waiting") or SERIES[series].members
+        seen = [dict(d) for d in dims]
+        for ind in USERS.get(series, ()):
+            values = {d: {v[d] for v in seen} for d in ind.dimensions}
+            for period in TOPIC_PERIODS:
+                hi = None if stock else next_start(start_of(last, period), period)
+                merge(out, (ind.id, period), Affected(start_of(first, period), hi, values))
+    return out
+
+
+def merge(into: dict[tuple[str, str], Affected], key: tuple[str, str], other: Affected) -> None:
+    """Add ``other``'s cells to ``into[key]``."""
+    a = into.get(key)
+    if a is None:
+        into[key] = Affected(other.lo, other.hi, {d: set(v) for d, v in other.values.items()})
+        return
+    a.lo = min(a.lo, other.lo)
+    a.hi = None if a.hi is None or other.hi is None else max(a.hi, other.hi)
+    for d, values in other.values.items():
+        a.values.setdefault(d, set()).update(values)
+
+
+async def defer(conn: Conn, work: Mapping[tuple[str, str], Affected]) -> None:
+    """Record affected cells for a later publication (inside the fold's transaction)."""
+    if not work:
+        return
+    items = sorted(work.items())
+    await conn.execute(
+        """INSERT INTO monitor.publish_pending (indicator, period, lo, hi, dims, traceparent)
+           SELECT *, $6::text FROM unnest($1::text[], $2::text[], $3::date[], $4::date[], $5::jsonb[])""",
+        [k[0] for k, _ in items],
+        [k[1] for k, _ in items],
+        [a.lo for _, a in items],
+        [a.hi for _, a in items],
+        [{d: sorted(v) for d, v in a.values.items()} for _, a in items],
+        tracing.traceparent(),  # the fold's (NULL while tracing is off)
+    )
+
+
+async def take_pending(conn: Conn, work: dict[tuple[str, str], Affected]) -> set[str]:
+    """Merge every deferred cell into ``work`` and delete the records (under the publication lock); returns the
+    traceparents of the folds that recorded them."""
+    rows = await conn.fetch("DELETE FROM monitor.publish_pending RETURNING indicator, period, lo, hi, dims, traceparent")
+    parents = {r["traceparent"] for r in rows if r["traceparent"] is not None}
+    for r in rows:
+        if r["indicator"] in CATALOGUE:
+            values = {d: set(v) for d, v in r["dims"].items()}
+            merge(work, (r["indicator"], r["period"]), Affected(r["lo"], r["hi"], values))
+    return parents
