@@ -108,7 +108,7 @@ NATIVE: list[dict[str, Any]] = [
         "2026-01-12T00:00:00+01:00",
         "12345678",
         _A,
-        {"aanmelding_id": "ijw:12345678:A-001", "verwijzer": "wijkteam", "zorgvorm": "pleegzorg"},
+        {"aanmelding_id": "ijw:12345678:A-001", "verwijzer": "wijkteam", "zorgvorm": "pleegzorg", "aanbieder": "12345678"},
     ),
     _ev(
         "ijw:jw315:VOT-B1:2026-01-15:B-001",
@@ -116,7 +116,7 @@ NATIVE: list[dict[str, Any]] = [
         "2026-01-15T00:00:00+01:00",
         "12345678",
         _B,
-        {"aanmelding_id": "ijw:12345678:B-001", "verwijzer": "huisarts", "zorgvorm": "ambulant"},
+        {"aanmelding_id": "ijw:12345678:B-001", "verwijzer": "huisarts", "zorgvorm": "ambulant", "aanbieder": "12345678"},
     ),
     _ev(
         "ijw:jw315:VOT-B1:2026-01-15:B-002",
@@ -124,7 +124,7 @@ NATIVE: list[dict[str, Any]] = [
         "2026-01-15T00:00:00+01:00",
         "12345678",
         _B,
-        {"aanmelding_id": "ijw:12345678:B-002", "verwijzer": "huisarts", "zorgvorm": "gezinshuis"},
+        {"aanmelding_id": "ijw:12345678:B-002", "verwijzer": "huisarts", "zorgvorm": "gezinshuis", "aanbieder": "12345678"},
     ),
     _ev(
         "ijw:jw315:VOT-C1:2026-02-27:C-001",
@@ -132,7 +132,7 @@ NATIVE: list[dict[str, Any]] = [
         "2026-02-27T00:00:00+01:00",
         "23456789",
         _C,
-        {"aanmelding_id": "ijw:23456789:C-001", "verwijzer": "rechter_raad", "zorgvorm": "gesloten"},
+        {"aanmelding_id": "ijw:23456789:C-001", "verwijzer": "rechter_raad", "zorgvorm": "gesloten", "aanbieder": "23456789"},
     ),
     _ev(
         "ijw:jw301:TW-A1:2026-01-20:9000001",

@@ -67,6 +67,7 @@ async def test_0001_separatie_facts_survive_the_care_path_migration(infra: Infra
             "vorm": "separeerruimte",
             "start": "2026-05-01T10:00:00+02:00",
             "end": "2026-05-01T11:30:00+02:00",
+            "geslacht": "onbekend",  # no event of the child gives one
             "vervolg": False,  # derived: no earlier episode of the child less than 24 hours before (Argus)
         }
     finally:

@@ -53,6 +53,7 @@ def add_dashboard_routes(app: FastAPI, settings: Settings) -> None:
         "/dashboard/boundaries.json",
         tags=["dashboard"],
         summary="Area boundaries of JEUGDSTROOM_GEOJSON_FILE for the map (404 when none are configured)",
+        responses={404: {"description": "No boundaries configured (JEUGDSTROOM_GEOJSON_FILE unset)"}},
     )
     async def dashboard_boundaries() -> dict[str, Any]:
         if shapes is None:
