@@ -60,8 +60,11 @@ class Family:
     published: dict[CellKey, Interval] = field(default_factory=dict)
 
 
-def relations(fam: Family, lo: date, hi: date) -> list[tuple[CellKey, list[CellKey]]]:
-    """(parent, children) for every relation between the family's cells, over the dimension values seen."""
+def relations(
+    fam: Family, lo: date, hi: date, periods: tuple[str, ...] = PERIODS
+) -> list[tuple[CellKey, list[CellKey]]]:
+    """(parent, children) for every relation between the family's cells, over the dimension values seen, in the
+    tables of ``periods`` (a period relates to the next shorter one only where that one is among them)."""
     values: dict[str, set[str]] = defaultdict(set)
     for gb, _, _, vals in fam.truth:
         for d, v in zip(gb, vals, strict=True):
@@ -87,7 +90,7 @@ def relations(fam: Family, lo: date, hi: date) -> list[tuple[CellKey, list[CellK
             finer_of[gb, d] = groups
     out: list[tuple[CellKey, list[CellKey]]] = []
     for gb in subsets(fam.dims):
-        for period in PERIODS:
+        for period in periods:
             for start in starts(period, lo, hi):
                 for vals in combos[gb]:
                     parent: CellKey = (gb, period, start, vals)
@@ -96,9 +99,9 @@ def relations(fam: Family, lo: date, hi: date) -> list[tuple[CellKey, list[CellK
                             continue
                         finer = tuple(x for x in fam.dims if x in gb or x == d)
                         out.append((parent, [(finer, period, start, fv) for fv in finer_of[gb, d][vals]]))
-                    if period == "day":
+                    sub = {"day": "", "month": "day", "half_year": "month", "year": "half_year"}[period]
+                    if sub not in periods:
                         continue
-                    sub = {"month": "day", "half_year": "month", "year": "half_year"}[period]
                     kids_t = [(gb, sub, s, vals) for s in starts(sub, start, _next(start, period))]
                     if fam.additive_in_time:
                         out.append((parent, kids_t))
