@@ -15,7 +15,6 @@ import asyncpg
 from tests.support import ServiceProcess
 
 from bench.infra import ProcStats, tree_cpu
-from bench.tools import py_spy
 from jeugdstroom.common.embedded import free_port
 from jeugdstroom.common.settings import Settings
 
@@ -105,7 +104,7 @@ async def profiled(pids: Mapping[str, int], out_dir: Path | None) -> AsyncIterat
         spies.append(
             subprocess.Popen(
                 [
-                    str(py_spy()),
+                    ".venv/bin/py-spy",
                     "record",
                     "-p",
                     str(pid),
