@@ -114,7 +114,7 @@ def events_of(stream: Stream, kind: str) -> dict[str, dict[str, Any]]:
 
 def small(kind: str, row: dict[str, Any], threshold: int) -> bool:
     """The suppression rule of docs/indicators.md, stated independently of the monitor's code."""
-    if kind == "duration":
+    if kind in ("duration", "waiting"):  # a waiting row's value is days waited; its n counts the children
         return int(row["n"]) < threshold
     if kind == "ratio":
         return int(row["denominator"]) < threshold
