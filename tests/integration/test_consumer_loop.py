@@ -202,3 +202,56 @@ async def test_two_consumers_in_one_group_split_partitions_and_count_once(
         await produce(settings, events(500, 200) + events(0, 50))
         await wait_until(lambda: _eq(stored(pool), 750), 60, what="750 consumed by the group")
     assert await total(pool) == 700
+
+
+async def test_a_database_outage_after_a_failed_batch_skips_no_record(settings: Settings, pool: asyncpg.Pool) -> None:
+    """A batch fails with an error that does not look transient (as a connection the server dropped mid-operation
+    can), then the database stays away longer than the per-record attempts: retried alone, every record is applied
+    once and none is skipped or dead-lettered (the bug behind lost aanmeldingen after PostgreSQL restarts)."""
+
+    class Outage(Counting):
+        def __init__(self) -> None:
+            self.calls = 0
+
+        async def apply(self, conn: asyncpg.Connection, items: Sequence[Decoded[dict[str, int | str]]]) -> None:
+            self.calls += 1
+            if self.calls == 1:
+                raise RuntimeError("not transient-looking: the batch is retried record by record")
+            if self.calls <= 2 + 3 * StoredOffsetConsumer.RECORD_ATTEMPTS:  # the database is away for a while
+                raise ConnectionRefusedError("database away")
+            await super().apply(conn, items)
+
+    class Broken(Counting):
+        async def apply(self, conn: asyncpg.Connection, items: Sequence[Decoded[dict[str, int | str]]]) -> None:
+            raise RuntimeError("a bug, not an outage")
+
+    values = events(0, 30)
+    await produce(settings, values)
+    outage = Outage()
+    consumer: StoredOffsetConsumer[dict[str, int | str]] = StoredOffsetConsumer(
+        settings, pool, "test", [settings.topic(TOPIC)], outage, "test"
+    )
+    task = asyncio.create_task(consumer.run())
+    try:
+        await wait_until(lambda: _eq(stored(pool), 30), 60, what="all 30 records stored")
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert outage.calls > 2 + 3 * StoredOffsetConsumer.RECORD_ATTEMPTS
+    assert await total(pool) == 30
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE topic = $1", settings.topic(DEADLETTER)) == 0
+
+    # while the database answers, a record that keeps failing is still dead-lettered (not retried forever)
+    await produce(settings, events(100, 1))
+    broken: StoredOffsetConsumer[dict[str, int | str]] = StoredOffsetConsumer(
+        settings, pool, "test", [settings.topic(TOPIC)], Broken(), "test"
+    )
+    task = asyncio.create_task(broken.run())
+    try:
+        await wait_until(lambda: _eq(stored(pool), 31), 60, what="the failing record dead-lettered and stored")
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE topic = $1", settings.topic(DEADLETTER)) == 1

@@ -307,6 +307,12 @@ class StoredOffsetConsumer(Generic[T]):
     async def _one_by_one(
         self, records: Sequence[InRecord], good: Sequence[Decoded[T]], dead: Sequence[Decoded[outbox.OutRow]]
     ) -> None:
+        """Retry a failed batch's records alone. A record is never skipped: it is stored (applied or, after
+        RECORD_ATTEMPTS failures, dead-lettered) before the next one, or left to the partition's next owner when its
+        partition is revoked. Transient faults (the database or broker away) are retried with backoff without
+        counting as a failure; so is any error raised while the database does not answer (an outage can surface as
+        another exception type, e.g. a connection left in a broken protocol state)."""
+
         def at(r: InRecord) -> tuple[str, int, int]:
             return (r.topic, r.partition, r.offset)
 
@@ -314,19 +320,38 @@ class StoredOffsetConsumer(Generic[T]):
         deads = {at(d.record): d for d in dead}
         for r in records:
             g, dl = goods.get(at(r)), deads.get(at(r))
-            for attempt in range(1, self.RECORD_ATTEMPTS + 1):
+            failures = 0
+            delay = 0.05
+            while self._still_assigned([r]):
                 try:
                     await self.transact([r], [g] if g else [], [dl] if dl else [])
                     break
-                except TRANSIENT_ERRORS:
-                    await asyncio.sleep(0.1 * attempt)
+                except (Poison, DeadLetterStorm):
+                    raise
                 except Exception as exc:
-                    if attempt < self.RECORD_ATTEMPTS:
+                    if isinstance(exc, TRANSIENT_ERRORS) or not await self._database_answers():
+                        self.metrics.retries.inc()
+                        log.warning("%s: transient fault %s on %s/%s/%s, retrying in %.2fs", self.group,
+                                    type(exc).__name__, r.topic, r.partition, r.offset, delay)
+                        await asyncio.sleep(delay)
+                        delay = min(delay * 2, 5.0)
+                        continue
+                    failures += 1
+                    if failures < self.RECORD_ATTEMPTS:
                         continue
                     reason = f"processing failed {self.RECORD_ATTEMPTS} times: {type(exc).__name__}"
                     log.error("%s: dead-lettering %s/%s/%s: %s", self.group, r.topic, r.partition, r.offset, reason)
                     row = deadletter_row(self.settings, r, self.group, "processing_failed", reason)
-                    await self.transact([r], [], [Decoded(r, f"deadletter:{r.topic}/{r.partition}/{r.offset}", row)])
+                    g, dl = None, Decoded(r, f"deadletter:{r.topic}/{r.partition}/{r.offset}", row)
+
+    async def _database_answers(self) -> bool:
+        """Whether a connection of the pool runs a query now (false while the database is away)."""
+        try:
+            async with self.pool.acquire(timeout=5) as conn:
+                await conn.fetchval("SELECT 1")
+            return True
+        except Exception:
+            return False
 
     # -- partitions and offsets -----------------------------------------------------------------
     def _still_assigned(self, records: Sequence[InRecord]) -> list[InRecord]:

@@ -39,6 +39,9 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.SerializationError,
     asyncpg.DeadlockDetectedError,
     asyncpg.PostgresConnectionError,
+    # a connection the server dropped mid-operation can be left in a protocol state that refuses the next query
+    # ("cannot switch to state …; another operation is in progress"): the database went away, not a bug of ours
+    asyncpg.InternalClientError,
     TimeoutError,
 )
 
