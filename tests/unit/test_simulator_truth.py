@@ -610,3 +610,16 @@ def test_jeugdbescherming_counts_children_and_children_in_the_period() -> None:
     assert values(res, "verblijf_in_periode", "half_year", vorm="residentieel") == {"2026-01-01": 1}
     assert values(res, "verblijf_jeugdigen_in_periode", "half_year") == {"2026-01-01": 1}  # one child, two forms
     assert values(res, "verblijf_jeugdigen_in_periode", "month") == {"2026-01-01": 1, "2026-03-01": 1}
+
+
+def test_the_result_can_be_asked_twice() -> None:
+    """``result`` adds the open pleegzorg placements' continuering days to copies, not to the truth itself: a second
+    call (e.g. another ``as_of`` or period set) gives the same rows, not the open placements counted twice."""
+    t = Truth()
+    stays, leaves = Kid(1, birth="2008-03-15"), Kid(2, birth="2008-02-01")
+    t.add_child([(stays.plaatsing("a", "2020-01-01", vorm="pleegzorg_netwerk"), False)])  # open on its check day
+    t.add_child([(leaves.plaatsing("b", "2024-01-01", "2026-02-01", "meerderjarig", vorm="pleegzorg_bestand"), False)])
+    t.add_child([(Kid(999, gemeente="GM0944").aanmelding("late", AS_OF.isoformat(), verwijzer="anders"), False)])
+    first = t.result(AS_OF)
+    assert rows(first, "continuering_18", "year")  # the open placement is in it
+    assert t.result(AS_OF) == first

@@ -606,13 +606,17 @@ class Truth:
 
     def _counts_as_of(self) -> dict[tuple[str, Dims], Counter[date]]:
         """The counts, with the open pleegzorg placements still placed on their continuering check day."""
-        counts = dict(self.counts)
+        counts = dict(self.counts)  # the added days go into copies: the truth itself stays as it is (callable twice)
+        copied: set[tuple[str, Dims]] = set()
         wm = self.watermark()
         for check, dims in self.open_achttien:
             if wm is not None and wm > check:  # an open pleegzorg placement: still placed on the check day
                 bd18 = check - timedelta(days=self.continuering_days)
-                counts.setdefault(("continuering_18:den", dims), Counter())[bd18] += 1
-                counts.setdefault(("continuering_18:num", dims), Counter())[bd18] += 1
+                for key in (("continuering_18:den", dims), ("continuering_18:num", dims)):
+                    if key not in copied:
+                        counts[key] = Counter(counts.get(key, ()))
+                        copied.add(key)
+                    counts[key][bd18] += 1
         return counts
 
     def _indicator_rows(
