@@ -32,7 +32,8 @@ def removed(table: str) -> float:
 
 
 async def counts(conn: asyncpg.Connection) -> dict[str, int]:
-    tables = ["outbox", "processed_events", "intake.accepted_events", "registry.facts", "registry.corrections",
+    tables = ["outbox", "processed_events", "intake.accepted_events", *intake_retention.IJW_STATE, "registry.facts",
+              "registry.corrections",
               "registry.children", "registry.child_gemeenten", "registry.findings", "registry.separatie_episodes",
               "monitor.members"]
     out = {t: await conn.fetchval(f"SELECT count(*) FROM {t}") for t in tables}
@@ -60,6 +61,18 @@ async def one_step(conn: asyncpg.Connection, i: int, now: datetime) -> None:
     await conn.executemany(
         "INSERT INTO intake.accepted_events (sender, event_id, type, content_hash, accepted_at)"
         " VALUES ('12345678', $1, 'separatie', 'h', $2)", [(f"e{i}-{k}", now) for k in range(PER_STEP)])
+    for k in range(PER_STEP):  # the iJw adapter's state of the messages of these two weeks
+        await conn.execute(
+            "INSERT INTO intake.ijw_records (sender, record_key, event_id, active, versions, updated_at)"
+            " VALUES ('12345678', $1, $1, true, 1, $2)", f"jw305:{i}-{k}", now)
+        await conn.execute(
+            "INSERT INTO intake.ijw_deliveries (sender, message_key, record_key, status, record_hash, event_id, type,"
+            " occurred_at, data, updated_at) VALUES ('12345678', $1, 'r', '1', 'h', 'e', 'plaatsing', 'x', '{}', $2)",
+            f"m{i}-{k}", now)
+        await conn.execute("INSERT INTO intake.ijw_aanvragen (agb, referentie, aanmelding_id, updated_at)"
+                           " VALUES ('12345678', $1, 'a', $2)", f"r{i}-{k}", now)
+        await conn.execute("INSERT INTO intake.ijw_toewijzingen (gemeente, agb, nummer, decided_at, updated_at)"
+                           " VALUES ('0268', '12345678', $1, $2, $2)", f"t{i}-{k}", now)
     kids = [f"p{i}-{k}" for k in range(PER_STEP)] + ["active"]
     await conn.executemany(
         "INSERT INTO registry.children (pseudonym, birth_date, gemeente) VALUES ($1, '2012-01-01', 'GM0268')"
@@ -158,6 +171,8 @@ async def test_three_years_keep_every_table_bounded_and_distinct_counts_exact(in
             assert await conn.fetchval("SELECT min(sent_at) FROM outbox WHERE sent_at IS NOT NULL") >= end - timedelta(WINDOW)
             assert await conn.fetchval("SELECT min(processed_at) FROM processed_events") >= end - timedelta(WINDOW)
             assert await conn.fetchval("SELECT min(accepted_at) FROM intake.accepted_events") >= end - timedelta(FACTS)
+            for table in intake_retention.IJW_STATE:
+                assert await conn.fetchval(f"SELECT min(updated_at) FROM {table}") >= end - timedelta(FACTS), table
             oldest_fact = await conn.fetchval(
                 "SELECT min((event->>'accepted_at')::timestamptz) FROM registry.facts"
                 " WHERE pseudonym NOT IN ('active', 'corrected')")
@@ -179,8 +194,8 @@ async def test_three_years_keep_every_table_bounded_and_distinct_counts_exact(in
     # bounded: each event-level table's size in the third year is no larger than in the second (a plateau at
     # about window / step × rows per step), while the rows written keep growing
     steps_per_year = STEPS // 3
-    for table in ("outbox", "processed_events", "intake.accepted_events", "registry.facts", "registry.children",
-                  "registry.child_gemeenten", "registry.findings", "registry.separatie_episodes"):
+    for table in ("outbox", "processed_events", "intake.accepted_events", *intake_retention.IJW_STATE, "registry.facts",
+                  "registry.children", "registry.child_gemeenten", "registry.findings", "registry.separatie_episodes"):
         second = max(h[table] for h in history[steps_per_year : 2 * steps_per_year])
         third = max(h[table] for h in history[2 * steps_per_year :])
         assert third <= second, (table, second, third)

@@ -66,7 +66,7 @@ async def save(conn: Conn, msg: Message, conversion: Conversion) -> None:
             "INSERT INTO intake.ijw_records (sender, record_key, event_id, active, versions, einddatum)"
             " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sender, record_key) DO UPDATE SET"
             " event_id = excluded.event_id, active = excluded.active, versions = excluded.versions,"
-            " einddatum = excluded.einddatum", rows)
+            " einddatum = excluded.einddatum, updated_at = now()", rows)
     if conversion.deliveries:
         mkey = message_key(msg)
         await conn.executemany(
@@ -86,7 +86,7 @@ async def save(conn: Conn, msg: Message, conversion: Conversion) -> None:
             " referentie = coalesce(excluded.referentie, intake.ijw_toewijzingen.referentie),"
             " categorie = coalesce(excluded.categorie, intake.ijw_toewijzingen.categorie),"
             " code = CASE WHEN excluded.categorie IS NULL THEN intake.ijw_toewijzingen.code ELSE excluded.code END,"
-            " decided_at = excluded.decided_at"
+            " decided_at = excluded.decided_at, updated_at = now()"
             " WHERE excluded.decided_at >= intake.ijw_toewijzingen.decided_at",
             [(t.gemeente, t.agb, t.nummer, t.referentie, t.categorie, t.code, t.decided_at)
              for t in conversion.toegewezen])
