@@ -149,12 +149,12 @@ def test_intrekken_withdraws_and_vervangen_replaces_whatever_the_arrival_order()
     replace = corr("c1", ev, "2025-01-11T10:00:00+01:00", fixed)
     withdraw = corr("c2", ev, "2025-01-12T10:00:00+01:00")
     replaced = correctie.effective({original.uid: original}, [replace])[original.uid]
-    assert replaced is not None and replaced.data["zorgvorm"] == "pleegzorg"
+    assert replaced is not None and replaced.data.zorgvorm == "pleegzorg"
     # the latest correctie (by event time) decides, in whatever order they are given
     assert correctie.effective({original.uid: original}, [withdraw, replace])[original.uid] is None
     # a correctie that arrived before its target: the target is already replaced when it arrives
     early = correctie.effective({}, [replace])[original.uid]
-    assert early is not None and early.data["zorgvorm"] == "pleegzorg"
+    assert early is not None and early.data.zorgvorm == "pleegzorg"
 
 
 def test_a_correctie_of_an_unknown_event_is_a_finding_until_the_event_arrives() -> None:
@@ -593,7 +593,7 @@ def test_the_episode_gemeente_is_the_woonplaats_on_the_event_that_starts_it() ->
                 "beschikking",
                 "b-e2",
                 "2025-05-01T12:00:00+02:00",
-                {**b1.data, "status": "beeindigd", "end": "2025-05-01"},
+                {**b1.data.model_dump(mode="json", exclude_none=True), "status": "beeindigd", "end": "2025-05-01"},
                 sender=GEM,
                 gemeente="GM0209",
             )

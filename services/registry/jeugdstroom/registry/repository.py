@@ -19,7 +19,7 @@ from jeugdstroom.registry import entities
 from jeugdstroom.registry.entities import Episode, Table
 from jeugdstroom.registry.handlers.care_path import ChildDiff, ChildState, entity_key
 from jeugdstroom.registry.handlers.child import ChildRecord
-from jeugdstroom.registry.handlers.facts import Correction, Fact, Finding
+from jeugdstroom.registry.handlers.facts import AnyFact, Correction, Fact, Finding
 
 #: Entity name → its table (from the entity table, ``entities.ENTITIES``).
 TABLES: dict[str, Table] = entities.TABLES
@@ -112,7 +112,7 @@ async def add_corrections(conn: Conn, corrections: Sequence[tuple[str, dict[str,
     )
 
 
-async def load_inputs(conn: Conn, children: Sequence[str]) -> tuple[dict[str, Fact], list[Correction]]:
+async def load_inputs(conn: Conn, children: Sequence[str]) -> tuple[dict[str, AnyFact], list[Correction]]:
     """Every original event and correctie that may concern ``children``: their own events, every correctie of
     those or naming/moving-to these children, and the targets of those corrections."""
     rows = await conn.fetch(
