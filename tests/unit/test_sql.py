@@ -36,7 +36,7 @@ def test_an_unknown_name_fails_loudly() -> None:
 
 @pytest.mark.parametrize(
     ("package", "filename"),
-    [("jeugdstroom.intake", "queries.sql")],
+    [("jeugdstroom.intake", "queries.sql"), ("jeugdstroom.registry", "queries.sql"), ("jeugdstroom.monitor", "queries.sql")],
 )
 def test_every_repository_file_loads(package: str, filename: str) -> None:
     queries = load_queries(package, filename)
