@@ -47,7 +47,9 @@ DATA: Final[dict[str, type[BaseModel]]] = _data_contracts()
 
 def parse_data(kind: str, data: Mapping[str, Any]) -> FactData:
     """The ``data`` of a stored ``kind`` event as its contract. The stored JSON passed the contract at intake, so it
-    is read as JSON values are (ISO dates as dates: ``strict=False``) with the contract's rules still checked."""
+    is read as JSON values are (ISO dates as dates: ``strict=False``) with the contract's rules still checked.
+    Cost: about 3x the old dict-based read of a fact (4 → 14 us here under load; a hand-written reader that skips
+    validation saved only a quarter of that), small beside the projection of the child (~250 us per event)."""
     return cast(FactData, DATA[kind].model_validate(data, strict=False))
 
 
