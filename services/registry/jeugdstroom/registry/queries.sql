@@ -103,3 +103,25 @@ WHERE registry.child_gemeenten.gemeente <> EXCLUDED.gemeente;
 
 -- name: open_findings_by_kind
 SELECT kind, count(*) AS n FROM registry.findings WHERE resolved_at IS NULL GROUP BY kind;
+
+-- name: old_children
+-- Children with no fact or correctie accepted since the cutoff $1 (retention.py), at most $2, locked.
+SELECT c.pseudonym FROM registry.children c
+WHERE NOT EXISTS (SELECT 1 FROM registry.facts f WHERE f.pseudonym = c.pseudonym
+                  AND coalesce((f.event->>'accepted_at')::timestamptz, f.occurred_at) >= $1)
+  AND NOT EXISTS (SELECT 1 FROM registry.corrections k
+                  WHERE (k.pseudonym = c.pseudonym OR k.replacement_pseudonym = c.pseudonym)
+                  AND coalesce((k.event->>'accepted_at')::timestamptz, k.occurred_at) >= $1)
+LIMIT $2 FOR UPDATE SKIP LOCKED;
+
+-- name: child_tables
+-- Every registry table with a child (entities added by later migrations included), found in the catalogue.
+SELECT table_name FROM information_schema.columns
+WHERE table_schema = 'registry' AND column_name = 'pseudonym' AND table_name <> 'children'
+ORDER BY table_name;
+
+-- name: forget_children
+DELETE FROM registry.children WHERE pseudonym = ANY($1::text[]);
+
+-- name: all_children
+SELECT pseudonym FROM registry.children ORDER BY 1;
