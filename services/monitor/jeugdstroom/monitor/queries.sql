@@ -45,3 +45,64 @@ SELECT max(day) FROM monitor.counts WHERE day <= $1 AND value <> 0;
 
 -- name: first_day
 SELECT min(day) FROM monitor.counts WHERE day <= $1 AND value <> 0;
+
+-- name: record_activity
+-- Fold a batch's activity of one instelling into its row (the merge rule of completeness.merge).
+INSERT INTO monitor.instelling_activity AS a (instelling, first_at, last_at, first_day, last_day, active_days)
+VALUES ($1, $2, $3, $4, $5, cardinality($6::date[]))
+ON CONFLICT (instelling) DO UPDATE SET
+    first_at = LEAST(a.first_at, EXCLUDED.first_at), last_at = GREATEST(a.last_at, EXCLUDED.last_at),
+    first_day = LEAST(a.first_day, EXCLUDED.first_day), last_day = GREATEST(a.last_day, EXCLUDED.last_day),
+    active_days = a.active_days + (SELECT count(*) FROM unnest($6::date[]) AS d WHERE d > a.last_day);
+
+-- name: activities
+SELECT * FROM monitor.instelling_activity ORDER BY instelling;
+
+-- name: names
+SELECT instelling, naam FROM monitor.instelling_names;
+
+-- name: names_of
+SELECT instelling, naam FROM monitor.instelling_names WHERE instelling = ANY($1::text[]);
+
+-- name: set_name
+INSERT INTO monitor.instelling_names (instelling, naam) VALUES ($1, $2)
+ON CONFLICT (instelling) DO UPDATE SET naam = EXCLUDED.naam, updated_at = now();
+
+-- name: delete_population_year
+DELETE FROM monitor.population WHERE jaar = $1;
+
+-- name: population_imported
+INSERT INTO monitor.population_import (jaar, source, synthetic, imported_at) VALUES ($1, $2, $3, now())
+ON CONFLICT (jaar) DO UPDATE SET source = excluded.source, synthetic = excluded.synthetic, imported_at = now();
+
+-- name: population_stamp
+SELECT count(*) AS n, max(imported_at) AS at FROM monitor.population_import;
+
+-- name: population
+SELECT jaar, gemeente, leeftijdsklasse, geslacht, aantal FROM monitor.population;
+
+-- name: defer_pending
+INSERT INTO monitor.publish_pending (indicator, period, lo, hi, dims, traceparent)
+SELECT *, $6::text FROM unnest($1::text[], $2::text[], $3::date[], $4::date[], $5::jsonb[]);
+
+-- name: take_pending
+DELETE FROM monitor.publish_pending RETURNING indicator, period, lo, hi, dims, traceparent;
+
+-- name: publish_lock
+SELECT pg_advisory_xact_lock($1);
+
+-- name: published_rows
+-- The published rows of each work item (indicator, period, [lo, hi)); n numbers the work item, in order.
+SELECT w.n, p.key, p.start, p.dims, p.row
+FROM unnest($1::text[], $2::text[], $3::date[], $4::date[]) WITH ORDINALITY AS w(indicator, period, lo, hi, n)
+JOIN monitor.published p ON p.indicator = w.indicator AND p.period = w.period
+ AND p.start >= w.lo AND (w.hi IS NULL OR p.start < w.hi);
+
+-- name: save_published
+INSERT INTO monitor.published (key, indicator, period, start, dims, row)
+SELECT k, i, p, s, d::jsonb, r::jsonb
+FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::text[], $6::text[]) AS u(k, i, p, s, d, r)
+ON CONFLICT (key) DO UPDATE SET row = EXCLUDED.row;
+
+-- name: delete_published
+DELETE FROM monitor.published WHERE key = ANY($1::text[]);
