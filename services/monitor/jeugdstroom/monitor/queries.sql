@@ -106,3 +106,8 @@ ON CONFLICT (key) DO UPDATE SET row = EXCLUDED.row;
 
 -- name: delete_published
 DELETE FROM monitor.published WHERE key = ANY($1::text[]);
+
+-- name: add_member_salts
+-- A random salt for each year whose members are anonymised (retention.py), kept until the year is done.
+INSERT INTO monitor.member_salts (year, salt) SELECT y, gen_random_uuid()::text FROM unnest($1::int[]) y
+ON CONFLICT (year) DO NOTHING;
