@@ -167,10 +167,11 @@ def test_prepare_pseudonymises_through_intakes_own_check() -> None:
     msg = parse_message(_text("jw305_a.xml").encode())
     _, checked = prepare(msg, "12345678", KEY, MAPPING)
     (c,) = checked
-    assert c.doc is not None and c.result is None
-    assert c.doc["child"] == {"pseudonym": pseudonymise("938570833", KEY), "birth_date": "2009-05-14",
-                              "gemeente": "GM0268", "geslacht": "vrouw"}
-    assert "938570833" not in str(c.doc)
+    assert c.event is not None and c.result is None
+    assert c.event.child.model_dump(mode="json") == {
+        "pseudonym": pseudonymise("938570833", KEY), "birth_date": "2009-05-14", "gemeente": "GM0268",
+        "geslacht": "vrouw"}
+    assert b"938570833" not in c.event.model_dump_json().encode()
 
 
 def test_prepare_refuses_a_message_of_another_sender_with_403() -> None:
@@ -180,7 +181,7 @@ def test_prepare_refuses_a_message_of_another_sender_with_403() -> None:
     assert info.value.status == 403
     assert info.value.problems == [Problem("/Bericht/Header/Afzender", "does not match the token's sender")]
     gemeente = parse_message(_text("jw301_a.xml").encode())
-    assert prepare(gemeente, "GM0268", KEY, MAPPING)[1][0].doc is not None
+    assert prepare(gemeente, "GM0268", KEY, MAPPING)[1][0].event is not None
 
 
 def test_contract_rules_are_reported_at_the_record() -> None:

@@ -149,12 +149,12 @@ def test_intrekken_withdraws_and_vervangen_replaces_whatever_the_arrival_order()
     replace = corr("c1", ev, "2025-01-11T10:00:00+01:00", fixed)
     withdraw = corr("c2", ev, "2025-01-12T10:00:00+01:00")
     replaced = correctie.effective({original.uid: original}, [replace])[original.uid]
-    assert replaced is not None and replaced.data["zorgvorm"] == "pleegzorg"
+    assert replaced is not None and replaced.data.zorgvorm == "pleegzorg"
     # the latest correctie (by event time) decides, in whatever order they are given
     assert correctie.effective({original.uid: original}, [withdraw, replace])[original.uid] is None
     # a correctie that arrived before its target: the target is already replaced when it arrives
     early = correctie.effective({}, [replace])[original.uid]
-    assert early is not None and early.data["zorgvorm"] == "pleegzorg"
+    assert early is not None and early.data.zorgvorm == "pleegzorg"
 
 
 def test_a_correctie_of_an_unknown_event_is_a_finding_until_the_event_arrives() -> None:
@@ -593,7 +593,7 @@ def test_the_episode_gemeente_is_the_woonplaats_on_the_event_that_starts_it() ->
                 "beschikking",
                 "b-e2",
                 "2025-05-01T12:00:00+02:00",
-                {**b1.data, "status": "beeindigd", "end": "2025-05-01"},
+                {**b1.data.model_dump(mode="json", exclude_none=True), "status": "beeindigd", "end": "2025-05-01"},
                 sender=GEM,
                 gemeente="GM0209",
             )
@@ -741,3 +741,20 @@ def test_aanbieder_of_an_aanmelding_and_of_a_verblijf_segment() -> None:
     segments = [ep for (kind, _), ep in state.entities.items() if kind == "verblijf_segment"]
     assert segments and {s.aanbieder for s in segments} == {PROVIDER}  # type: ignore[union-attr]
     assert {s.instelling for s in segments} == {GEM}
+
+
+def test_a_fact_carries_its_event_types_data_contract_read_from_the_stored_json() -> None:
+    from jeugdstroom.common.contracts.codes import EVENT_TYPES
+    from jeugdstroom.common.contracts.events import PlaatsingData, SeparatieData
+    from jeugdstroom.registry.handlers.facts import DATA
+
+    assert set(DATA) == set(EVENT_TYPES) - {"correctie"}  # derived from the published event union
+    p = plaats("e1", "p1", "2025-01-01", end="2025-03-01")
+    assert isinstance(p.data, PlaatsingData) and p.data.start == date(2025, 1, 1) and p.data.end == date(2025, 3, 1)
+    assert p.entity_id == "p1"
+    s = fact(event("separatie", "e2", "2025-02-01T10:00:00+01:00",
+                   {"separatie_id": "s1", "vorm": "separeerruimte", "start": "2025-02-01T09:00:00+01:00"}))
+    assert isinstance(s.data, SeparatieData) and s.data.start.utcoffset() == timedelta(hours=1)
+    valid = event("plaatsing", "e3", "2025-01-01T10:00:00+01:00", p.data.model_dump(mode="json", exclude_none=True))
+    with pytest.raises(ValueError, match="end"):  # stored data that breaks a contract rule is not taken silently
+        fact({**valid, "data": {**valid["data"], "end": "2024-12-01"}})

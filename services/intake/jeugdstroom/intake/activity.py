@@ -15,6 +15,7 @@ from typing import Final
 from prometheus_client import Counter, Gauge
 
 from jeugdstroom.common.db import Conn
+from jeugdstroom.intake import repository as repo
 
 ACTIVITY_SECONDS: Final = 30.0
 LAST_EVENT = Gauge("jeugdstroom_intake_sender_last_event_timestamp_seconds",
@@ -42,12 +43,8 @@ class Activity:
         """Store the noted times and refresh the gauge of every registered sender."""
         seen, self.seen = self.seen, {}
         if seen:
-            await conn.execute(
-                """UPDATE intake.senders s SET last_event_at = GREATEST(s.last_event_at, u.at)
-                   FROM unnest($1::text[], $2::timestamptz[]) AS u(code, at) WHERE s.code = u.code""",
-                list(seen), list(seen.values()))
-        rows = await conn.fetch(
-            "SELECT code, COALESCE(last_event_at, created_at) AS at FROM intake.senders WHERE revoked_at IS NULL")
+            await repo.note_last_events(conn, seen)
+        rows = await repo.last_events(conn)
         LAST_EVENT.clear()
-        for r in rows:
-            LAST_EVENT.labels(r["code"]).set(r["at"].timestamp())
+        for code, at in rows:
+            LAST_EVENT.labels(code).set(at.timestamp())

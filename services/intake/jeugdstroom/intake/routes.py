@@ -19,7 +19,15 @@ from jeugdstroom.intake.examples import EXAMPLES
 from jeugdstroom.intake.ijw import route as ijw_route
 from jeugdstroom.intake.metrics import EVENTS, LATENCY, REJECTED
 from jeugdstroom.intake.ratelimit import SenderLimits, retry_after
-from jeugdstroom.intake.submission import Checked, accept_checked, check, summary
+from jeugdstroom.intake.submission import (
+    NOT_JSON,
+    Checked,
+    accept_checked,
+    check_parsed,
+    parse_body,
+    parse_json,
+    summary,
+)
 
 #: A JSON body larger than this per allowed event is refused (413) before it is read.
 MAX_EVENT_BYTES = 64 * 1024
@@ -68,7 +76,7 @@ class Submissions:
 
     async def commit(self, checked: list[Checked]) -> list[dict[str, Any]]:
         """Accept the checked items in one transaction (none when nothing is acceptable)."""
-        if all(c.doc is None for c in checked):
+        if all(c.event is None for c in checked):
             return [c.result for c in checked if c.result is not None]
         async with self.state["pool"].acquire(timeout=ACQUIRE_TIMEOUT) as conn, conn.transaction():
             return await accept_checked(conn, self.settings, checked)
@@ -79,21 +87,19 @@ class Submissions:
         if length.isdigit() and int(length) > limit * MAX_EVENT_BYTES:
             raise HTTPException(413, f"body larger than {limit * MAX_EVENT_BYTES} bytes (limit: {limit} events of "
                                      f"at most {MAX_EVENT_BYTES} bytes); use {NDJSON} for large uploads")
-        try:
-            body = orjson.loads(await request.body())
-        except orjson.JSONDecodeError:
+        parsed = parse_body(await request.body())
+        if parsed is None:
             EVENTS.labels("unknown", "rejected").inc()
             REJECTED.labels("unknown", "invalid_json").inc()
             return problems.problem(422, "the body is not valid JSON", kind="validation",
-                                    errors=[{"field": "(body)", "reason": "is not valid JSON"}])
-        single = not isinstance(body, list)
-        items = [body] if single else body
+                                    errors=[{"field": "(body)", "reason": NOT_JSON}])
+        single, items = parsed
         if len(items) > limit:
             raise HTTPException(413, f"batch of {len(items)} events is larger than the limit of {limit} events; "
                                      f"split it or use {NDJSON}")
         self.within_limit(sender, len(items))
         key = self.settings.pseudonym_key_bytes
-        results = await self.commit([check(item, sender.code, key) for item in items])
+        results = await self.commit([check_parsed(item, sender.code, key) for item in items])
         self.activity.note(sender.code, summary(results))
         if single:
             return _single_response(results[0])
@@ -168,9 +174,9 @@ def _checked_line(line: ndjson.Line, sender: Sender, key: bytes) -> Checked:
     """One NDJSON line checked against the contract (a rejection when the line is no JSON or too long)."""
     if line.error is not None:
         EVENTS.labels("unknown", "rejected").inc()
-        REJECTED.labels("unknown", "too_long" if "longer" in line.error else "invalid_json").inc()
+        REJECTED.labels("unknown", "too_long").inc()
         return Checked(None, {"status": "rejected", "errors": [{"field": "(line)", "reason": line.error}]})
-    return check(line.item, sender.code, key)
+    return check_parsed(parse_json(line.raw), sender.code, key)
 
 
 def _answer(description: str, schema: dict[str, Any]) -> dict[str, Any]:

@@ -23,6 +23,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from jeugdstroom.common.db import Conn
+from jeugdstroom.common.sql import load_queries
+
+#: The monitor's static statements (``queries.sql``, next to ``repository.py``).
+Q = load_queries("jeugdstroom.monitor", "queries.sql")
 
 TZ = ZoneInfo("Europe/Amsterdam")
 MIN_DAYS = 3
@@ -128,29 +132,23 @@ async def record(conn: Conn, items: Iterable[tuple[str, datetime]]) -> None:
         days = sorted({t.astimezone(TZ).date() for t in times})
         args.append((instelling, times[0], times[-1], days[0], days[-1], days))
     await conn.executemany(
-        "INSERT INTO monitor.instelling_activity AS a"
-        " (instelling, first_at, last_at, first_day, last_day, active_days)"
-        " VALUES ($1, $2, $3, $4, $5, cardinality($6::date[]))"
-        " ON CONFLICT (instelling) DO UPDATE SET"
-        " first_at = LEAST(a.first_at, EXCLUDED.first_at), last_at = GREATEST(a.last_at, EXCLUDED.last_at),"
-        " first_day = LEAST(a.first_day, EXCLUDED.first_day), last_day = GREATEST(a.last_day, EXCLUDED.last_day),"
-        " active_days = a.active_days + (SELECT count(*) FROM unnest($6::date[]) AS d WHERE d > a.last_day)",
+        Q.record_activity,
         args,
     )
 
 
 async def activities(conn: Conn) -> list[Activity]:
-    rows = await conn.fetch("SELECT * FROM monitor.instelling_activity ORDER BY instelling")
+    rows = await conn.fetch(Q.activities)
     return [Activity(**dict(r)) for r in rows]
 
 
 async def names(conn: Conn, codes: Iterable[str] | None = None) -> dict[str, str]:
     """instelling → name, as registered with ``jeugdstroom sender add --name`` (all, or those of ``codes``)."""
     if codes is None:
-        rows = await conn.fetch("SELECT instelling, naam FROM monitor.instelling_names")
+        rows = await conn.fetch(Q.names)
     else:
         rows = await conn.fetch(
-            "SELECT instelling, naam FROM monitor.instelling_names WHERE instelling = ANY($1::text[])", list(codes)
+            Q.names_of, list(codes)
         )
     return {r["instelling"]: r["naam"] for r in rows}
 
@@ -158,8 +156,7 @@ async def names(conn: Conn, codes: Iterable[str] | None = None) -> dict[str, str
 async def set_name(conn: Conn, instelling: str, naam: str) -> None:
     """Record an instelling's name (called by ``jeugdstroom sender add``)."""
     await conn.execute(
-        "INSERT INTO monitor.instelling_names (instelling, naam) VALUES ($1, $2)"
-        " ON CONFLICT (instelling) DO UPDATE SET naam = EXCLUDED.naam, updated_at = now()",
+        Q.set_name,
         instelling,
         naam,
     )

@@ -18,6 +18,10 @@ from pathlib import Path
 
 from jeugdstroom.common import geography
 from jeugdstroom.common.db import Conn
+from jeugdstroom.common.sql import load_queries
+
+#: The monitor's static statements (``queries.sql``, next to ``repository.py``).
+Q = load_queries("jeugdstroom.monitor", "queries.sql")
 
 #: The youth-care classes that have a population (23+ has none: the youth population is 0 to 23 years).
 CLASSES: dict[str, tuple[int, int]] = {"0-4": (0, 4), "4-12": (4, 12), "12-18": (12, 18), "18-23": (18, 23)}
@@ -233,7 +237,7 @@ async def replace(conn: Conn, parsed: Parsed, source: str, progress: Callable[[s
     async with conn.transaction():
         for year in parsed.years:
             mine = [r for r in records if r[0] == year]
-            await conn.execute("DELETE FROM monitor.population WHERE jaar = $1", year)
+            await conn.execute(Q.delete_population_year, year)
             await conn.copy_records_to_table(
                 "population",
                 schema_name="monitor",
@@ -241,9 +245,7 @@ async def replace(conn: Conn, parsed: Parsed, source: str, progress: Callable[[s
                 columns=["jaar", "gemeente", "leeftijdsklasse", "geslacht", "aantal"],
             )
             await conn.execute(
-                "INSERT INTO monitor.population_import (jaar, source, synthetic, imported_at)"
-                " VALUES ($1, $2, $3, now()) ON CONFLICT (jaar) DO UPDATE"
-                " SET source = excluded.source, synthetic = excluded.synthetic, imported_at = now()",
+                Q.population_imported,
                 year,
                 source,
                 parsed.synthetic,
@@ -306,12 +308,12 @@ _cache: dict[str, tuple[object, Population]] = {}
 
 async def load(conn: Conn) -> Population:
     """The stored population (read again only after an import changed it)."""
-    stamp = await conn.fetchrow("SELECT count(*) AS n, max(imported_at) AS at FROM monitor.population_import")
+    stamp = await conn.fetchrow(Q.population_stamp)
     version = (stamp["n"], stamp["at"]) if stamp is not None else None
     hit = _cache.get("population")
     if hit is not None and hit[0] == version:
         return hit[1]
-    rows = await conn.fetch("SELECT jaar, gemeente, leeftijdsklasse, geslacht, aantal FROM monitor.population")
+    rows = await conn.fetch(Q.population)
     pop = Population.of(((r["jaar"], r["gemeente"], r["leeftijdsklasse"], r["geslacht"]), r["aantal"]) for r in rows)
     _cache["population"] = (version, pop)
     return pop

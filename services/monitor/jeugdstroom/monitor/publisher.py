@@ -31,11 +31,15 @@ from jeugdstroom.common import outbox, tracing
 from jeugdstroom.common.db import Conn
 from jeugdstroom.common.kafka import INDICATOR_CE_TYPE, INDICATORS, Headers, cloudevent_headers
 from jeugdstroom.common.settings import Settings
+from jeugdstroom.common.sql import load_queries
 from jeugdstroom.monitor import disclosure
 from jeugdstroom.monitor.catalogue import CATALOGUE, Indicator
 from jeugdstroom.monitor.publication.pending import TOPIC_PERIODS, Affected, affected, defer, merge, take_pending
 from jeugdstroom.monitor.repository import Scope, shared_reads
 from jeugdstroom.monitor.rows import Row, cells, empty_row, public, shown, to_row
+
+#: The monitor's static statements (``queries.sql``, next to ``repository.py``).
+Q = load_queries("jeugdstroom.monitor", "queries.sql")
 
 #: The pending cells live in publication/pending.py; re-exported here for the rebuild, the benchmarks and the tests.
 __all__ = [
@@ -94,7 +98,7 @@ async def publish_work(
     value differs from the one last published; returns how many."""
     if not work and not pending:
         return 0
-    await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK)
+    await conn.execute(Q.publish_lock, _LOCK)
     parents = await take_pending(conn, work) if pending else set()
     # traced as monitor.publish, linked to the folds of its cells; the indicator records carry its context
     links = tracing.links_of({tracing.TRACEPARENT: p} for p in parents)
@@ -104,10 +108,7 @@ async def publish_work(
 
 #: What was last published for the cells of a publication: one read for every indicator × period of the work (n:
 #: the work item, in order).
-_PUBLISHED = """SELECT w.n, p.key, p.start, p.dims, p.row
-    FROM unnest($1::text[], $2::text[], $3::date[], $4::date[]) WITH ORDINALITY AS w(indicator, period, lo, hi, n)
-    JOIN monitor.published p ON p.indicator = w.indicator AND p.period = w.period
-     AND p.start >= w.lo AND (w.hi IS NULL OR p.start < w.hi)"""
+_PUBLISHED = Q.published_rows
 
 
 #: Indicator × period pairs computed, compared and written together: a publication after a replay covers most of
@@ -181,13 +182,10 @@ async def _publish_chunk(
             deletes.append(r["key"])
     if upserts:
         await conn.execute(
-            """INSERT INTO monitor.published (key, indicator, period, start, dims, row)
-               SELECT k, i, p, s, d::jsonb, r::jsonb
-               FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::text[], $6::text[]) AS u(k, i, p, s, d, r)
-               ON CONFLICT (key) DO UPDATE SET row = EXCLUDED.row""",
+            Q.save_published,
             *[list(col) for col in zip(*upserts, strict=True)],
         )
     if deletes:
-        await conn.execute("DELETE FROM monitor.published WHERE key = ANY($1::text[])", deletes)
+        await conn.execute(Q.delete_published, deletes)
     await outbox.write(conn, PRODUCER, out)
     return len(out)

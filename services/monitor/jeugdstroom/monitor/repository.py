@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 import orjson
 
 from jeugdstroom.common.db import Conn
+from jeugdstroom.common.sql import load_queries
 from jeugdstroom.monitor.fold import Dims, Key, dims_key, span_end
 from jeugdstroom.monitor.periods import PERIOD_SQL, last_day, next_start, start_of, starts
 
@@ -35,42 +36,10 @@ Cell = tuple[date, tuple[str, ...]]
 _NAME = re.compile(r"^[a-z_]+$")
 T = TypeVar("T")
 
-#: A batch's net deltas in one statement (one round trip): an upsert per table, each fed by ``unnest`` of one
-#: array per column. Dimensions travel as JSON text (cast to jsonb here): asyncpg encodes a text array in C, but
-#: calls the Python jsonb codec for every element of a jsonb array.
-_UPSERT = """
-WITH counts AS (
-    INSERT INTO monitor.counts (indicator, day, dims_key, dims, value)
-    SELECT i, d, k, j::jsonb, v FROM unnest($1::text[], $2::date[], $3::text[], $4::text[], $5::bigint[]) AS u(i, d, k, j, v)
-    ON CONFLICT (indicator, day, dims_key) DO UPDATE SET value = monitor.counts.value + EXCLUDED.value
-), stocks AS (
-    INSERT INTO monitor.stock_deltas (indicator, day, dims_key, dims, delta)
-    SELECT i, d, k, j::jsonb, v FROM unnest($6::text[], $7::date[], $8::text[], $9::text[], $10::bigint[]) AS u(i, d, k, j, v)
-    ON CONFLICT (indicator, day, dims_key) DO UPDATE SET delta = monitor.stock_deltas.delta + EXCLUDED.delta
-), stock_months AS (
-    INSERT INTO monitor.stock_month_deltas (indicator, month, dims_key, dims, delta)
-    SELECT i, d, k, j::jsonb, v
-    FROM unnest($11::text[], $12::date[], $13::text[], $14::text[], $15::bigint[]) AS u(i, d, k, j, v)
-    ON CONFLICT (indicator, month, dims_key) DO UPDATE SET delta = monitor.stock_month_deltas.delta + EXCLUDED.delta
-), members AS (
-    INSERT INTO monitor.members (indicator, day, dims_key, dims, n, pseudonym)
-    SELECT i, d, k, j::jsonb, v, p
-    FROM unnest($16::text[], $17::date[], $18::text[], $19::text[], $20::bigint[], $21::text[]) AS u(i, d, k, j, v, p)
-    ON CONFLICT (indicator, day, dims_key, pseudonym) DO UPDATE SET n = monitor.members.n + EXCLUDED.n
-), durations AS (
-    INSERT INTO monitor.durations (indicator, day, dims_key, dims, n, value)
-    SELECT i, d, k, j::jsonb, v, x
-    FROM unnest($22::text[], $23::date[], $24::text[], $25::text[], $26::bigint[], $27::bigint[]) AS u(i, d, k, j, v, x)
-    ON CONFLICT (indicator, day, dims_key, value) DO UPDATE SET n = monitor.durations.n + EXCLUDED.n
-), member_spans AS (
-    INSERT INTO monitor.member_spans (indicator, day, dims_key, dims, n, pseudonym, end_day)
-    SELECT i, d, k, j::jsonb, v, p, x
-    FROM unnest($28::text[], $29::date[], $30::text[], $31::text[], $32::bigint[], $33::text[], $34::bigint[])
-        AS u(i, d, k, j, v, p, x)
-    ON CONFLICT (indicator, day, dims_key, pseudonym, end_day)
-        DO UPDATE SET n = monitor.member_spans.n + EXCLUDED.n
-)
-SELECT 1"""
+#: The static statements (``queries.sql``); the roll-ups below are built from the scope at run time.
+Q = load_queries(__name__.rpartition(".")[0], "queries.sql")
+#: A batch's net deltas in one statement (``queries.sql``, ``apply_deltas``).
+_UPSERT = Q.apply_deltas
 
 
 #: Every aggregate table :func:`apply_deltas` writes (in schema ``monitor``): ``jeugdstroom rebuild monitor`` builds
@@ -506,13 +475,13 @@ def _running_totals(
 
 async def latest_day(conn: Conn, as_of: date) -> date | None:
     """The latest event day seen (items of count series), at most ``as_of``."""
-    day: date | None = await conn.fetchval("SELECT max(day) FROM monitor.counts WHERE day <= $1 AND value <> 0", as_of)
+    day: date | None = await conn.fetchval(Q.latest_day, as_of)
     return day
 
 
 async def first_day(conn: Conn, as_of: date) -> date | None:
     """The first event day seen (items of count series), at most ``as_of``: where the monitor's data begin."""
-    day: date | None = await conn.fetchval("SELECT min(day) FROM monitor.counts WHERE day <= $1 AND value <> 0", as_of)
+    day: date | None = await conn.fetchval(Q.first_day, as_of)
     return day
 
 

@@ -4,6 +4,9 @@ before the cutoff, replaced by tokens: ``anon:`` + md5(a random salt of that yea
 every indicator, so every distinct count of a period within that year (day, month, half-year, year: periods never
 cross a year boundary) stays exactly what it was; the salt is deleted once the year is done, after which a token
 links to no pseudonym. Aggregates (counts, stock deltas, durations) hold no pseudonym and stay as they are.
+
+SQL: the statements that test for the token marker are built here from :data:`ANON` (one definition of it); the
+others are in ``queries.sql``.
 """
 
 from __future__ import annotations
@@ -13,6 +16,10 @@ from datetime import date, datetime, timedelta
 from jeugdstroom.common import retention
 from jeugdstroom.common.db import Conn
 from jeugdstroom.common.settings import Settings
+from jeugdstroom.common.sql import load_queries
+
+#: The monitor's static statements (``queries.sql``, next to ``repository.py``).
+Q = load_queries("jeugdstroom.monitor", "queries.sql")
 
 ANON = "anon:"
 
@@ -28,11 +35,7 @@ async def anonymise_members(conn: Conn, cutoff: datetime, batch: int) -> int:
     )
     if rows:
         years = sorted({r["year"] for r in rows})
-        await conn.execute(
-            "INSERT INTO monitor.member_salts (year, salt) SELECT y, gen_random_uuid()::text FROM unnest($1::int[]) y"
-            " ON CONFLICT (year) DO NOTHING",
-            years,
-        )
+        await conn.execute(Q.add_member_salts, years)
         await conn.execute(
             f"""UPDATE monitor.members m SET pseudonym = '{ANON}' || md5(s.salt || m.pseudonym)
                 FROM monitor.member_salts s

@@ -39,7 +39,7 @@ from jeugdstroom.common.contracts.changes import (
 )
 from jeugdstroom.common.contracts.entities import ENTITY_ID_FIELDS
 from jeugdstroom.registry.handlers import aanmelding, beschikking, jeugdreclassering, plaatsing, separatie
-from jeugdstroom.registry.handlers.facts import Fact, Finding
+from jeugdstroom.registry.handlers.facts import AnyFact, Finding
 
 #: Every entity episode the registry stores (the ``before``/``after`` of the change contracts).
 Episode = (
@@ -76,9 +76,9 @@ class Entity:
     table: str  # PostgreSQL table
     columns: Columns  # typed columns besides pseudonym, instelling, id and the episode JSON
     #: the episode of one entity from its effective facts (event-sourced entities only)
-    project: Callable[[Sequence[Fact]], tuple[Any, list[Finding]]] | None = None
+    project: Callable[[Sequence[AnyFact]], tuple[Any, list[Finding]]] | None = None
     #: the aanmelding an entity's facts name, if the entity can name one
-    names_aanmelding: Callable[[Sequence[Fact]], str | None] | None = None
+    names_aanmelding: Callable[[Sequence[AnyFact]], str | None] | None = None
 
     @property
     def event_sourced(self) -> bool:

@@ -60,6 +60,24 @@ def decode_event(record: InRecord) -> tuple[str, AnyPublished]:
     return event_uid(event.sender, event.id), event
 
 
+def _causes(
+    items: Sequence[Decoded[AnyPublished]],
+    own: dict[str, set[str]],
+    related: Sequence[tuple[str, str]],
+    uid_of: dict[str, str],
+) -> dict[str, Decoded[AnyPublished]]:
+    """Per child: the batch's last item that concerns it (its own event, or an event about an event uid that
+    ``related`` links to the child), which the child's changes name as their cause."""
+    by_uid: dict[str, set[str]] = {}
+    for uid, p in related:
+        by_uid.setdefault(uid, set()).add(p)
+    cause: dict[str, Decoded[AnyPublished]] = {}
+    for d in items:
+        for p in own[d.event_id] | by_uid.get(uid_of[d.event_id], set()):
+            cause[p] = d
+    return cause
+
+
 class RegistryProcessor:
     def __init__(self, settings: Settings, group: str = GROUP) -> None:
         self.settings = settings
@@ -125,13 +143,7 @@ class RegistryProcessor:
         await repo.save(conn, diffs, encoded)
 
         # 5. changes: each caused by the last event of the batch that concerns the child
-        by_uid: dict[str, set[str]] = {}
-        for uid, p in related:
-            by_uid.setdefault(uid, set()).add(p)
-        cause: dict[str, Decoded[AnyPublished]] = {}
-        for d in items:
-            for p in own[d.event_id] | by_uid.get(uid_of[d.event_id], set()):
-                cause[p] = d
+        cause = _causes(items, own, related, uid_of)
         latest = max(items, key=lambda d: (d.item.occurred_at, d.event_id))
         topic = self.settings.topic(REGISTRY_CHANGES)
         of_cause: dict[str, tuple[bytes, str]] = {}  # per cause event: accepted_at as the contract's JSON, event time

@@ -3,6 +3,10 @@
 Concurrency: every batch first takes the watermark row lock (shared, or exclusive when it advances the
 watermark), then ``pg_advisory_xact_lock`` for every child and event it touches, in sorted order. Two instances
 can therefore never project the same child at the same time, whatever topic partitions they own.
+
+SQL: the static statements are in ``queries.sql`` (``Q.<name>``). Built here at run time, from identifiers: the
+per-entity statements (``_LOAD_ENTITIES``, ``_save_entities``: table and column names from ``entities.TABLES``) and
+the status filter of :func:`open_findings` (one of three fixed conditions, so each keeps its own plan).
 """
 
 from __future__ import annotations
@@ -15,11 +19,15 @@ from typing import Any
 import orjson
 
 from jeugdstroom.common.db import Conn
+from jeugdstroom.common.sql import load_queries
 from jeugdstroom.registry import entities
 from jeugdstroom.registry.entities import Episode, Table
 from jeugdstroom.registry.handlers.care_path import ChildDiff, ChildState, entity_key
 from jeugdstroom.registry.handlers.child import ChildRecord
-from jeugdstroom.registry.handlers.facts import Correction, Fact, Finding
+from jeugdstroom.registry.handlers.facts import AnyFact, Correction, Fact, Finding
+
+#: The static statements (``queries.sql``); the per-entity statements are built below from ``TABLES``.
+Q = load_queries(__name__.rpartition(".")[0], "queries.sql")
 
 #: Entity name → its table (from the entity table, ``entities.ENTITIES``).
 TABLES: dict[str, Table] = entities.TABLES
@@ -35,20 +43,20 @@ async def lock(conn: Conn, names: Iterable[str]) -> None:
     """Transaction-scoped advisory locks on ``names``, taken in sorted key order (deadlock-free among batches)."""
     keys = sorted({lock_key(n) for n in names})
     if keys:
-        await conn.execute("SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS u(k)", keys)
+        await conn.execute(Q.lock, keys)
 
 
 async def advance_watermark(conn: Conn, batch_max_day: date) -> date | None:
     """Raise the stored latest event day to ``batch_max_day`` and return it, holding the watermark row lock:
     exclusive when this batch advances it, shared otherwise (so that a batch projecting with the old watermark
     commits before another batch looks for the children the new watermark makes due)."""
-    current = await conn.fetchval("SELECT max_day FROM registry.watermark WHERE id = 1")
+    current = await conn.fetchval(Q.watermark)
     if current is None or batch_max_day > current:
         return await conn.fetchval(  # type: ignore[no-any-return]
-            "UPDATE registry.watermark SET max_day = GREATEST(max_day, $1) WHERE id = 1 RETURNING max_day",
+            Q.raise_watermark,
             batch_max_day,
         )
-    return await conn.fetchval("SELECT max_day FROM registry.watermark WHERE id = 1 FOR SHARE")  # type: ignore[no-any-return]
+    return await conn.fetchval(Q.watermark_for_share)  # type: ignore[no-any-return]
 
 
 async def due_children(conn: Conn, watermark: date | None) -> set[str]:
@@ -56,7 +64,7 @@ async def due_children(conn: Conn, watermark: date | None) -> set[str]:
     has passed."""
     if watermark is None:
         return set()
-    rows = await conn.fetch("SELECT pseudonym FROM registry.children WHERE pending_birthday < $1", watermark)
+    rows = await conn.fetch(Q.due_children, watermark)
     return {r["pseudonym"] for r in rows}
 
 
@@ -67,10 +75,7 @@ async def related_children(conn: Conn, uids: Sequence[str]) -> list[tuple[str, s
     if not uids:
         return []
     rows = await conn.fetch(
-        """SELECT event_uid AS uid, pseudonym FROM registry.facts WHERE event_uid = ANY($1::text[])
-           UNION SELECT target_uid, pseudonym FROM registry.corrections WHERE target_uid = ANY($1::text[])
-           UNION SELECT target_uid, replacement_pseudonym FROM registry.corrections
-                 WHERE target_uid = ANY($1::text[]) AND replacement_pseudonym IS NOT NULL""",
+        Q.related_children,
         list(uids),
     )
     return [(r["uid"], r["pseudonym"]) for r in rows]
@@ -82,10 +87,7 @@ async def add_facts(conn: Conn, facts: Sequence[tuple[str, Any]]) -> None:
     if not facts:
         return
     await conn.execute(
-        """INSERT INTO registry.facts (event_uid, pseudonym, type, occurred_at, event)
-           SELECT u, e->'child'->>'pseudonym', e->>'type', (e->>'occurred_at')::timestamptz, e
-           FROM ROWS FROM (unnest($1::text[]), jsonb_array_elements($2::text::jsonb)) AS x(u, e)
-           ON CONFLICT (event_uid) DO NOTHING""",
+        Q.add_facts,
         [u for u, _ in facts],
         json_array(e.__pydantic_serializer__.to_json(e, exclude_none=True) for _, e in facts),
     )
@@ -97,11 +99,7 @@ async def add_corrections(conn: Conn, corrections: Sequence[tuple[str, dict[str,
         return
     parsed = [Correction.from_json(u, e) for u, e in corrections]
     await conn.execute(
-        """INSERT INTO registry.corrections
-               (event_uid, pseudonym, target_uid, action, occurred_at, replacement_pseudonym, event)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[],
-                                $7::jsonb[])
-           ON CONFLICT (event_uid) DO NOTHING""",
+        Q.add_corrections,
         [c.uid for c in parsed],
         [c.pseudonym for c in parsed],
         [c.target_uid for c in parsed],
@@ -112,19 +110,15 @@ async def add_corrections(conn: Conn, corrections: Sequence[tuple[str, dict[str,
     )
 
 
-async def load_inputs(conn: Conn, children: Sequence[str]) -> tuple[dict[str, Fact], list[Correction]]:
+async def load_inputs(conn: Conn, children: Sequence[str]) -> tuple[dict[str, AnyFact], list[Correction]]:
     """Every original event and correctie that may concern ``children``: their own events, every correctie of
     those or naming/moving-to these children, and the targets of those corrections."""
     rows = await conn.fetch(
-        "SELECT event_uid, event FROM registry.facts WHERE pseudonym = ANY($1::text[])", list(children)
+        Q.facts_of_children, list(children)
     )
     originals = {r["event_uid"]: Fact.from_json(r["event_uid"], r["event"]) for r in rows}
     rows = await conn.fetch(
-        """SELECT event_uid, event FROM registry.corrections WHERE target_uid IN (
-               SELECT target_uid FROM unnest($1::text[]) AS k(p) JOIN registry.corrections c ON c.pseudonym = k.p
-               UNION SELECT target_uid FROM unnest($1::text[]) AS k(p)
-                     JOIN registry.corrections c ON c.replacement_pseudonym = k.p
-               UNION SELECT unnest($2::text[]))""",
+        Q.corrections_concerning,
         list(children),
         list(originals),
     )
@@ -132,7 +126,7 @@ async def load_inputs(conn: Conn, children: Sequence[str]) -> tuple[dict[str, Fa
     missing = sorted({c.target_uid for c in corrections} - originals.keys())
     if missing:
         rows = await conn.fetch(
-            "SELECT event_uid, event FROM registry.facts WHERE event_uid = ANY($1::text[])", missing
+            Q.facts_by_uid, missing
         )
         originals.update({r["event_uid"]: Fact.from_json(r["event_uid"], r["event"]) for r in rows})
     return originals, corrections
@@ -169,12 +163,7 @@ async def load_states(conn: Conn, children: Sequence[str]) -> dict[str, ChildSta
     kids = list(children)
     states = {p: ChildState(p) for p in kids}
     for r in await conn.fetch(
-        """SELECT c.pseudonym, c.birth_date, c.gemeente, c.pending_birthday, h.days, h.gemeenten
-           FROM registry.children c LEFT JOIN LATERAL (
-               SELECT array_agg(g.valid_from ORDER BY g.valid_from) AS days,
-                      array_agg(g.gemeente ORDER BY g.valid_from) AS gemeenten
-               FROM registry.child_gemeenten g WHERE g.pseudonym = c.pseudonym) h ON true
-           WHERE c.pseudonym = ANY($1::text[])""",
+        Q.children,
         kids,
     ):
         history = tuple(zip(r["days"], r["gemeenten"], strict=True)) if r["days"] is not None else ()
@@ -184,8 +173,7 @@ async def load_states(conn: Conn, children: Sequence[str]) -> dict[str, ChildSta
         ep = table.model.model_validate_json(ep_json)
         states[p].entities[entity_key(entity, ep)] = ep
     for r in await conn.fetch(
-        "SELECT pseudonym, kind, subject, instelling, reason FROM unnest($1::text[]) AS k(p)"
-        " JOIN registry.findings f ON f.pseudonym = k.p WHERE resolved_at IS NULL",
+        Q.open_findings_of_children,
         kids,
     ):
         states[r["pseudonym"]].findings[(r["kind"], r["subject"])] = Finding(
@@ -213,12 +201,7 @@ async def save(conn: Conn, diffs: Sequence[ChildDiff], encoded: EpisodeJson | No
     resolved = [(d.pseudonym, f) for d in diffs for f in d.resolved]
     if opened:
         await conn.execute(
-            """INSERT INTO registry.findings (pseudonym, kind, subject, instelling, reason)
-               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
-               ON CONFLICT (pseudonym, kind, subject) DO UPDATE
-               SET instelling = EXCLUDED.instelling, reason = EXCLUDED.reason, resolved_at = NULL,
-                   opened_at = CASE WHEN registry.findings.resolved_at IS NULL THEN registry.findings.opened_at
-                                    ELSE now() END""",
+            Q.open_findings,
             [p for p, _ in opened],
             [f.kind for _, f in opened],
             [f.subject for _, f in opened],
@@ -227,9 +210,7 @@ async def save(conn: Conn, diffs: Sequence[ChildDiff], encoded: EpisodeJson | No
         )
     if resolved:
         await conn.execute(
-            """UPDATE registry.findings t SET resolved_at = now()
-               FROM unnest($1::text[], $2::text[], $3::text[]) AS x(p, k, s)
-               WHERE t.pseudonym = x.p AND t.kind = x.k AND t.subject = x.s AND t.resolved_at IS NULL""",
+            Q.resolve_findings,
             [p for p, _ in resolved],
             [f.kind for _, f in resolved],
             [f.subject for _, f in resolved],
@@ -240,8 +221,7 @@ async def _save_children(conn: Conn, diffs: Sequence[ChildDiff]) -> None:
     gone = [d.pseudonym for d in diffs if d.child_after is None]
     if gone:
         await conn.execute(
-            """WITH h AS (DELETE FROM registry.child_gemeenten WHERE pseudonym = ANY($1::text[]))
-               DELETE FROM registry.children WHERE pseudonym = ANY($1::text[])""",
+            Q.delete_children,
             gone,
         )
     kept = [
@@ -252,21 +232,7 @@ async def _save_children(conn: Conn, diffs: Sequence[ChildDiff]) -> None:
     # One statement (the children as one JSON parameter): upsert each child, upsert its gemeente history and
     # delete the history rows it no longer has (the two touch disjoint rows). Unchanged rows are not rewritten.
     await conn.execute(
-        """WITH x AS (SELECT r->>0 AS p, (r->>1)::date AS b, r->>2 AS g, (r->>3)::date AS pb, r->4 AS h
-                      FROM jsonb_array_elements($1::text::jsonb) AS r),
-                hist AS (SELECT x.p, (e->>0)::date AS d, e->>1 AS g FROM x, jsonb_array_elements(x.h) AS e),
-                kids AS (INSERT INTO registry.children (pseudonym, birth_date, gemeente, pending_birthday)
-                         SELECT p, b, g, pb FROM x
-                         ON CONFLICT (pseudonym) DO UPDATE SET birth_date = EXCLUDED.birth_date,
-                             gemeente = EXCLUDED.gemeente, pending_birthday = EXCLUDED.pending_birthday
-                         WHERE (registry.children.birth_date, registry.children.gemeente,
-                                registry.children.pending_birthday)
-                               IS DISTINCT FROM (EXCLUDED.birth_date, EXCLUDED.gemeente, EXCLUDED.pending_birthday)),
-                old AS (DELETE FROM registry.child_gemeenten t USING x WHERE t.pseudonym = x.p
-                        AND NOT EXISTS (SELECT FROM hist WHERE hist.p = t.pseudonym AND hist.d = t.valid_from))
-           INSERT INTO registry.child_gemeenten (pseudonym, valid_from, gemeente) SELECT p, d, g FROM hist
-           ON CONFLICT (pseudonym, valid_from) DO UPDATE SET gemeente = EXCLUDED.gemeente
-           WHERE registry.child_gemeenten.gemeente <> EXCLUDED.gemeente""",
+        Q.save_children,
         orjson.dumps(kept).decode(),
     )
 
@@ -329,5 +295,5 @@ async def open_findings(
 
 
 async def open_findings_by_kind(conn: Conn) -> dict[str, int]:
-    rows = await conn.fetch("SELECT kind, count(*) AS n FROM registry.findings WHERE resolved_at IS NULL GROUP BY kind")
+    rows = await conn.fetch(Q.open_findings_by_kind)
     return {r["kind"]: int(r["n"]) for r in rows}

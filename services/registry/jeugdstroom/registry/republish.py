@@ -34,7 +34,7 @@ async def republish_entities(
     """Write every entity's entity-topic record and no-op change to the outbox; returns the number of entities.
     ``progress(children done, entities written)`` after each chunk."""
     async with pool.acquire() as conn:
-        children = [r["pseudonym"] for r in await conn.fetch("SELECT pseudonym FROM registry.children ORDER BY 1")]
+        children = [r["pseudonym"] for r in await conn.fetch(repo.Q.all_children)]
     topic = settings.topic(REGISTRY_CHANGES)
     now = datetime.now(UTC).isoformat()
     written = 0

@@ -6,6 +6,9 @@ What the monitor counted from those entities stays (the monitor never hears of t
 the compacted entity topic gets a tombstone per removed entity, so Kafka forgets the pseudonyms too.
 A late event about a forgotten child starts from nothing: its facts alone make the child's entities, and a correctie
 whose target fact was removed finds nothing to correct (docs/privacy.md).
+
+SQL: the static statements are in ``queries.sql``; the per-table deletes are built from the table names the
+catalogue lists (dynamic, here).
 """
 
 from __future__ import annotations
@@ -20,20 +23,13 @@ from jeugdstroom.common.db import Conn
 from jeugdstroom.common.kafka import REGISTRY_ENTITIES, cloudevent_headers
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.registry.entities import ENTITIES
+from jeugdstroom.registry.repository import Q
 
 #: Children whose every fact and correctie arrived before the cutoff (arrival: the event's accepted_at).
-_OLD_CHILDREN = """SELECT c.pseudonym FROM registry.children c
-    WHERE NOT EXISTS (SELECT 1 FROM registry.facts f WHERE f.pseudonym = c.pseudonym
-                      AND coalesce((f.event->>'accepted_at')::timestamptz, f.occurred_at) >= $1)
-      AND NOT EXISTS (SELECT 1 FROM registry.corrections k
-                      WHERE (k.pseudonym = c.pseudonym OR k.replacement_pseudonym = c.pseudonym)
-                      AND coalesce((k.event->>'accepted_at')::timestamptz, k.occurred_at) >= $1)
-    LIMIT $2 FOR UPDATE SKIP LOCKED"""
+_OLD_CHILDREN = Q.old_children
 
 #: Every registry table with a child (entities added by later migrations included), found in the catalogue.
-_CHILD_TABLES = """SELECT table_name FROM information_schema.columns
-    WHERE table_schema = 'registry' AND column_name = 'pseudonym' AND table_name <> 'children'
-    ORDER BY table_name"""
+_CHILD_TABLES = Q.child_tables
 
 
 #: Entity table → entity name: a removed entity gets a tombstone on the compacted entity topic.
@@ -71,7 +67,7 @@ def forgetting(settings: Settings, producer: str) -> retention.Step:
                     tombstones.append(outbox.OutRow(topic, key.encode(), None, headers))
             if n:
                 retention.REMOVED.labels(table).inc(n)
-        await conn.execute("DELETE FROM registry.children WHERE pseudonym = ANY($1::text[])", kids)
+        await conn.execute(Q.forget_children, kids)
         await outbox.write(conn, producer, tombstones)
         return len(kids)
 

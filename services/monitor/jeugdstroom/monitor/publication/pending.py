@@ -10,9 +10,13 @@ from datetime import date
 
 from jeugdstroom.common import tracing
 from jeugdstroom.common.db import Conn
+from jeugdstroom.common.sql import load_queries
 from jeugdstroom.monitor.catalogue import CATALOGUE, SERIES, USERS
 from jeugdstroom.monitor.fold import Dims, Key
 from jeugdstroom.monitor.periods import next_start, start_of
+
+#: The monitor's static statements (``queries.sql``, next to ``repository.py``).
+Q = load_queries("jeugdstroom.monitor", "queries.sql")
 
 #: Periods on the indicator topic (day rows would multiply the topic without adding information).
 TOPIC_PERIODS = ("month", "half_year", "year")
@@ -78,8 +82,7 @@ async def defer(conn: Conn, work: Mapping[tuple[str, str], Affected]) -> None:
         return
     items = sorted(work.items())
     await conn.execute(
-        """INSERT INTO monitor.publish_pending (indicator, period, lo, hi, dims, traceparent)
-           SELECT *, $6::text FROM unnest($1::text[], $2::text[], $3::date[], $4::date[], $5::jsonb[])""",
+        Q.defer_pending,
         [k[0] for k, _ in items],
         [k[1] for k, _ in items],
         [a.lo for _, a in items],
@@ -92,7 +95,7 @@ async def defer(conn: Conn, work: Mapping[tuple[str, str], Affected]) -> None:
 async def take_pending(conn: Conn, work: dict[tuple[str, str], Affected]) -> set[str]:
     """Merge every deferred cell into ``work`` and delete the records (under the publication lock); returns the
     traceparents of the folds that recorded them."""
-    rows = await conn.fetch("DELETE FROM monitor.publish_pending RETURNING indicator, period, lo, hi, dims, traceparent")
+    rows = await conn.fetch(Q.take_pending)
     parents = {r["traceparent"] for r in rows if r["traceparent"] is not None}
     for r in rows:
         if r["indicator"] in CATALOGUE:

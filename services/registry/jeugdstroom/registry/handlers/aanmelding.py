@@ -12,22 +12,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from jeugdstroom.common.contracts.changes import AanmeldingEpisode
-from jeugdstroom.registry.handlers.facts import ORDER, Fact, Finding, child_fields, latest, latest_with, local_day
+from jeugdstroom.common.contracts.events import AanmeldingData
+from jeugdstroom.registry.handlers.facts import ORDER, Fact, Finding, child_fields, latest, latest_value, local_day
 
 
-def project(facts: Sequence[Fact]) -> tuple[AanmeldingEpisode, list[Finding]]:
+def project(facts: Sequence[Fact[AanmeldingData]]) -> tuple[AanmeldingEpisode, list[Finding]]:
     last = latest(facts)
     first = min(facts, key=ORDER)
-    named = latest_with(facts, "aanbieder")
     episode = AanmeldingEpisode(
         **child_fields(facts, last),
         aanmelding_id=last.entity_id,
-        verwijzer=last.data["verwijzer"],
-        zorgvorm=last.data["zorgvorm"],
-        urgent=bool(last.data.get("urgent", False)),
+        verwijzer=last.data.verwijzer,
+        zorgvorm=last.data.zorgvorm,
+        urgent=last.data.urgent,
         day=local_day(first.occurred_at),
-        afgesloten_op=last.get_date("afgesloten_op") if last.data.get("status") == "afgesloten" else None,
-        reden_afsluiting=last.data.get("reden_afsluiting") if last.data.get("status") == "afgesloten" else None,
-        aanbieder=named.data["aanbieder"] if named is not None else None,
+        afgesloten_op=last.data.afgesloten_op if last.data.status == "afgesloten" else None,
+        reden_afsluiting=last.data.reden_afsluiting if last.data.status == "afgesloten" else None,
+        aanbieder=latest_value(facts, lambda d: d.aanbieder),
     )
     return episode, []

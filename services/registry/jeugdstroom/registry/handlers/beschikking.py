@@ -10,18 +10,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from jeugdstroom.common.contracts.changes import BeschikkingEpisode
-from jeugdstroom.registry.handlers.facts import Fact, Finding, child_fields, latest, latest_with
+from jeugdstroom.common.contracts.events import BeschikkingData
+from jeugdstroom.registry.handlers.facts import Fact, Finding, child_fields, latest, latest_value
 
 
-def project(facts: Sequence[Fact]) -> tuple[BeschikkingEpisode, list[Finding]]:
+def project(facts: Sequence[Fact[BeschikkingData]]) -> tuple[BeschikkingEpisode, list[Finding]]:
     last = latest(facts)
-    start = last.get_date("start")
-    assert start is not None  # required by the contract
-    with_end = latest_with(facts, "end")
-    end = with_end.get_date("end") if with_end else None
+    start = last.data.start
+    end = latest_value(facts, lambda d: d.end)
     subject = f"beschikking:{last.key}"
     found: list[Finding] = []
-    if all(f.data.get("status") == "beeindigd" for f in facts):
+    if all(f.data.status == "beeindigd" for f in facts):
         found.append(
             Finding(
                 "beschikking_einde_zonder_start",
@@ -40,19 +39,17 @@ def project(facts: Sequence[Fact]) -> tuple[BeschikkingEpisode, list[Finding]]:
             )
         )
         end = None
-    with_besluit = latest_with(facts, "besluitdatum")
     episode = BeschikkingEpisode(
         **child_fields(facts, last),
         beschikking_id=last.entity_id,
-        soort=last.data["soort"],
+        soort=last.data.soort,
         start=start,
         end=end,
-        besluitdatum=with_besluit.get_date("besluitdatum") if with_besluit else None,
+        besluitdatum=latest_value(facts, lambda d: d.besluitdatum),
     )
     return episode, found
 
 
-def aanmelding_id(facts: Sequence[Fact]) -> str | None:
+def aanmelding_id(facts: Sequence[Fact[BeschikkingData]]) -> str | None:
     """The aanmelding this beschikking names (latest fact that names one)."""
-    named = latest_with(facts, "aanmelding_id")
-    return str(named.data["aanmelding_id"]) if named else None
+    return latest_value(facts, lambda d: d.aanmelding_id)

@@ -21,7 +21,7 @@ from jeugdstroom.common.contracts.changes import (
 from jeugdstroom.registry import entities
 from jeugdstroom.registry.entities import ID_FIELDS, Episode
 from jeugdstroom.registry.handlers import child, correctie, derived
-from jeugdstroom.registry.handlers.facts import Correction, Fact, Finding, geslacht
+from jeugdstroom.registry.handlers.facts import AnyFact, Correction, Finding, geslacht
 
 __all__ = [
     "ENTITIES",
@@ -81,10 +81,10 @@ class ChildDiff:
         return not (self.changes or self.opened or self.resolved or self.child_changed)
 
 
-def _projected(facts: list[Fact], found: list[Finding]) -> dict[str, list[tuple[Episode, str | None]]]:
+def _projected(facts: list[AnyFact], found: list[Finding]) -> dict[str, list[tuple[Episode, str | None]]]:
     """Each event-sourced entity by its own projection (``entities.ENTITIES``), with the aanmelding it names; the
     projections' findings are added to ``found``."""
-    groups: dict[tuple[str, str], list[Fact]] = defaultdict(list)
+    groups: dict[tuple[str, str], list[AnyFact]] = defaultdict(list)
     for f in facts:
         groups[(f.type, f.key)].append(f)
     projected: dict[str, list[tuple[Episode, str | None]]] = {name: [] for name in entities.EVENT_ENTITIES}
@@ -99,7 +99,7 @@ def _projected(facts: list[Fact], found: list[Finding]) -> dict[str, list[tuple[
 
 def project(
     pseudonym: str,
-    originals: Mapping[str, Fact],
+    originals: Mapping[str, AnyFact],
     corrections: Iterable[Correction],
     watermark: date | None,
     continuering_days: int = derived.CONTINUERING_DAYS,
@@ -159,7 +159,7 @@ class ChildInputs:
     the subset, and every ``correctie_onbekend_doel`` candidate of ``p`` has its target in it when it is known.
     """
 
-    def __init__(self, originals: Mapping[str, Fact], corrections: Iterable[Correction]) -> None:
+    def __init__(self, originals: Mapping[str, AnyFact], corrections: Iterable[Correction]) -> None:
         self.originals = originals
         self.by_child: dict[str, set[str]] = defaultdict(set)  # pseudonym → uids that may concern it
         self.by_target: dict[str, list[Correction]] = defaultdict(list)
@@ -171,7 +171,7 @@ class ChildInputs:
             if c.replacement is not None:
                 self.by_child[c.replacement.pseudonym].add(c.target_uid)
 
-    def of(self, pseudonym: str) -> tuple[dict[str, Fact], list[Correction]]:
+    def of(self, pseudonym: str) -> tuple[dict[str, AnyFact], list[Correction]]:
         uids = self.by_child.get(pseudonym, set())
         originals = {u: self.originals[u] for u in uids if u in self.originals}
         return originals, [c for u in sorted(uids) for c in self.by_target.get(u, ())]

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from jeugdstroom.registry.handlers.facts import ORDER, Fact, local_day
+from jeugdstroom.registry.handlers.facts import ORDER, AnyFact, local_day
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +20,7 @@ class ChildRecord:
     pending_birthday: date | None = None
 
 
-def project(facts: Sequence[Fact], pending_birthday: date | None = None) -> ChildRecord | None:
+def project(facts: Sequence[AnyFact], pending_birthday: date | None = None) -> ChildRecord | None:
     """The child as its effective facts describe it; None when it has none."""
     if not facts:
         return None

@@ -11,23 +11,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from jeugdstroom.registry.handlers.facts import Correction, Fact, Finding
+from jeugdstroom.registry.handlers.facts import AnyFact, Correction, Finding
 
 
-def effective(originals: Mapping[str, Fact], corrections: Iterable[Correction]) -> dict[str, Fact | None]:
+def effective(originals: Mapping[str, AnyFact], corrections: Iterable[Correction]) -> dict[str, AnyFact | None]:
     """Per event uid (originals and correction targets): the version that counts, None when withdrawn."""
     last: dict[str, Correction] = {}
     for c in corrections:
         held = last.get(c.target_uid)
         if held is None or c.order > held.order:
             last[c.target_uid] = c
-    out: dict[str, Fact | None] = dict(originals)
+    out: dict[str, AnyFact | None] = dict(originals)
     for uid, c in last.items():
         out[uid] = c.replacement if c.action == "vervangen" else None
     return out
 
 
-def findings(pseudonym: str, originals: Mapping[str, Fact], corrections: Iterable[Correction]) -> list[Finding]:
+def findings(pseudonym: str, originals: Mapping[str, AnyFact], corrections: Iterable[Correction]) -> list[Finding]:
     """``correctie_onbekend_doel`` for each correctie of this child whose target is not known."""
     return [
         Finding(

@@ -10,18 +10,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from jeugdstroom.common.contracts.changes import JeugdreclasseringEpisode
-from jeugdstroom.registry.handlers.facts import Fact, Finding, child_fields, latest, latest_with
+from jeugdstroom.common.contracts.events import JeugdreclasseringData
+from jeugdstroom.registry.handlers.facts import Fact, Finding, child_fields, latest, latest_value
 
 
-def project(facts: Sequence[Fact]) -> tuple[JeugdreclasseringEpisode, list[Finding]]:
+def project(facts: Sequence[Fact[JeugdreclasseringData]]) -> tuple[JeugdreclasseringEpisode, list[Finding]]:
     last = latest(facts)
-    start = last.get_date("start")
-    assert start is not None  # required by the contract
-    with_end = latest_with(facts, "end")
-    end = with_end.get_date("end") if with_end else None
+    start = last.data.start
+    end = latest_value(facts, lambda d: d.end)
     subject = f"jeugdreclassering:{last.key}"
     found: list[Finding] = []
-    if all(f.data.get("status") == "beeindigd" for f in facts):
+    if all(f.data.status == "beeindigd" for f in facts):
         found.append(
             Finding(
                 "jeugdreclassering_einde_zonder_start",

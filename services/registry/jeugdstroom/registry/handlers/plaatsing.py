@@ -11,18 +11,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from jeugdstroom.common.contracts.changes import PlaatsingEpisode
-from jeugdstroom.registry.handlers.facts import Fact, Finding, child_fields, latest, latest_with
+from jeugdstroom.common.contracts.events import PlaatsingData
+from jeugdstroom.registry.handlers.facts import Fact, Finding, child_fields, latest, latest_value, latest_with
 
 
-def project(facts: Sequence[Fact]) -> tuple[PlaatsingEpisode, list[Finding]]:
+def project(facts: Sequence[Fact[PlaatsingData]]) -> tuple[PlaatsingEpisode, list[Finding]]:
     last = latest(facts)
-    start = last.get_date("start")
-    with_end = latest_with(facts, "end")
-    end = with_end.get_date("end") if with_end else None
-    reden = with_end.data.get("reden_einde") if with_end else None
+    start = last.data.start
+    with_end = latest_with(facts, lambda d: d.end)
+    end = with_end.data.end if with_end else None
+    reden = with_end.data.reden_einde if with_end else None
     subject = f"plaatsing:{last.key}"
     found: list[Finding] = []
-    if all(f.data.get("status") == "beeindigd" for f in facts):
+    if all(f.data.status == "beeindigd" for f in facts):
         found.append(
             Finding(
                 "plaatsing_einde_zonder_start",
@@ -31,7 +32,7 @@ def project(facts: Sequence[Fact]) -> tuple[PlaatsingEpisode, list[Finding]]:
                 "only the end of this plaatsing was reported (no gestart event)",
             )
         )
-    if end is not None and start is not None and end < start:
+    if end is not None and end < start:
         found.append(
             Finding(
                 "plaatsing_einde_voor_start",
@@ -44,8 +45,8 @@ def project(facts: Sequence[Fact]) -> tuple[PlaatsingEpisode, list[Finding]]:
     episode = PlaatsingEpisode(
         **child_fields(facts, last),
         plaatsing_id=last.entity_id,
-        provider=last.data["provider"],
-        vorm=last.data["vorm"],
+        provider=last.data.provider,
+        vorm=last.data.vorm,
         start=start,
         end=end,
         reden_einde=reden,
@@ -53,7 +54,6 @@ def project(facts: Sequence[Fact]) -> tuple[PlaatsingEpisode, list[Finding]]:
     return episode, found
 
 
-def aanmelding_id(facts: Sequence[Fact]) -> str | None:
+def aanmelding_id(facts: Sequence[Fact[PlaatsingData]]) -> str | None:
     """The aanmelding this plaatsing names (latest fact that names one)."""
-    named = latest_with(facts, "aanmelding_id")
-    return str(named.data["aanmelding_id"]) if named else None
+    return latest_value(facts, lambda d: d.aanmelding_id)

@@ -12,20 +12,20 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from jeugdstroom.common.contracts.changes import SeparatieEpisode
-from jeugdstroom.registry.handlers.facts import Fact, Finding, child_fields, latest, latest_with
+from jeugdstroom.common.contracts.events import SeparatieData
+from jeugdstroom.registry.handlers.facts import Fact, Finding, child_fields, latest, latest_value
 
 MAX_DURATION = timedelta(days=7)
 
 
-def project(facts: Sequence[Fact]) -> tuple[SeparatieEpisode, list[Finding]]:
+def project(facts: Sequence[Fact[SeparatieData]]) -> tuple[SeparatieEpisode, list[Finding]]:
     """The episode that ``facts`` (one separatie, at least one fact) describe, and its findings."""
     last = latest(facts)
-    start = last.get_datetime("start")
-    with_end = latest_with(facts, "end")
-    end = with_end.get_datetime("end") if with_end else None
+    start = last.data.start
+    end = latest_value(facts, lambda d: d.end)
     found: list[Finding] = []
     subject = f"separatie:{last.key}"
-    if end is not None and start is not None and end < start:
+    if end is not None and end < start:
         found.append(
             Finding(
                 "separatie_einde_voor_start",
@@ -35,9 +35,9 @@ def project(facts: Sequence[Fact]) -> tuple[SeparatieEpisode, list[Finding]]:
             )
         )
         end = None
-    if end is not None and start is not None and end - start > MAX_DURATION:
+    if end is not None and end - start > MAX_DURATION:
         found.append(Finding("separatie_te_lang", subject, last.sender, "separatie lasted longer than 7 days"))
     episode = SeparatieEpisode(
-        **child_fields(facts, last), separatie_id=last.entity_id, vorm=last.data["vorm"], start=start, end=end
+        **child_fields(facts, last), separatie_id=last.entity_id, vorm=last.data.vorm, start=start, end=end
     )
     return episode, found
