@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
+from jeugdstroom.common.kafka import ALL_TOPICS, TYPED_TOPICS
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 COMPOSE = ROOT / "docker-compose.yml"
@@ -27,18 +29,8 @@ APP_SERVICES = {"intake": 8001, "registry": 8002, "monitor": 8003}
 ONE_SHOT = {"kafka-init", "migrate"}
 EXPECTED_SERVICES = {"kafka", "kafka-init", "postgres", "migrate", *APP_SERVICES, "prometheus", "grafana"}
 SECRET_VARS = {"JEUGDSTROOM_PSEUDONYM_KEY", "JEUGDSTROOM_OPERATOR_TOKEN", "POSTGRES_PASSWORD", "GRAFANA_ADMIN_PASSWORD"}
-TOPICS = {
-    "inbox",
-    "aanmelding",
-    "beschikking",
-    "plaatsing",
-    "separatie",
-    "correctie",
-    "registry.changes",
-    "registry.entities",
-    "indicators",
-    "deadletter",
-}
+#: Every topic the services use, from the product's own list: a new event type must reach the compose files too.
+TOPICS = set(ALL_TOPICS)
 
 # The metrics the services export today (names as exposed, histograms by base name).
 _CONSUMER = [
@@ -421,7 +413,7 @@ def test_sasl_variant_acls_follow_the_data_flow() -> None:
     init = load_yaml(SASL)["services"]["kafka-init"]
     script = "\n".join(init["command"]).replace("$$", "$")
     acls = _acls(script)
-    typed = {"aanmelding", "beschikking", "plaatsing", "separatie", "correctie"}
+    typed = set(TYPED_TOPICS)
     writes = {(u, t) for u, op, t in acls if op == "Write"}
     reads = {(u, t) for u, op, t in acls if op == "Read"}
     assert writes == {
