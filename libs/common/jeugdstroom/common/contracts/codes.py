@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 EventType = Literal["aanmelding", "beschikking", "plaatsing", "separatie", "jeugdreclassering", "correctie"]
-EVENT_TYPES: tuple[EventType, ...] = (
-    "aanmelding",
-    "beschikking",
-    "plaatsing",
-    "separatie",
-    "jeugdreclassering",
-    "correctie",
-)
+EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)  # one list: the Literal's values, in its order
 
 #: Who referred the child; iJw/CBS list COD327 codes in VERWIJZER_COD327.
 Verwijzer = Literal[
