@@ -12,7 +12,8 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from jeugdstroom.common import db, outbox
-from jeugdstroom.common.consumer import DeadLetterStorm, Decoded, Poison, StoredOffsetConsumer
+from jeugdstroom.common.consumer import DeadLetterStorm, Decoded, Poison, ProcessorBase, StoredOffsetConsumer
+from jeugdstroom.common.deadletter import StormCap
 from jeugdstroom.common.kafka import DEADLETTER, InRecord
 from jeugdstroom.common.settings import Settings
 from tests.support import read_topic, wait_until
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.integration
 TOPIC = "separatie"  # any existing topic of the test's prefix
 
 
-class Counting:
+class Counting(ProcessorBase[dict[str, int | str]]):
     """A processor that sums ``n`` per key into a table: double application would show."""
 
     def decode(self, record: InRecord) -> tuple[str, dict[str, int | str]]:
@@ -168,8 +169,9 @@ async def test_a_batch_of_mostly_poison_stops_the_loop(settings: Settings, pool:
         await asyncio.wait_for(consumer.run(), 30)
     assert not consumer.healthy
     # The cap spans fetches: however the broker splits the 30 records, the loop stops before the window of
-    # STORM_MIN records is past, so most of the poison is neither dead-lettered nor skipped.
-    assert await stored(pool) < StoredOffsetConsumer.STORM_MIN
+    # the cap's min_records is past, so most of the poison is neither dead-lettered nor skipped.
+    assert consumer.policy.storm == StormCap()
+    assert await stored(pool) < StormCap().min_records
 
 
 async def test_stored_offset_beyond_the_log_resets_to_earliest(settings: Settings, pool: asyncpg.Pool) -> None:
@@ -202,3 +204,38 @@ async def test_two_consumers_in_one_group_split_partitions_and_count_once(
         await produce(settings, events(500, 200) + events(0, 50))
         await wait_until(lambda: _eq(stored(pool), 750), 60, what="750 consumed by the group")
     assert await total(pool) == 700
+
+
+async def test_isolated_records_outlast_transient_faults_and_a_failing_record_is_dead_lettered(
+    settings: Settings, pool: asyncpg.Pool
+) -> None:
+    """A batch that fails (not transiently) is isolated record by record. A record that then meets transient faults
+    (the database restarting) is retried until stored — never skipped, never dead-lettered; a record that keeps
+    failing is dead-lettered after the policy's attempts, and every other record counts once."""
+    flaky: dict[str, int] = {}
+
+    class Failing(Counting):
+        async def apply(self, conn: asyncpg.Connection, items: Sequence[Decoded[dict[str, int | str]]]) -> None:
+            if len(items) > 1 or items[0].event_id == "e7":  # every batch is isolated; e7 never applies
+                raise ValueError("cannot apply")
+            if (eid := items[0].event_id) in ("e3", "e12"):
+                flaky[eid] = flaky.get(eid, 0) + 1
+                if flaky[eid] <= 5:  # more transient faults than the policy's attempts
+                    raise ConnectionResetError("database restarting")
+            await super().apply(conn, items)
+
+    await produce(settings, events(0, 20))
+    consumer: StoredOffsetConsumer[dict[str, int | str]] = StoredOffsetConsumer(
+        settings, pool, "test", [settings.topic(TOPIC)], Failing(), "test"
+    )
+    task = asyncio.create_task(consumer.run())
+    try:
+        await wait_until(lambda: _eq(stored(pool), 20), 60, what="all 20 stored")
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert await total(pool) == 19  # all but e7, e3 and e12 included
+    assert flaky == {"e3": 6, "e12": 6}
+    rows = await pool.fetch("SELECT value FROM outbox WHERE topic = $1", settings.topic(DEADLETTER))
+    assert [orjson.loads(r["value"])["reason_class"] for r in rows] == ["processing_failed"]
