@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaProducer
 
 from jeugdstroom.common import db, outbox
 from jeugdstroom.common.consumer import DeadLetterStorm, Decoded, Poison, ProcessorBase, StoredOffsetConsumer
-from jeugdstroom.common.deadletter import StormCap
+from jeugdstroom.common.deadletter import DeadLetterPolicy, StormCap
 from jeugdstroom.common.kafka import DEADLETTER, InRecord
 from jeugdstroom.common.settings import Settings
 from tests.support import read_topic, wait_until
@@ -206,36 +206,54 @@ async def test_two_consumers_in_one_group_split_partitions_and_count_once(
     assert await total(pool) == 700
 
 
-async def test_isolated_records_outlast_transient_faults_and_a_failing_record_is_dead_lettered(
-    settings: Settings, pool: asyncpg.Pool
-) -> None:
-    """A batch that fails (not transiently) is isolated record by record. A record that then meets transient faults
-    (the database restarting) is retried until stored — never skipped, never dead-lettered; a record that keeps
-    failing is dead-lettered after the policy's attempts, and every other record counts once."""
-    flaky: dict[str, int] = {}
+async def test_a_database_outage_after_a_failed_batch_skips_no_record(settings: Settings, pool: asyncpg.Pool) -> None:
+    """A batch fails with an error that does not look transient (as a connection the server dropped mid-operation
+    can), then the database stays away longer than the per-record attempts: retried alone, every record is applied
+    once and none is skipped or dead-lettered (the bug behind lost aanmeldingen after PostgreSQL restarts)."""
 
-    class Failing(Counting):
+    class Outage(Counting):
+        def __init__(self) -> None:
+            self.calls = 0
+
         async def apply(self, conn: asyncpg.Connection, items: Sequence[Decoded[dict[str, int | str]]]) -> None:
-            if len(items) > 1 or items[0].event_id == "e7":  # every batch is isolated; e7 never applies
-                raise ValueError("cannot apply")
-            if (eid := items[0].event_id) in ("e3", "e12"):
-                flaky[eid] = flaky.get(eid, 0) + 1
-                if flaky[eid] <= 5:  # more transient faults than the policy's attempts
-                    raise ConnectionResetError("database restarting")
+            self.calls += 1
+            if self.calls == 1:
+                raise RuntimeError("not transient-looking: the batch is retried record by record")
+            if self.calls <= 2 + 3 * DeadLetterPolicy().record_attempts:  # the database is away for a while
+                raise ConnectionRefusedError("database away")
             await super().apply(conn, items)
 
-    await produce(settings, events(0, 20))
+    class Broken(Counting):
+        async def apply(self, conn: asyncpg.Connection, items: Sequence[Decoded[dict[str, int | str]]]) -> None:
+            raise RuntimeError("a bug, not an outage")
+
+    values = events(0, 30)
+    await produce(settings, values)
+    outage = Outage()
     consumer: StoredOffsetConsumer[dict[str, int | str]] = StoredOffsetConsumer(
-        settings, pool, "test", [settings.topic(TOPIC)], Failing(), "test"
+        settings, pool, "test", [settings.topic(TOPIC)], outage, "test"
     )
     task = asyncio.create_task(consumer.run())
     try:
-        await wait_until(lambda: _eq(stored(pool), 20), 60, what="all 20 stored")
+        await wait_until(lambda: _eq(stored(pool), 30), 60, what="all 30 records stored")
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-    assert await total(pool) == 19  # all but e7, e3 and e12 included
-    assert flaky == {"e3": 6, "e12": 6}
-    rows = await pool.fetch("SELECT value FROM outbox WHERE topic = $1", settings.topic(DEADLETTER))
-    assert [orjson.loads(r["value"])["reason_class"] for r in rows] == ["processing_failed"]
+    assert outage.calls > 2 + 3 * DeadLetterPolicy().record_attempts
+    assert await total(pool) == 30
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE topic = $1", settings.topic(DEADLETTER)) == 0
+
+    # while the database answers, a record that keeps failing is still dead-lettered (not retried forever)
+    await produce(settings, events(100, 1))
+    broken: StoredOffsetConsumer[dict[str, int | str]] = StoredOffsetConsumer(
+        settings, pool, "test", [settings.topic(TOPIC)], Broken(), "test"
+    )
+    task = asyncio.create_task(broken.run())
+    try:
+        await wait_until(lambda: _eq(stored(pool), 31), 60, what="the failing record dead-lettered and stored")
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE topic = $1", settings.topic(DEADLETTER)) == 1

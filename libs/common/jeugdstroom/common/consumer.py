@@ -282,8 +282,9 @@ class StoredOffsetConsumer(Generic[T]):
         return claimed if claimed is not None else await offsets.fresh(conn, self.group, good)
 
     async def isolate(self, batch: Batch[T]) -> None:
-        """Each record alone: transient faults are retried until it is stored or revoked; any other failure counts
-        an attempt, and a record that fails the policy's attempts is dead-lettered (reason ``processing_failed``)."""
+        """Each record alone, never skipped: it is stored (applied or, after the policy's attempts, dead-lettered with
+        reason ``processing_failed``) before the next one, or left to the partition's next owner when its partition
+        is revoked. Transient faults are retried with backoff without counting as a failure."""
         attempts = self.policy.record_attempts
         for r in batch.records:
             for _ in range(attempts):
@@ -299,18 +300,30 @@ class StoredOffsetConsumer(Generic[T]):
                     raise failure
 
     async def _transact_alone(self, alone: Batch[T]) -> Exception | None:
-        """Transact a one-record batch, waiting out transient faults until it is stored or revoked; returns any other
-        failure."""
-        delay = 0.1
+        """Transact a one-record batch until it is stored or its partition revoked, waiting out transient faults and
+        any error raised while the database does not answer (an outage can surface as another exception type, e.g.
+        a connection left in a broken protocol state); returns a failure met while the database answers."""
+        delay = 0.05
         while (alone := alone.within(self._assigned)).records:
             try:
                 await self.transact(alone)
                 return None
-            except TRANSIENT_ERRORS as exc:
-                delay = await self._backoff(exc, delay)
+            except (Poison, DeadLetterStorm):
+                raise
             except Exception as exc:
-                return exc
+                if not isinstance(exc, TRANSIENT_ERRORS) and await self._database_answers():
+                    return exc
+                delay = await self._backoff(exc, delay)
         return None
+
+    async def _database_answers(self) -> bool:
+        """Whether a connection of the pool runs a query now (false while the database is away)."""
+        try:
+            async with self.pool.acquire(timeout=5) as conn:
+                await conn.fetchval("SELECT 1")
+            return True
+        except Exception:
+            return False
 
     async def courtesy_commit(self, records: Sequence[InRecord]) -> None:
         """Step 4: commit the processed offsets to Kafka, for lag tools only."""
@@ -366,20 +379,22 @@ class StoredOffsetConsumer(Generic[T]):
             stored = await offsets.stored(conn, self.group)
         ends = await self.consumer.end_offsets(list(assigned))
         for tp in assigned:
-            offset = stored.get(tp)
-            if offset is None:
-                await self.consumer.seek_to_beginning(tp)
-            elif offset > ends.get(tp, 0) and not await self._record_exists(tp, offset - 1):
-                # The log is shorter than what we processed: the broker lost data. Replay from the
-                # start; the processed-event log absorbs what was already applied.
-                log.warning(
-                    "%s: stored offset %s of %s lies beyond the log; resetting to earliest", self.group, offset, tp
-                )
-                await self.consumer.seek_to_beginning(tp)
-                await self._reset_stored_offset(tp)
-            else:
-                self.consumer.seek(tp, offset)
+            await self._seek(tp, stored.get(tp), ends.get(tp, 0))
         log.info("%s: assigned %s", self.group, sorted(f"{tp.topic}/{tp.partition}" for tp in assigned))
+
+    async def _seek(self, tp: TopicPartition, offset: int | None, end: int) -> None:
+        """Seek a partition to its stored ``offset``; to the beginning when none is stored, or when the broker lost
+        the log: the log is shorter than what we processed, so replay from the start (the processed-event log
+        absorbs what was already applied)."""
+        assert self.consumer is not None
+        if offset is None:
+            await self.consumer.seek_to_beginning(tp)
+        elif offset > end and not await self._record_exists(tp, offset - 1):
+            log.warning("%s: stored offset %s of %s lies beyond the log; resetting to earliest", self.group, offset, tp)
+            await self.consumer.seek_to_beginning(tp)
+            await self._reset_stored_offset(tp)
+        else:
+            self.consumer.seek(tp, offset)
 
     async def _reset_stored_offset(self, tp: TopicPartition) -> None:
         """Lower the stored offset to the start of the new log. Offsets are stored monotonically (``GREATEST``),
