@@ -35,39 +35,21 @@ from typing import Any
 
 import asyncpg
 import orjson
-from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import ConsumerRebalanceListener, TopicPartition
 from faststream.exceptions import StopConsume
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
+from tests.integration.test_consumer_loop import Counting, events, produce
 
 from jeugdstroom.common import db
-from jeugdstroom.common.consumer import DeadLetterStorm, Decoded, Poison, ProcessorBase, StoredOffsetConsumer
+from jeugdstroom.common.consumer import DeadLetterStorm, Decoded, ProcessorBase, StoredOffsetConsumer
 from jeugdstroom.common.embedded import EmbeddedBroker, EmbeddedPostgres
 from jeugdstroom.common.kafka import DEADLETTER, InRecord, ensure_topics
 from jeugdstroom.common.settings import Settings
 
 TOPIC = "separatie"
 Item = dict[str, int | str]
-
-
-class Counting(ProcessorBase[Item]):
-    """Sums ``n`` per key into a table: a double application would show (tests/integration/test_consumer_loop.py)."""
-
-    def decode(self, record: InRecord) -> tuple[str, Item]:
-        try:
-            body = orjson.loads(record.value or b"")
-        except orjson.JSONDecodeError:
-            raise Poison("unparseable", "value is not JSON") from None
-        if not isinstance(body, dict) or "id" not in body:
-            raise Poison("contract", "id: is required")
-        return str(body["id"]), body
-
-    async def apply(self, conn: asyncpg.Connection, items: Sequence[Decoded[Item]]) -> None:
-        await conn.executemany(
-            "INSERT INTO sums (k, n) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET n = sums.n + EXCLUDED.n",
-            [(str(d.item["k"]), int(d.item["n"])) for d in items],
-        )
 
 
 class FastStreamConsumer(StoredOffsetConsumer[Item]):
@@ -158,20 +140,6 @@ async def pool_of(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
         yield pool
     finally:
         await pool.close()
-
-
-def events(start: int, count: int) -> list[bytes]:
-    return [orjson.dumps({"id": f"e{i}", "k": f"k{i % 7}", "n": 1}) for i in range(start, start + count)]
-
-
-async def produce(settings: Settings, values: list[bytes]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=5)
-    await producer.start()
-    try:
-        futures = [await producer.send(settings.topic(TOPIC), v, key=str(i % 5).encode()) for i, v in enumerate(values)]
-        await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
 
 
 async def stored(pool: asyncpg.Pool) -> int:
