@@ -12,7 +12,8 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from jeugdstroom.common import db, outbox
-from jeugdstroom.common.consumer import DeadLetterStorm, Decoded, Poison, StoredOffsetConsumer
+from jeugdstroom.common.consumer import DeadLetterStorm, Decoded, Poison, ProcessorBase, StoredOffsetConsumer
+from jeugdstroom.common.deadletter import DeadLetterPolicy, StormCap
 from jeugdstroom.common.kafka import DEADLETTER, InRecord
 from jeugdstroom.common.settings import Settings
 from tests.support import read_topic, wait_until
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.integration
 TOPIC = "separatie"  # any existing topic of the test's prefix
 
 
-class Counting:
+class Counting(ProcessorBase[dict[str, int | str]]):
     """A processor that sums ``n`` per key into a table: double application would show."""
 
     def decode(self, record: InRecord) -> tuple[str, dict[str, int | str]]:
@@ -168,8 +169,9 @@ async def test_a_batch_of_mostly_poison_stops_the_loop(settings: Settings, pool:
         await asyncio.wait_for(consumer.run(), 30)
     assert not consumer.healthy
     # The cap spans fetches: however the broker splits the 30 records, the loop stops before the window of
-    # STORM_MIN records is past, so most of the poison is neither dead-lettered nor skipped.
-    assert await stored(pool) < StoredOffsetConsumer.STORM_MIN
+    # the cap's min_records is past, so most of the poison is neither dead-lettered nor skipped.
+    assert consumer.policy.storm == StormCap()
+    assert await stored(pool) < StormCap().min_records
 
 
 async def test_stored_offset_beyond_the_log_resets_to_earliest(settings: Settings, pool: asyncpg.Pool) -> None:
@@ -217,7 +219,7 @@ async def test_a_database_outage_after_a_failed_batch_skips_no_record(settings: 
             self.calls += 1
             if self.calls == 1:
                 raise RuntimeError("not transient-looking: the batch is retried record by record")
-            if self.calls <= 2 + 3 * StoredOffsetConsumer.RECORD_ATTEMPTS:  # the database is away for a while
+            if self.calls <= 2 + 3 * DeadLetterPolicy().record_attempts:  # the database is away for a while
                 raise ConnectionRefusedError("database away")
             await super().apply(conn, items)
 
@@ -238,7 +240,7 @@ async def test_a_database_outage_after_a_failed_batch_skips_no_record(settings: 
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-    assert outage.calls > 2 + 3 * StoredOffsetConsumer.RECORD_ATTEMPTS
+    assert outage.calls > 2 + 3 * DeadLetterPolicy().record_attempts
     assert await total(pool) == 30
     assert await pool.fetchval("SELECT count(*) FROM outbox WHERE topic = $1", settings.topic(DEADLETTER)) == 0
 

@@ -8,9 +8,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from jeugdstroom.common import kafka
+from jeugdstroom.common.deadletter import REDACTED, redact
 from jeugdstroom.common.kafka import InRecord
 from jeugdstroom.common.settings import Settings
-from jeugdstroom.intake.inbox import REDACTED, InboxProcessor, bearer, redact
+from jeugdstroom.intake.inbox import InboxProcessor, bearer
 
 
 def test_bearer_accepts_only_the_bearer_scheme_with_a_token() -> None:

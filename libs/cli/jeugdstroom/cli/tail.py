@@ -25,6 +25,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from jeugdstroom.common.deadletter import redact
 from jeugdstroom.common.kafka import ALL_TOPICS, INBOX, INBOX_AUTH_HEADER, InRecord, client_options
 from jeugdstroom.common.settings import Settings
 
@@ -113,8 +114,6 @@ def decode(record: InRecord, inbox: bool) -> tuple[Any, str]:
         return None, f"({len(record.value)} bytes, not JSON)"
     shown = body
     if inbox:
-        from jeugdstroom.intake.inbox import redact
-
         shown = redact(body)
     return body, orjson.dumps(shorten(shown), option=orjson.OPT_INDENT_2).decode()
 

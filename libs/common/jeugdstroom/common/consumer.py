@@ -1,52 +1,67 @@
 """The stored-offset consumer loop: jeugdstroom's effectively-once primitive, without Kafka transactions.
 
-One pass is a short pipeline of named steps:
+One pass (:meth:`StoredOffsetConsumer.step`) is a pipeline of declared steps:
 
 1. **poll** a batch (bounded by count and time);
-2. **decode** each record; poison (unparseable, unknown version, contract violation) becomes a
-   dead-letter outbox row with the reason and origin;
-3. in **one PostgreSQL transaction**: record the event ids (``ON CONFLICT DO NOTHING RETURNING``:
-   only ids returned as fresh take effect), **apply** the processor's state changes and outbox rows,
-   **store** the next offset per partition (monotonic: ``GREATEST``);
-4. commit to Kafka as a courtesy for lag tools (never relied upon).
+2. **decode** each record (:meth:`Processor.decode`); poison (unparseable, unknown version, contract violation)
+   becomes a dead-letter row shaped by the processor's :class:`~jeugdstroom.common.deadletter.DeadLetterPolicy`,
+   whose storm cap stops the loop when most recent records are poison;
+3. in **one PostgreSQL transaction** (:meth:`StoredOffsetConsumer.transact`):
 
-On partition assignment the consumer seeks to the offsets stored in PostgreSQL. A kill -9 at any
-instant therefore loses nothing and counts nothing twice. Transient faults (database or broker gone)
-are retried with backoff and never dead-lettered; a record whose processing keeps failing for another
-reason is retried alone a few times and then dead-lettered; a batch in which most records are poison
-stops the loop (a bad deploy must not drain a topic into the dead-letter topic).
+   a. **dedupe**: record the event ids in ``processed_events`` (``ON CONFLICT DO NOTHING RETURNING``: only ids
+      returned as fresh take effect) — or let the processor **claim** the items itself (:meth:`Processor.claim`,
+      for a processor that stores every item under its event id anyway, the insert of that row being the dedupe);
+   b. **apply** the processor's state changes and outbox rows to the fresh items, then **finish** the batch;
+   c. write the fresh dead letters;
+   d. **store** the next offset per partition (monotonic: ``GREATEST``);
+
+   then tell the processor its batch **committed** (its own metrics count only what committed);
+4. **courtesy commit** to Kafka for lag tools (never relied upon), and update the lag gauge.
+
+On partition assignment the consumer **seeks to the offsets stored in PostgreSQL**; a stored offset beyond the log
+is believed only after probing that the last processed record is gone (the broker lost its data), then the
+partition replays from the earliest offset and the dedupe absorbs the replay. A kill -9 at any instant therefore
+loses nothing and counts nothing twice. Transient faults (database or broker gone) are retried with backoff and
+never dead-lettered; when a batch fails for another reason its records are **isolated**: each is tried alone,
+and one that keeps failing is dead-lettered after the policy's attempts.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import collections
 import contextlib
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
 import asyncpg
-import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
-from jeugdstroom.common import outbox
-from jeugdstroom.common.contracts.deadletter import HEADER_ORIGIN, HEADER_REASON_CLASS, DeadLetter
+from jeugdstroom.common import offsets, outbox
 from jeugdstroom.common.db import TRANSIENT_ERRORS, Conn
-from jeugdstroom.common.kafka import DEADLETTER, DEADLETTER_CE_TYPE, InRecord, client_options, cloudevent_headers
+from jeugdstroom.common.deadletter import DeadLetterPolicy, DeadLetterStorm, deadletter_id, deadletter_row
+from jeugdstroom.common.kafka import InRecord, client_options
 from jeugdstroom.common.observability import consumer_metrics
 from jeugdstroom.common.settings import Settings
+
+__all__ = [
+    "DeadLetterPolicy",
+    "DeadLetterStorm",
+    "Decoded",
+    "Poison",
+    "Processor",
+    "ProcessorBase",
+    "StoredOffsetConsumer",
+    "deadletter_row",
+]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-U = TypeVar("U")
 
 
 class Poison(Exception):
@@ -58,10 +73,6 @@ class Poison(Exception):
         self.reason = reason
 
 
-class DeadLetterStorm(RuntimeError):
-    """Most of a batch would be dead-lettered: stop instead (likely a bad deploy or wrong topic)."""
-
-
 @dataclass(frozen=True, slots=True)
 class Decoded(Generic[T]):
     record: InRecord
@@ -70,58 +81,80 @@ class Decoded(Generic[T]):
 
 
 class Processor(Protocol[T]):
-    """What a service plugs into the loop."""
+    """What a service plugs into the loop: ``decode`` and ``apply``, and the optional steps, whose defaults
+    :class:`ProcessorBase` provides."""
+
+    #: How this processor's poison is dead-lettered (received at construction; default: the storm cap).
+    deadletters: DeadLetterPolicy
 
     def decode(self, record: InRecord) -> tuple[str, T]:
         """(event id, item) of a record; raises Poison."""
+        ...
+
+    async def claim(self, conn: Conn, items: Sequence[Decoded[T]]) -> list[Decoded[T]] | None:
+        """Optional dedupe step: a processor whose state holds every item under its event id (a unique key) inserts
+        those rows here (``ON CONFLICT DO NOTHING RETURNING``, in the loop's transaction, before ``apply``) and
+        returns the items whose row is new; ``items`` have distinct event ids. ``None`` (the default): the loop
+        records the ids in ``processed_events``."""
         ...
 
     async def apply(self, conn: Conn, items: Sequence[Decoded[T]]) -> None:
         """Apply fresh items inside the loop's transaction (state changes and outbox rows)."""
         ...
 
+    async def finish(self, conn: Conn, more: bool) -> None:
+        """Optional: the end of every batch's transaction (also when no item was fresh); ``more``: whether the
+        fetched high watermark shows records beyond this batch in one of its partitions (e.g. to pace derived
+        outputs while a backlog is replayed)."""
+        ...
 
-class Finishing(Protocol):
-    """Optional: a processor with ``finish`` is called at the end of every batch's transaction (also when no item of
-    the batch was fresh) with ``more``: whether the fetched high watermark shows records beyond this batch in one
-    of its partitions (e.g. to pace derived outputs while a backlog is replayed)."""
-
-    async def finish(self, conn: Conn, more: bool) -> None: ...
+    def committed(self) -> None:
+        """Optional: the batch's transaction committed (e.g. count the processor's own metrics only now)."""
+        ...
 
 
-def deadletter_row(
-    settings: Settings, record: InRecord, consumer: str, reason_class: str, reason: str
-) -> outbox.OutRow:
-    """A dead-letter record: the reason, the origin and the original bytes (base64)."""
-    body = DeadLetter(
-        consumer=consumer,
-        reason_class=reason_class,
-        reason=reason,
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        key_b64=base64.b64encode(record.key).decode() if record.key is not None else None,
-        value_b64=base64.b64encode(record.value).decode() if record.value is not None else None,
-    )
-    origin = f"{record.topic}/{record.partition}/{record.offset}"
-    headers = [
-        *cloudevent_headers(f"{consumer}/{origin}", DEADLETTER_CE_TYPE, f"/{consumer}", datetime.now(UTC).isoformat()),
-        (HEADER_REASON_CLASS, reason_class.encode()),
-        (HEADER_ORIGIN, origin.encode()),
-    ]
-    return outbox.OutRow(settings.topic(DEADLETTER), record.key, orjson.dumps(body.model_dump(mode="json")), headers)
+class ProcessorBase(Generic[T]):
+    """The defaults of :class:`Processor`'s optional steps."""
+
+    deadletters: DeadLetterPolicy = DeadLetterPolicy()
+
+    async def claim(self, conn: Conn, items: Sequence[Decoded[T]]) -> list[Decoded[T]] | None:
+        return None
+
+    async def finish(self, conn: Conn, more: bool) -> None:
+        return None
+
+    def committed(self) -> None:
+        return None
+
+
+@dataclass(slots=True)
+class Batch(Generic[T]):
+    """Polled records, split by decoding into items and dead-letter rows."""
+
+    records: list[InRecord]
+    good: list[Decoded[T]] = field(default_factory=list)
+    dead: list[Decoded[outbox.OutRow]] = field(default_factory=list)
+    #: Records beyond this batch wait in one of its partitions (by the fetched high watermark).
+    more: bool = False
+
+    def within(self, assigned: set[TopicPartition]) -> Batch[T]:
+        """The part of the batch in partitions still ``assigned`` to this consumer."""
+
+        def mine(r: InRecord) -> bool:
+            return TopicPartition(r.topic, r.partition) in assigned
+
+        return Batch([r for r in self.records if mine(r)], [d for d in self.good if mine(d.record)],
+                     [d for d in self.dead if mine(d.record)], self.more)
+
+    def alone(self, record: InRecord) -> Batch[T]:
+        """The batch of one of its records."""
+        return Batch([record], [d for d in self.good if d.record is record],
+                     [d for d in self.dead if d.record is record])
 
 
 class StoredOffsetConsumer(Generic[T]):
     """Consumes ``topics`` in consumer group ``group`` with offsets stored in PostgreSQL."""
-
-    #: The dead-letter cap: over a sliding window of the last STORM_WINDOW decoded records, once at least
-    #: STORM_MIN were seen, a poison share above STORM_SHARE stops the loop (a bad deploy or a wrong topic,
-    #: not a stray bad record). The window spans fetches, so small fetches cannot dodge the cap.
-    STORM_WINDOW = 100
-    STORM_MIN = 20
-    STORM_SHARE = 0.5
-    RECORD_ATTEMPTS = 3
 
     def __init__(
         self,
@@ -137,11 +170,12 @@ class StoredOffsetConsumer(Generic[T]):
         self.group = group
         self.topics = list(topics)
         self.processor = processor
+        self.policy = processor.deadletters
         self.metrics = consumer_metrics(service)
         self.consumer: AIOKafkaConsumer | None = None
         self.healthy = True
         self._assigned: set[TopicPartition] = set()
-        self._recent_poison: collections.deque[bool] = collections.deque(maxlen=self.STORM_WINDOW)
+        self._storm = self.policy.watch()
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -168,181 +202,119 @@ class StoredOffsetConsumer(Generic[T]):
 
     async def step(self) -> int:
         """One pass of the pipeline; returns the number of records handled."""
+        records = await self.poll()
+        if not records:
+            return 0
+        await self.handle(records, more=self._more(records))
+        await self.courtesy_commit(records)
+        await self.update_lag()
+        return len(records)
+
+    # -- the steps -------------------------------------------------------------------------------
+    async def poll(self) -> list[InRecord]:
         assert self.consumer is not None
         batches = await self.consumer.getmany(
             timeout_ms=self.settings.batch_max_wait_ms, max_records=self.settings.batch_max_records
         )
-        records = [
+        return [
             InRecord(m.topic, m.partition, m.offset, m.key, m.value, tuple(m.headers or ()), m.timestamp)
             for msgs in batches.values()
             for m in msgs
         ]
-        if not records:
-            return 0
-        await self.handle(records, more=self._more(records))
-        await self._courtesy_commit(records)
-        await self._update_lag()
-        return len(records)
 
-    # -- the pipeline ----------------------------------------------------------------------------
-    def decode(self, records: Sequence[InRecord]) -> tuple[list[Decoded[T]], list[Decoded[outbox.OutRow]]]:
-        """Split a batch into decoded items and dead-letter rows (each dead-letter keyed by its origin, so a
-        redelivered poison record is dead-lettered once)."""
-        good: list[Decoded[T]] = []
-        dead: list[Decoded[outbox.OutRow]] = []
+    def decode(self, records: Sequence[InRecord]) -> Batch[T]:
+        """Split records into decoded items and dead-letter rows (each dead letter keyed by its origin, so a
+        redelivered poison record is dead-lettered once); raises DeadLetterStorm under the policy's storm cap."""
+        batch: Batch[T] = Batch(list(records))
         for r in records:
             try:
                 event_id, item = self.processor.decode(r)
             except Poison as p:
-                row = deadletter_row(self.settings, r, self.group, p.reason_class, p.reason)
-                dead.append(Decoded(r, f"deadletter:{r.topic}/{r.partition}/{r.offset}", row))
+                row = self.policy.row(self.settings, r, self.group, p.reason_class, p.reason)
+                batch.dead.append(Decoded(r, deadletter_id(r), row))
                 continue
-            good.append(Decoded(r, event_id, item))
-        window = self._recent_poison
-        poisoned = {id(d.record) for d in dead}
-        window.extend(id(r) in poisoned for r in records)
-        poison = sum(window)
-        if len(window) >= self.STORM_MIN and poison > self.STORM_SHARE * len(window):
+            batch.good.append(Decoded(r, event_id, item))
+        poisoned = {id(d.record) for d in batch.dead}
+        try:
+            self._storm.observe(id(r) in poisoned for r in records)
+        except DeadLetterStorm:
             self.healthy = False
-            raise DeadLetterStorm(f"{poison} of the last {len(window)} records are poison; stopping")
-        return good, dead
-
-    def _more(self, records: Sequence[InRecord]) -> bool:
-        """Whether a partition of this batch has records beyond it (by the fetched high watermark)."""
-        assert self.consumer is not None
-        last: dict[TopicPartition, int] = {}
-        for r in records:
-            tp = TopicPartition(r.topic, r.partition)
-            last[tp] = max(last.get(tp, -1), r.offset)
-        return any((self.consumer.highwater(tp) or 0) > offset + 1 for tp, offset in last.items())
+            raise
+        return batch
 
     async def handle(self, records: Sequence[InRecord], more: bool = False) -> None:
-        """Decode and apply a batch, retrying transient faults until it is stored or revoked."""
-        good, dead = self.decode(records)
+        """Decode and apply a batch, retrying transient faults until it is stored or revoked; a batch that fails
+        otherwise is isolated record by record."""
+        batch = self.decode(records)
+        batch.more = more
         delay = 0.05
-        while True:
-            records = self._still_assigned(records)
-            if not records:
-                return
-            live = {(r.topic, r.partition) for r in records}
-            good = [d for d in good if (d.record.topic, d.record.partition) in live]
-            dead = [d for d in dead if (d.record.topic, d.record.partition) in live]
+        while (batch := batch.within(self._assigned)).records:
             try:
-                await self.transact(records, good, dead, more)
+                await self.transact(batch)
                 return
             except TRANSIENT_ERRORS as exc:
-                self.metrics.retries.inc()
-                log.warning("%s: transient fault %s, retrying batch in %.2fs", self.group, type(exc).__name__, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                delay = await self._backoff(exc, delay)
             except (Poison, DeadLetterStorm):
                 raise
             except Exception:
                 log.exception("%s: batch failed; retrying its records one by one", self.group)
-                await self._one_by_one(records, good, dead)
+                await self.isolate(batch)
                 return
 
-    async def transact(
-        self,
-        records: Sequence[InRecord],
-        good: Sequence[Decoded[T]],
-        dead: Sequence[Decoded[outbox.OutRow]],
-        more: bool = False,
-    ) -> None:
-        """Steps 3a–3d in one transaction."""
+    async def transact(self, batch: Batch[T]) -> None:
+        """Step 3: dedupe, apply, finish, dead letters and stored offsets in one transaction; then committed."""
         started = time.perf_counter()
-        finish = getattr(self.processor, "finish", None)  # optional: see Finishing
         async with self.pool.acquire() as conn, conn.transaction():
-            fresh = await self.dedupe(conn, good)
+            fresh = await self.dedupe(conn, batch.good)
             if fresh:
                 await self.processor.apply(conn, fresh)
-            if finish is not None:
-                await finish(conn, more)
-            fresh_dead = await self.dedupe(conn, dead)
+            await self.processor.finish(conn, batch.more)
+            fresh_dead = await offsets.fresh(conn, self.group, batch.dead)
             await outbox.write(conn, self.group, [d.item for d in fresh_dead])
-            await self.store_offsets(conn, records)
+            await offsets.store(conn, self.group, batch.records)
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
-        committed = getattr(self.processor, "committed", None)
-        if committed is not None:  # optional hook: the processor's own metrics, counted only once committed
-            committed()
-        fresh_ids = {id(d) for d in fresh}
-        for d in good:
-            (self.metrics.processed if id(d) in fresh_ids else self.metrics.duplicates).labels(d.record.topic).inc()
-        for dl in fresh_dead:
-            reason = dict(dl.item.headers).get("dl_reason_class", b"unknown").decode()
-            self.metrics.deadlettered.labels(dl.record.topic, reason).inc()
+        self.processor.committed()
+        self._count(batch, fresh, fresh_dead)
 
-    async def dedupe(self, conn: Conn, good: Sequence[Decoded[U]]) -> list[Decoded[U]]:
-        """The items whose event id this consumer has not processed before (first occurrence wins)."""
-        first: dict[str, Decoded[U]] = {}
-        for d in good:
-            first.setdefault(d.event_id, d)
-        if not first:
-            return []
-        rows = await conn.fetch(
-            "INSERT INTO processed_events (consumer, event_id) SELECT $1, unnest($2::text[])"
-            " ON CONFLICT DO NOTHING RETURNING event_id",
-            self.group,
-            list(first),
-        )
-        fresh = {r["event_id"] for r in rows}
-        return [d for eid, d in first.items() if eid in fresh]
+    async def dedupe(self, conn: Conn, good: Sequence[Decoded[T]]) -> list[Decoded[T]]:
+        """Step 3a: the items whose event id this consumer has not processed before (first occurrence wins)."""
+        claimed = await self.processor.claim(conn, offsets.first(good))
+        return claimed if claimed is not None else await offsets.fresh(conn, self.group, good)
 
-    async def store_offsets(self, conn: Conn, records: Sequence[InRecord]) -> None:
-        nxt: dict[tuple[str, int], int] = {}
-        for r in records:
-            key = (r.topic, r.partition)
-            nxt[key] = max(nxt.get(key, 0), r.offset + 1)
-        await conn.execute(
-            """INSERT INTO consumer_offsets (consumer, topic, partition, next_offset)
-               SELECT $1, t, p, o FROM unnest($2::text[], $3::int[], $4::bigint[]) AS u(t, p, o)
-               ON CONFLICT (consumer, topic, partition) DO UPDATE
-               SET next_offset = GREATEST(consumer_offsets.next_offset, EXCLUDED.next_offset), updated_at = now()""",
-            self.group,
-            [k[0] for k in nxt],
-            [k[1] for k in nxt],
-            list(nxt.values()),
-        )
-
-    async def _one_by_one(
-        self, records: Sequence[InRecord], good: Sequence[Decoded[T]], dead: Sequence[Decoded[outbox.OutRow]]
-    ) -> None:
-        """Retry a failed batch's records alone. A record is never skipped: it is stored (applied or, after
-        RECORD_ATTEMPTS failures, dead-lettered) before the next one, or left to the partition's next owner when its
-        partition is revoked. Transient faults (the database or broker away) are retried with backoff without
-        counting as a failure; so is any error raised while the database does not answer (an outage can surface as
-        another exception type, e.g. a connection left in a broken protocol state)."""
-
-        def at(r: InRecord) -> tuple[str, int, int]:
-            return (r.topic, r.partition, r.offset)
-
-        goods = {at(d.record): d for d in good}
-        deads = {at(d.record): d for d in dead}
-        for r in records:
-            g, dl = goods.get(at(r)), deads.get(at(r))
-            failures = 0
-            delay = 0.05
-            while self._still_assigned([r]):
-                try:
-                    await self.transact([r], [g] if g else [], [dl] if dl else [])
+    async def isolate(self, batch: Batch[T]) -> None:
+        """Each record alone, never skipped: it is stored (applied or, after the policy's attempts, dead-lettered with
+        reason ``processing_failed``) before the next one, or left to the partition's next owner when its partition
+        is revoked. Transient faults are retried with backoff without counting as a failure."""
+        attempts = self.policy.record_attempts
+        for r in batch.records:
+            for _ in range(attempts):
+                failure = await self._transact_alone(batch.alone(r))
+                if failure is None:
                     break
-                except (Poison, DeadLetterStorm):
-                    raise
-                except Exception as exc:
-                    if isinstance(exc, TRANSIENT_ERRORS) or not await self._database_answers():
-                        self.metrics.retries.inc()
-                        log.warning("%s: transient fault %s on %s/%s/%s, retrying in %.2fs", self.group,
-                                    type(exc).__name__, r.topic, r.partition, r.offset, delay)
-                        await asyncio.sleep(delay)
-                        delay = min(delay * 2, 5.0)
-                        continue
-                    failures += 1
-                    if failures < self.RECORD_ATTEMPTS:
-                        continue
-                    reason = f"processing failed {self.RECORD_ATTEMPTS} times: {type(exc).__name__}"
-                    log.error("%s: dead-lettering %s/%s/%s: %s", self.group, r.topic, r.partition, r.offset, reason)
-                    row = deadletter_row(self.settings, r, self.group, "processing_failed", reason)
-                    g, dl = None, Decoded(r, f"deadletter:{r.topic}/{r.partition}/{r.offset}", row)
+            else:
+                reason = f"processing failed {attempts} times: {type(failure).__name__}"
+                log.error("%s: dead-lettering %s/%s/%s: %s", self.group, r.topic, r.partition, r.offset, reason)
+                row = self.policy.row(self.settings, r, self.group, "processing_failed", reason)
+                failure = await self._transact_alone(Batch([r], dead=[Decoded(r, deadletter_id(r), row)]))
+                if failure is not None:
+                    raise failure
+
+    async def _transact_alone(self, alone: Batch[T]) -> Exception | None:
+        """Transact a one-record batch until it is stored or its partition revoked, waiting out transient faults and
+        any error raised while the database does not answer (an outage can surface as another exception type, e.g.
+        a connection left in a broken protocol state); returns a failure met while the database answers."""
+        delay = 0.05
+        while (alone := alone.within(self._assigned)).records:
+            try:
+                await self.transact(alone)
+                return None
+            except (Poison, DeadLetterStorm):
+                raise
+            except Exception as exc:
+                if not isinstance(exc, TRANSIENT_ERRORS) and await self._database_answers():
+                    return exc
+                delay = await self._backoff(exc, delay)
+        return None
 
     async def _database_answers(self) -> bool:
         """Whether a connection of the pool runs a query now (false while the database is away)."""
@@ -353,10 +325,50 @@ class StoredOffsetConsumer(Generic[T]):
         except Exception:
             return False
 
-    # -- partitions and offsets -----------------------------------------------------------------
-    def _still_assigned(self, records: Sequence[InRecord]) -> list[InRecord]:
-        return [r for r in records if TopicPartition(r.topic, r.partition) in self._assigned]
+    async def courtesy_commit(self, records: Sequence[InRecord]) -> None:
+        """Step 4: commit the processed offsets to Kafka, for lag tools only."""
+        assert self.consumer is not None
+        nxt = offsets.next_offsets([r for r in records if TopicPartition(r.topic, r.partition) in self._assigned])
+        if nxt:
+            with contextlib.suppress(KafkaError):
+                await self.consumer.commit({tp: OffsetAndMetadata(o, "") for tp, o in nxt.items()})
 
+    async def update_lag(self) -> None:
+        """The lag gauge per assigned partition: the fetched high watermark minus the position."""
+        assert self.consumer is not None
+        for tp in list(self._assigned):
+            high = self.consumer.highwater(tp)
+            if high is None:
+                continue
+            with contextlib.suppress(KafkaError, AssertionError, ValueError):
+                position = await self.consumer.position(tp)
+                self.metrics.lag.labels(tp.topic, str(tp.partition)).set(max(0, high - position))
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _more(self, records: Sequence[InRecord]) -> bool:
+        """Whether a partition of this batch has records beyond it (by the fetched high watermark)."""
+        assert self.consumer is not None
+        consumer = self.consumer
+        return any((consumer.highwater(tp) or 0) > nxt for tp, nxt in offsets.next_offsets(records).items())
+
+    async def _backoff(self, exc: BaseException, delay: float) -> float:
+        """Count and wait out a transient fault; returns the next delay."""
+        self.metrics.retries.inc()
+        log.warning("%s: transient fault %s, retrying in %.2fs", self.group, type(exc).__name__, delay)
+        await asyncio.sleep(delay)
+        return min(delay * 2, 5.0)
+
+    def _count(
+        self, batch: Batch[T], fresh: Sequence[Decoded[T]], fresh_dead: Sequence[Decoded[outbox.OutRow]]
+    ) -> None:
+        fresh_ids = {id(d) for d in fresh}
+        for d in batch.good:
+            (self.metrics.processed if id(d) in fresh_ids else self.metrics.duplicates).labels(d.record.topic).inc()
+        for dl in fresh_dead:
+            reason = dict(dl.item.headers).get("dl_reason_class", b"unknown").decode()
+            self.metrics.deadlettered.labels(dl.record.topic, reason).inc()
+
+    # -- partitions and offsets -----------------------------------------------------------------
     async def on_assigned(self, assigned: set[TopicPartition]) -> None:
         """Seek every newly assigned partition to its offset stored in PostgreSQL."""
         assert self.consumer is not None
@@ -364,26 +376,25 @@ class StoredOffsetConsumer(Generic[T]):
         if not assigned:
             return
         async with self.pool.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT topic, partition, next_offset FROM consumer_offsets WHERE consumer = $1", self.group
-            )
-        stored = {TopicPartition(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+            stored = await offsets.stored(conn, self.group)
         ends = await self.consumer.end_offsets(list(assigned))
         for tp in assigned:
-            offset = stored.get(tp)
-            if offset is None:
-                await self.consumer.seek_to_beginning(tp)
-            elif offset > ends.get(tp, 0) and not await self._record_exists(tp, offset - 1):
-                # The log is shorter than what we processed: the broker lost data. Replay from the
-                # start; the processed-event log absorbs what was already applied.
-                log.warning(
-                    "%s: stored offset %s of %s lies beyond the log; resetting to earliest", self.group, offset, tp
-                )
-                await self.consumer.seek_to_beginning(tp)
-                await self._reset_stored_offset(tp)
-            else:
-                self.consumer.seek(tp, offset)
+            await self._seek(tp, stored.get(tp), ends.get(tp, 0))
         log.info("%s: assigned %s", self.group, sorted(f"{tp.topic}/{tp.partition}" for tp in assigned))
+
+    async def _seek(self, tp: TopicPartition, offset: int | None, end: int) -> None:
+        """Seek a partition to its stored ``offset``; to the beginning when none is stored, or when the broker lost
+        the log: the log is shorter than what we processed, so replay from the start (the processed-event log
+        absorbs what was already applied)."""
+        assert self.consumer is not None
+        if offset is None:
+            await self.consumer.seek_to_beginning(tp)
+        elif offset > end and not await self._record_exists(tp, offset - 1):
+            log.warning("%s: stored offset %s of %s lies beyond the log; resetting to earliest", self.group, offset, tp)
+            await self.consumer.seek_to_beginning(tp)
+            await self._reset_stored_offset(tp)
+        else:
+            self.consumer.seek(tp, offset)
 
     async def _reset_stored_offset(self, tp: TopicPartition) -> None:
         """Lower the stored offset to the start of the new log. Offsets are stored monotonically (``GREATEST``),
@@ -392,14 +403,7 @@ class StoredOffsetConsumer(Generic[T]):
         assert self.consumer is not None
         start = (await self.consumer.beginning_offsets([tp])).get(tp, 0)
         async with self.pool.acquire() as conn:
-            await conn.execute(
-                "UPDATE consumer_offsets SET next_offset = $4, updated_at = now()"
-                " WHERE consumer = $1 AND topic = $2 AND partition = $3",
-                self.group,
-                tp.topic,
-                tp.partition,
-                start,
-            )
+            await offsets.lower(conn, self.group, tp, start)
 
     async def _record_exists(self, tp: TopicPartition, offset: int) -> bool:
         """Whether ``offset`` exists in the partition. Some brokers (the embedded Tansu) report a partition's
@@ -419,27 +423,6 @@ class StoredOffsetConsumer(Generic[T]):
         for tp in revoked:
             with contextlib.suppress(KeyError):
                 self.metrics.lag.remove(tp.topic, str(tp.partition))
-
-    async def _courtesy_commit(self, records: Sequence[InRecord]) -> None:
-        assert self.consumer is not None
-        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
-        for r in records:
-            tp = TopicPartition(r.topic, r.partition)
-            if tp in self._assigned:
-                offsets[tp] = OffsetAndMetadata(max(r.offset + 1, offsets[tp].offset if tp in offsets else 0), "")
-        if offsets:
-            with contextlib.suppress(KafkaError):
-                await self.consumer.commit(offsets)
-
-    async def _update_lag(self) -> None:
-        assert self.consumer is not None
-        for tp in list(self._assigned):
-            high = self.consumer.highwater(tp)
-            if high is None:
-                continue
-            with contextlib.suppress(KafkaError, AssertionError, ValueError):
-                position = await self.consumer.position(tp)
-                self.metrics.lag.labels(tp.topic, str(tp.partition)).set(max(0, high - position))
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]

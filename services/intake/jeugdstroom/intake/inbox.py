@@ -16,19 +16,19 @@ Decisions:
 * The loop's dedupe id is the record's origin (topic/partition/offset), not the event id: every record is
   handled once, and :func:`accept` decides duplicate versus conflict by (sender, id) exactly as over HTTP.
   A duplicate is dropped silently (the sender's resend); a conflict is dead-lettered.
-* Nothing is raised as ``Poison`` from ``decode``: the loop's dead-letter rows carry the original bytes and
-  key, and an inbox record holds a BSN in the clear. Dead letters are written here instead, from a redacted
-  copy (``bsn`` fields and nine-digit numbers masked, key dropped; unparseable values dropped entirely; the
-  origin topic/partition/offset still points at the original).
-* No dead-letter storm cap here: inbox input comes from outside, and one sender's garbage must not stop
-  everybody else's events.
+* Nothing is raised as ``Poison`` from ``decode``: a record is judged in ``apply`` (its sender needs the database),
+  and dead letters are written there. The processor's dead-letter policy is the redacting one
+  (:meth:`DeadLetterPolicy.redacted <jeugdstroom.common.deadletter.DeadLetterPolicy.redacted>`), for the loop's
+  own dead letters (a record whose processing keeps failing) as well as the inbox's: an inbox record holds a BSN
+  in the clear, so a dead letter carries a redacted copy (``bsn`` fields and nine-digit numbers masked, key
+  dropped; unparseable values dropped entirely; the origin topic/partition/offset still points at the original).
+* The same policy has no dead-letter storm cap: inbox input comes from outside, and one sender's garbage must not
+  stop everybody else's events.
 * Dead letters use the outbox producer name ``intake``, so the one relay publishes both.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,8 +36,9 @@ from typing import Any
 import orjson
 
 from jeugdstroom.common import outbox
-from jeugdstroom.common.consumer import Decoded, deadletter_row
+from jeugdstroom.common.consumer import Decoded, ProcessorBase
 from jeugdstroom.common.db import Conn
+from jeugdstroom.common.deadletter import DeadLetterPolicy
 from jeugdstroom.common.kafka import INBOX_AUTH_HEADER, InRecord, inbox_topics
 from jeugdstroom.common.observability import consumer_metrics
 from jeugdstroom.common.settings import Settings
@@ -47,8 +48,6 @@ from jeugdstroom.intake.metrics import EVENTS, REJECTED, type_label
 from jeugdstroom.intake.submission import Checked, accept_checked, check
 
 INBOX_GROUP = "intake-inbox"
-REDACTED = "<redacted>"
-_NINE_DIGITS = re.compile(r"\d{9}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,25 +66,12 @@ def bearer(header: str | None) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-def redact(value: Any) -> Any:
-    """A copy of a JSON value without anything that may be a BSN."""
-    if isinstance(value, dict):
-        return {(REDACTED if _NINE_DIGITS.search(str(k)) else k): (REDACTED if "bsn" in str(k).lower() else redact(v))
-                for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    if isinstance(value, str) and _NINE_DIGITS.search(value):
-        return REDACTED
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 100_000_000:
-        return REDACTED
-    return value
-
-
-class InboxProcessor:
+class InboxProcessor(ProcessorBase[InboxItem]):
     """The inbox's :class:`~jeugdstroom.common.consumer.Processor`."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, deadletters: DeadLetterPolicy | None = None) -> None:
         self.settings = settings
+        self.deadletters = deadletters or DeadLetterPolicy.redacted()
         self.metrics = consumer_metrics("intake")
         #: topic → sender code it names (None: the shared inbox, sender by bearer token)
         self.topics = inbox_topics(settings)
@@ -139,14 +125,12 @@ class InboxProcessor:
         await outbox.write(conn, PRODUCER, dead)
 
     def deadletter(self, d: Decoded[InboxItem], reason_class: str, reason: str) -> outbox.OutRow:
-        value = orjson.dumps(redact(d.item.body)) if d.item.problem is None else None
-        safe = dataclasses.replace(d.record, key=None, value=value, headers=())
         self.metrics.deadlettered.labels(d.record.topic, reason_class).inc()
         if reason_class in ("unparseable", "unauthorized"):  # the others were counted by check/accept
             kind = type_label(d.item.body)
             EVENTS.labels(kind, "rejected").inc()
             REJECTED.labels(kind, "invalid_json" if reason_class == "unparseable" else reason_class).inc()
-        return deadletter_row(self.settings, safe, INBOX_GROUP, reason_class, reason)
+        return self.deadletters.row(self.settings, d.record, INBOX_GROUP, reason_class, reason)
 
 
 def _reason(result: dict[str, Any]) -> str:

@@ -20,7 +20,7 @@ from prometheus_client import Histogram
 from pydantic import TypeAdapter, ValidationError
 
 from jeugdstroom.common import tracing
-from jeugdstroom.common.consumer import Decoded, Poison
+from jeugdstroom.common.consumer import Decoded, Poison, ProcessorBase
 from jeugdstroom.common.contracts.changes import AnyChange, RegistryChange
 from jeugdstroom.common.contracts.validation import field_errors
 from jeugdstroom.common.db import Conn
@@ -52,7 +52,7 @@ def _deliveries(changes: Iterable[AnyChange]) -> Iterator[tuple[str, datetime]]:
             yield entity.instelling, c.accepted_at
 
 
-class MonitorProcessor:
+class MonitorProcessor(ProcessorBase[AnyChange]):
     """Folds changes into the aggregates and records the cells they may have changed; :meth:`publish_forever`
     publishes those cells."""
 
@@ -95,7 +95,7 @@ class MonitorProcessor:
         self._accepted = [d.item.accepted_at for d in items if d.item.accepted_at is not None]
 
     async def finish(self, conn: Conn, more: bool) -> None:
-        """End of a batch's transaction (consumer.Finishing): remember whether a backlog waits behind it."""
+        """End of a batch's transaction (Processor.finish): remember whether a backlog waits behind it."""
         self._more = more
 
     def committed(self) -> None:

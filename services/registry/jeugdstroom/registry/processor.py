@@ -22,7 +22,7 @@ from pydantic import AwareDatetime, TypeAdapter
 from pydantic_core import SchemaSerializer
 
 from jeugdstroom.common import outbox, tracing
-from jeugdstroom.common.consumer import Decoded, Poison
+from jeugdstroom.common.consumer import Decoded, Poison, ProcessorBase
 from jeugdstroom.common.contracts import event_uid, parse_published
 from jeugdstroom.common.contracts.entities import entity_topic_key
 from jeugdstroom.common.contracts.events import AnyPublished, json_value
@@ -78,7 +78,7 @@ def _causes(
     return cause
 
 
-class RegistryProcessor:
+class RegistryProcessor(ProcessorBase[AnyPublished]):
     def __init__(self, settings: Settings, group: str = GROUP) -> None:
         self.settings = settings
         self.group = group  # consumer group, processed-event log and outbox producer name

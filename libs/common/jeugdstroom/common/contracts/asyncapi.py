@@ -3,14 +3,15 @@
 Nothing about a payload is written here by hand: message payloads are the JSON Schemas pydantic generates from
 the contracts (the same models and adapters as :func:`jeugdstroom.common.contracts.validation.json_schemas`), key
 schemas come from the contract types, and header names from the functions that write the headers
-(:func:`jeugdstroom.common.kafka.cloudevent_headers`, :func:`jeugdstroom.common.consumer.deadletter_row`,
+(:func:`jeugdstroom.common.kafka.cloudevent_headers`, :func:`jeugdstroom.common.deadletter.deadletter_row`,
 :data:`jeugdstroom.common.kafka.INBOX_AUTH_HEADER`). What this module adds is prose, the topology (which service
 sends or receives on which topic) and the production topic configuration of ``docker-compose.yml``.
 
 Generate with ``jeugdstroom asyncapi --out docs/asyncapi.yaml``; intake serves it at ``/asyncapi``.
 
 FastStream's AsyncAPI generator does not fit here: it derives the document from FastStream subscriber and
-publisher declarations, and jeugdstroom's services use their own stored-offset consumer loop and outbox relay.
+publisher declarations, and jeugdstroom's services use their own stored-offset consumer loop and outbox relay
+(README, "The consumer loop, and FastStream": the spike and why).
 """
 
 from __future__ import annotations
