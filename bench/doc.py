@@ -90,9 +90,10 @@ def targets(bench: Any) -> list[tuple[str, str, str]]:
         f = bench.fresh
         out.append(
             (
-                "freshness p99 < 1 s at 500 events/s",
+                "freshness p99 ≤ 100 ms at 500 events/s",
                 f"p99 {f['p99']:.2f} s (p50 {f['p50']:.2f} s) at {rate(f['rate'])} events/s",
-                "holds" if f["p99"] < 1 else "does not hold",
+                ("holds" if f["p99"] <= 0.1 else "does not hold")
+                + ("" if f["rate"] >= 490 else f" (measured at {rate(f['rate'])} events/s, not 500)"),
             )
         )
     return out
@@ -197,7 +198,8 @@ def analysis(bench: Any) -> list[str]:
             "recomputes the cells each fold recorded as pending, in its own transaction), so it no longer delays "
             "the fold. Each hop's fetch waits at most 50 ms at the broker (the embedded Tansu broker does not answer "
             "a waiting fetch when records arrive: with aiokafka's default of 500 ms a hop took 142 ms at the "
-            "median) and each outbox relay polls every 50 ms when idle. The first seconds after start-up "
+            "median); an outbox relay is woken by the commit that adds its rows (LISTEN/NOTIFY; it used to poll every "
+            "50 ms). The first seconds after start-up "
             "(consumer groups joining, the first batches) take longer; the benchmark warms up for 10 s before "
             "its first probe.",
             "",
@@ -241,6 +243,28 @@ def analysis(bench: Any) -> list[str]:
         "* **monitor publication in chunks** of 8 indicator × period pairs (compared and written together), so a "
         "publication after a replay does not hold every current and published row at once.",
         "",
+        "### This round (issue 26), measured on a machine shared with six other engineers (load 7–22 on 2 cores)",
+        "",
+        "* **durable headline**: the bench runs PostgreSQL with fsync and synchronous_commit on unless `--fast`; Quix "
+        "Streams and py-spy install themselves into `.data/bench-venv-quix` / `.data/bench-venv-tools`.",
+        "* **registry: the facts insert is the dedupe** (`Claiming` in `consumer.py`; `INSERT … ON CONFLICT DO NOTHING "
+        "RETURNING event_uid` into `registry.facts`/`registry.corrections` first in the batch's transaction): no "
+        "`processed_events` row per registry event — at N=20,000 that table took 64,585 rows before and 44,585 "
+        "(the monitor's) after, one index-maintained insert per event fewer. Exactness: "
+        "`tests/integration/test_registry.py` (duplicates ×3, shuffled, corrections), the kill -9 and broker-loss "
+        "reliability tests.",
+        "* **rebuild: deltas summed in memory, one binary COPY per table** into the empty copies instead of an "
+        "upsert per chunk of 5,000 entities (`python -m bench.rebuild_fold --n 20000`, 44,576 entities, CPU per "
+        "entity, two runs each, back to back): Python 85–92 → 61–64 µs, PostgreSQL 60–62 → 36–40 µs. Exactness: "
+        "`tests/integration/test_monitor_rebuild.py` (rebuild = fresh replay, cell by cell).",
+        "* **relay woken by its own commit** (`pg_notify` in `outbox.write`'s statement, LISTEN on the relay's lock "
+        "connection; 0.5 s fallback poll): freshness at a modest rate (`python -m bench --quick --only freshness "
+        "--rate 100`; the loaded machine offered only 60–66 events/s) p50 3.43 → 2.31 s, p99 4.40 → 3.29 s — "
+        "both dominated by batch times of 0.6–0.9 s under that load, not by the polling. "
+        "`tests/integration/test_consumer_loop.py` checks that a relay sleeping an hour publishes a committed row.",
+        "* **not done** (reasons in the README's architecture section): outbox without `UPDATE … sent_at`, monitor "
+        "dedupe by a per-partition sequence, in-process state.",
+        "",
         "Tried and not kept: consumer batches of 5,000 instead of 2,000 (no gain: the work per event, not per "
         "batch, dominates).",
         "",
@@ -277,7 +301,7 @@ def render(bench: Any, started: datetime, args: argparse.Namespace) -> str:
         + (" Key numbers were measured again afterwards (see the end)." if getattr(bench, "reruns", None) else "")
     ]
     lines += [
-        f"* **PostgreSQL settings**: {'durable (fsync on)' if args.durable else 'fsync off, synchronous_commit off (as the tests)'}",
+        f"* **PostgreSQL settings**: {'durable (fsync and synchronous_commit on, as `jeugdstroom up`)' if args.durable else 'fsync off, synchronous_commit off (as the tests)'}",
         "* **load averages during the run** (other work shares these cores): "
         + "; ".join(f"{w}: {v}" for w, v in bench.loads),
         "",

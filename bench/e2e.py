@@ -15,6 +15,7 @@ import asyncpg
 from tests.support import ServiceProcess
 
 from bench.infra import ProcStats, tree_cpu
+from bench.tools import py_spy
 from jeugdstroom.common.embedded import free_port
 from jeugdstroom.common.settings import Settings
 
@@ -104,7 +105,7 @@ async def profiled(pids: Mapping[str, int], out_dir: Path | None) -> AsyncIterat
         spies.append(
             subprocess.Popen(
                 [
-                    ".venv/bin/py-spy",
+                    str(py_spy()),
                     "record",
                     "-p",
                     str(pid),

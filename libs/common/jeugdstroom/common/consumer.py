@@ -6,7 +6,9 @@ One pass is a short pipeline of named steps:
 2. **decode** each record; poison (unparseable, unknown version, contract violation) becomes a
    dead-letter outbox row with the reason and origin;
 3. in **one PostgreSQL transaction**: record the event ids (``ON CONFLICT DO NOTHING RETURNING``:
-   only ids returned as fresh take effect), **apply** the processor's state changes and outbox rows,
+   only ids returned as fresh take effect) in ``processed_events`` — or, for a processor that stores every item
+   under its event id anyway (``Claiming``), in its own table, the insert of that row being the dedupe —
+   **apply** the processor's state changes and outbox rows,
    **store** the next offset per partition (monotonic: ``GREATEST``);
 4. commit to Kafka as a courtesy for lag tools (never relied upon).
 
@@ -79,6 +81,17 @@ class Processor(Protocol[T]):
     async def apply(self, conn: Conn, items: Sequence[Decoded[T]]) -> None:
         """Apply fresh items inside the loop's transaction (state changes and outbox rows)."""
         ...
+
+
+class Claiming(Protocol[T]):
+    """Optional: a processor whose state holds every item under its event id (a unique key) claims the items itself,
+    instead of the consumer recording their ids in ``processed_events``: ``claim`` inserts each item's row with
+    ``ON CONFLICT DO NOTHING RETURNING`` (in the loop's transaction, before ``apply``) and returns the items whose row
+    is new; only those are applied. The guarantee is the same as with ``processed_events`` (the insert is the
+    dedupe and commits atomically with the state and the offsets), with one write per item fewer. ``items`` have
+    distinct event ids."""
+
+    async def claim(self, conn: Conn, items: Sequence[Decoded[T]]) -> list[Decoded[T]]: ...
 
 
 class Finishing(Protocol):
@@ -252,8 +265,9 @@ class StoredOffsetConsumer(Generic[T]):
         """Steps 3a–3d in one transaction."""
         started = time.perf_counter()
         finish = getattr(self.processor, "finish", None)  # optional: see Finishing
+        claim = getattr(self.processor, "claim", None)  # optional: see Claiming
         async with self.pool.acquire() as conn, conn.transaction():
-            fresh = await self.dedupe(conn, good)
+            fresh = await (self.dedupe(conn, good) if claim is None else claim(conn, self.first(good)))
             if fresh:
                 await self.processor.apply(conn, fresh)
             if finish is not None:
@@ -274,9 +288,7 @@ class StoredOffsetConsumer(Generic[T]):
 
     async def dedupe(self, conn: Conn, good: Sequence[Decoded[U]]) -> list[Decoded[U]]:
         """The items whose event id this consumer has not processed before (first occurrence wins)."""
-        first: dict[str, Decoded[U]] = {}
-        for d in good:
-            first.setdefault(d.event_id, d)
+        first = {d.event_id: d for d in self.first(good)}
         if not first:
             return []
         rows = await conn.fetch(
@@ -287,6 +299,14 @@ class StoredOffsetConsumer(Generic[T]):
         )
         fresh = {r["event_id"] for r in rows}
         return [d for eid, d in first.items() if eid in fresh]
+
+    @staticmethod
+    def first(items: Sequence[Decoded[U]]) -> list[Decoded[U]]:
+        """The first item of each event id, in batch order."""
+        first: dict[str, Decoded[U]] = {}
+        for d in items:
+            first.setdefault(d.event_id, d)
+        return list(first.values())
 
     async def store_offsets(self, conn: Conn, records: Sequence[InRecord]) -> None:
         nxt: dict[tuple[str, int], int] = {}

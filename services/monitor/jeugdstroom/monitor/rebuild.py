@@ -8,7 +8,8 @@ exactly what a replay from the first change gives is in docs/monitor.md ("Rebuil
 2. **read** the entity topic from the beginning to its end, keeping the last record per key (the embedded broker does
    not compact): the snapshot, each version with the id of the change that produced it.
 3. **fold** the snapshot's versions into ``monitor_rebuild`` with the fold functions of the catalogue (``FOLDS``, by
-   entity name: the same path as a change from nothing), in chunks.
+   entity name: the same path as a change from nothing), in chunks, summing the deltas in memory; the sums go into
+   the empty copies with COPY.
 4. **wait** until the live fold has applied (``processed_events``) the change of every snapshot version whose entity it
    has not journaled: a version the live fold has not applied yet would otherwise be counted twice after the swap.
 5. **swap**, under the exclusive lock (the live fold pauses; the API waits only for the swap's own commit): read the
@@ -23,12 +24,11 @@ a changed definition in the catalogue is rebuilt without changes here.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import time
 import uuid
 import zlib
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -242,7 +242,6 @@ class Rebuild:
         self.late: dict[str, list[Record]] = {}
         self.work: dict[tuple[str, str], publisher.Affected] = {}
         self._last_progress = time.monotonic()
-        self._writing: asyncio.Task[None] | None = None
 
     async def _phase(self, name: str) -> None:
         self.stats.phases[name] = time.monotonic()
@@ -303,10 +302,6 @@ class Rebuild:
 
     async def abort(self) -> None:
         """Stop journaling and drop the copies (the current tables stay as they are)."""
-        if self._writing is not None:
-            self._writing.cancel()
-            with contextlib.suppress(BaseException):
-                await self._writing
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK)
             await conn.execute("DELETE FROM monitor.rebuild_state WHERE run = $1", self.stats.run)
@@ -335,46 +330,44 @@ class Rebuild:
 
     # 3
     async def fold(self) -> None:
+        """Fold every snapshot version, summing the deltas of all chunks in memory (a delta key is a cell of a
+        series, or a member: far fewer than the entities at scale), then write the sums into the empty copies with
+        COPY: one row per key, nothing to merge in the database (an upsert per chunk wrote about 3× slower)."""
         t0 = time.monotonic()
         as_of = self.as_of()
         batch: list[AnyChange] = []
+        total: dict[Key, int] = {}
+        validate = _CHANGE.validate_json
         for rec in self.snapshot.values():
             if rec.value is None:
                 continue
-            change = _CHANGE.validate_json(rec.value)
+            change = validate(rec.value)
             if change.after is None:
                 continue
             batch.append(change)
             if len(batch) >= self.CHUNK:
-                await self._fold(batch, as_of)
+                self._fold(batch, as_of, total)
                 batch = []
                 self._tick(lambda: f"  folded {self.stats.entities:,} entities"
                                    f" ({self.stats.entities / max(time.monotonic() - t0, 1e-9):,.0f}/s)")
-        await self._fold(batch, as_of)
-        await self._fold([], as_of)
+        self._fold(batch, as_of, total)
+        async with self.pool.acquire() as conn, conn.transaction():
+            rows = await repo.copy_deltas(conn, {k: v for k, v in total.items() if v}, SHADOW)
         self.stats.fold_s = time.monotonic() - t0
-        self.progress(f"  folded {self.stats.entities:,} entities in {self.stats.fold_s:.1f}s")
+        self.progress(f"  folded {self.stats.entities:,} entities in {self.stats.fold_s:.1f}s ({rows:,} rows)")
         await self._phase("folded")
 
-    async def _fold(self, changes: Sequence[AnyChange], as_of: date) -> None:
-        """Fold a chunk; its deltas are written while the next chunk is parsed and folded (the database works while
-        Python does), one write at a time."""
-        if changes:
-            deltas = fold.deltas(changes, FOLDS)
-            for k, v in publisher.affected(deltas, as_of).items():
-                publisher.merge(self.work, k, v)
-            self.stats.entities += sum(1 for c in changes if c.after is not None)
-        if self._writing is not None:
-            await self._writing
-            self._writing = None
-        if changes:
-            self._writing = asyncio.create_task(self._write(deltas))
-        else:  # the last call: nothing may be left unwritten
-            assert self._writing is None
-
-    async def _write(self, deltas: Mapping[Key, int]) -> None:
-        async with self.pool.acquire() as conn, conn.transaction():
-            await repo.apply_deltas(conn, deltas, SHADOW)
+    def _fold(self, changes: Sequence[AnyChange], as_of: date, total: dict[Key, int]) -> None:
+        """Fold a chunk into ``total`` and note its affected cells."""
+        if not changes:
+            return
+        deltas = fold.deltas(changes, FOLDS)
+        for cell, v in publisher.affected(deltas, as_of).items():
+            publisher.merge(self.work, cell, v)
+        get = total.get
+        for k, d in deltas.items():
+            total[k] = get(k, 0) + d
+        self.stats.entities += sum(1 for c in changes if c.after is not None)
 
     # 4
     async def wait_for_live(self) -> None:

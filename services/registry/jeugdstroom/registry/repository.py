@@ -76,32 +76,36 @@ async def related_children(conn: Conn, uids: Sequence[str]) -> list[tuple[str, s
     return [(r["uid"], r["pseudonym"]) for r in rows]
 
 
-async def add_facts(conn: Conn, facts: Sequence[tuple[str, Any]]) -> None:
+async def add_facts(conn: Conn, facts: Sequence[tuple[str, Any]]) -> set[str]:
     """Store (uid, published event) of aanmelding/beschikking/plaatsing/separatie events; the event column holds
-    the event as JSON (``json_value`` of the contract), the other columns are read from it."""
+    the event as JSON (``json_value`` of the contract), the other columns are read from it. Returns the uids that
+    were new (a uid stored before is left as it is: the insert is the registry's dedupe)."""
     if not facts:
-        return
-    await conn.execute(
+        return set()
+    rows = await conn.fetch(
         """INSERT INTO registry.facts (event_uid, pseudonym, type, occurred_at, event)
            SELECT u, e->'child'->>'pseudonym', e->>'type', (e->>'occurred_at')::timestamptz, e
            FROM ROWS FROM (unnest($1::text[]), jsonb_array_elements($2::text::jsonb)) AS x(u, e)
-           ON CONFLICT (event_uid) DO NOTHING""",
+           ON CONFLICT (event_uid) DO NOTHING
+           RETURNING event_uid""",
         [u for u, _ in facts],
         json_array(e.__pydantic_serializer__.to_json(e, exclude_none=True) for _, e in facts),
     )
+    return {r["event_uid"] for r in rows}
 
 
-async def add_corrections(conn: Conn, corrections: Sequence[tuple[str, dict[str, Any]]]) -> None:
-    """Store (uid, published correctie as JSON)."""
+async def add_corrections(conn: Conn, corrections: Sequence[tuple[str, dict[str, Any]]]) -> set[str]:
+    """Store (uid, published correctie as JSON); returns the uids that were new."""
     if not corrections:
-        return
+        return set()
     parsed = [Correction.from_json(u, e) for u, e in corrections]
-    await conn.execute(
+    rows = await conn.fetch(
         """INSERT INTO registry.corrections
                (event_uid, pseudonym, target_uid, action, occurred_at, replacement_pseudonym, event)
            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[],
                                 $7::jsonb[])
-           ON CONFLICT (event_uid) DO NOTHING""",
+           ON CONFLICT (event_uid) DO NOTHING
+           RETURNING event_uid""",
         [c.uid for c in parsed],
         [c.pseudonym for c in parsed],
         [c.target_uid for c in parsed],
@@ -110,6 +114,7 @@ async def add_corrections(conn: Conn, corrections: Sequence[tuple[str, dict[str,
         [c.replacement.pseudonym if c.replacement else None for c in parsed],
         [e for _, e in corrections],
     )
+    return {r["event_uid"] for r in rows}
 
 
 async def load_inputs(conn: Conn, children: Sequence[str]) -> tuple[dict[str, Fact], list[Correction]]:
