@@ -68,7 +68,9 @@ class RegistryProcessor:
         self.group = group  # consumer group, processed-event log and outbox producer name
         self._pending: list[tuple[Counter, str, int]] = []  # metric increments of the transaction in progress
         self._trace: list[tuple[str, bytes]] = []  # the batch span's context, for the records it writes
-        self._claimed: set[int] = set()  # id() of the items the transaction in progress stored in ``claim``
+        # the items the transaction in progress stored in ``claim``, by event id; held (not their id()) so that an
+        # item of a later batch can never be taken for one of them
+        self._claimed: dict[str, Decoded[AnyPublished]] = {}
 
     def decode(self, record: InRecord) -> tuple[str, AnyPublished]:
         return decode_event(record)
@@ -87,7 +89,7 @@ class RegistryProcessor:
             conn, [(d.event_id, json_value(d.item)) for d in items if d.item.type == "correctie"]
         )
         fresh = [d for d in items if d.event_id in new]
-        self._claimed = {id(d) for d in fresh}
+        self._claimed = {d.event_id: d for d in fresh}
         return fresh
 
     async def apply(self, conn: Conn, items: Sequence[Decoded[AnyPublished]]) -> None:
@@ -99,10 +101,10 @@ class RegistryProcessor:
 
     async def _apply(self, conn: Conn, items: Sequence[Decoded[AnyPublished]]) -> None:
         self._pending = []  # a previous attempt that did not commit counts nothing
-        claimed, self._claimed = self._claimed, set()
-        facts = [(d.event_id, d.item) for d in items if d.item.type != "correctie" and id(d) not in claimed]
+        claimed, self._claimed = self._claimed, {}
+        facts = [(d.event_id, d.item) for d in items if d.item.type != "correctie" and claimed.get(d.event_id) is not d]
         corrections = [
-            (d.event_id, json_value(d.item)) for d in items if d.item.type == "correctie" and id(d) not in claimed
+            (d.event_id, json_value(d.item)) for d in items if d.item.type == "correctie" and claimed.get(d.event_id) is not d
         ]
         # The event uids this batch is about: each new fact, and the target of each correctie.
         uid_of = {
