@@ -4,7 +4,8 @@ versions → aggregates in ``monitor_rebuild``) on a snapshot of the entity topi
 The snapshot is made once (the registry alone on the first N events of ``bench.events``, the entity topic read to
 its end) and cached in ``.bench-cache/entities-<N>.pickle``; each repetition then runs ``Rebuild.begin`` and
 ``Rebuild.fold`` on a scratch database (fsync off: this measures the rebuild's own work). Prints entities/s and the
-CPU per entity of this process and of PostgreSQL (on a shared machine the wall time says little; the CPU does)."""
+CPU per entity of this process and of PostgreSQL (on a shared machine the wall time says little; the CPU does).
+``--breakdown`` prints where the Python CPU per entity goes (validation, fold functions, summing, rows), no database."""
 
 from __future__ import annotations
 
@@ -49,8 +50,41 @@ async def snapshot(n: int) -> dict[str, Record]:
     return rebuild.snapshot
 
 
+def breakdown(snap: dict[str, Record], repeat: int) -> None:
+    """Python CPU per entity of each step of the fold phase, best of ``repeat``."""
+    from jeugdstroom.monitor import fold, publisher
+    from jeugdstroom.monitor import repository as repo
+    from jeugdstroom.monitor.catalogue import FOLDS
+    from jeugdstroom.monitor.rebuild import _CHANGE
+
+    values = [r.value for r in snap.values() if r.value is not None]
+    best: dict[str, float] = {}
+    for _ in range(repeat):
+        t = [time.process_time()]
+        changes = [_CHANGE.validate_json(v) for v in values]
+        t.append(time.process_time())
+        items = sum(len(fn(c.after)) for c in changes for _, fn in FOLDS.get(c.entity, ()))
+        t.append(time.process_time())
+        total: dict[tuple[object, ...], int] = {}
+        fold.accumulate(changes, FOLDS, total)
+        t.append(time.process_time())
+        publisher.affected(total, date(2026, 12, 31))
+        t.append(time.process_time())
+        repo._delta_rows({k: v for k, v in total.items() if v}, ordered=False)  # type: ignore[misc]
+        t.append(time.process_time())
+        steps = ("validate", "fold functions alone", "accumulate (fold functions + keys)", "affected", "rows")
+        for i, name in enumerate(steps):
+            best[name] = min(best.get(name, 1e9), (t[i + 1] - t[i]) / len(values))
+    print(f"breakdown, {len(values):,} entities, {items:,} items, {len(total):,} keys (µs per entity, best of {repeat}):")
+    for name, v in best.items():
+        print(f"  {name}: {1e6 * v:.1f}")
+
+
 async def main(args: argparse.Namespace) -> None:
     snap = await snapshot(args.n)
+    if args.breakdown:
+        breakdown(snap, args.repeat)
+        return
     async with scratch_database("rebuild_fold", ("common", "monitor")) as (pg, url):
         assert pg.proc is not None
         pool = await db.create_pool(url, max_size=3)
@@ -87,4 +121,5 @@ if __name__ == "__main__":
     p.add_argument("--n", type=int, default=20_000)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--profile", action="store_true")
+    p.add_argument("--breakdown", action="store_true")
     asyncio.run(main(p.parse_args()))
