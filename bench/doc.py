@@ -18,14 +18,14 @@ def targets(bench: Any) -> list[tuple[str, str, str]]:
         copy = bench.limits[n]["copy"]
         verdict = (
             "holds"
-            if run.rate >= 20_000 and n >= 1_000_000
+            if run.rate >= 10_000 and n >= 1_000_000
             else "does not hold"
             if n >= 1_000_000
-            else ("not measured at 1M" + (" (≥ 20,000 at this N)" if run.rate >= 20_000 else ""))
+            else ("not measured at 1M; " + ("≥ 10,000 at this N" if run.rate >= 10_000 else "does not hold at this N"))
         )
         out.append(
             (
-                "end to end ≥ 20,000 events/s on 1M events",
+                "end to end ≥ 10,000 events/s on 1M events (goal 20,000)",
                 f"{rate(run.rate)} events/s at N={n:,} ({run.rate / copy:.2f}× COPY)",
                 verdict,
             )
@@ -33,9 +33,9 @@ def targets(bench: Any) -> list[tuple[str, str, str]]:
         secs = 5_000_000 / run.rate if run.rate else float("inf")
         out.append(
             (
-                "national year (≈5M events) < 5 minutes",
+                "national year (≈5M events) < 10 minutes (goal 5)",
                 f"≈{secs / 60:.0f} min at the N={n:,} rate",
-                "holds" if secs < 300 else "does not hold",
+                "holds" if secs < 600 else "does not hold",
             )
         )
         if len(bench.runs) >= 2:
@@ -55,9 +55,10 @@ def targets(bench: Any) -> list[tuple[str, str, str]]:
         if shared is not None:
             out.append(
                 (
-                    "monitor fold ≥ 1.0× Quix Streams (the same aggregation)",
-                    f"fold {rate(shared)} vs {rate(quix)} changes/s ({shared / quix:.2f}×); the whole monitor "
-                    f"(21 indicators, topic) {rate(mon)} ({mon / quix:.2f}×)",
+                    "monitor fold ≥ 1.0× Quix Streams (the same aggregation; goal 2×)",
+                    f"fold {rate(shared)} vs {rate(quix)} changes/s ({shared / quix:.2f}×; ours exactly-once, Quix "
+                    f"at-least-once, its default); the whole monitor (every indicator, topic) {rate(mon)}"
+                    f" ({mon / quix:.2f}×)",
                     "holds" if shared >= quix else "does not hold",
                 )
             )
@@ -69,6 +70,17 @@ def targets(bench: Any) -> list[tuple[str, str, str]]:
                     "holds" if mon >= quix else "does not hold",
                 )
             )
+    rebuilds = sorted((int(k.split("_")[1]), v) for k, v in bench.facts.items() if k.startswith("rebuild_"))
+    if rebuilds:
+        n, fact = rebuilds[-1]
+        out.append(
+            (
+                "monitor rebuild ≥ 50,000 entities/s",
+                f"{rate(fact['entities_per_s'])} entities/s ({fact['entities']:,} entities after N={n:,}; the fold's "
+                "CPU per entity: `python -m bench.rebuild_fold --breakdown`)",
+                "holds" if fact["entities_per_s"] >= 50_000 else "does not hold",
+            )
+        )
     if getattr(bench, "intake_results", None):
         results, relay = bench.intake_results
         big = next(r for r in results if r.size == 1000 and r.clients == 1)
@@ -90,9 +102,10 @@ def targets(bench: Any) -> list[tuple[str, str, str]]:
         f = bench.fresh
         out.append(
             (
-                "freshness p99 < 1 s at 500 events/s",
+                "freshness p99 ≤ 100 ms at 500 events/s",
                 f"p99 {f['p99']:.2f} s (p50 {f['p50']:.2f} s) at {rate(f['rate'])} events/s",
-                "holds" if f["p99"] < 1 else "does not hold",
+                ("holds" if f["p99"] <= 0.1 else "does not hold")
+                + ("" if f["rate"] >= 490 else f" (measured at {rate(f['rate'])} events/s, not 500)"),
             )
         )
     return out
@@ -197,7 +210,8 @@ def analysis(bench: Any) -> list[str]:
             "recomputes the cells each fold recorded as pending, in its own transaction), so it no longer delays "
             "the fold. Each hop's fetch waits at most 50 ms at the broker (the embedded Tansu broker does not answer "
             "a waiting fetch when records arrive: with aiokafka's default of 500 ms a hop took 142 ms at the "
-            "median) and each outbox relay polls every 50 ms when idle. The first seconds after start-up "
+            "median); an outbox relay is woken by the commit that adds its rows (LISTEN/NOTIFY; it used to poll every "
+            "50 ms). The first seconds after start-up "
             "(consumer groups joining, the first batches) take longer; the benchmark warms up for 10 s before "
             "its first probe.",
             "",
@@ -241,6 +255,68 @@ def analysis(bench: Any) -> list[str]:
         "* **monitor publication in chunks** of 8 indicator × period pairs (compared and written together), so a "
         "publication after a replay does not hold every current and published row at once.",
         "",
+        "### This round (issue 26), measured on a machine shared with six other engineers (load 7–22 on 2 cores)",
+        "",
+        "* **durable headline**: the bench runs PostgreSQL with fsync and synchronous_commit on unless `--fast`; Quix "
+        "Streams and py-spy install themselves into `.data/bench-venv-quix` / `.data/bench-venv-tools`.",
+        "* **registry: the facts insert is the dedupe** (`Claiming` in `consumer.py`; `INSERT … ON CONFLICT DO NOTHING "
+        "RETURNING event_uid` into `registry.facts`/`registry.corrections` first in the batch's transaction): no "
+        "`processed_events` row per registry event — at N=20,000 that table took 64,585 rows before and 44,585 "
+        "(the monitor's) after, one index-maintained insert per event fewer. Exactness: "
+        "`tests/integration/test_registry.py` (duplicates ×3, shuffled, corrections), the kill -9 and broker-loss "
+        "reliability tests.",
+        "* **rebuild: deltas summed in memory, one binary COPY per table** into the empty copies instead of an "
+        "upsert per chunk of 5,000 entities (`python -m bench.rebuild_fold --n 20000`, 44,576 entities, CPU per "
+        "entity, two runs each, back to back): Python 85–92 → 61–64 µs, PostgreSQL 60–62 → 36–40 µs. Exactness: "
+        "`tests/integration/test_monitor_rebuild.py` (rebuild = fresh replay, cell by cell).",
+        "* **relay woken by its own commit** (`pg_notify` in `outbox.write`'s statement, LISTEN on the relay's lock "
+        "connection; 0.5 s fallback poll): freshness at a modest rate (`python -m bench --quick --only freshness "
+        "--rate 100`; the loaded machine offered only 60–66 events/s) p50 3.43 → 2.31 s, p99 4.40 → 3.29 s — "
+        "both dominated by batch times of 0.6–0.9 s under that load, not by the polling. "
+        "`tests/integration/test_consumer_loop.py` checks that a relay sleeping an hour publishes a committed row.",
+        "* **not done** (reasons in the README's architecture section): outbox without `UPDATE … sent_at`, monitor "
+        "dedupe by a per-partition sequence, in-process state.",
+        "",
+        "### Round 2 of issue 26 (before → after measured back to back, alternating the code)",
+        "",
+        "* **rebuild: bare copies, indexed after the COPY** (`monitor/migrations/0012_rebuild_bulk.sql`: the copies "
+        "are created without indexes or keys, filled by COPY, then given the current tables' keys and indexes). "
+        "`python -m bench.rebuild_fold --n 20000` (44,576 entities, 335,432 rows), CPU per entity of PostgreSQL: "
+        "33.9, 34.5, 35.9 → 21.3, 22.0, 22.4 µs at load ≈ 3 (13:05 UTC); 46.4, 53.6, 57.4, 49.1 → 23.1, 24.5, 27.1, "
+        "30.3 µs at load 13–17 (12:01 UTC). Exactness: `tests/integration/test_monitor_rebuild.py` (rebuild = fresh "
+        "replay, cell by cell; a duplicate key would fail the index build).",
+        "* **rebuild: deltas summed as plain tuples** (`fold.accumulate`: the fold loop without a `Key` per delta; "
+        "the affected cells computed once over the sums). Same runs, Python CPU per entity: 63.4, 66.0, 65.8 → "
+        "54.2, 54.9, 54.3 µs at load ≈ 3; 85.8, 87.3, 88.2, 90.9 → 70.1, 69.0, 79.4, 76.9 µs at load 13–17. "
+        "Together: the fold phase 7,492–10,008 → 11,092–12,370 entities/s wall at load ≈ 3. Exactness: "
+        "`tests/unit/test_monitor_fold.py` (deltas pinned to the item-by-item sum), `test_monitor_rebuild.py`, "
+        "`tests/unit/test_monitor_publisher.py`.",
+        "* **outbox relay: the backlog gauges' count of unsent rows** runs at most once per 50× its last duration "
+        "(once a second while cheap): in a loaded N=20,000 run it had been 21 % of PostgreSQL's statement time "
+        "(829 calls, ≈ 50 ms each while a backlog drained), 1.3 % in the next. `tests/unit/test_outbox_stats.py`.",
+        "* **bench harness**: it counted every unsent outbox row at every 0.5 s poll (21–37 % of PostgreSQL's "
+        "statement time in loaded runs, load the measured pipeline shared); it now counts only when the run may be "
+        "final (registry done, monitor offsets standing still).",
+        "* **tried and not kept**: the dimension wrappers fused into one pass per item (identical deltas, 32.6 vs "
+        "33.3 µs per entity: no gain); a COPY-row builder without per-key cache lookups (−3 µs of ≈ 75).",
+        "",
+        "**Where the rebuild's time goes** (why 50,000 entities/s does not hold): `python -m bench.rebuild_fold "
+        "--breakdown` (Python CPU per entity, best of 3, load ≈ 12): contract validation 14.0 µs, the catalogue's "
+        "fold functions 21.4 µs (about twenty series, ≈ 5 items per entity), keys and sums 7.7 µs, affected cells "
+        "1.1 µs, COPY rows 11.5 µs; plus ≈ 22 µs of PostgreSQL (COPY and index build), one after the other. "
+        "50,000 entities/s needs ≈ 20 µs per entity in all: less than validation and the fold functions take alone. "
+        "A parallel fold would share the two cores with PostgreSQL; only a fold that is not per-entity Python (the "
+        "series compiled to set-based SQL: a second implementation of every definition) would reach it.",
+        "",
+        "**Seen in round 2, not acted on**: the whole monitor is now the pipeline's bottleneck (1.06 ms of CPU per "
+        "event in the end-to-end run, 0.08 ms on 2026-11-23, when the catalogue had fewer dimensions); at 500 "
+        "events/s its batches took 1.8 s and the freshness probes waited 33–47 s — its publication of the "
+        "indicator topic, not the fold (the fold alone runs at ≈ 30,000 changes/s), is where to look next. The "
+        "monitor relay's `SELECT … WHERE producer = $1 AND sent_at IS NULL ORDER BY id LIMIT $2` took ≈ 130 ms a "
+        "call while a replay's indicator rows queued in one loaded run (a cost per call that grows with the "
+        "backlog: worth an `EXPLAIN` of its generic plan). The concurrent-intake row of this run has no requests "
+        "(the section's clients did not run: a harness fault, not an intake result).",
+        "",
         "Tried and not kept: consumer batches of 5,000 instead of 2,000 (no gain: the work per event, not per "
         "batch, dominates).",
         "",
@@ -277,7 +353,7 @@ def render(bench: Any, started: datetime, args: argparse.Namespace) -> str:
         + (" Key numbers were measured again afterwards (see the end)." if getattr(bench, "reruns", None) else "")
     ]
     lines += [
-        f"* **PostgreSQL settings**: {'durable (fsync on)' if args.durable else 'fsync off, synchronous_commit off (as the tests)'}",
+        f"* **PostgreSQL settings**: {'durable (fsync and synchronous_commit on, as `jeugdstroom up`)' if args.durable else 'fsync off, synchronous_commit off (as the tests)'}",
         "* **load averages during the run** (other work shares these cores): "
         + "; ".join(f"{w}: {v}" for w, v in bench.loads),
         "",

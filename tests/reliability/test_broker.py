@@ -100,7 +100,7 @@ async def progress(system: System) -> dict[str, int]:
     rows = await system.fetch(
         """SELECT
              (SELECT count(*) FROM outbox WHERE producer = 'intake') AS accepted,
-             (SELECT count(*) FROM processed_events WHERE consumer = 'registry') AS registry,
+             (SELECT count(*) FROM registry.facts) + (SELECT count(*) FROM registry.corrections) AS registry,
              (SELECT count(*) FROM outbox WHERE producer = 'registry' AND topic = $1) AS changes,
              (SELECT count(*) FROM processed_events WHERE consumer = 'monitor') AS monitor,
              (SELECT count(*) FROM outbox WHERE sent_at IS NULL)

@@ -8,9 +8,10 @@ each in its own transaction, under an advisory lock so that services starting to
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from importlib import resources
 from urllib.parse import urlsplit, urlunsplit
 
@@ -46,9 +47,26 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
+async def _init_connection(conn: Conn) -> None:
     await conn.set_type_codec("jsonb", encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads,
                               schema="pg_catalog")
+
+
+@contextlib.asynccontextmanager
+async def jsonb_as_text(conn: Conn) -> AsyncIterator[None]:
+    """Within the block, ``conn`` sends jsonb values as JSON text (a ``str``, not dumped again) in the binary format,
+    which binary COPY (``copy_records_to_table``) needs; afterwards the pool's codec is back."""
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=lambda text: b"\x01" + text.encode(),  # binary jsonb: version 1, then the JSON text
+        decoder=lambda data: orjson.loads(data[1:]),
+        schema="pg_catalog",
+        format="binary",
+    )
+    try:
+        yield
+    finally:
+        await _init_connection(conn)
 
 
 async def connect(url: str) -> asyncpg.Connection:

@@ -156,6 +156,16 @@ def deltas(changes: Iterable[AnyChange], folds: Mapping[str, Sequence[tuple[str,
     series' (id, fold function). The sum of :func:`contributions` (after) − (before), inlined with plain tuples:
     this is the monitor's per-change hot path (tests/unit/test_monitor_fold.py pins it to an item-by-item sum)."""
     out: dict[tuple[Any, ...], int] = {}
+    accumulate(changes, folds, out)
+    make = Key._make
+    return {make(k): v for k, v in out.items() if v}
+
+
+def accumulate(
+    changes: Iterable[AnyChange], folds: Mapping[str, Sequence[tuple[str, FoldFn]]], out: dict[tuple[Any, ...], int]
+) -> None:
+    """Add the deltas of ``changes`` to ``out``, keyed by plain tuples of :class:`Key`'s fields and with zero entries
+    kept: :func:`deltas` without building a :class:`Key` per entry (the rebuild sums a whole snapshot this way)."""
     get = out.get
     for ch in changes:
         fns = folds.get(ch.entity)
@@ -195,8 +205,6 @@ def deltas(changes: Iterable[AnyChange], folds: Mapping[str, Sequence[tuple[str,
                         out[k] = get(k, 0) - w
                         continue
                     out[k] = get(k, 0) + w
-    make = Key._make
-    return {make(k): v for k, v in out.items() if v}
 
 
 # -- helpers ----------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ exactly what a replay from the first change gives is in docs/monitor.md ("Rebuil
 2. **read** the entity topic from the beginning to its end, keeping the last record per key (the embedded broker does
    not compact): the snapshot, each version with the id of the change that produced it.
 3. **fold** the snapshot's versions into ``monitor_rebuild`` with the fold functions of the catalogue (``FOLDS``, by
-   entity name: the same path as a change from nothing), in chunks.
+   entity name: the same path as a change from nothing), in chunks, summing the deltas in memory; the sums go into
+   the bare copies (no indexes yet) with COPY, then the copies get their indexes.
 4. **wait** until the live fold has applied (``processed_events``) the change of every snapshot version whose entity it
    has not journaled: a version the live fold has not applied yet would otherwise be counted twice after the swap.
 5. **swap**, under the exclusive lock (the live fold pauses; the API waits only for the swap's own commit): read the
@@ -23,15 +24,14 @@ a changed definition in the catalogue is rebuilt without changes here.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import time
 import uuid
 import zlib
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import orjson
@@ -221,6 +221,8 @@ class Rebuild:
     """One run of ``jeugdstroom rebuild monitor`` against a monitor database and the entity topic."""
 
     CHUNK = 5_000
+    #: PostgreSQL's memory for building the copies' indexes after the COPY (a sort in memory instead of on disk).
+    INDEX_MEMORY = "256MB"
     #: How long step 4 waits for the live fold before giving up (the live fold is stopped or stuck).
     WAIT_TIMEOUT_S = 600.0
 
@@ -242,7 +244,6 @@ class Rebuild:
         self.late: dict[str, list[Record]] = {}
         self.work: dict[tuple[str, str], publisher.Affected] = {}
         self._last_progress = time.monotonic()
-        self._writing: asyncio.Task[None] | None = None
 
     async def _phase(self, name: str) -> None:
         self.stats.phases[name] = time.monotonic()
@@ -297,16 +298,13 @@ class Rebuild:
                 " ON CONFLICT (id) DO UPDATE SET run = EXCLUDED.run, started_at = now()",
                 self.stats.run,
             )
-            await conn.execute("SELECT monitor.rebuild_prepare($1::text[])", list(repo.AGGREGATE_TABLES))
+            # bare copies (no indexes): the fold fills them with COPY, then builds their indexes (0012_rebuild_bulk.sql)
+            await conn.execute("SELECT monitor.rebuild_prepare_bare($1::text[])", list(repo.AGGREGATE_TABLES))
         self.progress(f"rebuild {self.stats.run}: the live fold journals its changes; reading the entity topic")
         await self._phase("begun")
 
     async def abort(self) -> None:
         """Stop journaling and drop the copies (the current tables stay as they are)."""
-        if self._writing is not None:
-            self._writing.cancel()
-            with contextlib.suppress(BaseException):
-                await self._writing
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK)
             await conn.execute("DELETE FROM monitor.rebuild_state WHERE run = $1", self.stats.run)
@@ -335,46 +333,50 @@ class Rebuild:
 
     # 3
     async def fold(self) -> None:
+        """Fold every snapshot version, summing the deltas of all chunks in memory (a delta key is a cell of a
+        series, or a member: far fewer than the entities at scale), then write the sums into the bare copies with
+        COPY — one row per key, nothing to merge in the database (an upsert per chunk wrote about 3× slower) — and
+        build their indexes (faster than maintaining them during the COPY)."""
         t0 = time.monotonic()
         as_of = self.as_of()
         batch: list[AnyChange] = []
+        total: dict[tuple[Any, ...], int] = {}  # Key fields as plain tuples, zero sums kept (fold.accumulate)
+        validate = _CHANGE.validate_json
         for rec in self.snapshot.values():
             if rec.value is None:
                 continue
-            change = _CHANGE.validate_json(rec.value)
+            change = validate(rec.value)
             if change.after is None:
                 continue
             batch.append(change)
             if len(batch) >= self.CHUNK:
-                await self._fold(batch, as_of)
+                self._fold(batch, total)
                 batch = []
                 self._tick(lambda: f"  folded {self.stats.entities:,} entities"
                                    f" ({self.stats.entities / max(time.monotonic() - t0, 1e-9):,.0f}/s)")
-        await self._fold(batch, as_of)
-        await self._fold([], as_of)
+        self._fold(batch, total)
+        self._affected(total, as_of)
+        nonzero = cast(dict[Key, int], {k: v for k, v in total.items() if v})  # rows unpack keys by position
+        del total
+        async with self.pool.acquire() as conn, conn.transaction():
+            rows = await repo.copy_deltas(conn, nonzero, SHADOW)
+            await conn.execute(f"SET LOCAL maintenance_work_mem = '{self.INDEX_MEMORY}'")
+            await conn.execute("SELECT monitor.rebuild_index($1::text[])", list(repo.AGGREGATE_TABLES))
         self.stats.fold_s = time.monotonic() - t0
-        self.progress(f"  folded {self.stats.entities:,} entities in {self.stats.fold_s:.1f}s")
+        self.progress(f"  folded {self.stats.entities:,} entities in {self.stats.fold_s:.1f}s ({rows:,} rows)")
         await self._phase("folded")
 
-    async def _fold(self, changes: Sequence[AnyChange], as_of: date) -> None:
-        """Fold a chunk; its deltas are written while the next chunk is parsed and folded (the database works while
-        Python does), one write at a time."""
+    def _fold(self, changes: Sequence[AnyChange], total: dict[tuple[Any, ...], int]) -> None:
+        """Fold a chunk into ``total``."""
         if changes:
-            deltas = fold.deltas(changes, FOLDS)
-            for k, v in publisher.affected(deltas, as_of).items():
-                publisher.merge(self.work, k, v)
+            fold.accumulate(changes, FOLDS, total)
             self.stats.entities += sum(1 for c in changes if c.after is not None)
-        if self._writing is not None:
-            await self._writing
-            self._writing = None
-        if changes:
-            self._writing = asyncio.create_task(self._write(deltas))
-        else:  # the last call: nothing may be left unwritten
-            assert self._writing is None
 
-    async def _write(self, deltas: Mapping[Key, int]) -> None:
-        async with self.pool.acquire() as conn, conn.transaction():
-            await repo.apply_deltas(conn, deltas, SHADOW)
+    def _affected(self, total: dict[tuple[Any, ...], int], as_of: date) -> None:
+        """Note the cells of every key the fold touched (zero sums too: a superset of the cells whose value may
+        differ is harmless, the publication recomputes each)."""
+        for cell, v in publisher.affected(total, as_of).items():
+            publisher.merge(self.work, cell, v)
 
     # 4
     async def wait_for_live(self) -> None:

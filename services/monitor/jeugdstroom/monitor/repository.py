@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from jeugdstroom.common.db import Conn
+from jeugdstroom.common.db import Conn, jsonb_as_text
 from jeugdstroom.common.sql import load_queries
 from jeugdstroom.monitor.fold import Dims, Key, dims_key, span_end
 from jeugdstroom.monitor.periods import PERIOD_SQL, last_day, next_start, start_of, starts
@@ -66,12 +66,10 @@ def _dims_text(dims: Dims) -> tuple[str, str]:
     return dims_key(dims), orjson.dumps(dict(dims)).decode()
 
 
-async def apply_deltas(conn: Conn, deltas: Mapping[Key, int], schema: str = "monitor") -> None:
-    """Add a batch's net deltas in one statement: each table's rows, and for stocks also their month sums
-    (in a stable order per table, so concurrent instances lock rows in the same order). ``schema``: where the
-    aggregate tables are (``monitor_rebuild`` while a rebuild folds)."""
-    if not deltas:
-        return
+def _delta_rows(deltas: Mapping[Key, int], ordered: bool = True) -> dict[str, list[tuple[Any, ...]]]:
+    """The rows of each aggregate table (``count``, ``stock``, ``stock_month``, ``member``, ``duration``,
+    ``member_span``) for ``deltas``, with ``ordered`` each table's rows in a stable order (so concurrent instances
+    lock rows in the same order): (series, day, dims_key, dims as JSON text, delta[, member or value][, end])."""
     rows: dict[str, list[tuple[Any, ...]]] = {"count": [], "stock": [], "member": [], "duration": [], "member_span": []}
     months: dict[tuple[str, date, str], list[Any]] = {}
     for (table, series, day, dims, member, value), delta in deltas.items():
@@ -92,21 +90,57 @@ async def apply_deltas(conn: Conn, deltas: Mapping[Key, int], schema: str = "mon
                 else:
                     m[1] += delta
     rows["stock_month"] = [(c[0], c[1], c[2], t, d) for c, (t, d) in months.items() if d != 0]
-    args: list[Any] = []
-    widths = (("count", 5), ("stock", 5), ("stock_month", 5), ("member", 6), ("duration", 6), ("member_span", 7))
-    for name, width in widths:
-        batch = rows[name]
-        if width == 7:  # (series, day, dims_key, member, end)
+    for kind, batch in rows.items() if ordered else ():
+        if kind == "member_span":  # (series, day, dims_key, member, end)
             batch.sort(key=lambda r: (r[0], r[1], r[2], r[5], r[6]))
-        elif width == 6:  # (series, day, dims_key, member/value)
+        elif kind in ("member", "duration"):  # (series, day, dims_key, member/value)
             batch.sort(key=lambda r: (r[0], r[1], r[2], r[5]))
         else:
             batch.sort(key=lambda r: r[:3])
+    return rows
+
+
+async def apply_deltas(conn: Conn, deltas: Mapping[Key, int], schema: str = "monitor") -> None:
+    """Add a batch's net deltas in one statement: each table's rows, and for stocks also their month sums
+    (in a stable order per table, so concurrent instances lock rows in the same order). ``schema``: where the
+    aggregate tables are (``monitor_rebuild`` while a rebuild folds)."""
+    if not deltas:
+        return
+    rows = _delta_rows(deltas)
+    args: list[Any] = []
+    widths = (("count", 5), ("stock", 5), ("stock_month", 5), ("member", 6), ("duration", 6), ("member_span", 7))
+    for table, width in widths:
+        batch = rows[table]
         if batch:
             args.extend(list(col) for col in zip(*batch, strict=True))
         else:
             args.extend([] for _ in range(width))
     await conn.execute(_upsert_sql(schema), *args)
+
+
+#: (table, columns) of each kind of row of :func:`_delta_rows`, for :func:`copy_deltas`.
+_COPY_TABLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("count", "counts", ("indicator", "day", "dims_key", "dims", "value")),
+    ("stock", "stock_deltas", ("indicator", "day", "dims_key", "dims", "delta")),
+    ("stock_month", "stock_month_deltas", ("indicator", "month", "dims_key", "dims", "delta")),
+    ("member", "members", ("indicator", "day", "dims_key", "dims", "n", "pseudonym")),
+    ("duration", "durations", ("indicator", "day", "dims_key", "dims", "n", "value")),
+    ("member_span", "member_spans", ("indicator", "day", "dims_key", "dims", "n", "pseudonym", "end_day")),
+)
+
+
+async def copy_deltas(conn: Conn, deltas: Mapping[Key, int], schema: str) -> int:
+    """Write ``deltas`` into EMPTY aggregate tables of ``schema`` with COPY (no conflicts to resolve: the keys of a
+    mapping are distinct, and the tables have no rows yet): the bulk path of ``jeugdstroom rebuild monitor``, whose
+    deltas are the sum over the whole snapshot. Returns the number of rows written."""
+    rows = _delta_rows(deltas, ordered=False)  # nobody else writes these tables: no lock order to keep
+    written = 0
+    async with jsonb_as_text(conn):  # binary COPY; the dims go as their JSON text
+        for kind, table, columns in _COPY_TABLES:
+            if rows[kind]:
+                await conn.copy_records_to_table(table, schema_name=schema, columns=list(columns), records=rows[kind])
+                written += len(rows[kind])
+    return written
 
 
 # -- queries ----------------------------------------------------------------------------------------

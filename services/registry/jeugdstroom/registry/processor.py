@@ -1,11 +1,13 @@
 """registry's consumer wiring: decode published events, project the touched children, emit changes.
 
-One batch, inside the consumer loop's transaction (after the dedupe of event ids):
+One batch, inside the consumer loop's transaction:
 
+0. claim the batch's events (``claim``): insert each fact and correctie under its event uid with ``ON CONFLICT DO
+   NOTHING RETURNING`` — the insert is the dedupe (no ``processed_events`` row), and only new events go on;
 1. take the watermark row lock and raise the watermark to the batch's latest event day;
 2. lock every touched child and event (``pg_advisory_xact_lock``, sorted): the children of the batch's events,
    of the events they correct or that correct them, and the children whose 18th birthday the watermark passed;
-3. store the new facts and corrections;
+3. (the new facts and corrections were stored by the claim);
 4. load each touched child's facts and stored state, project its new state (pure, ``handlers.care_path``);
 5. write the differences and emit one change per changed entity (before → after) through the outbox, each with its
    entity's latest version on the compacted entity topic (contracts/entities.py), in the same transaction.
@@ -84,6 +86,9 @@ class RegistryProcessor(ProcessorBase[AnyPublished]):
         self.group = group  # consumer group, processed-event log and outbox producer name
         self._pending: list[tuple[Counter, str, int]] = []  # metric increments of the transaction in progress
         self._trace: list[tuple[str, bytes]] = []  # the batch span's context, for the records it writes
+        # the items the transaction in progress stored in ``claim``, by event id; held (not their id()) so that an
+        # item of a later batch can never be taken for one of them
+        self._claimed: dict[str, Decoded[AnyPublished]] = {}
 
     def decode(self, record: InRecord) -> tuple[str, AnyPublished]:
         return decode_event(record)
@@ -94,6 +99,17 @@ class RegistryProcessor(ProcessorBase[AnyPublished]):
             metric.labels(label).inc(n)
         self._pending = []
 
+    async def claim(self, conn: Conn, items: Sequence[Decoded[AnyPublished]]) -> list[Decoded[AnyPublished]]:
+        """Store the facts and corrections of ``items`` (distinct uids); returns the items stored now (the others
+        were processed before). The consumer loop calls this instead of its ``processed_events`` dedupe."""
+        new = await repo.add_facts(conn, [(d.event_id, d.item) for d in items if d.item.type != "correctie"])
+        new |= await repo.add_corrections(
+            conn, [(d.event_id, json_value(d.item)) for d in items if d.item.type == "correctie"]
+        )
+        fresh = [d for d in items if d.event_id in new]
+        self._claimed = {d.event_id: d for d in fresh}
+        return fresh
+
     async def apply(self, conn: Conn, items: Sequence[Decoded[AnyPublished]]) -> None:
         """Traced as ``registry.batch``, linked to every input record's context; the changes carry its context."""
         links = tracing.links(d.record.headers for d in items)
@@ -103,8 +119,11 @@ class RegistryProcessor(ProcessorBase[AnyPublished]):
 
     async def _apply(self, conn: Conn, items: Sequence[Decoded[AnyPublished]]) -> None:
         self._pending = []  # a previous attempt that did not commit counts nothing
-        facts = [(d.event_id, d.item) for d in items if d.item.type != "correctie"]
-        corrections = [(d.event_id, json_value(d.item)) for d in items if d.item.type == "correctie"]
+        claimed, self._claimed = self._claimed, {}
+        facts = [(d.event_id, d.item) for d in items if d.item.type != "correctie" and claimed.get(d.event_id) is not d]
+        corrections = [
+            (d.event_id, json_value(d.item)) for d in items if d.item.type == "correctie" and claimed.get(d.event_id) is not d
+        ]
         # The event uids this batch is about: each new fact, and the target of each correctie.
         uid_of = {
             d.event_id: (d.event_id if d.item.type != "correctie" else event_uid(d.item.sender, d.item.data.target_id))
@@ -121,7 +140,7 @@ class RegistryProcessor(ProcessorBase[AnyPublished]):
         due = await repo.due_children(conn, watermark)
         locked = {p for ps in own.values() for p in ps} | {p for _, p in related} | due
         await repo.lock(conn, [f"child:{p}" for p in locked] + [f"event:{u}" for u in uids])
-        # 3. the new facts
+        # 3. the new facts (those the claim did not store already: apply called without a claim)
         await repo.add_facts(conn, facts)
         await repo.add_corrections(conn, corrections)
         related = await repo.related_children(conn, uids)  # again: what a concurrent batch committed meanwhile

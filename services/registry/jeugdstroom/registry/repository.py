@@ -81,24 +81,26 @@ async def related_children(conn: Conn, uids: Sequence[str]) -> list[tuple[str, s
     return [(r["uid"], r["pseudonym"]) for r in rows]
 
 
-async def add_facts(conn: Conn, facts: Sequence[tuple[str, Any]]) -> None:
+async def add_facts(conn: Conn, facts: Sequence[tuple[str, Any]]) -> set[str]:
     """Store (uid, published event) of aanmelding/beschikking/plaatsing/separatie events; the event column holds
-    the event as JSON (``json_value`` of the contract), the other columns are read from it."""
+    the event as JSON (``json_value`` of the contract), the other columns are read from it. Returns the uids that
+    were new (a uid stored before is left as it is: the insert is the registry's dedupe)."""
     if not facts:
-        return
-    await conn.execute(
+        return set()
+    rows = await conn.fetch(
         Q.add_facts,
         [u for u, _ in facts],
         json_array(e.__pydantic_serializer__.to_json(e, exclude_none=True) for _, e in facts),
     )
+    return {r["event_uid"] for r in rows}
 
 
-async def add_corrections(conn: Conn, corrections: Sequence[tuple[str, dict[str, Any]]]) -> None:
-    """Store (uid, published correctie as JSON)."""
+async def add_corrections(conn: Conn, corrections: Sequence[tuple[str, dict[str, Any]]]) -> set[str]:
+    """Store (uid, published correctie as JSON); returns the uids that were new."""
     if not corrections:
-        return
+        return set()
     parsed = [Correction.from_json(u, e) for u, e in corrections]
-    await conn.execute(
+    rows = await conn.fetch(
         Q.add_corrections,
         [c.uid for c in parsed],
         [c.pseudonym for c in parsed],
@@ -108,6 +110,7 @@ async def add_corrections(conn: Conn, corrections: Sequence[tuple[str, dict[str,
         [c.replacement.pseudonym if c.replacement else None for c in parsed],
         [e for _, e in corrections],
     )
+    return {r["event_uid"] for r in rows}
 
 
 async def load_inputs(conn: Conn, children: Sequence[str]) -> tuple[dict[str, AnyFact], list[Correction]]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from jeugdstroom.common import tracing
 from jeugdstroom.common.db import Conn
@@ -32,25 +33,26 @@ class Affected:
     values: dict[str, set[str]] = field(default_factory=dict)
 
 
-def affected(deltas: Iterable[Key], as_of: date) -> dict[tuple[str, str], Affected]:
+def affected(deltas: Iterable[Key | tuple[Any, ...]], as_of: date) -> dict[tuple[str, str], Affected]:
     """The cells a batch's deltas may have changed, per indicator × topic period: from the period of the earliest
     delta day (to the period after the latest one; for stocks, up to as_of) with the dimension values of the
-    deltas. Deltas after ``as_of`` do not count yet."""
+    deltas. Deltas after ``as_of`` do not count yet. A key may also be a plain tuple of :class:`Key`'s fields (the
+    rebuild's ``fold.accumulate``): only its series, day and dims are read, by position."""
     spans: dict[str, tuple[list[date], set[Dims]]] = {}  # series → ([first day, last day], dims)
     for key in deltas:
-        day = key.day
+        day = key[2]
         if day > as_of:
             continue  # does not count yet
-        span = spans.get(key.series)
+        span = spans.get(key[1])
         if span is None:
-            spans[key.series] = ([day, day], {key.dims})
+            spans[key[1]] = ([day, day], {key[3]})
             continue
         days, dims = span
         if day < days[0]:
             days[0] = day
         elif day > days[1]:
             days[1] = day
-        dims.add(key.dims)
+        dims.add(key[3])
     out: dict[tuple[str, str], Affected] = {}
     for series, ((first, last), dims) in spans.items():
         # a value on every later day (a member span: in every period it meets, up to its end or as_of)
