@@ -210,8 +210,8 @@ def analysis(bench: Any) -> list[str]:
             "recomputes the cells each fold recorded as pending, in its own transaction), so it no longer delays "
             "the fold. Each hop's fetch waits at most 50 ms at the broker (the embedded Tansu broker does not answer "
             "a waiting fetch when records arrive: with aiokafka's default of 500 ms a hop took 142 ms at the "
-            "median); an outbox relay is woken by the commit that adds its rows (LISTEN/NOTIFY; it used to poll every "
-            "50 ms). The first seconds after start-up "
+            "median); an outbox relay polls every 50 ms when idle (a relay woken by LISTEN/NOTIFY was tried and taken "
+            "out: README, architecture). The first seconds after start-up "
             "(consumer groups joining, the first batches) take longer; the benchmark warms up for 10 s before "
             "its first probe.",
             "",
@@ -269,7 +269,7 @@ def analysis(bench: Any) -> list[str]:
         "upsert per chunk of 5,000 entities (`python -m bench.rebuild_fold --n 20000`, 44,576 entities, CPU per "
         "entity, two runs each, back to back): Python 85–92 → 61–64 µs, PostgreSQL 60–62 → 36–40 µs. Exactness: "
         "`tests/integration/test_monitor_rebuild.py` (rebuild = fresh replay, cell by cell).",
-        "* **relay woken by its own commit** (`pg_notify` in `outbox.write`'s statement, LISTEN on the relay's lock "
+        "* **relay woken by its own commit — measured, then taken out** (a hang at shutdown with the listener; README, architecture; this run had it) (`pg_notify` in `outbox.write`'s statement, LISTEN on the relay's lock "
         "connection; 0.5 s fallback poll): freshness at a modest rate (`python -m bench --quick --only freshness "
         "--rate 100`; the loaded machine offered only 60–66 events/s) p50 3.43 → 2.31 s, p99 4.40 → 3.29 s — "
         "both dominated by batch times of 0.6–0.9 s under that load, not by the polling. "

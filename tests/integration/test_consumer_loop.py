@@ -257,37 +257,3 @@ async def test_a_database_outage_after_a_failed_batch_skips_no_record(settings: 
         with contextlib.suppress(asyncio.CancelledError):
             await task
     assert await pool.fetchval("SELECT count(*) FROM outbox WHERE topic = $1", settings.topic(DEADLETTER)) == 1
-
-
-async def test_the_outbox_relay_is_woken_by_the_commit_that_adds_its_rows(
-    settings: Settings, pool: asyncpg.Pool
-) -> None:
-    """The relay sleeps an hour between polls here: a row written after its first (empty) pass is published only
-    because its commit notifies the relay (``outbox.write`` → ``pg_notify``)."""
-    from jeugdstroom.common.kafka import make_producer
-
-    topic = settings.topic(DEADLETTER)
-    producer = make_producer(settings)
-    await producer.start()
-    relay = outbox.OutboxRelay(pool, "wake-test", producer, "test", idle_sleep=3600)
-    task = asyncio.create_task(relay.run())
-    try:
-        # its first pass found nothing (its statistics are updated after each pass); now it sleeps
-        await wait_until(lambda: _true(relay._last_stats > 0), 30, what="the relay's first pass")
-        async with pool.acquire() as conn, conn.transaction():
-            await outbox.write(conn, "wake-test", [outbox.OutRow(topic, b"k", b"committed")])
-        await wait_until(
-            lambda: pool.fetchval("SELECT count(*) = 0 FROM outbox WHERE producer = 'wake-test' AND sent_at IS NULL"),
-            30,
-            what="the committed row published",
-        )
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await producer.stop()
-    assert [r.value for r in await read_topic(settings, DEADLETTER)] == [b"committed"]
-
-
-async def _true(value: bool) -> bool:
-    return value

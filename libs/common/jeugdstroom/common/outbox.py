@@ -5,9 +5,9 @@ At-least-once publication: a crash between publish and mark republishes the rows
 the duplicates by event id. One relay per producer name is active at a time (advisory lock), so
 rows of one key are published in the order they were written.
 
-The relay is woken by the commit that adds its rows: :func:`write` notifies channel :data:`CHANNEL` with the
-producer name in the same statement, and the relay LISTENs on the connection that holds its lock. It still polls
-every ``idle_sleep`` seconds when idle (a notification missed while its connection was being replaced).
+The relay polls every ``idle_sleep`` seconds when idle. (A relay woken by LISTEN/NOTIFY was tried and taken out:
+with a listener on the relay's pooled lock connection, stopping a service's lifespan sometimes hung — README,
+"Performance".)
 """
 
 from __future__ import annotations
@@ -34,9 +34,6 @@ from jeugdstroom.common.observability import outbox_metrics
 
 log = logging.getLogger(__name__)
 
-#: The notification channel of new outbox rows (payload: the producer name), written by :func:`write`.
-CHANNEL = "outbox"
-
 
 @dataclass(frozen=True, slots=True)
 class OutRow:
@@ -49,16 +46,13 @@ class OutRow:
 
 
 async def write(conn: Conn, producer: str, rows: Sequence[OutRow]) -> None:
-    """Add rows to the outbox inside the caller's transaction (one round trip); the commit notifies the producer's
-    relay (PostgreSQL delivers a notification at commit, never for a rollback, once per producer and transaction)."""
+    """Add rows to the outbox inside the caller's transaction (one round trip)."""
     if not rows:
         return
-    await conn.execute(  # and wake the producer's relay when the transaction commits (see OutboxRelay)
-        """WITH rows AS (
-               INSERT INTO outbox (producer, topic, key, value, headers)
-               SELECT $1, t, k, v, h::jsonb
-               FROM unnest($2::text[], $3::bytea[], $4::bytea[], $5::text[]) AS u(t, k, v, h))
-           SELECT pg_notify('outbox', $1)""",
+    await conn.execute(
+        """INSERT INTO outbox (producer, topic, key, value, headers)
+           SELECT $1, t, k, v, h::jsonb
+           FROM unnest($2::text[], $3::bytea[], $4::bytea[], $5::text[]) AS u(t, k, v, h)""",
         producer,
         [r.topic for r in rows],
         [r.key for r in rows],
@@ -79,7 +73,6 @@ async def requeue(conn: Conn, producers: Sequence[str], since: datetime, dry_run
     )
     if not dry_run and rows:
         await conn.execute(f"UPDATE outbox SET sent_at = NULL WHERE {where}", list(producers), since)
-        await conn.execute("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", CHANNEL, list(producers))
     return {f"{r['producer']} {r['topic']}": int(r["n"]) for r in rows}
 
 
@@ -93,7 +86,7 @@ class OutboxRelay:
         kafka: AIOKafkaProducer,
         service: str,
         batch: int = 2000,
-        idle_sleep: float = 0.5,
+        idle_sleep: float = 0.05,
         repair: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         """``repair`` runs after a failed publish, before the retry: e.g. re-create the topics that a broker which
@@ -108,7 +101,6 @@ class OutboxRelay:
         self._lock_key = zlib.crc32(f"outbox:{producer_name}".encode())
         self._last_stats = 0.0
         self._stats_cost = 0.0  # seconds the last backlog query took (see _update_stats)
-        self._wake = asyncio.Event()
 
     async def run(self) -> None:
         """Run until cancelled; survives database and broker outages."""
@@ -120,7 +112,7 @@ class OutboxRelay:
                         await asyncio.sleep(1.0)  # another instance relays this producer's rows
                         continue
                     try:
-                        await self._relay_while_leader(lock_conn)
+                        await self._relay_while_leader()
                     finally:
                         with contextlib.suppress(*TRANSIENT_ERRORS):
                             await lock_conn.execute("SELECT pg_advisory_unlock($1)", self._lock_key)
@@ -135,25 +127,12 @@ class OutboxRelay:
                     with contextlib.suppress(*TRANSIENT_ERRORS, KafkaError):
                         await self.repair()
 
-    async def _relay_while_leader(self, conn: Conn) -> None:
-        """Publish until cancelled; ``conn`` (held for the lock) listens for the commits that add rows."""
-
-        def notified(_conn: object, _pid: int, _channel: str, producer: object) -> None:
-            if producer == self.name:
-                self._wake.set()
-
-        await conn.add_listener(CHANNEL, notified)
-        try:
-            while True:
-                self._wake.clear()  # before reading: a commit after this point wakes the next wait
-                published = await self.publish_once()
-                await self._update_stats()
-                if published < self.batch:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self.idle_sleep)
-        finally:
-            with contextlib.suppress(Exception):  # a broken connection: its listeners go with it
-                await conn.remove_listener(CHANNEL, notified)
+    async def _relay_while_leader(self) -> None:
+        while True:
+            published = await self.publish_once()
+            await self._update_stats()
+            if published < self.batch:
+                await asyncio.sleep(self.idle_sleep)
 
     async def publish_once(self) -> int:
         """Publish one batch of unsent rows; returns how many were published."""
