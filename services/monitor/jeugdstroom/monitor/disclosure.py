@@ -63,14 +63,7 @@ def _dims(row: Row, filters: Mapping[str, str]) -> str:
     """The cell's dimension values for the noise key. A gemeente determines its jeugdregio, so the jeugdregio is
     left out next to a gemeente: ``group_by=gemeente`` and ``group_by=gemeente,jeugdregio`` (or a jeugdregio filter)
     name the same cell and get the same noise (two noises of one value would narrow it)."""
-    return _dims_of(tuple(filters.items()), tuple(row["dims"].items()))
-
-
-#: A publication names the same dimension values in many cells (every indicator, period and start): building and
-#: sorting the string once per cell was about a tenth of a publication's CPU (``python -m bench.monitor_publish``).
-@functools.lru_cache(maxsize=1 << 16)
-def _dims_of(filters: tuple[tuple[str, str], ...], own: tuple[tuple[str, str], ...]) -> str:
-    dims = {**dict(filters), **dict(own)}
+    dims = {**filters, **row["dims"]}
     if "gemeente" in dims:
         dims.pop("jeugdregio", None)
     return ";".join(f"{k}={v}" for k, v in sorted(dims.items()))
