@@ -27,7 +27,6 @@ denominator (an exact ratio next to a noisy denominator would give the numerator
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import math
@@ -43,11 +42,6 @@ ALPHA = 0.5
 _P0 = (1 - ALPHA) / (1 + ALPHA)
 
 
-#: Noises of recent cells: a publication recomputes every cell it may have changed, most of them with the values and
-#: therefore the noise keys of the last one (and a stock's level has one key for all its periods); one HMAC per cell
-#: was about a seventh of a publication's CPU (``python -m bench.monitor_publish``). ``typed``: 1 and 1.0 (or True)
-#: would be one entry, but ``str`` tells them apart in the hash.
-@functools.lru_cache(maxsize=1 << 16, typed=True)
 def noise(secret: bytes, *parts: object) -> int:
     """The noise of a cell identified by ``parts``: two-sided geometric, from HMAC-SHA256(secret, parts)."""
     digest = hmac.new(secret, "\x1f".join(map(str, parts)).encode(), hashlib.sha256).digest()
