@@ -53,10 +53,10 @@ async def produce(settings: Settings, values: list[bytes]) -> None:
 
 @contextlib.asynccontextmanager
 async def consuming(
-    settings: Settings, pool: asyncpg.Pool, group: str = "test"
+    settings: Settings, pool: asyncpg.Pool, group: str = "test", processor: Counting | None = None
 ) -> AsyncIterator[StoredOffsetConsumer[dict[str, int | str]]]:
     consumer: StoredOffsetConsumer[dict[str, int | str]] = StoredOffsetConsumer(
-        settings, pool, group, [settings.topic(TOPIC)], Counting(), "test"
+        settings, pool, group, [settings.topic(TOPIC)], processor or Counting(), "test"
     )
     task = asyncio.create_task(consumer.run())
     try:
@@ -230,30 +230,14 @@ async def test_a_database_outage_after_a_failed_batch_skips_no_record(settings: 
     values = events(0, 30)
     await produce(settings, values)
     outage = Outage()
-    consumer: StoredOffsetConsumer[dict[str, int | str]] = StoredOffsetConsumer(
-        settings, pool, "test", [settings.topic(TOPIC)], outage, "test"
-    )
-    task = asyncio.create_task(consumer.run())
-    try:
+    async with consuming(settings, pool, processor=outage):
         await wait_until(lambda: _eq(stored(pool), 30), 60, what="all 30 records stored")
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
     assert outage.calls > 2 + 3 * DeadLetterPolicy().record_attempts
     assert await total(pool) == 30
     assert await pool.fetchval("SELECT count(*) FROM outbox WHERE topic = $1", settings.topic(DEADLETTER)) == 0
 
     # while the database answers, a record that keeps failing is still dead-lettered (not retried forever)
     await produce(settings, events(100, 1))
-    broken: StoredOffsetConsumer[dict[str, int | str]] = StoredOffsetConsumer(
-        settings, pool, "test", [settings.topic(TOPIC)], Broken(), "test"
-    )
-    task = asyncio.create_task(broken.run())
-    try:
+    async with consuming(settings, pool, processor=Broken()):
         await wait_until(lambda: _eq(stored(pool), 31), 60, what="the failing record dead-lettered and stored")
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
     assert await pool.fetchval("SELECT count(*) FROM outbox WHERE topic = $1", settings.topic(DEADLETTER)) == 1
