@@ -322,25 +322,36 @@ async def stock_days(conn: Conn, series: str, scope: Scope) -> dict[Cell, int]:
     return {c: v for c, v in out.items() if v}
 
 
+async def _spans(
+    conn: Conn, table: str, end: str, member: str | None, having: str, series: str, scope: Scope
+) -> dict[tuple[str, ...], list[tuple[date, date | None, Any]]]:
+    """The spans of ``series`` in ``table`` that start by the scope's last day, grouped by the scope's dims: (start,
+    end or None when open, item) with ``end`` the column holding the end (``span_end``). The item is the ``member``
+    column (one row per member and span, kept where ``having`` holds), or with ``member`` None the multiplicity
+    ``sum(n)`` of the spans with that start and end."""
+    args: list[Any] = []
+    where = _series_where(series, scope, args)
+    args.append(scope.last_day)
+    select, names = _cols(scope)
+    item, group = (member, f", {member}") if member is not None else ("sum(n)::bigint", "")
+    rows = await conn.fetch(
+        f"SELECT day AS p, {end} AS e, {item} AS i{select} FROM {table}"
+        f" WHERE {' AND '.join(where)} AND day <= ${len(args)} GROUP BY day, {end}{group}{names} HAVING {having}",
+        *args,
+    )
+    spans: dict[tuple[str, ...], list[tuple[date, date | None, Any]]] = defaultdict(list)
+    for r in rows:
+        start, dims = _cell(r, scope)
+        spans[dims].append((start, span_end(r["e"]), r["i"]))
+    return spans
+
+
 async def member_span_values(conn: Conn, series: str, scope: Scope, whole_period: bool) -> dict[Cell, int]:
     """Distinct children per cell from member spans (``monitor.member_spans``): with ``whole_period`` those active
     on any day of the period up to min(last day, as_of) ("jeugdigen met … in de periode"), else those active on
     that last day (a stock of children). Each child counts once per cell however many of its spans meet it."""
     cap = scope.last_day
-    args: list[Any] = []
-    where = _series_where(series, scope, args)
-    args.append(cap)
-    select, names = _cols(scope)
-    rows = await conn.fetch(
-        f"SELECT day AS p, end_day AS e, pseudonym{select} FROM monitor.member_spans"
-        f" WHERE {' AND '.join(where)} AND day <= ${len(args)}"
-        f" GROUP BY day, end_day, pseudonym{names} HAVING sum(n) > 0",
-        *args,
-    )
-    spans: dict[tuple[str, ...], list[tuple[date, date | None, str]]] = defaultdict(list)
-    for r in rows:
-        start, dims = _cell(r, scope)
-        spans[dims].append((start, span_end(r["e"]), r["pseudonym"]))
+    spans = await _spans(conn, "monitor.member_spans", "end_day", "pseudonym", "sum(n) > 0", series, scope)
     out: dict[Cell, int] = {}
     for dims, items in spans.items():
         by_start = sorted(items, key=lambda it: it[0])
@@ -379,19 +390,7 @@ async def waiting_values(conn: Conn, series: str, scope: Scope) -> dict[Cell, tu
     items waiting on that day (``start <= d < end``, end open or later) have waited ``d − start`` days. Spans are
     stored in ``monitor.durations`` keyed by their start day with the end day's ordinal as ``value`` (0 = open)."""
     cap = scope.last_day
-    args: list[Any] = []
-    where = _series_where(series, scope, args)
-    args.append(cap)
-    select, names = _cols(scope)
-    rows = await conn.fetch(
-        f"SELECT day AS p, value AS e, sum(n)::bigint AS n{select} FROM monitor.durations"
-        f" WHERE {' AND '.join(where)} AND day <= ${len(args)} GROUP BY day, value{names} HAVING sum(n) <> 0",
-        *args,
-    )
-    spans: dict[tuple[str, ...], list[tuple[date, date | None, int]]] = defaultdict(list)
-    for r in rows:
-        start, dims = _cell(r, scope)
-        spans[dims].append((start, span_end(r["e"]), r["n"]))
+    spans = await _spans(conn, "monitor.durations", "value", None, "sum(n) <> 0", series, scope)
     out: dict[Cell, tuple[int, int, int]] = {}
     for dims, items in spans.items():
         first = min(s for s, _, _ in items)
