@@ -13,6 +13,9 @@ from datetime import timedelta
 from jeugdstroom.common import retention
 from jeugdstroom.common.settings import Settings
 
+#: The iJw adapter's state tables (intake migrations 0002 and 0007).
+IJW_STATE = ("intake.ijw_records", "intake.ijw_deliveries", "intake.ijw_aanvragen", "intake.ijw_toewijzingen")
+
 
 def targets(settings: Settings, producer: str, consumer: str) -> list[retention.Target]:
     out = retention.transport_targets(settings, [producer], [consumer])
@@ -22,7 +25,3 @@ def targets(settings: Settings, producer: str, consumer: str) -> list[retention.
                                     retention.deleting("intake.accepted_events", "accepted_at < $1")))
         out.extend(retention.Target(table, keep, retention.deleting(table, "updated_at < $1")) for table in IJW_STATE)
     return out
-
-
-#: The iJw adapter's state tables (intake migrations 0002 and 0007).
-IJW_STATE = ("intake.ijw_records", "intake.ijw_deliveries", "intake.ijw_aanvragen", "intake.ijw_toewijzingen")
