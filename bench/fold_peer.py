@@ -20,7 +20,7 @@ import orjson
 
 from jeugdstroom.common import db
 from jeugdstroom.common.consumer import Decoded, StoredOffsetConsumer
-from jeugdstroom.common.contracts.changes import AnyChange
+from jeugdstroom.common.contracts.unions import AnyChange
 from jeugdstroom.common.db import Conn
 from jeugdstroom.common.kafka import REGISTRY_CHANGES
 from jeugdstroom.common.settings import Settings

@@ -31,7 +31,7 @@ from tests.integration.monitor_stream import LAST, build_stream
 from bench.infra import scratch_database, tree_cpu
 from jeugdstroom.common import db
 from jeugdstroom.common.consumer import Decoded
-from jeugdstroom.common.contracts.changes import AnyChange
+from jeugdstroom.common.contracts.unions import AnyChange
 from jeugdstroom.common.db import Conn
 from jeugdstroom.common.kafka import InRecord
 from jeugdstroom.common.settings import Settings

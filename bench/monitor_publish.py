@@ -42,7 +42,7 @@ from tests.integration.monitor_stream import LAST, build_stream
 
 from bench.infra import scratch_database
 from jeugdstroom.common import db
-from jeugdstroom.common.contracts.changes import AnyChange, RegistryChange
+from jeugdstroom.common.contracts.unions import AnyChange, RegistryChange
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.monitor import fold, publisher
 from jeugdstroom.monitor import repository as repo

@@ -12,7 +12,7 @@ import asyncpg
 import orjson
 from pydantic import TypeAdapter
 
-from jeugdstroom.common.contracts.changes import AnyChange, RegistryChange
+from jeugdstroom.common.contracts.unions import AnyChange, RegistryChange
 from jeugdstroom.monitor import fold
 from jeugdstroom.monitor.catalogue import FOLDS
 from jeugdstroom.monitor.repository import AGGREGATE_TABLES

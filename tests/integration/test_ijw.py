@@ -13,7 +13,7 @@ import pytest
 
 from jeugdstroom.cli.ijw import import_files
 from jeugdstroom.common import db
-from jeugdstroom.common.contracts.codes import EVENT_TYPES
+from jeugdstroom.common.contracts.unions import EVENT_TYPES
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.intake.app import create_app
 from tests.conftest import Infra, fresh_settings

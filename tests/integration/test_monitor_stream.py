@@ -15,7 +15,7 @@ import pytest
 from pydantic import TypeAdapter
 
 from jeugdstroom.cli.main import main as cli_main
-from jeugdstroom.common.contracts.changes import AnyChange, RegistryChange
+from jeugdstroom.common.contracts.unions import AnyChange, RegistryChange
 from tests.conftest import Infra, fresh_settings
 from tests.integration.monitor_stream import DIMS, build_stream, oracle, produce
 from tests.support import ServiceProcess, service_ports, wait_until

@@ -17,7 +17,7 @@ from pydantic import TypeAdapter
 
 from jeugdstroom.cli.main import main as cli_main
 from jeugdstroom.common import db
-from jeugdstroom.common.contracts.changes import AnyChange, RegistryChange
+from jeugdstroom.common.contracts.unions import AnyChange, RegistryChange
 from jeugdstroom.common.kafka import REGISTRY_CHANGES, REGISTRY_ENTITIES, TYPED_TOPICS
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.monitor.app import create_app as monitor_app

@@ -13,7 +13,7 @@ import pydantic
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jeugdstroom.common.contracts.changes import RegistryChange
+from jeugdstroom.common.contracts.unions import RegistryChange
 from jeugdstroom.common.contracts.validation import ContractError, parse_published, parse_submitted
 from jeugdstroom.intake.examples import EXAMPLES
 

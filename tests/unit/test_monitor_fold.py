@@ -12,22 +12,12 @@ import pytest
 from pydantic import TypeAdapter
 
 from jeugdstroom.common import geography
-from jeugdstroom.common.contracts.changes import (
-    AanmeldingChange,
-    AanmeldingEpisode,
-    AchttienChange,
-    AchttienFact,
-    AnyChange,
-    BeschikkingChange,
-    BeschikkingEpisode,
-    PlaatsingChange,
-    PlaatsingEpisode,
-    RegistryChange,
-    SeparatieChange,
-    SeparatieEpisode,
-    VerblijfSegment,
-    VerblijfSegmentChange,
-)
+from jeugdstroom.common.contracts.changes import AchttienChange, AchttienFact, VerblijfSegment, VerblijfSegmentChange
+from jeugdstroom.common.contracts.kinds.aanmelding import AanmeldingChange, AanmeldingEpisode
+from jeugdstroom.common.contracts.kinds.beschikking import BeschikkingChange, BeschikkingEpisode
+from jeugdstroom.common.contracts.kinds.plaatsing import PlaatsingChange, PlaatsingEpisode
+from jeugdstroom.common.contracts.kinds.separatie import SeparatieChange, SeparatieEpisode
+from jeugdstroom.common.contracts.unions import AnyChange, RegistryChange
 from jeugdstroom.monitor import fold
 from jeugdstroom.monitor.catalogue import CATALOGUE, FOLDS, SERIES, Part
 from jeugdstroom.monitor.fold import Duration, Episode, Item, Key, Member, Span

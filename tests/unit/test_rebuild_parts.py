@@ -9,8 +9,8 @@ from datetime import date
 import orjson
 import pytest
 
-from jeugdstroom.common.contracts.changes import PlaatsingEpisode
 from jeugdstroom.common.contracts.entities import entity_topic_key
+from jeugdstroom.common.contracts.kinds.plaatsing import PlaatsingEpisode
 from jeugdstroom.monitor import repository
 from jeugdstroom.monitor.rebuild import _as_change, _version_of_change
 

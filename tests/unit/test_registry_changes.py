@@ -15,8 +15,10 @@ import orjson
 import pytest
 
 from jeugdstroom.common.contracts import parse_published
-from jeugdstroom.common.contracts.changes import AanmeldingEpisode, PlaatsingEpisode, SeparatieEpisode
 from jeugdstroom.common.contracts.events import json_value
+from jeugdstroom.common.contracts.kinds.aanmelding import AanmeldingEpisode
+from jeugdstroom.common.contracts.kinds.plaatsing import PlaatsingEpisode
+from jeugdstroom.common.contracts.kinds.separatie import SeparatieEpisode
 from jeugdstroom.registry.handlers import care_path
 from jeugdstroom.registry.processor import _ACCEPTED_AT, CHANGE_TYPES, change_json
 from jeugdstroom.registry.repository import EpisodeJson

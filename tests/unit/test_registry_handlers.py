@@ -10,7 +10,8 @@ import orjson
 import pytest
 
 from jeugdstroom.common.contracts import parse_published
-from jeugdstroom.common.contracts.changes import AanmeldingEpisode, PlaatsingEpisode
+from jeugdstroom.common.contracts.kinds.aanmelding import AanmeldingEpisode
+from jeugdstroom.common.contracts.kinds.plaatsing import PlaatsingEpisode
 from jeugdstroom.registry.handlers import (
     aanmelding,
     beschikking,
@@ -744,8 +745,9 @@ def test_aanbieder_of_an_aanmelding_and_of_a_verblijf_segment() -> None:
 
 
 def test_a_fact_carries_its_event_types_data_contract_read_from_the_stored_json() -> None:
-    from jeugdstroom.common.contracts.codes import EVENT_TYPES
-    from jeugdstroom.common.contracts.events import PlaatsingData, SeparatieData
+    from jeugdstroom.common.contracts.kinds.plaatsing import PlaatsingData
+    from jeugdstroom.common.contracts.kinds.separatie import SeparatieData
+    from jeugdstroom.common.contracts.unions import EVENT_TYPES
     from jeugdstroom.registry.handlers.facts import DATA
 
     assert set(DATA) == set(EVENT_TYPES) - {"correctie"}  # derived from the published event union

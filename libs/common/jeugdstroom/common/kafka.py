@@ -16,7 +16,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
 from aiokafka.partitioner import DefaultPartitioner
 
-from jeugdstroom.common.contracts.codes import EVENT_TYPES
+from jeugdstroom.common.contracts.unions import EVENT_TYPES
 from jeugdstroom.common.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -22,19 +22,9 @@ from pydantic import AwareDatetime, BaseModel, TypeAdapter
 from jeugdstroom.common import outbox, tracing
 from jeugdstroom.common.bsn import pseudonymise
 from jeugdstroom.common.contracts import event_uid
-from jeugdstroom.common.contracts.events import (
-    AnyPublished,
-    AnySubmitted,
-    CorrectieData,
-    PublishedAanmelding,
-    PublishedBeschikking,
-    PublishedChild,
-    PublishedCorrectie,
-    PublishedJeugdreclassering,
-    PublishedPlaatsing,
-    PublishedSeparatie,
-    SubmittedChild,
-)
+from jeugdstroom.common.contracts.correctie import CorrectieData
+from jeugdstroom.common.contracts.events import PublishedChild, SubmittedChild
+from jeugdstroom.common.contracts.unions import PUBLISHED_CLASSES, AnyPublished, AnySubmitted
 from jeugdstroom.common.db import Conn
 from jeugdstroom.common.kafka import cloudevent_headers
 from jeugdstroom.common.settings import Settings
@@ -42,14 +32,6 @@ from jeugdstroom.intake import repository as repo
 
 PRODUCER = "intake"
 HASH_PREFIX: Final = "v2:"
-_PUBLISHED: Final[dict[str, type[AnyPublished]]] = {
-    "aanmelding": PublishedAanmelding,
-    "beschikking": PublishedBeschikking,
-    "plaatsing": PublishedPlaatsing,
-    "separatie": PublishedSeparatie,
-    "jeugdreclassering": PublishedJeugdreclassering,
-    "correctie": PublishedCorrectie,
-}
 _PUBLISHED_CORRECTIE_DATA = CorrectieData[PublishedChild]
 _TIME: Final = TypeAdapter(AwareDatetime)
 
@@ -89,7 +71,7 @@ def publish(submitted: AnySubmitted, key: bytes) -> AnyPublished:
         assert replacement is None or replacement.type != "correctie"  # the contract allows no nested correctie
         fields["data"] = _construct(_PUBLISHED_CORRECTIE_DATA, {
             "target_id": data.target_id, "action": data.action, "replacement": replacement})
-    return _construct(_PUBLISHED[submitted.type], fields)
+    return _construct(PUBLISHED_CLASSES[submitted.type], fields)
 
 
 def published_json(event: AnyPublished) -> bytes:

@@ -6,7 +6,7 @@ from typing import Any
 
 from prometheus_client import Counter, Histogram
 
-from jeugdstroom.common.contracts.codes import EVENT_TYPES
+from jeugdstroom.common.contracts.unions import EVENT_TYPES
 
 EVENTS = Counter("jeugdstroom_intake_events_total", "Submitted events by outcome", ["type", "outcome"])
 REJECTED = Counter("jeugdstroom_intake_rejected_total", "Events not accepted, by bounded reason class "

@@ -21,7 +21,7 @@ from typing import Any, Final
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
-from jeugdstroom.common.contracts.events import AnyPublished, AnySubmitted, SubmittedEvent
+from jeugdstroom.common.contracts.unions import AnyPublished, AnySubmitted, SubmittedEvent
 from jeugdstroom.common.contracts.validation import field_errors
 from jeugdstroom.common.db import Conn
 from jeugdstroom.common.settings import Settings

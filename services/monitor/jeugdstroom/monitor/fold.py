@@ -32,16 +32,13 @@ from typing import Any, Literal, NamedTuple
 
 from jeugdstroom.common import geography
 from jeugdstroom.common.calendar import birthday, local_day
-from jeugdstroom.common.contracts.changes import (
-    AanmeldingEpisode,
-    AchttienFact,
-    AnyChange,
-    BeschikkingEpisode,
-    JeugdreclasseringEpisode,
-    PlaatsingEpisode,
-    SeparatieEpisode,
-    VerblijfSegment,
-)
+from jeugdstroom.common.contracts.changes import AchttienFact, VerblijfSegment
+from jeugdstroom.common.contracts.kinds.aanmelding import AanmeldingEpisode
+from jeugdstroom.common.contracts.kinds.beschikking import BeschikkingEpisode
+from jeugdstroom.common.contracts.kinds.jeugdreclassering import JeugdreclasseringEpisode
+from jeugdstroom.common.contracts.kinds.plaatsing import PlaatsingEpisode
+from jeugdstroom.common.contracts.kinds.separatie import SeparatieEpisode
+from jeugdstroom.common.contracts.unions import AnyChange
 from jeugdstroom.common.vocabulary import JEUGDBESCHERMING, VORMEN
 
 Dims = tuple[tuple[str, str], ...]

@@ -21,7 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from jeugdstroom.common import tracing
 from jeugdstroom.common.consumer import Decoded, Poison, ProcessorBase
-from jeugdstroom.common.contracts.changes import AnyChange, RegistryChange
+from jeugdstroom.common.contracts.unions import AnyChange, RegistryChange
 from jeugdstroom.common.contracts.validation import field_errors
 from jeugdstroom.common.db import Conn
 from jeugdstroom.common.kafka import InRecord

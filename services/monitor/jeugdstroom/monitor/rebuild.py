@@ -39,8 +39,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import TypeAdapter
 
 from jeugdstroom.common.consumer import Decoded
-from jeugdstroom.common.contracts.changes import AnyChange, RegistryChange
 from jeugdstroom.common.contracts.entities import entity_topic_key
+from jeugdstroom.common.contracts.unions import AnyChange, RegistryChange
 from jeugdstroom.common.db import Conn
 from jeugdstroom.common.kafka import REGISTRY_ENTITIES, InRecord, client_options
 from jeugdstroom.common.settings import Settings

@@ -27,7 +27,8 @@ from jeugdstroom.common import outbox, tracing
 from jeugdstroom.common.consumer import Decoded, Poison, ProcessorBase
 from jeugdstroom.common.contracts import event_uid, parse_published
 from jeugdstroom.common.contracts.entities import entity_topic_key
-from jeugdstroom.common.contracts.events import AnyPublished, json_value
+from jeugdstroom.common.contracts.events import json_value
+from jeugdstroom.common.contracts.unions import AnyPublished
 from jeugdstroom.common.contracts.validation import ContractError
 from jeugdstroom.common.db import Conn
 from jeugdstroom.common.kafka import REGISTRY_CHANGES, REGISTRY_ENTITIES, InRecord, cloudevent_headers

@@ -24,11 +24,9 @@ from typing import Any
 import yaml
 from pydantic import TypeAdapter
 
-from jeugdstroom.common.contracts import events
-from jeugdstroom.common.contracts.changes import RegistryChange
-from jeugdstroom.common.contracts.codes import EVENT_TYPES
 from jeugdstroom.common.contracts.deadletter import HEADER_ORIGIN, HEADER_REASON_CLASS, DeadLetter
 from jeugdstroom.common.contracts.events import SCHEMA_VERSION, Pseudonym, SenderCode
+from jeugdstroom.common.contracts.unions import EVENT_TYPES, PUBLISHED_CLASSES, RegistryChange, SubmittedEvent
 from jeugdstroom.common.kafka import (
     ALL_TOPICS,
     COMPACTED,
@@ -213,8 +211,8 @@ def _asyncapi_schema(schema: Any) -> Any:
 def contract_schemas() -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """(top-level schema per message name, component schemas) from the contracts, refs as ``#/components/schemas``."""
     adapters: list[tuple[str, TypeAdapter[Any]]] = [
-        ("SubmittedEvent", TypeAdapter(events.SubmittedEvent)),
-        *[(f"{t.capitalize()}Event", TypeAdapter(getattr(events, f"Published{t.capitalize()}"))) for t in EVENT_TYPES],
+        ("SubmittedEvent", TypeAdapter(SubmittedEvent)),
+        *[(f"{t.capitalize()}Event", TypeAdapter(PUBLISHED_CLASSES[t])) for t in EVENT_TYPES],
         ("RegistryChange", TypeAdapter(RegistryChange)),
         ("DeadLetter", TypeAdapter(DeadLetter)),
     ]
@@ -269,7 +267,7 @@ def _inbox_channel(tops: dict[str, dict[str, Any]]) -> _Channel:
             _Message(
                 "SubmittedEvent",
                 "An event as an institution submits it",
-                "aanmelding, beschikking, plaatsing, separatie, jeugdreclassering or correctie; child identified by BSN",
+                f"{', '.join(EVENT_TYPES[:-1])} or {EVENT_TYPES[-1]}; child identified by BSN",
                 tops["SubmittedEvent"],
                 _inbox_header_schema(),
                 _key(

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, get_args
-
-EventType = Literal["aanmelding", "beschikking", "plaatsing", "separatie", "jeugdreclassering", "correctie"]
-EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)  # one list: the Literal's values, in its order
+from typing import Literal
 
 #: Who referred the child; iJw/CBS list COD327 codes in VERWIJZER_COD327.
 Verwijzer = Literal[
@@ -35,8 +32,6 @@ BeschikkingSoort = Literal[
     "toewijzing", "ots", "voorlopige_ots", "voogdij", "machtiging_gesloten", "spoedmachtiging"
 ]
 BeschikkingStatus = Literal["afgegeven", "beeindigd"]
-#: A jeugdreclassering trajectory (its own event type, not a beschikking soort: docs/schema-evolution.md).
-JeugdreclasseringStatus = Literal["gestart", "beeindigd"]
 
 #: An aanmelding is open until the sender closes it (or a placement ends the wait; docs/indicators.md).
 AanmeldingStatus = Literal["open", "afgesloten"]

@@ -16,15 +16,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-#: The version field that holds the entity's id, per entity (the registry's own key is ``<instelling>/<id>``).
+from jeugdstroom.common.contracts.kinds import KINDS
+
+#: The version field that holds the entity's id, per entity (the registry's own key is ``<instelling>/<id>``): each
+#: kind's ``{name}_id``, and the registry's derived entities.
 ENTITY_ID_FIELDS: dict[str, str] = {
-    "aanmelding": "aanmelding_id",
-    "beschikking": "beschikking_id",
-    "plaatsing": "plaatsing_id",
-    "separatie": "separatie_id",
+    **{k.name: k.id_field for k in KINDS},
     "achttien_in_pleegzorg": "plaatsing_id",
     "verblijf_segment": "segment_id",
-    "jeugdreclassering": "jeugdreclassering_id",
 }
 
 

@@ -7,14 +7,8 @@ from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
-from jeugdstroom.common.contracts.codes import EVENT_TYPES
-from jeugdstroom.common.contracts.events import (
-    FIELD_SEP,
-    AnyPublished,
-    AnySubmitted,
-    PublishedEvent,
-    SubmittedEvent,
-)
+from jeugdstroom.common.contracts.events import FIELD_SEP
+from jeugdstroom.common.contracts.unions import EVENT_TYPES, AnyPublished, AnySubmitted, PublishedEvent, SubmittedEvent
 
 T = TypeVar("T")
 _SUBMITTED: TypeAdapter[AnySubmitted] = TypeAdapter(SubmittedEvent)
@@ -83,7 +77,7 @@ def parse_published(raw: bytes | str) -> AnyPublished:
 
 def json_schemas() -> dict[str, dict[str, Any]]:
     """JSON Schema of every contract, by file name."""
-    from jeugdstroom.common.contracts.changes import RegistryChange
+    from jeugdstroom.common.contracts.unions import RegistryChange
 
     return {
         "submitted-event.schema.json": _SUBMITTED.json_schema(),

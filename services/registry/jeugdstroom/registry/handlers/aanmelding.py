@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from jeugdstroom.common.contracts.changes import AanmeldingEpisode
-from jeugdstroom.common.contracts.events import AanmeldingData
+from jeugdstroom.common.contracts.kinds.aanmelding import KIND, AanmeldingData, AanmeldingEpisode
+from jeugdstroom.registry.entity import Entity
 from jeugdstroom.registry.handlers.facts import ORDER, Fact, Finding, child_fields, latest, latest_value, local_day
 
 
@@ -31,3 +31,20 @@ def project(facts: Sequence[Fact[AanmeldingData]]) -> tuple[AanmeldingEpisode, l
         aanbieder=latest_value(facts, lambda d: d.aanbieder),
     )
     return episode, []
+
+
+#: This event type's entity in the registry (``entities``): its table and typed columns, and the projection above.
+ENTITY = Entity.of(
+    KIND,
+    "registry.aanmeldingen",
+    (
+        ("verwijzer", "text", "verwijzer"),
+        ("zorgvorm", "text", "zorgvorm"),
+        ("urgent", "boolean", "urgent"),
+        ("day", "date", "day"),
+        ("beschikking_date", "date", "beschikking_date"),
+        ("plaatsing_date", "date", "plaatsing_date"),
+        ("herhaald", "boolean", "herhaald"),
+    ),
+    project,
+)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from jeugdstroom.common.contracts.changes import BeschikkingEpisode
-from jeugdstroom.common.contracts.events import BeschikkingData
+from jeugdstroom.common.contracts.kinds.beschikking import KIND, BeschikkingData, BeschikkingEpisode
+from jeugdstroom.registry.entity import Entity
 from jeugdstroom.registry.handlers.facts import Fact, Finding, child_fields, latest, latest_value
 
 
@@ -53,3 +53,16 @@ def project(facts: Sequence[Fact[BeschikkingData]]) -> tuple[BeschikkingEpisode,
 def aanmelding_id(facts: Sequence[Fact[BeschikkingData]]) -> str | None:
     """The aanmelding this beschikking names (latest fact that names one)."""
     return latest_value(facts, lambda d: d.aanmelding_id)
+
+
+#: This event type's entity in the registry (``entities``): its table and typed columns, and the projection above.
+ENTITY = Entity.of(
+    KIND,
+    "registry.beschikkingen",
+    (
+        ("soort", "text", "soort"),
+        ("start_date", "date", "start"),
+        ("end_date", "date", "end"),
+    ),
+    project, names_aanmelding=aanmelding_id,
+)

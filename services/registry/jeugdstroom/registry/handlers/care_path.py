@@ -12,12 +12,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from jeugdstroom.common.contracts.changes import (
-    AanmeldingEpisode,
-    BeschikkingEpisode,
-    PlaatsingEpisode,
-    SeparatieEpisode,
-)
+from jeugdstroom.common.contracts.kinds.aanmelding import AanmeldingEpisode
+from jeugdstroom.common.contracts.kinds.beschikking import BeschikkingEpisode
+from jeugdstroom.common.contracts.kinds.plaatsing import PlaatsingEpisode
+from jeugdstroom.common.contracts.kinds.separatie import SeparatieEpisode
 from jeugdstroom.registry import entities
 from jeugdstroom.registry.entities import ID_FIELDS, Episode
 from jeugdstroom.registry.handlers import child, correctie, derived
@@ -130,11 +128,11 @@ def project(
 
     state = ChildState(pseudonym, child.project(facts, pending))
     by_entity: dict[str, Sequence[Episode]] = {
+        **{name: [ep for ep, _ in eps] for name, eps in projected.items()},  # as projected, unless derived below
         "aanmelding": derived.aanmeldingen(aanm, besch, plaats_linked),
         "beschikking": [lk.episode for lk in besch],
         "plaatsing": plaats,
         "separatie": derived.separaties(seps),
-        "jeugdreclassering": [ep for ep, _ in projected["jeugdreclassering"]],
         "achttien_in_pleegzorg": achttien,
         "verblijf_segment": derived.segmenten(plaats),
     }

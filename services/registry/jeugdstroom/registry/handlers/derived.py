@@ -28,15 +28,12 @@ from datetime import date, datetime, timedelta
 from typing import get_args
 
 from jeugdstroom.common.calendar import eighteenth_birthday
-from jeugdstroom.common.contracts.changes import (
-    AanmeldingEpisode,
-    AchttienFact,
-    BeschikkingEpisode,
-    PlaatsingEpisode,
-    SeparatieEpisode,
-    VerblijfSegment,
-)
+from jeugdstroom.common.contracts.changes import AchttienFact, VerblijfSegment
 from jeugdstroom.common.contracts.codes import PlaatsingVorm
+from jeugdstroom.common.contracts.kinds.aanmelding import AanmeldingEpisode
+from jeugdstroom.common.contracts.kinds.beschikking import BeschikkingEpisode
+from jeugdstroom.common.contracts.kinds.plaatsing import PlaatsingEpisode
+from jeugdstroom.common.contracts.kinds.separatie import SeparatieEpisode
 from jeugdstroom.common.vocabulary import GEZINSGERICHT, PLEEGZORG, VORMEN
 from jeugdstroom.registry.handlers.facts import Finding
 

@@ -11,38 +11,21 @@ import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Final, Generic, TypeVar, cast, get_args
+from typing import Any, Final, Generic, TypeVar, cast
 
 from pydantic import BaseModel
 
 from jeugdstroom.common.calendar import local_day as local_day  # the handlers take an event's day from here
-from jeugdstroom.common.contracts.events import (
-    AanmeldingData,
-    AnyPublished,
-    BeschikkingData,
-    JeugdreclasseringData,
-    PlaatsingData,
-    SeparatieData,
-)
+from jeugdstroom.common.contracts.events import Contract
+from jeugdstroom.common.contracts.kinds import KINDS
 
-#: The ``data`` contract of every event type that is a fact (all but correctie).
-FactData = AanmeldingData | BeschikkingData | PlaatsingData | SeparatieData | JeugdreclasseringData
-D = TypeVar("D", AanmeldingData, BeschikkingData, PlaatsingData, SeparatieData, JeugdreclasseringData)
+#: The ``data`` contract of any event type that is a fact (all but correctie); a handler takes its own type's.
+FactData = Contract
+D = TypeVar("D", bound=Contract)
 T = TypeVar("T")
 
-
-def _data_contracts() -> dict[str, type[BaseModel]]:
-    """Event type → its ``data`` contract, read from the published event union (no list of its own to keep)."""
-    out: dict[str, type[BaseModel]] = {}
-    for event in get_args(AnyPublished):
-        (kind,) = get_args(event.model_fields["type"].annotation)
-        data = event.model_fields["data"].annotation
-        if kind != "correctie" and isinstance(data, type) and issubclass(data, BaseModel):
-            out[kind] = data
-    return out
-
-
-DATA: Final[dict[str, type[BaseModel]]] = _data_contracts()
+#: Event type → its ``data`` contract (``contracts.kinds``: no list of its own to keep).
+DATA: Final[dict[str, type[BaseModel]]] = {k.name: k.data for k in KINDS}
 
 
 def parse_data(kind: str, data: Mapping[str, Any]) -> FactData:
@@ -55,7 +38,7 @@ def parse_data(kind: str, data: Mapping[str, Any]) -> FactData:
 
 @dataclass(frozen=True, slots=True)
 class Fact(Generic[D]):
-    """One aanmelding/beschikking/plaatsing/separatie/jeugdreclassering event (or a replacement of one), child by
+    """One event of a kind (``contracts.kinds``: every type but correctie), or a replacement of one, child by
     pseudonym; ``data`` is the event type's contract."""
 
     uid: str

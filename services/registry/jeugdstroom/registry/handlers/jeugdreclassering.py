@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from jeugdstroom.common.contracts.changes import JeugdreclasseringEpisode
-from jeugdstroom.common.contracts.events import JeugdreclasseringData
+from jeugdstroom.common.contracts.kinds.jeugdreclassering import KIND, JeugdreclasseringData, JeugdreclasseringEpisode
+from jeugdstroom.registry.entity import Entity
 from jeugdstroom.registry.handlers.facts import Fact, Finding, child_fields, latest, latest_value
 
 
@@ -46,3 +46,15 @@ def project(facts: Sequence[Fact[JeugdreclasseringData]]) -> tuple[Jeugdreclasse
         end=end,
     )
     return episode, found
+
+
+#: This event type's entity in the registry (``entities``): its table and typed columns, and the projection above.
+ENTITY = Entity.of(
+    KIND,
+    "registry.jeugdreclasseringen",
+    (
+        ("start_date", "date", "start"),
+        ("end_date", "date", "end"),
+    ),
+    project,
+)

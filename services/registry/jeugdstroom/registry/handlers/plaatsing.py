@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from jeugdstroom.common.contracts.changes import PlaatsingEpisode
-from jeugdstroom.common.contracts.events import PlaatsingData
+from jeugdstroom.common.contracts.kinds.plaatsing import KIND, PlaatsingData, PlaatsingEpisode
+from jeugdstroom.registry.entity import Entity
 from jeugdstroom.registry.handlers.facts import Fact, Finding, child_fields, latest, latest_value, latest_with
 
 
@@ -57,3 +57,19 @@ def project(facts: Sequence[Fact[PlaatsingData]]) -> tuple[PlaatsingEpisode, lis
 def aanmelding_id(facts: Sequence[Fact[PlaatsingData]]) -> str | None:
     """The aanmelding this plaatsing names (latest fact that names one)."""
     return latest_value(facts, lambda d: d.aanmelding_id)
+
+
+#: This event type's entity in the registry (``entities``): its table and typed columns, and the projection above.
+ENTITY = Entity.of(
+    KIND,
+    "registry.plaatsingen",
+    (
+        ("provider", "text", "provider"),
+        ("vorm", "text", "vorm"),
+        ("start_date", "date", "start"),
+        ("end_date", "date", "end"),
+        ("reden_einde", "text", "reden_einde"),
+        ("overplaatsing", "boolean", "overplaatsing"),
+    ),
+    project, names_aanmelding=aanmelding_id,
+)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from jeugdstroom.common.contracts.changes import SeparatieEpisode
-from jeugdstroom.common.contracts.events import SeparatieData
+from jeugdstroom.common.contracts.kinds.separatie import KIND, SeparatieData, SeparatieEpisode
+from jeugdstroom.registry.entity import Entity
 from jeugdstroom.registry.handlers.facts import Fact, Finding, child_fields, latest, latest_value
 
 MAX_DURATION = timedelta(days=7)
@@ -41,3 +41,16 @@ def project(facts: Sequence[Fact[SeparatieData]]) -> tuple[SeparatieEpisode, lis
         **child_fields(facts, last), separatie_id=last.entity_id, vorm=last.data.vorm, start=start, end=end
     )
     return episode, found
+
+
+#: This event type's entity in the registry (``entities``): its table and typed columns, and the projection above.
+ENTITY = Entity.of(
+    KIND,
+    "registry.separatie_episodes",
+    (
+        ("vorm", "text", "vorm"),
+        ("start_at", "timestamptz", "start"),
+        ("end_at", "timestamptz", "end"),
+    ),
+    project,
+)
