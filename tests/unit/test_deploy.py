@@ -10,13 +10,14 @@ import json
 import re
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from jeugdstroom.common.kafka import ALL_TOPICS, TYPED_TOPICS
+from jeugdstroom.common.kafka import ALL_TOPICS, TYPED_TOPICS, topic_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -255,21 +256,71 @@ def test_kafka_is_official_image_in_kraft_mode(services: dict[str, Any]) -> None
     assert any("/var/lib/kafka/data" in v for v in kafka["volumes"])
 
 
-def test_topic_creation_covers_every_topic(services: dict[str, Any]) -> None:
+@dataclass(frozen=True)
+class InitRun:
+    """What a compose file's kafka-init script did, run with stand-ins for the Kafka tools that record their
+    arguments: the topics it created (short name → --config values) and the topic ACLs it added."""
+
+    created: dict[str, tuple[str, ...]]
+    acls: set[tuple[str, str, str]]  # (user, operation, short topic name)
+    calls: list[list[str]]
+
+
+def run_kafka_init(service: dict[str, Any], tmp_path: Path, **env: str) -> InitRun:
+    """Run the kafka-init ``command`` of a compose service under bash, its Kafka tools replaced by a recorder and
+    its manifest mount (``/etc/jeugdstroom/topics``) by the repository's ``deploy/topics``."""
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in service["volumes"]}
+    assert mounts["/etc/jeugdstroom/topics"] == "./deploy/topics"
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    log = tmp_path / "calls"
+    for tool in ("kafka-topics.sh", "kafka-acls.sh"):
+        (tools / tool).write_text(f'#!/bin/bash\nprintf "%s\\0" {tool} "$@" >> {log}; printf "\\n" >> {log}\n')
+        (tools / tool).chmod(0o755)
+    script = "\n".join(service["command"]).replace("$$", "$").replace("/opt/kafka/bin/", f"{tools}/")
+    script = script.replace("/etc/jeugdstroom/topics", str(DEPLOY / "topics")).replace("/tmp/admin.properties",
+                                                                                       str(tmp_path / "admin"))
+    defaults = {k: re.sub(r"^\$\{[A-Z_]+:-(.*)\}$", r"\1", v) for k, v in env_of(service).items()}
+    run_env = {"PATH": "/usr/bin:/bin", **defaults, "PREFIX": "js", "KAFKA_ADMIN_PASSWORD": "x", **env}
+    done = subprocess.run(["bash", "-c", script], env=run_env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    calls = [line.split("\0")[:-1] for line in log.read_text().split("\n") if line]
+    created: dict[str, tuple[str, ...]] = {}
+    acls: set[tuple[str, str, str]] = set()
+    for call in calls:
+        args = call[1:]
+        if call[0] == "kafka-topics.sh" and "--create" in args:
+            topic = args[args.index("--topic") + 1].removeprefix("js.")
+            created[topic] = tuple(args[k + 1] for k, a in enumerate(args) if a == "--config")
+            assert "--if-not-exists" in args and args[args.index("--partitions") + 1] == defaults["PARTITIONS"]
+        elif call[0] == "kafka-acls.sh" and "--topic" in args and "--resource-pattern-type" not in args:
+            user = args[args.index("--allow-principal") + 1].removeprefix("User:")
+            topic = args[args.index("--topic") + 1].removeprefix("js.")
+            acls |= {(user, args[k + 1], topic) for k, a in enumerate(args) if a == "--operation"}
+    return InitRun(created, acls, calls)
+
+
+def test_topic_manifest_is_the_products(tmp_path: Path) -> None:
+    """deploy/topics (read by both compose files) is what the product generates: a new event type reaches the
+    deployment by `jeugdstroom topics --out deploy/topics`, and this test fails until it does."""
+    assert (DEPLOY / "topics").read_text(encoding="utf-8") == topic_manifest(), (
+        "deploy/topics drifted: run `jeugdstroom topics --out deploy/topics`")
+
+
+def test_topic_creation_covers_every_topic(services: dict[str, Any], tmp_path: Path) -> None:
     init = services["kafka-init"]
     assert init["image"] == services["kafka"]["image"]
     env = env_of(init)
     assert env["PREFIX"] == "${JEUGDSTROOM_TOPIC_PREFIX:-jeugdstroom}"
     assert env["PARTITIONS"] == "${JEUGDSTROOM_PARTITIONS:-3}"
-    script = "\n".join(init["command"]).replace("$$", "$")
-    assert "--if-not-exists" in script and '--partitions "$PARTITIONS"' in script
-    created = set(re.findall(r'^\s*create "\$PREFIX\.([a-z.]+)"', script, re.MULTILINE))
-    loop = re.search(r"for t in ([a-z. ]+); do\s+create \"\$PREFIX\.\$t\"", script)
-    assert loop is not None
-    created |= set(loop.group(1).split())
-    assert created == TOPICS
-    assert re.search(r'create "\$PREFIX\.indicators" --config cleanup\.policy=compact', script)
-    assert re.search(r'create "\$PREFIX\.registry\.entities" --config cleanup\.policy=compact', script)
+    run = run_kafka_init(init, tmp_path)
+    assert set(run.created) == TOPICS
+    assert run.created["indicators"] == run.created["registry.entities"] == ("cleanup.policy=compact",)
+    default = {k: re.sub(r"^\$\{[A-Z_]+:-(.*)\}$", r"\1", v) for k, v in env.items()}
+    assert run.created["inbox"] == (f"retention.ms={default['INBOX_RETENTION_MS']}",)
+    for t in (*TYPED_TOPICS, "registry.changes"):
+        assert run.created[t] == (f"retention.ms={default['EVENT_RETENTION_MS']}",), t
+    assert run.created["deadletter"] == (f"retention.ms={default['DEADLETTER_RETENTION_MS']}",)
 
 
 def test_postgres_is_the_major_version_the_tests_run_with_a_volume(
@@ -381,41 +432,20 @@ def test_sasl_variant_gives_every_service_its_own_user_over_tls() -> None:
     assert all(re.search(rf"^{v}=$", example, re.MULTILINE) for v in SASL_SECRETS)
 
 
-def _acls(script: str) -> set[tuple[str, str, str]]:
-    """(user, operation, topic) of every topic ACL the kafka-init script adds, loops expanded."""
-    typed = re.search(r'TYPED="([a-z ]+)"', script)
-    assert typed is not None
-    script = script.replace("$TYPED", typed.group(1))
-    out = set()
-    block: list[str] | None = None  # the values of an open multi-line ``for t in …; do`` loop
-    for line in script.splitlines():
-        loop = re.search(r"for [a-z] in ([a-z. ]+); do", line)
-        if loop and "acl " not in line:
-            block = loop.group(1).split()
-            continue
-        if line.strip() == "done":
-            block = None
-            continue
-        m = re.search(r"acl (\"?\$u\"?|[a-z]+) (.*)--topic \"\$PREFIX\.(\$t|[a-z.]+)\"", line)
-        if not m:
-            continue
-        users = ["intake", "registry", "monitor"] if "$u" in m.group(1) else [m.group(1)]
-        values = loop.group(1).split() if loop else block
-        topics = values if m.group(3) == "$t" and values else [m.group(3)]
-        for user in users:
-            for op in re.findall(r"--operation ([A-Za-z]+)", m.group(2)):
-                for topic in topics:
-                    out.add((user, op, topic))
-    return out
-
-
-def test_sasl_variant_acls_follow_the_data_flow() -> None:
-    init = load_yaml(SASL)["services"]["kafka-init"]
-    script = "\n".join(init["command"]).replace("$$", "$")
-    acls = _acls(script)
+def test_sasl_variant_acls_follow_the_data_flow(tmp_path: Path) -> None:
+    plain_init = load_yaml(COMPOSE)["services"]["kafka-init"]
+    sasl_init = load_yaml(SASL)["services"]["kafka-init"]
+    # as `docker compose -f docker-compose.yml -f docker-compose.sasl.yml` merges them
+    init = {
+        **plain_init,
+        **sasl_init,
+        "environment": {**env_of(plain_init), **env_of(sasl_init)},
+        "volumes": sorted({*plain_init["volumes"], *sasl_init["volumes"]}),
+    }
+    run = run_kafka_init(init, tmp_path)
     typed = set(TYPED_TOPICS)
-    writes = {(u, t) for u, op, t in acls if op == "Write"}
-    reads = {(u, t) for u, op, t in acls if op == "Read"}
+    writes = {(u, t) for u, op, t in run.acls if op == "Write"}
+    reads = {(u, t) for u, op, t in run.acls if op == "Read"}
     assert writes == {
         *{("intake", t) for t in typed},
         ("registry", "registry.changes"),
@@ -430,11 +460,13 @@ def test_sasl_variant_acls_follow_the_data_flow() -> None:
         ("monitor", "registry.entities"),
         *{("subscriber", t) for t in (*typed, "registry.changes", "registry.entities", "indicators")},
     }
+    assert {(u, t) for u, op, t in run.acls if op == "Describe"} == writes | reads
+    script = "\n".join(sasl_init["command"]).replace("$$", "$")
     assert "--bootstrap-server kafka:9092 --command-config /tmp/admin.properties" in script
     # the same topics with the same settings as the plaintext compose file
-    created = set(re.findall(r'^\s*create "\$PREFIX\.([a-z.]+)"', script, re.MULTILINE))
-    loop = re.search(r"for t in ([a-z. ]+); do\s+create \"\$PREFIX\.\$t\"", script)
-    assert loop is not None and created | set(loop.group(1).split()) == TOPICS
+    (tmp_path / "plain").mkdir()
+    plain = run_kafka_init(plain_init, tmp_path / "plain")
+    assert run.created == plain.created and set(run.created) == TOPICS
 
 
 def test_dockerfile_slim_non_root_no_secrets() -> None:

@@ -326,6 +326,8 @@ def build_parser() -> argparse.ArgumentParser:
     schema = sub.add_parser("schema", help="write the JSON Schema of every contract")
     schema.add_argument("--out", type=Path, default=Path("docs/schemas"), help="folder (default: %(default)s)")
     schema.add_argument("--force", action="store_true", help="overwrite even when the change is breaking")
+    topics = sub.add_parser("topics", help="print every topic and its role (the deployment's deploy/topics)")
+    topics.add_argument("--out", type=Path, help="write to this file instead of standard output")
     _add_sender_arguments(sub.add_parser("sender", help="manage sender credentials"))
     from jeugdstroom.cli import access as access_cli
 
@@ -368,12 +370,27 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def cmd_topics(out: Path | None) -> int:
+    """Print (or write) the topic manifest the compose files' kafka-init reads."""
+    from jeugdstroom.common.kafka import topic_manifest
+
+    text = topic_manifest()
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        print(f"wrote {out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.cmd == "up":
         return cmd_up(args)
     if args.cmd == "schema":
         return cmd_schema(args.out, args.force)
+    if args.cmd == "topics":
+        return cmd_topics(args.out)
     if args.cmd == "asyncapi":
         from jeugdstroom.cli.asyncapi import cmd_asyncapi
 
