@@ -21,8 +21,12 @@ import copy
 import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from functools import cache
+from typing import Any, Literal, get_args, get_origin
 
+from pydantic import BaseModel
+
+from jeugdstroom.common.contracts.events import SubmittedEvent
 from jeugdstroom.simulator.story import AMS, VERWIJZERS, Ev, Window
 
 P_LATE = 0.03
@@ -218,26 +222,69 @@ def _invalid(event: dict[str, Any], rng: random.Random, window: Window) -> dict[
         future = datetime.combine(date(window.as_of.year + 100, 1, 1), time(12), AMS)  # always in the future
         bad["occurred_at"] = future.isoformat(timespec="seconds")
     elif kind == "unknown_code":
-        field, value = {
-            "aanmelding": ("verwijzer", "school"),
-            "plaatsing": ("vorm", "crisisopvang"),
-            "separatie": ("vorm", "fixatie"),
-            "beschikking": ("soort", "pgb"),
-            "jeugdreclassering": ("status", "lopend"),
-        }[etype]
+        field, value = _outside_enum(etype)
         data[field] = value
     elif kind == "missing":
-        key = {
-            "aanmelding": "verwijzer",
-            "plaatsing": "provider",
-            "separatie": "vorm",
-            "beschikking": "soort",
-            "jeugdreclassering": "start",
-        }[etype]
-        del data[key]
-    else:  # end_before_start
-        if etype == "separatie":
-            data["end"] = (datetime.fromisoformat(data["start"]) - timedelta(minutes=30)).isoformat()
-        else:
-            data["end"] = (date.fromisoformat(data["start"]) - timedelta(days=rng.randrange(1, 30))).isoformat()
+        del data[_required_field(etype)]
+    elif _holds_moments(etype):  # end_before_start, of a time (a separatie's) ...
+        data["end"] = (datetime.fromisoformat(data["start"]) - timedelta(minutes=30)).isoformat()
+    else:  # ... or of a day
+        data["end"] = (date.fromisoformat(data["start"]) - timedelta(days=rng.randrange(1, 30))).isoformat()
     return bad
+
+
+# -- the contract's rules, per event type (derived from the submitted contract: nothing here names a type) --------
+#: Codes that no closed enum of the contract holds (the first one an enum lacks breaks it).
+OUTSIDE_CODES = ("onbekend", "overig", "niet_van_toepassing")
+
+
+def _data_models() -> dict[str, type[BaseModel]]:
+    """Each event type's ``data`` model, from the union of the submitted events (``type`` Literal → ``data``)."""
+    out: dict[str, type[BaseModel]] = {}
+
+    def visit(tp: Any) -> None:
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            fields = tp.model_fields
+            if "type" in fields and "data" in fields:
+                data = fields["data"].annotation
+                for etype in get_args(fields["type"].annotation):
+                    if isinstance(data, type) and issubclass(data, BaseModel):
+                        out[etype] = data
+            return
+        for arg in get_args(tp):
+            visit(arg)
+
+    visit(SubmittedEvent)
+    return out
+
+
+DATA_MODELS = _data_models()
+
+
+def _literal_values(annotation: Any) -> tuple[str, ...]:
+    """The values of a closed enum (a Literal, optional or not); empty for any other type."""
+    if get_origin(annotation) is Literal:
+        return get_args(annotation)
+    return tuple(v for arg in get_args(annotation) if get_origin(arg) is Literal for v in get_args(arg))
+
+
+@cache
+def _outside_enum(etype: str) -> tuple[str, str]:
+    """The first closed-enum field of the type's data, and a code outside its enum."""
+    for name, info in DATA_MODELS[etype].model_fields.items():
+        if values := _literal_values(info.annotation):
+            return name, next(code for code in OUTSIDE_CODES if code not in values)
+    raise ValueError(f"{etype}: no closed enum in its data")
+
+
+@cache
+def _required_field(etype: str) -> str:
+    """The first required field of the type's data other than its id."""
+    fields = DATA_MODELS[etype].model_fields
+    return next(name for name, info in fields.items() if info.is_required() and name != f"{etype}_id")
+
+
+@cache
+def _holds_moments(etype: str) -> bool:
+    """Whether the type's ``start`` is a moment (a time with offset) rather than a day."""
+    return DATA_MODELS[etype].model_fields["start"].annotation is not date

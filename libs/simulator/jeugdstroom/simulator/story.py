@@ -21,6 +21,9 @@ from zoneinfo import ZoneInfo
 
 from jeugdstroom.common.bsn import complete_bsn
 from jeugdstroom.common.contracts.codes import Verwijzer
+from jeugdstroom.simulator import kinds
+from jeugdstroom.simulator.draws import birthday, lognormal_days
+from jeugdstroom.simulator.kinds import Moment
 from jeugdstroom.simulator.regions import Institution, Region
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -84,14 +87,6 @@ P_CONCURRENT = 0.06
 CONTINUERING_DAYS = 30
 
 
-def birthday(birth: date, years: int) -> date:
-    """The ``years``-th birthday (a child born on 29 February has it on 1 March in other years)."""
-    try:
-        return birth.replace(year=birth.year + years)
-    except ValueError:
-        return date(birth.year + years, 3, 1)
-
-
 @dataclass(frozen=True, slots=True)
 class Window:
     """The simulated days: ``start`` up to and including ``as_of``."""
@@ -153,10 +148,6 @@ class BsnSequence:
             bsn = complete_bsn(f"{base:08d}")
             if bsn is not None:
                 return bsn
-
-
-def _lognormal_days(rng: random.Random, median: float, sigma: float, low: int = 1) -> int:
-    return max(low, int(median * math.exp(sigma * rng.gauss(0.0, 1.0))))
 
 
 def _pick(rng: random.Random, options: Sequence[tuple[str, int]]) -> str:
@@ -272,26 +263,6 @@ class Story:
         if end is not None and end > start and self.told(end) and (actual_end is not None or self.rng.random() < 0.9):
             self.emit("beschikking", sender, self.moment(end), {**data, "status": "beeindigd", "end": end.isoformat()})
 
-    def jeugdreclassering(self, sender: str, start: date, end: date | None) -> None:
-        """A jeugdreclassering trajectory of a GI: ``gestart`` on ``start`` and ``beeindigd`` at its end (when told).
-        Drawn from its own random stream (seeded by the child), so adding it leaves the rest of the story as it was."""
-        if not self.told(start):
-            return
-        main, self.rng = self.rng, random.Random(f"jeugdreclassering:{self.child.key}:{start.isoformat()}")
-        try:
-            jid = f"J-{self.child.key}-{start.isoformat()}"
-            data: dict[str, Any] = {"jeugdreclassering_id": jid, "status": "gestart", "start": start.isoformat()}
-            self.emit("jeugdreclassering", sender, self.moment(start), data)
-            if end is not None and end > start and self.told(end):
-                self.emit(
-                    "jeugdreclassering",
-                    sender,
-                    self.moment(end),
-                    {**data, "status": "beeindigd", "end": end.isoformat()},
-                )
-        finally:
-            self.rng = main
-
     def plaatsing(
         self,
         provider: Institution,
@@ -372,7 +343,7 @@ class Story:
         if room < 30:
             return
         begin = start + timedelta(days=rng.randrange(5, room - 20))
-        finish = min(last, begin + timedelta(days=_lognormal_days(rng, 45, 0.6)))
+        finish = min(last, begin + timedelta(days=lognormal_days(rng, 45, 0.6)))
         kind = _concurrent_vorm(rng, vorm)
         provider = rng.choice(self.region.pool(INSTITUTION_KIND[kind], self.child.gemeente))
         self.plaatsing(provider, kind, begin, finish, "volgens_plan", None)
@@ -392,11 +363,11 @@ class Story:
         if not self.told(start) or start >= bd18:
             return None
         provider = rng.choice(self.region.pool(INSTITUTION_KIND[vorm], self.child.gemeente))
-        end: date | None = start + timedelta(days=_lognormal_days(rng, STAY_MEDIAN_DAYS[vorm], 0.8))
+        end: date | None = start + timedelta(days=lognormal_days(rng, STAY_MEDIAN_DAYS[vorm], 0.8))
         reden = rng.choices(END_REASONS, weights=END_WEIGHTS[vorm])[0]
         assert end is not None
         if not_before is not None and end <= not_before:
-            end = not_before + timedelta(days=_lognormal_days(rng, STAY_MEDIAN_DAYS[vorm] / 2, 0.8))
+            end = not_before + timedelta(days=lognormal_days(rng, STAY_MEDIAN_DAYS[vorm] / 2, 0.8))
         if end > bd18:
             if vorm in GEZINSGERICHT and (force_continue or rng.random() < CONTINUE_AT_18):
                 if end >= bd21:
@@ -593,9 +564,9 @@ def _protection(story: Story, day: date, aid: str) -> date | None:
             if ots_start is None:
                 return planned if story.told(planned) else None
             start = ots_start
-        end = min(start + timedelta(days=_lognormal_days(rng, 450, 0.6, 30)), bd18)
+        end = min(start + timedelta(days=lognormal_days(rng, 450, 0.6, 30)), bd18)
         story.beschikking(gi, "ots", start, None, end if end > start else None)
-    _jeugdreclassering(story, gi, day)
+    kinds.side_stories(story, Moment("protection", gi, day))
     if rng.random() < 0.35:
         vorm = rng.choices(
             ("pleegzorg_bestand", "pleegzorg_netwerk", "gezinshuis", "residentieel"), weights=(35, 25, 10, 30)
@@ -606,21 +577,6 @@ def _protection(story: Story, day: date, aid: str) -> date | None:
             return None
         end = max(end, placed_end) if end is not None else None
     return end if end is not None and story.told(end) else None
-
-
-def _jeugdreclassering(story: Story, gi: str, day: date) -> None:
-    """Some children of 12 and older known to a GI have a jeugdreclassering trajectory (strafrechtelijk kader), now
-    and then two (a second one after the first, or overlapping when a new one starts before the old one ends). Its
-    own random stream (seeded by the child), so the rest of the stream is unchanged by it."""
-    rng = random.Random(f"jr:{story.child.key}:{day.isoformat()}")
-    if day < birthday(story.child.birth_date, 12) or rng.random() >= 0.3:
-        return
-    start = day + timedelta(days=rng.randrange(0, 60))
-    end = start + timedelta(days=_lognormal_days(rng, 240, 0.5, 30))
-    story.jeugdreclassering(gi, start, end)
-    if rng.random() < 0.25:
-        again = start + timedelta(days=rng.randrange(60, 400))
-        story.jeugdreclassering(gi, again, again + timedelta(days=_lognormal_days(rng, 200, 0.5, 30)))
 
 
 INITIAL_PLANS = ("pleegzorg_bestand", "pleegzorg_netwerk", "gezinshuis", "residentieel", "gesloten")
@@ -666,7 +622,7 @@ def initial_story(story: Story, plan: str) -> None:
     if plan == "voogdij":
         story.beschikking(gi, "voogdij", start, bd18, None)
     else:
-        end = min(ws + timedelta(days=_lognormal_days(rng, 250, 0.7)), bd18)
+        end = min(ws + timedelta(days=lognormal_days(rng, 250, 0.7)), bd18)
         story.beschikking(gi, "ots", start, None, end)
 
 
