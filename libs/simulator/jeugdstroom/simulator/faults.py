@@ -198,14 +198,22 @@ def _spurious(event: dict[str, Any], rng: random.Random) -> dict[str, Any] | Non
 
 def _invalid(event: dict[str, Any], rng: random.Random, window: Window) -> dict[str, Any]:
     """A copy of ``event`` (with its own id) that breaks one rule of the contract."""
+    kinds = ["bsn", "bsn", "gemeente", "naive_time", "future", "unknown_code", "missing"]
+    if "end" in event["data"]:
+        kinds += ["end_before_start", "end_before_start"]
+    return broken(event, rng.choice(kinds), rng, window)
+
+
+#: The rules an invalid event breaks (``broken``).
+INVALID_KINDS = ("bsn", "gemeente", "naive_time", "future", "unknown_code", "missing", "end_before_start")
+
+
+def broken(event: dict[str, Any], kind: str, rng: random.Random, window: Window) -> dict[str, Any]:
+    """A copy of ``event`` (with its own id) that breaks the rule ``kind`` (one of INVALID_KINDS)."""
     bad = copy.deepcopy(event)
     bad["id"] = f"{event['id']}-x"
     data = bad["data"]
     etype = event["type"]
-    kinds = ["bsn", "bsn", "gemeente", "naive_time", "future", "unknown_code", "missing"]
-    if "end" in data:
-        kinds += ["end_before_start", "end_before_start"]
-    kind = rng.choice(kinds)
     if kind == "bsn":
         bsn = bad["child"]["bsn"]
         bad["child"] = {**bad["child"], "bsn": bsn[:8] + str((int(bsn[8]) + 1) % 10)}
@@ -222,11 +230,13 @@ def _invalid(event: dict[str, Any], rng: random.Random, window: Window) -> dict[
         future = datetime.combine(date(window.as_of.year + 100, 1, 1), time(12), AMS)  # always in the future
         bad["occurred_at"] = future.isoformat(timespec="seconds")
     elif kind == "unknown_code":
-        field, value = _outside_enum(etype)
+        field, value = outside_enum(etype)
         data[field] = value
     elif kind == "missing":
-        del data[_required_field(etype)]
-    elif _holds_moments(etype):  # end_before_start, of a time (a separatie's) ...
+        del data[required_field(etype)]
+    elif kind != "end_before_start":
+        raise ValueError(f"unknown kind of invalid event: {kind}")
+    elif _holds_moments(etype):  # an end before the start, of a time ...
         data["end"] = (datetime.fromisoformat(data["start"]) - timedelta(minutes=30)).isoformat()
     else:  # ... or of a day
         data["end"] = (date.fromisoformat(data["start"]) - timedelta(days=rng.randrange(1, 30))).isoformat()
@@ -269,7 +279,7 @@ def _literal_values(annotation: Any) -> tuple[str, ...]:
 
 
 @cache
-def _outside_enum(etype: str) -> tuple[str, str]:
+def outside_enum(etype: str) -> tuple[str, str]:
     """The first closed-enum field of the type's data, and a code outside its enum."""
     for name, info in DATA_MODELS[etype].model_fields.items():
         if values := _literal_values(info.annotation):
@@ -278,7 +288,7 @@ def _outside_enum(etype: str) -> tuple[str, str]:
 
 
 @cache
-def _required_field(etype: str) -> str:
+def required_field(etype: str) -> str:
     """The first required field of the type's data other than its id."""
     fields = DATA_MODELS[etype].model_fields
     return next(name for name, info in fields.items() if info.is_required() and name != f"{etype}_id")
