@@ -34,6 +34,9 @@ def test_every_module_of_the_package_declares_its_kind() -> None:
         assert kind.indicators, f"{name}: no indicators"
         assert {spec[0] for spec in kind.indicators.values()} <= KIND_COLUMNS
         assert kind.by_age | kind.child_days | kind.by_aanbieder <= set(kind.indicators)
+        ratios = {indicator for indicator, spec in kind.indicators.items() if spec[0] == "ratio"}
+        assert kind.day_ratios | set(kind.ratio_per) <= ratios
+        assert (kind.replace_rate > 0) == (kind.wrong_version is not None), f"{name}: a correction needs a mistake"
 
 
 def test_the_truth_takes_the_kinds_indicators() -> None:
@@ -44,6 +47,15 @@ def test_the_truth_takes_the_kinds_indicators() -> None:
             assert got_dims[: len(dims)] == dims
             assert (truth.AGE in got_dims) == (indicator in kind.by_age)
             assert (indicator in truth.CHILD_DAYS) == (indicator in kind.child_days)
+            assert (indicator in truth.DAY_RATIOS) == (indicator in kind.day_ratios)
+            assert truth.RATIO_PER.get(indicator) == kind.ratio_per.get(indicator)
+
+
+def test_the_faults_take_the_kinds_corrections() -> None:
+    for kind in kinds.KINDS:
+        assert faults.P_REPLACE.get(kind.type, 0.0) == kind.replace_rate
+        assert faults.P_WITHDRAW.get(kind.type, 0.0) == kind.withdraw_rate
+        assert faults.WRONG_VERSIONS.get(kind.type) is kind.wrong_version
 
 
 def test_only_its_module_names_a_type_with_its_own_module() -> None:

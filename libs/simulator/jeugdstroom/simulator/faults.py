@@ -4,7 +4,7 @@
 * **duplicate**: an event is sent again with the same id and the same content (a retry);
 * **correctie**: a sender sends a wrong event and corrects it days later — ``vervangen`` with the right
   content (same id, same sender), or ``intrekken`` of an event that should never have been sent (a second
-  aanmelding or separatie; a placement that ended in an overplaatsing just before a real one, which makes the
+  aanmelding or episode; a placement that ended in an overplaatsing just before a real one, which makes the
   real one a transfer until the withdrawal turns it back into instroom);
 * **invalid**: an event that breaks the contract (a BSN failing the elfproef, an unknown code, an end
   before its start, a time without offset, a time far in the future, a malformed gemeente code, a missing
@@ -27,14 +27,28 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import BaseModel
 
 from jeugdstroom.common.contracts.events import SubmittedEvent
+from jeugdstroom.simulator.kinds import KINDS
 from jeugdstroom.simulator.story import AMS, VERWIJZERS, Ev, Window
 
 P_LATE = 0.03
 P_DUPLICATE = 0.015
 P_INVALID = 0.004
 P_INVALID_CORRECTIE = 0.0005
-P_REPLACE = {"aanmelding": 0.01, "plaatsing": 0.03, "separatie": 0.03, "beschikking": 0.015}
-P_WITHDRAW = {"aanmelding": 0.01, "separatie": 0.015, "plaatsing": 0.02}
+#: Per event type: the share of its events sent wrong and corrected (``vervangen``), resp. followed by one that
+#: should never have been sent (withdrawn: ``intrekken``); the types with their own module (simulator/kinds) say theirs.
+P_REPLACE = {
+    "aanmelding": 0.01,
+    "plaatsing": 0.03,
+    "beschikking": 0.015,
+    **{kind.type: kind.replace_rate for kind in KINDS if kind.replace_rate},
+}
+P_WITHDRAW = {
+    "aanmelding": 0.01,
+    "plaatsing": 0.02,
+    **{kind.type: kind.withdraw_rate for kind in KINDS if kind.withdraw_rate},
+}
+#: The mistakes of the types with their own module (change the data of a copy; False: none to make).
+WRONG_VERSIONS = {kind.type: kind.wrong_version for kind in KINDS if kind.wrong_version is not None}
 
 
 @dataclass(slots=True)
@@ -137,6 +151,8 @@ def _wrong_version(event: dict[str, Any], rng: random.Random) -> dict[str, Any] 
     wrong = copy.deepcopy(event)
     data = wrong["data"]
     etype = event["type"]
+    if etype in WRONG_VERSIONS:
+        return wrong if WRONG_VERSIONS[etype](data, rng) else None
     if etype == "aanmelding":
         data["verwijzer"] = rng.choice([v for v in VERWIJZERS if v != data["verwijzer"]])
     elif etype == "plaatsing":
@@ -150,11 +166,6 @@ def _wrong_version(event: dict[str, Any], rng: random.Random) -> dict[str, Any] 
             if shift <= 0:
                 return None
             data["end"] = (end - timedelta(days=shift)).isoformat()
-    elif etype == "separatie":
-        if "end" not in data:
-            return None
-        end = datetime.fromisoformat(data["end"])
-        data["end"] = (end + timedelta(minutes=rng.randrange(5, 90))).isoformat()
     elif etype == "beschikking":
         if data["status"] != "afgegeven" or "aanmelding_id" not in data:
             return None
@@ -191,8 +202,9 @@ def _spurious(event: dict[str, Any], rng: random.Random) -> dict[str, Any] | Non
     elif event["type"] == "aanmelding":
         data["aanmelding_id"] = f"{data['aanmelding_id']}-s"
         data["zorgvorm"] = rng.choice(("pleegzorg", "ambulant", "residentieel"))
-    else:
-        data["separatie_id"] = f"{data['separatie_id']}-s"
+    else:  # registered twice: the same episode under a second id
+        key = f"{event['type']}_id"
+        data[key] = f"{data[key]}-s"
     return wrong
 
 

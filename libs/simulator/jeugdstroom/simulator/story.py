@@ -11,7 +11,6 @@ events) are in ``faults.py``; nothing here is wrong on purpose.
 from __future__ import annotations
 
 import hashlib
-import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,14 +32,6 @@ VERWIJZERS: tuple[str, ...] = get_args(Verwijzer)
 VERWIJZER_WEIGHTS = (40, 28, 7, 7, 6, 3, 7, 2)
 ZORGVORMEN = ("ambulant", "pleegzorg", "gezinshuis", "residentieel", "gesloten", "jeugdbescherming")
 ZORGVORM_WEIGHTS = (850, 20, 10, 35, 8, 77)
-SEPARATIE_VORMEN = ("separeerruimte", "afzonderingsruimte", "eigen_kamer_op_slot", "leeggemaakte_kamer")
-SEPARATIE_WEIGHTS = (35, 30, 25, 10)
-SEPARATIE_MEDIAN_MINUTES = {
-    "separeerruimte": 75,
-    "afzonderingsruimte": 25,
-    "eigen_kamer_op_slot": 50,
-    "leeggemaakte_kamer": 110,
-}
 #: Median length of stay in days, by placement form.
 STAY_MEDIAN_DAYS = {
     "pleegzorg_bestand": 600,
@@ -168,7 +159,8 @@ class Story:
     _aanmeldingen: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
 
     # -- rendering ------------------------------------------------------------------------------------------
-    def _id(self, prefix: str) -> str:
+    def new_id(self, prefix: str) -> str:
+        """A story-unique id with ``prefix``."""
         self._n += 1
         return f"{prefix}-{self.child.key}-{self._n}"
 
@@ -185,7 +177,7 @@ class Story:
 
     def emit(self, etype: str, sender: str, at: datetime, data: dict[str, Any]) -> dict[str, Any]:
         ev = {
-            "id": self._id(etype[:3].upper()),
+            "id": self.new_id(etype[:3].upper()),
             "type": etype,
             "schema_version": 1,
             "occurred_at": self.iso(at),
@@ -201,7 +193,7 @@ class Story:
 
     # -- building blocks ------------------------------------------------------------------------------------
     def aanmelding(self, day: date, sender: str, verwijzer: str, zorgvorm: str) -> str:
-        aid = self._id("A")
+        aid = self.new_id("A")
         data: dict[str, Any] = {"aanmelding_id": aid, "verwijzer": verwijzer, "zorgvorm": zorgvorm}
         if self.rng.random() < 0.1:
             data["urgent"] = True
@@ -245,7 +237,7 @@ class Story:
         it ends (actual or planned)."""
         if not self.told(start):
             return
-        bid = self._id("B")
+        bid = self.new_id("B")
         data: dict[str, Any] = {
             "beschikking_id": bid,
             "soort": soort,
@@ -273,7 +265,7 @@ class Story:
         aanmelding_id: str | None,
     ) -> None:
         """A placement: ``gestart`` on its start and ``beeindigd`` on its end (short ones sometimes only the end)."""
-        pid = self._id("P")
+        pid = self.new_id("P")
         data: dict[str, Any] = {
             "plaatsing_id": pid,
             "status": "gestart",
@@ -297,40 +289,6 @@ class Story:
                 at,
                 {**data, "status": "beeindigd", "end": end.isoformat(), "reden_einde": reden},
             )
-
-    def separaties(self, institution: Institution, start: date, end: date | None) -> None:
-        """Seclusion episodes during a closed placement, reported by the closed-care institution."""
-        last = min(end, self.window.as_of + timedelta(days=1)) if end else self.window.as_of + timedelta(days=1)
-        stay = (last - start).days
-        if stay <= 0 or self.rng.random() < 0.45:
-            return
-        rate = 0.03 * self.rng.uniform(0.3, 2.0)
-        count = min(40, _poisson(self.rng, rate * stay))
-        limit = datetime.combine(self.window.as_of + timedelta(days=1), time(0), AMS).astimezone(UTC)
-        follow: datetime | None = None  # a next episode less than 24 hours after the last one (Argus: one intervention)
-        for _ in range(count):
-            day = start + timedelta(days=self.rng.randrange(stay))
-            begin = self.moment(day, 0, 24) if self.rng.random() < 0.25 else self.moment(day, 7, 23)
-            if follow is not None and follow < limit:
-                begin, follow = follow, None
-            vorm = self.rng.choices(SEPARATIE_VORMEN, weights=SEPARATIE_WEIGHTS)[0]
-            minutes = SEPARATIE_MEDIAN_MINUTES[vorm] * math.exp(0.9 * self.rng.gauss(0.0, 1.0))
-            if self.rng.random() < 0.02:
-                minutes *= 20
-            finish = begin + timedelta(seconds=max(30, int(minutes * 60)))
-            if self.rng.random() < 0.15:
-                follow = finish + timedelta(minutes=self.rng.randrange(30, 23 * 60))
-            data: dict[str, Any] = {"separatie_id": self._id("S"), "vorm": vorm, "start": self.iso(begin)}
-            if self.rng.random() < 0.2:
-                data["reden"] = "gevaar voor zichzelf of anderen"
-            style = self.rng.random()
-            if finish >= limit or style < 0.06:  # the end is not known (yet)
-                self.emit("separatie", institution.code, begin, data)
-            elif style < 0.5:  # start and end as two events
-                self.emit("separatie", institution.code, begin, data)
-                self.emit("separatie", institution.code, finish, {**data, "end": self.iso(finish)})
-            else:  # one event, after the fact
-                self.emit("separatie", institution.code, finish, {**data, "end": self.iso(finish)})
 
     # -- placements -----------------------------------------------------------------------------------------
     def concurrent_placement(self, vorm: str, start: date, end: date | None, bd18: date) -> None:
@@ -390,8 +348,7 @@ class Story:
         self.plaatsing(provider, vorm, start, end, reden, aanmelding_id)
         if vorm != "gesloten" and rng.random() < P_CONCURRENT:
             self.concurrent_placement(vorm, start, end, bd18)
-        if vorm == "gesloten":
-            self.separaties(provider, start, end)
+        kinds.side_stories(self, Moment("placement", provider.code, start, end, vorm))
         if end is None or reden != "overplaatsing" or depth >= 3:
             return end
         roll = rng.random()
@@ -408,23 +365,6 @@ class Story:
 
 def _concurrent_vorm(rng: random.Random, vorm: str) -> str:
     return "gesloten" if rng.random() < 0.75 else vorm
-
-
-def _poisson(rng: random.Random, mean: float) -> int:
-    if mean <= 0:
-        return 0
-    if mean > 50:
-        return max(0, round(rng.gauss(mean, math.sqrt(mean))))
-    limit, k, p = math.exp(-mean), 0, 1.0
-    while True:
-        p *= rng.random()
-        if p <= limit:
-            return k
-        k += 1
-
-
-def poisson(rng: random.Random, mean: float) -> int:
-    return _poisson(rng, mean)
 
 
 # -- whole stories ------------------------------------------------------------------------------------------

@@ -42,14 +42,6 @@ WATERMARK_GRACE_DAYS = 7
 #: id → (kind, dimensions), in the order of docs/indicators.md; the indicators of the types with their own module
 #: (simulator/kinds) come before those of the aanmeldingen.
 CATALOGUE: dict[str, tuple[str, tuple[str, ...]]] = {
-    "separaties": ("count", (G, R, INST, "vorm")),
-    "separatie_interventies": ("count", (G, R, INST, "vorm")),
-    "separaties_separeerruimte": ("count", (G, R, INST)),
-    "afzonderingen_overig": ("count", (G, R, INST, "vorm")),
-    "separaties_per_1000_verblijfsdagen": ("ratio", (INST,)),
-    "separaties_per_100_opnames": ("ratio", (INST,)),
-    "gesepareerde_jeugdigen": ("distinct", (G, R, INST)),
-    "separatie_duur": ("duration", (G, R, INST, "vorm")),
     "gesloten_actief": ("stock", (G, R, INST)),
     "gesloten_instroom": ("count", (G, R, INST)),
     "gesloten_duur": ("duration", (G, R, INST)),
@@ -92,7 +84,6 @@ BY_AGE = frozenset(
         "gesloten_in_periode",
         "gesloten_instroom",
         "verblijf_instroom",
-        "gesepareerde_jeugdigen",
         "wachtlijst_pleegzorg",
     }
 ).union(*(kind.by_age for kind in KINDS))
@@ -129,9 +120,9 @@ AGE_STARTS = ((4, "4-12"), (12, "12-18"), (18, "18-23"), (23, "23+"))
 #: Ratios built from two stocks (the others are built from two counts, except the one below).
 STOCK_RATIOS = ("aandeel_gezinsgericht",)
 #: Ratios whose denominator is the sum of a stock over the period's days (verblijfsdagen).
-DAY_RATIOS = ("separaties_per_1000_verblijfsdagen",)
+DAY_RATIOS = frozenset[str]().union(*(kind.day_ratios for kind in KINDS))
 #: A ratio's value is numerator / denominator × this.
-RATIO_PER = {"separaties_per_1000_verblijfsdagen": 1000, "separaties_per_100_opnames": 100}
+RATIO_PER = {indicator: per for kind in KINDS for indicator, per in kind.ratio_per.items()}
 #: Indicators counting distinct children per cell from the days they are active: on the day read (a stock of
 #: children whose maatregelen may overlap: jeugdbescherming_actief v2) or on any day of the period (*_in_periode).
 CHILD_DAYS = frozenset(
@@ -149,8 +140,6 @@ IN_PERIODE = {
     "verblijf_actief": "verblijf_in_periode",
     "gesloten_actief": "gesloten_in_periode",
 }
-#: Argus: separatie episodes of one child at one instelling less than this apart are one intervention.
-ARGUS_GAP = timedelta(hours=24)
 
 Dims = tuple[str, ...]
 
@@ -274,6 +263,9 @@ class Truth:
             hi = bounds[i + 1] if i + 1 < len(bounds) else end
             self.child_days[indicator, self._dims(indicator, values, lo)].append((lo, hi, self.bsn))
 
+    def add_distinct(self, indicator: str, values: dict[str, str], day: date, member: str) -> None:
+        self.distinct[indicator, self._dims(indicator, values, day)][day].add(member)
+
     def add_duration(self, indicator: str, values: dict[str, str], day: date, value: int) -> None:
         self.durations[indicator, self._dims(indicator, values)][day].append(value)
 
@@ -342,9 +334,6 @@ class Truth:
             episodes[key[0]].append(Episode(ev["sender"], first[key][1], ev["data"]))
         plaatsingen = episodes["plaatsing"]
         beschikkingen = episodes["beschikking"]
-        for sep in episodes["separatie"]:
-            self._separatie(sep, bsn)
-        self._interventions(episodes["separatie"])
         for pl in plaatsingen:
             self._plaatsing(pl, plaatsingen, birth)
         self._continuering(plaatsingen, birth)
@@ -352,7 +341,7 @@ class Truth:
         for b in beschikkingen:
             self._beschikking(b)
         for kind in KINDS:  # the types with their own module (simulator/kinds)
-            kind.add_truth(self, episodes[kind.type])
+            kind.add_truth(self, episodes)
         for aid, reports in aanmeldingen.items():
             # the day of the first report; what it is (and whether it was closed) from the latest one
             def reported(e: dict[str, Any]) -> tuple[datetime, str]:
@@ -383,45 +372,6 @@ class Truth:
             AANBIEDER: ep.data.get("provider", "onbekend"),  # a plaatsing's provider
         }
 
-    def _separatie(self, sep: Episode, bsn: str) -> None:
-        values = {**self.values_of(sep), "vorm": sep.data["vorm"]}
-        start = datetime.fromisoformat(sep.data["start"])
-        day = start.astimezone(AMS).date()
-        self.add_count("separaties", values, day)
-        self.distinct["gesepareerde_jeugdigen", self._dims("gesepareerde_jeugdigen", values, day)][day].add(bsn)
-        if "end" in sep.data:
-            seconds = (datetime.fromisoformat(sep.data["end"]).astimezone(UTC) - start.astimezone(UTC)).total_seconds()
-            self.add_duration("separatie_duur", values, day, int(seconds // 60))
-
-    def _interventions(self, separaties: list[Episode]) -> None:
-        """Argus: an episode starting less than 24 hours after the end (its start when no end is known) of an
-        earlier episode of the child at the same instelling continues that intervention."""
-
-        def when(sep: Episode) -> tuple[datetime, datetime]:
-            start = datetime.fromisoformat(sep.data["start"]).astimezone(UTC)
-            end = datetime.fromisoformat(sep.data["end"]).astimezone(UTC) if "end" in sep.data else start
-            return start, end
-
-        for sep in separaties:
-            start, _ = when(sep)
-            key = (start, f"{sep.sender}/{sep.data['separatie_id']}")
-            continues = False
-            for other in separaties:
-                o_start, o_end = when(other)
-                o_key = (o_start, f"{other.sender}/{other.data['separatie_id']}")
-                if other is not sep and other.sender == sep.sender and o_key < key and start - o_end < ARGUS_GAP:
-                    continues = True
-            values = {**self.values_of(sep), "vorm": sep.data["vorm"]}
-            day = start.astimezone(AMS).date()
-            if not continues:
-                self.add_count("separatie_interventies", values, day)
-                self.add_count("separaties_per_1000_verblijfsdagen:num", values, day)
-                self.add_count("separaties_per_100_opnames:num", values, day)
-            if sep.data["vorm"] == "separeerruimte":
-                self.add_count("separaties_separeerruimte", values, day)
-            else:
-                self.add_count("afzonderingen_overig", values, day)
-
     def _plaatsing(self, pl: Episode, all_of_child: list[Episode], birth: date) -> None:
         vorm = pl.data["vorm"]
         values = {**self.values_of(pl), "vorm": vorm}
@@ -434,10 +384,6 @@ class Truth:
         if vorm == "gesloten":
             if not _is_transfer(pl, [o for o in all_of_child if o.data["vorm"] == "gesloten"]):
                 self.add_count("gesloten_instroom", values, start)
-            # the separatie rates count the days and admissions at the institution where the child stays
-            at_provider = {INST: pl.data["provider"]}
-            self.add_stock("separaties_per_1000_verblijfsdagen:den", at_provider, start, end)
-            self.add_count("separaties_per_100_opnames:den", at_provider, start)
             if end is not None:
                 self.add_duration("gesloten_duur", values, end, (end - start).days)
         if end is not None:

@@ -5,6 +5,7 @@ and its indicators jeugdreclassering_actief/_in_periode/_instroom/_duur (docs/in
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -52,8 +53,8 @@ def _trajectory(story: Story, sender: str, start: date, end: date | None) -> Non
 
 
 # -- truth --------------------------------------------------------------------------------------------------------
-def _add_truth(truth: Truth, episodes: list[Episode]) -> None:
-    for jr in episodes:
+def _add_truth(truth: Truth, episodes: Mapping[str, list[Episode]]) -> None:
+    for jr in episodes.get(TYPE, []):
         values = truth.values_of(jr)
         start = date.fromisoformat(jr.data["start"])
         end = date.fromisoformat(jr.data["end"]) if "end" in jr.data else None
