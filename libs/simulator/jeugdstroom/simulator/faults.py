@@ -26,7 +26,7 @@ from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel
 
-from jeugdstroom.common.contracts.events import SubmittedEvent
+from jeugdstroom.common.contracts import SubmittedEvent
 from jeugdstroom.simulator.kinds import KINDS
 from jeugdstroom.simulator.story import AMS, VERWIJZERS, Ev, Window
 
