@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
+import random
 import tracemalloc
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import httpx
 import orjson
@@ -18,8 +19,8 @@ from jeugdstroom.cli.simulate import cmd_simulate, stream_live
 from jeugdstroom.common import geography
 from jeugdstroom.common.contracts.validation import ContractError, parse_submitted
 from jeugdstroom.common.settings import Settings
+from jeugdstroom.simulator import faults, stream
 from jeugdstroom.simulator import population as synthetic
-from jeugdstroom.simulator import stream
 from jeugdstroom.simulator.regions import REGIONS
 from jeugdstroom.simulator.story import BsnSequence
 from jeugdstroom.simulator.stream import (
@@ -74,6 +75,36 @@ def test_every_event_is_valid_or_one_of_the_deliberately_invalid_ones(region_yea
             else:
                 parse_submitted(raw)
     assert 20 < invalid < 500
+
+
+def test_each_invalid_kind_breaks_every_event_type_where_it_says(region_year: list[Generated]) -> None:
+    """The unknown code and the missing field come from the contract (faults.py names no type): intake rejects
+    each broken copy, for the field the rule picked."""
+    first: dict[str, dict[str, Any]] = {}
+    for g in region_year:
+        for ev in g.clean:
+            etype = ev.event["type"]
+            if etype not in first or ("end" in ev.event["data"] and "end" not in first[etype]["data"]):
+                first[etype] = ev.event  # one with an end where the type has one: end_before_start needs it
+    assert set(first) == set(faults.DATA_MODELS) - {"correctie"}  # a correctie is sent by faults, never broken
+    rng = random.Random(1)
+    for etype, event in first.items():
+        fields = {
+            "unknown_code": f"data.{faults.outside_enum(etype)[0]}",
+            "missing": f"data.{faults.required_field(etype)}",
+            "end_before_start": "data.end",
+        }
+        for kind in faults.INVALID_KINDS:
+            if kind == "end_before_start" and "end" not in event["data"]:
+                continue
+            bad = faults.broken(event, kind, rng, YEAR.window)
+            with pytest.raises(ContractError) as caught:
+                parse_submitted(orjson.dumps(bad))
+            if kind in fields:
+                assert [e.field for e in caught.value.errors] == [fields[kind]], (etype, kind)
+        assert faults.outside_enum(etype)[1] not in get_args(
+            faults.DATA_MODELS[etype].model_fields[faults.outside_enum(etype)[0]].annotation
+        )
 
 
 def test_a_region_year_has_every_event_type_and_every_fault(

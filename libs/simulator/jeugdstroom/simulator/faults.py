@@ -4,7 +4,7 @@
 * **duplicate**: an event is sent again with the same id and the same content (a retry);
 * **correctie**: a sender sends a wrong event and corrects it days later — ``vervangen`` with the right
   content (same id, same sender), or ``intrekken`` of an event that should never have been sent (a second
-  aanmelding or separatie; a placement that ended in an overplaatsing just before a real one, which makes the
+  aanmelding or episode; a placement that ended in an overplaatsing just before a real one, which makes the
   real one a transfer until the withdrawal turns it back into instroom);
 * **invalid**: an event that breaks the contract (a BSN failing the elfproef, an unknown code, an end
   before its start, a time without offset, a time far in the future, a malformed gemeente code, a missing
@@ -21,16 +21,34 @@ import copy
 import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from functools import cache
+from typing import Any, Literal, get_args, get_origin
 
+from pydantic import BaseModel
+
+from jeugdstroom.common.contracts import SubmittedEvent
+from jeugdstroom.simulator.kinds import KINDS
 from jeugdstroom.simulator.story import AMS, VERWIJZERS, Ev, Window
 
 P_LATE = 0.03
 P_DUPLICATE = 0.015
 P_INVALID = 0.004
 P_INVALID_CORRECTIE = 0.0005
-P_REPLACE = {"aanmelding": 0.01, "plaatsing": 0.03, "separatie": 0.03, "beschikking": 0.015}
-P_WITHDRAW = {"aanmelding": 0.01, "separatie": 0.015, "plaatsing": 0.02}
+#: Per event type: the share of its events sent wrong and corrected (``vervangen``), resp. followed by one that
+#: should never have been sent (withdrawn: ``intrekken``); the types with their own module (simulator/kinds) say theirs.
+P_REPLACE = {
+    "aanmelding": 0.01,
+    "plaatsing": 0.03,
+    "beschikking": 0.015,
+    **{kind.type: kind.replace_rate for kind in KINDS if kind.replace_rate},
+}
+P_WITHDRAW = {
+    "aanmelding": 0.01,
+    "plaatsing": 0.02,
+    **{kind.type: kind.withdraw_rate for kind in KINDS if kind.withdraw_rate},
+}
+#: The mistakes of the types with their own module (change the data of a copy; False: none to make).
+WRONG_VERSIONS = {kind.type: kind.wrong_version for kind in KINDS if kind.wrong_version is not None}
 
 
 @dataclass(slots=True)
@@ -133,6 +151,8 @@ def _wrong_version(event: dict[str, Any], rng: random.Random) -> dict[str, Any] 
     wrong = copy.deepcopy(event)
     data = wrong["data"]
     etype = event["type"]
+    if etype in WRONG_VERSIONS:
+        return wrong if WRONG_VERSIONS[etype](data, rng) else None
     if etype == "aanmelding":
         data["verwijzer"] = rng.choice([v for v in VERWIJZERS if v != data["verwijzer"]])
     elif etype == "plaatsing":
@@ -146,11 +166,6 @@ def _wrong_version(event: dict[str, Any], rng: random.Random) -> dict[str, Any] 
             if shift <= 0:
                 return None
             data["end"] = (end - timedelta(days=shift)).isoformat()
-    elif etype == "separatie":
-        if "end" not in data:
-            return None
-        end = datetime.fromisoformat(data["end"])
-        data["end"] = (end + timedelta(minutes=rng.randrange(5, 90))).isoformat()
     elif etype == "beschikking":
         if data["status"] != "afgegeven" or "aanmelding_id" not in data:
             return None
@@ -187,21 +202,30 @@ def _spurious(event: dict[str, Any], rng: random.Random) -> dict[str, Any] | Non
     elif event["type"] == "aanmelding":
         data["aanmelding_id"] = f"{data['aanmelding_id']}-s"
         data["zorgvorm"] = rng.choice(("pleegzorg", "ambulant", "residentieel"))
-    else:
-        data["separatie_id"] = f"{data['separatie_id']}-s"
+    else:  # registered twice: the same episode under a second id
+        key = f"{event['type']}_id"
+        data[key] = f"{data[key]}-s"
     return wrong
 
 
 def _invalid(event: dict[str, Any], rng: random.Random, window: Window) -> dict[str, Any]:
     """A copy of ``event`` (with its own id) that breaks one rule of the contract."""
+    kinds = ["bsn", "bsn", "gemeente", "naive_time", "future", "unknown_code", "missing"]
+    if "end" in event["data"]:
+        kinds += ["end_before_start", "end_before_start"]
+    return broken(event, rng.choice(kinds), rng, window)
+
+
+#: The rules an invalid event breaks (``broken``).
+INVALID_KINDS = ("bsn", "gemeente", "naive_time", "future", "unknown_code", "missing", "end_before_start")
+
+
+def broken(event: dict[str, Any], kind: str, rng: random.Random, window: Window) -> dict[str, Any]:
+    """A copy of ``event`` (with its own id) that breaks the rule ``kind`` (one of INVALID_KINDS)."""
     bad = copy.deepcopy(event)
     bad["id"] = f"{event['id']}-x"
     data = bad["data"]
     etype = event["type"]
-    kinds = ["bsn", "bsn", "gemeente", "naive_time", "future", "unknown_code", "missing"]
-    if "end" in data:
-        kinds += ["end_before_start", "end_before_start"]
-    kind = rng.choice(kinds)
     if kind == "bsn":
         bsn = bad["child"]["bsn"]
         bad["child"] = {**bad["child"], "bsn": bsn[:8] + str((int(bsn[8]) + 1) % 10)}
@@ -218,26 +242,71 @@ def _invalid(event: dict[str, Any], rng: random.Random, window: Window) -> dict[
         future = datetime.combine(date(window.as_of.year + 100, 1, 1), time(12), AMS)  # always in the future
         bad["occurred_at"] = future.isoformat(timespec="seconds")
     elif kind == "unknown_code":
-        field, value = {
-            "aanmelding": ("verwijzer", "school"),
-            "plaatsing": ("vorm", "crisisopvang"),
-            "separatie": ("vorm", "fixatie"),
-            "beschikking": ("soort", "pgb"),
-            "jeugdreclassering": ("status", "lopend"),
-        }[etype]
+        field, value = outside_enum(etype)
         data[field] = value
     elif kind == "missing":
-        key = {
-            "aanmelding": "verwijzer",
-            "plaatsing": "provider",
-            "separatie": "vorm",
-            "beschikking": "soort",
-            "jeugdreclassering": "start",
-        }[etype]
-        del data[key]
-    else:  # end_before_start
-        if etype == "separatie":
-            data["end"] = (datetime.fromisoformat(data["start"]) - timedelta(minutes=30)).isoformat()
-        else:
-            data["end"] = (date.fromisoformat(data["start"]) - timedelta(days=rng.randrange(1, 30))).isoformat()
+        del data[required_field(etype)]
+    elif kind != "end_before_start":
+        raise ValueError(f"unknown kind of invalid event: {kind}")
+    elif _holds_moments(etype):  # an end before the start, of a time ...
+        data["end"] = (datetime.fromisoformat(data["start"]) - timedelta(minutes=30)).isoformat()
+    else:  # ... or of a day
+        data["end"] = (date.fromisoformat(data["start"]) - timedelta(days=rng.randrange(1, 30))).isoformat()
     return bad
+
+
+# -- the contract's rules, per event type (derived from the submitted contract: nothing here names a type) --------
+#: Codes that no closed enum of the contract holds (the first one an enum lacks breaks it).
+OUTSIDE_CODES = ("onbekend", "overig", "niet_van_toepassing")
+
+
+def _data_models() -> dict[str, type[BaseModel]]:
+    """Each event type's ``data`` model, from the union of the submitted events (``type`` Literal → ``data``)."""
+    out: dict[str, type[BaseModel]] = {}
+
+    def visit(tp: Any) -> None:
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            fields = tp.model_fields
+            if "type" in fields and "data" in fields:
+                data = fields["data"].annotation
+                for etype in get_args(fields["type"].annotation):
+                    if isinstance(data, type) and issubclass(data, BaseModel):
+                        out[etype] = data
+            return
+        for arg in get_args(tp):
+            visit(arg)
+
+    visit(SubmittedEvent)
+    return out
+
+
+DATA_MODELS = _data_models()
+
+
+def _literal_values(annotation: Any) -> tuple[str, ...]:
+    """The values of a closed enum (a Literal, optional or not); empty for any other type."""
+    if get_origin(annotation) is Literal:
+        return get_args(annotation)
+    return tuple(v for arg in get_args(annotation) if get_origin(arg) is Literal for v in get_args(arg))
+
+
+@cache
+def outside_enum(etype: str) -> tuple[str, str]:
+    """The first closed-enum field of the type's data, and a code outside its enum."""
+    for name, info in DATA_MODELS[etype].model_fields.items():
+        if values := _literal_values(info.annotation):
+            return name, next(code for code in OUTSIDE_CODES if code not in values)
+    raise ValueError(f"{etype}: no closed enum in its data")
+
+
+@cache
+def required_field(etype: str) -> str:
+    """The first required field of the type's data other than its id."""
+    fields = DATA_MODELS[etype].model_fields
+    return next(name for name, info in fields.items() if info.is_required() and name != f"{etype}_id")
+
+
+@cache
+def _holds_moments(etype: str) -> bool:
+    """Whether the type's ``start`` is a moment (a time with offset) rather than a day."""
+    return DATA_MODELS[etype].model_fields["start"].annotation is not date

@@ -11,7 +11,6 @@ events) are in ``faults.py``; nothing here is wrong on purpose.
 from __future__ import annotations
 
 import hashlib
-import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,6 +20,9 @@ from zoneinfo import ZoneInfo
 
 from jeugdstroom.common.bsn import complete_bsn
 from jeugdstroom.common.contracts.codes import Verwijzer
+from jeugdstroom.simulator import kinds
+from jeugdstroom.simulator.draws import birthday, lognormal_days
+from jeugdstroom.simulator.kinds import Moment
 from jeugdstroom.simulator.regions import Institution, Region
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -30,14 +32,6 @@ VERWIJZERS: tuple[str, ...] = get_args(Verwijzer)
 VERWIJZER_WEIGHTS = (40, 28, 7, 7, 6, 3, 7, 2)
 ZORGVORMEN = ("ambulant", "pleegzorg", "gezinshuis", "residentieel", "gesloten", "jeugdbescherming")
 ZORGVORM_WEIGHTS = (850, 20, 10, 35, 8, 77)
-SEPARATIE_VORMEN = ("separeerruimte", "afzonderingsruimte", "eigen_kamer_op_slot", "leeggemaakte_kamer")
-SEPARATIE_WEIGHTS = (35, 30, 25, 10)
-SEPARATIE_MEDIAN_MINUTES = {
-    "separeerruimte": 75,
-    "afzonderingsruimte": 25,
-    "eigen_kamer_op_slot": 50,
-    "leeggemaakte_kamer": 110,
-}
 #: Median length of stay in days, by placement form.
 STAY_MEDIAN_DAYS = {
     "pleegzorg_bestand": 600,
@@ -82,14 +76,6 @@ P_CONCURRENT = 0.06
 #: continuering_18 is decided 30 days after the 18th birthday (the ground truth's default): the edge above is
 #: kept for the whole of that wait.
 CONTINUERING_DAYS = 30
-
-
-def birthday(birth: date, years: int) -> date:
-    """The ``years``-th birthday (a child born on 29 February has it on 1 March in other years)."""
-    try:
-        return birth.replace(year=birth.year + years)
-    except ValueError:
-        return date(birth.year + years, 3, 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,10 +141,6 @@ class BsnSequence:
                 return bsn
 
 
-def _lognormal_days(rng: random.Random, median: float, sigma: float, low: int = 1) -> int:
-    return max(low, int(median * math.exp(sigma * rng.gauss(0.0, 1.0))))
-
-
 def _pick(rng: random.Random, options: Sequence[tuple[str, int]]) -> str:
     return rng.choices([o for o, _ in options], weights=[w for _, w in options])[0]
 
@@ -177,7 +159,8 @@ class Story:
     _aanmeldingen: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
 
     # -- rendering ------------------------------------------------------------------------------------------
-    def _id(self, prefix: str) -> str:
+    def new_id(self, prefix: str) -> str:
+        """A story-unique id with ``prefix``."""
         self._n += 1
         return f"{prefix}-{self.child.key}-{self._n}"
 
@@ -194,7 +177,7 @@ class Story:
 
     def emit(self, etype: str, sender: str, at: datetime, data: dict[str, Any]) -> dict[str, Any]:
         ev = {
-            "id": self._id(etype[:3].upper()),
+            "id": self.new_id(etype[:3].upper()),
             "type": etype,
             "schema_version": 1,
             "occurred_at": self.iso(at),
@@ -210,7 +193,7 @@ class Story:
 
     # -- building blocks ------------------------------------------------------------------------------------
     def aanmelding(self, day: date, sender: str, verwijzer: str, zorgvorm: str) -> str:
-        aid = self._id("A")
+        aid = self.new_id("A")
         data: dict[str, Any] = {"aanmelding_id": aid, "verwijzer": verwijzer, "zorgvorm": zorgvorm}
         if self.rng.random() < 0.1:
             data["urgent"] = True
@@ -254,7 +237,7 @@ class Story:
         it ends (actual or planned)."""
         if not self.told(start):
             return
-        bid = self._id("B")
+        bid = self.new_id("B")
         data: dict[str, Any] = {
             "beschikking_id": bid,
             "soort": soort,
@@ -272,26 +255,6 @@ class Story:
         if end is not None and end > start and self.told(end) and (actual_end is not None or self.rng.random() < 0.9):
             self.emit("beschikking", sender, self.moment(end), {**data, "status": "beeindigd", "end": end.isoformat()})
 
-    def jeugdreclassering(self, sender: str, start: date, end: date | None) -> None:
-        """A jeugdreclassering trajectory of a GI: ``gestart`` on ``start`` and ``beeindigd`` at its end (when told).
-        Drawn from its own random stream (seeded by the child), so adding it leaves the rest of the story as it was."""
-        if not self.told(start):
-            return
-        main, self.rng = self.rng, random.Random(f"jeugdreclassering:{self.child.key}:{start.isoformat()}")
-        try:
-            jid = f"J-{self.child.key}-{start.isoformat()}"
-            data: dict[str, Any] = {"jeugdreclassering_id": jid, "status": "gestart", "start": start.isoformat()}
-            self.emit("jeugdreclassering", sender, self.moment(start), data)
-            if end is not None and end > start and self.told(end):
-                self.emit(
-                    "jeugdreclassering",
-                    sender,
-                    self.moment(end),
-                    {**data, "status": "beeindigd", "end": end.isoformat()},
-                )
-        finally:
-            self.rng = main
-
     def plaatsing(
         self,
         provider: Institution,
@@ -302,7 +265,7 @@ class Story:
         aanmelding_id: str | None,
     ) -> None:
         """A placement: ``gestart`` on its start and ``beeindigd`` on its end (short ones sometimes only the end)."""
-        pid = self._id("P")
+        pid = self.new_id("P")
         data: dict[str, Any] = {
             "plaatsing_id": pid,
             "status": "gestart",
@@ -327,40 +290,6 @@ class Story:
                 {**data, "status": "beeindigd", "end": end.isoformat(), "reden_einde": reden},
             )
 
-    def separaties(self, institution: Institution, start: date, end: date | None) -> None:
-        """Seclusion episodes during a closed placement, reported by the closed-care institution."""
-        last = min(end, self.window.as_of + timedelta(days=1)) if end else self.window.as_of + timedelta(days=1)
-        stay = (last - start).days
-        if stay <= 0 or self.rng.random() < 0.45:
-            return
-        rate = 0.03 * self.rng.uniform(0.3, 2.0)
-        count = min(40, _poisson(self.rng, rate * stay))
-        limit = datetime.combine(self.window.as_of + timedelta(days=1), time(0), AMS).astimezone(UTC)
-        follow: datetime | None = None  # a next episode less than 24 hours after the last one (Argus: one intervention)
-        for _ in range(count):
-            day = start + timedelta(days=self.rng.randrange(stay))
-            begin = self.moment(day, 0, 24) if self.rng.random() < 0.25 else self.moment(day, 7, 23)
-            if follow is not None and follow < limit:
-                begin, follow = follow, None
-            vorm = self.rng.choices(SEPARATIE_VORMEN, weights=SEPARATIE_WEIGHTS)[0]
-            minutes = SEPARATIE_MEDIAN_MINUTES[vorm] * math.exp(0.9 * self.rng.gauss(0.0, 1.0))
-            if self.rng.random() < 0.02:
-                minutes *= 20
-            finish = begin + timedelta(seconds=max(30, int(minutes * 60)))
-            if self.rng.random() < 0.15:
-                follow = finish + timedelta(minutes=self.rng.randrange(30, 23 * 60))
-            data: dict[str, Any] = {"separatie_id": self._id("S"), "vorm": vorm, "start": self.iso(begin)}
-            if self.rng.random() < 0.2:
-                data["reden"] = "gevaar voor zichzelf of anderen"
-            style = self.rng.random()
-            if finish >= limit or style < 0.06:  # the end is not known (yet)
-                self.emit("separatie", institution.code, begin, data)
-            elif style < 0.5:  # start and end as two events
-                self.emit("separatie", institution.code, begin, data)
-                self.emit("separatie", institution.code, finish, {**data, "end": self.iso(finish)})
-            else:  # one event, after the fact
-                self.emit("separatie", institution.code, finish, {**data, "end": self.iso(finish)})
-
     # -- placements -----------------------------------------------------------------------------------------
     def concurrent_placement(self, vorm: str, start: date, end: date | None, bd18: date) -> None:
         """A second placement during a running one, which formally continues: mostly a crisis placement in
@@ -372,7 +301,7 @@ class Story:
         if room < 30:
             return
         begin = start + timedelta(days=rng.randrange(5, room - 20))
-        finish = min(last, begin + timedelta(days=_lognormal_days(rng, 45, 0.6)))
+        finish = min(last, begin + timedelta(days=lognormal_days(rng, 45, 0.6)))
         kind = _concurrent_vorm(rng, vorm)
         provider = rng.choice(self.region.pool(INSTITUTION_KIND[kind], self.child.gemeente))
         self.plaatsing(provider, kind, begin, finish, "volgens_plan", None)
@@ -392,11 +321,11 @@ class Story:
         if not self.told(start) or start >= bd18:
             return None
         provider = rng.choice(self.region.pool(INSTITUTION_KIND[vorm], self.child.gemeente))
-        end: date | None = start + timedelta(days=_lognormal_days(rng, STAY_MEDIAN_DAYS[vorm], 0.8))
+        end: date | None = start + timedelta(days=lognormal_days(rng, STAY_MEDIAN_DAYS[vorm], 0.8))
         reden = rng.choices(END_REASONS, weights=END_WEIGHTS[vorm])[0]
         assert end is not None
         if not_before is not None and end <= not_before:
-            end = not_before + timedelta(days=_lognormal_days(rng, STAY_MEDIAN_DAYS[vorm] / 2, 0.8))
+            end = not_before + timedelta(days=lognormal_days(rng, STAY_MEDIAN_DAYS[vorm] / 2, 0.8))
         if end > bd18:
             if vorm in GEZINSGERICHT and (force_continue or rng.random() < CONTINUE_AT_18):
                 if end >= bd21:
@@ -419,8 +348,7 @@ class Story:
         self.plaatsing(provider, vorm, start, end, reden, aanmelding_id)
         if vorm != "gesloten" and rng.random() < P_CONCURRENT:
             self.concurrent_placement(vorm, start, end, bd18)
-        if vorm == "gesloten":
-            self.separaties(provider, start, end)
+        kinds.side_stories(self, Moment("placement", provider.code, start, end, vorm))
         if end is None or reden != "overplaatsing" or depth >= 3:
             return end
         roll = rng.random()
@@ -437,23 +365,6 @@ class Story:
 
 def _concurrent_vorm(rng: random.Random, vorm: str) -> str:
     return "gesloten" if rng.random() < 0.75 else vorm
-
-
-def _poisson(rng: random.Random, mean: float) -> int:
-    if mean <= 0:
-        return 0
-    if mean > 50:
-        return max(0, round(rng.gauss(mean, math.sqrt(mean))))
-    limit, k, p = math.exp(-mean), 0, 1.0
-    while True:
-        p *= rng.random()
-        if p <= limit:
-            return k
-        k += 1
-
-
-def poisson(rng: random.Random, mean: float) -> int:
-    return _poisson(rng, mean)
 
 
 # -- whole stories ------------------------------------------------------------------------------------------
@@ -593,9 +504,9 @@ def _protection(story: Story, day: date, aid: str) -> date | None:
             if ots_start is None:
                 return planned if story.told(planned) else None
             start = ots_start
-        end = min(start + timedelta(days=_lognormal_days(rng, 450, 0.6, 30)), bd18)
+        end = min(start + timedelta(days=lognormal_days(rng, 450, 0.6, 30)), bd18)
         story.beschikking(gi, "ots", start, None, end if end > start else None)
-    _jeugdreclassering(story, gi, day)
+    kinds.side_stories(story, Moment("protection", gi, day))
     if rng.random() < 0.35:
         vorm = rng.choices(
             ("pleegzorg_bestand", "pleegzorg_netwerk", "gezinshuis", "residentieel"), weights=(35, 25, 10, 30)
@@ -606,21 +517,6 @@ def _protection(story: Story, day: date, aid: str) -> date | None:
             return None
         end = max(end, placed_end) if end is not None else None
     return end if end is not None and story.told(end) else None
-
-
-def _jeugdreclassering(story: Story, gi: str, day: date) -> None:
-    """Some children of 12 and older known to a GI have a jeugdreclassering trajectory (strafrechtelijk kader), now
-    and then two (a second one after the first, or overlapping when a new one starts before the old one ends). Its
-    own random stream (seeded by the child), so the rest of the stream is unchanged by it."""
-    rng = random.Random(f"jr:{story.child.key}:{day.isoformat()}")
-    if day < birthday(story.child.birth_date, 12) or rng.random() >= 0.3:
-        return
-    start = day + timedelta(days=rng.randrange(0, 60))
-    end = start + timedelta(days=_lognormal_days(rng, 240, 0.5, 30))
-    story.jeugdreclassering(gi, start, end)
-    if rng.random() < 0.25:
-        again = start + timedelta(days=rng.randrange(60, 400))
-        story.jeugdreclassering(gi, again, again + timedelta(days=_lognormal_days(rng, 200, 0.5, 30)))
 
 
 INITIAL_PLANS = ("pleegzorg_bestand", "pleegzorg_netwerk", "gezinshuis", "residentieel", "gesloten")
@@ -666,7 +562,7 @@ def initial_story(story: Story, plan: str) -> None:
     if plan == "voogdij":
         story.beschikking(gi, "voogdij", start, bd18, None)
     else:
-        end = min(ws + timedelta(days=_lognormal_days(rng, 250, 0.7)), bd18)
+        end = min(ws + timedelta(days=lognormal_days(rng, 250, 0.7)), bd18)
         story.beschikking(gi, "ots", start, None, end)
 
 

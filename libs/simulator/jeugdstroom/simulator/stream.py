@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 import orjson
 
+from jeugdstroom.simulator.draws import poisson
 from jeugdstroom.simulator.faults import Emission, add_faults
 from jeugdstroom.simulator.regions import REGIONS, Region, old_codes
 from jeugdstroom.simulator.story import (
@@ -35,7 +36,6 @@ from jeugdstroom.simulator.story import (
     initial_story,
     new_child_birth,
     new_child_story,
-    poisson,
 )
 from jeugdstroom.simulator.truth import Truth, add_rates
 

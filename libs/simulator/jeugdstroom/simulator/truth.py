@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from jeugdstroom.common import geography
+from jeugdstroom.simulator.kinds import INST, KINDS, G, R
 
 V = TypeVar("V")
 
@@ -38,17 +39,9 @@ OVERPLAATSING_DAYS = 31
 HERHAALD_DAYS = 365
 WATERMARK_GRACE_DAYS = 7
 
-G, R, INST = "gemeente", "jeugdregio", "instelling"
-#: id → (kind, dimensions), in the order of docs/indicators.md.
+#: id → (kind, dimensions), in the order of docs/indicators.md; the indicators of the types with their own module
+#: (simulator/kinds) come before those of the aanmeldingen.
 CATALOGUE: dict[str, tuple[str, tuple[str, ...]]] = {
-    "separaties": ("count", (G, R, INST, "vorm")),
-    "separatie_interventies": ("count", (G, R, INST, "vorm")),
-    "separaties_separeerruimte": ("count", (G, R, INST)),
-    "afzonderingen_overig": ("count", (G, R, INST, "vorm")),
-    "separaties_per_1000_verblijfsdagen": ("ratio", (INST,)),
-    "separaties_per_100_opnames": ("ratio", (INST,)),
-    "gesepareerde_jeugdigen": ("distinct", (G, R, INST)),
-    "separatie_duur": ("duration", (G, R, INST, "vorm")),
     "gesloten_actief": ("stock", (G, R, INST)),
     "gesloten_instroom": ("count", (G, R, INST)),
     "gesloten_duur": ("duration", (G, R, INST)),
@@ -72,10 +65,7 @@ CATALOGUE: dict[str, tuple[str, tuple[str, ...]]] = {
     "verblijf_jeugdigen_in_periode": ("distinct", (G, R, INST)),
     "verblijf_in_periode": ("distinct", (G, R, INST, "vorm")),
     "gesloten_in_periode": ("distinct", (G, R, INST)),
-    "jeugdreclassering_actief": ("stock", (G, R, INST)),
-    "jeugdreclassering_in_periode": ("distinct", (G, R, INST)),
-    "jeugdreclassering_instroom": ("count", (G, R, INST)),
-    "jeugdreclassering_duur": ("duration", (G, R, INST)),
+    **{indicator: spec for kind in KINDS for indicator, spec in kind.indicators.items()},
     "verwijzers": ("count", (G, R, "verwijzer")),
     "herhaald_beroep": ("count", (G, R)),
 }
@@ -92,15 +82,11 @@ BY_AGE = frozenset(
         "verblijf_jeugdigen_in_periode",
         "verblijf_in_periode",
         "gesloten_in_periode",
-        "jeugdreclassering_actief",
-        "jeugdreclassering_in_periode",
-        "jeugdreclassering_instroom",
         "gesloten_instroom",
         "verblijf_instroom",
-        "gesepareerde_jeugdigen",
         "wachtlijst_pleegzorg",
     }
-)
+).union(*(kind.by_age for kind in KINDS))
 CATALOGUE = {ind: (kind, (*names, AGE) if ind in BY_AGE else names) for ind, (kind, names) in CATALOGUE.items()}
 GESLACHT, AANBIEDER = "geslacht", "aanbieder"
 #: The indicators by geslacht (the child's latest known one: man, vrouw, onbekend): those by age class.
@@ -124,7 +110,7 @@ BY_AANBIEDER = frozenset(
         "wachttijd_beschikking",
         "wachttijd_plaatsing",
     }
-)
+).union(*(kind.by_aanbieder for kind in KINDS))
 CATALOGUE = {
     ind: (kind, (*names, *((GESLACHT,) if ind in BY_GESLACHT else ()), *((AANBIEDER,) if ind in BY_AANBIEDER else ())))
     for ind, (kind, names) in CATALOGUE.items()
@@ -134,9 +120,9 @@ AGE_STARTS = ((4, "4-12"), (12, "12-18"), (18, "18-23"), (23, "23+"))
 #: Ratios built from two stocks (the others are built from two counts, except the one below).
 STOCK_RATIOS = ("aandeel_gezinsgericht",)
 #: Ratios whose denominator is the sum of a stock over the period's days (verblijfsdagen).
-DAY_RATIOS = ("separaties_per_1000_verblijfsdagen",)
+DAY_RATIOS = frozenset[str]().union(*(kind.day_ratios for kind in KINDS))
 #: A ratio's value is numerator / denominator × this.
-RATIO_PER = {"separaties_per_1000_verblijfsdagen": 1000, "separaties_per_100_opnames": 100}
+RATIO_PER = {indicator: per for kind in KINDS for indicator, per in kind.ratio_per.items()}
 #: Indicators counting distinct children per cell from the days they are active: on the day read (a stock of
 #: children whose maatregelen may overlap: jeugdbescherming_actief v2) or on any day of the period (*_in_periode).
 CHILD_DAYS = frozenset(
@@ -146,18 +132,14 @@ CHILD_DAYS = frozenset(
         "verblijf_jeugdigen_in_periode",
         "verblijf_in_periode",
         "gesloten_in_periode",
-        "jeugdreclassering_actief",
-        "jeugdreclassering_in_periode",
     }
-)
+).union(*(kind.child_days for kind in KINDS))
 #: The stock whose segments also give the children "in de periode" (the same attributed days).
 IN_PERIODE = {
     "verblijf_jeugdigen": "verblijf_jeugdigen_in_periode",
     "verblijf_actief": "verblijf_in_periode",
     "gesloten_actief": "gesloten_in_periode",
 }
-#: Argus: separatie episodes of one child at one instelling less than this apart are one intervention.
-ARGUS_GAP = timedelta(hours=24)
 
 Dims = tuple[str, ...]
 
@@ -250,10 +232,10 @@ class Truth:
         assert day is not None, indicator
         return tuple(age_class(self.birth, day) if d == AGE else values[d] for d in names)
 
-    def _count(self, indicator: str, values: dict[str, str], day: date, n: int = 1) -> None:
+    def add_count(self, indicator: str, values: dict[str, str], day: date, n: int = 1) -> None:
         self.counts[indicator, self._dims(indicator, values, day)][day] += n
 
-    def _stock(self, indicator: str, values: dict[str, str], start: date, end: date | None) -> None:
+    def add_stock(self, indicator: str, values: dict[str, str], start: date, end: date | None) -> None:
         if end is not None and end <= start:
             return
         if indicator in BY_AGE:  # one piece per age class the child passes through while active
@@ -271,7 +253,7 @@ class Truth:
         if end is not None:
             diffs[end] -= 1
 
-    def _child_days(self, indicator: str, values: dict[str, str], start: date, end: date | None) -> None:
+    def add_child_days(self, indicator: str, values: dict[str, str], start: date, end: date | None) -> None:
         """The child is active on ``start <= d < end`` (in the cell of ``values``; cut at its class birthdays)."""
         if end is not None and end <= start:
             return
@@ -281,7 +263,10 @@ class Truth:
             hi = bounds[i + 1] if i + 1 < len(bounds) else end
             self.child_days[indicator, self._dims(indicator, values, lo)].append((lo, hi, self.bsn))
 
-    def _duration(self, indicator: str, values: dict[str, str], day: date, value: int) -> None:
+    def add_distinct(self, indicator: str, values: dict[str, str], day: date, member: str) -> None:
+        self.distinct[indicator, self._dims(indicator, values, day)][day].add(member)
+
+    def add_duration(self, indicator: str, values: dict[str, str], day: date, value: int) -> None:
         self.durations[indicator, self._dims(indicator, values)][day].append(value)
 
     # -- one child ----------------------------------------------------------------------------------------------
@@ -349,17 +334,14 @@ class Truth:
             episodes[key[0]].append(Episode(ev["sender"], first[key][1], ev["data"]))
         plaatsingen = episodes["plaatsing"]
         beschikkingen = episodes["beschikking"]
-        for sep in episodes["separatie"]:
-            self._separatie(sep, bsn)
-        self._interventions(episodes["separatie"])
         for pl in plaatsingen:
             self._plaatsing(pl, plaatsingen, birth)
         self._continuering(plaatsingen, birth)
         self._children_in_care(plaatsingen, birth)
         for b in beschikkingen:
             self._beschikking(b)
-        for jr in episodes["jeugdreclassering"]:  # iJw category 47: its own event type
-            self._jeugdreclassering(jr)
+        for kind in KINDS:  # the types with their own module (simulator/kinds)
+            kind.add_truth(self, episodes)
         for aid, reports in aanmeldingen.items():
             # the day of the first report; what it is (and whether it was closed) from the latest one
             def reported(e: dict[str, Any]) -> tuple[datetime, str]:
@@ -371,29 +353,17 @@ class Truth:
             self._aanmelding(aid, max(reports, key=reported), day, plaatsingen, beschikkingen, aanbieder)
 
     def _beschikking(self, b: Episode) -> None:
-        values = self._values(b)
+        values = self.values_of(b)
         start = date.fromisoformat(b.data["start"])
         end = date.fromisoformat(b.data["end"]) if "end" in b.data else None
         values["soort"] = b.data["soort"]
         if b.data["soort"] in PROTECTION:  # v2: children, not maatregelen (each child once per cell)
-            self._child_days("jeugdbescherming_actief", values, start, end)
-            self._child_days("jeugdbescherming_in_periode", values, start, end)
+            self.add_child_days("jeugdbescherming_actief", values, start, end)
+            self.add_child_days("jeugdbescherming_in_periode", values, start, end)
         if b.data["soort"] in ("ots", "voogdij") and end is not None:
-            self._duration("jeugdbescherming_duur", values, end, (end - start).days)
+            self.add_duration("jeugdbescherming_duur", values, end, (end - start).days)
 
-    def _jeugdreclassering(self, jr: Episode) -> None:
-        values = self._values(jr)
-        start = date.fromisoformat(jr.data["start"])
-        end = date.fromisoformat(jr.data["end"]) if "end" in jr.data else None
-        if end is not None and end < start:
-            end = None  # the registry ignores an end before the start (a finding)
-        self._child_days("jeugdreclassering_actief", values, start, end)
-        self._child_days("jeugdreclassering_in_periode", values, start, end)
-        self._count("jeugdreclassering_instroom", values, start)
-        if end is not None:
-            self._duration("jeugdreclassering_duur", values, end, (end - start).days)
-
-    def _values(self, ep: Episode) -> dict[str, str]:
+    def values_of(self, ep: Episode) -> dict[str, str]:
         return {
             G: geography.gemeente(ep.gemeente),
             R: geography.jeugdregio(ep.gemeente),
@@ -402,69 +372,26 @@ class Truth:
             AANBIEDER: ep.data.get("provider", "onbekend"),  # a plaatsing's provider
         }
 
-    def _separatie(self, sep: Episode, bsn: str) -> None:
-        values = {**self._values(sep), "vorm": sep.data["vorm"]}
-        start = datetime.fromisoformat(sep.data["start"])
-        day = start.astimezone(AMS).date()
-        self._count("separaties", values, day)
-        self.distinct["gesepareerde_jeugdigen", self._dims("gesepareerde_jeugdigen", values, day)][day].add(bsn)
-        if "end" in sep.data:
-            seconds = (datetime.fromisoformat(sep.data["end"]).astimezone(UTC) - start.astimezone(UTC)).total_seconds()
-            self._duration("separatie_duur", values, day, int(seconds // 60))
-
-    def _interventions(self, separaties: list[Episode]) -> None:
-        """Argus: an episode starting less than 24 hours after the end (its start when no end is known) of an
-        earlier episode of the child at the same instelling continues that intervention."""
-
-        def when(sep: Episode) -> tuple[datetime, datetime]:
-            start = datetime.fromisoformat(sep.data["start"]).astimezone(UTC)
-            end = datetime.fromisoformat(sep.data["end"]).astimezone(UTC) if "end" in sep.data else start
-            return start, end
-
-        for sep in separaties:
-            start, _ = when(sep)
-            key = (start, f"{sep.sender}/{sep.data['separatie_id']}")
-            continues = False
-            for other in separaties:
-                o_start, o_end = when(other)
-                o_key = (o_start, f"{other.sender}/{other.data['separatie_id']}")
-                if other is not sep and other.sender == sep.sender and o_key < key and start - o_end < ARGUS_GAP:
-                    continues = True
-            values = {**self._values(sep), "vorm": sep.data["vorm"]}
-            day = start.astimezone(AMS).date()
-            if not continues:
-                self._count("separatie_interventies", values, day)
-                self._count("separaties_per_1000_verblijfsdagen:num", values, day)
-                self._count("separaties_per_100_opnames:num", values, day)
-            if sep.data["vorm"] == "separeerruimte":
-                self._count("separaties_separeerruimte", values, day)
-            else:
-                self._count("afzonderingen_overig", values, day)
-
     def _plaatsing(self, pl: Episode, all_of_child: list[Episode], birth: date) -> None:
         vorm = pl.data["vorm"]
-        values = {**self._values(pl), "vorm": vorm}
+        values = {**self.values_of(pl), "vorm": vorm}
         start = date.fromisoformat(pl.data["start"])
         end = date.fromisoformat(pl.data["end"]) if "end" in pl.data else None
         if _is_transfer(pl, all_of_child):
-            self._count("overplaatsingen", values, start)
+            self.add_count("overplaatsingen", values, start)
         else:
-            self._count("verblijf_instroom", values, start)
+            self.add_count("verblijf_instroom", values, start)
         if vorm == "gesloten":
             if not _is_transfer(pl, [o for o in all_of_child if o.data["vorm"] == "gesloten"]):
-                self._count("gesloten_instroom", values, start)
-            # the separatie rates count the days and admissions at the institution where the child stays
-            at_provider = {INST: pl.data["provider"]}
-            self._stock("separaties_per_1000_verblijfsdagen:den", at_provider, start, end)
-            self._count("separaties_per_100_opnames:den", at_provider, start)
+                self.add_count("gesloten_instroom", values, start)
             if end is not None:
-                self._duration("gesloten_duur", values, end, (end - start).days)
+                self.add_duration("gesloten_duur", values, end, (end - start).days)
         if end is not None:
             reden = pl.data["reden_einde"]
-            self._count("voortijdig_aandeel:den", values, end)
+            self.add_count("voortijdig_aandeel:den", values, end)
             if reden == "voortijdig":
-                self._count("voortijdig_beeindigd", values, end)
-                self._count("voortijdig_aandeel:num", values, end)
+                self.add_count("voortijdig_beeindigd", values, end)
+                self.add_count("voortijdig_aandeel:num", values, end)
 
     def _children_in_care(self, plaatsingen: list[Episode], birth: date) -> None:
         """The stocks about children: per set of forms, the child counts once on each day it is in one of them,
@@ -495,13 +422,13 @@ class Truth:
                 if not here:
                     continue
                 pl = max(here, key=lambda sp: (sp[0], sp[1]))[3]
-                values = {**self._values(pl), "vorm": pl.data["vorm"]}
+                values = {**self.values_of(pl), "vorm": pl.data["vorm"]}
                 a = max(day, lo)
                 b = nxt if hi is None else (hi if nxt is None else min(nxt, hi))
                 if b is None or a < b:
-                    self._stock(indicator, values, a, b)
+                    self.add_stock(indicator, values, a, b)
                     if indicator in IN_PERIODE:
-                        self._child_days(IN_PERIODE[indicator], values, a, b)
+                        self.add_child_days(IN_PERIODE[indicator], values, a, b)
 
     def _continuering(self, plaatsingen: list[Episode], birth: date) -> None:
         """One continuering_18 item per child in pleegzorg on its 18th birthday (the latest started such
@@ -517,7 +444,7 @@ class Truth:
         if not on_birthday:
             return
         pl = max(on_birthday, key=lambda sp: (sp[0], sp[1]))[3]
-        dims = self._dims("continuering_18", {**self._values(pl), "vorm": pl.data["vorm"]})
+        dims = self._dims("continuering_18", {**self.values_of(pl), "vorm": pl.data["vorm"]})
         if any(end is None and start <= check for start, _, end, _ in spans):
             self.open_achttien.append((check, dims))  # decided once the watermark has passed the check day
             return
@@ -545,7 +472,7 @@ class Truth:
             "zorgvorm": data["zorgvorm"],
             "urgent": "true" if data.get("urgent") else "false",
         }
-        self._count("verwijzers", values, day)
+        self.add_count("verwijzers", values, day)
         # a decision counts from its besluitdatum where the beschikking carries one
         b_starts = [
             date.fromisoformat(b.data.get("besluitdatum") or b.data["start"])
@@ -556,14 +483,14 @@ class Truth:
         p_starts = _placement_starts(aid, data["zorgvorm"], day, closed, plaatsingen)
         if b_starts:
             first = min(b_starts)
-            self._duration("wachttijd_beschikking", values, first, max(0, (first - day).days))
+            self.add_duration("wachttijd_beschikking", values, first, max(0, (first - day).days))
         placed = min(p_starts) if p_starts else None
         if placed is not None:
-            self._duration("wachttijd_plaatsing", values, placed, max(0, (placed - day).days))
+            self.add_duration("wachttijd_plaatsing", values, placed, max(0, (placed - day).days))
         if data["zorgvorm"] == "pleegzorg":
             wait_end = min(d for d in (placed, closed, date.max) if d is not None)
             wait_end_or_open = None if wait_end == date.max else wait_end
-            self._stock("wachtlijst_pleegzorg", values, day, wait_end_or_open)
+            self.add_stock("wachtlijst_pleegzorg", values, day, wait_end_or_open)
             if wait_end > day:
                 self.waits["wachtend_pleegzorg_dagen", self._dims("wachtend_pleegzorg_dagen", values)].append(
                     (day, wait_end_or_open)
@@ -581,7 +508,7 @@ class Truth:
         ]
         previous = [e for e in ends if e <= day]
         if previous and (day - max(previous)).days <= HERHAALD_DAYS:
-            self._count("herhaald_beroep", values, day)
+            self.add_count("herhaald_beroep", values, day)
 
     # -- rows ---------------------------------------------------------------------------------------------------
     def watermark(self) -> date | None:
