@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
+from functools import lru_cache, update_wrapper
 from typing import Any, Literal, NamedTuple, Protocol
 
 from jeugdstroom.common import geography
@@ -315,8 +315,7 @@ def with_leeftijdsklasse(fn: FoldFn) -> FoldFn:
                 raise TypeError(f"no leeftijdsklasse for {type(it).__name__} items")
         return out
 
-    folded.__name__ = getattr(fn, "__name__", "fold")
-    return folded
+    return update_wrapper(folded, fn)  # its name, and ``__wrapped__``: the entity module's function
 
 
 # -- geslacht, aanbieder ----------------------------------------------------------------------------
@@ -358,8 +357,7 @@ def with_dimension(fn: FoldFn, name: str, value_of: Callable[[Any], str]) -> Fol
                 out.append(Item(it.day, d))
         return out
 
-    folded.__name__ = getattr(fn, "__name__", "fold")
-    return folded
+    return update_wrapper(folded, fn)  # its name, and ``__wrapped__``: the entity module's function
 
 
 def with_geslacht(fn: FoldFn) -> FoldFn:
