@@ -1,7 +1,7 @@
-"""Pure fold functions: what one entity version contributes to the aggregates.
+"""The fold machinery: what one entity version contributes to the aggregates.
 
-Each series of the catalogue has one fold function ``entity version → items``; the item type depends
-on the series kind:
+Each series of the catalogue has one pure fold function ``entity version → items``, defined with its indicator in
+the entity's module of :mod:`jeugdstroom.monitor.indicators`; the item type depends on the series kind:
 
 * ``count`` → :class:`Item` (one item on a day),
 * ``distinct`` → :class:`Member` (a child with an item on a day),
@@ -15,7 +15,8 @@ on the series kind:
   episodes overlap).
 
 An item's dimensions are canonical :data:`Dims` (``(name, value)`` pairs sorted by name, as stored), built by the
-cached helpers below, so equal dimensions are built and sorted once rather than per item.
+cached helpers below (:func:`gri`, :func:`gr`), so equal dimensions are built and sorted once rather than per item;
+:func:`with_leeftijdsklasse`, :func:`with_geslacht` and :func:`with_aanbieder` add a dimension to a fold function.
 
 :func:`contributions` turns items into additive keys (a stock episode into +1 at its start and −1 at
 its end), and :func:`deltas` folds a batch of changes as ``contributions(after) − contributions(before)``,
