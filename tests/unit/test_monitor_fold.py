@@ -21,7 +21,25 @@ from jeugdstroom.common.contracts.unions import AnyChange, RegistryChange
 from jeugdstroom.monitor import fold
 from jeugdstroom.monitor.catalogue import CATALOGUE, FOLDS, SERIES, Part
 from jeugdstroom.monitor.fold import Duration, Episode, Item, Key, Member, Span
-from tests.integration.monitor_stream import build_stream
+from jeugdstroom.monitor.indicators import verblijf_segment
+from jeugdstroom.monitor.indicators.aanmelding import (
+    herhaald_beroep,
+    verwijzers,
+    wachtend_pleegzorg_dagen,
+    wachtlijst_pleegzorg,
+)
+from jeugdstroom.monitor.indicators.beschikking import jeugdbescherming_actief, jeugdbescherming_duur
+from jeugdstroom.monitor.indicators.plaatsing import (
+    gesloten_instroom,
+    gesloten_opnames,
+    gesloten_verblijf,
+    overplaatsingen,
+    verblijf_instroom,
+    voortijdig_beeindigd,
+)
+from jeugdstroom.monitor.indicators.separatie import gesepareerde_jeugdigen, separatie_duur, separaties
+from jeugdstroom.monitor.indicators.verblijf_segment import gezinshuis_18plus, verblijf_actief, verlengde_pleegzorg
+from tests.integration.monitor_stream import BY_AANBIEDER, BY_AGE, build_stream
 
 P1, P2 = "a" * 64, "b" * 64
 CET = timezone(timedelta(hours=1))
@@ -131,9 +149,9 @@ def of(deltas: Counter[Key], series: str) -> dict[Key, int]:
 def test_separatie_day_is_the_local_start_date_and_duration_is_floored_minutes() -> None:
     start = datetime(2026, 3, 31, 23, 30, tzinfo=UTC)  # 1 April 01:30 in Amsterdam (CEST)
     ep = sep(start, start + timedelta(minutes=90, seconds=59))
-    assert fold.separaties(ep) == [Item(date(2026, 4, 1), fold.dims({**NIJMEGEN, "vorm": "separeerruimte"}))]
-    assert fold.gesepareerde_jeugdigen(ep) == [Member(date(2026, 4, 1), fold.dims(NIJMEGEN), P1)]
-    assert fold.separatie_duur(ep) == [
+    assert separaties(ep) == [Item(date(2026, 4, 1), fold.dims({**NIJMEGEN, "vorm": "separeerruimte"}))]
+    assert gesepareerde_jeugdigen(ep) == [Member(date(2026, 4, 1), fold.dims(NIJMEGEN), P1)]
+    assert separatie_duur(ep) == [
         Duration(
             date(2026, 4, 1),
             fold.dims({**NIJMEGEN, "vorm": "separeerruimte"}),
@@ -141,7 +159,7 @@ def test_separatie_day_is_the_local_start_date_and_duration_is_floored_minutes()
         )
     ]
     # Without a start nothing counts; without an end no duration.
-    assert fold.separaties(sep(None, start)) == [] and fold.separatie_duur(sep(start)) == []
+    assert separaties(sep(None, start)) == [] and separatie_duur(sep(start)) == []
 
 
 @pytest.mark.parametrize(
@@ -154,16 +172,16 @@ def test_separatie_day_is_the_local_start_date_and_duration_is_floored_minutes()
 )
 def test_a_merged_gemeente_counts_in_its_current_successor_whatever_the_date(gemeente: str, when: datetime) -> None:
     """docs/geography.md: events are counted in the current indeling, as CBS republishes its series."""
-    [item] = fold.separaties(sep(when, gemeente=gemeente))
+    [item] = separaties(sep(when, gemeente=gemeente))
     dims = dict(item.dims)
     assert (dims["gemeente"], dims["jeugdregio"]) == ("GM1945", "JZ32")  # Berg en Dal, Rijk van Nijmegen
 
 
 def test_a_gemeente_outside_rijk_van_nijmegen_has_its_jeugdregio_and_unknown_codes_stay_onbekend() -> None:
     start = datetime(2026, 2, 1, 10, tzinfo=UTC)
-    assert dict(fold.separaties(sep(start, gemeente="GM0599"))[0].dims)["jeugdregio"] == "JZ29"  # Rotterdam, Rijnmond
-    assert dict(fold.separaties(sep(start, gemeente="GM0457"))[0].dims)["gemeente"] == "GM0363"  # Weesp → Amsterdam
-    dims = dict(fold.separaties(sep(start, gemeente="GM9999"))[0].dims)
+    assert dict(separaties(sep(start, gemeente="GM0599"))[0].dims)["jeugdregio"] == "JZ29"  # Rotterdam, Rijnmond
+    assert dict(separaties(sep(start, gemeente="GM0457"))[0].dims)["gemeente"] == "GM0363"  # Weesp → Amsterdam
+    dims = dict(separaties(sep(start, gemeente="GM9999"))[0].dims)
     assert (dims["gemeente"], dims["jeugdregio"]) == ("onbekend", "onbekend")
 
 
@@ -267,37 +285,37 @@ def test_episode_ending_on_or_before_its_start_is_never_active() -> None:
 
 def test_voortijdig_counts_on_the_end_day_a_transfer_on_its_start_instead_of_instroom() -> None:
     v = plaatsing(date(2025, 1, 1), date(2025, 6, 30), vorm="pleegzorg_netwerk", reden="voortijdig")
-    assert fold.voortijdig_beeindigd(v) == [
+    assert voortijdig_beeindigd(v) == [
         Item(date(2025, 6, 30), fold.dims({**NIJMEGEN, "vorm": "pleegzorg_netwerk"}))
     ]
-    assert fold.overplaatsingen(v) == []
-    assert fold.verblijf_instroom(v) == [Item(date(2025, 1, 1), fold.dims({**NIJMEGEN, "vorm": "pleegzorg_netwerk"}))]
+    assert overplaatsingen(v) == []
+    assert verblijf_instroom(v) == [Item(date(2025, 1, 1), fold.dims({**NIJMEGEN, "vorm": "pleegzorg_netwerk"}))]
     o = plaatsing(date(2025, 1, 1), date(2025, 6, 30), vorm="residentieel", reden="overplaatsing", overplaatsing=True)
-    assert fold.overplaatsingen(o) == [] and fold.voortijdig_beeindigd(o) == []
+    assert overplaatsingen(o) == [] and voortijdig_beeindigd(o) == []
     t = plaatsing(date(2025, 7, 2), vorm="gesloten", instroom=False, instroom_gesloten=True)
-    assert fold.overplaatsingen(t) == [Item(date(2025, 7, 2), fold.dims({**NIJMEGEN, "vorm": "gesloten"}))]
-    assert fold.verblijf_instroom(t) == []
-    assert fold.gesloten_instroom(t) == [Item(date(2025, 7, 2), fold.dims(NIJMEGEN))]  # enters gesloten
-    assert fold.gesloten_instroom(plaatsing(date(2025, 7, 2), instroom=False, instroom_gesloten=False)) == []
+    assert overplaatsingen(t) == [Item(date(2025, 7, 2), fold.dims({**NIJMEGEN, "vorm": "gesloten"}))]
+    assert verblijf_instroom(t) == []
+    assert gesloten_instroom(t) == [Item(date(2025, 7, 2), fold.dims(NIJMEGEN))]  # enters gesloten
+    assert gesloten_instroom(plaatsing(date(2025, 7, 2), instroom=False, instroom_gesloten=False)) == []
 
 
 def test_verlengde_pleegzorg_is_pleegzorg_from_18_to_the_configured_age_gezinshuis_apart() -> None:
     birth = date(2007, 6, 15)
     open_ = segment("pleegzorg", date(2020, 1, 1), birth=birth)
-    assert fold.verlengde_pleegzorg(open_) == [Episode(date(2025, 6, 15), date(2028, 6, 15), fold.dims(NIJMEGEN))]
-    assert fold.gezinshuis_18plus(open_) == []
-    assert fold.verlengde_pleegzorg(segment("pleegzorg_bestand", date(2020, 1, 1), birth=birth)) == []  # per form
+    assert verlengde_pleegzorg(open_) == [Episode(date(2025, 6, 15), date(2028, 6, 15), fold.dims(NIJMEGEN))]
+    assert gezinshuis_18plus(open_) == []
+    assert verlengde_pleegzorg(segment("pleegzorg_bestand", date(2020, 1, 1), birth=birth)) == []  # per form
     ended = segment("gezinshuis", date(2020, 1, 1), date(2026, 1, 1), birth=birth)
-    assert fold.verlengde_pleegzorg(ended) == []  # v1 counted gezinshuis as verlengde pleegzorg
-    assert fold.gezinshuis_18plus(ended) == [Episode(date(2025, 6, 15), date(2026, 1, 1), fold.dims(NIJMEGEN))]
+    assert verlengde_pleegzorg(ended) == []  # v1 counted gezinshuis as verlengde pleegzorg
+    assert gezinshuis_18plus(ended) == [Episode(date(2025, 6, 15), date(2026, 1, 1), fold.dims(NIJMEGEN))]
     on_birthday = segment("pleegzorg", date(2020, 1, 1), date(2025, 6, 15), birth=birth)
-    assert fold.verlengde_pleegzorg(on_birthday) == []  # ended on the birthday: never 18 in care
+    assert verlengde_pleegzorg(on_birthday) == []  # ended on the birthday: never 18 in care
     leap = segment("pleegzorg", date(2020, 1, 1), birth=date(2008, 2, 29))
-    assert fold.verlengde_pleegzorg(leap)[0].start == date(2026, 3, 1)
+    assert verlengde_pleegzorg(leap)[0].start == date(2026, 3, 1)
     try:
         fold.configure(23)
-        assert fold.verlengde_pleegzorg(open_)[0].end == date(2030, 6, 15)
-        assert fold.gezinshuis_18plus(ended)[0].end == date(2026, 1, 1)
+        assert verlengde_pleegzorg(open_)[0].end == date(2030, 6, 15)
+        assert gezinshuis_18plus(ended)[0].end == date(2026, 1, 1)
         with pytest.raises(ValueError):
             fold.configure(24)
     finally:
@@ -308,7 +326,7 @@ def test_children_stocks_come_from_their_segment_group() -> None:
     day = date(2025, 5, 1)
     every = {g: segment(g, day) for g in ("verblijf", "gezinsgericht", "pleegzorg", "gezinshuis", "gesloten")}
     by_series = {
-        series: [g for g, seg in every.items() if getattr(fold, series)(seg)]
+        series: [g for g, seg in every.items() if getattr(verblijf_segment, series)(seg)]
         for series in ("verblijf_actief", "verblijf_jeugdigen", "verblijf_gezinsgericht", "gesloten_actief")
     }
     assert by_series == {
@@ -317,7 +335,7 @@ def test_children_stocks_come_from_their_segment_group() -> None:
         "verblijf_gezinsgericht": ["gezinsgericht"],
         "gesloten_actief": ["gesloten"],
     }
-    assert fold.verblijf_actief(every["gezinshuis"])[0].dims == fold.dims({**NIJMEGEN, "vorm": "gezinshuis"})
+    assert verblijf_actief(every["gezinshuis"])[0].dims == fold.dims({**NIJMEGEN, "vorm": "gezinshuis"})
 
 
 def test_achttien_fact_feeds_both_ratio_parts() -> None:
@@ -347,7 +365,7 @@ def test_wachtlijst_ends_when_the_first_plaatsing_starts() -> None:
     assert of(deltas, "wachttijd_beschikking") == {
         Key("duration", "wachttijd_beschikking", date(2025, 2, 20), gr, value=0): 1
     }
-    assert fold.wachtlijst_pleegzorg(aanmelding(date(2025, 3, 1), zorgvorm="ambulant")) == []
+    assert wachtlijst_pleegzorg(aanmelding(date(2025, 3, 1), zorgvorm="ambulant")) == []
     # the span of the wait: keyed by its start, with the end day (as an ordinal) so a read knows who still waits
     assert of(deltas, "wachtend_pleegzorg_dagen") == {
         Key("span", "wachtend_pleegzorg_dagen", date(2025, 3, 1), gr[:4], value=date(2025, 4, 10).toordinal()): 1
@@ -364,28 +382,28 @@ def test_wait_ends_at_the_closing_and_is_split_by_urgent() -> None:
     assert of(deltas, "wachttijd_plaatsing") == {}  # closed without a placement: no completed wait to a placement
     # a placement before the closing ends the wait at the placement
     placed = closed.model_copy(update={"plaatsing_date": date(2025, 3, 10)})
-    assert fold.wachtlijst_pleegzorg(placed)[0].end == date(2025, 3, 10)
+    assert wachtlijst_pleegzorg(placed)[0].end == date(2025, 3, 10)
     # open: the span has no end (value 0)
-    [(key, n)] = fold.contributions("wachtend_pleegzorg_dagen", fold.wachtend_pleegzorg_dagen(urgent))
+    [(key, n)] = fold.contributions("wachtend_pleegzorg_dagen", wachtend_pleegzorg_dagen(urgent))
     assert (key.table, key.day, key.value, n) == ("span", date(2025, 3, 1), 0, 1)
     # a wait that ends on its first day never waited
     same_day = urgent.model_copy(update={"afgesloten_op": date(2025, 3, 1), "reden_afsluiting": "anders"})
-    assert fold.contributions("wachtend_pleegzorg_dagen", fold.wachtend_pleegzorg_dagen(same_day)) == []
+    assert fold.contributions("wachtend_pleegzorg_dagen", wachtend_pleegzorg_dagen(same_day)) == []
     assert of(fold_all([change(3, None, same_day)]), "wachtend_pleegzorg_dagen") == {}
 
 
 def test_verwijzers_and_herhaald_beroep() -> None:
     a = aanmelding(date(2025, 3, 1), herhaald=True)
-    assert fold.verwijzers(a) == [
+    assert verwijzers(a) == [
         Item(
             date(2025, 3, 1),
             fold.dims({"gemeente": "GM0268", "jeugdregio": "JZ32", "verwijzer": "wijkteam"}),
         )
     ]
-    assert fold.herhaald_beroep(a) == [
+    assert herhaald_beroep(a) == [
         Item(date(2025, 3, 1), fold.dims({"gemeente": "GM0268", "jeugdregio": "JZ32"}))
     ]
-    assert fold.herhaald_beroep(aanmelding(date(2025, 3, 1))) == []
+    assert herhaald_beroep(aanmelding(date(2025, 3, 1))) == []
 
 
 # -- beschikking ------------------------------------------------------------------------------------
@@ -402,10 +420,10 @@ def test_jeugdbescherming_by_soort_and_ots_duration() -> None:
         k._replace(series="jeugdbescherming_in_periode") for k in spans
     }
     assert [(k.day, k.value) for k in of(deltas, "jeugdbescherming_duur")] == [(date(2025, 12, 1), 334)]
-    assert fold.jeugdbescherming_actief(beschikking(date(2025, 1, 1), soort="toewijzing")) == []
-    voogdij = fold.jeugdbescherming_duur(beschikking(date(2025, 1, 1), date(2025, 2, 1), soort="voogdij"))
+    assert jeugdbescherming_actief(beschikking(date(2025, 1, 1), soort="toewijzing")) == []
+    voogdij = jeugdbescherming_duur(beschikking(date(2025, 1, 1), date(2025, 2, 1), soort="voogdij"))
     assert [(d.value, dict(d.dims)["soort"], dict(d.dims)["gemeente"]) for d in voogdij] == [(31, "voogdij", "GM0268")]
-    assert fold.jeugdbescherming_duur(beschikking(date(2025, 1, 1), date(2025, 2, 1), soort="voorlopige_ots")) == []
+    assert jeugdbescherming_duur(beschikking(date(2025, 1, 1), date(2025, 2, 1), soort="voorlopige_ots")) == []
 
 
 def test_argus_interventions_forms_and_the_rates_series() -> None:
@@ -417,11 +435,11 @@ def test_argus_interventions_forms_and_the_rates_series() -> None:
     assert sum(of(deltas, "separaties_separeerruimte").values()) == 1
     assert [dict(k.dims)["vorm"] for k in of(deltas, "afzonderingen_overig")] == ["afzonderingsruimte"]
     closed = plaatsing(date(2026, 1, 1), date(2026, 2, 1), vorm="gesloten")
-    assert fold.gesloten_verblijf(closed) == [
+    assert gesloten_verblijf(closed) == [
         Episode(date(2026, 1, 1), date(2026, 2, 1), (("instelling", "87654321"),))
     ]
-    assert fold.gesloten_opnames(closed) == [Item(date(2026, 1, 1), (("instelling", "87654321"),))]
-    assert fold.gesloten_opnames(plaatsing(date(2026, 1, 1), vorm="residentieel")) == []
+    assert gesloten_opnames(closed) == [Item(date(2026, 1, 1), (("instelling", "87654321"),))]
+    assert gesloten_opnames(plaatsing(date(2026, 1, 1), vorm="residentieel")) == []
     ratio = CATALOGUE["separaties_per_1000_verblijfsdagen"]
     assert (ratio.per, ratio.denominator) == (1000, Part("gesloten_verblijf", days=True))
 
@@ -518,8 +536,7 @@ def test_age_class_is_the_cbs_class_on_the_items_day() -> None:
 
 
 def test_only_the_indicators_published_by_age_have_the_age_class() -> None:
-    from jeugdstroom.monitor.catalogue import BY_AGE, CATALOGUE
-
+    """The entries' ``by_age`` flags give exactly the indicators the test's own reference publishes by age."""
     with_age = {i for i, ind in CATALOGUE.items() if "leeftijdsklasse" in ind.dimensions}
     assert with_age == set(BY_AGE)
     assert "leeftijdsklasse" in SERIES["verblijf_jeugdigen"].dims
@@ -544,8 +561,6 @@ def test_a_stock_episode_is_cut_where_the_age_class_changes() -> None:
 
 # -- geslacht, aanbieder ----------------------------------------------------------------------------
 def test_geslacht_is_a_dimension_of_the_indicators_by_age_and_aanbieder_of_the_placement_ones() -> None:
-    from jeugdstroom.monitor.catalogue import BY_AANBIEDER, BY_AGE, CATALOGUE
-
     assert {i for i, ind in CATALOGUE.items() if "geslacht" in ind.dimensions} == set(BY_AGE)
     assert {i for i, ind in CATALOGUE.items() if "aanbieder" in ind.dimensions} == set(BY_AANBIEDER)
     assert "aanbieder" not in CATALOGUE["separaties"].dimensions and "aanbieder" not in CATALOGUE["verwijzers"].dimensions

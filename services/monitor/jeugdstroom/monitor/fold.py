@@ -1,7 +1,7 @@
-"""Pure fold functions: what one entity version contributes to the aggregates.
+"""The fold machinery: what one entity version contributes to the aggregates.
 
-Each series of the catalogue has one fold function ``entity version → items``; the item type depends
-on the series kind:
+Each series of the catalogue has one pure fold function ``entity version → items``, defined with its indicator in
+the entity's module of :mod:`jeugdstroom.monitor.indicators`; the item type depends on the series kind:
 
 * ``count`` → :class:`Item` (one item on a day),
 * ``distinct`` → :class:`Member` (a child with an item on a day),
@@ -15,7 +15,8 @@ on the series kind:
   episodes overlap).
 
 An item's dimensions are canonical :data:`Dims` (``(name, value)`` pairs sorted by name, as stored), built by the
-cached helpers below, so equal dimensions are built and sorted once rather than per item.
+cached helpers below (:func:`gri`, :func:`gr`), so equal dimensions are built and sorted once rather than per item;
+:func:`with_leeftijdsklasse`, :func:`with_geslacht` and :func:`with_aanbieder` add a dimension to a fold function.
 
 :func:`contributions` turns items into additive keys (a stock episode into +1 at its start and −1 at
 its end), and :func:`deltas` folds a batch of changes as ``contributions(after) − contributions(before)``,
@@ -26,26 +27,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
-from functools import lru_cache
-from typing import Any, Literal, NamedTuple
+from datetime import date
+from functools import lru_cache, update_wrapper
+from typing import Any, Literal, NamedTuple, Protocol
 
 from jeugdstroom.common import geography
-from jeugdstroom.common.calendar import birthday, local_day
-from jeugdstroom.common.contracts.changes import AchttienFact, VerblijfSegment
-from jeugdstroom.common.contracts.kinds.aanmelding import AanmeldingEpisode
-from jeugdstroom.common.contracts.kinds.beschikking import BeschikkingEpisode
-from jeugdstroom.common.contracts.kinds.jeugdreclassering import JeugdreclasseringEpisode
-from jeugdstroom.common.contracts.kinds.plaatsing import PlaatsingEpisode
-from jeugdstroom.common.contracts.kinds.separatie import SeparatieEpisode
+from jeugdstroom.common.calendar import birthday
 from jeugdstroom.common.contracts.unions import AnyChange
-from jeugdstroom.common.vocabulary import JEUGDBESCHERMING, VORMEN
 
 Dims = tuple[tuple[str, str], ...]
 Table = Literal["count", "stock", "member", "duration", "span", "member_span"]
 
 #: Entries of each dimension cache (distinct gemeente × instelling × value combinations seen).
-_CACHE = 1 << 16
+CACHE = 1 << 16
 
 
 # -- items ------------------------------------------------------------------------------------------
@@ -209,7 +203,7 @@ def _end_value(end: date | None) -> int:
     return 0 if end is None else end.toordinal()
 
 
-@lru_cache(maxsize=_CACHE)
+@lru_cache(maxsize=CACHE)
 def _place(gemeente: str, instelling: str | None, name: str, value: str) -> Dims:
     """Canonical dims: gemeente (its current code: a code merged away by a herindeling counts in its successor,
     docs/geography.md), its jeugdregio (CBS JZ code), instelling unless None, and ``name`` = ``value`` if named."""
@@ -221,171 +215,25 @@ def _place(gemeente: str, instelling: str | None, name: str, value: str) -> Dims
     return dims(out)
 
 
-Placed = (
-    SeparatieEpisode | PlaatsingEpisode | BeschikkingEpisode | AchttienFact | VerblijfSegment | JeugdreclasseringEpisode
-)
+class Placed(Protocol):
+    """An entity version in a gemeente, described by an instelling: every registry entity (the contracts'
+    ``EntityBase``), whatever its type."""
+
+    @property
+    def gemeente(self) -> str: ...
+
+    @property
+    def instelling(self) -> str: ...
 
 
-def _gri(ep: Placed, name: str = "", value: str = "") -> Dims:
+def gri(ep: Placed, name: str = "", value: str = "") -> Dims:
     """gemeente, jeugdregio, instelling (and ``name`` = ``value``)."""
     return _place(ep.gemeente, ep.instelling, name, value)
 
 
-def _gr(ep: AanmeldingEpisode, name: str = "", value: str = "") -> Dims:
+def gr(ep: Placed, name: str = "", value: str = "") -> Dims:
     """gemeente, jeugdregio (and ``name`` = ``value``)."""
     return _place(ep.gemeente, None, name, value)
-
-
-# -- separatie --------------------------------------------------------------------------------------
-def separaties(ep: SeparatieEpisode) -> list[Item]:
-    if ep.start is None:
-        return []
-    return [Item(local_day(ep.start), _gri(ep, "vorm", ep.vorm))]
-
-
-def gesepareerde_jeugdigen(ep: SeparatieEpisode) -> list[Member]:
-    if ep.start is None:
-        return []
-    return [Member(local_day(ep.start), _gri(ep), ep.pseudonym)]
-
-
-def separatie_duur(ep: SeparatieEpisode) -> list[Duration]:
-    if ep.start is None or ep.end is None:
-        return []
-    minutes = (ep.end - ep.start) // timedelta(minutes=1)
-    return [Duration(local_day(ep.start), _gri(ep, "vorm", ep.vorm), minutes)]
-
-
-def separatie_interventies(ep: SeparatieEpisode) -> list[Item]:
-    """Argus: an episode that does not continue an earlier one (``vervolg``) starts an intervention."""
-    if ep.start is None or ep.vervolg:
-        return []
-    return [Item(local_day(ep.start), _gri(ep, "vorm", ep.vorm))]
-
-
-def separaties_separeerruimte(ep: SeparatieEpisode) -> list[Item]:
-    if ep.start is None or ep.vorm != "separeerruimte":
-        return []
-    return [Item(local_day(ep.start), _gri(ep))]
-
-
-def afzonderingen_overig(ep: SeparatieEpisode) -> list[Item]:
-    if ep.start is None or ep.vorm == "separeerruimte":
-        return []
-    return [Item(local_day(ep.start), _gri(ep, "vorm", ep.vorm))]
-
-
-@lru_cache(maxsize=_CACHE)
-def _provider(provider: str) -> Dims:
-    return (("instelling", provider),)
-
-
-def gesloten_verblijf(ep: PlaatsingEpisode) -> list[Episode]:
-    """Internal series: gesloten placements by the institution where the child stays (``provider``); its days are
-    the verblijfsdagen of the separatie rates."""
-    if ep.vorm != "gesloten" or ep.start is None:
-        return []
-    return [Episode(ep.start, ep.end, _provider(ep.provider))]
-
-
-def gesloten_opnames(ep: PlaatsingEpisode) -> list[Item]:
-    """Internal series: gesloten placements started at the institution (``provider``), transfers into it included."""
-    if ep.vorm != "gesloten" or ep.start is None:
-        return []
-    return [Item(ep.start, _provider(ep.provider))]
-
-
-# -- plaatsing --------------------------------------------------------------------------------------
-def gesloten_actief(seg: VerblijfSegment) -> list[Episode]:
-    """Children in gesloten jeugdhulp (v2: distinct children, from the child's gesloten segments)."""
-    if seg.groep != "gesloten":
-        return []
-    return [Episode(seg.start, seg.end, _gri(seg))]
-
-
-def gesloten_instroom(ep: PlaatsingEpisode) -> list[Item]:
-    """A child entering gesloten jeugdhulp: not a transfer from another gesloten placement (v2)."""
-    if ep.vorm != "gesloten" or ep.start is None or not ep.instroom_gesloten:
-        return []
-    return [Item(ep.start, _gri(ep))]
-
-
-def gesloten_duur(ep: PlaatsingEpisode) -> list[Duration]:
-    if ep.vorm != "gesloten" or ep.start is None or ep.end is None:
-        return []
-    return [Duration(ep.end, _gri(ep), (ep.end - ep.start).days)]
-
-
-#: Segment groups of one form (``verblijf_actief`` by vorm).
-
-
-def verblijf_actief(seg: VerblijfSegment) -> list[Episode]:
-    """Children in verblijf per form (v2: distinct children per form, from the child's segments of that form)."""
-    if seg.groep not in VORMEN:
-        return []
-    return [Episode(seg.start, seg.end, _gri(seg, "vorm", seg.groep))]
-
-
-def verblijf_jeugdigen(seg: VerblijfSegment) -> list[Episode]:
-    """Children in verblijf, any form (the total: a child in two forms at once counts once)."""
-    if seg.groep != "verblijf":
-        return []
-    return [Episode(seg.start, seg.end, _gri(seg))]
-
-
-def verblijf_in_periode(seg: VerblijfSegment) -> list[MemberSpan]:
-    """Children in verblijf per form on any day of the period (CBS: jeugdigen met verblijf in de periode)."""
-    if seg.groep not in VORMEN:
-        return []
-    return [MemberSpan(seg.start, seg.end, _gri(seg, "vorm", seg.groep), seg.pseudonym)]
-
-
-def verblijf_jeugdigen_in_periode(seg: VerblijfSegment) -> list[MemberSpan]:
-    """Children in verblijf, any form, on any day of the period (each child once per cell)."""
-    if seg.groep != "verblijf":
-        return []
-    return [MemberSpan(seg.start, seg.end, _gri(seg), seg.pseudonym)]
-
-
-def gesloten_in_periode(seg: VerblijfSegment) -> list[MemberSpan]:
-    """Children in gesloten jeugdhulp on any day of the period."""
-    if seg.groep != "gesloten":
-        return []
-    return [MemberSpan(seg.start, seg.end, _gri(seg), seg.pseudonym)]
-
-
-def verblijf_gezinsgericht(seg: VerblijfSegment) -> list[Episode]:
-    """Internal series: children in pleegzorg or a gezinshuis (the numerator of ``aandeel_gezinsgericht``)."""
-    if seg.groep != "gezinsgericht":
-        return []
-    return [Episode(seg.start, seg.end, _gri(seg))]
-
-
-def verblijf_instroom(ep: PlaatsingEpisode) -> list[Item]:
-    """A child entering verblijf: a placement that is not a transfer (v2)."""
-    if ep.start is None or not ep.instroom:
-        return []
-    return [Item(ep.start, _gri(ep, "vorm", ep.vorm))]
-
-
-def overplaatsingen(ep: PlaatsingEpisode) -> list[Item]:
-    """A placement that starts as a transfer (not ``instroom``), on its start, by the form transferred to (v2)."""
-    if ep.start is None or ep.instroom:
-        return []
-    return [Item(ep.start, _gri(ep, "vorm", ep.vorm))]
-
-
-def voortijdig_beeindigd(ep: PlaatsingEpisode) -> list[Item]:
-    if ep.reden_einde != "voortijdig" or ep.end is None:
-        return []
-    return [Item(ep.end, _gri(ep, "vorm", ep.vorm))]
-
-
-def plaatsingen_beeindigd(ep: PlaatsingEpisode) -> list[Item]:
-    """Internal series: every ended plaatsing (the denominator of ``voortijdig_aandeel``)."""
-    if ep.end is None:
-        return []
-    return [Item(ep.end, _gri(ep))]
 
 
 #: The birthday up to which (not including) verlengde pleegzorg and gezinshuis 18+ count young adults: 21 by
@@ -394,142 +242,12 @@ VERLENGDE_PLEEGZORG_TOT = 21
 
 
 def configure(verlengde_pleegzorg_tot: int) -> None:
-    """Set the upper age of ``verlengde_pleegzorg``/``gezinshuis_18plus`` (the monitor's setting; a change needs a
-    rebuild of the aggregates, as any change of a definition)."""
+    """Set the upper age of ``verlengde_pleegzorg``/``gezinshuis_18plus`` (the monitor's setting, read by their fold
+    functions when they run; a change needs a rebuild of the aggregates, as any change of a definition)."""
     global VERLENGDE_PLEEGZORG_TOT
     if not 21 <= verlengde_pleegzorg_tot <= 23:
         raise ValueError("verlengde_pleegzorg_tot must be 21, 22 or 23")
     VERLENGDE_PLEEGZORG_TOT = verlengde_pleegzorg_tot
-
-
-def _adult_days(seg: VerblijfSegment) -> tuple[date, date] | None:
-    """The segment's days from the 18th birthday up to the configured upper birthday, if any."""
-    start = max(seg.start, birthday(seg.birth_date, 18))
-    upper = birthday(seg.birth_date, VERLENGDE_PLEEGZORG_TOT)
-    end = upper if seg.end is None else min(seg.end, upper)
-    return (start, end) if start < end else None
-
-
-def verlengde_pleegzorg(seg: VerblijfSegment) -> list[Episode]:
-    """Young adults in pleegzorg (bestand, netwerk) from 18 to the configured upper age (v2: distinct children,
-    gezinshuis apart)."""
-    if seg.groep != "pleegzorg" or (days := _adult_days(seg)) is None:
-        return []
-    return [Episode(days[0], days[1], _gri(seg))]
-
-
-def gezinshuis_18plus(seg: VerblijfSegment) -> list[Episode]:
-    """Young adults in a gezinshuis from 18 to the configured upper age (distinct children)."""
-    if seg.groep != "gezinshuis" or (days := _adult_days(seg)) is None:
-        return []
-    return [Episode(days[0], days[1], _gri(seg))]
-
-
-# -- achttien_in_pleegzorg --------------------------------------------------------------------------
-def achttien_in_pleegzorg(fact: AchttienFact) -> list[Item]:
-    """Internal series: the facts by ``continues`` (numerator and denominator of ``continuering_18``)."""
-    return [Item(fact.birthday, _gri(fact, "continues", "true" if fact.continues else "false"))]
-
-
-# -- aanmelding -------------------------------------------------------------------------------------
-def _wait_end(ep: AanmeldingEpisode) -> date | None:
-    """When a pleegzorg wait ends: the (linked) pleegzorg placement's start or the sender's closing, the earlier."""
-    ends = [d for d in (ep.plaatsing_date, ep.afgesloten_op) if d is not None]
-    return min(ends, default=None)
-
-
-def _urgent(ep: AanmeldingEpisode, name: str = "", value: str = "") -> Dims:
-    """gemeente, jeugdregio, urgent (and ``name`` = ``value``)."""
-    return _gr_urgent(ep.gemeente, "true" if ep.urgent else "false", name, value)
-
-
-@lru_cache(maxsize=_CACHE)
-def _gr_urgent(gemeente: str, urgent: str, name: str, value: str) -> Dims:
-    out = {"gemeente": geography.gemeente(gemeente), "jeugdregio": geography.jeugdregio(gemeente), "urgent": urgent}
-    if name:
-        out[name] = value
-    return dims(out)
-
-
-def wachtlijst_pleegzorg(ep: AanmeldingEpisode) -> list[Episode]:
-    if ep.zorgvorm != "pleegzorg":
-        return []
-    return [Episode(ep.day, _wait_end(ep), _urgent(ep))]
-
-
-def wachtend_pleegzorg_dagen(ep: AanmeldingEpisode) -> list[Span]:
-    if ep.zorgvorm != "pleegzorg":
-        return []
-    return [Span(ep.day, _wait_end(ep), _urgent(ep))]
-
-
-def wachttijd_beschikking(ep: AanmeldingEpisode) -> list[Duration]:
-    if ep.beschikking_date is None:
-        return []
-    return [
-        Duration(
-            ep.beschikking_date, _urgent(ep, "zorgvorm", ep.zorgvorm), max(0, (ep.beschikking_date - ep.day).days)
-        )
-    ]
-
-
-def wachttijd_plaatsing(ep: AanmeldingEpisode) -> list[Duration]:
-    if ep.plaatsing_date is None:
-        return []
-    return [
-        Duration(ep.plaatsing_date, _urgent(ep, "zorgvorm", ep.zorgvorm), max(0, (ep.plaatsing_date - ep.day).days))
-    ]
-
-
-def verwijzers(ep: AanmeldingEpisode) -> list[Item]:
-    return [Item(ep.day, _gr(ep, "verwijzer", ep.verwijzer))]
-
-
-def herhaald_beroep(ep: AanmeldingEpisode) -> list[Item]:
-    return [Item(ep.day, _gr(ep))] if ep.herhaald else []
-
-
-# -- beschikking ------------------------------------------------------------------------------------
-def jeugdbescherming_actief(ep: BeschikkingEpisode) -> list[MemberSpan]:
-    """Children with a jeugdbeschermingsmaatregel (v2: distinct children per cell on the day read, not maatregelen:
-    a child with OTS and voogdij at once counts once in the total and once per soort)."""
-    if ep.soort not in JEUGDBESCHERMING:
-        return []
-    return [MemberSpan(ep.start, ep.end, _gri(ep, "soort", ep.soort), ep.pseudonym)]
-
-
-def jeugdbescherming_in_periode(ep: BeschikkingEpisode) -> list[MemberSpan]:
-    """Children with a jeugdbeschermingsmaatregel on any day of the period (CBS: jeugdigen met jeugdbescherming)."""
-    return jeugdbescherming_actief(ep)
-
-
-def jeugdbescherming_duur(ep: BeschikkingEpisode) -> list[Duration]:
-    if ep.soort not in ("ots", "voogdij") or ep.end is None:
-        return []
-    return [Duration(ep.end, _gri(ep, "soort", ep.soort), (ep.end - ep.start).days)]
-
-
-# -- jeugdreclassering ------------------------------------------------------------------------------
-def jeugdreclassering_actief(ep: JeugdreclasseringEpisode) -> list[MemberSpan]:
-    """Children with a jeugdreclassering trajectory on the day read (distinct children per cell)."""
-    return [MemberSpan(ep.start, ep.end, _gri(ep), ep.pseudonym)]
-
-
-def jeugdreclassering_in_periode(ep: JeugdreclasseringEpisode) -> list[MemberSpan]:
-    """Children with a jeugdreclassering trajectory on any day of the period."""
-    return jeugdreclassering_actief(ep)
-
-
-def jeugdreclassering_instroom(ep: JeugdreclasseringEpisode) -> list[Item]:
-    """Jeugdreclassering trajectories started; day = start."""
-    return [Item(ep.start, _gri(ep))]
-
-
-def jeugdreclassering_duur(ep: JeugdreclasseringEpisode) -> list[Duration]:
-    """Duration of ended jeugdreclassering trajectories in days; day = end."""
-    if ep.end is None:
-        return []
-    return [Duration(ep.end, _gri(ep), (ep.end - ep.start).days)]
 
 
 # -- leeftijdsklasse --------------------------------------------------------------------------------
@@ -569,7 +287,7 @@ def age_spans(birth_date: date, start: date, end: date | None) -> list[tuple[dat
     return spans
 
 
-@lru_cache(maxsize=_CACHE)
+@lru_cache(maxsize=CACHE)
 def _with_dim(d: Dims, name: str, value: str) -> Dims:
     return dims({**dict(d), name: value})
 
@@ -598,8 +316,7 @@ def with_leeftijdsklasse(fn: FoldFn) -> FoldFn:
                 raise TypeError(f"no leeftijdsklasse for {type(it).__name__} items")
         return out
 
-    folded.__name__ = getattr(fn, "__name__", "fold")
-    return folded
+    return update_wrapper(folded, fn)  # its name, and ``__wrapped__``: the entity module's function
 
 
 # -- geslacht, aanbieder ----------------------------------------------------------------------------
@@ -611,11 +328,9 @@ AANBIEDER = "aanbieder"
 ONBEKEND = "onbekend"
 
 
-def _provider_of(version: Any) -> str:
-    """The aanbieder of a plaatsing (its provider), of a verblijf segment (its placement's provider) or of an
-    aanmelding (the provider it names), ``onbekend`` where there is none."""
-    if isinstance(version, PlaatsingEpisode):
-        return version.provider
+def named_aanbieder(version: Any) -> str:
+    """The aanbieder an entity version names in its field ``aanbieder`` (a verblijf segment: its placement's provider;
+    an aanmelding: the provider it names), ``onbekend`` where there is none."""
     value: str | None = getattr(version, AANBIEDER, None)
     return value or ONBEKEND
 
@@ -643,8 +358,7 @@ def with_dimension(fn: FoldFn, name: str, value_of: Callable[[Any], str]) -> Fol
                 out.append(Item(it.day, d))
         return out
 
-    folded.__name__ = getattr(fn, "__name__", "fold")
-    return folded
+    return update_wrapper(folded, fn)  # its name, and ``__wrapped__``: the entity module's function
 
 
 def with_geslacht(fn: FoldFn) -> FoldFn:
@@ -658,7 +372,7 @@ def _geslacht_of(version: Any) -> str:
     return value
 
 
-def with_aanbieder(fn: FoldFn) -> FoldFn:
-    """``fn`` with the dimension ``aanbieder``: the provider (AGB code) of the placement (for a verblijf segment: of
-    the placement its days are attributed to) or the one the aanmelding names, ``onbekend`` where none."""
-    return with_dimension(fn, AANBIEDER, _provider_of)
+def with_aanbieder(fn: FoldFn, value_of: Callable[[Any], str] = named_aanbieder) -> FoldFn:
+    """``fn`` with the dimension ``aanbieder``: the provider (AGB code) ``value_of`` the entity version gives (by
+    default the one it names, :func:`named_aanbieder`), ``onbekend`` where none."""
+    return with_dimension(fn, AANBIEDER, value_of)
