@@ -241,3 +241,27 @@ async def test_a_database_outage_after_a_failed_batch_skips_no_record(settings: 
     async with consuming(settings, pool, processor=Broken()):
         await wait_until(lambda: _eq(stored(pool), 31), 60, what="the failing record dead-lettered and stored")
     assert await pool.fetchval("SELECT count(*) FROM outbox WHERE topic = $1", settings.topic(DEADLETTER)) == 1
+
+
+async def test_the_relay_reads_its_unsent_rows_through_their_partial_index_even_with_stale_statistics(
+    pool: asyncpg.Pool,
+) -> None:
+    """Statistics taken while most rows were unsent (autovacuum lags a replay) made the planner walk the primary key
+    over every sent row per relay call; the relay's statement must use ``outbox_unsent`` and still return the
+    unsent rows in id order."""
+    async with pool.acquire() as conn:
+        tr = conn.transaction()
+        await tr.start()
+        try:
+            write = "INSERT INTO outbox (producer, topic, key, value) SELECT 'plan', 't', NULL, 'v' FROM generate_series(1, $1)"
+            await conn.execute(write, 5000)
+            await conn.execute("ANALYZE outbox")  # the statistics now say: (almost) every row unsent
+            await conn.execute("UPDATE outbox SET sent_at = now() WHERE producer = 'plan'")
+            await conn.execute(write, 3)
+            literal = outbox.UNSENT.replace("$1", "'plan'").replace("$2", "2000")
+            plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN {literal}"))
+            assert "outbox_unsent" in plan and "outbox_pkey" not in plan, plan
+            unsent = await conn.fetch("SELECT id FROM outbox WHERE producer = 'plan' AND sent_at IS NULL ORDER BY id")
+            assert [r["id"] for r in await conn.fetch(outbox.UNSENT, "plan", 2)] == [r["id"] for r in unsent[:2]]
+        finally:
+            await tr.rollback()

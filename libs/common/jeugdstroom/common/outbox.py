@@ -76,6 +76,19 @@ async def requeue(conn: Conn, producers: Sequence[str], since: datetime, dry_run
     return {f"{r['producer']} {r['topic']}": int(r["n"]) for r in rows}
 
 
+#: The relay's read of a producer's next unsent rows ($1: producer, $2: how many). The producer is compared as a
+#: range of one value and the rows ordered by (producer, id) so that only the partial index ``outbox_unsent``
+#: (producer, id) WHERE sent_at IS NULL yields that order: with ``producer = $1 … ORDER BY id`` the planner also
+#: considers the primary key in id order with a filter, and picks it whenever the table's statistics are stale and
+#: still show most rows unsent (autovacuum lags a replay) — a walk over every sent row of the table per call (130 ms
+#: a call seen in the N=20,000 benchmark, growing with the sent rows), or, with no statistics yet, a bitmap scan
+#: sorting the whole backlog per call (up to 0.9 s for 150,000 unsent rows). Tests: test_consumer_loop.py.
+UNSENT = (
+    "SELECT id, topic, key, value, headers FROM outbox"
+    " WHERE producer >= $1 AND producer <= $1 AND sent_at IS NULL ORDER BY producer, id LIMIT $2"
+)
+
+
 class OutboxRelay:
     """Publishes a producer's unsent outbox rows in id order."""
 
@@ -137,12 +150,7 @@ class OutboxRelay:
     async def publish_once(self) -> int:
         """Publish one batch of unsent rows; returns how many were published."""
         async with self.pool.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT id, topic, key, value, headers FROM outbox WHERE producer = $1 AND sent_at IS NULL"
-                " ORDER BY id LIMIT $2",
-                self.name,
-                self.batch,
-            )
+            rows = await conn.fetch(UNSENT, self.name, self.batch)
         if not rows:
             return 0
         # every publish confirmed (acks=all) before marking sent; traced as outbox.publish, linked to each row's
