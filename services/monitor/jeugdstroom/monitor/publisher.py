@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -34,7 +34,15 @@ from jeugdstroom.common.settings import Settings
 from jeugdstroom.common.sql import load_queries
 from jeugdstroom.monitor import disclosure
 from jeugdstroom.monitor.catalogue import CATALOGUE, Indicator
-from jeugdstroom.monitor.publication.pending import TOPIC_PERIODS, Affected, affected, defer, merge, take_pending
+from jeugdstroom.monitor.publication.pending import (
+    TOPIC_PERIODS,
+    Affected,
+    affected,
+    defer,
+    merge,
+    pending_pairs,
+    take_pending,
+)
 from jeugdstroom.monitor.repository import Scope, shared_reads
 from jeugdstroom.monitor.rows import Row, cells, empty_row, public, shown, to_row
 
@@ -51,6 +59,7 @@ __all__ = [
     "affected",
     "defer",
     "merge",
+    "pending_pairs",
     "publish_work",
     "take_pending",
     "topic_key",
@@ -92,14 +101,21 @@ def _message(ind: Indicator, row: Row, as_of: date) -> bytes:
 
 
 async def publish_work(
-    conn: Conn, settings: Settings, work: dict[tuple[str, str], Affected], as_of: date, pending: bool = False
+    conn: Conn,
+    settings: Settings,
+    work: dict[tuple[str, str], Affected],
+    as_of: date,
+    pending: bool | Sequence[tuple[str, str]] = False,
 ) -> int:
-    """Write outbox rows for the public rows among ``work`` (and, with ``pending``, every deferred cell) whose
-    value differs from the one last published; returns how many."""
+    """Write outbox rows for the public rows among ``work`` (and, with ``pending``, every deferred cell, or those of
+    the indicator × period pairs it lists) whose value differs from the one last published; returns how many."""
     if not work and not pending:
         return 0
     await conn.execute(Q.publish_lock, _LOCK)
-    parents = await take_pending(conn, work) if pending else set()
+    if pending is False:
+        parents: set[str] = set()
+    else:
+        parents = await take_pending(conn, work, None if pending is True else pending)
     # traced as monitor.publish, linked to the folds of its cells; the indicator records carry its context
     links = tracing.links_of({tracing.TRACEPARENT: p} for p in parents)
     with tracing.span("monitor.publish", tracing.SpanKind.PRODUCER, links), shared_reads():

@@ -88,6 +88,15 @@ SELECT *, $6::text FROM unnest($1::text[], $2::text[], $3::date[], $4::date[], $
 -- name: take_pending
 DELETE FROM monitor.publish_pending RETURNING indicator, period, lo, hi, dims, traceparent;
 
+-- name: take_pending_pairs
+-- The pending records of some indicator × period pairs ($1, $2: indicators and periods, pairwise).
+DELETE FROM monitor.publish_pending
+WHERE (indicator, period) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+RETURNING indicator, period, lo, hi, dims, traceparent;
+
+-- name: pending_pairs
+SELECT DISTINCT indicator, period FROM monitor.publish_pending ORDER BY 1, 2;
+
 -- name: publish_lock
 SELECT pg_advisory_xact_lock($1);
 

@@ -1,6 +1,7 @@
 """The publishing loop: after committed folds, publish every pending cell (paced, see
-:attr:`PublicationLoop.PUBLISH_SHARE`); transient faults are retried, pending records stay until a publication
-commits. The consumer side (:class:`jeugdstroom.monitor.processor.MonitorProcessor`) sets :attr:`~PublicationLoop.wake`
+:attr:`PublicationLoop.PUBLISH_SHARE`; one transaction per chunk of indicator × period pairs, see
+:meth:`PublicationLoop.publish_round`); transient faults are retried, pending records stay until the publication of
+their pair commits. The consumer side (:class:`jeugdstroom.monitor.processor.MonitorProcessor`) sets :attr:`~PublicationLoop.wake`
 after each committed fold and :attr:`~PublicationLoop.settled` while its batches reach the end of their partitions."""
 
 from __future__ import annotations
@@ -68,8 +69,7 @@ class PublicationLoop:
             self.wake.clear()
             started = time.monotonic()
             try:
-                async with pool.acquire() as conn, conn.transaction():
-                    await publisher.publish_work(conn, self.settings, {}, self.clock(), pending=True)
+                await self.publish_round(pool)
             except TRANSIENT_ERRORS as exc:
                 log.warning("monitor publisher: %s, retrying in 1s", type(exc).__name__)
                 self.wake.set()
@@ -79,3 +79,21 @@ class PublicationLoop:
             PUBLICATION.observe(took)
             share_due = started + took / self.PUBLISH_SHARE
             replay_due = started + self.REPLAY_INTERVAL_S if not self.settled.is_set() else 0.0
+
+    async def publish_round(self, pool: asyncpg.Pool) -> int:
+        """Publish every pending cell: :data:`publisher.CHUNK` indicator × period pairs per transaction, each taking
+        its pairs' pending records (a fold may add records for a pair while the round runs: a later chunk takes
+        them with its own, an earlier one leaves them to the next round). One transaction per chunk instead of one
+        for the round: the relay publishes a chunk's rows while the next is computed (a publication after a replay
+        writes a row for most cells of the table), and the relay's polls meanwhile pass only the uncommitted outbox
+        rows of one chunk in the ``outbox_unsent`` index, not those of the whole round. Returns the rows written."""
+        async with pool.acquire() as conn:
+            pairs = await publisher.pending_pairs(conn)
+        as_of = self.clock()
+        written = 0
+        for i in range(0, len(pairs), publisher.CHUNK):
+            async with pool.acquire() as conn, conn.transaction():
+                written += await publisher.publish_work(
+                    conn, self.settings, {}, as_of, pending=pairs[i : i + publisher.CHUNK]
+                )
+        return written
