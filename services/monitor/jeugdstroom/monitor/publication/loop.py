@@ -40,6 +40,10 @@ class PublicationLoop:
     #: A batch that reaches the end of its partitions ends the replay spacing at once.
     PUBLISH_SHARE = 0.25
     REPLAY_INTERVAL_S = 10.0
+    #: A fold that has committed nothing for IDLE_S seconds ends the PUBLISH_SHARE wait: the share keeps
+    #: publications from taking the fold's time, and an idle fold has none to lose (after a replay, the publication
+    #: of its last batches waited up to 4× the previous publication's duration, the machine otherwise idle).
+    IDLE_S = 0.5
     #: Without a fold, the publisher still looks for pending cells this often (``jeugdstroom rebuild monitor`` queues
     #: every cell in its swap's transaction, outside the fold).
     PENDING_POLL_S = 5.0
@@ -61,8 +65,7 @@ class PublicationLoop:
         while True:
             with contextlib.suppress(TimeoutError):  # cells a rebuild's swap left pending: published within a poll
                 await asyncio.wait_for(self.wake.wait(), self.PENDING_POLL_S)
-            if (delay := share_due - time.monotonic()) > 0:
-                await asyncio.sleep(delay)
+            await self._paced(share_due)
             if (delay := replay_due - time.monotonic()) > 0:
                 with contextlib.suppress(TimeoutError):  # a batch at the end of the backlog ends the spacing
                     await asyncio.wait_for(self.settled.wait(), delay)
@@ -79,6 +82,17 @@ class PublicationLoop:
             PUBLICATION.observe(took)
             share_due = started + took / self.PUBLISH_SHARE
             replay_due = started + self.REPLAY_INTERVAL_S if not self.settled.is_set() else 0.0
+
+    async def _paced(self, due: float) -> None:
+        """Wait until ``due`` (monotonic), or until no fold has committed for :attr:`IDLE_S` seconds. (Clears
+        :attr:`wake`: the caller publishes next in any case.)"""
+        while (delay := due - time.monotonic()) > 0:
+            self.wake.clear()
+            try:
+                await asyncio.wait_for(self.wake.wait(), min(delay, self.IDLE_S))
+            except TimeoutError:
+                if delay > self.IDLE_S:
+                    return  # no fold committed for IDLE_S: publish now
 
     async def publish_round(self, pool: asyncpg.Pool) -> int:
         """Publish every pending cell: :data:`publisher.CHUNK` indicator × period pairs per transaction, each taking
