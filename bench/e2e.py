@@ -49,9 +49,13 @@ async def unsent(conn: asyncpg.Connection) -> int:
     """Outbox rows not sent + indicator cells not yet published: counted only once the registry has stored every
     event and the monitor's offsets stood still since the last poll (then they decide whether the run is final).
     The harness's own queries were a fifth of PostgreSQL's statement time when it counted the backlog at every
-    poll, and a third when it counted from the registry's end on."""
+    poll, and a third when it counted from the registry's end on. Now 0 or 1 (whether any row is unsent or pending),
+    read as the relays read (outbox.UNSENT): the first row of the partial index ``outbox_unsent``; a count of every
+    unsent row took 6–13 % of PostgreSQL's statement time in N=5,000 runs (with stale statistics the planner scanned
+    the whole outbox)."""
     return int(await conn.fetchval(
-        "SELECT (SELECT count(*) FROM outbox WHERE sent_at IS NULL) + (SELECT count(*) FROM monitor.publish_pending)"
+        "SELECT (SELECT id FROM outbox WHERE producer >= '' AND sent_at IS NULL ORDER BY producer, id LIMIT 1)"
+        " IS NOT NULL OR EXISTS (SELECT 1 FROM monitor.publish_pending)"
     ))
 
 

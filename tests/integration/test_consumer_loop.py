@@ -241,3 +241,40 @@ async def test_a_database_outage_after_a_failed_batch_skips_no_record(settings: 
     async with consuming(settings, pool, processor=Broken()):
         await wait_until(lambda: _eq(stored(pool), 31), 60, what="the failing record dead-lettered and stored")
     assert await pool.fetchval("SELECT count(*) FROM outbox WHERE topic = $1", settings.topic(DEADLETTER)) == 1
+
+
+async def test_the_relay_reads_its_unsent_rows_through_their_partial_index_even_with_stale_statistics(
+    pool: asyncpg.Pool,
+) -> None:
+    """Statistics taken while most rows were unsent (autovacuum lags a replay) made the planner walk the primary key
+    over every sent row per relay call; the relay's read (the function outbox_next) must use ``outbox_unsent`` and
+    still return the unsent rows in id order. Its plan is read with auto_explain (nested statements, sent to the
+    client as log messages)."""
+    plans: list[str] = []
+
+    def listen(_: object, message: object) -> None:
+        plans.append(str(message))
+
+    async with pool.acquire() as conn:
+        tr = conn.transaction()
+        await tr.start()
+        try:
+            write = "INSERT INTO outbox (producer, topic, key, value) SELECT 'plan', 't', NULL, 'v' FROM generate_series(1, $1)"
+            await conn.execute(write, 5000)
+            await conn.execute("ANALYZE outbox")  # the statistics now say: (almost) every row unsent
+            await conn.execute("UPDATE outbox SET sent_at = now() WHERE producer = 'plan'")
+            await conn.execute(write, 3)
+            unsent = await conn.fetch("SELECT id FROM outbox WHERE producer = 'plan' AND sent_at IS NULL ORDER BY id")
+            await conn.execute("LOAD 'auto_explain'")
+            await conn.execute(
+                "SET LOCAL auto_explain.log_min_duration = 0; SET LOCAL auto_explain.log_nested_statements = on;"
+                " SET LOCAL client_min_messages = log"
+            )
+            conn.add_log_listener(listen)
+            got = await conn.fetch(outbox.UNSENT, "plan", 2)
+        finally:
+            conn.remove_log_listener(listen)
+            await tr.rollback()
+    assert [r["id"] for r in got] == [r["id"] for r in unsent[:2]]
+    plan = "\n".join(plans)
+    assert "outbox_unsent" in plan and "outbox_pkey" not in plan and "Sort" not in plan, plan

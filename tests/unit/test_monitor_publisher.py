@@ -103,3 +103,18 @@ def test_cell_keys_equal_topic_keys_for_every_indicator() -> None:
         values = tuple(f"{d[::-1]}-{i}" for i, d in enumerate(ind.dimensions))
         expected = publisher.topic_key(ind.id, "year", "2026-01-01", dict(zip(ind.dimensions, values, strict=True)))
         assert publisher._cell_keys(ind)("year", "2026-01-01", values) == expected
+
+
+def test_digest_of_a_published_row_tells_changed_rows_apart_and_fits_a_bigint() -> None:
+    row = {"period": "month", "start": "2026-05-01", "dims": {"gemeente": "GM0268"}, "value": 12, "suppressed": False}
+    same = {"period": "month", "start": "2026-05-01", "dims": {"gemeente": "GM0268"}, "value": 12, "suppressed": False}
+    assert publisher.digest(row) == publisher.digest(same)
+    changed = [
+        {**row, "value": 13},
+        {**row, "value": None, "suppressed": True},
+        {**row, "dims": {"gemeente": "GM0203"}},
+        {**row, "per_1000": 1.5},
+    ]
+    digests = {publisher.digest(r) for r in [row, *changed]}
+    assert len(digests) == 1 + len(changed)
+    assert all(-(2**63) <= d < 2**63 for d in digests)

@@ -6,8 +6,8 @@ row of docs/indicators.md, suppressed as public output, plus ``indicator``, ``ve
 that no longer exists is published with its empty value (0, or n/denominator 0). Periods on the topic:
 month, half_year and year (day rows would multiply the topic without adding information).
 
-The rows last published are kept in ``monitor.published`` (read once per publication for all its indicators and
-periods); the comparison and the outbox write run under a transaction-level advisory lock, so instances folding
+What was last published is kept in ``monitor.published``, a 64-bit digest per cell (:func:`digest`; read once per
+publication chunk for all its indicators and periods); the comparison and the outbox write run under a transaction-level advisory lock, so instances folding
 different partitions publish in commit order and the last record of a key always carries the value after both
 batches. The current rows are computed per indicator × period with :func:`rows.cells` inside
 :func:`repository.shared_reads`, so the three periods of a stock or count series share one read of month sums.
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -34,7 +34,15 @@ from jeugdstroom.common.settings import Settings
 from jeugdstroom.common.sql import load_queries
 from jeugdstroom.monitor import disclosure
 from jeugdstroom.monitor.catalogue import CATALOGUE, Indicator
-from jeugdstroom.monitor.publication.pending import TOPIC_PERIODS, Affected, affected, defer, merge, take_pending
+from jeugdstroom.monitor.publication.pending import (
+    TOPIC_PERIODS,
+    Affected,
+    affected,
+    defer,
+    merge,
+    pending_pairs,
+    take_pending,
+)
 from jeugdstroom.monitor.repository import Scope, shared_reads
 from jeugdstroom.monitor.rows import Row, cells, empty_row, public, shown, to_row
 
@@ -51,6 +59,7 @@ __all__ = [
     "affected",
     "defer",
     "merge",
+    "pending_pairs",
     "publish_work",
     "take_pending",
     "topic_key",
@@ -85,6 +94,13 @@ def _headers(key: str, value: bytes, written: str) -> Headers:
     return cloudevent_headers(f"{key}#{digest}", INDICATOR_CE_TYPE, "/monitor", written)
 
 
+def digest(row: Row) -> int:
+    """What ``monitor.published`` keeps of a published row: a signed 64-bit BLAKE2b digest of its JSON (a row is
+    built the same way each time, so the same row gives the same JSON). Two different rows of one cell compare
+    equal with probability 2⁻⁶⁴ per comparison."""
+    return int.from_bytes(hashlib.blake2b(orjson.dumps(row), digest_size=8).digest(), "big", signed=True)
+
+
 def _message(ind: Indicator, row: Row, as_of: date) -> bytes:
     return orjson.dumps(
         {"indicator": ind.id, "version": ind.version, "unit": ind.unit, **row, "as_of": as_of.isoformat()}
@@ -92,14 +108,21 @@ def _message(ind: Indicator, row: Row, as_of: date) -> bytes:
 
 
 async def publish_work(
-    conn: Conn, settings: Settings, work: dict[tuple[str, str], Affected], as_of: date, pending: bool = False
+    conn: Conn,
+    settings: Settings,
+    work: dict[tuple[str, str], Affected],
+    as_of: date,
+    pending: bool | Sequence[tuple[str, str]] = False,
 ) -> int:
-    """Write outbox rows for the public rows among ``work`` (and, with ``pending``, every deferred cell) whose
-    value differs from the one last published; returns how many."""
+    """Write outbox rows for the public rows among ``work`` (and, with ``pending``, every deferred cell, or those of
+    the indicator × period pairs it lists) whose value differs from the one last published; returns how many."""
     if not work and not pending:
         return 0
     await conn.execute(Q.publish_lock, _LOCK)
-    parents = await take_pending(conn, work) if pending else set()
+    if pending is False:
+        parents: set[str] = set()
+    else:
+        parents = await take_pending(conn, work, None if pending is True else pending)
     # traced as monitor.publish, linked to the folds of its cells; the indicator records carry its context
     links = tracing.links_of({tracing.TRACEPARENT: p} for p in parents)
     with tracing.span("monitor.publish", tracing.SpanKind.PRODUCER, links), shared_reads():
@@ -148,7 +171,7 @@ async def _publish_chunk(
     secret = disclosure.noise_secret(settings)
     written = datetime.now(UTC).isoformat()
     out: list[outbox.OutRow] = []
-    upserts: list[tuple[str, str, str, date, str, str]] = []  # (dims and row as JSON text: cheaper to send)
+    upserts: list[tuple[str, str, str, date, str, int]] = []  # (dims as JSON text: cheaper to send)
     deletes: list[str] = []
     published = await _last_published(conn, items)
     for n, ((ind_id, period), a) in enumerate(items, 1):
@@ -156,24 +179,24 @@ async def _publish_chunk(
         scope = Scope(period, ind.dimensions, as_of, a.values, a.lo, a.hi)
         values = await cells(conn, ind, scope)
         cell_key = _cell_keys(ind)
-        current: dict[str, tuple[date, Row]] = {}  # key → (start, public row), in cell order
+        current: dict[str, tuple[date, Row, int]] = {}  # key → (start, public row, its digest), in cell order
         for cell in sorted(values):
             row = public(ind, to_row(period, ind.dimensions, cell, values[cell]), threshold, secret)
             if not shown(ind, row):
                 continue  # rounds to 0: published as absent (its empty row, if it was published before)
-            current[cell_key(period, row["start"], cell[1])] = (cell[0], row)
+            current[cell_key(period, row["start"], cell[1])] = (cell[0], row, digest(row))
         gone: list[Any] = []
         for r in published.get(n, ()):
             now = current.get(r["key"])
             if now is not None:  # (a current cell is one of the affected cells)
-                if now[1] == r["row"]:
+                if now[2] == r["digest"]:
                     del current[r["key"]]  # unchanged
             elif all(r["dims"][d] in a.values[d] for d in ind.dimensions):
                 gone.append(r)  # an affected cell that no longer has a value
-        for key, (start, row) in current.items():
+        for key, (start, row, row_digest) in current.items():
             value = _message(ind, row, as_of)
             out.append(outbox.OutRow(topic, key.encode(), value, [*_headers(key, value, written), *trace_headers]))
-            upserts.append((key, ind.id, period, start, orjson.dumps(row["dims"]).decode(), orjson.dumps(row).decode()))
+            upserts.append((key, ind.id, period, start, orjson.dumps(row["dims"]).decode(), row_digest))
         for r in gone:
             empty = empty_row(ind, period, r["start"], r["dims"])
             value = _message(ind, empty, as_of)

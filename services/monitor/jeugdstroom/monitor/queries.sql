@@ -88,21 +88,30 @@ SELECT *, $6::text FROM unnest($1::text[], $2::text[], $3::date[], $4::date[], $
 -- name: take_pending
 DELETE FROM monitor.publish_pending RETURNING indicator, period, lo, hi, dims, traceparent;
 
+-- name: take_pending_pairs
+-- The pending records of some indicator × period pairs ($1, $2: indicators and periods, pairwise).
+DELETE FROM monitor.publish_pending
+WHERE (indicator, period) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+RETURNING indicator, period, lo, hi, dims, traceparent;
+
+-- name: pending_pairs
+SELECT DISTINCT indicator, period FROM monitor.publish_pending ORDER BY 1, 2;
+
 -- name: publish_lock
 SELECT pg_advisory_xact_lock($1);
 
 -- name: published_rows
 -- The published rows of each work item (indicator, period, [lo, hi)); n numbers the work item, in order.
-SELECT w.n, p.key, p.start, p.dims, p.row
+SELECT w.n, p.key, p.start, p.dims, p.digest
 FROM unnest($1::text[], $2::text[], $3::date[], $4::date[]) WITH ORDINALITY AS w(indicator, period, lo, hi, n)
 JOIN monitor.published p ON p.indicator = w.indicator AND p.period = w.period
  AND p.start >= w.lo AND (w.hi IS NULL OR p.start < w.hi);
 
 -- name: save_published
-INSERT INTO monitor.published (key, indicator, period, start, dims, row)
-SELECT k, i, p, s, d::jsonb, r::jsonb
-FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::text[], $6::text[]) AS u(k, i, p, s, d, r)
-ON CONFLICT (key) DO UPDATE SET row = EXCLUDED.row;
+INSERT INTO monitor.published (key, indicator, period, start, dims, digest)
+SELECT k, i, p, s, d::jsonb, r
+FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::text[], $6::bigint[]) AS u(k, i, p, s, d, r)
+ON CONFLICT (key) DO UPDATE SET digest = EXCLUDED.digest;
 
 -- name: delete_published
 DELETE FROM monitor.published WHERE key = ANY($1::text[]);

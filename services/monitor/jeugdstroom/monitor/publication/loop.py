@@ -1,6 +1,7 @@
 """The publishing loop: after committed folds, publish every pending cell (paced, see
-:attr:`PublicationLoop.PUBLISH_SHARE`); transient faults are retried, pending records stay until a publication
-commits. The consumer side (:class:`jeugdstroom.monitor.processor.MonitorProcessor`) sets :attr:`~PublicationLoop.wake`
+:attr:`PublicationLoop.PUBLISH_SHARE`; one transaction per chunk of indicator × period pairs, see
+:meth:`PublicationLoop.publish_round`); transient faults are retried, pending records stay until the publication of
+their pair commits. The consumer side (:class:`jeugdstroom.monitor.processor.MonitorProcessor`) sets :attr:`~PublicationLoop.wake`
 after each committed fold and :attr:`~PublicationLoop.settled` while its batches reach the end of their partitions."""
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ class PublicationLoop:
     #: A batch that reaches the end of its partitions ends the replay spacing at once.
     PUBLISH_SHARE = 0.25
     REPLAY_INTERVAL_S = 10.0
+    #: A fold that has committed nothing for IDLE_S seconds ends the PUBLISH_SHARE wait: the share keeps
+    #: publications from taking the fold's time, and an idle fold has none to lose (after a replay, the publication
+    #: of its last batches waited up to 4× the previous publication's duration, the machine otherwise idle).
+    IDLE_S = 0.5
     #: Without a fold, the publisher still looks for pending cells this often (``jeugdstroom rebuild monitor`` queues
     #: every cell in its swap's transaction, outside the fold).
     PENDING_POLL_S = 5.0
@@ -60,16 +65,14 @@ class PublicationLoop:
         while True:
             with contextlib.suppress(TimeoutError):  # cells a rebuild's swap left pending: published within a poll
                 await asyncio.wait_for(self.wake.wait(), self.PENDING_POLL_S)
-            if (delay := share_due - time.monotonic()) > 0:
-                await asyncio.sleep(delay)
+            await self._paced(share_due)
             if (delay := replay_due - time.monotonic()) > 0:
                 with contextlib.suppress(TimeoutError):  # a batch at the end of the backlog ends the spacing
                     await asyncio.wait_for(self.settled.wait(), delay)
             self.wake.clear()
             started = time.monotonic()
             try:
-                async with pool.acquire() as conn, conn.transaction():
-                    await publisher.publish_work(conn, self.settings, {}, self.clock(), pending=True)
+                await self.publish_round(pool)
             except TRANSIENT_ERRORS as exc:
                 log.warning("monitor publisher: %s, retrying in 1s", type(exc).__name__)
                 self.wake.set()
@@ -79,3 +82,32 @@ class PublicationLoop:
             PUBLICATION.observe(took)
             share_due = started + took / self.PUBLISH_SHARE
             replay_due = started + self.REPLAY_INTERVAL_S if not self.settled.is_set() else 0.0
+
+    async def _paced(self, due: float) -> None:
+        """Wait until ``due`` (monotonic), or until no fold has committed for :attr:`IDLE_S` seconds. (Clears
+        :attr:`wake`: the caller publishes next in any case.)"""
+        while (delay := due - time.monotonic()) > 0:
+            self.wake.clear()
+            try:
+                await asyncio.wait_for(self.wake.wait(), min(delay, self.IDLE_S))
+            except TimeoutError:
+                if delay > self.IDLE_S:
+                    return  # no fold committed for IDLE_S: publish now
+
+    async def publish_round(self, pool: asyncpg.Pool) -> int:
+        """Publish every pending cell: :data:`publisher.CHUNK` indicator × period pairs per transaction, each taking
+        its pairs' pending records (a fold may add records for a pair while the round runs: a later chunk takes
+        them with its own, an earlier one leaves them to the next round). One transaction per chunk instead of one
+        for the round: the relay publishes a chunk's rows while the next is computed (a publication after a replay
+        writes a row for most cells of the table), and the relay's polls meanwhile pass only the uncommitted outbox
+        rows of one chunk in the ``outbox_unsent`` index, not those of the whole round. Returns the rows written."""
+        async with pool.acquire() as conn:
+            pairs = await publisher.pending_pairs(conn)
+        as_of = self.clock()
+        written = 0
+        for i in range(0, len(pairs), publisher.CHUNK):
+            async with pool.acquire() as conn, conn.transaction():
+                written += await publisher.publish_work(
+                    conn, self.settings, {}, as_of, pending=pairs[i : i + publisher.CHUNK]
+                )
+        return written

@@ -4,7 +4,7 @@ by the next publication with :func:`take_pending`, under the publication lock.""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -94,10 +94,20 @@ async def defer(conn: Conn, work: Mapping[tuple[str, str], Affected]) -> None:
     )
 
 
-async def take_pending(conn: Conn, work: dict[tuple[str, str], Affected]) -> set[str]:
-    """Merge every deferred cell into ``work`` and delete the records (under the publication lock); returns the
-    traceparents of the folds that recorded them."""
-    rows = await conn.fetch(Q.take_pending)
+async def pending_pairs(conn: Conn) -> list[tuple[str, str]]:
+    """The indicator × period pairs with pending cells, in order."""
+    return [(r["indicator"], r["period"]) for r in await conn.fetch(Q.pending_pairs)]
+
+
+async def take_pending(
+    conn: Conn, work: dict[tuple[str, str], Affected], pairs: Sequence[tuple[str, str]] | None = None
+) -> set[str]:
+    """Merge every deferred cell (of ``pairs``: indicator × period, else of all) into ``work`` and delete the records
+    (under the publication lock); returns the traceparents of the folds that recorded them."""
+    if pairs is None:
+        rows = await conn.fetch(Q.take_pending)
+    else:
+        rows = await conn.fetch(Q.take_pending_pairs, [i for i, _ in pairs], [p for _, p in pairs])
     parents = {r["traceparent"] for r in rows if r["traceparent"] is not None}
     for r in rows:
         if r["indicator"] in CATALOGUE:
