@@ -29,10 +29,9 @@ REGISTRY_ENTITIES = "registry.entities"
 INDICATORS = "indicators"
 DEADLETTER = "deadletter"
 TYPED_TOPICS: tuple[str, ...] = EVENT_TYPES
-ALL_TOPICS: tuple[str, ...] = (INBOX, *TYPED_TOPICS, REGISTRY_CHANGES, REGISTRY_ENTITIES, INDICATORS, DEADLETTER)
-COMPACTED: frozenset[str] = frozenset({REGISTRY_ENTITIES, INDICATORS})
-#: Every topic's role in the data flow: what the deployment's topic and ACL script (``deploy/topics``, read by the
-#: compose files' kafka-init) sets per role — retention or compaction, and who writes and reads it.
+#: Every topic and its role in the data flow, in the order of ``ALL_TOPICS``: what the deployment's topic and ACL
+#: script (``deploy/topics``, read by the compose files' kafka-init) sets per role — retention or compaction, and
+#: who writes and reads it.
 TOPIC_ROLES: dict[str, str] = {
     INBOX: "inbox",
     **dict.fromkeys(TYPED_TOPICS, "typed"),
@@ -41,7 +40,8 @@ TOPIC_ROLES: dict[str, str] = {
     INDICATORS: "indicators",
     DEADLETTER: "deadletter",
 }
-assert tuple(TOPIC_ROLES) == ALL_TOPICS
+ALL_TOPICS: tuple[str, ...] = tuple(TOPIC_ROLES)
+COMPACTED: frozenset[str] = frozenset({REGISTRY_ENTITIES, INDICATORS})
 
 
 def topic_manifest() -> str:

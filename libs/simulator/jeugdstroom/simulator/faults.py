@@ -26,7 +26,7 @@ from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel
 
-from jeugdstroom.common.contracts import SubmittedEvent
+from jeugdstroom.common.contracts import kinds as contracts
 from jeugdstroom.simulator.kinds import KINDS
 from jeugdstroom.simulator.story import AMS, VERWIJZERS, Ev, Window
 
@@ -260,27 +260,8 @@ def broken(event: dict[str, Any], kind: str, rng: random.Random, window: Window)
 OUTSIDE_CODES = ("onbekend", "overig", "niet_van_toepassing")
 
 
-def _data_models() -> dict[str, type[BaseModel]]:
-    """Each event type's ``data`` model, from the union of the submitted events (``type`` Literal → ``data``)."""
-    out: dict[str, type[BaseModel]] = {}
-
-    def visit(tp: Any) -> None:
-        if isinstance(tp, type) and issubclass(tp, BaseModel):
-            fields = tp.model_fields
-            if "type" in fields and "data" in fields:
-                data = fields["data"].annotation
-                for etype in get_args(fields["type"].annotation):
-                    if isinstance(data, type) and issubclass(data, BaseModel):
-                        out[etype] = data
-            return
-        for arg in get_args(tp):
-            visit(arg)
-
-    visit(SubmittedEvent)
-    return out
-
-
-DATA_MODELS = _data_models()
+#: Each event type's ``data`` model (the contract's kinds; a correctie is never broken).
+DATA_MODELS: dict[str, type[BaseModel]] = {kind.name: kind.data for kind in contracts.KINDS}
 
 
 def _literal_values(annotation: Any) -> tuple[str, ...]:

@@ -12,10 +12,9 @@ function in its entity's module; adding an entity is one new module there.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from types import ModuleType
 
+from jeugdstroom.common.discovery import submodules
 from jeugdstroom.monitor import indicators
 from jeugdstroom.monitor.definition import (
     DIMENSIONS,
@@ -60,8 +59,7 @@ __all__ = [
 def _entity_modules() -> tuple[ModuleType, ...]:
     """The entity modules of :mod:`jeugdstroom.monitor.indicators`, by name (each with ``ENTITY``, ``INDICATORS`` and
     ``INTERNAL``)."""
-    found = sorted(m.name for m in pkgutil.iter_modules(indicators.__path__) if not m.name.startswith("_"))
-    return tuple(importlib.import_module(f"{indicators.__name__}.{name}") for name in found)
+    return submodules(indicators.__name__, indicators.__path__)
 
 
 #: The entity modules the catalogue is assembled from.

@@ -13,8 +13,8 @@ batches. The current rows are computed per indicator × period with :func:`rows.
 :func:`repository.shared_reads`, so the three periods of a stock or count series share one read of month sums.
 
 A fold records the cells its deltas may have changed (publication/pending.py); :func:`publish_work` with ``pending``
-takes every pending record (deleting it) and publishes the rows of those cells, together with any ``work`` passed
-directly. When and how often that runs is the publishing loop's business (publication/loop.py).
+(indicator × period pairs) takes those pairs' pending records (deleting them) and publishes the rows of their cells,
+together with any ``work`` passed directly. When and how often that runs is the publishing loop's business (publication/loop.py).
 """
 
 from __future__ import annotations
@@ -112,17 +112,14 @@ async def publish_work(
     settings: Settings,
     work: dict[tuple[str, str], Affected],
     as_of: date,
-    pending: bool | Sequence[tuple[str, str]] = False,
+    pending: Sequence[tuple[str, str]] = (),
 ) -> int:
-    """Write outbox rows for the public rows among ``work`` (and, with ``pending``, every deferred cell, or those of
-    the indicator × period pairs it lists) whose value differs from the one last published; returns how many."""
+    """Write outbox rows for the public rows among ``work`` (and the deferred cells of the indicator × period pairs
+    ``pending`` lists) whose value differs from the one last published; returns how many."""
     if not work and not pending:
         return 0
     await conn.execute(Q.publish_lock, _LOCK)
-    if pending is False:
-        parents: set[str] = set()
-    else:
-        parents = await take_pending(conn, work, None if pending is True else pending)
+    parents = await take_pending(conn, work, pending) if pending else set()
     # traced as monitor.publish, linked to the folds of its cells; the indicator records carry its context
     links = tracing.links_of({tracing.TRACEPARENT: p} for p in parents)
     with tracing.span("monitor.publish", tracing.SpanKind.PRODUCER, links), shared_reads():

@@ -85,9 +85,6 @@ SELECT jaar, gemeente, leeftijdsklasse, geslacht, aantal FROM monitor.population
 INSERT INTO monitor.publish_pending (indicator, period, lo, hi, dims, traceparent)
 SELECT *, $6::text FROM unnest($1::text[], $2::text[], $3::date[], $4::date[], $5::jsonb[]);
 
--- name: take_pending
-DELETE FROM monitor.publish_pending RETURNING indicator, period, lo, hi, dims, traceparent;
-
 -- name: take_pending_pairs
 -- The pending records of some indicator × period pairs ($1, $2: indicators and periods, pairwise).
 DELETE FROM monitor.publish_pending

@@ -1,7 +1,7 @@
 """Correctie: a sender withdraws (``intrekken``) or replaces (``vervangen``) one of its earlier events, by id. Not an
 entity of its own: its replacement is an event of any kind of ``contracts.kinds``, so it is defined after them."""
 
-from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, Self, Union, cast
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, Self, Union
 
 from pydantic import Field, model_validator
 
@@ -10,7 +10,7 @@ from jeugdstroom.common.contracts.events import ChildT, Contract, EventBase, Ide
 from jeugdstroom.common.contracts.kinds import KINDS
 
 #: The replacement: an event of any kind, by its ``type`` (a union built from ``KINDS``, still generic in the child).
-_REPLACEMENT: Any = Annotated[Union[tuple(cast(Any, k.event)[ChildT] for k in KINDS)], Field(discriminator="type")]  # noqa: UP007
+_REPLACEMENT: Any = Annotated[Union[tuple(k.form(ChildT) for k in KINDS)], Field(discriminator="type")]  # noqa: UP007
 
 
 class CorrectieData(Contract, Generic[ChildT]):

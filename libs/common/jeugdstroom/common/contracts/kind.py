@@ -9,7 +9,7 @@ event types (the unions, the topics, intake's examples, the registry's consumed 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any, cast, get_args
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -32,6 +32,12 @@ class Kind:
         """The event type: the ``type`` Literal of the event class."""
         (value,) = get_args(self.event.model_fields["type"].annotation)
         return str(value)
+
+    def form(self, child: Any) -> type[BaseModel]:
+        """The event class for one form of the child (``SubmittedChild``, ``PublishedChild``, or the type variable
+        ``ChildT`` inside a generic contract): ``event[child]``."""
+        cls: type[BaseModel] = cast(Any, self.event)[child]
+        return cls
 
     @property
     def data(self) -> type[BaseModel]:

@@ -10,7 +10,7 @@ and ``entity``/``before``/``after``): a union built at import time cannot be spe
 type's fields takes that type's contract from its module.
 """
 
-from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, Union, cast
+from typing import TYPE_CHECKING, Annotated, TypeAlias, Union, cast
 
 from pydantic import Field
 
@@ -29,12 +29,12 @@ DERIVED_CHANGES: tuple[type[ChangeBase], ...] = (AchttienChange, VerblijfSegment
 
 def submitted_class(kind: Kind) -> type[EventBase[SubmittedChild]]:
     """The submitted form of a kind's event (child by BSN)."""
-    return cast(type[EventBase[SubmittedChild]], cast(Any, kind.event)[SubmittedChild])
+    return cast(type[EventBase[SubmittedChild]], kind.form(SubmittedChild))
 
 
 def published_class(kind: Kind) -> type[EventBase[PublishedChild]]:
     """The published form of a kind's event (child by pseudonym)."""
-    return cast(type[EventBase[PublishedChild]], cast(Any, kind.event)[PublishedChild])
+    return cast(type[EventBase[PublishedChild]], kind.form(PublishedChild))
 
 
 #: Event type → its published class (correctie included).

@@ -15,12 +15,12 @@ A module declares ``KIND``; the package finds the modules itself, so adding a ty
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
+
+from jeugdstroom.common.discovery import submodules
 
 if TYPE_CHECKING:
     import random
@@ -78,11 +78,7 @@ class Kind:
 
 def _load() -> tuple[Kind, ...]:
     """Every module's ``KIND``, in module-name order."""
-    found: list[Kind] = []
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        found.append(module.KIND)
-    return tuple(found)
+    return tuple(module.KIND for module in submodules(__name__, __path__))
 
 
 KINDS: tuple[Kind, ...] = _load()

@@ -99,15 +99,10 @@ async def pending_pairs(conn: Conn) -> list[tuple[str, str]]:
     return [(r["indicator"], r["period"]) for r in await conn.fetch(Q.pending_pairs)]
 
 
-async def take_pending(
-    conn: Conn, work: dict[tuple[str, str], Affected], pairs: Sequence[tuple[str, str]] | None = None
-) -> set[str]:
-    """Merge every deferred cell (of ``pairs``: indicator × period, else of all) into ``work`` and delete the records
-    (under the publication lock); returns the traceparents of the folds that recorded them."""
-    if pairs is None:
-        rows = await conn.fetch(Q.take_pending)
-    else:
-        rows = await conn.fetch(Q.take_pending_pairs, [i for i, _ in pairs], [p for _, p in pairs])
+async def take_pending(conn: Conn, work: dict[tuple[str, str], Affected], pairs: Sequence[tuple[str, str]]) -> set[str]:
+    """Merge the deferred cells of ``pairs`` (indicator × period) into ``work`` and delete their records (under the
+    publication lock); returns the traceparents of the folds that recorded them."""
+    rows = await conn.fetch(Q.take_pending_pairs, [i for i, _ in pairs], [p for _, p in pairs])
     parents = {r["traceparent"] for r in rows if r["traceparent"] is not None}
     for r in rows:
         if r["indicator"] in CATALOGUE:

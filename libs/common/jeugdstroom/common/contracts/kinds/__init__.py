@@ -6,20 +6,17 @@ error, as are two kinds with one order.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 from jeugdstroom.common.contracts.kind import Kind
+from jeugdstroom.common.discovery import submodules
 
 
 def _discover() -> tuple[Kind, ...]:
     kinds: list[Kind] = []
-    for info in pkgutil.iter_modules(__path__):
-        module = importlib.import_module(f"{__name__}.{info.name}")
+    for module in submodules(__name__, __path__):
         kind = getattr(module, "KIND", None)
         if not isinstance(kind, Kind):
             raise RuntimeError(f"{module.__name__}: a module of contracts.kinds must export KIND = Kind(...)")
-        if kind.name != info.name:
+        if kind.name != module.__name__.rpartition(".")[2]:
             raise RuntimeError(f"{module.__name__}: KIND describes {kind.name!r}; the module must be named after it")
         kind.check()
         kinds.append(kind)
