@@ -17,7 +17,7 @@ import contextlib
 import logging
 import time
 import zlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -85,6 +85,33 @@ async def requeue(conn: Conn, producers: Sequence[str], since: datetime, dry_run
 #: with the sent rows), and without statistics (a new table) by a bitmap scan sorting the whole backlog per call
 #: (≈ 0.36 s a call for 150,000 unsent rows). ``python -m bench.outbox_relay_plan``; tests: test_consumer_loop.py.
 UNSENT = "SELECT id, topic, key, value, headers FROM outbox_next($1, $2)"
+
+
+async def send_batches(kafka: AIOKafkaProducer, rows: Iterable[OutRow]) -> list[asyncio.Future[object]]:
+    """Hand ``rows`` to the producer as record batches per partition (the producer's own partitioner picks the
+    partition of each key, as a ``send`` would); returns one delivery future per batch. Rows of one partition keep
+    their order: batches of a partition are appended, and delivered, in order. (One ``send`` per row cost twice the
+    CPU: bench/, "outbox relay: record batches per partition".)"""
+    open_batches: dict[tuple[str, int], BatchBuilder] = {}
+    futures: list[asyncio.Future[object]] = []
+    known: set[str] = set()
+    for r in rows:
+        topic, key, value, headers = r.topic, r.key, r.value, r.headers
+        if topic not in known:
+            await kafka.client._wait_on_metadata(topic)  # the partitions, before the partitioner needs them
+            known.add(topic)
+        tp = (topic, kafka._partition(topic, None, key, value, key, value))  # aiokafka's (private) partitioner
+        batch = open_batches.get(tp)
+        if batch is None:
+            batch = open_batches[tp] = kafka.create_batch()
+        if batch.append(timestamp=None, key=key, value=value, headers=headers) is None:  # full
+            futures.append(await kafka.send_batch(batch, tp[0], partition=tp[1]))
+            batch = open_batches[tp] = kafka.create_batch()
+            if batch.append(timestamp=None, key=key, value=value, headers=headers) is None:
+                raise ValueError(f"record larger than a record batch ({len(value or b'')} bytes) for {topic}")
+    for (topic, partition), batch in open_batches.items():
+        futures.append(await kafka.send_batch(batch, topic, partition=partition))
+    return futures
 
 
 class OutboxRelay:
@@ -165,31 +192,10 @@ class OutboxRelay:
         return len(rows)
 
     async def _send(self, rows: Sequence[asyncpg.Record]) -> list[asyncio.Future[object]]:
-        """Hand ``rows`` to the producer as record batches per partition (the producer's own partitioner picks the
-        partition of each key, as a ``send`` would); returns one delivery future per batch. Rows of one partition
-        keep their id order: batches of a partition are appended, and delivered, in order."""
-        kafka = self.kafka
-        open_batches: dict[tuple[str, int], BatchBuilder] = {}
-        futures: list[asyncio.Future[object]] = []
-        known: set[str] = set()
-        for r in rows:
-            topic, key, value = r["topic"], r["key"], r["value"]
-            headers = [(k, v.encode("latin-1")) for k, v in r["headers"]]
-            if topic not in known:
-                await kafka.client._wait_on_metadata(topic)  # the partitions, before the partitioner needs them
-                known.add(topic)
-            tp = (topic, kafka._partition(topic, None, key, value, key, value))  # aiokafka's (private) partitioner
-            batch = open_batches.get(tp)
-            if batch is None:
-                batch = open_batches[tp] = kafka.create_batch()
-            if batch.append(timestamp=None, key=key, value=value, headers=headers) is None:  # full
-                futures.append(await kafka.send_batch(batch, tp[0], partition=tp[1]))
-                batch = open_batches[tp] = kafka.create_batch()
-                if batch.append(timestamp=None, key=key, value=value, headers=headers) is None:
-                    raise ValueError(f"outbox row larger than a record batch ({len(value or b'')} bytes) for {topic}")
-        for (topic, partition), batch in open_batches.items():
-            futures.append(await kafka.send_batch(batch, topic, partition=partition))
-        return futures
+        return await send_batches(
+            self.kafka,
+            (OutRow(r["topic"], r["key"], r["value"], [(k, v.encode("latin-1")) for k, v in r["headers"]]) for r in rows),
+        )
 
     #: The backlog gauges' query counts every unsent row (its cost grows with the backlog: 50 ms a call was seen
     #: while a replay drained): it runs at most every ``STATS_INTERVAL_S`` and, when slower, at most once per

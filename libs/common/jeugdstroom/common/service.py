@@ -78,13 +78,22 @@ class Resources:
     tasks: TaskGroup = field(default_factory=TaskGroup)
     #: Set by a service that runs a stored-offset consumer: readiness then also requires it to be healthy.
     consumer: StoredOffsetConsumer[Any] | None = None
+    _producer_started: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _producer_running: bool = False
+
+    async def started_producer(self) -> AIOKafkaProducer:
+        """The producer, started at its first use (by the relay or another task; once)."""
+        async with self._producer_started:
+            if not self._producer_running:
+                await self.producer.start()
+                self._producer_running = True
+        return self.producer
 
     def start_relay(self, producer_name: str, service: str) -> None:
         """Run the outbox relay of ``producer_name`` (re-creating missing topics after a broker lost its data)."""
 
         async def relay() -> None:
-            await self.producer.start()
-            await OutboxRelay(self.pool, producer_name, self.producer, service, batch=self.settings.outbox_batch,
+            await OutboxRelay(self.pool, producer_name, await self.started_producer(), service, batch=self.settings.outbox_batch,
                               repair=lambda: ensure_topics(self.settings)).run()
 
         self.tasks.start(f"{service}-outbox-relay", relay)
