@@ -1,4 +1,5 @@
-"""The cost of the monitor's indicator-topic publication (``publisher.publish_work``), without broker or services:
+"""The cost of the monitor's indicator-topic publication (``publisher.publish_work``), without broker or services
+(its records go to a sink that drops them):
 ``.venv/bin/python -m bench.monitor_publish [--children N] [--repeat R]``; prints a table.
 
 An embedded PostgreSQL (as the tests use) gets a fresh database; the mixed registry-change stream of the monitor
@@ -29,7 +30,7 @@ import os
 import statistics
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -43,6 +44,7 @@ from tests.integration.monitor_stream import LAST, build_stream
 from bench.infra import scratch_database
 from jeugdstroom.common import db
 from jeugdstroom.common.contracts.unions import AnyChange, RegistryChange
+from jeugdstroom.common.outbox import OutRow
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.monitor import fold, publisher
 from jeugdstroom.monitor import repository as repo
@@ -65,6 +67,10 @@ def _proc_cpu(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
+
+
+async def _dropped(rows: Sequence[OutRow]) -> None:
+    """The publication's sink here: the broker's part is not measured."""
 
 async def _measure(conn: asyncpg.Connection, pg_pid: int, fn: Callable[[], Awaitable[int]]) -> Cost:
     pg0, cpu0, wall0 = _proc_cpu(pg_pid), time.process_time(), time.perf_counter()
@@ -133,7 +139,7 @@ async def run(children: int, seed: int, repeat: int, steady_batches: int, steady
             works = iter([publisher.affected(work_keys, as_of) for _ in range(2 * repeat + 1)])
 
             async def wide() -> int:
-                return await publisher.publish_work(conn, settings, next(works), as_of)
+                return await publisher.publish_work(conn, settings, next(works), as_of, _dropped)
 
             async def rolled_back(fn: Callable[[], Awaitable[int]]) -> Cost:
                 tr = conn.transaction()
@@ -156,7 +162,7 @@ async def run(children: int, seed: int, repeat: int, steady_batches: int, steady
                     work = publisher.affected(deltas, as_of)  # (the fold's part: it defers these cells)
 
                     async def one(work: dict[tuple[str, str], publisher.Affected] = work) -> int:
-                        return await publisher.publish_work(conn, settings, work, as_of)
+                        return await publisher.publish_work(conn, settings, work, as_of, _dropped)
 
                     steady.append(await _measure(conn, pg_pid, one))
         finally:

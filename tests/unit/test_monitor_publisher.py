@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import date, timedelta
+
+import orjson
 
 from jeugdstroom.monitor import publisher
 from jeugdstroom.monitor.catalogue import CATALOGUE, SERIES, USERS
 from jeugdstroom.monitor.fold import Key, Table
 from jeugdstroom.monitor.periods import next_start, start_of
 from jeugdstroom.monitor.publisher import TOPIC_PERIODS, Affected
+from jeugdstroom.monitor.repository import Cell
 
 AS_OF = date(2026, 6, 17)
 TABLES: dict[str, Table] = {"count": "count", "stock": "stock", "distinct": "member", "duration": "duration", "waiting": "span"}
@@ -118,3 +122,65 @@ def test_digest_of_a_published_row_tells_changed_rows_apart_and_fits_a_bigint() 
     digests = {publisher.digest(r) for r in [row, *changed]}
     assert len(digests) == 1 + len(changed)
     assert all(-(2**63) <= d < 2**63 for d in digests)
+
+
+def _published(chunk: publisher._Chunk) -> dict[str, dict[str, object]]:
+    """``monitor.published`` as the chunk leaves it (the rows ``published_rows`` would read back)."""
+    return {k: {"key": k, "digest": d, "source": x} for k, _, _, _, _, d, x in chunk.upserts}
+
+
+def _values(cells: list[Cell], value: int) -> dict[Cell, dict[str, object]]:
+    return {c: {"value": value} for c in cells}
+
+
+def _chunk() -> publisher._Chunk:
+    return publisher._Chunk("indicators", AS_OF, "2026-06-17T00:00:00+00:00", [])
+
+
+def test_a_publication_skips_cells_whose_exact_value_is_unchanged_and_sends_every_change() -> None:
+    ind = CATALOGUE["gesloten_instroom"]
+    secret, threshold = b"s" * 32, 10
+    cells = [(date(2026, 5, 1), tuple(f"{d}{i}" for d in ind.dimensions)) for i in range(40)]
+    first = _chunk()
+    publisher._compare(first, ind, "month", _values(cells, 40), {}, threshold, secret)
+    assert len(first.out) == len(cells) and first.outcomes == {"sent": len(cells)}
+    before = _published(first)
+
+    again = _chunk()  # the same exact values: nothing computed, nothing sent, nothing written
+    publisher._compare(again, ind, "month", _values(cells, 40), dict(before), threshold, secret)
+    assert (again.out, again.upserts, dict(again.outcomes)) == ([], [], {"unchanged": len(cells)})
+
+    # value 1: its noisy value rounds to 0 for some cells (hidden: an empty record, as it was visible), is
+    # suppressed for others (a record with value null)
+    changed = _chunk()
+    publisher._compare(changed, ind, "month", _values(cells, 1), dict(before), threshold, secret)
+    sent = {(r.key or b"").decode(): orjson.loads(r.value or b"") for r in changed.out}
+    assert len(sent) == len(cells) and 0 < changed.outcomes["hidden"] < len(cells)
+    now = _published(changed)
+    assert {k for k, v in sent.items() if v["value"] == 0} == {k for k, r in now.items() if r["digest"] is None}
+    assert all(v["value"] is None and v["suppressed"] for k, v in sent.items() if now[k]["digest"] is not None)
+
+    hidden = _chunk()  # still the same exact values: skipped, visible or not
+    publisher._compare(hidden, ind, "month", _values(cells, 1), now, threshold, secret)
+    assert hidden.out == [] and dict(hidden.outcomes) == {"unchanged": len(cells)}
+    back = _chunk()  # visible again: a record for each
+    publisher._compare(back, ind, "month", _values(cells, 40), now, threshold, secret)
+    assert len(back.out) == len(cells)
+
+    other_secret = _chunk()  # a different noise secret: every cell compares as changed
+    publisher._compare(other_secret, ind, "month", _values(cells, 40), dict(before), threshold,
+                       b"t" * 32)
+    assert other_secret.outcomes["unchanged"] == 0 and len(other_secret.upserts) == len(cells)
+
+
+def test_source_digest_depends_on_the_fields_and_the_salt() -> None:
+    ind = CATALOGUE["separatie_duur"]
+    salt = publisher._salt(ind, 10, b"s" * 32)
+    fields = {"value": 3.5, "n": 12, "p90": 7.0}
+    assert publisher.source_digest(salt, fields) == publisher.source_digest(salt, dict(fields))
+    others = [{**fields, "n": 13}, {**fields, "p90": 7.5}, {**fields, "value": 3.0}]
+    digests = {publisher.source_digest(salt, f) for f in [fields, *others]}
+    assert len(digests) == 4 and all(-(2**63) <= d < 2**63 for d in digests)
+    assert publisher.source_digest(publisher._salt(ind, 11, b"s" * 32), fields) != publisher.source_digest(salt, fields)
+    other_version = dataclasses.replace(ind, version=ind.version + 1)
+    assert publisher._salt(other_version, 10, b"s" * 32) != salt

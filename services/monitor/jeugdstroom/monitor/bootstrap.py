@@ -1,5 +1,6 @@
 """The monitor's lifespan: its resources (pool, producer), the consumer of registry changes, the indicator-topic
-publisher and its outbox relay, and the background tasks (gauges, retention, audit retention)."""
+publisher (which sends through the producer), the outbox relay (for rows earlier versions wrote) and the background
+tasks (gauges, retention, audit retention)."""
 
 import asyncio
 import contextlib
@@ -17,7 +18,7 @@ from jeugdstroom.common.kafka import REGISTRY_CHANGES
 from jeugdstroom.common.service import Resources, service_resources
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.monitor import access as scoped
-from jeugdstroom.monitor import disclosure, gauges
+from jeugdstroom.monitor import disclosure, gauges, publisher
 from jeugdstroom.monitor import retention as monitor_retention
 from jeugdstroom.monitor.processor import GROUP, MonitorProcessor
 from jeugdstroom.monitor.publisher import PRODUCER
@@ -53,7 +54,7 @@ def start_tasks(settings: Settings, res: Resources) -> None:
         await res.consumer.run()
 
     async def publish() -> None:
-        await processor.publish_forever(pool)
+        await processor.publish_forever(pool, publisher.broker_sink(res.started_producer))
 
     async def audit_retention() -> None:
         while True:

@@ -3,10 +3,11 @@ transaction; publish the indicator rows they changed from a publisher task of it
 
 A fold commits the aggregates, the stored offsets and the cells it may have changed (``monitor.publish_pending``)
 in one transaction, so the JSON API shows a change as soon as its batch commits. The publisher task then
-recomputes the pending cells and writes the rows whose public value changed to the outbox, in a transaction of
-its own that also deletes the pending records it covered (publication/). A crash between the two loses nothing:
-the pending records are durable and the next process publishes them first. "Final" therefore means: offsets at
-the end of the changes topic, nothing pending, every outbox row sent (tests/support.py ``caught_up``).
+recomputes the pending cells and sends the rows whose public value changed to the broker, then records them as
+published in a transaction of its own that also deletes the pending records it covered (publication/). A crash
+between the two loses nothing: the pending records are durable and the next process publishes them first. "Final"
+therefore means: offsets at the end of the changes topic, nothing pending, every outbox row sent (tests/support.py
+``caught_up``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from jeugdstroom.monitor.catalogue import FOLDS
 from jeugdstroom.monitor.periods import today
 from jeugdstroom.monitor.publication import pending
 from jeugdstroom.monitor.publication.loop import PublicationLoop
+from jeugdstroom.monitor.publisher import Sink
 
 GROUP = "monitor"
 _CHANGE: TypeAdapter[AnyChange] = TypeAdapter(RegistryChange)
@@ -110,6 +112,7 @@ class MonitorProcessor(ProcessorBase[AnyChange]):
             self.settled.set()
         self.wake.set()
 
-    async def publish_forever(self, pool: asyncpg.Pool) -> None:
-        """The indicator-topic publisher (publication/loop.py): after committed folds, publish every pending cell."""
-        await self.publication.run(pool)
+    async def publish_forever(self, pool: asyncpg.Pool, send: Sink) -> None:
+        """The indicator-topic publisher (publication/loop.py): after committed folds, publish every pending cell
+        through ``send``."""
+        await self.publication.run(pool, send)

@@ -1,5 +1,5 @@
-"""The compacted indicator topic (``jeugdstroom.indicators``): current public rows, written to the outbox only for
-rows whose public value changed.
+"""The compacted indicator topic (``jeugdstroom.indicators``): current public rows, sent only for rows whose public
+value changed.
 
 Key: ``indicator|period|start|dims`` (dims at the indicator's full dimension set, ``k=v;…``). Value: the
 row of docs/indicators.md, suppressed as public output, plus ``indicator``, ``version``, ``unit`` and ``as_of``. A row
@@ -7,9 +7,15 @@ that no longer exists is published with its empty value (0, or n/denominator 0).
 month, half_year and year (day rows would multiply the topic without adding information).
 
 What was last published is kept in ``monitor.published``, a 64-bit digest per cell (:func:`digest`; read once per
-publication chunk for all its indicators and periods); the comparison and the outbox write run under a transaction-level advisory lock, so instances folding
-different partitions publish in commit order and the last record of a key always carries the value after both
-batches. The current rows are computed per indicator × period with :func:`rows.cells` inside
+publication chunk for all its indicators and periods). A chunk's changed rows are sent to the broker directly (a
+:data:`Sink`, acks=all) and only then recorded in ``monitor.published``, in the transaction that also deletes the
+chunk's pending records: a crash or a broker fault before the commit leaves the cells pending, and the next
+publication computes and sends the same rows again (the same ``ce_id``). The topic's records are current values by
+key, derived from the aggregates, so at-least-once by key is all a subscriber of a compacted topic can observe; the
+transactional outbox (a row per record inserted, read, marked sent) had cost more PostgreSQL time than the rest of
+the pipeline together (docs/benchmarks.md, round 4). The comparison and the send run under a transaction-level
+advisory lock, so instances folding different partitions publish in commit order and the last record of a key always
+carries the value after both batches. The current rows are computed per indicator × period with :func:`rows.cells` inside
 :func:`repository.shared_reads`, so the three periods of a stock or count series share one read of month sums.
 
 A fold records the cells its deltas may have changed (publication/pending.py); :func:`publish_work` with ``pending``
@@ -19,17 +25,25 @@ together with any ``work`` passed directly. When and how often that runs is the 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections import Counter as CounterOf
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cache
 from typing import Any
 
 import orjson
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from prometheus_client import Counter
 
-from jeugdstroom.common import outbox, tracing
+from jeugdstroom.common import geography, outbox, tracing
 from jeugdstroom.common.db import Conn
 from jeugdstroom.common.kafka import INDICATOR_CE_TYPE, INDICATORS, Headers, cloudevent_headers
+from jeugdstroom.common.observability import outbox_metrics
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.common.sql import load_queries
 from jeugdstroom.monitor import disclosure
@@ -43,7 +57,7 @@ from jeugdstroom.monitor.publication.pending import (
     pending_pairs,
     take_pending,
 )
-from jeugdstroom.monitor.repository import Scope, shared_reads
+from jeugdstroom.monitor.repository import Cell, Scope, shared_reads
 from jeugdstroom.monitor.rows import Row, cells, empty_row, public, shown, to_row
 
 #: The monitor's static statements (``queries.sql``, next to ``repository.py``).
@@ -56,7 +70,9 @@ __all__ = [
     "PUBLICATION_LOCK",
     "TOPIC_PERIODS",
     "Affected",
+    "Sink",
     "affected",
+    "broker_sink",
     "defer",
     "merge",
     "pending_pairs",
@@ -65,10 +81,35 @@ __all__ = [
     "topic_key",
 ]
 
+#: The monitor's outbox producer: the indicator topic went through the outbox before it was sent directly; the
+#: monitor's relay still drains rows an earlier version left there.
 PRODUCER = "monitor"
 _LOCK = zlib.crc32(b"monitor:indicator-topic")
 #: Held by a publication (transaction-level): the rebuild's swap takes it to read monitor.published exactly.
 PUBLICATION_LOCK = _LOCK
+
+
+#: Sends a publication chunk's records and returns once the broker confirmed every one (acks=all); raises otherwise.
+Sink = Callable[[Sequence[outbox.OutRow]], Awaitable[None]]
+
+
+def broker_sink(producer: Callable[[], Awaitable[AIOKafkaProducer]]) -> Sink:
+    """A :data:`Sink` sending through the service's producer (``producer()`` returns it started), as record batches
+    per partition; counted in the monitor's ``outbox_published_total``/``outbox_publish_errors_total`` (the
+    operators' alerts on a broker that refuses writes cover it as before)."""
+    metrics = outbox_metrics("monitor")
+
+    async def send(rows: Sequence[outbox.OutRow]) -> None:
+        if not rows:
+            return
+        try:
+            await asyncio.gather(*await outbox.send_batches(await producer(), rows))
+        except KafkaError:
+            metrics.publish_errors.inc()
+            raise
+        metrics.published.labels(rows[0].topic).inc(len(rows))
+
+    return send
 
 
 def topic_key(indicator: str, period: str, start: str, dims: Mapping[str, str]) -> str:
@@ -112,10 +153,11 @@ async def publish_work(
     settings: Settings,
     work: dict[tuple[str, str], Affected],
     as_of: date,
+    send: Sink,
     pending: Sequence[tuple[str, str]] = (),
 ) -> int:
-    """Write outbox rows for the public rows among ``work`` (and the deferred cells of the indicator × period pairs
-    ``pending`` lists) whose value differs from the one last published; returns how many."""
+    """Send the public rows among ``work`` (and the deferred cells of the indicator × period pairs ``pending``
+    lists) whose value differs from the one last published, and record them as published; returns how many."""
     if not work and not pending:
         return 0
     await conn.execute(Q.publish_lock, _LOCK)
@@ -123,7 +165,7 @@ async def publish_work(
     # traced as monitor.publish, linked to the folds of its cells; the indicator records carry its context
     links = tracing.links_of({tracing.TRACEPARENT: p} for p in parents)
     with tracing.span("monitor.publish", tracing.SpanKind.PRODUCER, links), shared_reads():
-        return await _publish(conn, settings, work, as_of)
+        return await _publish(conn, settings, work, as_of, send)
 
 
 #: What was last published for the cells of a publication: one read for every indicator × period of the work (n:
@@ -137,11 +179,13 @@ _PUBLISHED = Q.published_rows
 CHUNK = 8
 
 
-async def _publish(conn: Conn, settings: Settings, work: dict[tuple[str, str], Affected], as_of: date) -> int:
+async def _publish(
+    conn: Conn, settings: Settings, work: dict[tuple[str, str], Affected], as_of: date, send: Sink
+) -> int:
     items = sorted(work.items())
     written = 0
     for i in range(0, len(items), CHUNK):
-        written += await _publish_chunk(conn, settings, items[i : i + CHUNK], as_of)
+        written += await _publish_chunk(conn, settings, items[i : i + CHUNK], as_of, send)
     return written
 
 
@@ -159,53 +203,109 @@ async def _last_published(conn: Conn, items: list[tuple[tuple[str, str], Affecte
     return published
 
 
+@cache
+def _names_fingerprint() -> bytes:
+    """What the rows' ``names`` depend on (the geography's names), for :func:`_salt`."""
+    geo = geography.geography()
+    return orjson.dumps(sorted((c, g.naam, g.jeugdregio_naam) for c, g in geo.gemeenten.items()))
+
+
+def _salt(ind: Indicator, threshold: int, secret: bytes) -> bytes:
+    """The key of an indicator's source digests: everything its public rows depend on besides a cell's identity and
+    exact value fields (the noise secret, the threshold, the indicator's version and unit, the names), so that a
+    change of any of them makes every cell compare as changed."""
+    parts = orjson.dumps([ind.id, ind.version, ind.unit, threshold, secret.hex()]) + _names_fingerprint()
+    return hashlib.blake2b(parts, digest_size=32).digest()
+
+
+def source_digest(salt: bytes, fields: Row) -> int:
+    """A signed 64-bit digest of a cell's exact value fields (as :func:`rows.cells` builds them, in a fixed order),
+    keyed by the indicator's :func:`_salt`. Equal digests: the same public row (with probability 1 − 2⁻⁶⁴)."""
+    return int.from_bytes(hashlib.blake2b(orjson.dumps(fields), digest_size=8, key=salt).digest(), "big", signed=True)
+
+
+#: Cells a publication looked at, by outcome: ``unchanged`` (exact value as last published: skipped before its
+#: public row is computed), ``same`` (recomputed, the public row unchanged), ``sent`` (a record), ``hidden`` (its
+#: public row rounds to 0: recorded, an empty record only if it was visible before), ``removed`` (no value any more).
+CELLS = Counter(
+    "jeugdstroom_monitor_publication_cells_total", "Indicator cells a publication looked at, by outcome", ["outcome"]
+)
+
+
+@dataclass
+class _Chunk:
+    """What a publication chunk sends and records."""
+
+    topic: str
+    as_of: date
+    written: str
+    trace_headers: Headers
+    out: list[outbox.OutRow] = field(default_factory=list)
+    upserts: list[tuple[str, str, str, date, str, int | None, int]] = field(default_factory=list)
+    deletes: list[str] = field(default_factory=list)
+    outcomes: CounterOf[str] = field(default_factory=CounterOf)
+
+    def record(self, ind: Indicator, key: str, row: Row) -> None:
+        value = _message(ind, row, self.as_of)
+        self.out.append(outbox.OutRow(self.topic, key.encode(), value,
+                                      [*_headers(key, value, self.written), *self.trace_headers]))
+
+
 async def _publish_chunk(
-    conn: Conn, settings: Settings, items: list[tuple[tuple[str, str], Affected]], as_of: date
+    conn: Conn, settings: Settings, items: list[tuple[tuple[str, str], Affected]], as_of: date, send: Sink
 ) -> int:
-    topic = settings.topic(INDICATORS)
-    trace_headers = tracing.headers()
+    chunk = _Chunk(settings.topic(INDICATORS), as_of, datetime.now(UTC).isoformat(), tracing.headers())
     threshold = settings.suppression_threshold
     secret = disclosure.noise_secret(settings)
-    written = datetime.now(UTC).isoformat()
-    out: list[outbox.OutRow] = []
-    upserts: list[tuple[str, str, str, date, str, int]] = []  # (dims as JSON text: cheaper to send)
-    deletes: list[str] = []
     published = await _last_published(conn, items)
     for n, ((ind_id, period), a) in enumerate(items, 1):
         ind = CATALOGUE[ind_id]
-        scope = Scope(period, ind.dimensions, as_of, a.values, a.lo, a.hi)
-        values = await cells(conn, ind, scope)
-        cell_key = _cell_keys(ind)
-        current: dict[str, tuple[date, Row, int]] = {}  # key → (start, public row, its digest), in cell order
-        for cell in sorted(values):
-            row = public(ind, to_row(period, ind.dimensions, cell, values[cell]), threshold, secret)
-            if not shown(ind, row):
-                continue  # rounds to 0: published as absent (its empty row, if it was published before)
-            current[cell_key(period, row["start"], cell[1])] = (cell[0], row, digest(row))
-        gone: list[Any] = []
-        for r in published.get(n, ()):
-            now = current.get(r["key"])
-            if now is not None:  # (a current cell is one of the affected cells)
-                if now[2] == r["digest"]:
-                    del current[r["key"]]  # unchanged
-            elif all(r["dims"][d] in a.values[d] for d in ind.dimensions):
-                gone.append(r)  # an affected cell that no longer has a value
-        for key, (start, row, row_digest) in current.items():
-            value = _message(ind, row, as_of)
-            out.append(outbox.OutRow(topic, key.encode(), value, [*_headers(key, value, written), *trace_headers]))
-            upserts.append((key, ind.id, period, start, orjson.dumps(row["dims"]).decode(), row_digest))
-        for r in gone:
-            empty = empty_row(ind, period, r["start"], r["dims"])
-            value = _message(ind, empty, as_of)
-            out.append(outbox.OutRow(topic, r["key"].encode(), value,
-                                     [*_headers(r["key"], value, written), *trace_headers]))
-            deletes.append(r["key"])
-    if upserts:
-        await conn.execute(
-            Q.save_published,
-            *[list(col) for col in zip(*upserts, strict=True)],
-        )
-    if deletes:
-        await conn.execute(Q.delete_published, deletes)
-    await outbox.write(conn, PRODUCER, out)
-    return len(out)
+        values = await cells(conn, ind, Scope(period, ind.dimensions, as_of, a.values, a.lo, a.hi))
+        before = {r["key"]: r for r in published.get(n, ())}
+        _compare(chunk, ind, period, values, before, threshold, secret)
+        for r in before.values():  # published, in the work's periods, and no current value
+            if all(r["dims"][d] in a.values[d] for d in ind.dimensions):  # an affected cell: gone
+                if r["digest"] is not None:
+                    chunk.record(ind, r["key"], empty_row(ind, period, r["start"], r["dims"]))
+                chunk.deletes.append(r["key"])
+                chunk.outcomes["removed"] += 1
+    await send(chunk.out)  # confirmed before the cells count as published
+    if chunk.upserts:
+        await conn.execute(Q.save_published, *[list(col) for col in zip(*chunk.upserts, strict=True)])
+    if chunk.deletes:
+        await conn.execute(Q.delete_published, chunk.deletes)
+    for outcome, count in chunk.outcomes.items():
+        CELLS.labels(outcome).inc(count)
+    return len(chunk.out)
+
+
+def _compare(
+    chunk: _Chunk, ind: Indicator, period: str, values: Mapping[Cell, Row], before: dict[str, Any], threshold: int,
+    secret: bytes,
+) -> None:
+    """Add to ``chunk`` the records and ``monitor.published`` rows of the current cells ``values`` that differ from
+    what was last published (``before``, by key; each current cell's entry is taken out of it)."""
+    cell_key = _cell_keys(ind)
+    salt = _salt(ind, threshold, secret)
+    outcomes = chunk.outcomes
+    for cell in sorted(values):
+        start, dims = cell
+        fields = values[cell]
+        key = cell_key(period, start.isoformat(), dims)
+        source = source_digest(salt, fields)
+        last = before.pop(key, None)
+        if last is not None and last["source"] == source:
+            outcomes["unchanged"] += 1
+            continue
+        row = public(ind, to_row(period, ind.dimensions, cell, fields), threshold, secret)
+        row_digest = digest(row) if shown(ind, row) else None
+        if row_digest is None:  # rounds to 0: absent from the topic (its empty record, if it was visible)
+            if last is not None and last["digest"] is not None:
+                chunk.record(ind, key, empty_row(ind, period, start, row["dims"]))
+            outcomes["hidden"] += 1
+        elif last is not None and last["digest"] == row_digest:
+            outcomes["same"] += 1
+        else:
+            chunk.record(ind, key, row)
+            outcomes["sent"] += 1
+        chunk.upserts.append((key, ind.id, period, start, orjson.dumps(row["dims"]).decode(), row_digest, source))

@@ -99,16 +99,18 @@ SELECT pg_advisory_xact_lock($1);
 
 -- name: published_rows
 -- The published rows of each work item (indicator, period, [lo, hi)); n numbers the work item, in order.
-SELECT w.n, p.key, p.start, p.dims, p.digest
+SELECT w.n, p.key, p.start, p.dims, p.digest, p.source
 FROM unnest($1::text[], $2::text[], $3::date[], $4::date[]) WITH ORDINALITY AS w(indicator, period, lo, hi, n)
 JOIN monitor.published p ON p.indicator = w.indicator AND p.period = w.period
  AND p.start >= w.lo AND (w.hi IS NULL OR p.start < w.hi);
 
 -- name: save_published
-INSERT INTO monitor.published (key, indicator, period, start, dims, digest)
-SELECT k, i, p, s, d::jsonb, r
-FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::text[], $6::bigint[]) AS u(k, i, p, s, d, r)
-ON CONFLICT (key) DO UPDATE SET digest = EXCLUDED.digest;
+-- digest NULL: a cell whose public row is not shown (nothing visible was published for it).
+INSERT INTO monitor.published (key, indicator, period, start, dims, digest, source)
+SELECT k, i, p, s, d::jsonb, r, x
+FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::text[], $6::bigint[], $7::bigint[])
+  AS u(k, i, p, s, d, r, x)
+ON CONFLICT (key) DO UPDATE SET digest = EXCLUDED.digest, source = EXCLUDED.source;
 
 -- name: delete_published
 DELETE FROM monitor.published WHERE key = ANY($1::text[]);

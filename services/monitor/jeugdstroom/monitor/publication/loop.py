@@ -1,4 +1,4 @@
-"""The publishing loop: after committed folds, publish every pending cell (paced, see
+"""The publishing loop: after committed folds, publish every pending cell (sent to the broker; paced, see
 :attr:`PublicationLoop.PUBLISH_SHARE`; one transaction per chunk of indicator × period pairs, see
 :meth:`PublicationLoop.publish_round`); transient faults are retried, pending records stay until the publication of
 their pair commits. The consumer side (:class:`jeugdstroom.monitor.processor.MonitorProcessor`) sets :attr:`~PublicationLoop.wake`
@@ -14,9 +14,11 @@ from collections.abc import Callable
 from datetime import date
 
 import asyncpg
+from aiokafka.errors import KafkaError
 from prometheus_client import Histogram
 
 from jeugdstroom.common.db import TRANSIENT_ERRORS
+from jeugdstroom.common.kafka import ensure_topics
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.monitor import publisher
 
@@ -57,9 +59,9 @@ class PublicationLoop:
         #: Set when committed folds may have left pending cells.
         self.wake = asyncio.Event()
 
-    async def run(self, pool: asyncpg.Pool) -> None:
-        """Publish pending cells forever. Publishes once at (re)start: a previous process (or run of this task) may
-        have left pending cells."""
+    async def run(self, pool: asyncpg.Pool, send: publisher.Sink) -> None:
+        """Publish pending cells forever through ``send``. Publishes once at (re)start: a previous process (or run of
+        this task) may have left pending cells."""
         self.wake.set()
         share_due = replay_due = 0.0
         while True:
@@ -72,11 +74,14 @@ class PublicationLoop:
             self.wake.clear()
             started = time.monotonic()
             try:
-                await self.publish_round(pool)
-            except TRANSIENT_ERRORS as exc:
+                await self.publish_round(pool, send)
+            except (*TRANSIENT_ERRORS, KafkaError) as exc:
                 log.warning("monitor publisher: %s, retrying in 1s", type(exc).__name__)
                 self.wake.set()
                 share_due = time.monotonic() + 1.0
+                if isinstance(exc, KafkaError):  # a broker that lost its data no longer has the topic
+                    with contextlib.suppress(*TRANSIENT_ERRORS, KafkaError):
+                        await ensure_topics(self.settings)
                 continue
             took = time.monotonic() - started
             PUBLICATION.observe(took)
@@ -94,13 +99,13 @@ class PublicationLoop:
                 if delay > self.IDLE_S:
                     return  # no fold committed for IDLE_S: publish now
 
-    async def publish_round(self, pool: asyncpg.Pool) -> int:
+    async def publish_round(self, pool: asyncpg.Pool, send: publisher.Sink) -> int:
         """Publish every pending cell: :data:`publisher.CHUNK` indicator × period pairs per transaction, each taking
         its pairs' pending records (a fold may add records for a pair while the round runs: a later chunk takes
         them with its own, an earlier one leaves them to the next round). One transaction per chunk instead of one
-        for the round: the relay publishes a chunk's rows while the next is computed (a publication after a replay
-        writes a row for most cells of the table), and the relay's polls meanwhile pass only the uncommitted outbox
-        rows of one chunk in the ``outbox_unsent`` index, not those of the whole round. Returns the rows written."""
+        for the round: a publication after a replay sends a row for most cells of the table, and a chunk's rows are
+        confirmed and recorded before the next chunk is computed, so neither memory nor a fault's repeated work
+        grows with the table. Returns the rows sent."""
         async with pool.acquire() as conn:
             pairs = await publisher.pending_pairs(conn)
         as_of = self.clock()
@@ -108,6 +113,6 @@ class PublicationLoop:
         for i in range(0, len(pairs), publisher.CHUNK):
             async with pool.acquire() as conn, conn.transaction():
                 written += await publisher.publish_work(
-                    conn, self.settings, {}, as_of, pending=pairs[i : i + publisher.CHUNK]
+                    conn, self.settings, {}, as_of, send, pending=pairs[i : i + publisher.CHUNK]
                 )
         return written
