@@ -5,9 +5,11 @@ changed rows), and the Prometheus headline gauges."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -15,15 +17,19 @@ import httpx
 import orjson
 import pytest
 
+from jeugdstroom.common import db
 from jeugdstroom.common.settings import Settings
-from jeugdstroom.monitor import disclosure
+from jeugdstroom.monitor import disclosure, publisher
 from jeugdstroom.monitor.app import create_app, headline_by_geslacht
-from jeugdstroom.monitor.catalogue import SERIES, USERS
+from jeugdstroom.monitor.catalogue import CATALOGUE, SERIES, USERS
 from tests.conftest import Infra, fresh_settings
 from tests.integration.monitor_stream import DIMS, Stream, build_stream, produce
 from tests.support import read_topic, running_app, wait_until
 
 pytestmark = pytest.mark.integration
+
+#: The monitor's migrations (one is run again by a test).
+MIGRATIONS = Path(publisher.__file__).parent / "migrations"
 
 
 async def _count(url: str, sql: str) -> int:
@@ -232,8 +238,17 @@ async def test_public_output_is_suppressed_and_operator_output_exact(infra: Infr
                 text,
                 re.M,
             )
-            return found if {inst for i, inst, *_ in found if i == "separaties"} == SEPARATIES_INSTELLINGEN else None
+            return found if {inst for i, inst, *_ in found if i == "separaties"} == with_status else None
 
+        # the gauge's instellingen: those whose public row of the running year has a status (a suppressed row has
+        # none, and whether a row is suppressed depends on this run's noise secret)
+        public_rows = (
+            await client.get("/v1/indicators/separaties", params={"period": "year", "group_by": "instelling"})
+        ).json()["rows"]
+        this_year = f"{date.today().year}-01-01"
+        with_status = {r["dims"]["instelling"] for r in public_rows
+                       if r["start"] == this_year and r.get("target_status") is not None}
+        assert with_status and with_status <= SEPARATIES_INSTELLINGEN
         off_track = await wait_until(target_gauges, 30, what="target gauges of the whole stream")
         assert {(i, r, n) for i, _, r, n, _ in off_track if i == "wachtlijst_pleegzorg"} == {
             ("wachtlijst_pleegzorg", "JZ32", "Rijk van Nijmegen")
@@ -246,17 +261,16 @@ async def test_indicator_topic_carries_the_current_public_values(infra: Infra) -
     stream = build_stream(seed=12, children=60)
     async with fed(settings, stream) as client:
         want: dict[str, dict[str, Any]] = {}
-        for ind in DIMS:
-            for period in ("month", "half_year", "year"):
+        for ind in DIMS:  # the topic's cells: the public API rows at each of the indicator's topic groupings
+            for period, dims in itertools.product(("month", "half_year", "year"), CATALOGUE[ind].topic_groupings):
                 body = (
-                    await client.get(
-                        f"/v1/indicators/{ind}", params={"period": period, "group_by": ",".join(DIMS[ind])}
-                    )
+                    await client.get(f"/v1/indicators/{ind}", params={"period": period, "group_by": ",".join(dims)})
                 ).json()
                 for r in body["rows"]:
+                    assert set(r["dims"]) == set(dims)
                     key = f"{ind}|{period}|{r['start']}|" + ";".join(f"{k}={v}" for k, v in sorted(r["dims"].items()))
                     want[key] = r
-        assert len(want) > 500
+        assert len(want) > 500 and {k.split("|")[3] for k in want} >= {"", "jeugdregio=JZ32"}
 
         records = await read_topic(settings, "indicators", 5.0)
         latest: dict[str, dict[str, Any]] = {}
@@ -269,7 +283,8 @@ async def test_indicator_topic_carries_the_current_public_values(infra: Infra) -
             assert value["indicator"] == key.split("|")[0]
             assert value["version"] == row["version"] >= 1
             # the topic carries the public row; the nulmeting, the targets and the rates are the API's (docs/monitor.md)
-            api = {k: v for k, v in row.items() if k not in ("baseline_year", "baseline", "change", "per_1000")}
+            api_only = ("baseline_year", "baseline", "change", "per_1000", "target", "target_status")
+            api = {k: v for k, v in row.items() if k not in api_only}
             assert {k: v for k, v in value.items() if k not in ("indicator", "unit", "as_of")} == api, key
         assert any(v["suppressed"] for v in current.values()) and any(not v["suppressed"] for v in current.values())
 
@@ -297,6 +312,45 @@ async def test_indicator_topic_carries_the_current_public_values(infra: Infra) -
             assert old is None or {k: v for k, v in old.items() if k != "as_of"} != {
                 k: v for k, v in orjson.loads(rec.value).items() if k != "as_of"
             }
+
+        # a cell published at an earlier grouping (the full dimension set, before migration 0018): the migration
+        # queues every published cell, and the next publication sends a tombstone for its key
+        old_dims = {"gemeente": "GM0268", "jeugdregio": "JZ32", "instelling": "11111111", "vorm": "separatie"}
+        old_key = "separaties|month|2025-03-01|" + ";".join(f"{k}={v}" for k, v in sorted(old_dims.items()))
+        pool = await db.create_pool(settings.database_url, min_size=1, max_size=1)  # (the services' codecs)
+        try:
+            async with pool.acquire() as conn:
+                await conn.execute(
+                    "INSERT INTO monitor.published (key, indicator, period, start, dims, digest, source)"
+                    " VALUES ($1, 'separaties', 'month', '2025-03-01', $2::jsonb, 1, 1)",
+                    old_key,
+                    old_dims,
+                )
+                await conn.execute((MIGRATIONS / "0018_topic_groupings.sql").read_text())
+
+                async def tombstone() -> bool:
+                    records = await read_topic(settings, "indicators", 2.0)
+                    return any(r.key == old_key.encode() and r.value is None for r in records)
+
+                await wait_until(tombstone, 60, what="a tombstone for the old grouping's key")
+                assert not await conn.fetchval("SELECT count(*) FROM monitor.published WHERE key = $1", old_key)
+
+                # `jeugdstroom republish indicators` (after a broker lost the topic): every visible cell is sent again
+                records = await read_topic(settings, "indicators", 2.0)
+                before = {(r.partition, r.offset) for r in records}
+                visible = {k for k, v in {r.key.decode(): r.value for r in records}.items()
+                           if v is not None and not _empty(orjson.loads(v))}
+                assert len(visible) >= len(want) - 10
+                async with conn.transaction():
+                    assert await publisher.republish_all(conn) >= len(visible)
+
+                async def sent_again() -> bool:
+                    records = await read_topic(settings, "indicators", 2.0)
+                    return {r.key.decode() for r in records if (r.partition, r.offset) not in before} >= visible
+
+                await wait_until(sent_again, 60, what="every visible cell sent again")
+        finally:
+            await pool.close()
 
 
 async def _more(settings: Settings, n: int) -> bool:

@@ -10,6 +10,7 @@ import orjson
 
 from jeugdstroom.monitor import publisher
 from jeugdstroom.monitor.catalogue import CATALOGUE, SERIES, USERS
+from jeugdstroom.monitor.definition import BREAKDOWNS
 from jeugdstroom.monitor.fold import Key, Table
 from jeugdstroom.monitor.periods import next_start, start_of
 from jeugdstroom.monitor.publisher import TOPIC_PERIODS, Affected
@@ -106,7 +107,11 @@ def test_cell_keys_equal_topic_keys_for_every_indicator() -> None:
     for ind in CATALOGUE.values():
         values = tuple(f"{d[::-1]}-{i}" for i, d in enumerate(ind.dimensions))
         expected = publisher.topic_key(ind.id, "year", "2026-01-01", dict(zip(ind.dimensions, values, strict=True)))
-        assert publisher._cell_keys(ind)("year", "2026-01-01", values) == expected
+        assert publisher._cell_keys(ind, ind.dimensions)("year", "2026-01-01", values) == expected
+        for dims in ind.topic_groupings:
+            sub = tuple(values[ind.dimensions.index(d)] for d in dims)
+            expected = publisher.topic_key(ind.id, "year", "2026-01-01", dict(zip(dims, sub, strict=True)))
+            assert publisher._cell_keys(ind, dims)("year", "2026-01-01", sub) == expected
 
 
 def test_digest_of_a_published_row_tells_changed_rows_apart_and_fits_a_bigint() -> None:
@@ -142,18 +147,18 @@ def test_a_publication_skips_cells_whose_exact_value_is_unchanged_and_sends_ever
     secret, threshold = b"s" * 32, 10
     cells = [(date(2026, 5, 1), tuple(f"{d}{i}" for d in ind.dimensions)) for i in range(40)]
     first = _chunk()
-    publisher._compare(first, ind, "month", _values(cells, 40), {}, threshold, secret)
+    publisher._compare(first, ind, ind.dimensions, "month", _values(cells, 40), {}, threshold, secret)
     assert len(first.out) == len(cells) and first.outcomes == {"sent": len(cells)}
     before = _published(first)
 
     again = _chunk()  # the same exact values: nothing computed, nothing sent, nothing written
-    publisher._compare(again, ind, "month", _values(cells, 40), dict(before), threshold, secret)
+    publisher._compare(again, ind, ind.dimensions, "month", _values(cells, 40), dict(before), threshold, secret)
     assert (again.out, again.upserts, dict(again.outcomes)) == ([], [], {"unchanged": len(cells)})
 
     # value 1: its noisy value rounds to 0 for some cells (hidden: an empty record, as it was visible), is
     # suppressed for others (a record with value null)
     changed = _chunk()
-    publisher._compare(changed, ind, "month", _values(cells, 1), dict(before), threshold, secret)
+    publisher._compare(changed, ind, ind.dimensions, "month", _values(cells, 1), dict(before), threshold, secret)
     sent = {(r.key or b"").decode(): orjson.loads(r.value or b"") for r in changed.out}
     assert len(sent) == len(cells) and 0 < changed.outcomes["hidden"] < len(cells)
     now = _published(changed)
@@ -161,14 +166,14 @@ def test_a_publication_skips_cells_whose_exact_value_is_unchanged_and_sends_ever
     assert all(v["value"] is None and v["suppressed"] for k, v in sent.items() if now[k]["digest"] is not None)
 
     hidden = _chunk()  # still the same exact values: skipped, visible or not
-    publisher._compare(hidden, ind, "month", _values(cells, 1), now, threshold, secret)
+    publisher._compare(hidden, ind, ind.dimensions, "month", _values(cells, 1), now, threshold, secret)
     assert hidden.out == [] and dict(hidden.outcomes) == {"unchanged": len(cells)}
     back = _chunk()  # visible again: a record for each
-    publisher._compare(back, ind, "month", _values(cells, 40), now, threshold, secret)
+    publisher._compare(back, ind, ind.dimensions, "month", _values(cells, 40), now, threshold, secret)
     assert len(back.out) == len(cells)
 
     other_secret = _chunk()  # a different noise secret: every cell compares as changed
-    publisher._compare(other_secret, ind, "month", _values(cells, 40), dict(before), threshold,
+    publisher._compare(other_secret, ind, ind.dimensions, "month", _values(cells, 40), dict(before), threshold,
                        b"t" * 32)
     assert other_secret.outcomes["unchanged"] == 0 and len(other_secret.upserts) == len(cells)
 
@@ -184,3 +189,19 @@ def test_source_digest_depends_on_the_fields_and_the_salt() -> None:
     assert publisher.source_digest(publisher._salt(ind, 11, b"s" * 32), fields) != publisher.source_digest(salt, fields)
     other_version = dataclasses.replace(ind, version=ind.version + 1)
     assert publisher._salt(other_version, 10, b"s" * 32) != salt
+
+
+def test_topic_groupings_are_places_and_breakdowns_of_the_indicators_own_dimensions() -> None:
+    for ind in CATALOGUE.values():
+        groupings = ind.topic_groupings
+        assert groupings[0] == () and len(set(groupings)) == len(groupings)
+        for dims in groupings:
+            assert list(dims) == [d for d in ind.dimensions if d in dims]  # in the indicator's order
+            places = [d for d in dims if d in ("gemeente", "jeugdregio", "instelling")]
+            assert len(places) <= 1 and set(dims) - set(places) <= set(BREAKDOWNS)
+        for place in ("gemeente", "jeugdregio", "instelling"):
+            assert ((place,) in groupings) == (place in ind.dimensions)
+    assert CATALOGUE["verblijf_actief"].topic_groupings == (
+        (), ("vorm",), ("jeugdregio",), ("jeugdregio", "vorm"), ("gemeente",), ("gemeente", "vorm"),
+        ("instelling",), ("instelling", "vorm"),
+    )

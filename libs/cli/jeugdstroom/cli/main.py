@@ -362,7 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.add_rebuild_arguments(sub.add_parser("rebuild", help="recompute the monitor's aggregates from the"
                                                                  " registry's entity topic (jeugdstroom rebuild monitor)"))
     rebuild.add_republish_arguments(sub.add_parser("republish", help="seed the entity topic from the registry"
-                                                                     " (jeugdstroom republish entities)"))
+                                                                     " (republish entities), or send every indicator"
+                                                                     " cell again (republish indicators)"))
     from jeugdstroom.cli import population
 
     population.add_arguments(sub.add_parser("population", help="load population for the rates (jeugdstroom"

@@ -1,10 +1,11 @@
-"""``jeugdstroom rebuild monitor`` and ``jeugdstroom republish entities`` (docs/monitor.md, "Rebuild").
+"""``jeugdstroom rebuild monitor`` and ``jeugdstroom republish entities|indicators`` (docs/monitor.md, "Rebuild").
 
 ``rebuild monitor`` recomputes every monitor aggregate from the registry's entity topic while the monitor keeps
 folding and answering, then swaps the new tables in (jeugdstroom.monitor.rebuild). It needs a running monitor (its
 live fold must apply the changes the entity topic already shows) and an entity topic that holds every entity:
 ``republish entities`` seeds it from the registry's tables (once, for entities older than the topic, and after a
-broker lost its data); a running registry's relay publishes what it writes.
+broker lost its data); a running registry's relay publishes what it writes. ``republish indicators`` makes a running
+monitor send every visible indicator cell again (after a broker lost the indicator topic, or a restore).
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ def add_rebuild_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_republish_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("what", choices=["entities"], help="the registry's entities, to the entity topic")
+    parser.add_argument("what", choices=["entities", "indicators"],
+                        help="entities: the registry's entities, to the entity topic; indicators: every visible"
+                             " indicator cell, to the indicator topic (a running monitor sends them)")
 
 
 def _say(text: str) -> None:
@@ -43,6 +46,21 @@ async def rebuild_monitor(settings: Settings, as_json: bool) -> int:
         await pool.close()
     if as_json:
         print(json.dumps(summary(stats)))
+    return 0
+
+
+async def republish_indicators(settings: Settings) -> int:
+    from jeugdstroom.common import db
+    from jeugdstroom.monitor.publisher import republish_all
+
+    await db.migrate(settings.database_url)
+    pool = await db.create_pool(settings.database_url, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            n = await republish_all(conn)
+    finally:
+        await pool.close()
+    _say(f"republish indicators: {n:,} published cells queued (a running monitor sends every visible one again)")
     return 0
 
 
@@ -68,4 +86,6 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_republish(args: argparse.Namespace, settings: Settings) -> int:
+    if args.what == "indicators":
+        return asyncio.run(republish_indicators(settings))
     return asyncio.run(republish(settings))

@@ -16,7 +16,8 @@ from datetime import datetime
 from jeugdstroom.common.settings import Settings
 
 #: Outbox producers replayed by default: intake's accepted events (typed topics) and the registry's changes.
-#: The monitor's rows (indicator topic) are left out: it publishes current values, not history.
+#: The monitor's producer has rows only from versions that published the indicator topic through the outbox; to
+#: refill the indicator topic, ``jeugdstroom republish indicators``.
 DEFAULT_PRODUCERS = ("intake", "registry")
 
 

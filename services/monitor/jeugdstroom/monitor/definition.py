@@ -25,6 +25,9 @@ Direction = Literal["down", "up", "operational"]
 TargetRule = Literal["below", "at_most", "vs_nulmeting"]
 
 G, R, INST = "gemeente", "jeugdregio", "instelling"
+#: Dimensions that break an indicator down by what it counts (not by where or who): published on the indicator topic
+#: with every place (:attr:`Indicator.topic_groupings`).
+BREAKDOWNS = ("vorm", "soort", "zorgvorm", "verwijzer", "urgent")
 #: Sources the indicators of several entities cite.
 ACTIEPROGRAMMA = "Actieprogramma Zorg voor de Jeugd (2018) and progress reports (2020)"
 RVN = "Regioprogramma Jeugd Rijk van Nijmegen (2023)"
@@ -155,6 +158,22 @@ class Indicator:
     version: int = 1
     #: the indicator's place in the catalogue (ascending; the order of the API, the docs and the indicator topic)
     order: int = 0
+
+    @property
+    def topic_groupings(self) -> tuple[tuple[str, ...], ...]:
+        """The dimension sets of the indicator's cells on the indicator topic: the whole country, and per jeugdregio,
+        gemeente and instelling where the indicator has them, each alone and with the indicator's breakdowns
+        (:data:`BREAKDOWNS`: vorm, soort, …), in :attr:`dimensions` order. The JSON API serves every other
+        combination (by age class, geslacht, aanbieder, or several places at once): at its full dimension set the
+        topic would be mostly suppressed cells, as many as there are children (docs/monitor.md)."""
+        breakdown = tuple(d for d in self.dimensions if d in BREAKDOWNS)
+        out: list[tuple[str, ...]] = []
+        for place in ((), *((d,) for d in (R, G, INST) if d in self.dimensions)):
+            for dims in (place, place + breakdown):
+                ordered = tuple(d for d in self.dimensions if d in dims)
+                if ordered not in out:
+                    out.append(ordered)
+        return tuple(out)
 
     @property
     def target(self) -> str | None:

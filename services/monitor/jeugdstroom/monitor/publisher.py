@@ -1,9 +1,11 @@
 """The compacted indicator topic (``jeugdstroom.indicators``): current public rows, sent only for rows whose public
 value changed.
 
-Key: ``indicator|period|start|dims`` (dims at the indicator's full dimension set, ``k=v;…``). Value: the
-row of docs/indicators.md, suppressed as public output, plus ``indicator``, ``version``, ``unit`` and ``as_of``. A row
-that no longer exists is published with its empty value (0, or n/denominator 0). Periods on the topic:
+Key: ``indicator|period|start|dims`` (``k=v;…``, dims at one of the indicator's topic groupings: the country, per
+jeugdregio, gemeente and instelling, alone and with its breakdowns; ``Indicator.topic_groupings``). Value: the row of
+docs/indicators.md, suppressed as public output, plus ``indicator``, ``version``, ``unit`` and ``as_of``. A row that
+no longer exists is published with its empty value (0, or n/denominator 0); a key that is no longer a topic cell
+(published at an earlier grouping) gets a tombstone. Periods on the topic:
 month, half_year and year (day rows would multiply the topic without adding information).
 
 What was last published is kept in ``monitor.published``, a 64-bit digest per cell (:func:`digest`; read once per
@@ -27,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import zlib
 from collections import Counter as CounterOf
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,12 +50,15 @@ from jeugdstroom.common.sql import load_queries
 from jeugdstroom.monitor import disclosure
 from jeugdstroom.monitor.catalogue import CATALOGUE, Indicator
 from jeugdstroom.monitor.publication.pending import (
+    PUBLICATION_LOCK,
     TOPIC_PERIODS,
     Affected,
     affected,
     defer,
     merge,
     pending_pairs,
+    published_cells,
+    republish_all,
     take_pending,
 )
 from jeugdstroom.monitor.repository import Cell, Scope, shared_reads
@@ -77,6 +81,8 @@ __all__ = [
     "merge",
     "pending_pairs",
     "publish_work",
+    "published_cells",
+    "republish_all",
     "take_pending",
     "topic_key",
 ]
@@ -84,9 +90,7 @@ __all__ = [
 #: The monitor's outbox producer: the indicator topic went through the outbox before it was sent directly; the
 #: monitor's relay still drains rows an earlier version left there.
 PRODUCER = "monitor"
-_LOCK = zlib.crc32(b"monitor:indicator-topic")
-#: Held by a publication (transaction-level): the rebuild's swap takes it to read monitor.published exactly.
-PUBLICATION_LOCK = _LOCK
+_LOCK = PUBLICATION_LOCK
 
 
 #: Sends a publication chunk's records and returns once the broker confirmed every one (acks=all); raises otherwise.
@@ -116,11 +120,11 @@ def topic_key(indicator: str, period: str, start: str, dims: Mapping[str, str]) 
     return f"{indicator}|{period}|{start}|" + ";".join(f"{k}={v}" for k, v in sorted(dims.items()))
 
 
-def _cell_keys(ind: Indicator) -> Callable[[str, str, tuple[str, ...]], str]:
-    """:func:`topic_key` of a cell at the indicator's full dimension set (values in ``ind.dimensions`` order),
-    without building and sorting a dims mapping per cell."""
-    order = sorted(range(len(ind.dimensions)), key=ind.dimensions.__getitem__)
-    names = [(f"{ind.dimensions[i]}=", i) for i in order]
+def _cell_keys(ind: Indicator, dims: tuple[str, ...]) -> Callable[[str, str, tuple[str, ...]], str]:
+    """:func:`topic_key` of a cell of ``ind`` grouped by ``dims`` (values in ``dims`` order), without building and
+    sorting a dims mapping per cell."""
+    order = sorted(range(len(dims)), key=dims.__getitem__)
+    names = [(f"{dims[i]}=", i) for i in order]
 
     def key(period: str, start: str, values: tuple[str, ...]) -> str:
         return f"{ind.id}|{period}|{start}|" + ";".join([n + values[i] for n, i in names])
@@ -260,15 +264,22 @@ async def _publish_chunk(
     published = await _last_published(conn, items)
     for n, ((ind_id, period), a) in enumerate(items, 1):
         ind = CATALOGUE[ind_id]
-        values = await cells(conn, ind, Scope(period, ind.dimensions, as_of, a.values, a.lo, a.hi))
         before = {r["key"]: r for r in published.get(n, ())}
-        _compare(chunk, ind, period, values, before, threshold, secret)
+        groupings = ind.topic_groupings
+        for dims in groupings:
+            filters = {d: a.values[d] for d in dims if d in a.values}
+            values = await cells(conn, ind, Scope(period, dims, as_of, filters, a.lo, a.hi))
+            _compare(chunk, ind, dims, period, values, before, threshold, secret)
         for r in before.values():  # published, in the work's periods, and no current value
-            if all(r["dims"][d] in a.values[d] for d in ind.dimensions):  # an affected cell: gone
+            if tuple(d for d in ind.dimensions if d in r["dims"]) not in groupings:
+                chunk.out.append(outbox.OutRow(chunk.topic, r["key"].encode(), None))  # no longer a topic cell
+            elif all(v in a.values.get(d, (v,)) for d, v in r["dims"].items()):  # an affected cell: gone
                 if r["digest"] is not None:
                     chunk.record(ind, r["key"], empty_row(ind, period, r["start"], r["dims"]))
-                chunk.deletes.append(r["key"])
-                chunk.outcomes["removed"] += 1
+            else:
+                continue
+            chunk.deletes.append(r["key"])
+            chunk.outcomes["removed"] += 1
     await send(chunk.out)  # confirmed before the cells count as published
     if chunk.upserts:
         await conn.execute(Q.save_published, *[list(col) for col in zip(*chunk.upserts, strict=True)])
@@ -280,12 +291,13 @@ async def _publish_chunk(
 
 
 def _compare(
-    chunk: _Chunk, ind: Indicator, period: str, values: Mapping[Cell, Row], before: dict[str, Any], threshold: int,
-    secret: bytes,
+    chunk: _Chunk, ind: Indicator, group_by: tuple[str, ...], period: str, values: Mapping[Cell, Row],
+    before: dict[str, Any], threshold: int, secret: bytes,
 ) -> None:
-    """Add to ``chunk`` the records and ``monitor.published`` rows of the current cells ``values`` that differ from
-    what was last published (``before``, by key; each current cell's entry is taken out of it)."""
-    cell_key = _cell_keys(ind)
+    """Add to ``chunk`` the records and ``monitor.published`` rows of the current cells ``values`` (grouped by
+    ``group_by``) that differ from what was last published (``before``, by key; each current cell's entry is taken
+    out of it)."""
+    cell_key = _cell_keys(ind, group_by)
     salt = _salt(ind, threshold, secret)
     outcomes = chunk.outcomes
     for cell in sorted(values):
@@ -297,7 +309,7 @@ def _compare(
         if last is not None and last["source"] == source:
             outcomes["unchanged"] += 1
             continue
-        row = public(ind, to_row(period, ind.dimensions, cell, fields), threshold, secret)
+        row = public(ind, to_row(period, group_by, cell, fields), threshold, secret)
         row_digest = digest(row) if shown(ind, row) else None
         if row_digest is None:  # rounds to 0: absent from the topic (its empty record, if it was visible)
             if last is not None and last["digest"] is not None:

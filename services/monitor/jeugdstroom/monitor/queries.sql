@@ -112,6 +112,11 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::text[], $6::bigi
   AS u(k, i, p, s, d, r, x)
 ON CONFLICT (key) DO UPDATE SET digest = EXCLUDED.digest, source = EXCLUDED.source;
 
+-- name: published_cells
+-- Per indicator, period and dimension: the first published period start and the values (publication/pending.py).
+SELECT p.indicator, p.period, min(p.start) AS lo, d.key AS dim, array_agg(DISTINCT d.value) AS dim_values
+FROM monitor.published p, jsonb_each_text(p.dims) d GROUP BY 1, 2, 4;
+
 -- name: delete_published
 DELETE FROM monitor.published WHERE key = ANY($1::text[]);
 

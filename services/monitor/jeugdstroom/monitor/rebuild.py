@@ -416,7 +416,7 @@ class Rebuild:
         async with self.pool.acquire() as conn, conn.transaction():
             # the indicator topic's cells, exact: publications wait for this transaction (the fold does not, yet)
             await conn.execute("SELECT pg_advisory_xact_lock($1)", publisher.PUBLICATION_LOCK)
-            await _published_cells(conn, self.work)
+            await publisher.published_cells(conn, self.work)
             await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK)  # the live fold pauses
             await reader.read_to_end(collect, idle_polls=1, poll_ms=50)
             rows = await conn.fetch("SELECT key, change_id, change FROM monitor.rebuild_journal")
@@ -469,18 +469,6 @@ async def _unapplied(conn: Conn, changes: dict[str, str]) -> dict[str, str]:
 async def _journaled(conn: Conn, keys: Iterable[str]) -> set[str]:
     rows = await conn.fetch("SELECT key FROM monitor.rebuild_journal WHERE key = ANY($1::text[])", list(keys))
     return {r["key"] for r in rows}
-
-
-async def _published_cells(conn: Conn, work: dict[tuple[str, str], publisher.Affected]) -> None:
-    """Add every cell the indicator topic holds to ``work`` (its rows may differ from the rebuilt ones, or the cell
-    may have no rebuilt row at all: then it is published with its empty value). One statement."""
-    rows = await conn.fetch(
-        """SELECT p.indicator, p.period, min(p.start) AS lo, d.key AS dim, array_agg(DISTINCT d.value) AS dim_values
-           FROM monitor.published p, jsonb_each_text(p.dims) d GROUP BY 1, 2, 4"""
-    )
-    for r in rows:
-        affected = publisher.Affected(r["lo"], None, {r["dim"]: set(r["dim_values"])})
-        publisher.merge(work, (r["indicator"], r["period"]), affected)
 
 
 def summary(stats: Stats) -> dict[str, Any]:

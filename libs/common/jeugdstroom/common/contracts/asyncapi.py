@@ -364,7 +364,10 @@ def _indicators_channel() -> _Channel:
         INDICATORS,
         "Indicator values (compacted)",
         "The current public row of every indicator cell (month, half-year and year periods), published by the"
-        " monitor whenever a cell's public value changes. Compacted: the latest record per key is the current"
+        " monitor whenever a cell's public value changes. Cells: each indicator for the whole country, per"
+        " jeugdregio, per gemeente and per instelling (those of its dimensions), each alone and broken down by"
+        " the indicator's form dimensions (vorm, soort, zorgvorm, verwijzer, urgent); other breakdowns (age"
+        " class, geslacht, aanbieder, combinations of places) are the JSON API's. Compacted: the latest record per key is the current"
         " value, so a new subscriber rebuilds the whole table by reading from the beginning and keeping the"
         " last value per key. A cell that no longer has a value is published with its empty value (value 0, or"
         " n/denominator 0); treat a null value (tombstone) as removal, the compacted-topic convention. Cells"
@@ -379,7 +382,7 @@ def _indicators_channel() -> _Channel:
                 {
                     "type": "string",
                     "description": "One cell: `<indicator>|<period>|<start>|<dim>=<value>;…` (dimensions sorted"
-                    " by name), UTF-8. The same cell always has the same key.",
+                    " by name; empty for the whole country), UTF-8. The same cell always has the same key.",
                 },
             )
         ],

@@ -4,6 +4,7 @@ by the next publication with :func:`take_pending`, under the publication lock.""
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,6 +19,10 @@ from jeugdstroom.monitor.periods import next_start, start_of
 
 #: The monitor's static statements (``queries.sql``, next to ``repository.py``).
 Q = load_queries("jeugdstroom.monitor", "queries.sql")
+
+#: Held by a publication (transaction-level advisory lock): the rebuild's swap and :func:`republish_all` take it
+#: to read and change monitor.published exactly.
+PUBLICATION_LOCK = zlib.crc32(b"monitor:indicator-topic")
 
 #: Periods on the indicator topic (day rows would multiply the topic without adding information).
 TOPIC_PERIODS = ("month", "half_year", "year")
@@ -109,3 +114,23 @@ async def take_pending(conn: Conn, work: dict[tuple[str, str], Affected], pairs:
             values = {d: set(v) for d, v in r["dims"].items()}
             merge(work, (r["indicator"], r["period"]), Affected(r["lo"], r["hi"], values))
     return parents
+
+
+async def published_cells(conn: Conn, work: dict[tuple[str, str], Affected]) -> None:
+    """Add every cell the indicator topic holds to ``work`` (one statement): a rebuild's new tables may give any of
+    them another row, or none (then it is published with its empty value)."""
+    for r in await conn.fetch(Q.published_cells):
+        merge(work, (r["indicator"], r["period"]), Affected(r["lo"], None, {r["dim"]: set(r["dim_values"])}))
+
+
+async def republish_all(conn: Conn) -> int:
+    """Make the next publication send every visible cell again (after a broker lost the indicator topic, or after a
+    restore): forget what was published (``monitor.published``'s digests) and queue every published cell, under
+    the publication lock. Returns the cells queued."""
+    await conn.execute(Q.publish_lock, PUBLICATION_LOCK)
+    work: dict[tuple[str, str], Affected] = {}
+    await published_cells(conn, work)
+    n = await conn.fetchval("WITH f AS (UPDATE monitor.published SET digest = NULL, source = NULL RETURNING 1)"
+                            " SELECT count(*) FROM f")
+    await defer(conn, work)
+    return int(n)
