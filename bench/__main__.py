@@ -204,8 +204,12 @@ class Bench:
         ``profile_dir`` its stacks); returns the JSON of its last output line, its stats and its profile."""
         assert self.infra is not None
         log_path = self.infra.workdir / f"{name}.log"
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen([str(python), "-m", *module_args], stdout=subprocess.PIPE, stderr=log)
+        # stdout into a file, not a pipe: this loop reads it only after the child exits, and a result line longer
+        # than the pipe's buffer (64 KiB; Quix's cells at N=20,000) would block the child's print, and so its exit,
+        # forever
+        out_path = self.infra.workdir / f"{name}.out"
+        with open(log_path, "wb") as log, open(out_path, "wb") as out:
+            proc = subprocess.Popen([str(python), "-m", *module_args], stdout=out, stderr=log)
         stats = ProcStats(proc.pid)
         stats.begin()
         async with e2e.profiled({name: proc.pid}, profile_dir) as profiles:
@@ -213,10 +217,9 @@ class Bench:
                 stats.sample()
                 await asyncio.sleep(0.5)
         stats.cpu_end = stats.cpu_start  # the process is gone: its CPU is no longer in /proc
-        out, _ = proc.communicate()
         if proc.returncode != 0:
-            raise RuntimeError(f"{name} failed: {log_path.read_text()[-2000:]}")
-        return json.loads(out.decode().strip().splitlines()[-1]), stats, profiles
+            raise RuntimeError(f"{name} failed (exit {proc.returncode}): {log_path.read_text()[-2000:]}")
+        return json.loads(out_path.read_text().strip().splitlines()[-1]), stats, profiles
 
     def statements_table(self, what: str, run: e2e.Run) -> None:
         """PostgreSQL's busiest statements of a run (pg_stat_statements)."""
@@ -281,8 +284,8 @@ class Bench:
             None,
             tools.quix_python(),  # its own venv: Quix's pins conflict with the project's
         )
-        agree, cells = await self._compare(source.database_url, quix["cells"])
-        agree_shared, _ = await self._compare(fold_db, quix["cells"])
+        agree, cells = await self._compare(source.database_url, quix["cells"], "monitor")
+        agree_shared, _ = await self._compare(fold_db, quix["cells"], "fold")
         mon_rate = changes / run.seconds if run.seconds else 0.0
         quix_rate = quix["records"] / quix["seconds"] if quix["seconds"] else 0.0
         shared_rate = shared["records"] / shared["seconds"] if shared["seconds"] else 0.0
@@ -308,7 +311,7 @@ class Bench:
             ratio(shared_rate, quix_rate),
         )
         t.add(
-            "Quix Streams 3 (group_by + stateful count/distinct, RocksDB, changelog)",
+            f"Quix Streams {quix.get('version', '3')} (group_by + stateful count/distinct, RocksDB, changelog)",
             f"{quix['records']:,}",
             rate(quix_rate),
             f"{quix['startup_s']:.1f}",
@@ -336,9 +339,9 @@ class Bench:
         self.note_load("peer end")
 
     @staticmethod
-    async def _compare(url: str, cells: dict[str, list[int]]) -> tuple[bool, int]:
+    async def _compare(url: str, cells: dict[str, list[int]], what: str) -> tuple[bool, int]:
         """Quix's final counts against the monitor's aggregates of the end-to-end run (separaties, plaatsingen
-        instroom, distinct gesepareerde children per gemeente × month)."""
+        instroom, distinct gesepareerde children per gemeente × month); prints the first cells that differ."""
         conn = await asyncpg.connect(url)
         try:
             mine: dict[str, list[int]] = {}
@@ -358,7 +361,14 @@ class Bench:
             await conn.close()
         theirs = {k: [v[0], v[1] if k.startswith("separatie") else 0] for k, v in cells.items() if v[0] or v[1]}
         mine = {k: v for k, v in mine.items() if v[0] or v[1]}
-        return theirs == mine, len(mine)
+        differ = sorted(k for k in theirs.keys() | mine.keys() if theirs.get(k) != mine.get(k))
+        if differ:
+            print(
+                f"  Quix vs {what}: {len(differ)} of {len(theirs.keys() | mine.keys())} cells differ, e.g. "
+                + "; ".join(f"{k} Quix {theirs.get(k)} {what} {mine.get(k)}" for k in differ[:5]),
+                flush=True,
+            )
+        return not differ, len(mine)
 
     async def rebuild(self) -> None:
         """``jeugdstroom rebuild monitor`` on the state each end-to-end run left (registry entity topic → new monitor
@@ -551,7 +561,11 @@ async def main(args: argparse.Namespace) -> Bench | None:
             if bench.runs:
                 bench.e2e_table()
         if "peer" in only and bench.runs:
-            await bench.peer()
+            try:
+                await bench.peer()
+            except Exception as exc:  # e.g. the Quix peer's watchdog: keep the other sections and the document
+                print(f"\npeer failed: {exc}", flush=True)
+                bench.facts["peer"] = f"failed ({type(exc).__name__}); see the run's output"
         if "rebuild" in only and bench.runs:
             await bench.rebuild()
         if "scaling" in only:

@@ -8,21 +8,27 @@ import subprocess
 import sys
 from pathlib import Path
 
-#: Quix Streams and what ``bench/quix_peer.py`` imports besides the standard library.
-QUIX = ("quixstreams>=3.28,<4", "orjson")
+#: Quix Streams and what ``bench/quix_peer.py`` imports besides the standard library, pinned to the versions the
+#: peer was last verified with (its Kafka client and state store included), so that every fresh venv runs the same.
+QUIX = ("quixstreams==3.28.1", "confluent-kafka==2.12.2", "rocksdict==0.3.29", "orjson")
 PYSPY = ("py-spy>=0.4,<0.5",)
 
 
 def venv(name: str, requirements: tuple[str, ...], probe: str) -> Path:
     """The python of ``.data/bench-venv-<name>``, created with ``requirements`` when ``probe`` (a module, or a
-    script in its bin/) is missing; the pip output goes to ``.data/bench-venv-<name>.log``."""
+    script in its bin/) is missing, and installed again when ``requirements`` changed since (``requirements.txt``
+    in the venv records them); the pip output goes to ``.data/bench-venv-<name>.log``."""
     root = Path(".data") / f"bench-venv-{name}"
     python = root / "bin" / "python"
-    if _present(root, probe):
+    installed = root / "requirements.txt"
+    wanted = "\n".join(requirements) + "\n"
+    if _present(root, probe) and installed.exists() and installed.read_text() == wanted:
         return python
     root.parent.mkdir(parents=True, exist_ok=True)
     log = root.parent / f"bench-venv-{name}.log"
-    print(f"bench: installing {' '.join(requirements)} into {root} (first use; log {log})", flush=True)
+    print(
+        f"bench: installing {' '.join(requirements)} into {root} (first use or new requirements; log {log})", flush=True
+    )
     with open(log, "ab") as out:
         if not python.exists():
             subprocess.run([sys.executable, "-m", "venv", str(root)], check=True, stdout=out, stderr=out)
@@ -34,6 +40,7 @@ def venv(name: str, requirements: tuple[str, ...], probe: str) -> Path:
         )
     if not _present(root, probe):
         raise RuntimeError(f"{probe} missing after installing into {root}; see {log}")
+    installed.write_text(wanted)
     return python
 
 
