@@ -49,6 +49,8 @@ class PublicationLoop:
     #: Without a fold, the publisher still looks for pending cells this often (``jeugdstroom rebuild monitor`` queues
     #: every cell in its swap's transaction, outside the fold).
     PENDING_POLL_S = 5.0
+    #: A publication that takes at least this long is logged (with its records).
+    LOG_S = 1.0
 
     def __init__(self, settings: Settings, clock: Callable[[], date]) -> None:
         self.settings = settings
@@ -74,7 +76,7 @@ class PublicationLoop:
             self.wake.clear()
             started = time.monotonic()
             try:
-                await self.publish_round(pool, send)
+                written = await self.publish_round(pool, send)
             except (*TRANSIENT_ERRORS, KafkaError) as exc:
                 log.warning("monitor publisher: %s, retrying in 1s", type(exc).__name__)
                 self.wake.set()
@@ -85,6 +87,8 @@ class PublicationLoop:
                 continue
             took = time.monotonic() - started
             PUBLICATION.observe(took)
+            if took >= self.LOG_S:
+                log.info("monitor publisher: %d records in %.1fs", written, took)
             share_due = started + took / self.PUBLISH_SHARE
             replay_due = started + self.REPLAY_INTERVAL_S if not self.settled.is_set() else 0.0
 
