@@ -29,7 +29,7 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 
 from jeugdstroom.common import tracing
 from jeugdstroom.common.db import TRANSIENT_ERRORS, Conn
-from jeugdstroom.common.kafka import Headers
+from jeugdstroom.common.kafka import Headers, murmur2_many, partition_of
 from jeugdstroom.common.observability import outbox_metrics
 
 log = logging.getLogger(__name__)
@@ -171,14 +171,21 @@ class OutboxRelay:
         kafka = self.kafka
         open_batches: dict[tuple[str, int], BatchBuilder] = {}
         futures: list[asyncio.Future[object]] = []
-        known: set[str] = set()
-        for r in rows:
-            topic, key, value = r["topic"], r["key"], r["value"]
+        partitions: dict[str, list[int]] = {}
+        keys = [r["key"] for r in rows]
+        # the producer's partitioner is partition_of (make_producer): the keys' murmur2 all at once, the same partition
+        hashes = murmur2_many([k or b"" for k in keys]) if kafka._partitioner is partition_of else None
+        for i, r in enumerate(rows):
+            topic, key, value = r["topic"], keys[i], r["value"]
             headers = [(k, v.encode("latin-1")) for k, v in r["headers"]]
-            if topic not in known:
+            if topic not in partitions:
                 await kafka.client._wait_on_metadata(topic)  # the partitions, before the partitioner needs them
-                known.add(topic)
-            tp = (topic, kafka._partition(topic, None, key, value, key, value))  # aiokafka's (private) partitioner
+                partitions[topic] = list(kafka._metadata.partitions_for_topic(topic))  # as aiokafka's _partition
+            if hashes is not None and key is not None:
+                ps = partitions[topic]
+                tp = (topic, ps[(hashes[i] & 0x7FFFFFFF) % len(ps)])
+            else:
+                tp = (topic, kafka._partition(topic, None, key, value, key, value))  # aiokafka's (private) partitioner
             batch = open_batches.get(tp)
             if batch is None:
                 batch = open_batches[tp] = kafka.create_batch()
