@@ -150,6 +150,7 @@ async def run(
     ]
     pool = await db.create_pool(settings.database_url, min_size=1, max_size=1)
     round_trips = 0
+    relay_profiler, profiler = (profiler, None) if relay else (None, profiler)  # --cprofile --relay: the relay only
 
     def count(_record: Any) -> None:
         nonlocal round_trips
@@ -195,7 +196,7 @@ async def run(
         n_out,
         out_digest,
         state_digest,
-        await relay_all(pg, settings, profiler) if relay else None,
+        await relay_all(pg, settings, relay_profiler) if relay else None,
     )
 
 
@@ -238,7 +239,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.registry_cpu", description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=100000, help="events (a cached file of bench.events, or generated)")
     parser.add_argument("--batch", type=int, default=2000, help="records per batch (the consumer's default)")
-    parser.add_argument("--cprofile", action="store_true", help="also print the top functions by own time")
+    parser.add_argument("--cprofile", action="store_true", help="also print the top functions by own time (with --relay: of the relay)")
     parser.add_argument(
         "--relay", action="store_true", help="then publish the outbox with the relay to an embedded broker (its CPU)"
     )

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import asyncpg
-import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.producer.message_accumulator import BatchBuilder
+from orjson import Fragment, dumps
 
 from jeugdstroom.common import tracing
 from jeugdstroom.common.db import TRANSIENT_ERRORS, Conn
@@ -45,19 +45,23 @@ class OutRow:
     headers: Headers = field(default_factory=list)
 
 
+#: The columns ``write`` fills, in the order of its records.
+_COLUMNS = ("producer", "topic", "key", "value", "headers")
+
+
 async def write(conn: Conn, producer: str, rows: Sequence[OutRow]) -> None:
-    """Add rows to the outbox inside the caller's transaction (one round trip)."""
+    """Add rows to the outbox inside the caller's transaction, in order (ids ascending), by binary COPY: against an
+    ``INSERT … SELECT FROM unnest(arrays)`` it saved about a third of PostgreSQL's CPU per row and a quarter of the
+    client's (asyncpg checks every element of an array parameter in Python; ``python -m bench.registry_cpu``)."""
     if not rows:
         return
-    await conn.execute(
-        """INSERT INTO outbox (producer, topic, key, value, headers)
-           SELECT $1, t, k, v, h::jsonb
-           FROM unnest($2::text[], $3::bytea[], $4::bytea[], $5::text[]) AS u(t, k, v, h)""",
-        producer,
-        [r.topic for r in rows],
-        [r.key for r in rows],
-        [r.value for r in rows],
-        [orjson.dumps([[k, v.decode("latin-1")] for k, v in r.headers]).decode() for r in rows],
+    await conn.copy_records_to_table(
+        "outbox",
+        columns=_COLUMNS,
+        records=[
+            (producer, r.topic, r.key, r.value, Fragment(dumps([[k, v.decode("latin-1")] for k, v in r.headers])))
+            for r in rows  # the headers' JSON at once (as a fragment, dumped as it is): no lists kept for the GC
+        ],
     )
 
 
