@@ -1,12 +1,13 @@
-"""``python -m bench.registry_cpu [--n 100000] [--batch 2000] [--cprofile] [--service [--profile]]``: the registry's
-own CPU per event.
+"""``python -m bench.registry_cpu [--n 100000] [--batch 2000] [--cprofile] [--relay] [--service [--profile]]``: the
+registry's own CPU per event.
 
 A fixed stream (the cached published events of ``bench.events``) is decoded with ``RegistryProcessor.decode`` and
 applied with ``RegistryProcessor.apply`` in batches, each in its own transaction, against a fresh database on an
 embedded PostgreSQL: no broker, no relay, no consumer loop (the events are already unique, so the loop's dedupe is
 left out). Prints the Python CPU per event (``time.process_time``: this process only, not PostgreSQL), the wall
 time per event, the SQL round trips per batch, and a digest of everything the registry wrote (outbox rows in order
-and the state tables), so that two versions of the code can be compared for identical output.
+and the state tables), so that two versions of the code can be compared for identical output. With ``--relay`` the
+registry's outbox relay then publishes every outbox row to an embedded broker: its CPU per row.
 
 With ``--service``: the registry service process alone (consumer loop, dedupe, outbox relay to the broker) on the
 same events pre-loaded into its typed topics (embedded Tansu and PostgreSQL, as ``python -m bench``), until it has
@@ -39,7 +40,7 @@ from bench.infra import tree_cpu
 from jeugdstroom.common import db
 from jeugdstroom.common.consumer import Decoded
 from jeugdstroom.common.embedded import EmbeddedPostgres
-from jeugdstroom.common.kafka import InRecord
+from jeugdstroom.common.kafka import REGISTRY_CHANGES, REGISTRY_ENTITIES, InRecord
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.registry.processor import RegistryProcessor
 
@@ -78,7 +79,7 @@ class Result:
     outbox_rows: int
     outbox_digest: str
     state_digest: str
-    relay: tuple[int, float, float, float] | None = None  # rows, Python CPU, PostgreSQL CPU, wall (s)
+    relay: tuple[int, float, float, float, str] | None = None  # rows, Python CPU, PostgreSQL CPU, wall (s), digest
 
 
 async def digests(conn: Any) -> tuple[int, str, str]:
@@ -99,9 +100,11 @@ def _pg_cpu(pg: EmbeddedPostgres) -> float:
     return tree_cpu(pg.proc.pid)
 
 
-async def relay_all(pg: EmbeddedPostgres, settings: Settings, profiler: cProfile.Profile | None) -> tuple[int, float, float, float]:
+async def relay_all(
+    pg: EmbeddedPostgres, settings: Settings, profiler: cProfile.Profile | None
+) -> tuple[int, float, float, float, str]:
     """Publish every outbox row with the registry's relay (``OutboxRelay.publish_once`` until none is left) to an
-    embedded broker: (rows, this process's CPU, PostgreSQL's CPU, wall seconds)."""
+    embedded broker: (rows, this process's CPU, PostgreSQL's CPU, wall seconds, digest of the published topics)."""
     from jeugdstroom.common.embedded import EmbeddedBroker
     from jeugdstroom.common.kafka import ensure_topics, make_producer
     from jeugdstroom.common.outbox import OutboxRelay
@@ -129,9 +132,36 @@ async def relay_all(pg: EmbeddedPostgres, settings: Settings, profiler: cProfile
         finally:
             await pool.close()
             await producer.stop()
+        topics_digest = await topic_digest(settings, [settings.topic(REGISTRY_CHANGES), settings.topic(REGISTRY_ENTITIES)])
     finally:
         broker.stop()
-    return rows, cpu, pg_cpu, wall
+    return rows, cpu, pg_cpu, wall, topics_digest
+
+
+async def topic_digest(settings: Settings, topics: list[str]) -> str:
+    """Digest of every record of ``topics`` by topic and partition, in offset order (key, value, headers): the same
+    records on the same partitions in the same order give the same digest."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from jeugdstroom.common.kafka import client_options
+
+    consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        out: dict[TopicPartition, list[tuple[Any, ...]]] = {tp: [] for tp in tps}
+        while any(len(out[tp]) < ends[tp] for tp in tps):
+            for tp, recs in (await consumer.getmany(timeout_ms=1000, max_records=10000)).items():
+                out[tp] += [(r.offset, r.key, r.value, tuple(r.headers)) for r in recs]
+    finally:
+        await consumer.stop()
+    h = hashlib.sha256()
+    for tp in tps:
+        h.update(repr((tp.topic, tp.partition, out[tp])).encode())
+    return h.hexdigest()[:16]
 
 
 async def run(
@@ -269,9 +299,10 @@ def main() -> None:
     print(f"outbox rows  {res.outbox_rows:,}  digest {res.outbox_digest}")
     print(f"state digest {res.state_digest}")
     if res.relay:
-        rows, cpu, pg_cpu, wall = res.relay
+        rows, cpu, pg_cpu, wall, published = res.relay
         print(f"relay        {rows:,} rows: CPU {cpu * 1e6 / rows:.2f} µs/row, PostgreSQL {pg_cpu * 1e6 / rows:.2f} µs/row,"
               f" wall {wall * 1e6 / rows:.2f} µs/row ({cpu * per:.4f} ms of CPU per event)")
+        print(f"published    digest {published} (the changes and entity topics, per partition in offset order)")
     if profiler:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
 

@@ -51,9 +51,10 @@ _COLUMNS = ("producer", "topic", "key", "value", "headers")
 
 
 async def write(conn: Conn, producer: str, rows: Sequence[OutRow]) -> None:
-    """Add rows to the outbox inside the caller's transaction, in order (ids ascending), by binary COPY: against an
-    ``INSERT … SELECT FROM unnest(arrays)`` it saved about a third of PostgreSQL's CPU per row and a quarter of the
-    client's (asyncpg checks every element of an array parameter in Python; ``python -m bench.registry_cpu``)."""
+    """Add rows to the outbox inside the caller's transaction, in order (ids ascending), by binary COPY (one round
+    trip): against the ``INSERT … SELECT FROM unnest(arrays)`` it replaced, PostgreSQL's CPU per row of ≈ 1 kB went
+    from 8–9 to 5–6 µs, the client's stayed about the same (``python -m bench.registry_cpu``: the registry's PostgreSQL
+    CPU per event ≈ 12 % lower). Needs the pool's binary jsonb codec (``db._init_connection``)."""
     if not rows:
         return
     await conn.copy_records_to_table(
