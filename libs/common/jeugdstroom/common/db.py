@@ -48,8 +48,15 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 
 
 async def _init_connection(conn: Conn) -> None:
-    await conn.set_type_codec("jsonb", encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads,
-                              schema="pg_catalog")
+    """jsonb as Python values, in PostgreSQL's binary format (version byte 1, then the JSON text): the same values
+    as the text format, and usable by binary COPY (``outbox.write`` copies its rows, headers jsonb)."""
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=lambda v: b"\x01" + orjson.dumps(v),
+        decoder=lambda data: orjson.loads(memoryview(data)[1:]),
+        schema="pg_catalog",
+        format="binary",
+    )
 
 
 @contextlib.asynccontextmanager

@@ -41,6 +41,10 @@ def _id_field(entity: str, names: Any) -> str:
 
 def entity_topic_key(entity: str, version: Any) -> str:
     """The entity topic key of an entity version (a contract model or its JSON mapping)."""
+    fields = getattr(type(version), "__pydantic_fields__", None)  # a model (the registry's per-change path: no ABC
+    if fields is not None:  # isinstance check, no deprecated ``model_fields`` class property)
+        ident = getattr(version, _id_field(entity, fields))
+        return f"{entity}|{version.pseudonym}|{version.instelling}|{ident}"
     if isinstance(version, Mapping):
         ident = version[_id_field(entity, version.keys())]
         return f"{entity}|{version['pseudonym']}|{version['instelling']}|{ident}"
