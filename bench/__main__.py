@@ -616,6 +616,11 @@ def parse() -> argparse.Namespace:
         help="run the selected sections again and append their tables to the last run's document",
     )
     p.add_argument(
+        "--why",
+        default="other work on the machine disturbed the run above",
+        help="with --rerun: why the sections were run again (printed in the document)",
+    )
+    p.add_argument(
         "--peer-n", type=int, help="the end-to-end N whose changes topic the peer runs on (default smallest)"
     )
     return p.parse_args()
