@@ -527,7 +527,7 @@ async def test_inbox_on_an_authenticating_broker_takes_the_sender_from_its_topic
     # a registered sender's event on another principal's topic (whose sender is not registered): refused
     foreign = InRecord(sasl.topic("inbox.87654321"), 0, 0, None, orjson.dumps(separatie("e2", "s2")))
     items = [Decoded(r, *processor.decode(r)) for r in (own, foreign)]
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await db.connect(settings.database_url)  # (the services' codecs: the outbox is written by binary COPY)
     try:
         async with conn.transaction():
             await processor.apply(conn, items)

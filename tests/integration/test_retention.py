@@ -13,7 +13,7 @@ import orjson
 import pytest
 from prometheus_client import REGISTRY
 
-from jeugdstroom.common import retention
+from jeugdstroom.common import db, retention
 from jeugdstroom.intake import retention as intake_retention
 from jeugdstroom.monitor import retention as monitor_retention
 from jeugdstroom.registry import retention as registry_retention
@@ -121,7 +121,8 @@ async def test_three_years_keep_every_table_bounded_and_distinct_counts_exact(in
     before = {t: removed(t) for t in ("outbox", "processed_events", "registry.children", "registry.facts",
                                       "intake.accepted_events", "monitor.members")}
     start = datetime(2026, 1, 5, 12, tzinfo=UTC)
-    pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=2)
+    pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=2)  # the test's own statements
+    service_pool = await db.create_pool(settings.database_url, min_size=1, max_size=2)  # the services' codecs
     history: list[dict[str, int]] = []
     try:
         async with pool.acquire() as conn:
@@ -145,7 +146,7 @@ async def test_three_years_keep_every_table_bounded_and_distinct_counts_exact(in
                         " VALUES ($1, 'corrected', '12345678/old', 'verwijderd', $2, $3::jsonb)",
                         f"12345678/c{i}", now, orjson.dumps({"accepted_at": now.isoformat()}).decode())
                 exact = await distinct_counts(conn)  # before this step's purge: what the counts are
-            await retention.purge(pool, targets, now, settings.retention_batch)
+            await retention.purge(service_pool, targets, now, settings.retention_batch)
             async with pool.acquire() as conn:
                 tombstones = await conn.fetch(
                     "UPDATE outbox SET sent_at = $1 WHERE sent_at IS NULL AND value IS NULL RETURNING key, topic", now)
@@ -190,6 +191,7 @@ async def test_three_years_keep_every_table_bounded_and_distinct_counts_exact(in
             assert await conn.fetchval("SELECT count(*) FROM monitor.member_salts") == 0
     finally:
         await pool.close()
+        await service_pool.close()
 
     # bounded: each event-level table's size in the third year is no larger than in the second (a plateau at
     # about window / step × rows per step), while the rows written keep growing
