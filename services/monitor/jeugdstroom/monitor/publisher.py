@@ -8,8 +8,9 @@ no longer exists is published with its empty value (0, or n/denominator 0); a ke
 (published at an earlier grouping) gets a tombstone. Periods on the topic:
 month, half_year and year (day rows would multiply the topic without adding information).
 
-What was last published is kept in ``monitor.published``, a 64-bit digest per cell (:func:`digest`; read once per
-publication chunk for all its indicators and periods). A chunk's changed rows are sent to the broker directly (a
+What was last published is kept in ``monitor.published``, per cell a 64-bit digest of its public row (:func:`digest`)
+and one of its exact value fields (:func:`source_digest`: a cell whose exact value is unchanged is skipped before its
+public row is computed); read once per publication chunk for all its indicators and periods. A chunk's changed rows are sent to the broker directly (a
 :data:`Sink`, acks=all) and only then recorded in ``monitor.published``, in the transaction that also deletes the
 chunk's pending records: a crash or a broker fault before the commit leaves the cells pending, and the next
 publication computes and sends the same rows again (the same ``ce_id``). The topic's records are current values by
@@ -90,7 +91,6 @@ __all__ = [
 #: The monitor's outbox producer: the indicator topic went through the outbox before it was sent directly; the
 #: monitor's relay still drains rows an earlier version left there.
 PRODUCER = "monitor"
-_LOCK = PUBLICATION_LOCK
 
 
 #: Sends a publication chunk's records and returns once the broker confirmed every one (acks=all); raises otherwise.
@@ -164,7 +164,7 @@ async def publish_work(
     lists) whose value differs from the one last published, and record them as published; returns how many."""
     if not work and not pending:
         return 0
-    await conn.execute(Q.publish_lock, _LOCK)
+    await conn.execute(Q.publish_lock, PUBLICATION_LOCK)
     parents = await take_pending(conn, work, pending) if pending else set()
     # traced as monitor.publish, linked to the folds of its cells; the indicator records carry its context
     links = tracing.links_of({tracing.TRACEPARENT: p} for p in parents)
@@ -274,10 +274,10 @@ async def _publish_chunk(
             if tuple(d for d in ind.dimensions if d in r["dims"]) not in groupings:
                 chunk.out.append(outbox.OutRow(chunk.topic, r["key"].encode(), None))  # no longer a topic cell
             elif all(v in a.values.get(d, (v,)) for d, v in r["dims"].items()):  # an affected cell: gone
-                if r["digest"] is not None:
+                if r["digest"] is not None:  # (it was visible: its empty record)
                     chunk.record(ind, r["key"], empty_row(ind, period, r["start"], r["dims"]))
             else:
-                continue
+                continue  # outside the work's cells: left as published
             chunk.deletes.append(r["key"])
             chunk.outcomes["removed"] += 1
     await send(chunk.out)  # confirmed before the cells count as published
