@@ -166,11 +166,20 @@ def test_a_publication_skips_cells_whose_exact_value_is_unchanged_and_sends_ever
     assert all(v["value"] is None and v["suppressed"] for k, v in sent.items() if now[k]["digest"] is not None)
 
     hidden = _chunk()  # still the same exact values: skipped, visible or not
-    publisher._compare(hidden, ind, ind.dimensions, "month", _values(cells, 1), now, threshold, secret)
+    publisher._compare(hidden, ind, ind.dimensions, "month", _values(cells, 1), dict(now), threshold, secret)
     assert hidden.out == [] and dict(hidden.outcomes) == {"unchanged": len(cells)}
     back = _chunk()  # visible again: a record for each
-    publisher._compare(back, ind, ind.dimensions, "month", _values(cells, 40), now, threshold, secret)
-    assert len(back.out) == len(cells)
+    publisher._compare(back, ind, ind.dimensions, "month", _values(cells, 40), dict(now), threshold, secret)
+    assert len(back.out) == len(cells) and back.outcomes == {"sent": len(cells)}
+
+    # forgotten (`jeugdstroom republish indicators`: row digest 0, no source): every cell is sent again, a hidden one
+    # as its empty record (the topic may still show an older visible value)
+    forgotten = {k: {"key": k, "digest": 0, "source": None} for k in now}
+    resend = _chunk()
+    publisher._compare(resend, ind, ind.dimensions, "month", _values(cells, 1), forgotten, threshold, secret)
+    resent = {(r.key or b"").decode(): orjson.loads(r.value or b"") for r in resend.out}
+    assert set(resent) == set(now)
+    assert {k for k, v in resent.items() if v["value"] == 0} == {k for k, r in now.items() if r["digest"] is None}
 
     other_secret = _chunk()  # a different noise secret: every cell compares as changed
     publisher._compare(other_secret, ind, ind.dimensions, "month", _values(cells, 40), dict(before), threshold,

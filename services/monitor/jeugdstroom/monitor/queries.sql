@@ -117,6 +117,12 @@ ON CONFLICT (key) DO UPDATE SET digest = EXCLUDED.digest, source = EXCLUDED.sour
 SELECT p.indicator, p.period, min(p.start) AS lo, d.key AS dim, array_agg(DISTINCT d.value) AS dim_values
 FROM monitor.published p, jsonb_each_text(p.dims) d GROUP BY 1, 2, 4;
 
+-- name: forget_published
+-- Every published cell compares as changed, and as possibly visible, at its next publication (jeugdstroom republish
+-- indicators): no source digest, and row digest 0 (no row's digest, but not NULL: a cell now hidden or without a
+-- value gets its empty record, which the topic may lack or contradict). Returns how many.
+WITH f AS (UPDATE monitor.published SET digest = 0, source = NULL RETURNING 1) SELECT count(*) FROM f;
+
 -- name: delete_published
 DELETE FROM monitor.published WHERE key = ANY($1::text[]);
 

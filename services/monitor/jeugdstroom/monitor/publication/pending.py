@@ -125,12 +125,12 @@ async def published_cells(conn: Conn, work: dict[tuple[str, str], Affected]) -> 
 
 async def republish_all(conn: Conn) -> int:
     """Make the next publication send every visible cell again (after a broker lost the indicator topic, or after a
-    restore): forget what was published (``monitor.published``'s digests) and queue every published cell, under
-    the publication lock. Returns the cells queued."""
+    restore): forget what was published (``monitor.published``'s digests, ``forget_published``: a cell that is now
+    hidden or empty gets its empty record too) and queue every published cell, under the publication lock. Returns
+    the cells queued."""
     await conn.execute(Q.publish_lock, PUBLICATION_LOCK)
     work: dict[tuple[str, str], Affected] = {}
     await published_cells(conn, work)
-    n = await conn.fetchval("WITH f AS (UPDATE monitor.published SET digest = NULL, source = NULL RETURNING 1)"
-                            " SELECT count(*) FROM f")
+    n = await conn.fetchval(Q.forget_published)
     await defer(conn, work)
     return int(n)
