@@ -129,6 +129,7 @@ async def profiled(pids: Mapping[str, int], out_dir: Path | None) -> AsyncIterat
                     "-o",
                     str(paths[name]),
                     "--nonblocking",
+                    "--subprocesses",  # the monitor's publication process
                 ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,

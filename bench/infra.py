@@ -111,7 +111,8 @@ def machine() -> dict[str, str]:
 # -- /proc sampling ------------------------------------------------------------------------------------------
 @dataclass
 class ProcStats:
-    """CPU seconds and peak RSS of one process (and its children are not counted: services are one process)."""
+    """CPU seconds and peak RSS of one process and its child processes (the monitor's publication runs in a child:
+    services/monitor/…/publication/child.py)."""
 
     pid: int
     cpu_start: float = 0.0
@@ -119,23 +120,48 @@ class ProcStats:
     peak_rss_mb: float = 0.0
     rss_samples: list[float] = field(default_factory=list)
 
+    def _children(self) -> list[int]:
+        try:
+            tasks = Path(f"/proc/{self.pid}/task").iterdir()
+            return [int(c) for t in tasks for c in (t / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            return []
+
+    @staticmethod
+    def _stat(pid: int) -> list[str]:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
     def cpu(self) -> float:
-        stat = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(stat[11]) + int(stat[12])) / CLK_TCK  # utime + stime
+        """utime + stime of the process, of its running children, and of the children it has reaped."""
+        stat = self._stat(self.pid)
+        total = sum(int(stat[i]) for i in (11, 12, 13, 14))
+        for child in self._children():
+            try:
+                total += sum(int(x) for x in self._stat(child)[11:13])
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+        return total / CLK_TCK
 
     def begin(self) -> None:
         self.cpu_start = self.cpu()
 
     def sample(self) -> None:
-        try:
-            status = Path(f"/proc/{self.pid}/status").read_text()
-        except FileNotFoundError:
-            return
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                self.rss_samples.append(int(line.split()[1]) / 1024)
-            elif line.startswith("VmHWM:"):
-                self.peak_rss_mb = int(line.split()[1]) / 1024
+        """RSS now (the process and its children); the peak is the larger of the process's own high-water mark and
+        the largest sampled sum."""
+        rss = 0.0
+        for pid in (self.pid, *self._children()):
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            for line in status.splitlines():
+                if line.startswith("VmRSS:"):
+                    rss += int(line.split()[1]) / 1024
+                elif line.startswith("VmHWM:") and pid == self.pid:
+                    self.peak_rss_mb = max(self.peak_rss_mb, int(line.split()[1]) / 1024)
+        if rss:
+            self.rss_samples.append(rss)
+            self.peak_rss_mb = max(self.peak_rss_mb, rss)
 
     def end(self) -> None:
         self.sample()

@@ -127,6 +127,7 @@ def service_env(settings: Settings) -> dict[str, str]:
         "JEUGDSTROOM_REGISTRY_PORT": str(settings.registry_port),
         "JEUGDSTROOM_MONITOR_PORT": str(settings.monitor_port),
         "JEUGDSTROOM_BATCH_MAX_RECORDS": str(settings.batch_max_records),
+        "JEUGDSTROOM_MONITOR_PUBLISHER": settings.monitor_publisher,
     })
     return env
 

@@ -16,6 +16,7 @@ import asyncpg
 import httpx
 import orjson
 import pytest
+from prometheus_client import REGISTRY
 
 from jeugdstroom.common import db
 from jeugdstroom.common.settings import Settings
@@ -63,6 +64,11 @@ async def fed(settings: Settings, stream: Stream) -> AsyncIterator[httpx.AsyncCl
             what="indicator topic published and outbox relayed",
         )
         yield client
+
+
+def _sent(topic: str) -> float:
+    """The monitor's count of indicator records sent to ``topic`` (this process's metrics registry)."""
+    return REGISTRY.get_sample_value("jeugdstroom_monitor_outbox_published_total", {"topic": topic}) or 0.0
 
 
 async def _at_least(url: str, sql: str, n: int) -> bool:
@@ -273,6 +279,13 @@ async def test_indicator_topic_carries_the_current_public_values(infra: Infra) -
         assert len(want) > 500 and {k.split("|")[3] for k in want} >= {"", "jeugdregio=JZ32"}
 
         records = await read_topic(settings, "indicators", 5.0)
+        # the publication ran in its own process (publication/child.py): its counts reached the monitor's metrics
+        topic = settings.topic("indicators")
+
+        async def forwarded() -> bool:
+            return _sent(topic) == len(records)
+
+        await wait_until(forwarded, 10, what=f"{len(records)} records counted in the monitor's metrics")
         latest: dict[str, dict[str, Any]] = {}
         for rec in records:
             latest[rec.key.decode()] = orjson.loads(rec.value)

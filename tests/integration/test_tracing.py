@@ -68,7 +68,9 @@ def _linking(spans: Sequence[ReadableSpan], name: str, target: tuple[int, int]) 
 
 
 async def test_one_events_trace_is_followed_from_accept_to_the_indicator_topic(infra: Infra) -> None:
-    settings = await fresh_settings(infra)
+    # the publication as a task in this process, so that the in-memory exporter records its spans (by default it runs
+    # in a child process of its own: publication/child.py)
+    settings = (await fresh_settings(infra)).model_copy(update={"monitor_publisher": "task"})
     token = await register_sender(settings, "12345678")
     with recorded() as exporter:
         async with contextlib.AsyncExitStack() as stack:

@@ -130,6 +130,12 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(
         10000, ge=1, description="intake: events a sender may submit at once before its rate limit applies"
     )
+    monitor_publisher: Literal["process", "task"] = Field(
+        "process",
+        description="monitor: where the indicator-topic publication runs: a child process of its own, lowered in"
+        " priority, so that the fold and the JSON API do not wait behind it (docs/monitor.md); or a task in the"
+        " monitor's event loop",
+    )
     log_level: str = "INFO"
     # Bounded storage (common/retention.py; README "Guarantees", docs/privacy.md "Storage limitation").
     dedupe_retention_days: int = Field(

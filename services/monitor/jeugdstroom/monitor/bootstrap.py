@@ -1,5 +1,6 @@
 """The monitor's lifespan: its resources (pool, producer), the consumer of registry changes, the indicator-topic
-publisher (which sends through the producer), the outbox relay (for rows earlier versions wrote) and the background
+publisher (a child process of its own by default, publication/child.py; or a task sending through the service's
+producer), the outbox relay (for rows earlier versions wrote) and the background
 tasks (gauges, retention, audit retention)."""
 
 import asyncio
@@ -21,6 +22,7 @@ from jeugdstroom.monitor import access as scoped
 from jeugdstroom.monitor import disclosure, gauges, publisher
 from jeugdstroom.monitor import retention as monitor_retention
 from jeugdstroom.monitor.processor import GROUP, MonitorProcessor
+from jeugdstroom.monitor.publication import child
 from jeugdstroom.monitor.publisher import PRODUCER
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,10 @@ def start_tasks(settings: Settings, res: Resources) -> None:
         await res.consumer.run()
 
     async def publish() -> None:
-        await processor.publish_forever(pool, publisher.broker_sink(res.started_producer))
+        if settings.monitor_publisher == "process":  # publication/child.py: the fold and the API come first
+            await child.run(settings, processor.settled, processor.wake)
+        else:
+            await processor.publish_forever(pool, publisher.broker_sink(res.started_producer))
 
     async def audit_retention() -> None:
         while True:

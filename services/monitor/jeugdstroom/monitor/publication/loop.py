@@ -61,9 +61,12 @@ class PublicationLoop:
         #: Set when committed folds may have left pending cells.
         self.wake = asyncio.Event()
 
-    async def run(self, pool: asyncpg.Pool, send: publisher.Sink) -> None:
+    async def run(
+        self, pool: asyncpg.Pool, send: publisher.Sink, after: Callable[[float | None], None] | None = None
+    ) -> None:
         """Publish pending cells forever through ``send``. Publishes once at (re)start: a previous process (or run of
-        this task) may have left pending cells."""
+        this task) may have left pending cells. ``after`` is called after each round with its seconds (None after a
+        fault): the publication process reports its metrics to the monitor with it (publication/child.py)."""
         self.wake.set()
         share_due = replay_due = 0.0
         while True:
@@ -79,6 +82,8 @@ class PublicationLoop:
                 written = await self.publish_round(pool, send)
             except (*TRANSIENT_ERRORS, KafkaError) as exc:
                 log.warning("monitor publisher: %s, retrying in 1s", type(exc).__name__)
+                if after is not None:
+                    after(None)
                 self.wake.set()
                 share_due = time.monotonic() + 1.0
                 if isinstance(exc, KafkaError):  # a broker that lost its data no longer has the topic
@@ -87,6 +92,8 @@ class PublicationLoop:
                 continue
             took = time.monotonic() - started
             PUBLICATION.observe(took)
+            if after is not None:
+                after(took)
             if took >= self.LOG_S:
                 log.info("monitor publisher: %d records in %.1fs", written, took)
             share_due = started + took / self.PUBLISH_SHARE
