@@ -128,6 +128,7 @@ def service_env(settings: Settings) -> dict[str, str]:
         "JEUGDSTROOM_MONITOR_PORT": str(settings.monitor_port),
         "JEUGDSTROOM_BATCH_MAX_RECORDS": str(settings.batch_max_records),
         "JEUGDSTROOM_MONITOR_PUBLISHER": settings.monitor_publisher,
+        "JEUGDSTROOM_MONITOR_PUBLISHERS": str(settings.monitor_publishers),
     })
     return env
 

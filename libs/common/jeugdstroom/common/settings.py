@@ -136,6 +136,13 @@ class Settings(BaseSettings):
         " priority, so that the fold and the JSON API do not wait behind it (docs/monitor.md); or a task in the"
         " monitor's event loop",
     )
+    monitor_publishers: int = Field(
+        2,
+        ge=1,
+        le=16,
+        description="monitor: publication processes (with monitor_publisher=process); they share the pending"
+        " indicator × period pairs, so a large publication (after a replay) uses more than one core",
+    )
     log_level: str = "INFO"
     # Bounded storage (common/retention.py; README "Guarantees", docs/privacy.md "Storage limitation").
     dedupe_retention_days: int = Field(

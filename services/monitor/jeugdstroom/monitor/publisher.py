@@ -16,9 +16,11 @@ chunk's pending records: a crash or a broker fault before the commit leaves the 
 publication computes and sends the same rows again (the same ``ce_id``). The topic's records are current values by
 key, derived from the aggregates, so at-least-once by key is all a subscriber of a compacted topic can observe; the
 transactional outbox (a row per record inserted, read, marked sent) had cost more PostgreSQL time than the rest of
-the pipeline together (docs/benchmarks.md, round 4). The comparison and the send run under a transaction-level
-advisory lock, so instances folding different partitions publish in commit order and the last record of a key always
-carries the value after both batches. The current rows are computed per indicator × period with :func:`rows.cells` inside
+the pipeline together (docs/benchmarks.md, round 4). The comparison and the send run under transaction-level
+advisory locks, one per indicator × period pair (and the publication lock, shared), so publications of a pair (by
+several publisher processes, or instances folding different partitions) follow each other in commit order and the
+last record of a key always carries the value after both batches; a publication skips the pending pairs another one
+holds (their records stay pending for the next round). The current rows are computed per indicator × period with :func:`rows.cells` inside
 :func:`repository.shared_reads`, so the three periods of a stock or count series share one read of month sums.
 
 A fold records the cells its deltas may have changed (publication/pending.py); :func:`publish_work` with ``pending``
@@ -51,12 +53,14 @@ from jeugdstroom.common.sql import load_queries
 from jeugdstroom.monitor import disclosure
 from jeugdstroom.monitor.catalogue import CATALOGUE, Indicator
 from jeugdstroom.monitor.publication.pending import (
+    PAIR_LOCKS,
     PUBLICATION_LOCK,
     TOPIC_PERIODS,
     Affected,
     affected,
     defer,
     merge,
+    pair_key,
     pending_pairs,
     published_cells,
     republish_all,
@@ -164,7 +168,12 @@ async def publish_work(
     lists) whose value differs from the one last published, and record them as published; returns how many."""
     if not work and not pending:
         return 0
-    await conn.execute(Q.publish_lock, PUBLICATION_LOCK)
+    await conn.execute(Q.publish_lock_shared, PUBLICATION_LOCK)
+    if work:  # cells passed directly: wait for their pairs
+        await conn.execute(Q.pair_locks, PAIR_LOCKS, [pair_key(p) for p in work])
+    if pending:  # pairs another publication holds are left to it (their records stay pending for the next round)
+        free = {r["k"] for r in await conn.fetch(Q.try_pair_locks, PAIR_LOCKS, [pair_key(p) for p in pending])}
+        pending = [p for p in pending if pair_key(p) in free]
     parents = await take_pending(conn, work, pending) if pending else set()
     # traced as monitor.publish, linked to the folds of its cells; the indicator records carry its context
     links = tracing.links_of({tracing.TRACEPARENT: p} for p in parents)

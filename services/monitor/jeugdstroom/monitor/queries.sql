@@ -97,6 +97,19 @@ SELECT DISTINCT indicator, period FROM monitor.publish_pending ORDER BY 1, 2;
 -- name: publish_lock
 SELECT pg_advisory_xact_lock($1);
 
+-- name: publish_lock_shared
+-- A publication's hold on the publication lock: shared among publications (each also locks its indicator × period
+-- pairs), exclusive for the rebuild's swap and republish_all.
+SELECT pg_advisory_xact_lock_shared($1);
+
+-- name: pair_locks
+-- Wait for the locks of some indicator × period pairs ($2: their keys, pending.pair_key) in the class $1, in order.
+SELECT count(pg_advisory_xact_lock($1, k)) FROM (SELECT DISTINCT k FROM unnest($2::int[]) AS k ORDER BY k) AS u;
+
+-- name: try_pair_locks
+-- The keys among $2 whose pair locks (class $1) were free and are now held by this transaction (never waits).
+SELECT k FROM unnest($2::int[]) AS k WHERE pg_try_advisory_xact_lock($1, k);
+
 -- name: published_rows
 -- The published rows of each work item (indicator, period, [lo, hi)); n numbers the work item, in order.
 SELECT w.n, p.key, p.start, p.dims, p.digest, p.source

@@ -99,46 +99,72 @@ class Forwarded:
 
 
 async def run(settings: Settings, settled: asyncio.Event, wake: asyncio.Event) -> None:
-    """Start the publication child and serve it until cancelled (then close its stdin and wait for it; kill it
-    after :data:`STOP_S`). Raises when the child exits by itself, so that the supervisor starts a new one."""
+    """Start ``settings.monitor_publishers`` publication processes (worker i of n publishes the indicator × period
+    pairs that :func:`~jeugdstroom.monitor.publication.pending.worker_of` gives it) and serve them until cancelled
+    (then close their stdin and wait for them; kill them after :data:`STOP_S`). Raises when a child exits by itself,
+    so that the supervisor starts them again."""
     from jeugdstroom.monitor.publication.loop import PUBLICATION
 
-    forwarded = Forwarded(_counters(), PUBLICATION.observe)
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "jeugdstroom.monitor.publication.child",
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-    )
-    assert proc.stdin is not None and proc.stdout is not None
-    stdin, stdout = proc.stdin, proc.stdout
+    procs = await _spawn(settings.monitor_publishers)
+    pipes = [(p.stdin, p.stdout) for p in procs]
 
     async def signals() -> None:
-        stdin.write(settings_line(settings))
-        await stdin.drain()
+        first = settings_line(settings)
+        for stdin, _ in pipes:
+            assert stdin is not None
+            stdin.write(first)
         while True:
+            for stdin, _ in pipes:
+                assert stdin is not None
+                await stdin.drain()
             await wake.wait()
             wake.clear()
-            stdin.write(b"1\n" if settled.is_set() else b"0\n")
-            await stdin.drain()
+            line = b"1\n" if settled.is_set() else b"0\n"
+            for stdin, _ in pipes:
+                assert stdin is not None
+                stdin.write(line)
 
-    async def reports() -> None:
+    async def reports(stdout: asyncio.StreamReader | None) -> None:
+        assert stdout is not None
+        forwarded = Forwarded(_counters(), PUBLICATION.observe)  # one per child: each counts from zero
         while line := await stdout.readline():
             try:
                 forwarded.apply(orjson.loads(line))
             except (orjson.JSONDecodeError, TypeError, ValueError, AttributeError):
                 log.warning("monitor publisher: unreadable report %r", line[:200])
 
-    tasks = [asyncio.create_task(signals()), asyncio.create_task(reports())]
+    tasks = [asyncio.create_task(signals()), *(asyncio.create_task(reports(out)) for _, out in pipes)]
+    exits = [asyncio.create_task(p.wait()) for p in procs]
     try:
-        await asyncio.wait([*tasks, asyncio.create_task(proc.wait())], return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait([*tasks, *exits], return_when=asyncio.FIRST_COMPLETED)
         for t in tasks:
             if t.done() and t.exception() is not None:
                 raise t.exception()  # type: ignore[misc]
-        raise RuntimeError(f"monitor publisher process exited (code {await proc.wait()})")
+        codes = [p.returncode for p in procs]
+        raise RuntimeError(f"a monitor publisher process exited (exit codes {codes})")
     finally:
         for t in tasks:
             t.cancel()
+        await _stop(procs)
+
+
+async def _spawn(workers: int) -> list[asyncio.subprocess.Process]:
+    return [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "jeugdstroom.monitor.publication.child", str(i), str(workers),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        )
+        for i in range(workers)
+    ]
+
+
+async def _stop(procs: list[asyncio.subprocess.Process]) -> None:
+    """End of file on each child's stdin, then wait for it (kill it after :data:`STOP_S`)."""
+    for proc in procs:
         with contextlib.suppress(Exception):
-            stdin.close()
+            assert proc.stdin is not None
+            proc.stdin.close()
+    for proc in procs:
         try:
             await asyncio.wait_for(proc.wait(), STOP_S)
         except TimeoutError:
@@ -147,7 +173,7 @@ async def run(settings: Settings, settled: asyncio.Event, wake: asyncio.Event) -
 
 
 # -- the child ------------------------------------------------------------------------------------------------------
-async def _serve(settings: Settings, reader: asyncio.StreamReader) -> None:
+async def _serve(settings: Settings, reader: asyncio.StreamReader, worker: tuple[int, int]) -> None:
     from jeugdstroom.common import db
     from jeugdstroom.common.kafka import make_producer
     from jeugdstroom.monitor import fold, publisher
@@ -156,7 +182,7 @@ async def _serve(settings: Settings, reader: asyncio.StreamReader) -> None:
 
     fold.configure(settings.verlengde_pleegzorg_tot)
     counters = _counters()
-    loop = PublicationLoop(settings, today)
+    loop = PublicationLoop(settings, today, worker)
 
     def report(took: float | None) -> None:
         line: dict[str, Any] = {"counters": snapshot(counters)}
@@ -214,8 +240,9 @@ async def _main() -> None:
 
     setup_logging(settings.log_level, "monitor-publisher")
     tracing.configure("monitor")  # the publication's spans, as before, under the monitor's service name
-    log.info("monitor publisher: started (pid %d, nice +%d)", os.getpid(), NICE)
-    await _serve(settings, reader)
+    worker = (int(sys.argv[1]), int(sys.argv[2])) if len(sys.argv) == 3 else (0, 1)
+    log.info("monitor publisher %d of %d: started (pid %d, nice +%d)", worker[0] + 1, worker[1], os.getpid(), NICE)
+    await _serve(settings, reader, worker)
 
 
 def main() -> None:

@@ -52,9 +52,13 @@ class PublicationLoop:
     #: A publication that takes at least this long is logged (with its records).
     LOG_S = 1.0
 
-    def __init__(self, settings: Settings, clock: Callable[[], date]) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], date], worker: tuple[int, int] = (0, 1)) -> None:
+        """``worker``: (i, n), this loop is publisher i of n (processes, publication/child.py): it goes through the
+        pending pairs from its own ``i / n`` of the list on, so that the workers start apart and meet; each skips
+        the pairs another one holds."""
         self.settings = settings
         self.clock = clock
+        self.worker = worker
         #: Set while the last committed batch reached the end of its partitions (cleared while replaying a backlog).
         self.settled = asyncio.Event()
         self.settled.set()
@@ -119,6 +123,9 @@ class PublicationLoop:
         grows with the table. Returns the rows sent."""
         async with pool.acquire() as conn:
             pairs = await publisher.pending_pairs(conn)
+        i, n = self.worker
+        start = len(pairs) * i // n
+        pairs = pairs[start:] + pairs[:start]
         as_of = self.clock()
         written = 0
         for i in range(0, len(pairs), publisher.CHUNK):

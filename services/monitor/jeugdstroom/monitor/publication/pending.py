@@ -20,9 +20,19 @@ from jeugdstroom.monitor.periods import next_start, start_of
 #: The monitor's static statements (``queries.sql``, next to ``repository.py``).
 Q = load_queries("jeugdstroom.monitor", "queries.sql")
 
-#: Held by a publication (transaction-level advisory lock): the rebuild's swap and :func:`republish_all` take it
-#: to read and change monitor.published exactly.
+#: Held by a publication (transaction-level advisory lock, shared among publications): the rebuild's swap and
+#: :func:`republish_all` take it exclusively to read and change monitor.published exactly.
 PUBLICATION_LOCK = zlib.crc32(b"monitor:indicator-topic")
+#: The class (first key) of the advisory locks of indicator × period pairs (:func:`pair_key`): a publication holds
+#: its pairs' locks, so that publications of the same pair (several publisher processes, several monitor instances)
+#: follow each other in commit order, and publications of different pairs run side by side.
+PAIR_LOCKS = zlib.crc32(b"monitor:indicator-pair") - 2**31
+
+
+def pair_key(pair: tuple[str, str]) -> int:
+    """The second key of an indicator × period pair's advisory lock (a signed 32-bit CRC; pairs that share a key
+    merely wait for each other)."""
+    return zlib.crc32(f"{pair[0]}|{pair[1]}".encode()) - 2**31
 
 #: Periods on the indicator topic (day rows would multiply the topic without adding information).
 TOPIC_PERIODS = ("month", "half_year", "year")
