@@ -272,9 +272,47 @@ async def test_the_relay_reads_its_unsent_rows_through_their_partial_index_even_
             )
             conn.add_log_listener(listen)
             got = await conn.fetch(outbox.UNSENT, "plan", 2)
+            after = await conn.fetch(outbox.UNSENT_AFTER, "plan", unsent[0]["id"], 2)
         finally:
             conn.remove_log_listener(listen)
             await tr.rollback()
     assert [r["id"] for r in got] == [r["id"] for r in unsent[:2]]
+    assert [r["id"] for r in after] == [r["id"] for r in unsent[1:3]]  # the read after an id (outbox_next_after)
     plan = "\n".join(plans)
-    assert "outbox_unsent" in plan and "outbox_pkey" not in plan and "Sort" not in plan, plan
+    assert plan.count("outbox_unsent") == 2 and "outbox_pkey" not in plan and "Sort" not in plan, plan
+
+
+async def test_a_row_that_commits_after_a_higher_id_was_published_is_published_too(
+    settings: Settings, pool: asyncpg.Pool
+) -> None:
+    """The relay reads after the highest id it has published (outbox_next_after) and only now and then from the
+    start: a transaction that took its id first but committed after a later one's row was published (concurrent
+    writers) must still get its row published, by the next read from the start."""
+    from jeugdstroom.common.kafka import make_producer
+
+    topic = settings.topic(DEADLETTER)
+    producer = make_producer(settings)
+    await producer.start()
+    relay = outbox.OutboxRelay(pool, "late", producer, "test")
+    relay.FULL_READ_S = 3600.0  # only the reads below from the start: none by the clock
+
+    def row(value: bytes) -> outbox.OutRow:
+        return outbox.OutRow(topic, b"k", value)
+
+    try:
+        async with pool.acquire() as slow, pool.acquire() as fast:
+            tr = slow.transaction()
+            await tr.start()
+            await outbox.write(slow, "late", [row(b"first id")])  # its id is taken, not yet committed
+            await outbox.write(fast, "late", [row(b"second id")])  # committed
+            assert await relay.publish_once() == 1  # a read from the start: the second row
+            await tr.commit()
+        assert await relay.publish_once() == 0  # after the highest id published: the first row is below it
+        relay._full_read_due = 0.0  # the next read from the start is due
+        assert await relay.publish_once() == 1
+        assert await relay.publish_once() == 0
+    finally:
+        await producer.stop()
+    values = sorted(r.value for r in await read_topic(settings, DEADLETTER))
+    assert values == [b"first id", b"second id"]
+    assert not await pool.fetchval("SELECT count(*) FROM outbox WHERE producer = 'late' AND sent_at IS NULL")
