@@ -62,8 +62,8 @@ from jeugdstroom.monitor.publication.pending import (
     republish_all,
     take_pending,
 )
-from jeugdstroom.monitor.repository import Cell, Scope, shared_reads
-from jeugdstroom.monitor.rows import Row, cells, empty_row, public, shown, to_row
+from jeugdstroom.monitor.repository import Cell, Scope, View, shared_reads
+from jeugdstroom.monitor.rows import Row, cells_views, empty_row, public, shown, to_row
 
 #: The monitor's static statements (``queries.sql``, next to ``repository.py``).
 Q = load_queries("jeugdstroom.monitor", "queries.sql")
@@ -186,11 +186,26 @@ CHUNK = 8
 async def _publish(
     conn: Conn, settings: Settings, work: dict[tuple[str, str], Affected], as_of: date, send: Sink
 ) -> int:
-    items = sorted(work.items())
     written = 0
-    for i in range(0, len(items), CHUNK):
-        written += await _publish_chunk(conn, settings, items[i : i + CHUNK], as_of, send)
+    for chunk in _chunks(sorted(work.items())):
+        with shared_reads():  # a chunk's reads are shared by its periods, and dropped after it
+            written += await _publish_chunk(conn, settings, chunk, as_of, send)
     return written
+
+
+def _chunks(items: list[tuple[tuple[str, str], Affected]]) -> list[list[tuple[tuple[str, str], Affected]]]:
+    """``items`` (sorted) in chunks of at most :data:`CHUNK` pairs, an indicator's periods in one chunk (they share
+    their reads): a chunk ends before an indicator whose periods would not all fit."""
+    chunks: list[list[tuple[tuple[str, str], Affected]]] = []
+    for i, item in enumerate(items):
+        if chunks and (
+            item[0][0] == items[i - 1][0][0]
+            or len(chunks[-1]) + sum(1 for other, _ in items[i:] if other[0] == item[0][0]) <= CHUNK
+        ):
+            chunks[-1].append(item)
+        else:
+            chunks.append([item])
+    return chunks
 
 
 async def _last_published(conn: Conn, items: list[tuple[tuple[str, str], Affected]]) -> dict[int, list[Any]]:
@@ -266,9 +281,9 @@ async def _publish_chunk(
         ind = CATALOGUE[ind_id]
         before = {r["key"]: r for r in published.get(n, ())}
         groupings = ind.topic_groupings
-        for dims in groupings:
-            filters = {d: a.values[d] for d in dims if d in a.values}
-            values = await cells(conn, ind, Scope(period, dims, as_of, filters, a.lo, a.hi))
+        views = [View(dims, {d: a.values[d] for d in dims if d in a.values}) for dims in groupings]
+        derived = await cells_views(conn, ind, Scope(period, (), as_of, {}, a.lo, a.hi), views)
+        for dims, values in zip(groupings, derived, strict=True):
             _compare(chunk, ind, dims, period, values, before, threshold, secret)
         for r in before.values():  # published, in the work's periods, and no current value
             if tuple(d for d in ind.dimensions if d in r["dims"]) not in groupings:
