@@ -595,24 +595,55 @@ def projection(fine: tuple[str, ...], view: View) -> Projection:
     index = [fine.index(d) for d in view.group_by]
     checks = [(fine.index(d), frozenset(vs)) for d, vs in sorted(view.filters.items())]
 
+    memo: dict[tuple[Any, ...], tuple[Any, ...] | None] = {}  # a fine cell's dims recur in every period
+
     def project(values: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        try:
+            return memo[values]
+        except KeyError:
+            pass
+        out: tuple[Any, ...] | None = tuple([values[i] for i in index])
         for i, allowed in checks:
             v = values[i]
             if v is None or v not in allowed:
-                return None
-        return tuple([values[i] for i in index])
+                out = None
+                break
+        memo[values] = out
+        return out
 
     return project
 
 
-async def _fine_rows(conn: Conn, sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
-    """Rows of a grouped read as tuples (shared within :func:`shared_reads`): the period (or day), the dims d0…,
-    then the values."""
-    return await _read_shared(conn, sql, args, lambda rows: [tuple(r) for r in rows], tag="tuples")
+async def _fine_rows(conn: Conn, sql: str, args: list[Any], n: int) -> list[tuple[Any, ...]]:
+    """Rows of a grouped read whose columns are the period (or day), ``n`` dims d0…, then values, as tuples
+    (period, dims as a tuple, values…); shared within :func:`shared_reads`."""
+
+    def shape(rows: list[Any]) -> list[tuple[Any, ...]]:
+        out = []
+        for r in rows:
+            t = tuple(r)
+            out.append((t[0], t[1 : n + 1], *t[n + 1 :]))
+        return out
+
+    return await _read_shared(conn, sql, args, shape, tag="tuples")
 
 
-def _dims_of(row: tuple[Any, ...], n: int) -> tuple[Any, ...]:
-    return row[1 : n + 1]
+def _per_view(
+    rows: list[tuple[Any, ...]], fine: Scope, views: Sequence[View], derive: Callable[[Projection], T], tag: str
+) -> list[T]:
+    """``derive`` (given the view's :func:`projection`) for each view; within :func:`shared_reads`, once per read
+    (``rows``) and view whatever the period (what is derived must not depend on it)."""
+    reads = _SHARED_READS.get()
+    out = []
+    for view in views:
+        if reads is None:
+            out.append(derive(projection(fine.group_by, view)))
+            continue
+        key = (tag, id(rows), fine.group_by, view.group_by, tuple(sorted((d, frozenset(v)) for d, v in view.filters.items())))
+        if key not in reads:
+            reads[key] = (rows, derive(projection(fine.group_by, view)))  # (rows kept: their id stays theirs)
+        out.append(reads[key][1])
+    return out
 
 
 async def count_values_views(conn: Conn, series: str, scope: Scope, views: Sequence[View]) -> list[dict[Cell, int]]:
@@ -633,17 +664,23 @@ async def count_values_views(conn: Conn, series: str, scope: Scope, views: Seque
         conn,
         f"SELECT {PERIOD_SQL[read.period]} AS p{select}, sum(value)::bigint AS v FROM monitor.counts"
         f" WHERE {where} GROUP BY p{names} HAVING sum(value) <> 0",
-        args,
+        args, n,
     )
+    periods: dict[date, date] = {}
+    fine_sums: dict[tuple[date, tuple[Any, ...]], int] = defaultdict(int)  # per period and fine cell
+    for p, dims, v in rows:
+        if (keep_lo is not None and p < keep_lo) or (keep_hi is not None and p >= keep_hi):
+            continue
+        if (start := periods.get(p)) is None:
+            start = periods[p] = start_of(p, scope.period)
+        fine_sums[(start, dims)] += v
     out = []
     for view in views:
         project = projection(fine.group_by, view)
         sums: dict[Cell, int] = defaultdict(int)
-        for r in rows:
-            if (keep_lo is not None and r[0] < keep_lo) or (keep_hi is not None and r[0] >= keep_hi):
-                continue
-            if (dims := project(_dims_of(r, n))) is not None:
-                sums[(start_of(r[0], scope.period), dims)] += r[n + 1]
+        for (start, dims), v in fine_sums.items():
+            if (view_dims := project(dims)) is not None:
+                sums[(start, view_dims)] += v
         out.append({c: v for c, v in sums.items() if v != 0})
     return out
 
@@ -661,15 +698,15 @@ async def distinct_values_views(
         conn,
         f"SELECT DISTINCT {PERIOD_SQL[fine.period]} AS p{select}, pseudonym FROM monitor.members"
         f" WHERE n > 0 AND pseudonym IS NOT NULL AND {where}",
-        args,
+        args, n,
     )
     out = []
     for view in views:
         project = projection(fine.group_by, view)
         members: dict[Cell, set[Any]] = defaultdict(set)
         for r in rows:
-            if (dims := project(_dims_of(r, n))) is not None:
-                members[(r[0], dims)].add(r[n + 1])
+            if (dims := project(r[1])) is not None:
+                members[(r[0], dims)].add(r[2])
         out.append({c: len(m) for c, m in members.items()})
     return out
 
@@ -702,15 +739,15 @@ async def duration_values_views(
         conn,
         f"SELECT {PERIOD_SQL[fine.period]} AS p{select}, value, sum(n)::bigint AS n FROM monitor.durations"
         f" WHERE {where} GROUP BY p{names}, value HAVING sum(n) <> 0",
-        args,
+        args, n,
     )
     out = []
     for view in views:
         project = projection(fine.group_by, view)
         counts: dict[Cell, dict[Any, int]] = defaultdict(lambda: defaultdict(int))
         for r in rows:
-            if (dims := project(_dims_of(r, n))) is not None:
-                counts[(r[0], dims)][r[n + 1]] += r[n + 2]
+            if (dims := project(r[1])) is not None:
+                counts[(r[0], dims)][r[2]] += r[3]
         cells: dict[Cell, tuple[int, int, int]] = {}
         for cell, values in counts.items():
             positive = {v: k for v, k in values.items() if k > 0}
@@ -729,17 +766,18 @@ async def stock_values_views(conn: Conn, series: str, scope: Scope, views: Seque
         return [{} for _ in views]
     sql, args, opening, first, cap = read
     n = len(fine.group_by)
-    rows = await _fine_rows(conn, sql, args)
-    out = []
-    for view in views:
-        project = projection(fine.group_by, view)
+    rows = await _fine_rows(conn, sql, args, n)
+
+    def buckets(project: Projection) -> dict[tuple[Any, ...], list[tuple[date, int]]]:
         sums: dict[tuple[Any, ...], dict[date, int]] = defaultdict(lambda: defaultdict(int))
-        for r in rows:
-            if (dims := project(_dims_of(r, n))) is not None:
-                sums[dims][opening if r[0] is None else r[0]] += r[n + 1]
-        groups = {dims: [(b, d) for b, d in sorted(buckets.items()) if d != 0] for dims, buckets in sums.items()}
-        out.append(_running_totals({d: g for d, g in groups.items() if g}, scope.period, first, cap))
-    return out
+        for b, dims, delta in rows:
+            if (view_dims := project(dims)) is not None:
+                sums[view_dims][opening if b is None else b] += delta
+        groups = {dims: [(b, d) for b, d in sorted(per.items()) if d != 0] for dims, per in sums.items()}
+        return {dims: g for dims, g in groups.items() if g}
+
+    # the month, half-year and year reads of a stock are one read (stock_values): its buckets are the same
+    return [_running_totals(g, scope.period, first, cap) for g in _per_view(rows, fine, views, buckets, "stock")]
 
 
 async def stock_days_views(conn: Conn, series: str, scope: Scope, views: Sequence[View]) -> list[dict[Cell, int]]:
@@ -754,15 +792,15 @@ async def stock_days_views(conn: Conn, series: str, scope: Scope, views: Sequenc
         conn,
         f"SELECT day AS p{select}, sum(delta)::bigint AS v FROM monitor.stock_deltas"
         f" WHERE {' AND '.join(where)} AND day <= ${len(args)} GROUP BY day{names} HAVING sum(delta) <> 0",
-        args,
+        args, n,
     )
     out = []
     for view in views:
         project = projection(fine.group_by, view)
         sums: dict[tuple[Any, ...], dict[date, int]] = defaultdict(lambda: defaultdict(int))
         for r in rows:
-            if (dims := project(_dims_of(r, n))) is not None:
-                sums[dims][r[0]] += r[n + 1]
+            if (dims := project(r[1])) is not None:
+                sums[dims][r[0]] += r[2]
         deltas = {dims: {d: v for d, v in days.items() if v != 0} for dims, days in sums.items()}
         out.append(_day_sums({dims: days for dims, days in deltas.items() if days}, scope))
     return out
@@ -786,16 +824,15 @@ async def _span_views(
         f"SELECT day AS p{select}, {end} AS e{item}, sum(n)::bigint AS s FROM {table}"
         f" WHERE {' AND '.join(where)} AND day <= ${len(args)} GROUP BY day, {end}{group}{names}"
         f" HAVING sum(n) <> 0",
-        args,
+        args, n,
     )
-    out = []
-    for view in views:
-        project = projection(fine.group_by, view)
+
+    def spans(project: Projection) -> dict[tuple[Any, ...], list[tuple[date, date | None, Any]]]:
         sums: dict[tuple[Any, ...], dict[tuple[date, int, Any], int]] = defaultdict(lambda: defaultdict(int))
         for r in rows:
-            if (dims := project(_dims_of(r, n))) is not None:
-                sums[dims][(r[0], r[n + 1], r[n + 2] if member is not None else None)] += r[-1]
-        spans: dict[tuple[Any, ...], list[tuple[date, date | None, Any]]] = {}
+            if (dims := project(r[1])) is not None:
+                sums[dims][(r[0], r[2], r[3] if member is not None else None)] += r[-1]
+        out: dict[tuple[Any, ...], list[tuple[date, date | None, Any]]] = {}
         for dims, items in sums.items():
             kept = [
                 (start, span_end(e), who if member is not None else s)
@@ -803,9 +840,11 @@ async def _span_views(
                 if keep(s)
             ]
             if kept:
-                spans[dims] = kept
-        out.append(spans)
-    return out
+                out[dims] = kept
+        return out
+
+    # the read depends on the periods only through the last day read: shared by a chunk's periods
+    return _per_view(rows, fine, views, spans, "spans")
 
 
 async def member_span_values_views(
