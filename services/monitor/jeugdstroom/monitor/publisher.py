@@ -18,8 +18,10 @@ key, derived from the aggregates, so at-least-once by key is all a subscriber of
 transactional outbox (a row per record inserted, read, marked sent) had cost more PostgreSQL time than the rest of
 the pipeline together (docs/benchmarks.md, round 4). The comparison and the send run under a transaction-level
 advisory lock, so instances folding different partitions publish in commit order and the last record of a key always
-carries the value after both batches. The current rows are computed per indicator × period with :func:`rows.cells` inside
-:func:`repository.shared_reads`, so the three periods of a stock or count series share one read of month sums.
+carries the value after both batches. The current rows of an indicator × period are computed at every topic grouping
+from one read per series at the finest level the groupings need (:func:`rows.cells_views`; the JSON API's
+:func:`rows.cells` reads one grouping), inside :func:`repository.shared_reads` held for one indicator at a time, so
+its month, half-year and year rows share one read of month sums (stocks, counts) or of spans (member spans, waiting).
 
 A fold records the cells its deltas may have changed (publication/pending.py); :func:`publish_work` with ``pending``
 (indicator × period pairs) takes those pairs' pending records (deleting them) and publishes the rows of their cells,
@@ -62,7 +64,7 @@ from jeugdstroom.monitor.publication.pending import (
     republish_all,
     take_pending,
 )
-from jeugdstroom.monitor.repository import Cell, Scope, View, shared_reads
+from jeugdstroom.monitor.repository import Cell, Scope, View, forget_shared_reads, shared_reads
 from jeugdstroom.monitor.rows import Row, cells_views, empty_row, public, shown, to_row
 
 #: The monitor's static statements (``queries.sql``, next to ``repository.py``).
@@ -168,7 +170,7 @@ async def publish_work(
     parents = await take_pending(conn, work, pending) if pending else set()
     # traced as monitor.publish, linked to the folds of its cells; the indicator records carry its context
     links = tracing.links_of({tracing.TRACEPARENT: p} for p in parents)
-    with tracing.span("monitor.publish", tracing.SpanKind.PRODUCER, links), shared_reads():
+    with tracing.span("monitor.publish", tracing.SpanKind.PRODUCER, links):
         return await _publish(conn, settings, work, as_of, send)
 
 
@@ -188,7 +190,7 @@ async def _publish(
 ) -> int:
     written = 0
     for chunk in _chunks(sorted(work.items())):
-        with shared_reads():  # a chunk's reads are shared by its periods, and dropped after it
+        with shared_reads():  # an indicator's reads are shared by its periods, and dropped after them
             written += await _publish_chunk(conn, settings, chunk, as_of, send)
     return written
 
@@ -278,6 +280,8 @@ async def _publish_chunk(
     secret = disclosure.noise_secret(settings)
     published = await _last_published(conn, items)
     for n, ((ind_id, period), a) in enumerate(items, 1):
+        if n > 1 and ind_id != items[n - 2][0][0]:
+            forget_shared_reads()  # an indicator's periods share reads: held for one indicator at a time
         ind = CATALOGUE[ind_id]
         before = {r["key"]: r for r in published.get(n, ())}
         groupings = ind.topic_groupings

@@ -445,6 +445,13 @@ def shared_reads() -> Iterator[None]:
         _SHARED_READS.reset(token)
 
 
+def forget_shared_reads() -> None:
+    """Drop the reads :func:`shared_reads` kept so far (the block goes on sharing the reads made after)."""
+    reads = _SHARED_READS.get()
+    if reads is not None:
+        reads.clear()
+
+
 async def stock_values(conn: Conn, series: str, scope: Scope) -> dict[Cell, int]:
     """Active episodes on min(last day of the period, as_of): the sum of all deltas up to that day (and before
     ``hi``), per period from ``lo`` (or the first delta) on; cells with value 0 are left out.
