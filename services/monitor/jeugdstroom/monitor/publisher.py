@@ -36,7 +36,7 @@ from collections import Counter as CounterOf
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import orjson
@@ -235,7 +235,12 @@ def _salt(ind: Indicator, threshold: int, secret: bytes) -> bytes:
     """The key of an indicator's source digests: everything its public rows depend on besides a cell's identity and
     exact value fields (the noise secret, the threshold, the indicator's version and unit, the names), so that a
     change of any of them makes every cell compare as changed."""
-    parts = orjson.dumps([ind.id, ind.version, ind.unit, threshold, secret.hex()]) + _names_fingerprint()
+    return _salt_of(ind.id, ind.version, ind.unit, threshold, secret)
+
+
+@lru_cache(maxsize=256)  # computed once per indicator and settings, not per grouping of every publication
+def _salt_of(ind: str, version: int, unit: str, threshold: int, secret: bytes) -> bytes:
+    parts = orjson.dumps([ind, version, unit, threshold, secret.hex()]) + _names_fingerprint()
     return hashlib.blake2b(parts, digest_size=32).digest()
 
 

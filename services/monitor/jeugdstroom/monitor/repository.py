@@ -578,13 +578,29 @@ class View:
     filters: Mapping[str, Collection[str]] = field(default_factory=dict)
 
 
-#: Maps the dimension values of a fine cell to those of a view's cell, or None when the view's filters exclude it.
-Projection = Callable[[tuple[Any, ...]], tuple[Any, ...] | None]
+class Projection(dict[tuple[Any, ...], tuple[Any, ...] | None]):
+    """The dimension values of a view's cell for those of a fine cell (``projection[fine_values]``), or None when the
+    view's filters exclude it; computed on first use (a fine cell's dims recur in every period and read)."""
+
+    def __init__(self, fine: tuple[str, ...], view: View) -> None:
+        super().__init__()
+        self._index = [fine.index(d) for d in view.group_by]
+        self._checks = [(fine.index(d), frozenset(vs)) for d, vs in sorted(view.filters.items())]
+
+    def __missing__(self, values: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        out: tuple[Any, ...] | None = tuple([values[i] for i in self._index])
+        for i, allowed in self._checks:
+            v = values[i]
+            if v is None or v not in allowed:  # as SQL's dims->>'d' = ANY(...): a missing value never matches
+                out = None
+                break
+        self[values] = out
+        return out
 
 
 def fine_scope(scope: Scope, views: Sequence[View]) -> Scope:
     """The scope of one read that every view can be derived from: grouped by every dimension any view groups or
-    filters by, with the filters every view shares (the rest are applied per view in Python, :func:`projection`).
+    filters by, with the filters every view shares (the rest are applied per view in Python, :class:`Projection`).
     ``scope``'s own filters (e.g. a ratio part's) restrict every view."""
     dims: list[str] = []
     for v in views:
@@ -597,28 +613,8 @@ def fine_scope(scope: Scope, views: Sequence[View]) -> Scope:
 
 
 def projection(fine: tuple[str, ...], view: View) -> Projection:
-    """The values of ``view``'s dims in a cell of ``fine`` dims; None for a cell outside the view's filters (as SQL's
-    ``dims->>'d' = ANY(...)``: a missing value never matches)."""
-    index = [fine.index(d) for d in view.group_by]
-    checks = [(fine.index(d), frozenset(vs)) for d, vs in sorted(view.filters.items())]
-
-    memo: dict[tuple[Any, ...], tuple[Any, ...] | None] = {}  # a fine cell's dims recur in every period
-
-    def project(values: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        try:
-            return memo[values]
-        except KeyError:
-            pass
-        out: tuple[Any, ...] | None = tuple([values[i] for i in index])
-        for i, allowed in checks:
-            v = values[i]
-            if v is None or v not in allowed:
-                out = None
-                break
-        memo[values] = out
-        return out
-
-    return project
+    """The :class:`Projection` of cells of ``fine`` dims onto ``view``."""
+    return Projection(fine, view)
 
 
 async def _fine_rows(conn: Conn, sql: str, args: list[Any], n: int) -> list[tuple[Any, ...]]:
@@ -686,7 +682,7 @@ async def count_values_views(conn: Conn, series: str, scope: Scope, views: Seque
         project = projection(fine.group_by, view)
         sums: dict[Cell, int] = defaultdict(int)
         for (start, dims), v in fine_sums.items():
-            if (view_dims := project(dims)) is not None:
+            if (view_dims := project[dims]) is not None:
                 sums[(start, view_dims)] += v
         out.append({c: v for c, v in sums.items() if v != 0})
     return out
@@ -712,7 +708,7 @@ async def distinct_values_views(
         project = projection(fine.group_by, view)
         members: dict[Cell, set[Any]] = defaultdict(set)
         for r in rows:
-            if (dims := project(r[1])) is not None:
+            if (dims := project[r[1]]) is not None:
                 members[(r[0], dims)].add(r[2])
         out.append({c: len(m) for c, m in members.items()})
     return out
@@ -753,7 +749,7 @@ async def duration_values_views(
         project = projection(fine.group_by, view)
         counts: dict[Cell, dict[Any, int]] = defaultdict(lambda: defaultdict(int))
         for r in rows:
-            if (dims := project(r[1])) is not None:
+            if (dims := project[r[1]]) is not None:
                 counts[(r[0], dims)][r[2]] += r[3]
         cells: dict[Cell, tuple[int, int, int]] = {}
         for cell, values in counts.items():
@@ -778,7 +774,7 @@ async def stock_values_views(conn: Conn, series: str, scope: Scope, views: Seque
     def buckets(project: Projection) -> dict[tuple[Any, ...], list[tuple[date, int]]]:
         sums: dict[tuple[Any, ...], dict[date, int]] = defaultdict(lambda: defaultdict(int))
         for b, dims, delta in rows:
-            if (view_dims := project(dims)) is not None:
+            if (view_dims := project[dims]) is not None:
                 sums[view_dims][opening if b is None else b] += delta
         groups = {dims: [(b, d) for b, d in sorted(per.items()) if d != 0] for dims, per in sums.items()}
         return {dims: g for dims, g in groups.items() if g}
@@ -806,7 +802,7 @@ async def stock_days_views(conn: Conn, series: str, scope: Scope, views: Sequenc
         project = projection(fine.group_by, view)
         sums: dict[tuple[Any, ...], dict[date, int]] = defaultdict(lambda: defaultdict(int))
         for r in rows:
-            if (dims := project(r[1])) is not None:
+            if (dims := project[r[1]]) is not None:
                 sums[dims][r[0]] += r[2]
         deltas = {dims: {d: v for d, v in days.items() if v != 0} for dims, days in sums.items()}
         out.append(_day_sums({dims: days for dims, days in deltas.items() if days}, scope))
@@ -837,7 +833,7 @@ async def _span_views(
     def spans(project: Projection) -> dict[tuple[Any, ...], list[tuple[date, date | None, Any]]]:
         sums: dict[tuple[Any, ...], dict[tuple[date, int, Any], int]] = defaultdict(lambda: defaultdict(int))
         for r in rows:
-            if (dims := project(r[1])) is not None:
+            if (dims := project[r[1]]) is not None:
                 sums[dims][(r[0], r[2], r[3] if member is not None else None)] += r[-1]
         out: dict[tuple[Any, ...], list[tuple[date, date | None, Any]]] = {}
         for dims, items in sums.items():
