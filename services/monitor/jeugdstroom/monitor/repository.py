@@ -617,9 +617,10 @@ def projection(fine: tuple[str, ...], view: View) -> Projection:
     return Projection(fine, view)
 
 
-async def _fine_rows(conn: Conn, sql: str, args: list[Any], n: int) -> list[tuple[Any, ...]]:
+async def _fine_rows(conn: Conn, sql: str, args: list[Any], n: int, shared: bool = True) -> list[tuple[Any, ...]]:
     """Rows of a grouped read whose columns are the period (or day), ``n`` dims d0…, then values, as tuples
-    (period, dims as a tuple, values…); shared within :func:`shared_reads`."""
+    (period, dims as a tuple, values…); with ``shared``, shared within :func:`shared_reads` (not for a read grouped
+    by the period itself: the other periods' reads differ, and keeping it would only hold memory)."""
 
     def shape(rows: list[Any]) -> list[tuple[Any, ...]]:
         out = []
@@ -628,6 +629,8 @@ async def _fine_rows(conn: Conn, sql: str, args: list[Any], n: int) -> list[tupl
             out.append((t[0], t[1 : n + 1], *t[n + 1 :]))
         return out
 
+    if not shared:
+        return shape(await conn.fetch(sql, *args))
     return await _read_shared(conn, sql, args, shape, tag="tuples")
 
 
@@ -701,7 +704,7 @@ async def distinct_values_views(
         conn,
         f"SELECT DISTINCT {PERIOD_SQL[fine.period]} AS p{select}, pseudonym FROM monitor.members"
         f" WHERE n > 0 AND pseudonym IS NOT NULL AND {where}",
-        args, n,
+        args, n, shared=False,
     )
     out = []
     for view in views:
@@ -742,7 +745,7 @@ async def duration_values_views(
         conn,
         f"SELECT {PERIOD_SQL[fine.period]} AS p{select}, value, sum(n)::bigint AS n FROM monitor.durations"
         f" WHERE {where} GROUP BY p{names}, value HAVING sum(n) <> 0",
-        args, n,
+        args, n, shared=False,
     )
     out = []
     for view in views:
