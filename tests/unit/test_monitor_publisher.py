@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import random
 from datetime import date, timedelta
 
@@ -214,3 +215,22 @@ def test_topic_groupings_are_places_and_breakdowns_of_the_indicators_own_dimensi
         (), ("vorm",), ("jeugdregio",), ("jeugdregio", "vorm"), ("gemeente",), ("gemeente", "vorm"),
         ("instelling",), ("instelling", "vorm"),
     )
+
+
+def test_chunks_keep_an_indicators_periods_together_within_the_bound() -> None:
+    rng = random.Random(5)
+    inds = sorted(CATALOGUE)
+    for _ in range(50):
+        pairs = {(i, p) for i in rng.sample(inds, rng.randint(1, 12)) for p in TOPIC_PERIODS if rng.random() < 0.7}
+        items = [(k, Affected(date(2026, 1, 1), None)) for k in sorted(pairs)]
+        chunks = publisher.chunks(items, lambda item: item[0][0])
+        assert [item for c in chunks for item in c] == items  # every item once, in order
+        # the publishing loop's pending pairs are chunked alike
+        assert publisher.chunks(sorted(pairs), lambda pair: pair[0]) == [[k for k, _ in c] for c in chunks]
+        for c in chunks:
+            assert len(c) <= publisher.CHUNK
+        owner = {k[0]: n for n, c in enumerate(chunks) for k, _ in c}
+        assert all(owner[k[0]] == n for n, c in enumerate(chunks) for k, _ in c)  # an indicator in one chunk
+        # a chunk ends only where the next indicator's periods would not fit
+        for c, nxt in itertools.pairwise(chunks):
+            assert len(c) + sum(1 for k, _ in items if k[0] == nxt[0][0][0]) > publisher.CHUNK

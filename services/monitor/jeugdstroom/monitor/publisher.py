@@ -20,8 +20,11 @@ the pipeline together (docs/benchmarks.md, round 4). The comparison and the send
 advisory locks, one per indicator × period pair (and the publication lock, shared), so publications of a pair (by
 several publisher processes, or instances folding different partitions) follow each other in commit order and the
 last record of a key always carries the value after both batches; a publication skips the pending pairs another one
-holds (their records stay pending for the next round). The current rows are computed per indicator × period with :func:`rows.cells` inside
-:func:`repository.shared_reads`, so the three periods of a stock or count series share one read of month sums.
+holds (their records stay pending for the next round). The current rows of an indicator × period are computed at
+every topic grouping from one read per series at the finest level the groupings need (:func:`rows.cells_views`; the
+JSON API's :func:`rows.cells` reads one grouping), inside :func:`repository.shared_reads` held for one indicator at a
+time, so its month, half-year and year rows share one read of month sums (stocks, counts) or of spans (member spans,
+waiting).
 
 A fold records the cells its deltas may have changed (publication/pending.py); :func:`publish_work` with ``pending``
 (indicator × period pairs) takes those pairs' pending records (deleting them) and publishes the rows of their cells,
@@ -36,8 +39,8 @@ from collections import Counter as CounterOf
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from functools import cache
-from typing import Any
+from functools import cache, lru_cache
+from typing import Any, TypeVar
 
 import orjson
 from aiokafka import AIOKafkaProducer
@@ -66,8 +69,10 @@ from jeugdstroom.monitor.publication.pending import (
     republish_all,
     take_pending,
 )
-from jeugdstroom.monitor.repository import Cell, Scope, shared_reads
-from jeugdstroom.monitor.rows import Row, cells, empty_row, public, shown, to_row
+from jeugdstroom.monitor.repository import Cell, Scope, View, forget_shared_reads, shared_reads
+from jeugdstroom.monitor.rows import Row, cells_views, empty_row, public, shown, to_row
+
+T = TypeVar("T")
 
 #: The monitor's static statements (``queries.sql``, next to ``repository.py``).
 Q = load_queries("jeugdstroom.monitor", "queries.sql")
@@ -82,6 +87,7 @@ __all__ = [
     "Sink",
     "affected",
     "broker_sink",
+    "chunks",
     "defer",
     "merge",
     "pending_pairs",
@@ -177,7 +183,7 @@ async def publish_work(
     parents = await take_pending(conn, work, pending) if pending else set()
     # traced as monitor.publish, linked to the folds of its cells; the indicator records carry its context
     links = tracing.links_of({tracing.TRACEPARENT: p} for p in parents)
-    with tracing.span("monitor.publish", tracing.SpanKind.PRODUCER, links), shared_reads():
+    with tracing.span("monitor.publish", tracing.SpanKind.PRODUCER, links):
         return await _publish(conn, settings, work, as_of, send)
 
 
@@ -195,11 +201,25 @@ CHUNK = 8
 async def _publish(
     conn: Conn, settings: Settings, work: dict[tuple[str, str], Affected], as_of: date, send: Sink
 ) -> int:
-    items = sorted(work.items())
     written = 0
-    for i in range(0, len(items), CHUNK):
-        written += await _publish_chunk(conn, settings, items[i : i + CHUNK], as_of, send)
+    for chunk in chunks(sorted(work.items()), lambda item: item[0][0]):
+        with shared_reads():  # an indicator's reads are shared by its periods, and dropped after them
+            written += await _publish_chunk(conn, settings, chunk, as_of, send)
     return written
+
+
+def chunks(items: Sequence[T], indicator: Callable[[T], str]) -> list[list[T]]:
+    """``items`` (sorted by indicator) in chunks of at most :data:`CHUNK` indicator × period pairs, an indicator's
+    periods in one chunk (they share their reads): a chunk ends before an indicator whose periods would not all
+    fit. Used for a publication's work items and for the publishing loop's pending pairs."""
+    out: list[list[T]] = []
+    names = [indicator(item) for item in items]
+    for i, item in enumerate(items):
+        if out and (names[i] == names[i - 1] or len(out[-1]) + names[i:].count(names[i]) <= CHUNK):
+            out[-1].append(item)
+        else:
+            out.append([item])
+    return out
 
 
 async def _last_published(conn: Conn, items: list[tuple[tuple[str, str], Affected]]) -> dict[int, list[Any]]:
@@ -227,7 +247,12 @@ def _salt(ind: Indicator, threshold: int, secret: bytes) -> bytes:
     """The key of an indicator's source digests: everything its public rows depend on besides a cell's identity and
     exact value fields (the noise secret, the threshold, the indicator's version and unit, the names), so that a
     change of any of them makes every cell compare as changed."""
-    parts = orjson.dumps([ind.id, ind.version, ind.unit, threshold, secret.hex()]) + _names_fingerprint()
+    return _salt_of(ind.id, ind.version, ind.unit, threshold, secret)
+
+
+@lru_cache(maxsize=256)  # computed once per indicator and settings, not per grouping of every publication
+def _salt_of(ind: str, version: int, unit: str, threshold: int, secret: bytes) -> bytes:
+    parts = orjson.dumps([ind, version, unit, threshold, secret.hex()]) + _names_fingerprint()
     return hashlib.blake2b(parts, digest_size=32).digest()
 
 
@@ -272,12 +297,14 @@ async def _publish_chunk(
     secret = disclosure.noise_secret(settings)
     published = await _last_published(conn, items)
     for n, ((ind_id, period), a) in enumerate(items, 1):
+        if n > 1 and ind_id != items[n - 2][0][0]:
+            forget_shared_reads()  # an indicator's periods share reads: held for one indicator at a time
         ind = CATALOGUE[ind_id]
         before = {r["key"]: r for r in published.get(n, ())}
         groupings = ind.topic_groupings
-        for dims in groupings:
-            filters = {d: a.values[d] for d in dims if d in a.values}
-            values = await cells(conn, ind, Scope(period, dims, as_of, filters, a.lo, a.hi))
+        views = [View(dims, {d: a.values[d] for d in dims if d in a.values}) for dims in groupings]
+        derived = await cells_views(conn, ind, Scope(period, (), as_of, {}, a.lo, a.hi), views)
+        for dims, values in zip(groupings, derived, strict=True):
             _compare(chunk, ind, dims, period, values, before, threshold, secret)
         for r in before.values():  # published, in the work's periods, and no current value
             if tuple(d for d in ind.dimensions if d in r["dims"]) not in groupings:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -209,13 +209,15 @@ def _cell(r: Any, scope: Scope) -> Cell:
     return r["p"], tuple(r[f"d{i}"] for i in range(len(scope.group_by)))
 
 
-async def _read_shared(conn: Conn, sql: str, args: list[Any], shape: Callable[[list[Any]], T]) -> T:
+async def _read_shared(
+    conn: Conn, sql: str, args: list[Any], shape: Callable[[list[Any]], T], tag: str = ""
+) -> T:
     """``shape`` of the rows of a query; within :func:`shared_reads` an identical query (same SQL and arguments)
-    is read and shaped once."""
+    is read and shaped once. ``tag`` names the shape (the same query shaped differently is a different entry)."""
     reads = _SHARED_READS.get()
     if reads is None:
         return shape(await conn.fetch(sql, *args))
-    key = (sql, *(tuple(a) if isinstance(a, list) else a for a in args))
+    key = (tag, sql, *(tuple(a) if isinstance(a, list) else a for a in args))
     if key not in reads:
         reads[key] = shape(await conn.fetch(sql, *args))
     out: T = reads[key]
@@ -310,6 +312,12 @@ async def stock_days(conn: Conn, series: str, scope: Scope) -> dict[Cell, int]:
     for r in rows:
         day, dims = _cell(r, scope)
         deltas[dims][day] = r["v"]
+    return _day_sums(deltas, scope)
+
+
+def _day_sums(deltas: Mapping[tuple[Any, ...], Mapping[date, int]], scope: Scope) -> dict[Cell, int]:
+    """:func:`stock_days` of the (non-zero) day deltas of each cell's dims."""
+    cap = scope.last_day
     out: dict[Cell, int] = defaultdict(int)
     for dims, per_day in deltas.items():
         day, level = min(per_day), 0
@@ -350,8 +358,15 @@ async def member_span_values(conn: Conn, series: str, scope: Scope, whole_period
     """Distinct children per cell from member spans (``monitor.member_spans``): with ``whole_period`` those active
     on any day of the period up to min(last day, as_of) ("jeugdigen met … in de periode"), else those active on
     that last day (a stock of children). Each child counts once per cell however many of its spans meet it."""
-    cap = scope.last_day
     spans = await _spans(conn, "monitor.member_spans", "end_day", "pseudonym", "sum(n) > 0", series, scope)
+    return _member_counts(spans, scope, whole_period)
+
+
+def _member_counts(
+    spans: Mapping[tuple[Any, ...], list[tuple[date, date | None, Any]]], scope: Scope, whole_period: bool
+) -> dict[Cell, int]:
+    """:func:`member_span_values` of the member spans (start, end or None, pseudonym) of each cell's dims."""
+    cap = scope.last_day
     out: dict[Cell, int] = {}
     for dims, items in spans.items():
         by_start = sorted(items, key=lambda it: it[0])
@@ -389,8 +404,15 @@ async def waiting_values(conn: Conn, series: str, scope: Scope) -> dict[Cell, tu
     """(n, median, p90) per cell of the waiting times on the day each period is read (min(last day, as_of)): the
     items waiting on that day (``start <= d < end``, end open or later) have waited ``d − start`` days. Spans are
     stored in ``monitor.durations`` keyed by their start day with the end day's ordinal as ``value`` (0 = open)."""
-    cap = scope.last_day
     spans = await _spans(conn, "monitor.durations", "value", None, "sum(n) <> 0", series, scope)
+    return _waiting(spans, scope)
+
+
+def _waiting(
+    spans: Mapping[tuple[Any, ...], list[tuple[date, date | None, Any]]], scope: Scope
+) -> dict[Cell, tuple[int, int, int]]:
+    """:func:`waiting_values` of the spans (start, end or None, multiplicity) of each cell's dims."""
+    cap = scope.last_day
     out: dict[Cell, tuple[int, int, int]] = {}
     for dims, items in spans.items():
         first = min(s for s, _, _ in items)
@@ -423,6 +445,13 @@ def shared_reads() -> Iterator[None]:
         _SHARED_READS.reset(token)
 
 
+def forget_shared_reads() -> None:
+    """Drop the reads :func:`shared_reads` kept so far (the block goes on sharing the reads made after)."""
+    reads = _SHARED_READS.get()
+    if reads is not None:
+        reads.clear()
+
+
 async def stock_values(conn: Conn, series: str, scope: Scope) -> dict[Cell, int]:
     """Active episodes on min(last day of the period, as_of): the sum of all deltas up to that day (and before
     ``hi``), per period from ``lo`` (or the first delta) on; cells with value 0 are left out.
@@ -439,10 +468,28 @@ async def stock_values(conn: Conn, series: str, scope: Scope) -> dict[Cell, int]
     A bucket dated ``b`` then counts for a period exactly when ``b <=`` the day the period is read on: a month
     bucket holds only days up to the last day read, and every period boundary is a month boundary.
     """
+    read = _stock_read(series, scope)
+    if read is None:
+        return {}
+    sql, args, opening, first, cap = read
+    n = len(scope.group_by)
+
+    def by_cell(rows: list[Any]) -> dict[tuple[str, ...], list[tuple[date, int]]]:
+        groups: dict[tuple[str, ...], list[tuple[date, int]]] = defaultdict(list)
+        for r in rows:
+            groups[tuple(r[i] for i in range(1, n + 1))].append((opening if r[0] is None else r[0], r[n + 1]))
+        return groups
+
+    return _running_totals(await _read_shared(conn, sql, args, by_cell), scope.period, first, cap)
+
+
+def _stock_read(series: str, scope: Scope) -> tuple[str, list[Any], date, date | None, date] | None:
+    """The statement of :func:`stock_values` (rows: bucket or NULL for the opening balance, d0…, delta), its
+    arguments, the day of the opening balance, the first period and the last day read; None when nothing is read."""
     cap = scope.last_day
     first = None if scope.lo is None else start_of(scope.lo, scope.period)
     if first is not None and first > cap:
-        return {}
+        return None
     args: list[Any] = []
     where = " AND ".join(_series_where(series, scope, args))
     select, names = _cols(scope)
@@ -471,15 +518,7 @@ async def stock_values(conn: Conn, series: str, scope: Scope) -> dict[Cell, int]
         f" GROUP BY 1{names} HAVING sum(delta) <> 0 ORDER BY 1 NULLS FIRST"
     )
     opening = date.min if base is None else base - timedelta(days=1)  # (no NULL bucket without a base)
-    n = len(scope.group_by)
-
-    def by_cell(rows: list[Any]) -> dict[tuple[str, ...], list[tuple[date, int]]]:
-        groups: dict[tuple[str, ...], list[tuple[date, int]]] = defaultdict(list)
-        for r in rows:
-            groups[tuple(r[i] for i in range(1, n + 1))].append((opening if r[0] is None else r[0], r[n + 1]))
-        return groups
-
-    return _running_totals(await _read_shared(conn, sql, args, by_cell), scope.period, first, cap)
+    return sql, args, opening, first, cap
 
 
 def _running_totals(
@@ -527,3 +566,307 @@ async def first_days(conn: Conn, series: str, dim: str, as_of: date) -> dict[str
         as_of,
     )
     return {r["k"]: r["d"] for r in rows}
+
+
+# -- grouped reads (the indicator topic: one read at the finest level, every grouping derived) -----------------------
+@dataclass(frozen=True, slots=True)
+class View:
+    """A grouping derived from a finer read: its ``group_by`` dimensions, and ``filters`` on them (exactly as a
+    :class:`Scope`'s ``filters`` would restrict a read of that grouping)."""
+
+    group_by: tuple[str, ...]
+    filters: Mapping[str, Collection[str]] = field(default_factory=dict)
+
+
+class Projection(dict[tuple[Any, ...], tuple[Any, ...] | None]):
+    """The dimension values of a view's cell for those of a fine cell (``projection[fine_values]``), or None when the
+    view's filters exclude it; computed on first use (a fine cell's dims recur in every period and read)."""
+
+    def __init__(self, fine: tuple[str, ...], view: View) -> None:
+        super().__init__()
+        self._index = [fine.index(d) for d in view.group_by]
+        self._checks = [(fine.index(d), frozenset(vs)) for d, vs in sorted(view.filters.items())]
+
+    def __missing__(self, values: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        out: tuple[Any, ...] | None = tuple([values[i] for i in self._index])
+        for i, allowed in self._checks:
+            v = values[i]
+            if v is None or v not in allowed:  # as SQL's dims->>'d' = ANY(...): a missing value never matches
+                out = None
+                break
+        self[values] = out
+        return out
+
+
+def fine_scope(scope: Scope, views: Sequence[View]) -> Scope:
+    """The scope of one read that every view can be derived from: grouped by every dimension any view groups or
+    filters by, with the filters every view shares (the rest are applied per view in Python, :class:`Projection`).
+    ``scope``'s own filters (e.g. a ratio part's) restrict every view."""
+    dims: list[str] = []
+    for v in views:
+        for d in (*v.group_by, *sorted(v.filters)):
+            if d not in dims:
+                dims.append(d)
+    first, *rest = views
+    common = {d: vs for d, vs in first.filters.items() if all(set(o.filters.get(d, ())) == set(vs) for o in rest)}
+    return Scope(scope.period, tuple(dims), scope.as_of, scope.filters, scope.lo, scope.hi).with_filters(common)
+
+
+def projection(fine: tuple[str, ...], view: View) -> Projection:
+    """The :class:`Projection` of cells of ``fine`` dims onto ``view``."""
+    return Projection(fine, view)
+
+
+async def _fine_rows(conn: Conn, sql: str, args: list[Any], n: int, shared: bool = True) -> list[tuple[Any, ...]]:
+    """Rows of a grouped read whose columns are the period (or day), ``n`` dims d0…, then values, as tuples
+    (period, dims as a tuple, values…); with ``shared``, shared within :func:`shared_reads` (not for a read grouped
+    by the period itself: the other periods' reads differ, and keeping it would only hold memory)."""
+
+    def shape(rows: list[Any]) -> list[tuple[Any, ...]]:
+        out = []
+        for r in rows:
+            t = tuple(r)
+            out.append((t[0], t[1 : n + 1], *t[n + 1 :]))
+        return out
+
+    if not shared:
+        return shape(await conn.fetch(sql, *args))
+    return await _read_shared(conn, sql, args, shape, tag="tuples")
+
+
+def _per_view(
+    rows: list[tuple[Any, ...]], fine: Scope, views: Sequence[View], derive: Callable[[Projection], T], tag: str
+) -> list[T]:
+    """``derive`` (given the view's :func:`projection`) for each view; within :func:`shared_reads`, once per read
+    (``rows``) and view whatever the period (what is derived must not depend on it)."""
+    reads = _SHARED_READS.get()
+    out = []
+    for view in views:
+        if reads is None:
+            out.append(derive(projection(fine.group_by, view)))
+            continue
+        key = (tag, id(rows), fine.group_by, view.group_by, tuple(sorted((d, frozenset(v)) for d, v in view.filters.items())))
+        if key not in reads:
+            reads[key] = (rows, derive(projection(fine.group_by, view)))  # (rows kept: their id stays theirs)
+        out.append(reads[key][1])
+    return out
+
+
+async def count_values_views(conn: Conn, series: str, scope: Scope, views: Sequence[View]) -> list[dict[Cell, int]]:
+    """:func:`count_values` of each view, from one read at :func:`fine_scope` (sums add up)."""
+    fine = fine_scope(scope, views)
+    n = len(fine.group_by)
+    if _SHARED_READS.get() is not None and scope.period != "day" and _month_aligned(scope):
+        lo = None if scope.lo is None else start_of(scope.lo, "year")
+        hi = None if scope.hi is None else next_start(start_of(scope.hi - timedelta(days=1), "year"), "year")
+        read = Scope("month", fine.group_by, fine.as_of, fine.filters, lo, hi)
+        keep_lo, keep_hi = scope.lo, scope.hi  # months of the wider read outside [lo, hi) left out
+    else:
+        read, keep_lo, keep_hi = fine, None, None
+    args: list[Any] = []
+    where = _where(series, read, args)
+    select, names = _cols(read)
+    rows = await _fine_rows(
+        conn,
+        f"SELECT {PERIOD_SQL[read.period]} AS p{select}, sum(value)::bigint AS v FROM monitor.counts"
+        f" WHERE {where} GROUP BY p{names} HAVING sum(value) <> 0",
+        args, n,
+    )
+    periods: dict[date, date] = {}
+    fine_sums: dict[tuple[date, tuple[Any, ...]], int] = defaultdict(int)  # per period and fine cell
+    for p, dims, v in rows:
+        if (keep_lo is not None and p < keep_lo) or (keep_hi is not None and p >= keep_hi):
+            continue
+        if (start := periods.get(p)) is None:
+            start = periods[p] = start_of(p, scope.period)
+        fine_sums[(start, dims)] += v
+    out = []
+    for view in views:
+        project = projection(fine.group_by, view)
+        sums: dict[Cell, int] = defaultdict(int)
+        for (start, dims), v in fine_sums.items():
+            if (view_dims := project[dims]) is not None:
+                sums[(start, view_dims)] += v
+        out.append({c: v for c, v in sums.items() if v != 0})
+    return out
+
+
+async def distinct_values_views(
+    conn: Conn, series: str, scope: Scope, views: Sequence[View]
+) -> list[dict[Cell, int]]:
+    """:func:`distinct_values` of each view: the distinct pseudonyms per fine cell, united per view cell."""
+    fine = fine_scope(scope, views)
+    n = len(fine.group_by)
+    args: list[Any] = []
+    where = _where(series, fine, args)
+    select, _names = _cols(fine)
+    rows = await _fine_rows(
+        conn,
+        f"SELECT DISTINCT {PERIOD_SQL[fine.period]} AS p{select}, pseudonym FROM monitor.members"
+        f" WHERE n > 0 AND pseudonym IS NOT NULL AND {where}",
+        args, n, shared=False,
+    )
+    out = []
+    for view in views:
+        project = projection(fine.group_by, view)
+        members: dict[Cell, set[Any]] = defaultdict(set)
+        for r in rows:
+            if (dims := project[r[1]]) is not None:
+                members[(r[0], dims)].add(r[2])
+        out.append({c: len(m) for c, m in members.items()})
+    return out
+
+
+def _quantiles(values: Mapping[Any, int]) -> tuple[int, Any, Any]:
+    """(n, median, p90) by nearest rank of values with their multiplicities (all > 0), as :func:`duration_values`."""
+    total = sum(values.values())
+    half, ninety = (total + 1) // 2, (9 * total + 9) // 10
+    cum, median, p90 = 0, None, None
+    for value in sorted(values):
+        cum += values[value]
+        if median is None and cum >= half:
+            median = value
+        if cum >= ninety:
+            p90 = value
+            break
+    return total, median, p90
+
+
+async def duration_values_views(
+    conn: Conn, series: str, scope: Scope, views: Sequence[View]
+) -> list[dict[Cell, tuple[int, int, int]]]:
+    """:func:`duration_values` of each view: the multiplicity of each value per fine cell, summed per view cell."""
+    fine = fine_scope(scope, views)
+    n = len(fine.group_by)
+    args: list[Any] = []
+    where = _where(series, fine, args)
+    select, names = _cols(fine)
+    rows = await _fine_rows(
+        conn,
+        f"SELECT {PERIOD_SQL[fine.period]} AS p{select}, value, sum(n)::bigint AS n FROM monitor.durations"
+        f" WHERE {where} GROUP BY p{names}, value HAVING sum(n) <> 0",
+        args, n, shared=False,
+    )
+    out = []
+    for view in views:
+        project = projection(fine.group_by, view)
+        counts: dict[Cell, dict[Any, int]] = defaultdict(lambda: defaultdict(int))
+        for r in rows:
+            if (dims := project[r[1]]) is not None:
+                counts[(r[0], dims)][r[2]] += r[3]
+        cells: dict[Cell, tuple[int, int, int]] = {}
+        for cell, values in counts.items():
+            positive = {v: k for v, k in values.items() if k > 0}
+            if positive:
+                cells[cell] = _quantiles(positive)
+        out.append(cells)
+    return out
+
+
+async def stock_values_views(conn: Conn, series: str, scope: Scope, views: Sequence[View]) -> list[dict[Cell, int]]:
+    """:func:`stock_values` of each view: the bucket deltas of the fine cells summed per view cell (a level is the
+    sum of the levels of its parts)."""
+    fine = fine_scope(scope, views)
+    read = _stock_read(series, fine)
+    if read is None:
+        return [{} for _ in views]
+    sql, args, opening, first, cap = read
+    n = len(fine.group_by)
+    rows = await _fine_rows(conn, sql, args, n)
+
+    def buckets(project: Projection) -> dict[tuple[Any, ...], list[tuple[date, int]]]:
+        sums: dict[tuple[Any, ...], dict[date, int]] = defaultdict(lambda: defaultdict(int))
+        for b, dims, delta in rows:
+            if (view_dims := project[dims]) is not None:
+                sums[view_dims][opening if b is None else b] += delta
+        groups = {dims: [(b, d) for b, d in sorted(per.items()) if d != 0] for dims, per in sums.items()}
+        return {dims: g for dims, g in groups.items() if g}
+
+    # the month, half-year and year reads of a stock are one read (stock_values): its buckets are the same
+    return [_running_totals(g, scope.period, first, cap) for g in _per_view(rows, fine, views, buckets, "stock")]
+
+
+async def stock_days_views(conn: Conn, series: str, scope: Scope, views: Sequence[View]) -> list[dict[Cell, int]]:
+    """:func:`stock_days` of each view: the day deltas of the fine cells summed per view cell."""
+    fine = fine_scope(scope, views)
+    n = len(fine.group_by)
+    args: list[Any] = []
+    where = _series_where(series, fine, args)
+    args.append(fine.last_day)
+    select, names = _cols(fine)
+    rows = await _fine_rows(
+        conn,
+        f"SELECT day AS p{select}, sum(delta)::bigint AS v FROM monitor.stock_deltas"
+        f" WHERE {' AND '.join(where)} AND day <= ${len(args)} GROUP BY day{names} HAVING sum(delta) <> 0",
+        args, n,
+    )
+    out = []
+    for view in views:
+        project = projection(fine.group_by, view)
+        sums: dict[tuple[Any, ...], dict[date, int]] = defaultdict(lambda: defaultdict(int))
+        for r in rows:
+            if (dims := project[r[1]]) is not None:
+                sums[dims][r[0]] += r[2]
+        deltas = {dims: {d: v for d, v in days.items() if v != 0} for dims, days in sums.items()}
+        out.append(_day_sums({dims: days for dims, days in deltas.items() if days}, scope))
+    return out
+
+
+async def _span_views(
+    conn: Conn, table: str, end: str, member: str | None, keep: Callable[[int], bool], series: str, scope: Scope,
+    views: Sequence[View],
+) -> list[dict[tuple[Any, ...], list[tuple[date, date | None, Any]]]]:
+    """:func:`_spans` of each view (``keep``: the condition on a span's summed multiplicity, as its ``having``), from
+    one read of the multiplicities per fine cell summed per view cell."""
+    fine = fine_scope(scope, views)
+    n = len(fine.group_by)
+    args: list[Any] = []
+    where = _series_where(series, fine, args)
+    args.append(fine.last_day)
+    select, names = _cols(fine)
+    item, group = (f", {member} AS i", f", {member}") if member is not None else ("", "")
+    rows = await _fine_rows(
+        conn,
+        f"SELECT day AS p{select}, {end} AS e{item}, sum(n)::bigint AS s FROM {table}"
+        f" WHERE {' AND '.join(where)} AND day <= ${len(args)} GROUP BY day, {end}{group}{names}"
+        f" HAVING sum(n) <> 0",
+        args, n,
+    )
+
+    def spans(project: Projection) -> dict[tuple[Any, ...], list[tuple[date, date | None, Any]]]:
+        sums: dict[tuple[Any, ...], dict[tuple[date, int, Any], int]] = defaultdict(lambda: defaultdict(int))
+        for r in rows:
+            if (dims := project[r[1]]) is not None:
+                sums[dims][(r[0], r[2], r[3] if member is not None else None)] += r[-1]
+        out: dict[tuple[Any, ...], list[tuple[date, date | None, Any]]] = {}
+        for dims, items in sums.items():
+            kept = [
+                (start, span_end(e), who if member is not None else s)
+                for (start, e, who), s in items.items()
+                if keep(s)
+            ]
+            if kept:
+                out[dims] = kept
+        return out
+
+    # the read depends on the periods only through the last day read: shared by a chunk's periods
+    return _per_view(rows, fine, views, spans, "spans")
+
+
+async def member_span_values_views(
+    conn: Conn, series: str, scope: Scope, whole_period: bool, views: Sequence[View]
+) -> list[dict[Cell, int]]:
+    """:func:`member_span_values` of each view: a child's span counts in a view cell when its multiplicities in the
+    fine cells of that view cell add up to more than 0 (children are counted distinct per view cell, never summed)."""
+    spans = await _span_views(
+        conn, "monitor.member_spans", "end_day", "pseudonym", lambda s: s > 0, series, scope, views
+    )
+    return [_member_counts(s, scope, whole_period) for s in spans]
+
+
+async def waiting_values_views(
+    conn: Conn, series: str, scope: Scope, views: Sequence[View]
+) -> list[dict[Cell, tuple[int, int, int]]]:
+    """:func:`waiting_values` of each view, from one read of the span multiplicities per fine cell."""
+    spans = await _span_views(conn, "monitor.durations", "value", None, lambda s: s != 0, series, scope, views)
+    return [_waiting(s, scope) for s in spans]

@@ -115,22 +115,20 @@ class PublicationLoop:
                     return  # no fold committed for IDLE_S: publish now
 
     async def publish_round(self, pool: asyncpg.Pool, send: publisher.Sink) -> int:
-        """Publish every pending cell: :data:`publisher.CHUNK` indicator × period pairs per transaction, each taking
+        """Publish every pending cell: up to :data:`publisher.CHUNK` indicator × period pairs per transaction (an
+        indicator's periods together: :func:`publisher.chunks`), each taking
         its pairs' pending records (a fold may add records for a pair while the round runs: a later chunk takes
         them with its own, an earlier one leaves them to the next round). One transaction per chunk instead of one
         for the round: a publication after a replay sends a row for most cells of the table, and a chunk's rows are
         confirmed and recorded before the next chunk is computed, so neither memory nor a fault's repeated work
         grows with the table. Returns the rows sent."""
         async with pool.acquire() as conn:
-            pairs = await publisher.pending_pairs(conn)
+            chunks = publisher.chunks(await publisher.pending_pairs(conn), lambda pair: pair[0])
         i, n = self.worker
-        start = len(pairs) * i // n
-        pairs = pairs[start:] + pairs[:start]
+        start = len(chunks) * i // n
         as_of = self.clock()
         written = 0
-        for i in range(0, len(pairs), publisher.CHUNK):
+        for chunk in chunks[start:] + chunks[:start]:
             async with pool.acquire() as conn, conn.transaction():
-                written += await publisher.publish_work(
-                    conn, self.settings, {}, as_of, send, pending=pairs[i : i + publisher.CHUNK]
-                )
+                written += await publisher.publish_work(conn, self.settings, {}, as_of, send, pending=chunk)
         return written
