@@ -16,7 +16,8 @@ One pass (:meth:`StoredOffsetConsumer.step`) is a pipeline of declared steps:
    d. **store** the next offset per partition (monotonic: ``GREATEST``);
 
    then tell the processor its batch **committed** (its own metrics count only what committed);
-4. **courtesy commit** to Kafka for lag tools (never relied upon), and update the lag gauge.
+4. **courtesy commit** to Kafka for lag tools (never relied upon; sent in the background, so the next batch does not
+   wait for the broker's answer), and update the lag gauge.
 
 On partition assignment the consumer **seeks to the offsets stored in PostgreSQL**; a stored offset beyond the log
 is believed only after probing that the last processed record is gone (the broker lost its data), then the
@@ -141,6 +142,9 @@ class Batch(Generic[T]):
     def within(self, assigned: set[TopicPartition]) -> Batch[T]:
         """The part of the batch in partitions still ``assigned`` to this consumer."""
 
+        if all(TopicPartition(t, p) in assigned for t, p in {(r.topic, r.partition) for r in self.records}):
+            return self  # the usual case: every partition of the batch is still assigned
+
         def mine(r: InRecord) -> bool:
             return TopicPartition(r.topic, r.partition) in assigned
 
@@ -176,6 +180,9 @@ class StoredOffsetConsumer(Generic[T]):
         self.healthy = True
         self._assigned: set[TopicPartition] = set()
         self._storm = self.policy.watch()
+        #: The courtesy commit in flight (a background task) and the offsets it is to commit next.
+        self._committer: asyncio.Task[None] | None = None
+        self._to_commit: dict[TopicPartition, int] = {}
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -197,6 +204,9 @@ class StoredOffsetConsumer(Generic[T]):
             while True:
                 await self.step()
         finally:
+            if self._committer is not None:
+                self._committer.cancel()
+                await asyncio.gather(self._committer, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await self.consumer.stop()
 
@@ -206,7 +216,7 @@ class StoredOffsetConsumer(Generic[T]):
         if not records:
             return 0
         await self.handle(records, more=self._more(records))
-        await self.courtesy_commit(records)
+        self.courtesy_commit(records)
         await self.update_lag()
         return len(records)
 
@@ -325,13 +335,28 @@ class StoredOffsetConsumer(Generic[T]):
         except Exception:
             return False
 
-    async def courtesy_commit(self, records: Sequence[InRecord]) -> None:
-        """Step 4: commit the processed offsets to Kafka, for lag tools only."""
+    def courtesy_commit(self, records: Sequence[InRecord]) -> None:
+        """Step 4: commit the processed offsets to Kafka, for lag tools only, in the background: one commit in flight
+        at a time, the offsets of batches stored meanwhile go with the next one (a broker round trip per batch the
+        loop no longer waits for)."""
+        nxt = {tp: o for tp, o in offsets.next_offsets(records).items() if tp in self._assigned}
+        if not nxt:
+            return
+        for tp, o in nxt.items():
+            self._to_commit[tp] = max(self._to_commit.get(tp, 0), o)
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_courtesy())
+
+    async def _commit_courtesy(self) -> None:
         assert self.consumer is not None
-        nxt = offsets.next_offsets([r for r in records if TopicPartition(r.topic, r.partition) in self._assigned])
-        if nxt:
-            with contextlib.suppress(KafkaError):
+        while self._to_commit:
+            nxt, self._to_commit = self._to_commit, {}
+            try:
                 await self.consumer.commit({tp: OffsetAndMetadata(o, "") for tp, o in nxt.items()})
+            except KafkaError:
+                pass  # a revoked partition or a rebalance: the stored offsets in PostgreSQL are what counts
+            except Exception:
+                log.debug("%s: courtesy commit failed", self.group, exc_info=True)
 
     async def update_lag(self) -> None:
         """The lag gauge per assigned partition: the fetched high watermark minus the position."""

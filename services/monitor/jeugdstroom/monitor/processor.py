@@ -90,7 +90,7 @@ class MonitorProcessor(ProcessorBase[AnyChange]):
         journaling = await rebuild.live_guard(conn)  # waits while a rebuild swaps its tables in
         if journaling:  # a rebuild runs: it must learn which version of each entity this batch leaves behind
             await rebuild.journal(conn, items)
-        deltas = fold.deltas((d.item for d in items), FOLDS)
+        deltas = fold.net((d.item for d in items), FOLDS)
         await repo.apply_deltas(conn, deltas)
         await pending.defer(conn, pending.affected(deltas, self.clock()))
         await completeness.record(conn, _deliveries(d.item for d in items))  # per instelling: last event, days
