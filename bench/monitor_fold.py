@@ -46,6 +46,7 @@ TABLES = {
     "stock_month_deltas": "indicator, month, dims_key",
     "members": "indicator, day, dims_key, pseudonym",
     "durations": "indicator, day, dims_key, value",
+    "member_spans": "indicator, day, dims_key, pseudonym, end_day",
 }
 
 
