@@ -30,6 +30,7 @@ and one that keeps failing is dead-lettered after the policy's attempts.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -387,8 +388,11 @@ class StoredOffsetConsumer(Generic[T]):
         self, batch: Batch[T], fresh: Sequence[Decoded[T]], fresh_dead: Sequence[Decoded[outbox.OutRow]]
     ) -> None:
         fresh_ids = {id(d) for d in fresh}
-        for d in batch.good:
-            (self.metrics.processed if id(d) in fresh_ids else self.metrics.duplicates).labels(d.record.topic).inc()
+        counts: collections.Counter[tuple[bool, str]] = collections.Counter(
+            (id(d) in fresh_ids, d.record.topic) for d in batch.good
+        )
+        for (is_fresh, topic), n in counts.items():  # one labelled increment per topic, not per record
+            (self.metrics.processed if is_fresh else self.metrics.duplicates).labels(topic).inc(n)
         for dl in fresh_dead:
             reason = dict(dl.item.headers).get("dl_reason_class", b"unknown").decode()
             self.metrics.deadlettered.labels(dl.record.topic, reason).inc()
