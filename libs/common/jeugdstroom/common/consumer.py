@@ -11,7 +11,9 @@ One pass (:meth:`StoredOffsetConsumer.step`) is a pipeline of declared steps:
    a. **dedupe**: record the event ids in ``processed_events`` (``ON CONFLICT DO NOTHING RETURNING``: only ids
       returned as fresh take effect) — or let the processor **claim** the items itself (:meth:`Processor.claim`,
       for a processor that stores every item under its event id anyway, the insert of that row being the dedupe);
-   b. **apply** the processor's state changes and outbox rows to the fresh items, then **finish** the batch;
+   b. **apply** the processor's state changes and outbox rows to the fresh items, then **finish** the batch (while
+      the dedupe statement is in flight, the processor may **prepare** the batch: CPU work that needs no database,
+      :meth:`Processor.prepare`);
    c. write the fresh dead letters;
    d. **store** the next offset per partition (monotonic: ``GREATEST``);
 
@@ -100,6 +102,12 @@ class Processor(Protocol[T]):
         records the ids in ``processed_events``."""
         ...
 
+    def prepare(self, items: Sequence[Decoded[T]]) -> None:
+        """Optional: work on a batch's decoded items that needs no database (e.g. folding all of them), run while the
+        dedupe statement is in flight, so PostgreSQL and this process work at the same time. ``apply`` then receives
+        the fresh items (usually all of them): it may use what ``prepare`` computed only for exactly those items."""
+        ...
+
     async def apply(self, conn: Conn, items: Sequence[Decoded[T]]) -> None:
         """Apply fresh items inside the loop's transaction (state changes and outbox rows)."""
         ...
@@ -121,6 +129,9 @@ class ProcessorBase(Generic[T]):
     deadletters: DeadLetterPolicy = DeadLetterPolicy()
 
     async def claim(self, conn: Conn, items: Sequence[Decoded[T]]) -> list[Decoded[T]] | None:
+        return None
+
+    def prepare(self, items: Sequence[Decoded[T]]) -> None:
         return None
 
     async def finish(self, conn: Conn, more: bool) -> None:
@@ -276,7 +287,7 @@ class StoredOffsetConsumer(Generic[T]):
         """Step 3: dedupe, apply, finish, dead letters and stored offsets in one transaction; then committed."""
         started = time.perf_counter()
         async with self.pool.acquire() as conn, conn.transaction():
-            fresh = await self.dedupe(conn, batch.good)
+            fresh = await self._dedupe_preparing(conn, batch.good)
             if fresh:
                 await self.processor.apply(conn, fresh)
             await self.processor.finish(conn, batch.more)
@@ -286,6 +297,19 @@ class StoredOffsetConsumer(Generic[T]):
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         self.processor.committed()
         self._count(batch, fresh, fresh_dead)
+
+    async def _dedupe_preparing(self, conn: Conn, good: Sequence[Decoded[T]]) -> list[Decoded[T]]:
+        """:meth:`dedupe`, with the processor's ``prepare`` running while the dedupe statement is in flight."""
+        if not good:
+            return await self.dedupe(conn, good)
+        dedupe = asyncio.ensure_future(self.dedupe(conn, good))
+        await asyncio.sleep(0)  # the dedupe task sends its statement, then waits for PostgreSQL's answer
+        try:
+            self.processor.prepare(good)
+        except BaseException:
+            await asyncio.gather(dedupe, return_exceptions=True)  # never leave a statement running on the connection
+            raise
+        return await dedupe
 
     async def dedupe(self, conn: Conn, good: Sequence[Decoded[T]]) -> list[Decoded[T]]:
         """Step 3a: the items whose event id this consumer has not processed before (first occurrence wins)."""
