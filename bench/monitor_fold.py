@@ -46,6 +46,7 @@ TABLES = {
     "stock_month_deltas": "indicator, month, dims_key",
     "members": "indicator, day, dims_key, pseudonym",
     "durations": "indicator, day, dims_key, value",
+    "member_spans": "indicator, day, dims_key, pseudonym, end_day",
 }
 
 
@@ -77,6 +78,18 @@ def records(children: int, seed: int) -> list[InRecord]:
 def _batches(items: list[Any], size: int) -> Iterable[list[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+async def pg_work(conn: asyncpg.Connection) -> tuple[int, int]:
+    """(WAL bytes written so far, buffer accesses of this database): measures of PostgreSQL's work that, unlike its
+    CPU time, other load on the machine does not change."""
+    await conn.execute("SELECT pg_stat_force_next_flush()")
+    row = await conn.fetchrow(
+        "SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn AS wal,"
+        " (SELECT blks_hit + blks_read FROM pg_stat_database WHERE datname = current_database()) AS blks"
+    )
+    assert row is not None
+    return int(row["wal"]), int(row["blks"])
 
 
 async def digest(conn: asyncpg.Connection) -> dict[str, tuple[int, str]]:
@@ -123,6 +136,7 @@ async def run(children: int, seed: int, batch: int, repeat: int) -> None:
             changes = [[d.item for d in b] for b in batches]
 
             conn = Counting(raw_conn)
+            work0 = await pg_work(raw_conn)
             pg0, cpu0, wall0 = tree_cpu(pg.proc.pid), time.process_time(), time.perf_counter()
             for b in batches:
                 async with raw_conn.transaction():
@@ -133,6 +147,7 @@ async def run(children: int, seed: int, batch: int, repeat: int) -> None:
                 time.process_time() - cpu0,
                 tree_cpu(pg.proc.pid) - pg0,
             )
+            work1 = await pg_work(raw_conn)
             result = await digest(raw_conn)
 
             all_deltas = [fold.deltas(c, FOLDS) for c in changes]
@@ -154,6 +169,8 @@ async def run(children: int, seed: int, batch: int, repeat: int) -> None:
     print(f"| apply: python CPU | {us(cpu)} |")
     print(f"| apply: PostgreSQL CPU | {us(pg_cpu)} |")
     print(f"| apply: wall | {us(wall)} |")
+    print(f"| apply: PostgreSQL WAL bytes per change | {(work1[0] - work0[0]) / n:,.0f} |")
+    print(f"| apply: PostgreSQL buffer accesses per change | {(work1[1] - work0[1]) / n:.1f} |")
     print(f"| of which fold.deltas (python CPU, best of {repeat}) | {us(fold_cpu)} |")
     print(f"| of which publisher.affected (python CPU, best of {repeat}) | {us(affected_cpu)} |")
     print()

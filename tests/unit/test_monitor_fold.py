@@ -589,3 +589,25 @@ def test_geslacht_and_aanbieder_values_come_from_the_entity() -> None:
     seg_man = VerblijfSegment(**{**seg.model_dump(), "geslacht": "man"})
     moved = fold_all([change(1, None, seg), change(5, seg, seg_man)])
     assert {dict(k.dims)["geslacht"] for k in moved if k.series == "verblijf_jeugdigen"} == {"man"}
+
+
+def test_the_processors_prepared_fold_serves_only_the_items_it_folded() -> None:
+    """MonitorProcessor.prepare folds a batch while its dedupe runs; apply may use that fold only when the fresh
+    items are exactly those (a batch with duplicates is folded again from its fresh items)."""
+    from pydantic import SecretStr
+
+    from jeugdstroom.common.consumer import Decoded
+    from jeugdstroom.common.kafka import InRecord
+    from jeugdstroom.common.settings import Settings
+    from jeugdstroom.monitor.processor import MonitorProcessor
+
+    s1 = sep(datetime(2024, 3, 1, 10, tzinfo=UTC), datetime(2024, 3, 1, 11, tzinfo=UTC))
+    s2 = sep(datetime(2024, 4, 2, 10, tzinfo=UTC))
+    items = [Decoded(InRecord("t", 0, i, None, b""), f"c{i}", change(i, None, s)) for i, s in enumerate((s1, s2))]
+    processor = MonitorProcessor(Settings(operator_token=SecretStr("x")))
+    processor.prepare(items)
+    fresh = items[1:]  # the first was processed before
+    assert processor.deltas(fresh) == fold.net([items[1].item], FOLDS) != fold.net([d.item for d in items], FOLDS)
+    processor.prepare(items)
+    assert processor.deltas(list(items)) == fold.net([d.item for d in items], FOLDS)
+    assert processor.deltas(list(items)) == fold.net([d.item for d in items], FOLDS)  # folded anew: nothing prepared

@@ -11,12 +11,15 @@ One pass (:meth:`StoredOffsetConsumer.step`) is a pipeline of declared steps:
    a. **dedupe**: record the event ids in ``processed_events`` (``ON CONFLICT DO NOTHING RETURNING``: only ids
       returned as fresh take effect) — or let the processor **claim** the items itself (:meth:`Processor.claim`,
       for a processor that stores every item under its event id anyway, the insert of that row being the dedupe);
-   b. **apply** the processor's state changes and outbox rows to the fresh items, then **finish** the batch;
+   b. **apply** the processor's state changes and outbox rows to the fresh items, then **finish** the batch (while
+      the dedupe statement is in flight, the processor may **prepare** the batch: CPU work that needs no database,
+      :meth:`Processor.prepare`);
    c. write the fresh dead letters;
    d. **store** the next offset per partition (monotonic: ``GREATEST``);
 
    then tell the processor its batch **committed** (its own metrics count only what committed);
-4. **courtesy commit** to Kafka for lag tools (never relied upon), and update the lag gauge.
+4. **courtesy commit** to Kafka for lag tools (never relied upon; sent in the background, so the next batch does not
+   wait for the broker's answer), and update the lag gauge.
 
 On partition assignment the consumer **seeks to the offsets stored in PostgreSQL**; a stored offset beyond the log
 is believed only after probing that the last processed record is gone (the broker lost its data), then the
@@ -29,6 +32,7 @@ and one that keeps failing is dead-lettered after the policy's attempts.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -98,6 +102,12 @@ class Processor(Protocol[T]):
         records the ids in ``processed_events``."""
         ...
 
+    def prepare(self, items: Sequence[Decoded[T]]) -> None:
+        """Optional: work on a batch's decoded items that needs no database (e.g. folding all of them), run while the
+        dedupe statement is in flight, so PostgreSQL and this process work at the same time. ``apply`` then receives
+        the fresh items (usually all of them): it may use what ``prepare`` computed only for exactly those items."""
+        ...
+
     async def apply(self, conn: Conn, items: Sequence[Decoded[T]]) -> None:
         """Apply fresh items inside the loop's transaction (state changes and outbox rows)."""
         ...
@@ -121,6 +131,9 @@ class ProcessorBase(Generic[T]):
     async def claim(self, conn: Conn, items: Sequence[Decoded[T]]) -> list[Decoded[T]] | None:
         return None
 
+    def prepare(self, items: Sequence[Decoded[T]]) -> None:
+        return None
+
     async def finish(self, conn: Conn, more: bool) -> None:
         return None
 
@@ -140,6 +153,9 @@ class Batch(Generic[T]):
 
     def within(self, assigned: set[TopicPartition]) -> Batch[T]:
         """The part of the batch in partitions still ``assigned`` to this consumer."""
+
+        if all(TopicPartition(t, p) in assigned for t, p in {(r.topic, r.partition) for r in self.records}):
+            return self  # the usual case: every partition of the batch is still assigned
 
         def mine(r: InRecord) -> bool:
             return TopicPartition(r.topic, r.partition) in assigned
@@ -176,6 +192,9 @@ class StoredOffsetConsumer(Generic[T]):
         self.healthy = True
         self._assigned: set[TopicPartition] = set()
         self._storm = self.policy.watch()
+        #: The courtesy commit in flight (a background task) and the offsets it is to commit next.
+        self._committer: asyncio.Task[None] | None = None
+        self._to_commit: dict[TopicPartition, int] = {}
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -197,6 +216,9 @@ class StoredOffsetConsumer(Generic[T]):
             while True:
                 await self.step()
         finally:
+            if self._committer is not None:
+                self._committer.cancel()
+                await asyncio.gather(self._committer, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await self.consumer.stop()
 
@@ -206,7 +228,7 @@ class StoredOffsetConsumer(Generic[T]):
         if not records:
             return 0
         await self.handle(records, more=self._more(records))
-        await self.courtesy_commit(records)
+        self.courtesy_commit(records)
         await self.update_lag()
         return len(records)
 
@@ -265,7 +287,7 @@ class StoredOffsetConsumer(Generic[T]):
         """Step 3: dedupe, apply, finish, dead letters and stored offsets in one transaction; then committed."""
         started = time.perf_counter()
         async with self.pool.acquire() as conn, conn.transaction():
-            fresh = await self.dedupe(conn, batch.good)
+            fresh = await self._dedupe_preparing(conn, batch.good)
             if fresh:
                 await self.processor.apply(conn, fresh)
             await self.processor.finish(conn, batch.more)
@@ -275,6 +297,19 @@ class StoredOffsetConsumer(Generic[T]):
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         self.processor.committed()
         self._count(batch, fresh, fresh_dead)
+
+    async def _dedupe_preparing(self, conn: Conn, good: Sequence[Decoded[T]]) -> list[Decoded[T]]:
+        """:meth:`dedupe`, with the processor's ``prepare`` running while the dedupe statement is in flight."""
+        if not good:
+            return await self.dedupe(conn, good)
+        dedupe = asyncio.ensure_future(self.dedupe(conn, good))
+        await asyncio.sleep(0)  # the dedupe task sends its statement, then waits for PostgreSQL's answer
+        try:
+            self.processor.prepare(good)
+        except BaseException:
+            await asyncio.gather(dedupe, return_exceptions=True)  # never leave a statement running on the connection
+            raise
+        return await dedupe
 
     async def dedupe(self, conn: Conn, good: Sequence[Decoded[T]]) -> list[Decoded[T]]:
         """Step 3a: the items whose event id this consumer has not processed before (first occurrence wins)."""
@@ -325,13 +360,28 @@ class StoredOffsetConsumer(Generic[T]):
         except Exception:
             return False
 
-    async def courtesy_commit(self, records: Sequence[InRecord]) -> None:
-        """Step 4: commit the processed offsets to Kafka, for lag tools only."""
+    def courtesy_commit(self, records: Sequence[InRecord]) -> None:
+        """Step 4: commit the processed offsets to Kafka, for lag tools only, in the background: one commit in flight
+        at a time, the offsets of batches stored meanwhile go with the next one (a broker round trip per batch the
+        loop no longer waits for)."""
+        nxt = {tp: o for tp, o in offsets.next_offsets(records).items() if tp in self._assigned}
+        if not nxt:
+            return
+        for tp, o in nxt.items():
+            self._to_commit[tp] = max(self._to_commit.get(tp, 0), o)
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_courtesy())
+
+    async def _commit_courtesy(self) -> None:
         assert self.consumer is not None
-        nxt = offsets.next_offsets([r for r in records if TopicPartition(r.topic, r.partition) in self._assigned])
-        if nxt:
-            with contextlib.suppress(KafkaError):
+        while self._to_commit:
+            nxt, self._to_commit = self._to_commit, {}
+            try:
                 await self.consumer.commit({tp: OffsetAndMetadata(o, "") for tp, o in nxt.items()})
+            except KafkaError:
+                pass  # a revoked partition or a rebalance: the stored offsets in PostgreSQL are what counts
+            except Exception:
+                log.debug("%s: courtesy commit failed", self.group, exc_info=True)
 
     async def update_lag(self) -> None:
         """The lag gauge per assigned partition: the fetched high watermark minus the position."""
@@ -362,8 +412,11 @@ class StoredOffsetConsumer(Generic[T]):
         self, batch: Batch[T], fresh: Sequence[Decoded[T]], fresh_dead: Sequence[Decoded[outbox.OutRow]]
     ) -> None:
         fresh_ids = {id(d) for d in fresh}
-        for d in batch.good:
-            (self.metrics.processed if id(d) in fresh_ids else self.metrics.duplicates).labels(d.record.topic).inc()
+        counts: collections.Counter[tuple[bool, str]] = collections.Counter(
+            (id(d) in fresh_ids, d.record.topic) for d in batch.good
+        )
+        for (is_fresh, topic), n in counts.items():  # one labelled increment per topic, not per record
+            (self.metrics.processed if is_fresh else self.metrics.duplicates).labels(topic).inc(n)
         for dl in fresh_dead:
             reason = dict(dl.item.headers).get("dl_reason_class", b"unknown").decode()
             self.metrics.deadlettered.labels(dl.record.topic, reason).inc()

@@ -48,12 +48,16 @@ async def fresh(conn: Conn, consumer: str, items: Sequence[I]) -> list[I]:
 
 
 def next_offsets(records: Sequence[InRecord]) -> dict[TopicPartition, int]:
-    """The offset after the last record of each partition."""
-    nxt: dict[TopicPartition, int] = {}
+    """The offset after the last record of each partition (one ``TopicPartition`` per partition, not per record:
+    this runs for every batch)."""
+    nxt: dict[tuple[str, int], int] = {}
+    get = nxt.get
     for r in records:
-        tp = TopicPartition(r.topic, r.partition)
-        nxt[tp] = max(nxt.get(tp, 0), r.offset + 1)
-    return nxt
+        key = (r.topic, r.partition)
+        offset = r.offset + 1
+        if get(key, 0) < offset:
+            nxt[key] = offset
+    return {TopicPartition(t, p): o for (t, p), o in nxt.items()}
 
 
 async def store(conn: Conn, consumer: str, records: Sequence[InRecord]) -> None:

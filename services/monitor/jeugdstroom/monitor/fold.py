@@ -152,6 +152,15 @@ def deltas(changes: Iterable[AnyChange], folds: Mapping[str, Sequence[tuple[str,
     return {make(k): v for k, v in out.items() if v}
 
 
+def net(changes: Iterable[AnyChange], folds: Mapping[str, Sequence[tuple[str, FoldFn]]]) -> dict[tuple[Any, ...], int]:
+    """:func:`deltas` keyed by plain tuples of :class:`Key`'s fields (equal and hashing equal to the :class:`Key`):
+    what the live fold writes (``repository.apply_deltas`` and ``pending.affected`` read keys by position), without
+    building a named tuple per key."""
+    out: dict[tuple[Any, ...], int] = {}
+    accumulate(changes, folds, out)
+    return {k: v for k, v in out.items() if v}
+
+
 def accumulate(
     changes: Iterable[AnyChange], folds: Mapping[str, Sequence[tuple[str, FoldFn]]], out: dict[tuple[Any, ...], int]
 ) -> None:

@@ -66,7 +66,7 @@ def _dims_text(dims: Dims) -> tuple[str, str]:
     return dims_key(dims), orjson.dumps(dict(dims)).decode()
 
 
-def _delta_rows(deltas: Mapping[Key, int], ordered: bool = True) -> dict[str, list[tuple[Any, ...]]]:
+def _delta_rows(deltas: Mapping[Key, int] | Mapping[tuple[Any, ...], int], ordered: bool = True) -> dict[str, list[tuple[Any, ...]]]:
     """The rows of each aggregate table (``count``, ``stock``, ``stock_month``, ``member``, ``duration``,
     ``member_span``) for ``deltas``, with ``ordered`` each table's rows in a stable order (so concurrent instances
     lock rows in the same order): (series, day, dims_key, dims as JSON text, delta[, member or value][, end])."""
@@ -100,10 +100,11 @@ def _delta_rows(deltas: Mapping[Key, int], ordered: bool = True) -> dict[str, li
     return rows
 
 
-async def apply_deltas(conn: Conn, deltas: Mapping[Key, int], schema: str = "monitor") -> None:
+async def apply_deltas(conn: Conn, deltas: Mapping[Key, int] | Mapping[tuple[Any, ...], int], schema: str = "monitor") -> None:
     """Add a batch's net deltas in one statement: each table's rows, and for stocks also their month sums
     (in a stable order per table, so concurrent instances lock rows in the same order). ``schema``: where the
-    aggregate tables are (``monitor_rebuild`` while a rebuild folds)."""
+    aggregate tables are (``monitor_rebuild`` while a rebuild folds). A key may be a :class:`Key` or a plain tuple
+    of its fields (``fold.net``)."""
     if not deltas:
         return
     rows = _delta_rows(deltas)
