@@ -1,8 +1,8 @@
 """monitor's consumer wiring: decode registry changes and fold them into the aggregates in the consumer loop's
-transaction; publish the indicator rows they changed from a publisher task of its own.
+transaction; publish the indicator rows they changed from publisher processes of their own (publication/child.py).
 
 A fold commits the aggregates, the stored offsets and the cells it may have changed (``monitor.publish_pending``)
-in one transaction, so the JSON API shows a change as soon as its batch commits. The publisher task then
+in one transaction, so the JSON API shows a change as soon as its batch commits. The publisher then
 recomputes the pending cells and sends the rows whose public value changed to the broker, then records them as
 published in a transaction of its own that also deletes the pending records it covered (publication/). A crash
 between the two loses nothing: the pending records are durable and the next process publishes them first. "Final"
