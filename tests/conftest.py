@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from jeugdstroom.common import db
@@ -79,6 +80,8 @@ def infra() -> Iterator[Infra]:
 
 
 async def fresh_settings(infra: Infra, **overrides: object) -> Settings:
+    """Settings for a test's system: its own database (migrated) and topics. One publisher process per monitor (the
+    default is two: each costs a process start per monitor start; test_monitor_outputs runs two)."""
     name = "t_" + uuid.uuid4().hex[:12]
     settings = Settings(
         bootstrap_servers=infra.bootstrap_servers,
@@ -87,7 +90,7 @@ async def fresh_settings(infra: Infra, **overrides: object) -> Settings:
         operator_token="op-" + secrets.token_hex(8),  # type: ignore[arg-type]
         topic_prefix=f"t{uuid.uuid4().hex[:10]}",
         batch_max_wait_ms=50,
-        **overrides,  # type: ignore[arg-type]
+        **{"monitor_publishers": 1, **overrides},  # type: ignore[arg-type]
     )
     await db.migrate(settings.database_url)
     await ensure_topics(settings)
@@ -98,6 +101,15 @@ async def fresh_settings(infra: Infra, **overrides: object) -> Settings:
 async def settings(infra: Infra) -> AsyncIterator[Settings]:
     """Settings for one test: its own database (migrated) and its own topics."""
     yield await fresh_settings(infra)
+
+
+@pytest.fixture
+async def conn(settings: Settings) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to the test's database with the services' codecs (from a pool, as the services get theirs)."""
+    pool = await db.create_pool(settings.database_url)
+    async with pool.acquire() as c:
+        yield c
+    await pool.close()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from datetime import date, timedelta
 
 import asyncpg
@@ -36,14 +36,6 @@ INSTELLINGEN = ("11111111", "22222222")
 VORMEN = ("gezinshuis", "residentieel", "pleegzorg_bestand")
 FIRST, LAST = date(2022, 11, 14), date(2026, 9, 20)
 Dims = tuple[tuple[str, str], ...]
-
-
-@pytest.fixture
-async def conn(settings: Settings) -> AsyncIterator[asyncpg.Connection]:
-    pool = await db.create_pool(settings.database_url)
-    async with pool.acquire() as c:
-        yield c
-    await pool.close()
 
 
 def _dims(rng: random.Random) -> Dims:

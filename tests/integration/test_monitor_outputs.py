@@ -263,7 +263,8 @@ async def test_public_output_is_suppressed_and_operator_output_exact(infra: Infr
 
 
 async def test_indicator_topic_carries_the_current_public_values(infra: Infra) -> None:
-    settings = await fresh_settings(infra, suppression_threshold=2)
+    # two publisher processes (the default; tests otherwise run one): the topic must be complete when they share it
+    settings = await fresh_settings(infra, suppression_threshold=2, monitor_publishers=2)
     stream = build_stream(seed=12, children=60)
     async with fed(settings, stream) as client:
         want: dict[str, dict[str, Any]] = {}

@@ -7,7 +7,6 @@ cells a few late changes affected (filters on the grouping dims, a later ``lo``)
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
 
 import asyncpg
@@ -15,9 +14,7 @@ import orjson
 import pytest
 from pydantic import TypeAdapter
 
-from jeugdstroom.common import db
 from jeugdstroom.common.contracts.unions import AnyChange, RegistryChange
-from jeugdstroom.common.settings import Settings
 from jeugdstroom.monitor import fold
 from jeugdstroom.monitor import repository as repo
 from jeugdstroom.monitor.catalogue import CATALOGUE, FOLDS
@@ -29,14 +26,6 @@ from tests.integration.monitor_stream import LAST, build_stream
 pytestmark = pytest.mark.integration
 
 _CHANGE: TypeAdapter[AnyChange] = TypeAdapter(RegistryChange)
-
-
-@pytest.fixture
-async def conn(settings: Settings) -> AsyncIterator[asyncpg.Connection]:
-    pool = await db.create_pool(settings.database_url)
-    async with pool.acquire() as c:
-        yield c
-    await pool.close()
 
 
 def _changes(children: int) -> list[AnyChange]:

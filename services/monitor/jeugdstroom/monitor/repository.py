@@ -635,6 +635,37 @@ async def _fine_rows(conn: Conn, sql: str, args: list[Any], n: int, shared: bool
     return await _read_shared(conn, sql, args, shape, tag="tuples")
 
 
+async def _grouped_read(
+    conn: Conn,
+    read: Scope,
+    where: Callable[[Scope, list[Any]], str],
+    sql: Callable[[str, str, str], str],
+    shared: bool = True,
+) -> list[tuple[Any, ...]]:
+    """One read grouped by ``read``'s dims (:func:`_fine_rows`): ``where`` appends its arguments and returns its
+    condition, ``sql`` builds the statement from (condition, dims selected, dims grouped by)."""
+    args: list[Any] = []
+    condition = where(read, args)
+    select, names = _cols(read)
+    return await _fine_rows(conn, sql(condition, select, names), args, len(read.group_by), shared)
+
+
+def _of(series: str) -> Callable[[Scope, list[Any]], str]:
+    """The condition of a read of ``series`` at a scope (:func:`_where`)."""
+    return lambda read, args: _where(series, read, args)
+
+
+def _of_until_last_day(series: str) -> Callable[[Scope, list[Any]], str]:
+    """The condition of a read of ``series``' day rows up to the scope's last day (stock days, spans)."""
+
+    def where(read: Scope, args: list[Any]) -> str:
+        conditions = _series_where(series, read, args)
+        args.append(read.last_day)
+        return f"{' AND '.join(conditions)} AND day <= ${len(args)}"
+
+    return where
+
+
 def _per_view(
     rows: list[tuple[Any, ...]], fine: Scope, views: Sequence[View], derive: Callable[[Projection], T], tag: str
 ) -> list[T]:
@@ -656,7 +687,6 @@ def _per_view(
 async def count_values_views(conn: Conn, series: str, scope: Scope, views: Sequence[View]) -> list[dict[Cell, int]]:
     """:func:`count_values` of each view, from one read at :func:`fine_scope` (sums add up)."""
     fine = fine_scope(scope, views)
-    n = len(fine.group_by)
     if _SHARED_READS.get() is not None and scope.period != "day" and _month_aligned(scope):
         lo = None if scope.lo is None else start_of(scope.lo, "year")
         hi = None if scope.hi is None else next_start(start_of(scope.hi - timedelta(days=1), "year"), "year")
@@ -664,14 +694,10 @@ async def count_values_views(conn: Conn, series: str, scope: Scope, views: Seque
         keep_lo, keep_hi = scope.lo, scope.hi  # months of the wider read outside [lo, hi) left out
     else:
         read, keep_lo, keep_hi = fine, None, None
-    args: list[Any] = []
-    where = _where(series, read, args)
-    select, names = _cols(read)
-    rows = await _fine_rows(
-        conn,
-        f"SELECT {PERIOD_SQL[read.period]} AS p{select}, sum(value)::bigint AS v FROM monitor.counts"
-        f" WHERE {where} GROUP BY p{names} HAVING sum(value) <> 0",
-        args, n,
+    rows = await _grouped_read(
+        conn, read, _of(series),
+        lambda where, select, names: f"SELECT {PERIOD_SQL[read.period]} AS p{select}, sum(value)::bigint AS v"
+        f" FROM monitor.counts WHERE {where} GROUP BY p{names} HAVING sum(value) <> 0",
     )
     periods: dict[date, date] = {}
     fine_sums: dict[tuple[date, tuple[Any, ...]], int] = defaultdict(int)  # per period and fine cell
@@ -697,15 +723,11 @@ async def distinct_values_views(
 ) -> list[dict[Cell, int]]:
     """:func:`distinct_values` of each view: the distinct pseudonyms per fine cell, united per view cell."""
     fine = fine_scope(scope, views)
-    n = len(fine.group_by)
-    args: list[Any] = []
-    where = _where(series, fine, args)
-    select, _names = _cols(fine)
-    rows = await _fine_rows(
-        conn,
-        f"SELECT DISTINCT {PERIOD_SQL[fine.period]} AS p{select}, pseudonym FROM monitor.members"
-        f" WHERE n > 0 AND pseudonym IS NOT NULL AND {where}",
-        args, n, shared=False,
+    rows = await _grouped_read(
+        conn, fine, _of(series),
+        lambda where, select, _names: f"SELECT DISTINCT {PERIOD_SQL[fine.period]} AS p{select}, pseudonym"
+        f" FROM monitor.members WHERE n > 0 AND pseudonym IS NOT NULL AND {where}",
+        shared=False,
     )
     out = []
     for view in views:
@@ -738,15 +760,11 @@ async def duration_values_views(
 ) -> list[dict[Cell, tuple[int, int, int]]]:
     """:func:`duration_values` of each view: the multiplicity of each value per fine cell, summed per view cell."""
     fine = fine_scope(scope, views)
-    n = len(fine.group_by)
-    args: list[Any] = []
-    where = _where(series, fine, args)
-    select, names = _cols(fine)
-    rows = await _fine_rows(
-        conn,
-        f"SELECT {PERIOD_SQL[fine.period]} AS p{select}, value, sum(n)::bigint AS n FROM monitor.durations"
-        f" WHERE {where} GROUP BY p{names}, value HAVING sum(n) <> 0",
-        args, n, shared=False,
+    rows = await _grouped_read(
+        conn, fine, _of(series),
+        lambda where, select, names: f"SELECT {PERIOD_SQL[fine.period]} AS p{select}, value, sum(n)::bigint AS n"
+        f" FROM monitor.durations WHERE {where} GROUP BY p{names}, value HAVING sum(n) <> 0",
+        shared=False,
     )
     out = []
     for view in views:
@@ -790,16 +808,10 @@ async def stock_values_views(conn: Conn, series: str, scope: Scope, views: Seque
 async def stock_days_views(conn: Conn, series: str, scope: Scope, views: Sequence[View]) -> list[dict[Cell, int]]:
     """:func:`stock_days` of each view: the day deltas of the fine cells summed per view cell."""
     fine = fine_scope(scope, views)
-    n = len(fine.group_by)
-    args: list[Any] = []
-    where = _series_where(series, fine, args)
-    args.append(fine.last_day)
-    select, names = _cols(fine)
-    rows = await _fine_rows(
-        conn,
-        f"SELECT day AS p{select}, sum(delta)::bigint AS v FROM monitor.stock_deltas"
-        f" WHERE {' AND '.join(where)} AND day <= ${len(args)} GROUP BY day{names} HAVING sum(delta) <> 0",
-        args, n,
+    rows = await _grouped_read(
+        conn, fine, _of_until_last_day(series),
+        lambda where, select, names: f"SELECT day AS p{select}, sum(delta)::bigint AS v FROM monitor.stock_deltas"
+        f" WHERE {where} GROUP BY day{names} HAVING sum(delta) <> 0",
     )
     out = []
     for view in views:
@@ -820,18 +832,11 @@ async def _span_views(
     """:func:`_spans` of each view (``keep``: the condition on a span's summed multiplicity, as its ``having``), from
     one read of the multiplicities per fine cell summed per view cell."""
     fine = fine_scope(scope, views)
-    n = len(fine.group_by)
-    args: list[Any] = []
-    where = _series_where(series, fine, args)
-    args.append(fine.last_day)
-    select, names = _cols(fine)
     item, group = (f", {member} AS i", f", {member}") if member is not None else ("", "")
-    rows = await _fine_rows(
-        conn,
-        f"SELECT day AS p{select}, {end} AS e{item}, sum(n)::bigint AS s FROM {table}"
-        f" WHERE {' AND '.join(where)} AND day <= ${len(args)} GROUP BY day, {end}{group}{names}"
-        f" HAVING sum(n) <> 0",
-        args, n,
+    rows = await _grouped_read(
+        conn, fine, _of_until_last_day(series),
+        lambda where, select, names: f"SELECT day AS p{select}, {end} AS e{item}, sum(n)::bigint AS s FROM {table}"
+        f" WHERE {where} GROUP BY day, {end}{group}{names} HAVING sum(n) <> 0",
     )
 
     def spans(project: Projection) -> dict[tuple[Any, ...], list[tuple[date, date | None, Any]]]:
