@@ -69,8 +69,9 @@ async def write(conn: Conn, producer: str, rows: Sequence[OutRow]) -> None:
 
 async def requeue(conn: Conn, producers: Sequence[str], since: datetime, dry_run: bool = False) -> dict[str, int]:
     """Mark the sent rows of ``producers`` created at or after ``since`` unsent, so their relays publish them again
-    (in id order, from their next read from the start on: :attr:`OutboxRelay.FULL_READ_S`); returns the count per ``producer topic``. With ``dry_run`` nothing changes.
-    Consumers absorb the rows they have processed already (by event id)."""
+    (in id order, from their next read from the start on: :attr:`OutboxRelay.FULL_READ_S`); returns the count per
+    ``producer topic``. With ``dry_run`` nothing changes. Consumers absorb the rows they have processed already (by
+    event id)."""
     where = "producer = ANY($1::text[]) AND created_at >= $2 AND sent_at IS NOT NULL"
     rows = await conn.fetch(
         f"SELECT producer, topic, count(*) AS n FROM outbox WHERE {where} GROUP BY producer, topic ORDER BY 1, 2",

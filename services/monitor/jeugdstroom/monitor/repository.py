@@ -421,12 +421,12 @@ def _waiting(
             first = max(first, scope.lo)
         for p in starts(first, cap, scope.period):
             day = min(last_day(p, scope.period), scope.as_of)
-            waits = sorted(
-                (day - s).days for s, e, n in items if s <= day and (e is None or day < e) for _ in range(n)
-            )
+            waits: dict[int, int] = defaultdict(int)  # days waited → how many (each span's multiplicity, if > 0)
+            for s, e, n in items:
+                if n > 0 and s <= day and (e is None or day < e):
+                    waits[(day - s).days] += n
             if waits:
-                n = len(waits)
-                out[(p, dims)] = (n, waits[(n + 1) // 2 - 1], waits[(9 * n + 9) // 10 - 1])
+                out[(p, dims)] = _quantiles(waits)
     return out
 
 

@@ -17,8 +17,8 @@ The monitor starts the child and owns it (:func:`run`, supervised like every bac
   seconds, and cumulative counter values), which the monitor adds to its own ``/metrics`` (:class:`Forwarded`), so
   the metrics and alerts stay where operators look for them. Logs go to stderr, as the monitor's.
 
-What a crash costs is unchanged: pending cells are durable and published by the next child; the publication lock
-keeps an old child that is still finishing a chunk and its successor in order.
+What a crash costs is unchanged: pending cells are durable and published by the next child; the pair locks
+(publisher.publish_work) keep an old child that is still finishing a chunk and its successor in order.
 """
 
 from __future__ import annotations
@@ -99,9 +99,9 @@ class Forwarded:
 
 
 async def run(settings: Settings, settled: asyncio.Event, wake: asyncio.Event) -> None:
-    """Start ``settings.monitor_publishers`` publication processes (worker i of n publishes the indicator × period
-    pairs that :func:`~jeugdstroom.monitor.publication.pending.worker_of` gives it) and serve them until cancelled
-    (then close their stdin and wait for them; kill them after :data:`STOP_S`). Raises when a child exits by itself,
+    """Start ``settings.monitor_publishers`` publication processes (each runs a
+    :class:`~jeugdstroom.monitor.publication.loop.PublicationLoop` as worker i of n: they share the pending pairs)
+    and serve them until cancelled (then close their stdin and wait for them; kill them after :data:`STOP_S`). Raises when a child exits by itself,
     so that the supervisor starts them again."""
     from jeugdstroom.monitor.publication.loop import PUBLICATION
 
@@ -176,6 +176,7 @@ async def _stop(procs: list[asyncio.subprocess.Process]) -> None:
 async def _serve(settings: Settings, reader: asyncio.StreamReader, worker: tuple[int, int]) -> None:
     from jeugdstroom.common import db
     from jeugdstroom.common.kafka import make_producer
+    from jeugdstroom.common.service import Resources
     from jeugdstroom.monitor import fold, publisher
     from jeugdstroom.monitor.periods import today
     from jeugdstroom.monitor.publication.loop import PublicationLoop
@@ -200,17 +201,8 @@ async def _serve(settings: Settings, reader: asyncio.StreamReader, worker: tuple
             loop.wake.set()
 
     pool = await db.connect_with_retry(settings.database_url, max_size=2)
-    producer = make_producer(settings)
-    started = False
-
-    async def started_producer() -> Any:
-        nonlocal started
-        if not started:
-            await producer.start()
-            started = True
-        return producer
-
-    publishing = asyncio.create_task(loop.run(pool, publisher.broker_sink(started_producer), report))
+    res = Resources(settings, pool, make_producer(settings))  # its producer started at the first send
+    publishing = asyncio.create_task(loop.run(pool, publisher.broker_sink(res.started_producer), report))
     listening = asyncio.create_task(signals())
     try:
         await asyncio.wait([publishing, listening], return_when=asyncio.FIRST_COMPLETED)
@@ -222,7 +214,7 @@ async def _serve(settings: Settings, reader: asyncio.StreamReader, worker: tuple
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
         with contextlib.suppress(Exception):
-            await producer.stop()
+            await res.producer.stop()
         await pool.close()
 
 
