@@ -39,11 +39,13 @@ class PublicationLoop:
     #: (:attr:`settled` clear: more records behind its batch, or events accepted long ago, see
     #: ``MonitorProcessor.REPLAY_AGE_S``), publications are also at least REPLAY_INTERVAL_S apart: each one
     #: recomputes most of the table then (a stock delta changes every period from its day to today), and a
-    #: subscriber of the compacted topic needs no intermediate versions of a replay. A settled batch ends the
-    #: replay spacing at once, and so does a fold that has committed nothing for REPLAY_IDLE_S (the backlog is done:
-    #: its last batch was not settled, its events being old).
+    #: subscriber of the compacted topic needs no intermediate versions of a replay; and at most REPLAY_SHARE of the
+    #: time (the backlog's fold, the registry and PostgreSQL need the cores more). A settled batch ends the replay
+    #: spacing at once, and so does a fold that has committed nothing for REPLAY_IDLE_S (the backlog is done: its
+    #: last batch was not settled, its events being old).
     PUBLISH_SHARE = 0.25
     REPLAY_INTERVAL_S = 30.0
+    REPLAY_SHARE = 0.1
     REPLAY_IDLE_S = 1.0
     #: A fold that has committed nothing for IDLE_S seconds ends the PUBLISH_SHARE wait: the share keeps
     #: publications from taking the fold's time, and an idle fold has none to lose (after a replay, the publication
@@ -102,7 +104,7 @@ class PublicationLoop:
             if took >= self.LOG_S:
                 log.info("monitor publisher: %d records in %.1fs", written, took)
             share_due = started + took / self.PUBLISH_SHARE
-            replay_due = started + self.REPLAY_INTERVAL_S  # applies while the fold is not settled
+            replay_due = started + max(self.REPLAY_INTERVAL_S, took / self.REPLAY_SHARE)  # while not settled
 
     async def _paced(self, due: float) -> None:
         """Wait until ``due`` (monotonic), or until no fold has committed for :attr:`IDLE_S` seconds. (Clears
