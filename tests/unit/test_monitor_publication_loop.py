@@ -46,72 +46,34 @@ def test_the_share_wait_lasts_while_folds_keep_committing() -> None:
     assert asyncio.run(paced()) >= 0  # returned only once due had passed
 
 
-def test_the_replay_spacing_ends_when_the_fold_goes_idle() -> None:
-    loop = _loop()
-    loop.REPLAY_IDLE_S = 0.02
-    loop.settled.clear()  # a backlog of old events
-
-    async def spaced() -> None:
-        # an hour's spacing that an idle fold ends after REPLAY_IDLE_S (else wait_for's bound fails the test)
-        await asyncio.wait_for(loop._replay_spaced(time.monotonic() + 3600), 60)
-
-    asyncio.run(spaced())
 
 
-def test_the_replay_spacing_lasts_while_old_events_keep_being_folded() -> None:
-    loop = _loop()
-    loop.REPLAY_IDLE_S = 0.02
-    loop.settled.clear()
-
-    async def spaced(settle_after: float | None) -> float:
-        due = time.monotonic() + 0.3
-        started = time.monotonic()
-
-        async def folding() -> None:
-            while True:
-                if settle_after is not None and time.monotonic() - started > settle_after:
-                    loop.settled.set()  # a batch of fresh events at the end of its partitions
-                loop.wake.set()
-                await asyncio.sleep(loop.REPLAY_IDLE_S / 4)
-
-        task = asyncio.create_task(folding())
-        try:
-            await loop._replay_spaced(due)
-        finally:
-            task.cancel()
-        return time.monotonic() - due
-
-    async def both() -> tuple[float, float]:
-        kept = await spaced(None)
-        loop.settled.clear()
-        return kept, await spaced(0.05)
-
-    kept, ended = asyncio.run(both())
-    assert kept >= 0  # returned only once due had passed
-    assert ended < 0  # a settled batch ended it before due
-
-
-def test_a_batch_of_old_events_does_not_settle_the_publication() -> None:
-    """A fold of events accepted long ago (a replay, a catch-up) keeps the replay spacing even at the end of its
-    partitions; a fold of recent ones at the end of its partitions settles it."""
-    from datetime import UTC, datetime, timedelta
-
+def test_the_registrys_backlog_keeps_the_publication_unsettled() -> None:
+    """A fold whose newest change the registry wrote while events waited behind its batch (kafka.BACKLOG_HEADER)
+    keeps the replay spacing even at the end of the monitor's own partitions; the registry's last batch of the
+    backlog (no header) settles it."""
     from pydantic import SecretStr
 
+    from jeugdstroom.common.kafka import BACKLOG_HEADER, InRecord
     from jeugdstroom.common.settings import Settings
-    from jeugdstroom.monitor.processor import MonitorProcessor
+    from jeugdstroom.monitor.processor import MonitorProcessor, upstream_backlog
+
+    def record(ts: int, backlog: bool, partition: int = 0) -> InRecord:
+        headers = ((BACKLOG_HEADER, b"1"),) if backlog else ()
+        return InRecord("changes", partition, ts, b"k", b"{}", headers, ts)
+
+    assert upstream_backlog([record(1, True), record(2, True)])
+    assert not upstream_backlog([record(3, True), record(4, False, partition=1)])  # the newest decides
+    assert upstream_backlog([record(6, True), record(5, False, partition=1)])
+    assert not upstream_backlog([])
 
     processor = MonitorProcessor(Settings(operator_token=SecretStr("x")))
-    now = datetime.now(UTC)
 
-    def commit(ages_s: list[float], more: bool = False) -> bool:
-        processor._accepted = [now - timedelta(seconds=a) for a in ages_s]
-        processor._more = more
+    def commit(more: bool, upstream_more: bool) -> bool:
+        processor._more, processor._upstream_more = more, upstream_more
         processor.committed()
         return processor.settled.is_set()
 
-    assert commit([2.0, 1.0])
-    assert not commit([3600.0, processor.REPLAY_AGE_S + 5])
-    assert commit([3600.0, 1.0])  # the newest change decides
-    assert not commit([1.0], more=True)  # more records behind the batch
-    assert commit([])  # nothing with an acceptance time (duplicates only): as before, the partitions decide
+    assert not commit(False, True)
+    assert not commit(True, False)
+    assert commit(False, False)

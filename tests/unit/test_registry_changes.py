@@ -112,3 +112,34 @@ def test_stored_fact_json_is_the_json_value_of_the_event() -> None:
     for ev in generate(30, seed=4).events:
         model = parse_published(orjson.dumps(ev))
         assert orjson.loads(model.model_dump_json(exclude_none=True)) == json_value(model)
+
+
+def test_changes_written_while_events_wait_carry_the_backlog_header() -> None:
+    """``starting(more)`` marks the change records of a batch with records behind it (kafka.BACKLOG_HEADER, read by
+    the monitor's publication pacing); the entity topic's records never carry it."""
+    from types import SimpleNamespace
+
+    from pydantic import SecretStr
+
+    from jeugdstroom.common.kafka import BACKLOG_HEADER
+    from jeugdstroom.common.settings import Settings
+    from jeugdstroom.registry.processor import RegistryProcessor
+
+    ch = run(generate(5, seed=5).ordered()).changes[0]
+    ep = ch.after or ch.before
+    assert ep is not None
+    item = SimpleNamespace(child=SimpleNamespace(pseudonym=ep.pseudonym), accepted_at=ACCEPTED[1],
+                           occurred_at=ACCEPTED[1])
+    cause = SimpleNamespace(event_id="i/ev1", item=item)
+    processor = RegistryProcessor(Settings(operator_token=SecretStr("x")))
+
+    def headers(more: bool) -> tuple[dict[str, bytes], dict[str, bytes]]:
+        processor.starting(more)
+        entity, change = processor._change_row("changes", cause, ep.pseudonym, ch, EpisodeJson(), {})  # type: ignore[arg-type]
+        return dict(entity.headers), dict(change.headers)
+
+    entity, change = headers(True)
+    assert change[BACKLOG_HEADER] == b"1" and BACKLOG_HEADER not in entity
+    assert change["ce_id"] == b"i/ev1|" + f"{ch.entity}|{ch.key}".encode()
+    entity, change = headers(False)
+    assert BACKLOG_HEADER not in change and BACKLOG_HEADER not in entity

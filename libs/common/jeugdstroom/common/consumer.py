@@ -108,14 +108,19 @@ class Processor(Protocol[T]):
         the fresh items (usually all of them): it may use what ``prepare`` computed only for exactly those items."""
         ...
 
+    def starting(self, more: bool) -> None:
+        """Optional: a batch's transaction starts; ``more`` as in :meth:`finish` (e.g. to mark the outbox rows
+        written while a backlog waits: kafka.BACKLOG_HEADER)."""
+        ...
+
     async def apply(self, conn: Conn, items: Sequence[Decoded[T]]) -> None:
         """Apply fresh items inside the loop's transaction (state changes and outbox rows)."""
         ...
 
     async def finish(self, conn: Conn, more: bool) -> None:
         """Optional: the end of every batch's transaction (also when no item was fresh); ``more``: whether the
-        fetched high watermark shows records beyond this batch in one of its partitions (e.g. to pace derived
-        outputs while a backlog is replayed)."""
+        fetched high watermarks show records beyond this batch in one of the consumer's assigned partitions (e.g. to
+        pace derived outputs while a backlog is replayed)."""
         ...
 
     def committed(self) -> None:
@@ -132,6 +137,9 @@ class ProcessorBase(Generic[T]):
         return None
 
     def prepare(self, items: Sequence[Decoded[T]]) -> None:
+        return None
+
+    def starting(self, more: bool) -> None:
         return None
 
     async def finish(self, conn: Conn, more: bool) -> None:
@@ -191,6 +199,8 @@ class StoredOffsetConsumer(Generic[T]):
         self.consumer: AIOKafkaConsumer | None = None
         self.healthy = True
         self._assigned: set[TopicPartition] = set()
+        #: The next offset to read per assigned partition, as last known (``_more``; ``update_lag``).
+        self._positions: dict[TopicPartition, int] = {}
         self._storm = self.policy.watch()
         #: The courtesy commit in flight (a background task) and the offsets it is to commit next.
         self._committer: asyncio.Task[None] | None = None
@@ -286,6 +296,7 @@ class StoredOffsetConsumer(Generic[T]):
     async def transact(self, batch: Batch[T]) -> None:
         """Step 3: dedupe, apply, finish, dead letters and stored offsets in one transaction; then committed."""
         started = time.perf_counter()
+        self.processor.starting(batch.more)
         async with self.pool.acquire() as conn, conn.transaction():
             fresh = await self._dedupe_preparing(conn, batch.good)
             if fresh:
@@ -391,15 +402,19 @@ class StoredOffsetConsumer(Generic[T]):
             if high is None:
                 continue
             with contextlib.suppress(KafkaError, AssertionError, ValueError):
-                position = await self.consumer.position(tp)
+                position = self._positions[tp] = await self.consumer.position(tp)
                 self.metrics.lag.labels(tp.topic, str(tp.partition)).set(max(0, high - position))
 
     # -- helpers ---------------------------------------------------------------------------------
     def _more(self, records: Sequence[InRecord]) -> bool:
-        """Whether a partition of this batch has records beyond it (by the fetched high watermark)."""
+        """Whether an assigned partition has records beyond this batch (by the fetched high watermarks): the
+        batch's own partitions, and the others by the positions :meth:`update_lag` last saw (a fetch returns
+        records of a few partitions at a time, so a batch at the end of its own can leave others behind)."""
         assert self.consumer is not None
         consumer = self.consumer
-        return any((consumer.highwater(tp) or 0) > nxt for tp, nxt in offsets.next_offsets(records).items())
+        self._positions.update(offsets.next_offsets(records))
+        positions = self._positions
+        return any(tp in positions and (consumer.highwater(tp) or 0) > positions[tp] for tp in self._assigned)
 
     async def _backoff(self, exc: BaseException, delay: float) -> float:
         """Count and wait out a transient fault; returns the next delay."""
@@ -432,6 +447,7 @@ class StoredOffsetConsumer(Generic[T]):
             stored = await offsets.stored(conn, self.group)
         ends = await self.consumer.end_offsets(list(assigned))
         for tp in assigned:
+            self._positions.pop(tp, None)  # known again after the first fetch (update_lag)
             await self._seek(tp, stored.get(tp), ends.get(tp, 0))
         log.info("%s: assigned %s", self.group, sorted(f"{tp.topic}/{tp.partition}" for tp in assigned))
 

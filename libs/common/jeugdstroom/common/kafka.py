@@ -174,6 +174,12 @@ INDICATOR_CE_TYPE = "indicator"
 DEADLETTER_CE_TYPE = "deadletter"
 
 
+#: Header on a consumer's output records written while records waited behind its batch in its input (value ``1``;
+#: absent otherwise): the next stage learns that a backlog is being worked through upstream, not only in its own
+#: partitions, and can pace what it derives (the monitor's indicator-topic publication, publication/loop.py).
+BACKLOG_HEADER = "jeugdstroom_backlog"
+
+
 def cloudevent_headers(event_id: str, event_type: str, source: str, time_iso: str) -> Headers:
     """CloudEvents (binary content mode) headers of a record: every topic the project publishes carries them
     (checked with the CloudEvents SDK's own Kafka binding in tests/e2e/test_walking_skeleton.py)."""

@@ -26,7 +26,7 @@ from jeugdstroom.common.consumer import Decoded, Poison, ProcessorBase
 from jeugdstroom.common.contracts.unions import AnyChange, RegistryChange
 from jeugdstroom.common.contracts.validation import field_errors
 from jeugdstroom.common.db import Conn
-from jeugdstroom.common.kafka import InRecord
+from jeugdstroom.common.kafka import BACKLOG_HEADER, InRecord
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.monitor import completeness, fold, rebuild
 from jeugdstroom.monitor import repository as repo
@@ -55,16 +55,17 @@ def _deliveries(changes: Iterable[AnyChange]) -> Iterator[tuple[str, datetime]]:
             yield entity.instelling, c.accepted_at
 
 
+def upstream_backlog(records: Iterable[InRecord]) -> bool:
+    """Whether the newest of ``records`` (by broker timestamp) was written while the registry had events waiting
+    behind its batch (:data:`BACKLOG_HEADER`): the pipeline is working through a backlog even when this consumer has
+    reached the end of its partitions."""
+    newest = max(records, key=lambda r: r.timestamp_ms, default=None)
+    return newest is not None and newest.header(BACKLOG_HEADER) == "1"
+
+
 class MonitorProcessor(ProcessorBase[AnyChange]):
     """Folds changes into the aggregates and records the cells they may have changed; :meth:`publish_forever`
     publishes those cells."""
-
-    #: A batch whose newest change was accepted by intake more than REPLAY_AGE_S seconds before its fold committed
-    #: belongs to a replay or a catch-up (``jeugdstroom replay``, a restart after an outage, a pre-loaded topic):
-    #: it does not settle the publication loop even at the end of its partitions, so the indicator topic skips the
-    #: intermediate versions while the backlog lasts (PublicationLoop.REPLAY_INTERVAL_S). Up to date, a fold
-    #: commits within seconds of the acceptance (docs/benchmarks.md, freshness).
-    REPLAY_AGE_S = 60.0
 
     def __init__(self, settings: Settings, clock: Callable[[], date] = today) -> None:
         fold.configure(settings.verlengde_pleegzorg_tot)
@@ -72,11 +73,13 @@ class MonitorProcessor(ProcessorBase[AnyChange]):
         self.clock = clock
         #: The publishing loop of this process; a committed fold wakes it (publication/loop.py).
         self.publication = PublicationLoop(settings, clock)
-        #: Set while the last committed batch reached the end of its partitions (cleared while replaying a backlog).
+        #: Set while the last committed batch settled the backlog (cleared while one waits, here or upstream).
         self.settled = self.publication.settled
         #: Set when committed folds may have left pending cells.
         self.wake = self.publication.wake
         self._more = False
+        #: The batch's newest change was written while the registry had events waiting (kafka.BACKLOG_HEADER).
+        self._upstream_more = False
         self._accepted: list[datetime] = []
         #: The series folded (the catalogue's; bench.fold_peer folds a subset).
         self.folds: Mapping[str, Sequence[tuple[str, fold.FoldFn]]] = FOLDS
@@ -96,6 +99,7 @@ class MonitorProcessor(ProcessorBase[AnyChange]):
         """Fold the whole batch while its dedupe statement runs (Processor.prepare); ``apply`` uses it when every
         item is fresh, the usual case."""
         self._prepared = (items, fold.net((d.item for d in items), self.folds))
+        self._upstream_more = upstream_backlog(d.record for d in items)
 
     def deltas(self, items: Sequence[Decoded[AnyChange]]) -> dict[tuple[Any, ...], int]:
         """The net deltas of ``items``: ``prepare``'s fold when it folded exactly these items, else folded now."""
@@ -131,9 +135,8 @@ class MonitorProcessor(ProcessorBase[AnyChange]):
         now = datetime.now(UTC)
         for accepted in self._accepted:
             FRESHNESS.observe(max(0.0, (now - accepted).total_seconds()))
-        behind = bool(self._accepted) and (now - max(self._accepted)).total_seconds() > self.REPLAY_AGE_S
         self._accepted = []
-        if self._more or behind:
+        if self._more or self._upstream_more:  # a backlog here or upstream: the replay spacing (publication/loop.py)
             self.settled.clear()
         else:
             self.settled.set()

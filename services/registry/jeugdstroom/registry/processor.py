@@ -33,7 +33,13 @@ from jeugdstroom.common.contracts.events import json_value
 from jeugdstroom.common.contracts.unions import AnyPublished
 from jeugdstroom.common.contracts.validation import ContractError
 from jeugdstroom.common.db import Conn
-from jeugdstroom.common.kafka import REGISTRY_CHANGES, REGISTRY_ENTITIES, InRecord, cloudevent_headers
+from jeugdstroom.common.kafka import (
+    BACKLOG_HEADER,
+    REGISTRY_CHANGES,
+    REGISTRY_ENTITIES,
+    InRecord,
+    cloudevent_headers,
+)
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.registry import entities
 from jeugdstroom.registry import repository as repo
@@ -107,12 +113,18 @@ class RegistryProcessor(ProcessorBase[AnyPublished]):
         self.group = group  # consumer group, processed-event log and outbox producer name
         self._pending: list[tuple[Counter, str, int]] = []  # metric increments of the transaction in progress
         self._trace: list[tuple[str, bytes]] = []  # the batch span's context, for the records it writes
+        self._backlog: list[tuple[str, bytes]] = []  # BACKLOG_HEADER while records wait behind the batch
         # the items the transaction in progress stored in ``claim``, by event id; held (not their id()) so that an
         # item of a later batch can never be taken for one of them
         self._claimed: dict[str, Decoded[AnyPublished]] = {}
 
     def decode(self, record: InRecord) -> tuple[str, AnyPublished]:
         return decode_event(record)
+
+    def starting(self, more: bool) -> None:
+        """A batch starts: its changes carry :data:`BACKLOG_HEADER` while events wait behind it (the monitor then
+        paces its indicator-topic publication as during a replay: publication/loop.py)."""
+        self._backlog = [(BACKLOG_HEADER, b"1")] if more else []
 
     def committed(self) -> None:
         """Called by the consumer loop once the batch's transaction committed: count what it recorded."""
@@ -229,7 +241,8 @@ class RegistryProcessor(ProcessorBase[AnyPublished]):
             encoded(before) if before is not None else None,
             encoded(after) if after is not None else None,
         )
-        headers = cloudevent_headers(change_id, f"registry.change.{ch.entity}", "/registry", occurred_at) + self._trace
+        headers = cloudevent_headers(change_id, f"registry.change.{ch.entity}", "/registry", occurred_at)
+        headers += self._trace + self._backlog
         return entity_row(self.settings, change_id, pseudonym, accepted_at, occurred_at, ch.entity, before, after,
                           encoded), outbox.OutRow(topic, pseudonym.encode(), value, headers)
 

@@ -29,6 +29,7 @@ from jeugdstroom.common.contracts.events import SCHEMA_VERSION, Pseudonym, Sende
 from jeugdstroom.common.contracts.unions import EVENT_TYPES, PUBLISHED_CLASSES, RegistryChange, SubmittedEvent
 from jeugdstroom.common.kafka import (
     ALL_TOPICS,
+    BACKLOG_HEADER,
     COMPACTED,
     DEADLETTER,
     DEADLETTER_CE_TYPE,
@@ -165,6 +166,15 @@ def _cloudevent_header_schema(ce_type: dict[str, Any]) -> dict[str, Any]:
         "required": [n for n, _ in sample],
         "properties": props,
     }
+
+
+def _with_backlog(headers: dict[str, Any]) -> dict[str, Any]:
+    """``headers`` with the optional :data:`BACKLOG_HEADER` of a stage's output written while a backlog waited."""
+    doc = ("`1` when the registry wrote the change while events waited behind its batch (a replay, a catch-up);"
+           " absent otherwise. Subscribers may pace what they derive (the monitor publishes the indicator topic"
+           " less often then); it says nothing about the change itself.")
+    return {**headers, "properties": {**headers["properties"], BACKLOG_HEADER: {"type": "string", "const": "1",
+                                                                              "description": doc}}}
 
 
 def _deadletter_header_schema() -> dict[str, Any]:
@@ -324,7 +334,7 @@ def _registry_channels(tops: dict[str, dict[str, Any]], pseudonym_key: dict[str,
                 "A registry entity changed",
                 "before/after versions of one entity, discriminated by `entity`",
                 tops["RegistryChange"],
-                ce_headers({"pattern": "^" + re.escape(change_prefix) + "[a-z0-9_]+$"}),
+                _with_backlog(ce_headers({"pattern": "^" + re.escape(change_prefix) + "[a-z0-9_]+$"})),
                 pseudonym_key,
             )
         ],

@@ -35,18 +35,16 @@ class PublicationLoop:
     """When the monitor publishes: woken by committed folds, paced, retried on transient faults."""
 
     #: The publisher spends at most PUBLISH_SHARE of its time publishing: after a publication that took t
-    #: seconds, the next starts no earlier than t ÷ PUBLISH_SHARE after it. While the fold works through a backlog
-    #: (:attr:`settled` clear: more records behind its batch, or events accepted long ago, see
-    #: ``MonitorProcessor.REPLAY_AGE_S``), publications are also at least REPLAY_INTERVAL_S apart: each one
-    #: recomputes most of the table then (a stock delta changes every period from its day to today), and a
-    #: subscriber of the compacted topic needs no intermediate versions of a replay; and at most REPLAY_SHARE of the
-    #: time (the backlog's fold, the registry and PostgreSQL need the cores more). A settled batch ends the replay
-    #: spacing at once, and so does a fold that has committed nothing for REPLAY_IDLE_S (the backlog is done: its
-    #: last batch was not settled, its events being old).
+    #: seconds, the next starts no earlier than t ÷ PUBLISH_SHARE after it. While a backlog is worked through
+    #: (:attr:`settled` clear: records wait behind the fold's batch in one of its partitions, or its newest change
+    #: was written while the registry had events waiting: kafka.BACKLOG_HEADER), publications are also at least
+    #: REPLAY_INTERVAL_S apart: each one recomputes most of the table then (a stock delta changes every period from
+    #: its day to today), and a subscriber of the compacted topic needs no intermediate versions of a replay; and
+    #: they take at most REPLAY_SHARE of the time (the backlog's fold, the registry and PostgreSQL need the cores
+    #: more). A settled batch ends the replay spacing at once.
     PUBLISH_SHARE = 0.25
     REPLAY_INTERVAL_S = 30.0
     REPLAY_SHARE = 0.1
-    REPLAY_IDLE_S = 1.0
     #: A fold that has committed nothing for IDLE_S seconds ends the PUBLISH_SHARE wait: the share keeps
     #: publications from taking the fold's time, and an idle fold has none to lose (after a replay, the publication
     #: of its last batches waited up to 4× the previous publication's duration, the machine otherwise idle).
@@ -64,7 +62,7 @@ class PublicationLoop:
         self.settings = settings
         self.clock = clock
         self.worker = worker
-        #: Set while the last committed batch reached the end of its partitions (cleared while replaying a backlog).
+        #: Set while the last committed batch settled the backlog (cleared while one waits, here or upstream).
         self.settled = asyncio.Event()
         self.settled.set()
         #: Set when committed folds may have left pending cells.
@@ -82,7 +80,9 @@ class PublicationLoop:
             with contextlib.suppress(TimeoutError):  # cells a rebuild's swap left pending: published within a poll
                 await asyncio.wait_for(self.wake.wait(), self.PENDING_POLL_S)
             await self._paced(share_due)
-            await self._replay_spaced(replay_due)
+            if not self.settled.is_set() and (delay := replay_due - time.monotonic()) > 0:
+                with contextlib.suppress(TimeoutError):  # a settled batch ends the spacing
+                    await asyncio.wait_for(self.settled.wait(), delay)
             self.wake.clear()
             started = time.monotonic()
             try:
@@ -116,17 +116,6 @@ class PublicationLoop:
             except TimeoutError:
                 if delay > self.IDLE_S:
                     return  # no fold committed for IDLE_S: publish now
-
-    async def _replay_spaced(self, due: float) -> None:
-        """Wait until ``due`` (monotonic) unless :attr:`settled` is set, or until no fold has committed for
-        :attr:`REPLAY_IDLE_S` seconds (the end of the backlog). (Clears :attr:`wake`, as :meth:`_paced`.)"""
-        while not self.settled.is_set() and (delay := due - time.monotonic()) > 0:
-            self.wake.clear()
-            try:
-                await asyncio.wait_for(self.wake.wait(), min(delay, self.REPLAY_IDLE_S))
-            except TimeoutError:
-                if delay > self.REPLAY_IDLE_S:
-                    return  # no fold committed for REPLAY_IDLE_S: the backlog is folded
 
     async def publish_round(self, pool: asyncpg.Pool, send: publisher.Sink) -> int:
         """Publish every pending cell: up to :data:`publisher.CHUNK` indicator × period pairs per transaction (an
