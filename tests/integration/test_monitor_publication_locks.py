@@ -57,3 +57,31 @@ async def test_publications_share_the_lock_and_skip_each_others_pairs(infra: Inf
     finally:
         for conn in (one, two, swap):
             await conn.close()
+
+
+async def test_a_publication_holds_no_transaction_id_until_it_is_done(infra: Infra) -> None:
+    """The pending records a publication takes are read, not deleted, until its cells are sent: its transaction
+    gets an id only with its last writes (an open transaction id keeps index scans everywhere from dropping the
+    entries of dead rows). Records that a fold adds meanwhile stay pending."""
+    from datetime import date
+
+    from jeugdstroom.monitor.publication.pending import Affected, defer, done_pending, take_pending
+
+    settings = await fresh_settings(infra)
+    publication, fold = [await db.connect(settings.database_url) for _ in range(2)]
+    try:
+        await defer(fold, {A: Affected(date(2025, 1, 1), date(2025, 2, 1), {"gemeente": {"GM0268"}})})
+        async with publication.transaction():
+            assert await _free(publication, [A]) == {A}
+            work: dict = {}  # type: ignore[type-arg]
+            _, taken = await take_pending(publication, work, [A])
+            assert len(taken) == 1 and work[A].values == {"gemeente": {"GM0268"}}
+            assert await publication.fetchval("SELECT txid_current_if_assigned()") is None
+            # a fold commits a new pending record for the same pair while the publication computes and sends
+            await defer(fold, {A: Affected(date(2025, 2, 1), date(2025, 3, 1), {"gemeente": {"GM0344"}})})
+            await done_pending(publication, taken)
+        left = await fold.fetch("SELECT dims FROM monitor.publish_pending WHERE indicator = $1", A[0])
+        assert [r["dims"] for r in left] == [{"gemeente": ["GM0344"]}]
+    finally:
+        for conn in (publication, fold):
+            await conn.close()

@@ -56,21 +56,31 @@ def test_the_registrys_backlog_keeps_the_publication_unsettled() -> None:
 
     from jeugdstroom.common.kafka import BACKLOG_HEADER, InRecord
     from jeugdstroom.common.settings import Settings
-    from jeugdstroom.monitor.processor import MonitorProcessor, upstream_backlog
+    from jeugdstroom.monitor.processor import MonitorProcessor, UpstreamBacklog
 
     def record(ts: int, backlog: bool, partition: int = 0) -> InRecord:
         headers = ((BACKLOG_HEADER, b"1"),) if backlog else ()
         return InRecord("changes", partition, ts, b"k", b"{}", headers, ts)
 
-    assert upstream_backlog([record(1, True), record(2, True)])
-    assert not upstream_backlog([record(3, True), record(4, False, partition=1)])  # the newest decides
-    assert upstream_backlog([record(6, True), record(5, False, partition=1)])
-    assert not upstream_backlog([])
+    upstream = UpstreamBacklog()
+    assert not upstream.waiting  # nothing read yet
+    upstream.see([record(1, True), record(2, True)])
+    assert upstream.waiting
+    upstream.see([record(3, True, partition=1), record(4, False, partition=2)])
+    assert not upstream.waiting  # the registry's last batch of the backlog: the newest record decides
+    # the next fetch returns only partition 1, whose last record is older and marked: the backlog stays over
+    upstream.see([record(3, True, partition=1)])
+    assert not upstream.waiting
+    upstream.see([record(5, True, partition=1)])  # a new backlog upstream
+    assert upstream.waiting
+    upstream.see([record(5, False, partition=0)])  # a tie: the unmarked record wins
+    assert not upstream.waiting
 
     processor = MonitorProcessor(Settings(operator_token=SecretStr("x")))
 
     def commit(more: bool, upstream_more: bool) -> bool:
-        processor._more, processor._upstream_more = more, upstream_more
+        processor._more = more
+        processor.upstream.see([record(len(processor.upstream.last) + 10, upstream_more, len(processor.upstream.last))])
         processor.committed()
         return processor.settled.is_set()
 

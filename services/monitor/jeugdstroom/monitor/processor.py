@@ -55,12 +55,27 @@ def _deliveries(changes: Iterable[AnyChange]) -> Iterator[tuple[str, datetime]]:
             yield entity.instelling, c.accepted_at
 
 
-def upstream_backlog(records: Iterable[InRecord]) -> bool:
-    """Whether the newest of ``records`` (by broker timestamp) was written while the registry had events waiting
-    behind its batch (:data:`BACKLOG_HEADER`): the pipeline is working through a backlog even when this consumer has
-    reached the end of its partitions."""
-    newest = max(records, key=lambda r: r.timestamp_ms, default=None)
-    return newest is not None and newest.header(BACKLOG_HEADER) == "1"
+class UpstreamBacklog:
+    """Whether the registry still works through a backlog, by the changes read so far: per partition the timestamp of
+    its last record and whether it carries :data:`BACKLOG_HEADER`; the newest of those decides (the registry's
+    last batch of a backlog writes to a few partitions only, and a fetch returns a few partitions at a time, so
+    neither a batch's own records nor each partition's last one says it alone; on a tie an unmarked record wins)."""
+
+    def __init__(self) -> None:
+        self.last: dict[tuple[str, int], tuple[int, bool]] = {}
+
+    def see(self, records: Iterable[InRecord]) -> None:
+        last = self.last
+        for r in records:
+            key = (r.topic, r.partition)
+            seen = last.get(key)
+            if seen is None or r.timestamp_ms >= seen[0]:
+                last[key] = (r.timestamp_ms, r.header(BACKLOG_HEADER) == "1")
+
+    @property
+    def waiting(self) -> bool:
+        newest = max(self.last.values(), key=lambda tf: (tf[0], not tf[1]), default=None)
+        return newest is not None and newest[1]
 
 
 class MonitorProcessor(ProcessorBase[AnyChange]):
@@ -78,8 +93,8 @@ class MonitorProcessor(ProcessorBase[AnyChange]):
         #: Set when committed folds may have left pending cells.
         self.wake = self.publication.wake
         self._more = False
-        #: The batch's newest change was written while the registry had events waiting (kafka.BACKLOG_HEADER).
-        self._upstream_more = False
+        #: Whether the registry works through a backlog, by the changes read (kafka.BACKLOG_HEADER).
+        self.upstream = UpstreamBacklog()
         self._accepted: list[datetime] = []
         #: The series folded (the catalogue's; bench.fold_peer folds a subset).
         self.folds: Mapping[str, Sequence[tuple[str, fold.FoldFn]]] = FOLDS
@@ -99,7 +114,7 @@ class MonitorProcessor(ProcessorBase[AnyChange]):
         """Fold the whole batch while its dedupe statement runs (Processor.prepare); ``apply`` uses it when every
         item is fresh, the usual case."""
         self._prepared = (items, fold.net((d.item for d in items), self.folds))
-        self._upstream_more = upstream_backlog(d.record for d in items)
+        self.upstream.see(d.record for d in items)
 
     def deltas(self, items: Sequence[Decoded[AnyChange]]) -> dict[tuple[Any, ...], int]:
         """The net deltas of ``items``: ``prepare``'s fold when it folded exactly these items, else folded now."""
@@ -136,7 +151,7 @@ class MonitorProcessor(ProcessorBase[AnyChange]):
         for accepted in self._accepted:
             FRESHNESS.observe(max(0.0, (now - accepted).total_seconds()))
         self._accepted = []
-        if self._more or self._upstream_more:  # a backlog here or upstream: the replay spacing (publication/loop.py)
+        if self._more or self.upstream.waiting:  # a backlog here or upstream: the replay spacing (publication/loop.py)
             self.settled.clear()
         else:
             self.settled.set()

@@ -62,6 +62,7 @@ from jeugdstroom.monitor.publication.pending import (
     Affected,
     affected,
     defer,
+    done_pending,
     merge,
     pair_key,
     pending_pairs,
@@ -180,11 +181,13 @@ async def publish_work(
     if pending:  # pairs another publication holds are left to it (their records stay pending for the next round)
         free = {r["k"] for r in await conn.fetch(Q.try_pair_locks, PAIR_LOCKS, [pair_key(p) for p in pending])}
         pending = [p for p in pending if pair_key(p) in free]
-    parents = await take_pending(conn, work, pending) if pending else set()
+    parents, taken = await take_pending(conn, work, pending) if pending else (set(), [])
     # traced as monitor.publish, linked to the folds of its cells; the indicator records carry its context
     links = tracing.links_of({tracing.TRACEPARENT: p} for p in parents)
     with tracing.span("monitor.publish", tracing.SpanKind.PRODUCER, links):
-        return await _publish(conn, settings, work, as_of, send)
+        written = await _publish(conn, settings, work, as_of, send)
+    await done_pending(conn, taken)
+    return written
 
 
 #: What was last published for the cells of a publication: one read for every indicator × period of the work (n:

@@ -86,10 +86,16 @@ INSERT INTO monitor.publish_pending (indicator, period, lo, hi, dims, traceparen
 SELECT *, $6::text FROM unnest($1::text[], $2::text[], $3::date[], $4::date[], $5::jsonb[]);
 
 -- name: take_pending_pairs
--- The pending records of some indicator × period pairs ($1, $2: indicators and periods, pairwise).
-DELETE FROM monitor.publish_pending
-WHERE (indicator, period) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-RETURNING indicator, period, lo, hi, dims, traceparent;
+-- The pending records of some indicator × period pairs ($1, $2: indicators and periods, pairwise). Read, not
+-- deleted: the publication deletes them by id when it is done (done_pending), so that its transaction writes
+-- nothing, and holds no transaction id, while it computes and sends (an open transaction id holds back the
+-- horizon below which index scans may drop the entries of dead rows: the outbox relay's reads walked seconds of
+-- sent rows while a publication ran).
+SELECT id, indicator, period, lo, hi, dims, traceparent FROM monitor.publish_pending
+WHERE (indicator, period) IN (SELECT * FROM unnest($1::text[], $2::text[]));
+
+-- name: done_pending
+DELETE FROM monitor.publish_pending WHERE id = ANY($1::bigint[]);
 
 -- name: pending_pairs
 SELECT DISTINCT indicator, period FROM monitor.publish_pending ORDER BY 1, 2;

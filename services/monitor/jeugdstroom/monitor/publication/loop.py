@@ -41,10 +41,12 @@ class PublicationLoop:
     #: REPLAY_INTERVAL_S apart: each one recomputes most of the table then (a stock delta changes every period from
     #: its day to today), and a subscriber of the compacted topic needs no intermediate versions of a replay; and
     #: they take at most REPLAY_SHARE of the time (the backlog's fold, the registry and PostgreSQL need the cores
-    #: more). A settled batch ends the replay spacing at once.
+    #: more), but at most REPLAY_MAX_S apart (should the signal of the backlog's end never come, e.g. a registry that
+    #: stopped mid-backlog). A settled batch ends the replay spacing at once.
     PUBLISH_SHARE = 0.25
     REPLAY_INTERVAL_S = 30.0
     REPLAY_SHARE = 0.1
+    REPLAY_MAX_S = 300.0
     #: A fold that has committed nothing for IDLE_S seconds ends the PUBLISH_SHARE wait: the share keeps
     #: publications from taking the fold's time, and an idle fold has none to lose (after a replay, the publication
     #: of its last batches waited up to 4× the previous publication's duration, the machine otherwise idle).
@@ -104,7 +106,8 @@ class PublicationLoop:
             if took >= self.LOG_S:
                 log.info("monitor publisher: %d records in %.1fs", written, took)
             share_due = started + took / self.PUBLISH_SHARE
-            replay_due = started + max(self.REPLAY_INTERVAL_S, took / self.REPLAY_SHARE)  # while not settled
+            spacing = min(max(self.REPLAY_INTERVAL_S, took / self.REPLAY_SHARE), self.REPLAY_MAX_S)
+            replay_due = started + spacing  # applies while the fold is not settled
 
     async def _paced(self, due: float) -> None:
         """Wait until ``due`` (monotonic), or until no fold has committed for :attr:`IDLE_S` seconds. (Clears

@@ -114,16 +114,25 @@ async def pending_pairs(conn: Conn) -> list[tuple[str, str]]:
     return [(r["indicator"], r["period"]) for r in await conn.fetch(Q.pending_pairs)]
 
 
-async def take_pending(conn: Conn, work: dict[tuple[str, str], Affected], pairs: Sequence[tuple[str, str]]) -> set[str]:
-    """Merge the deferred cells of ``pairs`` (indicator × period) into ``work`` and delete their records (under the
-    publication lock); returns the traceparents of the folds that recorded them."""
+async def take_pending(
+    conn: Conn, work: dict[tuple[str, str], Affected], pairs: Sequence[tuple[str, str]]
+) -> tuple[set[str], list[int]]:
+    """Merge the deferred cells of ``pairs`` (indicator × period, whose pair locks the caller holds) into ``work``;
+    returns the traceparents of the folds that recorded them and the records' ids, for :func:`done_pending` in the
+    same transaction once they are published (records a fold adds meanwhile have other ids and stay pending)."""
     rows = await conn.fetch(Q.take_pending_pairs, [i for i, _ in pairs], [p for _, p in pairs])
     parents = {r["traceparent"] for r in rows if r["traceparent"] is not None}
     for r in rows:
         if r["indicator"] in CATALOGUE:
             values = {d: set(v) for d, v in r["dims"].items()}
             merge(work, (r["indicator"], r["period"]), Affected(r["lo"], r["hi"], values))
-    return parents
+    return parents, [r["id"] for r in rows]
+
+
+async def done_pending(conn: Conn, ids: Sequence[int]) -> None:
+    """Delete the pending records :func:`take_pending` read, their cells published (the publication's last write)."""
+    if ids:
+        await conn.execute(Q.done_pending, list(ids))
 
 
 async def published_cells(conn: Conn, work: dict[tuple[str, str], Affected]) -> None:
