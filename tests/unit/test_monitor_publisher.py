@@ -234,3 +234,33 @@ def test_chunks_keep_an_indicators_periods_together_within_the_bound() -> None:
         # a chunk ends only where the next indicator's periods would not fit
         for c, nxt in itertools.pairwise(chunks):
             assert len(c) + sum(1 for k, _ in items if k[0] == nxt[0][0][0]) > publisher.CHUNK
+
+
+def test_a_message_spliced_from_the_rows_json_is_the_message() -> None:
+    """The publication splices a row's JSON (already made for its digest) into the record's envelope: the bytes must
+    be those of serialising the whole record."""
+    as_of = date(2026, 6, 30)
+    rows = [
+        {"period": "month", "start": "2026-06-01", "dims": {}, "value": 12, "suppressed": False},
+        {
+            "period": "year",
+            "start": "2025-01-01",
+            "dims": {"gemeente": "GM0268", "vorm": "é\"x"},
+            "names": {"gemeente": "Nijmegen", "jeugdregio": "Rijk van Nijmegen"},
+            "value": None,
+            "n": None,
+            "p90": None,
+            "suppressed": True,
+        },
+        {"period": "half_year", "start": "2026-01-01", "dims": {"instelling": "1"}, "value": 0.3333, "numerator": 1,
+         "denominator": 3, "suppressed": False},
+    ]
+    for ind in (CATALOGUE["separaties"], CATALOGUE["separatie_duur"], CATALOGUE["voortijdig_aandeel"]):
+        for row in rows:
+            spliced = publisher._message_of(ind, row, orjson.dumps(row), as_of)
+            assert spliced == publisher._message(ind, row, as_of)
+            assert orjson.loads(spliced)["as_of"] == "2026-06-30"
+    odd = {"value": 1, "unit": "x"}  # a field of the envelope in the row itself: serialised as a whole
+    assert publisher._message_of(CATALOGUE["separaties"], odd, orjson.dumps(odd), as_of) == publisher._message(
+        CATALOGUE["separaties"], odd, as_of
+    )

@@ -44,7 +44,7 @@ _P0 = (1 - ALPHA) / (1 + ALPHA)
 
 def noise(secret: bytes, *parts: object) -> int:
     """The noise of a cell identified by ``parts``: two-sided geometric, from HMAC-SHA256(secret, parts)."""
-    digest = hmac.new(secret, "\x1f".join(map(str, parts)).encode(), hashlib.sha256).digest()
+    digest = hmac.digest(secret, "\x1f".join(map(str, parts)).encode(), "sha256")  # (one-shot: no HMAC object)
     u1 = (int.from_bytes(digest[:8], "big") + 0.5) / 2**64
     if u1 < _P0:
         return 0
@@ -54,10 +54,16 @@ def noise(secret: bytes, *parts: object) -> int:
 
 
 def _dims(row: Row, filters: Mapping[str, str]) -> str:
-    """The cell's dimension values for the noise key. A gemeente determines its jeugdregio, so the jeugdregio is
-    left out next to a gemeente: ``group_by=gemeente`` and ``group_by=gemeente,jeugdregio`` (or a jeugdregio filter)
-    name the same cell and get the same noise (two noises of one value would narrow it)."""
-    dims = {**filters, **row["dims"]}
+    return noise_dims({**filters, **row["dims"]})
+
+
+def noise_dims(dims: Mapping[str, str]) -> str:
+    """The cell's dimension values (group_by and filters together) for the noise key. A gemeente determines its
+    jeugdregio, so the jeugdregio is left out next to a gemeente: ``group_by=gemeente`` and
+    ``group_by=gemeente,jeugdregio`` (or a jeugdregio filter) name the same cell and get the same noise (two noises
+    of one value would narrow it). A caller that protects many rows of the same dims may compute it once and pass
+    it to :func:`protect` as ``where``."""
+    dims = dict(dims)
     if "gemeente" in dims:
         dims.pop("jeugdregio", None)
     return ";".join(f"{k}={v}" for k, v in sorted(dims.items()))
@@ -72,11 +78,14 @@ def protect(
     secret: bytes,
     filters: Mapping[str, str] | None = None,
     per: int = 1,
+    where: str | None = None,
 ) -> Row:
     """The public version of an exact row. ``quantity`` names what the row's numbers count (a series, or a ratio's
     numerator and denominator parts); ``stock`` leaves the period out of the noise key (a level, not a flow). A row
-    for which :func:`published` is false is not published. ``per``: a ratio's scale (×100, ×1000)."""
-    where = _dims(row, filters or {})
+    for which :func:`published` is false is not published. ``per``: a ratio's scale (×100, ×1000). ``where``: the
+    row's :func:`noise_dims` with ``filters``, when the caller has it already."""
+    if where is None:
+        where = _dims(row, filters or {})
     when = () if stock else (row["period"], row["start"])
 
     def noisy(part: str, value: int) -> int:

@@ -173,15 +173,35 @@ def stock(ind: Indicator) -> bool:
     return series.kind == "stock"
 
 
-def public(ind: Indicator, row: Row, threshold: int, secret: bytes, filters: Mapping[str, str] | None = None) -> Row:
+#: :func:`quantity` and :func:`stock` per indicator (by identity; the indicator kept so that its id stays its own).
+_NOISE_OF: dict[int, tuple[Indicator, tuple[str, str], bool]] = {}
+
+
+def _noise_of(ind: Indicator) -> tuple[tuple[str, str], bool]:
+    known = _NOISE_OF.get(id(ind))
+    if known is None or known[0] is not ind:
+        known = _NOISE_OF[id(ind)] = (ind, quantity(ind), stock(ind))
+    return known[1], known[2]
+
+
+def public(
+    ind: Indicator,
+    row: Row,
+    threshold: int,
+    secret: bytes,
+    filters: Mapping[str, str] | None = None,
+    where: str | None = None,
+) -> Row:
     """The public version of a row: keyed noise on its counts, then small cells with their numbers replaced by null
     (:mod:`jeugdstroom.monitor.disclosure`, docs/privacy.md). Rows for which :func:`shown` is false are not
-    published. ``filters``: the request's filters (part of the cell's identity)."""
+    published. ``filters``: the request's filters (part of the cell's identity); ``where``: the row's
+    :func:`disclosure.noise_dims` with them, when the caller has it already (the indicator topic: once per dims)."""
     row = dict(row)
     base = row.pop(_BASELINE, None)
     rated, pop = poplib.KEY in row, row.pop(poplib.KEY, None)
     inputs = row.pop(_TARGET, None)
-    out = disclosure.protect(ind.kind, quantity(ind), stock(ind), row, threshold, secret, filters, ind.per)
+    qty, stk = _noise_of(ind)
+    out = disclosure.protect(ind.kind, qty, stk, row, threshold, secret, filters, ind.per, where)
     if rated:  # the rate of the public (noisy, or suppressed) value, never of the exact one
         out["per_1000"] = poplib.per_1000(out.get("value"), pop)
     if "baseline" in out and base is not None:
