@@ -3,6 +3,8 @@ the CLI's formatting of rows."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import date
 
 import httpx
@@ -10,6 +12,7 @@ import pytest
 
 from jeugdstroom.cli.indicators import format_value
 from jeugdstroom.common.settings import Settings
+from jeugdstroom.monitor import disclosure
 from jeugdstroom.monitor.app import create_app
 from jeugdstroom.monitor.catalogue import CATALOGUE
 from jeugdstroom.monitor.disclosure import noise, secret_of
@@ -117,3 +120,11 @@ def test_cli_formats_values_by_kind() -> None:
     assert format_value({"value": 3, "suppressed": False}, 10) == "3"
     assert format_value({"value": 45, "n": 12, "p90": 80, "suppressed": False}, 10) == "45 (p90 80, n 12)"
     assert format_value({"value": 0.25, "numerator": 3, "denominator": 12, "suppressed": False}, 10) == "0.2500 (3/12)"
+
+
+def test_the_noise_hmac_is_hmac_sha256() -> None:
+    """The noise's HMAC is computed from the padded key's SHA-256 states (once per key): the same bytes as the
+    standard library's HMAC for keys shorter than, as long as and longer than SHA-256's block."""
+    for key in (b"", b"k", bytes(range(32)), bytes(range(64)), bytes(range(65)), b"x" * 200):
+        for message in (b"", b"separaties\x1fmonth\x1f2026-01-01\x1fgemeente=GM0268\x1f12", "é".encode() * 100):
+            assert disclosure._hmac_sha256(key, message) == hmac.new(key, message, hashlib.sha256).digest()

@@ -31,6 +31,7 @@ import hashlib
 import hmac
 import math
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from jeugdstroom.common.settings import Settings
@@ -44,13 +45,34 @@ _P0 = (1 - ALPHA) / (1 + ALPHA)
 
 def noise(secret: bytes, *parts: object) -> int:
     """The noise of a cell identified by ``parts``: two-sided geometric, from HMAC-SHA256(secret, parts)."""
-    digest = hmac.digest(secret, "\x1f".join(map(str, parts)).encode(), "sha256")  # (one-shot: no HMAC object)
+    digest = _hmac_sha256(secret, "\x1f".join(map(str, parts)).encode())
     u1 = (int.from_bytes(digest[:8], "big") + 0.5) / 2**64
     if u1 < _P0:
         return 0
     u2 = (int.from_bytes(digest[8:16], "big") + 0.5) / 2**64
     magnitude = 1 + int(math.log(u2) / math.log(ALPHA))
     return magnitude if digest[16] & 1 else -magnitude
+
+
+@lru_cache(maxsize=16)
+def _pads(secret: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
+    """SHA-256 states after HMAC's inner and outer padded key (RFC 2104), made once per key."""
+    key = hashlib.sha256(secret).digest() if len(secret) > _BLOCK else secret
+    key = key.ljust(_BLOCK, b"\0")
+    return hashlib.sha256(bytes(b ^ 0x36 for b in key)), hashlib.sha256(bytes(b ^ 0x5C for b in key))
+
+
+_BLOCK = 64  # SHA-256's block size
+
+
+def _hmac_sha256(secret: bytes, message: bytes) -> bytes:
+    """HMAC-SHA256 (``hmac.digest(secret, message, "sha256")``, the same bytes) from the padded key's states copied:
+    the key is not padded and hashed again for every cell, nor the digest looked up by name."""
+    inner, outer = _pads(secret)
+    h, o = inner.copy(), outer.copy()
+    h.update(message)
+    o.update(h.digest())
+    return o.digest()
 
 
 def _dims(row: Row, filters: Mapping[str, str]) -> str:

@@ -22,6 +22,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any, TypeVar
 
 import orjson
@@ -360,18 +361,32 @@ async def member_span_values(conn: Conn, series: str, scope: Scope, whole_period
     on any day of the period up to min(last day, as_of) ("jeugdigen met … in de periode"), else those active on
     that last day (a stock of children). Each child counts once per cell however many of its spans meet it."""
     spans = await _spans(conn, "monitor.member_spans", "end_day", "pseudonym", "sum(n) > 0", series, scope)
-    return _member_counts(spans, scope, whole_period)
+    return _member_counts(_by_start_end(spans), scope, whole_period)
+
+
+_Span = tuple[date, date | None, Any]
+_START, _END = itemgetter(0), itemgetter(1)
+
+
+def _by_start_end(
+    spans: Mapping[tuple[Any, ...], list[_Span]],
+) -> dict[tuple[Any, ...], tuple[list[_Span], list[_Span]]]:
+    """The member spans of each cell's dims by start, and those with an end by end (for :func:`_member_counts`;
+    the same for every period, so the views' reads sort them once)."""
+    return {
+        dims: (sorted(items, key=_START), sorted([it for it in items if it[1] is not None], key=_END))
+        for dims, items in spans.items()
+    }
 
 
 def _member_counts(
-    spans: Mapping[tuple[Any, ...], list[tuple[date, date | None, Any]]], scope: Scope, whole_period: bool
+    spans: Mapping[tuple[Any, ...], tuple[list[_Span], list[_Span]]], scope: Scope, whole_period: bool
 ) -> dict[Cell, int]:
-    """:func:`member_span_values` of the member spans (start, end or None, pseudonym) of each cell's dims."""
+    """:func:`member_span_values` of the member spans (start, end or None, pseudonym) of each cell's dims, sorted by
+    start and (those with an end) by end (:func:`_by_start_end`)."""
     cap = scope.last_day
     out: dict[Cell, int] = {}
-    for dims, items in spans.items():
-        by_start = sorted(items, key=lambda it: it[0])
-        by_end = sorted((it for it in items if it[1] is not None), key=lambda it: it[1])  # type: ignore[arg-type,return-value]
+    for dims, (by_start, by_end) in spans.items():
         active: dict[str, int] = defaultdict(int)  # pseudonym → its spans started and not ended before the window
         i = j = 0
         first = by_start[0][0]
@@ -827,10 +842,11 @@ async def stock_days_views(conn: Conn, series: str, scope: Scope, views: Sequenc
 
 async def _span_views(
     conn: Conn, table: str, end: str, member: str | None, keep: Callable[[int], bool], series: str, scope: Scope,
-    views: Sequence[View],
-) -> list[dict[tuple[Any, ...], list[tuple[date, date | None, Any]]]]:
-    """:func:`_spans` of each view (``keep``: the condition on a span's summed multiplicity, as its ``having``), from
-    one read of the multiplicities per fine cell summed per view cell."""
+    views: Sequence[View], prepare: Callable[[dict[tuple[Any, ...], list[tuple[date, date | None, Any]]]], T],
+) -> list[T]:
+    """``prepare`` of :func:`_spans` of each view (``keep``: the condition on a span's summed multiplicity, as its
+    ``having``), from one read of the multiplicities per fine cell summed per view cell; within
+    :func:`shared_reads` prepared once per view for a chunk's periods (``prepare`` must not depend on the period)."""
     fine = fine_scope(scope, views)
     item, group = (f", {member} AS i", f", {member}") if member is not None else ("", "")
     rows = await _grouped_read(
@@ -839,7 +855,24 @@ async def _span_views(
         f" WHERE {where} GROUP BY day, {end}{group}{names} HAVING sum(n) <> 0",
     )
 
-    def spans(project: Projection) -> dict[tuple[Any, ...], list[tuple[date, date | None, Any]]]:
+    by_fine: dict[tuple[Any, ...], list[tuple[date, date | None, Any]]] | None = None
+    if all(r[-1] > 0 for r in rows):
+        # every fine multiplicity positive: so is every sum of them, and a span's parts in several fine cells count
+        # as their sum would (a child once, a waiting item with its multiplicity); the fine cells' spans are
+        # concatenated per view cell instead of summed span by span
+        by_fine = defaultdict(list)
+        ends: dict[int, date | None] = {}
+        for r in rows:
+            e = ends[r[2]] if r[2] in ends else ends.setdefault(r[2], span_end(r[2]))
+            by_fine[r[1]].append((r[0], e, r[3] if member is not None else r[-1]))
+
+    def spans(project: Projection) -> T:
+        if by_fine is not None:
+            joined: dict[tuple[Any, ...], list[tuple[date, date | None, Any]]] = defaultdict(list)
+            for fine_dims, fine_spans in by_fine.items():
+                if (dims := project[fine_dims]) is not None:
+                    joined[dims].extend(fine_spans)
+            return prepare(joined)
         sums: dict[tuple[Any, ...], dict[tuple[date, int, Any], int]] = defaultdict(lambda: defaultdict(int))
         for r in rows:
             if (dims := project[r[1]]) is not None:
@@ -853,10 +886,10 @@ async def _span_views(
             ]
             if kept:
                 out[dims] = kept
-        return out
+        return prepare(out)
 
     # the read depends on the periods only through the last day read: shared by a chunk's periods
-    return _per_view(rows, fine, views, spans, "spans")
+    return _per_view(rows, fine, views, spans, f"spans {prepare.__name__}")
 
 
 async def member_span_values_views(
@@ -865,7 +898,7 @@ async def member_span_values_views(
     """:func:`member_span_values` of each view: a child's span counts in a view cell when its multiplicities in the
     fine cells of that view cell add up to more than 0 (children are counted distinct per view cell, never summed)."""
     spans = await _span_views(
-        conn, "monitor.member_spans", "end_day", "pseudonym", lambda s: s > 0, series, scope, views
+        conn, "monitor.member_spans", "end_day", "pseudonym", lambda s: s > 0, series, scope, views, _by_start_end
     )
     return [_member_counts(s, scope, whole_period) for s in spans]
 
@@ -874,5 +907,11 @@ async def waiting_values_views(
     conn: Conn, series: str, scope: Scope, views: Sequence[View]
 ) -> list[dict[Cell, tuple[int, int, int]]]:
     """:func:`waiting_values` of each view, from one read of the span multiplicities per fine cell."""
-    spans = await _span_views(conn, "monitor.durations", "value", None, lambda s: s != 0, series, scope, views)
+    spans = await _span_views(
+        conn, "monitor.durations", "value", None, lambda s: s != 0, series, scope, views, _as_they_are
+    )
     return [_waiting(s, scope) for s in spans]
+
+
+def _as_they_are(spans: T) -> T:
+    return spans
