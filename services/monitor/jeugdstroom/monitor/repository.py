@@ -384,36 +384,48 @@ def _member_counts(
 ) -> dict[Cell, int]:
     """:func:`member_span_values` of the member spans (start, end or None, pseudonym) of each cell's dims, sorted by
     start and (those with an end) by end (:func:`_by_start_end`)."""
-    cap = scope.last_day
+    cap, period, scope_lo = scope.last_day, scope.period, scope.lo
     out: dict[Cell, int] = {}
     for dims, (by_start, by_end) in spans.items():
         active: dict[str, int] = defaultdict(int)  # pseudonym → its spans started and not ended before the window
         i = j = 0
+        n_start, n_end = len(by_start), len(by_end)
         first = by_start[0][0]
-        if scope.lo is not None:
-            first = max(first, scope.lo)
-        p = start_of(first, scope.period)
-        while p <= cap:
-            if not active and i < len(by_start) and by_start[i][0] > last_day(p, scope.period):
-                p = start_of(by_start[i][0], scope.period)  # nobody active until the next span starts: skip ahead
+        if scope_lo is not None:
+            first = max(first, scope_lo)
+        ps, lasts, index = _windows(period, start_of(first, period), cap)
+        k = 0
+        while k < len(ps):
+            p, last = ps[k], lasts[k]
+            if not active and i < n_start and by_start[i][0] > last:
+                # nobody active until the next span starts: skip ahead
+                k = index.get(start_of(by_start[i][0], period), len(ps))
                 continue
-            if not active and i == len(by_start):
+            if not active and i == n_start:
                 break  # every span counted and ended
-            hi = min(last_day(p, scope.period), cap)
+            hi = last if last < cap else cap
             lo = p if whole_period else hi
-            while i < len(by_start) and by_start[i][0] <= hi:  # spans started by the window's last day
+            while i < n_start and by_start[i][0] <= hi:  # spans started by the window's last day
                 active[by_start[i][2]] += 1
                 i += 1
-            while j < len(by_end) and by_end[j][1] <= lo:  # type: ignore[operator]  # ended before the window
+            while j < n_end and by_end[j][1] <= lo:  # type: ignore[operator]  # ended before the window
                 who = by_end[j][2]
                 active[who] -= 1
                 if not active[who]:
                     del active[who]
                 j += 1
-            if active and (scope.lo is None or p >= scope.lo):
+            if active and (scope_lo is None or p >= scope_lo):
                 out[(p, dims)] = len(active)
-            p = next_start(p, scope.period)
+            k += 1
     return out
+
+
+@lru_cache(maxsize=256)
+def _windows(period: str, first: date, cap: date) -> tuple[list[date], list[date], dict[date, int]]:
+    """The starts of the periods from ``first`` (a start) to the one containing ``cap``, their last days, and each
+    start's position."""
+    ps = list(starts(first, cap, period))
+    return ps, [last_day(p, period) for p in ps], {p: k for k, p in enumerate(ps)}
 
 
 async def waiting_values(conn: Conn, series: str, scope: Scope) -> dict[Cell, tuple[int, int, int]]:
@@ -629,8 +641,16 @@ def fine_scope(scope: Scope, views: Sequence[View]) -> Scope:
 
 
 def projection(fine: tuple[str, ...], view: View) -> Projection:
-    """The :class:`Projection` of cells of ``fine`` dims onto ``view``."""
-    return Projection(fine, view)
+    """The :class:`Projection` of cells of ``fine`` dims onto ``view``; within :func:`shared_reads` one per fine
+    dims and view (what it learnt of the fine cells kept for the other series and periods of a chunk)."""
+    reads = _SHARED_READS.get()
+    if reads is None:
+        return Projection(fine, view)
+    key = ("projection", fine, view.group_by, *sorted((d, frozenset(vs)) for d, vs in view.filters.items()))
+    known: Projection | None = reads.get(key)
+    if known is None:
+        known = reads[key] = Projection(fine, view)
+    return known
 
 
 async def _fine_rows(conn: Conn, sql: str, args: list[Any], n: int, shared: bool = True) -> list[tuple[Any, ...]]:
@@ -715,20 +735,21 @@ async def count_values_views(conn: Conn, series: str, scope: Scope, views: Seque
         f" FROM monitor.counts WHERE {where} GROUP BY p{names} HAVING sum(value) <> 0",
     )
     periods: dict[date, date] = {}
-    fine_sums: dict[tuple[date, tuple[Any, ...]], int] = defaultdict(int)  # per period and fine cell
+    fine_sums: dict[tuple[Any, ...], dict[date, int]] = defaultdict(lambda: defaultdict(int))  # per fine cell, period
     for p, dims, v in rows:
         if (keep_lo is not None and p < keep_lo) or (keep_hi is not None and p >= keep_hi):
             continue
         if (start := periods.get(p)) is None:
             start = periods[p] = start_of(p, scope.period)
-        fine_sums[(start, dims)] += v
+        fine_sums[dims][start] += v
     out = []
     for view in views:
         project = projection(fine.group_by, view)
         sums: dict[Cell, int] = defaultdict(int)
-        for (start, dims), v in fine_sums.items():
+        for dims, per_start in fine_sums.items():
             if (view_dims := project[dims]) is not None:
-                sums[(start, view_dims)] += v
+                for start, v in per_start.items():
+                    sums[(start, view_dims)] += v
         out.append({c: v for c, v in sums.items() if v != 0})
     return out
 
@@ -770,6 +791,25 @@ def _quantiles(values: Mapping[Any, int]) -> tuple[int, Any, Any]:
     return total, median, p90
 
 
+def _pair_quantiles(pairs: list[tuple[Any, int]]) -> tuple[int, Any, Any]:
+    """:func:`_quantiles` of (value, multiplicity) pairs (all multiplicities > 0, a value possibly in several pairs:
+    its multiplicity is their sum); sorts ``pairs``."""
+    pairs.sort()
+    total = sum(map(_MULTIPLICITY, pairs))
+    half, ninety = (total + 1) // 2, (9 * total + 9) // 10
+    cum, median = 0, None
+    for value, n in pairs:
+        cum += n
+        if median is None and cum >= half:
+            median = value
+        if cum >= ninety:
+            return total, median, value
+    raise AssertionError("the 90th percentile lies within the total")
+
+
+_MULTIPLICITY = itemgetter(1)
+
+
 async def duration_values_views(
     conn: Conn, series: str, scope: Scope, views: Sequence[View]
 ) -> list[dict[Cell, tuple[int, int, int]]]:
@@ -781,6 +821,21 @@ async def duration_values_views(
         f" FROM monitor.durations WHERE {where} GROUP BY p{names}, value HAVING sum(n) <> 0",
         shared=False,
     )
+    if all(r[3] > 0 for r in rows):
+        # every fine multiplicity positive (so every sum of them): a view cell's quantiles are those of its fine
+        # cells' (value, multiplicity) pairs together, without summing them value by value first
+        by_fine: dict[tuple[Any, ...], list[tuple[Any, int]]] = defaultdict(list)
+        for r in rows:
+            by_fine[(r[0], r[1])].append((r[2], r[3]))
+        out = []
+        for view in views:
+            project = projection(fine.group_by, view)
+            joined: dict[Cell, list[tuple[Any, int]]] = defaultdict(list)
+            for (p, fine_dims), pairs in by_fine.items():
+                if (dims := project[fine_dims]) is not None:
+                    joined[(p, dims)].extend(pairs)
+            out.append({cell: _pair_quantiles(pairs) for cell, pairs in joined.items()})
+        return out
     out = []
     for view in views:
         project = projection(fine.group_by, view)
