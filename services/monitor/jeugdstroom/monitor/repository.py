@@ -791,10 +791,16 @@ def _quantiles(values: Mapping[Any, int]) -> tuple[int, Any, Any]:
     return total, median, p90
 
 
-def _pair_quantiles(pairs: list[tuple[Any, int]]) -> tuple[int, Any, Any]:
-    """:func:`_quantiles` of (value, multiplicity) pairs (all multiplicities > 0, a value possibly in several pairs:
-    its multiplicity is their sum); sorts ``pairs``."""
-    pairs.sort()
+def _pair_quantiles(pairs: list[tuple[Any, int]]) -> tuple[int, Any, Any] | None:
+    """:func:`_quantiles` of the values with a positive multiplicity among (value, multiplicity) pairs, a value's
+    multiplicity the sum of its pairs' (None: no such value); sorts ``pairs``."""
+    if min(map(_MULTIPLICITY, pairs)) <= 0:  # sums decide which values count
+        sums: dict[Any, int] = defaultdict(int)
+        for value, n in pairs:
+            sums[value] += n
+        positive = {v: n for v, n in sums.items() if n > 0}
+        return _quantiles(positive) if positive else None
+    pairs.sort()  # every multiplicity positive: a value's pairs are adjacent once sorted, and count as their sum
     total = sum(map(_MULTIPLICITY, pairs))
     half, ninety = (total + 1) // 2, (9 * total + 9) // 10
     cum, median = 0, None
@@ -821,33 +827,22 @@ async def duration_values_views(
         f" FROM monitor.durations WHERE {where} GROUP BY p{names}, value HAVING sum(n) <> 0",
         shared=False,
     )
-    if all(r[3] > 0 for r in rows):
-        # every fine multiplicity positive (so every sum of them): a view cell's quantiles are those of its fine
-        # cells' (value, multiplicity) pairs together, without summing them value by value first
-        by_fine: dict[tuple[Any, ...], list[tuple[Any, int]]] = defaultdict(list)
-        for r in rows:
-            by_fine[(r[0], r[1])].append((r[2], r[3]))
-        out = []
-        for view in views:
-            project = projection(fine.group_by, view)
-            joined: dict[Cell, list[tuple[Any, int]]] = defaultdict(list)
-            for (p, fine_dims), pairs in by_fine.items():
-                if (dims := project[fine_dims]) is not None:
-                    joined[(p, dims)].extend(pairs)
-            out.append({cell: _pair_quantiles(pairs) for cell, pairs in joined.items()})
-        return out
+    # a view cell's quantiles from its fine cells' (value, multiplicity) pairs together (summed value by value
+    # only where a multiplicity is not positive: :func:`_pair_quantiles`)
+    by_fine: dict[tuple[Any, ...], list[tuple[Any, int]]] = defaultdict(list)
+    for r in rows:
+        by_fine[(r[0], r[1])].append((r[2], r[3]))
     out = []
     for view in views:
         project = projection(fine.group_by, view)
-        counts: dict[Cell, dict[Any, int]] = defaultdict(lambda: defaultdict(int))
-        for r in rows:
-            if (dims := project[r[1]]) is not None:
-                counts[(r[0], dims)][r[2]] += r[3]
+        joined: dict[Cell, list[tuple[Any, int]]] = defaultdict(list)
+        for (p, fine_dims), pairs in by_fine.items():
+            if (dims := project[fine_dims]) is not None:
+                joined[(p, dims)].extend(pairs)
         cells: dict[Cell, tuple[int, int, int]] = {}
-        for cell, values in counts.items():
-            positive = {v: k for v, k in values.items() if k > 0}
-            if positive:
-                cells[cell] = _quantiles(positive)
+        for cell, pairs in joined.items():
+            if (q := _pair_quantiles(pairs)) is not None:
+                cells[cell] = q
         out.append(cells)
     return out
 
@@ -910,38 +905,44 @@ async def _span_views(
         f" WHERE {where} GROUP BY day, {end}{group}{names} HAVING sum(n) <> 0",
     )
 
-    by_fine: dict[tuple[Any, ...], list[tuple[date, date | None, Any]]] | None = None
-    if all(r[-1] > 0 for r in rows):
-        # every fine multiplicity positive: so is every sum of them, and a span's parts in several fine cells count
-        # as their sum would (a child once, a waiting item with its multiplicity); the fine cells' spans are
-        # concatenated per view cell instead of summed span by span
-        by_fine = defaultdict(list)
-        ends: dict[int, date | None] = {}
-        for r in rows:
-            e = ends[r[2]] if r[2] in ends else ends.setdefault(r[2], span_end(r[2]))
-            by_fine[r[1]].append((r[0], e, r[3] if member is not None else r[-1]))
+    # A view cell whose fine cells' multiplicities are all positive: every sum of them is positive too, and a span's
+    # parts in several fine cells count as their sum would (a child once, a waiting item with its multiplicity), so
+    # the fine cells' spans are concatenated. Summed span by span (and kept by ``keep``) only in the view cells
+    # with a fine multiplicity that is not positive.
+    by_fine: dict[tuple[Any, ...], list[tuple[date, date | None, Any]]] = defaultdict(list)
+    rows_of: dict[tuple[Any, ...], list[tuple[Any, ...]]] = defaultdict(list)
+    summed: set[tuple[Any, ...]] = set()  # fine cells with a multiplicity that is not positive
+    ends: dict[int, date | None] = {}
+    for r in rows:
+        e = ends[r[2]] if r[2] in ends else ends.setdefault(r[2], span_end(r[2]))
+        by_fine[r[1]].append((r[0], e, r[3] if member is not None else r[-1]))
+        rows_of[r[1]].append(r)
+        if r[-1] <= 0:
+            summed.add(r[1])
 
     def spans(project: Projection) -> T:
-        if by_fine is not None:
-            joined: dict[tuple[Any, ...], list[tuple[date, date | None, Any]]] = defaultdict(list)
-            for fine_dims, fine_spans in by_fine.items():
-                if (dims := project[fine_dims]) is not None:
-                    joined[dims].extend(fine_spans)
-            return prepare(joined)
-        sums: dict[tuple[Any, ...], dict[tuple[date, int, Any], int]] = defaultdict(lambda: defaultdict(int))
-        for r in rows:
-            if (dims := project[r[1]]) is not None:
-                sums[dims][(r[0], r[2], r[3] if member is not None else None)] += r[-1]
-        out: dict[tuple[Any, ...], list[tuple[date, date | None, Any]]] = {}
-        for dims, items in sums.items():
+        joined: dict[tuple[Any, ...], list[tuple[date, date | None, Any]]] = defaultdict(list)
+        fine_of: dict[tuple[Any, ...], list[tuple[Any, ...]]] = defaultdict(list)
+        to_sum = set()
+        for fine_dims, fine_spans in by_fine.items():
+            if (dims := project[fine_dims]) is not None:
+                joined[dims].extend(fine_spans)
+                fine_of[dims].append(fine_dims)
+                if fine_dims in summed:
+                    to_sum.add(dims)
+        for dims in to_sum:
+            sums: dict[tuple[date, int, Any], int] = defaultdict(int)
+            for fine_dims in fine_of[dims]:
+                for r in rows_of[fine_dims]:
+                    sums[(r[0], r[2], r[3] if member is not None else None)] += r[-1]
             kept = [
-                (start, span_end(e), who if member is not None else s)
-                for (start, e, who), s in items.items()
-                if keep(s)
+                (start, span_end(e), who if member is not None else s) for (start, e, who), s in sums.items() if keep(s)
             ]
             if kept:
-                out[dims] = kept
-        return prepare(out)
+                joined[dims] = kept
+            else:
+                del joined[dims]
+        return prepare(dict(joined))
 
     # the read depends on the periods only through the last day read: shared by a chunk's periods
     return _per_view(rows, fine, views, spans, f"spans {prepare.__name__}")
