@@ -319,16 +319,26 @@ async def stock_days(conn: Conn, series: str, scope: Scope) -> dict[Cell, int]:
 
 def _day_sums(deltas: Mapping[tuple[Any, ...], Mapping[date, int]], scope: Scope) -> dict[Cell, int]:
     """:func:`stock_days` of the (non-zero) day deltas of each cell's dims."""
-    cap = scope.last_day
+    cap, period, lo = scope.last_day, scope.period, scope.lo
+    stop = cap + timedelta(days=1)
     out: dict[Cell, int] = defaultdict(int)
     for dims, per_day in deltas.items():
-        day, level = min(per_day), 0
-        while day <= cap:
-            level += per_day.get(day, 0)
-            p = start_of(day, scope.period)
-            if level and (scope.lo is None or p >= scope.lo):
-                out[(p, dims)] += level
-            day += timedelta(days=1)
+        days = sorted(per_day)
+        level = 0
+        for k, day in enumerate(days):
+            if day > cap:
+                break
+            level += per_day[day]
+            if not level:
+                continue
+            # the level holds from this delta's day up to the next one's (or the last day read): its days per period
+            end = days[k + 1] if k + 1 < len(days) and days[k + 1] < stop else stop
+            while day < end:
+                p = start_of(day, period)
+                upto = min(end, next_start(p, period))
+                if lo is None or p >= lo:
+                    out[(p, dims)] += level * (upto - day).days
+                day = upto
     return {c: v for c, v in out.items() if v}
 
 
