@@ -128,3 +128,14 @@ def test_the_noise_hmac_is_hmac_sha256() -> None:
     for key in (b"", b"k", bytes(range(32)), bytes(range(64)), bytes(range(65)), b"x" * 200):
         for message in (b"", b"separaties\x1fmonth\x1f2026-01-01\x1fgemeente=GM0268\x1f12", "é".encode() * 100):
             assert disclosure._hmac_sha256(key, message) == hmac.new(key, message, hashlib.sha256).digest()
+
+
+def test_protect_adds_the_noise_of_the_cells_key() -> None:
+    """A public count is its exact value plus ``noise(secret, quantity, [period, start,] dims, value)`` (the key of
+    docs/privacy.md; a stock's without the period), floored at 0."""
+    for stock, when in ((False, ("month", "2026-03-01")), (True, ())):
+        for v in range(30, 60):
+            row = {"period": "month", "start": "2026-03-01", "dims": {"gemeente": "GM0268", "jeugdregio": "JZ32"},
+                   "value": v}
+            out = disclosure.protect("count", ("s", ""), stock, row, 10, KEY)
+            assert out["value"] == max(0, v + noise(KEY, "s", *when, "gemeente=GM0268", v))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
 import random
 from datetime import date, timedelta
@@ -193,6 +194,8 @@ def test_source_digest_depends_on_the_fields_and_the_salt() -> None:
     salt = publisher._salt(ind, 10, b"s" * 32)
     fields = {"value": 3.5, "n": 12, "p90": 7.0}
     assert publisher.source_digest(salt, fields) == publisher.source_digest(salt, dict(fields))
+    keyed = hashlib.blake2b(orjson.dumps(fields), digest_size=8, key=salt).digest()  # (as the table keeps them)
+    assert publisher.source_digest(salt, fields) == int.from_bytes(keyed, "big", signed=True)
     others = [{**fields, "n": 13}, {**fields, "p90": 7.5}, {**fields, "value": 3.0}]
     digests = {publisher.source_digest(salt, f) for f in [fields, *others]}
     assert len(digests) == 4 and all(-(2**63) <= d < 2**63 for d in digests)

@@ -45,13 +45,20 @@ _P0 = (1 - ALPHA) / (1 + ALPHA)
 
 def noise(secret: bytes, *parts: object) -> int:
     """The noise of a cell identified by ``parts``: two-sided geometric, from HMAC-SHA256(secret, parts)."""
-    digest = _hmac_sha256(secret, "\x1f".join(map(str, parts)).encode())
+    return _noise(_hmac_sha256(secret, "\x1f".join(map(str, parts)).encode()))
+
+
+def _noise(digest: bytes) -> int:
+    """The noise of an HMAC digest."""
     u1 = (int.from_bytes(digest[:8], "big") + 0.5) / 2**64
     if u1 < _P0:
         return 0
     u2 = (int.from_bytes(digest[8:16], "big") + 0.5) / 2**64
-    magnitude = 1 + int(math.log(u2) / math.log(ALPHA))
+    magnitude = 1 + int(math.log(u2) / _LOG_ALPHA)
     return magnitude if digest[16] & 1 else -magnitude
+
+
+_LOG_ALPHA = math.log(ALPHA)
 
 
 @lru_cache(maxsize=16)
@@ -108,10 +115,11 @@ def protect(
     row's :func:`noise_dims` with ``filters``, when the caller has it already."""
     if where is None:
         where = _dims(row, filters or {})
-    when = () if stock else (row["period"], row["start"])
+    # noise(secret, part, *when, where, value), the key's middle joined once for the row's parts
+    middle = where if stock else "\x1f".join(map(str, (row["period"], row["start"], where)))
 
     def noisy(part: str, value: int) -> int:
-        return max(0, value + noise(secret, part, *when, where, value))
+        return max(0, value + _noise(_hmac_sha256(secret, f"{part}\x1f{middle}\x1f{value}".encode())))
 
     if kind in ("duration", "waiting"):
         n = noisy(quantity[0], int(row["n"]))

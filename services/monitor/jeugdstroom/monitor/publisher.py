@@ -136,8 +136,12 @@ def _cell_keys(ind: Indicator, dims: tuple[str, ...]) -> Callable[[str, str, tup
     order = sorted(range(len(dims)), key=dims.__getitem__)
     names = [(f"{dims[i]}=", i) for i in order]
 
+    tails: dict[tuple[str, ...], str] = {}  # (a cell's dims recur in every period)
+
     def key(period: str, start: str, values: tuple[str, ...]) -> str:
-        return f"{ind.id}|{period}|{start}|" + ";".join([n + values[i] for n, i in names])
+        if (tail := tails.get(values)) is None:
+            tail = tails[values] = ";".join([n + values[i] for n, i in names])
+        return f"{ind.id}|{period}|{start}|{tail}"
 
     return key
 
@@ -284,7 +288,14 @@ def _salt_of(ind: str, version: int, unit: str, threshold: int, secret: bytes) -
 def source_digest(salt: bytes, fields: Row) -> int:
     """A signed 64-bit digest of a cell's exact value fields (as :func:`rows.cells` builds them, in a fixed order),
     keyed by the indicator's :func:`_salt`. Equal digests: the same public row (with probability 1 − 2⁻⁶⁴)."""
-    return int.from_bytes(hashlib.blake2b(orjson.dumps(fields), digest_size=8, key=salt).digest(), "big", signed=True)
+    h = _keyed(salt).copy()  # (the key's block hashed once per salt)
+    h.update(orjson.dumps(fields))
+    return int.from_bytes(h.digest(), "big", signed=True)
+
+
+@lru_cache(maxsize=256)
+def _keyed(salt: bytes) -> hashlib.blake2b:
+    return hashlib.blake2b(digest_size=8, key=salt)
 
 
 #: Cells a publication looked at, by outcome: ``unchanged`` (exact value as last published: skipped before its

@@ -669,11 +669,8 @@ async def _fine_rows(conn: Conn, sql: str, args: list[Any], n: int, shared: bool
     by the period itself: the other periods' reads differ, and keeping it would only hold memory)."""
 
     def shape(rows: list[Any]) -> list[tuple[Any, ...]]:
-        out = []
-        for r in rows:
-            t = tuple(r)
-            out.append((t[0], t[1 : n + 1], *t[n + 1 :]))
-        return out
+        k = n + 1
+        return [(t[0], t[1:k], *t[k:]) for t in map(tuple, rows)]
 
     if not shared:
         return shape(await conn.fetch(sql, *args))
