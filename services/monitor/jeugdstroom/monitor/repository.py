@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections import defaultdict
+from bisect import bisect_right
+from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -378,52 +379,58 @@ _Span = tuple[date, date | None, Any]
 _START, _END = itemgetter(0), itemgetter(1)
 
 
-def _by_start_end(
-    spans: Mapping[tuple[Any, ...], list[_Span]],
-) -> dict[tuple[Any, ...], tuple[list[_Span], list[_Span]]]:
+#: A cell's member spans for :func:`_member_counts`: their starts in order with their members, and the ends of
+#: those with an end in order with their members.
+_Sweep = tuple[list[date], list[Any], list[Any], list[Any]]
+
+
+def _by_start_end(spans: Mapping[tuple[Any, ...], list[_Span]]) -> dict[tuple[Any, ...], _Sweep]:
     """The member spans of each cell's dims by start, and those with an end by end (for :func:`_member_counts`;
     the same for every period, so the views' reads sort them once)."""
-    return {
-        dims: (sorted(items, key=_START), sorted([it for it in items if it[1] is not None], key=_END))
-        for dims, items in spans.items()
-    }
+    out: dict[tuple[Any, ...], _Sweep] = {}
+    for dims, items in spans.items():
+        by_start = sorted(items, key=_START)
+        by_end = sorted([it for it in items if it[1] is not None], key=_END)
+        out[dims] = (
+            [it[0] for it in by_start], [it[2] for it in by_start], [it[1] for it in by_end], [it[2] for it in by_end]
+        )
+    return out
 
 
-def _member_counts(
-    spans: Mapping[tuple[Any, ...], tuple[list[_Span], list[_Span]]], scope: Scope, whole_period: bool
-) -> dict[Cell, int]:
+def _member_counts(spans: Mapping[tuple[Any, ...], _Sweep], scope: Scope, whole_period: bool) -> dict[Cell, int]:
     """:func:`member_span_values` of the member spans (start, end or None, pseudonym) of each cell's dims, sorted by
     start and (those with an end) by end (:func:`_by_start_end`)."""
     cap, period, scope_lo = scope.last_day, scope.period, scope.lo
     out: dict[Cell, int] = {}
-    for dims, (by_start, by_end) in spans.items():
-        active: dict[str, int] = defaultdict(int)  # pseudonym → its spans started and not ended before the window
+    for dims, (starts_, start_whos, ends, end_whos) in spans.items():
+        active: Counter[Any] = Counter()  # pseudonym → its spans started and not ended before the window
         i = j = 0
-        n_start, n_end = len(by_start), len(by_end)
-        first = by_start[0][0]
+        n_start = len(starts_)
+        first = starts_[0]
         if scope_lo is not None:
             first = max(first, scope_lo)
         ps, lasts, index = _windows(period, start_of(first, period), cap)
         k = 0
         while k < len(ps):
             p, last = ps[k], lasts[k]
-            if not active and i < n_start and by_start[i][0] > last:
+            if not active and i < n_start and starts_[i] > last:
                 # nobody active until the next span starts: skip ahead
-                k = index.get(start_of(by_start[i][0], period), len(ps))
+                k = index.get(start_of(starts_[i], period), len(ps))
                 continue
             if not active and i == n_start:
                 break  # every span counted and ended
             hi = last if last < cap else cap
             lo = p if whole_period else hi
-            while i < n_start and by_start[i][0] <= hi:  # spans started by the window's last day
-                active[by_start[i][2]] += 1
-                i += 1
-            while j < n_end and by_end[j][1] <= lo:  # type: ignore[operator]  # ended before the window
-                who = by_end[j][2]
-                active[who] -= 1
-                if not active[who]:
-                    del active[who]
-                j += 1
+            if (i2 := bisect_right(starts_, hi, i)) > i:  # spans started by the window's last day
+                active.update(start_whos[i:i2])
+                i = i2
+            if (j2 := bisect_right(ends, lo, j)) > j:  # ended before the window
+                for who in end_whos[j:j2]:
+                    if left := active[who] - 1:
+                        active[who] = left
+                    else:
+                        del active[who]
+                j = j2
             if active and (scope_lo is None or p >= scope_lo):
                 out[(p, dims)] = len(active)
             k += 1
@@ -942,9 +949,7 @@ async def _span_views(
             for fine_dims in fine_of[dims]:
                 for r in rows_of[fine_dims]:
                     sums[(r[0], r[2], r[3] if member is not None else None)] += r[-1]
-            kept = [
-                (start, span_end(e), who if member is not None else s) for (start, e, who), s in sums.items() if keep(s)
-            ]
+            kept = [(start, ends[e], who if member is not None else s) for (start, e, who), s in sums.items() if keep(s)]
             if kept:
                 joined[dims] = kept
             else:
