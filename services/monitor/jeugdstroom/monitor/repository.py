@@ -716,7 +716,7 @@ def _of_until_last_day(series: str) -> Callable[[Scope, list[Any]], str]:
 
 
 def _per_view(
-    rows: list[tuple[Any, ...]], fine: Scope, views: Sequence[View], derive: Callable[[Projection], T], tag: str
+    rows: object, fine: Scope, views: Sequence[View], derive: Callable[[Projection], T], tag: str
 ) -> list[T]:
     """``derive`` (given the view's :func:`projection`) for each view; within :func:`shared_reads`, once per read
     (``rows``) and view whatever the period (what is derived must not depend on it)."""
@@ -904,6 +904,18 @@ async def stock_days_views(conn: Conn, series: str, scope: Scope, views: Sequenc
     return out
 
 
+@dataclass(slots=True)
+class _FineSpans:
+    """A span read of :func:`_span_views`: each fine cell's spans (start, end or None, member or multiplicity), the
+    rows as read (p, fine dims…, e[, i], s), the fine cells with a multiplicity that is not positive, and the end
+    days of the ``e`` read."""
+
+    by_fine: dict[tuple[Any, ...], list[tuple[date, date | None, Any]]]
+    rows: list[tuple[Any, ...]]
+    summed: set[tuple[Any, ...]]
+    ends: dict[int, date | None]
+
+
 async def _span_views(
     conn: Conn, table: str, end: str, member: str | None, keep: Callable[[int], bool], series: str, scope: Scope,
     views: Sequence[View], prepare: Callable[[dict[tuple[Any, ...], list[tuple[date, date | None, Any]]]], T],
@@ -913,51 +925,60 @@ async def _span_views(
     :func:`shared_reads` prepared once per view for a chunk's periods (``prepare`` must not depend on the period)."""
     fine = fine_scope(scope, views)
     item, group = (f", {member} AS i", f", {member}") if member is not None else ("", "")
-    rows = await _grouped_read(
-        conn, fine, _of_until_last_day(series),
-        lambda where, select, names: f"SELECT day AS p{select}, {end} AS e{item}, sum(n)::bigint AS s FROM {table}"
-        f" WHERE {where} GROUP BY day, {end}{group}{names} HAVING sum(n) <> 0",
+    args: list[Any] = []
+    condition = _of_until_last_day(series)(fine, args)
+    select, names = _cols(fine)
+    sql = (
+        f"SELECT day AS p{select}, {end} AS e{item}, sum(n)::bigint AS s FROM {table}"
+        f" WHERE {condition} GROUP BY day, {end}{group}{names} HAVING sum(n) <> 0"
     )
+    k = len(fine.group_by) + 1  # a row: p, the fine dims, e[, i], s
 
     # A view cell whose fine cells' multiplicities are all positive: every sum of them is positive too, and a span's
     # parts in several fine cells count as their sum would (a child once, a waiting item with its multiplicity), so
     # the fine cells' spans are concatenated. Summed span by span (and kept by ``keep``) only in the view cells
     # with a fine multiplicity that is not positive.
-    by_fine: dict[tuple[Any, ...], list[tuple[date, date | None, Any]]] = defaultdict(list)
-    rows_of: dict[tuple[Any, ...], list[tuple[Any, ...]]] = defaultdict(list)
-    summed: set[tuple[Any, ...]] = set()  # fine cells with a multiplicity that is not positive
-    ends: dict[int, date | None] = {}
-    for r in rows:
-        e = ends[r[2]] if r[2] in ends else ends.setdefault(r[2], span_end(r[2]))
-        by_fine[r[1]].append((r[0], e, r[3] if member is not None else r[-1]))
-        rows_of[r[1]].append(r)
-        if r[-1] <= 0:
-            summed.add(r[1])
+    def by_fine_cell(records: list[Any]) -> _FineSpans:
+        read = _FineSpans(defaultdict(list), [], set(), {})
+        by_fine, ends = read.by_fine, read.ends
+        for t in map(tuple, records):
+            dims, e, mult = t[1:k], t[k], t[-1]
+            end_day = ends[e] if e in ends else ends.setdefault(e, span_end(e))
+            by_fine[dims].append((t[0], end_day, t[k + 1] if member is not None else mult))
+            read.rows.append(t)
+            if mult <= 0:
+                read.summed.add(dims)
+        return read
+
+    # the read depends on the periods only through the last day read: shared by a chunk's periods
+    read = await _read_shared(conn, sql, args, by_fine_cell, tag="spans")
 
     def spans(project: Projection) -> T:
         joined: dict[tuple[Any, ...], list[tuple[date, date | None, Any]]] = defaultdict(list)
-        fine_of: dict[tuple[Any, ...], list[tuple[Any, ...]]] = defaultdict(list)
-        to_sum = set()
-        for fine_dims, fine_spans in by_fine.items():
+        to_sum: set[tuple[Any, ...]] = set()
+        for fine_dims, fine_spans in read.by_fine.items():
             if (dims := project[fine_dims]) is not None:
                 joined[dims].extend(fine_spans)
-                fine_of[dims].append(fine_dims)
-                if fine_dims in summed:
+                if fine_dims in read.summed:
                     to_sum.add(dims)
-        for dims in to_sum:
-            sums: dict[tuple[date, int, Any], int] = defaultdict(int)
-            for fine_dims in fine_of[dims]:
-                for r in rows_of[fine_dims]:
-                    sums[(r[0], r[2], r[3] if member is not None else None)] += r[-1]
-            kept = [(start, ends[e], who if member is not None else s) for (start, e, who), s in sums.items() if keep(s)]
-            if kept:
-                joined[dims] = kept
-            else:
-                del joined[dims]
+        if to_sum:
+            sums: dict[tuple[Any, ...], dict[tuple[date, int, Any], int]] = defaultdict(lambda: defaultdict(int))
+            for t in read.rows:
+                if (dims := project[t[1:k]]) in to_sum:
+                    sums[dims][(t[0], t[k], t[k + 1] if member is not None else None)] += t[-1]
+            for dims in to_sum:
+                kept = [
+                    (start, read.ends[e], who if member is not None else s)
+                    for (start, e, who), s in sums[dims].items()
+                    if keep(s)
+                ]
+                if kept:
+                    joined[dims] = kept
+                else:
+                    del joined[dims]
         return prepare(dict(joined))
 
-    # the read depends on the periods only through the last day read: shared by a chunk's periods
-    return _per_view(rows, fine, views, spans, f"spans {prepare.__name__}")
+    return _per_view(read, fine, views, spans, f"spans {prepare.__name__}")
 
 
 async def member_span_values_views(
