@@ -16,7 +16,7 @@ from jeugdstroom.monitor import disclosure
 from jeugdstroom.monitor.app import create_app
 from jeugdstroom.monitor.catalogue import CATALOGUE
 from jeugdstroom.monitor.disclosure import noise, secret_of
-from jeugdstroom.monitor.rows import empty_row, public, shown, to_row
+from jeugdstroom.monitor.rows import empty_row, public, public_cell, shown, to_row
 
 
 def test_openapi_documents_catalogue_and_rows() -> None:
@@ -139,3 +139,25 @@ def test_protect_adds_the_noise_of_the_cells_key() -> None:
                    "value": v}
             out = disclosure.protect("count", ("s", ""), stock, row, 10, KEY)
             assert out["value"] == max(0, v + noise(KEY, "s", *when, "gemeente=GM0268", v))
+
+
+def test_public_cell_is_public_of_a_cells_row() -> None:
+    """The indicator topic's rows (a cell's value fields alone) are made public by ``public_cell`` with their noise
+    key computed once per dims: the same rows as ``public``."""
+    fields = {
+        "count": [{"value": v} for v in (1, 4, 9, 10, 11, 250)],
+        "stock": [{"value": v} for v in (3, 12, 40)],
+        "distinct": [{"value": v} for v in (2, 15)],
+        "duration": [{"value": 30, "n": n, "p90": 90} for n in (1, 8, 12, 400)],
+        "waiting": [{"value": 5, "n": n, "p90": 9} for n in (3, 30)],
+        "ratio": [{"value": 0.5, "numerator": k, "denominator": d} for k, d in ((1, 2), (5, 10), (30, 60), (0, 14))],
+    }
+    seen = set()
+    for ind in CATALOGUE.values():
+        for dims in ({}, {"gemeente": "GM0268", "jeugdregio": "JZ32"}, {"instelling": "12345678"}):
+            for f in fields[ind.kind]:
+                row = to_row("year", tuple(dims), (date(2025, 1, 1), tuple(dims.values())), f)
+                got = public_cell(ind, row, 10, KEY, disclosure.noise_dims(row["dims"]))
+                assert got == public(ind, row, 10, KEY), (ind.id, row)
+                seen.add(ind.kind)
+    assert seen == set(fields)

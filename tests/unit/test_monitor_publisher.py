@@ -267,3 +267,19 @@ def test_a_message_spliced_from_the_rows_json_is_the_message() -> None:
     assert publisher._message_of(CATALOGUE["separaties"], odd, orjson.dumps(odd), as_of) == publisher._message(
         CATALOGUE["separaties"], odd, as_of
     )
+
+
+def test_a_chunks_records_carry_the_indicator_records_headers() -> None:
+    """The records of a publication chunk get their headers from one template (only ``ce_id`` differs): the same
+    headers as :func:`publisher._headers` with the trace context after them."""
+    trace = [("traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")]
+    chunk = publisher._Chunk("t.indicators", date(2026, 6, 30), "2026-07-01T00:00:00+00:00", trace)
+    ind = CATALOGUE["separaties"]
+    rows = [{"period": "month", "start": "2026-06-01", "dims": {}, "value": v, "suppressed": False} for v in (12, 13)]
+    for i, row in enumerate(rows):
+        chunk.record(ind, f"separaties|month|2026-06-01|x={i}", row, orjson.dumps(row))
+    for i, out in enumerate(chunk.out):
+        key = f"separaties|month|2026-06-01|x={i}"
+        assert out.value == publisher._message(ind, rows[i], date(2026, 6, 30))
+        assert out.headers == [*publisher._headers(key, out.value, "2026-07-01T00:00:00+00:00"), *trace]
+    assert chunk.out[0].headers != chunk.out[1].headers

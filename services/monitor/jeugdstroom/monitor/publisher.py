@@ -70,7 +70,7 @@ from jeugdstroom.monitor.publication.pending import (
     take_pending,
 )
 from jeugdstroom.monitor.repository import Cell, Scope, View, forget_shared_reads, shared_reads
-from jeugdstroom.monitor.rows import Row, cells_views, empty_row, public, shown, with_names
+from jeugdstroom.monitor.rows import Row, cells_views, empty_row, public_cell, shown, with_names
 
 T = TypeVar("T")
 
@@ -149,8 +149,11 @@ def _cell_keys(ind: Indicator, dims: tuple[str, ...]) -> Callable[[str, str, tup
 def _headers(key: str, value: bytes, written: str) -> Headers:
     """CloudEvents headers of an indicator record: ``ce_id`` names the cell and the content (the same row published
     again has the same id), ``ce_time`` is when it was written."""
-    digest = hashlib.blake2b(value, digest_size=8).hexdigest()
-    return cloudevent_headers(f"{key}#{digest}", INDICATOR_CE_TYPE, "/monitor", written)
+    return cloudevent_headers(_ce_id(key, value), INDICATOR_CE_TYPE, "/monitor", written)
+
+
+def _ce_id(key: str, value: bytes) -> str:
+    return f"{key}#{hashlib.blake2b(value, digest_size=8).hexdigest()}"
 
 
 def digest(row: Row) -> int:
@@ -318,11 +321,19 @@ class _Chunk:
     upserts: list[tuple[str, str, str, date, str, int | None, int]] = field(default_factory=list)
     deletes: list[str] = field(default_factory=list)
     outcomes: CounterOf[str] = field(default_factory=CounterOf)
+    #: every record's headers but its ``ce_id`` (:func:`_headers` and the trace context), and where ``ce_id`` goes
+    template: Headers = field(init=False)
+    id_at: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.template = [*_headers("", b"", self.written), *self.trace_headers]
+        self.id_at = [name for name, _ in self.template].index("ce_id")
 
     def record(self, ind: Indicator, key: str, row: Row, row_json: bytes | None = None) -> None:
         value = _message(ind, row, self.as_of) if row_json is None else _message_of(ind, row, row_json, self.as_of)
-        self.out.append(outbox.OutRow(self.topic, key.encode(), value,
-                                      [*_headers(key, value, self.written), *self.trace_headers]))
+        headers = self.template.copy()  # [*_headers(key, value, self.written), *self.trace_headers]
+        headers[self.id_at] = ("ce_id", _ce_id(key, value).encode())
+        self.out.append(outbox.OutRow(self.topic, key.encode(), value, headers))
 
 
 async def _publish_chunk(
@@ -387,7 +398,7 @@ def _compare(
             continue
         if (shape := shapes.get(dims)) is None:
             shape = shapes[dims] = _Shape.of(group_by, dims)
-        row = public(ind, shape.row(period, iso, fields), threshold, secret, where=shape.where)
+        row = public_cell(ind, shape.row(period, iso, fields), threshold, secret, shape.where)
         row_json = orjson.dumps(row) if shown(ind, row) else None
         row_digest = None if row_json is None else _digest_of(row_json)
         if row_json is None:  # rounds to 0: absent from the topic (its empty record, if it was visible)

@@ -184,24 +184,16 @@ def _noise_of(ind: Indicator) -> tuple[tuple[str, str], bool]:
     return known[1], known[2]
 
 
-def public(
-    ind: Indicator,
-    row: Row,
-    threshold: int,
-    secret: bytes,
-    filters: Mapping[str, str] | None = None,
-    where: str | None = None,
-) -> Row:
+def public(ind: Indicator, row: Row, threshold: int, secret: bytes, filters: Mapping[str, str] | None = None) -> Row:
     """The public version of a row: keyed noise on its counts, then small cells with their numbers replaced by null
     (:mod:`jeugdstroom.monitor.disclosure`, docs/privacy.md). Rows for which :func:`shown` is false are not
-    published. ``filters``: the request's filters (part of the cell's identity); ``where``: the row's
-    :func:`disclosure.noise_dims` with them, when the caller has it already (the indicator topic: once per dims)."""
+    published. ``filters``: the request's filters (part of the cell's identity)."""
     row = dict(row)
     base = row.pop(_BASELINE, None)
     rated, pop = poplib.KEY in row, row.pop(poplib.KEY, None)
     inputs = row.pop(_TARGET, None)
     qty, stk = _noise_of(ind)
-    out = disclosure.protect(ind.kind, qty, stk, row, threshold, secret, filters, ind.per, where)
+    out = disclosure.protect(ind.kind, qty, stk, row, threshold, secret, filters, ind.per)
     if rated:  # the rate of the public (noisy, or suppressed) value, never of the exact one
         out["per_1000"] = poplib.per_1000(out.get("value"), pop)
     if "baseline" in out and base is not None:
@@ -224,6 +216,14 @@ def public(
             )
         )
     return out
+
+
+def public_cell(ind: Indicator, row: Row, threshold: int, secret: bytes, where: str) -> Row:
+    """:func:`public` of a row of a cell's exact value fields alone (as :func:`to_row` makes from :func:`cells`:
+    no nulmeting, targets or population; the indicator topic's rows), whose :func:`disclosure.noise_dims` is
+    ``where``: its noise and suppression, without looking for the fields such a row does not have."""
+    qty, stk = _noise_of(ind)
+    return disclosure.protect(ind.kind, qty, stk, row, threshold, secret, None, ind.per, where)
 
 
 def shown(ind: Indicator, row: Row) -> bool:
