@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import re
 from bisect import bisect_right
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -381,7 +381,7 @@ _START, _END = itemgetter(0), itemgetter(1)
 
 #: A cell's member spans for :func:`_member_counts`: their starts in order with their members, and the ends of
 #: those with an end in order with their members.
-_Sweep = tuple[list[date], list[Any], list[Any], list[Any]]
+_Sweep = tuple[Sequence[date], Sequence[Any], Sequence[Any], Sequence[Any]]
 
 
 def _by_start_end(spans: Mapping[tuple[Any, ...], list[_Span]]) -> dict[tuple[Any, ...], _Sweep]:
@@ -389,11 +389,10 @@ def _by_start_end(spans: Mapping[tuple[Any, ...], list[_Span]]) -> dict[tuple[An
     the same for every period, so the views' reads sort them once)."""
     out: dict[tuple[Any, ...], _Sweep] = {}
     for dims, items in spans.items():
-        by_start = sorted(items, key=_START)
-        by_end = sorted([it for it in items if it[1] is not None], key=_END)
-        out[dims] = (
-            [it[0] for it in by_start], [it[2] for it in by_start], [it[1] for it in by_end], [it[2] for it in by_end]
-        )
+        starts_, _, start_whos = zip(*sorted(items, key=_START), strict=True)
+        ended = sorted([it for it in items if it[1] is not None], key=_END)
+        _, ends, end_whos = zip(*ended, strict=True) if ended else ((), (), ())
+        out[dims] = (starts_, start_whos, ends, end_whos)
     return out
 
 
@@ -403,7 +402,7 @@ def _member_counts(spans: Mapping[tuple[Any, ...], _Sweep], scope: Scope, whole_
     cap, period, scope_lo = scope.last_day, scope.period, scope.lo
     out: dict[Cell, int] = {}
     for dims, (starts_, start_whos, ends, end_whos) in spans.items():
-        active: Counter[Any] = Counter()  # pseudonym → its spans started and not ended before the window
+        active: dict[Any, int] = {}  # pseudonym → its spans started and not ended before the window
         i = j = 0
         n_start = len(starts_)
         first = starts_[0]
@@ -422,11 +421,12 @@ def _member_counts(spans: Mapping[tuple[Any, ...], _Sweep], scope: Scope, whole_
             hi = last if last < cap else cap
             lo = p if whole_period else hi
             if (i2 := bisect_right(starts_, hi, i)) > i:  # spans started by the window's last day
-                active.update(start_whos[i:i2])
+                for who in start_whos[i:i2]:
+                    active[who] = active.get(who, 0) + 1
                 i = i2
             if (j2 := bisect_right(ends, lo, j)) > j:  # ended before the window
                 for who in end_whos[j:j2]:
-                    if left := active[who] - 1:
+                    if left := active.get(who, 0) - 1:
                         active[who] = left
                     else:
                         del active[who]
