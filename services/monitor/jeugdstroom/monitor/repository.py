@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import contextlib
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
+from itertools import accumulate
 from operator import itemgetter
 from typing import Any, TypeVar
 
@@ -814,20 +815,14 @@ def _pair_quantiles(pairs: list[tuple[Any, int]]) -> tuple[int, Any, Any] | None
             sums[value] += n
         positive = {v: n for v, n in sums.items() if n > 0}
         return _quantiles(positive) if positive else None
-    pairs.sort()  # every multiplicity positive: a value's pairs are adjacent once sorted, and count as their sum
-    total = sum(map(_MULTIPLICITY, pairs))
+    pairs.sort(key=_VALUE)  # every multiplicity positive: a value's pairs are adjacent once sorted, count as their sum
+    cums = list(accumulate(map(_MULTIPLICITY, pairs)))  # increasing: the nearest ranks found by bisection
+    total = cums[-1]
     half, ninety = (total + 1) // 2, (9 * total + 9) // 10
-    cum, median = 0, None
-    for value, n in pairs:
-        cum += n
-        if median is None and cum >= half:
-            median = value
-        if cum >= ninety:
-            return total, median, value
-    raise AssertionError("the 90th percentile lies within the total")
+    return total, pairs[bisect_left(cums, half)][0], pairs[bisect_left(cums, ninety)][0]
 
 
-_MULTIPLICITY = itemgetter(1)
+_VALUE, _MULTIPLICITY = itemgetter(0), itemgetter(1)
 
 
 async def duration_values_views(
