@@ -12,6 +12,8 @@ held-out set of changes whose days all lie in the last 30 days before ``as_of``.
 * **wide, first**: ``publish_work`` for every cell the whole stream affected (every indicator × month, half-year
   and year since the first day) with nothing published yet (rolled back and repeated);
 * **wide, unchanged**: the same once everything is published (nothing to write; the comparison path);
+* **wide, rewritten**: the same after ``forget_published`` (as ``jeugdstroom republish indicators``; not timed):
+  every cell computed, sent and its ``monitor.published`` row rewritten (rolled back and repeated);
 * **steady**: the held-out changes folded in small batches, each batch's ``apply_deltas`` followed by the
   ``publish_work`` of its affected cells (committed, as when the monitor has caught up); the publication alone is
   timed.
@@ -165,7 +167,7 @@ async def run(children: int, seed: int, repeat: int, steady_batches: int, steady
                 cpu0 = time.process_time()
                 publisher.affected(work_keys, as_of)
                 affected_cpu.append(time.process_time() - cpu0)
-            works = iter([publisher.affected(work_keys, as_of) for _ in range(2 * repeat + 1)])
+            works = iter([publisher.affected(work_keys, as_of) for _ in range(3 * repeat + 1)])
 
             async def wide() -> int:
                 return await publisher.publish_work(conn, settings, next(works), as_of, _dropped)
@@ -188,6 +190,17 @@ async def run(children: int, seed: int, repeat: int, steady_batches: int, steady
             wide_table = await _published_digest(conn)
             unchanged = [await rolled_back(wide) for _ in range(repeat)]
             unchanged_digest = _records_digest()
+
+            rewrites: list[Cost] = []
+            for _ in range(repeat):
+                tr = conn.transaction()
+                await tr.start()
+                try:
+                    await conn.execute(publisher.Q.forget_published)  # (not timed: every cell written again)
+                    rewrites.append(await _measure(conn, pg_pid, wide))
+                finally:
+                    await tr.rollback()
+            rewritten_digest = _records_digest()
             steady: list[Cost] = []
             for idx in _batches(held, steady_size):
                 deltas = fold.deltas([changes[i] for i in idx], FOLDS)
@@ -215,7 +228,8 @@ async def run(children: int, seed: int, repeat: int, steady_batches: int, steady
     print()
     print("| case | records | wall s | python CPU s | PostgreSQL CPU s |")
     print("|---|---|---|---|---|")
-    for name, c in (("wide, first", _median(first)), ("wide, unchanged", _median(unchanged))):
+    wide_cases = (("wide, first", first), ("wide, unchanged", unchanged), ("wide, rewritten", rewrites))
+    for name, c in ((name, _median(costs)) for name, costs in wide_cases):
         print(f"| {name} (median of {repeat}) | {c.records:,} | {c.wall:.3f} | {c.cpu:.3f} | {c.pg_cpu:.3f} |")
     n = max(1, len(steady))
     tot = Cost(
@@ -232,6 +246,7 @@ async def run(children: int, seed: int, repeat: int, steady_batches: int, steady
     print(
         f"output digests (records: key, value, ce_id in order; monitor.published by key): wide first"
         f" {'/'.join(sorted(first_digests))}, its table {wide_table}, wide unchanged {unchanged_digest},"
+        f" wide rewritten {rewritten_digest},"
         f" steady {steady_digest}, its table {steady_table}"
     )
 
