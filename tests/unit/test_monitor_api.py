@@ -135,8 +135,12 @@ def test_protect_adds_the_noise_of_the_cells_key() -> None:
     docs/privacy.md; a stock's without the period), floored at 0."""
     for stock, when in ((False, ("month", "2026-03-01")), (True, ())):
         for v in range(30, 60):
-            row = {"period": "month", "start": "2026-03-01", "dims": {"gemeente": "GM0268", "jeugdregio": "JZ32"},
-                   "value": v}
+            row = {
+                "period": "month",
+                "start": "2026-03-01",
+                "dims": {"gemeente": "GM0268", "jeugdregio": "JZ32"},
+                "value": v,
+            }
             out = disclosure.protect("count", ("s", ""), stock, row, 10, KEY)
             assert out["value"] == max(0, v + noise(KEY, "s", *when, "gemeente=GM0268", v))
 

@@ -255,8 +255,15 @@ def test_a_message_spliced_from_the_rows_json_is_the_message() -> None:
             "p90": None,
             "suppressed": True,
         },
-        {"period": "half_year", "start": "2026-01-01", "dims": {"instelling": "1"}, "value": 0.3333, "numerator": 1,
-         "denominator": 3, "suppressed": False},
+        {
+            "period": "half_year",
+            "start": "2026-01-01",
+            "dims": {"instelling": "1"},
+            "value": 0.3333,
+            "numerator": 1,
+            "denominator": 3,
+            "suppressed": False,
+        },
     ]
     for ind in (CATALOGUE["separaties"], CATALOGUE["separatie_duur"], CATALOGUE["voortijdig_aandeel"]):
         for row in rows:

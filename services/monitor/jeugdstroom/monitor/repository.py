@@ -716,9 +716,7 @@ def _of_until_last_day(series: str) -> Callable[[Scope, list[Any]], str]:
     return where
 
 
-def _per_view(
-    rows: object, fine: Scope, views: Sequence[View], derive: Callable[[Projection], T], tag: str
-) -> list[T]:
+def _per_view(rows: object, fine: Scope, views: Sequence[View], derive: Callable[[Projection], T], tag: str) -> list[T]:
     """``derive`` (given the view's :func:`projection`) for each view; within :func:`shared_reads`, once per read
     (``rows``) and view whatever the period (what is derived must not depend on it)."""
     reads = _SHARED_READS.get()
