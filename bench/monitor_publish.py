@@ -12,13 +12,16 @@ held-out set of changes whose days all lie in the last 30 days before ``as_of``.
 * **wide, first**: ``publish_work`` for every cell the whole stream affected (every indicator × month, half-year
   and year since the first day) with nothing published yet (rolled back and repeated);
 * **wide, unchanged**: the same once everything is published (nothing to write; the comparison path);
+* **wide, rewritten**: the same after ``forget_published`` (as ``jeugdstroom republish indicators``; not timed):
+  every cell computed, sent and its ``monitor.published`` row rewritten (rolled back and repeated);
 * **steady**: the held-out changes folded in small batches, each batch's ``apply_deltas`` followed by the
   ``publish_work`` of its affected cells (committed, as when the monitor has caught up); the publication alone is
   timed.
 
 Columns: wall seconds, this process's CPU seconds (``time.process_time``: Python, including asyncpg's decoding)
 and the PostgreSQL backend's CPU seconds (/proc). Medians over ``--repeat`` runs for the wide cases, totals and
-per-batch means for steady.
+per-batch means for steady. Last, digests of what was published (the records' keys, values and ``ce_id`` in order,
+and ``monitor.published``): a change meant only to make the publication cheaper must leave them as they were.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import hashlib
 import os
 import statistics
 import time
@@ -69,8 +73,35 @@ def _proc_cpu(pid: int) -> float:
 
 
 
+#: The records the sink got since the last :func:`_records_digest` (references only: hashed outside the timing).
+_SENT: list[OutRow] = []
+
+
 async def _dropped(rows: Sequence[OutRow]) -> None:
-    """The publication's sink here: the broker's part is not measured."""
+    """The publication's sink here: the broker's part is not measured (the records are only kept for the digest)."""
+    _SENT.extend(rows)
+
+
+def _records_digest() -> str:
+    """A digest of the records sent since the last call (key, value and ``ce_id``, in order; ``ce_time`` and the trace
+    context differ per run), to check that a change of the publication leaves its output byte-identical."""
+    h = hashlib.blake2b(digest_size=16)
+    for r in _SENT:
+        ce_id = next((v for k, v in r.headers if k == "ce_id"), b"")
+        for part in (r.key or b"", r.value or b"\0", ce_id):  # (a tombstone: value \0)
+            h.update(len(part).to_bytes(4, "big") + part)
+    _SENT.clear()
+    return h.hexdigest()
+
+
+async def _published_digest(conn: asyncpg.Connection) -> str:
+    """A digest of ``monitor.published`` (every column, by key)."""
+    rows = await conn.fetch(
+        "SELECT key, indicator, period, start::text, dims::text, digest::text, source::text"
+        " FROM monitor.published ORDER BY key"
+    )
+    return hashlib.blake2b(orjson.dumps([tuple(r) for r in rows]), digest_size=16).hexdigest()
+
 
 async def _measure(conn: asyncpg.Connection, pg_pid: int, fn: Callable[[], Awaitable[int]]) -> Cost:
     pg0, cpu0, wall0 = _proc_cpu(pg_pid), time.process_time(), time.perf_counter()
@@ -136,7 +167,7 @@ async def run(children: int, seed: int, repeat: int, steady_batches: int, steady
                 cpu0 = time.process_time()
                 publisher.affected(work_keys, as_of)
                 affected_cpu.append(time.process_time() - cpu0)
-            works = iter([publisher.affected(work_keys, as_of) for _ in range(2 * repeat + 1)])
+            works = iter([publisher.affected(work_keys, as_of) for _ in range(3 * repeat + 1)])
 
             async def wide() -> int:
                 return await publisher.publish_work(conn, settings, next(works), as_of, _dropped)
@@ -149,10 +180,27 @@ async def run(children: int, seed: int, repeat: int, steady_batches: int, steady
                 finally:
                     await tr.rollback()
 
-            first = [await rolled_back(wide) for _ in range(repeat)]
+            first, first_digests = [], set()
+            for _ in range(repeat):
+                first.append(await rolled_back(wide))
+                first_digests.add(_records_digest())
             async with conn.transaction():
                 await wide()
+            _records_digest()
+            wide_table = await _published_digest(conn)
             unchanged = [await rolled_back(wide) for _ in range(repeat)]
+            unchanged_digest = _records_digest()
+
+            rewrites: list[Cost] = []
+            for _ in range(repeat):
+                tr = conn.transaction()
+                await tr.start()
+                try:
+                    await conn.execute(publisher.Q.forget_published)  # (not timed: every cell written again)
+                    rewrites.append(await _measure(conn, pg_pid, wide))
+                finally:
+                    await tr.rollback()
+            rewritten_digest = _records_digest()
             steady: list[Cost] = []
             for idx in _batches(held, steady_size):
                 deltas = fold.deltas([changes[i] for i in idx], FOLDS)
@@ -165,6 +213,7 @@ async def run(children: int, seed: int, repeat: int, steady_batches: int, steady
                         return await publisher.publish_work(conn, settings, work, as_of, _dropped)
 
                     steady.append(await _measure(conn, pg_pid, one))
+            steady_digest, steady_table = _records_digest(), await _published_digest(conn)
         finally:
             await conn.close()
     print(
@@ -179,7 +228,8 @@ async def run(children: int, seed: int, repeat: int, steady_batches: int, steady
     print()
     print("| case | records | wall s | python CPU s | PostgreSQL CPU s |")
     print("|---|---|---|---|---|")
-    for name, c in (("wide, first", _median(first)), ("wide, unchanged", _median(unchanged))):
+    wide_cases = (("wide, first", first), ("wide, unchanged", unchanged), ("wide, rewritten", rewrites))
+    for name, c in ((name, _median(costs)) for name, costs in wide_cases):
         print(f"| {name} (median of {repeat}) | {c.records:,} | {c.wall:.3f} | {c.cpu:.3f} | {c.pg_cpu:.3f} |")
     n = max(1, len(steady))
     tot = Cost(
@@ -191,6 +241,13 @@ async def run(children: int, seed: int, repeat: int, steady_batches: int, steady
     print(f"| steady, total of {len(steady)} | {tot.records:,} | {tot.wall:.3f} | {tot.cpu:.3f} | {tot.pg_cpu:.3f} |")
     print(
         f"| steady, per batch | {tot.records / n:.1f} | {tot.wall / n:.4f} | {tot.cpu / n:.4f} | {tot.pg_cpu / n:.4f} |"
+    )
+    print()
+    print(
+        f"output digests (records: key, value, ce_id in order; monitor.published by key): wide first"
+        f" {'/'.join(sorted(first_digests))}, its table {wide_table}, wide unchanged {unchanged_digest},"
+        f" wide rewritten {rewritten_digest},"
+        f" steady {steady_digest}, its table {steady_table}"
     )
 
 

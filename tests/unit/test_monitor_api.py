@@ -3,6 +3,8 @@ the CLI's formatting of rows."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import date
 
 import httpx
@@ -10,10 +12,11 @@ import pytest
 
 from jeugdstroom.cli.indicators import format_value
 from jeugdstroom.common.settings import Settings
+from jeugdstroom.monitor import disclosure
 from jeugdstroom.monitor.app import create_app
 from jeugdstroom.monitor.catalogue import CATALOGUE
 from jeugdstroom.monitor.disclosure import noise, secret_of
-from jeugdstroom.monitor.rows import empty_row, public, shown, to_row
+from jeugdstroom.monitor.rows import empty_row, public, public_cell, shown, to_row
 
 
 def test_openapi_documents_catalogue_and_rows() -> None:
@@ -117,3 +120,48 @@ def test_cli_formats_values_by_kind() -> None:
     assert format_value({"value": 3, "suppressed": False}, 10) == "3"
     assert format_value({"value": 45, "n": 12, "p90": 80, "suppressed": False}, 10) == "45 (p90 80, n 12)"
     assert format_value({"value": 0.25, "numerator": 3, "denominator": 12, "suppressed": False}, 10) == "0.2500 (3/12)"
+
+
+def test_the_noise_hmac_is_hmac_sha256() -> None:
+    """The noise's HMAC is computed from the padded key's SHA-256 states (once per key): the same bytes as the
+    standard library's HMAC for keys shorter than, as long as and longer than SHA-256's block."""
+    for key in (b"", b"k", bytes(range(32)), bytes(range(64)), bytes(range(65)), b"x" * 200):
+        for message in (b"", b"separaties\x1fmonth\x1f2026-01-01\x1fgemeente=GM0268\x1f12", "é".encode() * 100):
+            assert disclosure._hmac_sha256(key, message) == hmac.new(key, message, hashlib.sha256).digest()
+
+
+def test_protect_adds_the_noise_of_the_cells_key() -> None:
+    """A public count is its exact value plus ``noise(secret, quantity, [period, start,] dims, value)`` (the key of
+    docs/privacy.md; a stock's without the period), floored at 0."""
+    for stock, when in ((False, ("month", "2026-03-01")), (True, ())):
+        for v in range(30, 60):
+            row = {
+                "period": "month",
+                "start": "2026-03-01",
+                "dims": {"gemeente": "GM0268", "jeugdregio": "JZ32"},
+                "value": v,
+            }
+            out = disclosure.protect("count", ("s", ""), stock, row, 10, KEY)
+            assert out["value"] == max(0, v + noise(KEY, "s", *when, "gemeente=GM0268", v))
+
+
+def test_public_cell_is_public_of_a_cells_row() -> None:
+    """The indicator topic's rows (a cell's value fields alone) are made public by ``public_cell`` with their noise
+    key computed once per dims: the same rows as ``public``."""
+    fields = {
+        "count": [{"value": v} for v in (1, 4, 9, 10, 11, 250)],
+        "stock": [{"value": v} for v in (3, 12, 40)],
+        "distinct": [{"value": v} for v in (2, 15)],
+        "duration": [{"value": 30, "n": n, "p90": 90} for n in (1, 8, 12, 400)],
+        "waiting": [{"value": 5, "n": n, "p90": 9} for n in (3, 30)],
+        "ratio": [{"value": 0.5, "numerator": k, "denominator": d} for k, d in ((1, 2), (5, 10), (30, 60), (0, 14))],
+    }
+    seen = set()
+    for ind in CATALOGUE.values():
+        for dims in ({}, {"gemeente": "GM0268", "jeugdregio": "JZ32"}, {"instelling": "12345678"}):
+            for f in fields[ind.kind]:
+                row = to_row("year", tuple(dims), (date(2025, 1, 1), tuple(dims.values())), f)
+                got = public_cell(ind, row, 10, KEY, disclosure.noise_dims(row["dims"]))
+                assert got == public(ind, row, 10, KEY), (ind.id, row)
+                seen.add(ind.kind)
+    assert seen == set(fields)

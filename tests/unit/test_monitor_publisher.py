@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
 import random
 from datetime import date, timedelta
@@ -193,6 +194,8 @@ def test_source_digest_depends_on_the_fields_and_the_salt() -> None:
     salt = publisher._salt(ind, 10, b"s" * 32)
     fields = {"value": 3.5, "n": 12, "p90": 7.0}
     assert publisher.source_digest(salt, fields) == publisher.source_digest(salt, dict(fields))
+    keyed = hashlib.blake2b(orjson.dumps(fields), digest_size=8, key=salt).digest()  # (as the table keeps them)
+    assert publisher.source_digest(salt, fields) == int.from_bytes(keyed, "big", signed=True)
     others = [{**fields, "n": 13}, {**fields, "p90": 7.5}, {**fields, "value": 3.0}]
     digests = {publisher.source_digest(salt, f) for f in [fields, *others]}
     assert len(digests) == 4 and all(-(2**63) <= d < 2**63 for d in digests)
@@ -234,3 +237,56 @@ def test_chunks_keep_an_indicators_periods_together_within_the_bound() -> None:
         # a chunk ends only where the next indicator's periods would not fit
         for c, nxt in itertools.pairwise(chunks):
             assert len(c) + sum(1 for k, _ in items if k[0] == nxt[0][0][0]) > publisher.CHUNK
+
+
+def test_a_message_spliced_from_the_rows_json_is_the_message() -> None:
+    """The publication splices a row's JSON (already made for its digest) into the record's envelope: the bytes must
+    be those of serialising the whole record."""
+    as_of = date(2026, 6, 30)
+    rows = [
+        {"period": "month", "start": "2026-06-01", "dims": {}, "value": 12, "suppressed": False},
+        {
+            "period": "year",
+            "start": "2025-01-01",
+            "dims": {"gemeente": "GM0268", "vorm": "é\"x"},
+            "names": {"gemeente": "Nijmegen", "jeugdregio": "Rijk van Nijmegen"},
+            "value": None,
+            "n": None,
+            "p90": None,
+            "suppressed": True,
+        },
+        {
+            "period": "half_year",
+            "start": "2026-01-01",
+            "dims": {"instelling": "1"},
+            "value": 0.3333,
+            "numerator": 1,
+            "denominator": 3,
+            "suppressed": False,
+        },
+    ]
+    for ind in (CATALOGUE["separaties"], CATALOGUE["separatie_duur"], CATALOGUE["voortijdig_aandeel"]):
+        for row in rows:
+            spliced = publisher._message_of(ind, row, orjson.dumps(row), as_of)
+            assert spliced == publisher._message(ind, row, as_of)
+            assert orjson.loads(spliced)["as_of"] == "2026-06-30"
+    odd = {"value": 1, "unit": "x"}  # a field of the envelope in the row itself: serialised as a whole
+    assert publisher._message_of(CATALOGUE["separaties"], odd, orjson.dumps(odd), as_of) == publisher._message(
+        CATALOGUE["separaties"], odd, as_of
+    )
+
+
+def test_a_chunks_records_carry_the_indicator_records_headers() -> None:
+    """The records of a publication chunk get their headers from one template (only ``ce_id`` differs): the same
+    headers as :func:`publisher._headers` with the trace context after them."""
+    trace = [("traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")]
+    chunk = publisher._Chunk("t.indicators", date(2026, 6, 30), "2026-07-01T00:00:00+00:00", trace)
+    ind = CATALOGUE["separaties"]
+    rows = [{"period": "month", "start": "2026-06-01", "dims": {}, "value": v, "suppressed": False} for v in (12, 13)]
+    for i, row in enumerate(rows):
+        chunk.record(ind, f"separaties|month|2026-06-01|x={i}", row, orjson.dumps(row))
+    for i, out in enumerate(chunk.out):
+        key = f"separaties|month|2026-06-01|x={i}"
+        assert out.value == publisher._message(ind, rows[i], date(2026, 6, 30))
+        assert out.headers == [*publisher._headers(key, out.value, "2026-07-01T00:00:00+00:00"), *trace]
+    assert chunk.out[0].headers != chunk.out[1].headers

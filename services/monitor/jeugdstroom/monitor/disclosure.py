@@ -31,6 +31,7 @@ import hashlib
 import hmac
 import math
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from jeugdstroom.common.settings import Settings
@@ -44,20 +45,54 @@ _P0 = (1 - ALPHA) / (1 + ALPHA)
 
 def noise(secret: bytes, *parts: object) -> int:
     """The noise of a cell identified by ``parts``: two-sided geometric, from HMAC-SHA256(secret, parts)."""
-    digest = hmac.new(secret, "\x1f".join(map(str, parts)).encode(), hashlib.sha256).digest()
+    return _noise(_hmac_sha256(secret, "\x1f".join(map(str, parts)).encode()))
+
+
+def _noise(digest: bytes) -> int:
+    """The noise of an HMAC digest."""
     u1 = (int.from_bytes(digest[:8], "big") + 0.5) / 2**64
     if u1 < _P0:
         return 0
     u2 = (int.from_bytes(digest[8:16], "big") + 0.5) / 2**64
-    magnitude = 1 + int(math.log(u2) / math.log(ALPHA))
+    magnitude = 1 + int(math.log(u2) / _LOG_ALPHA)
     return magnitude if digest[16] & 1 else -magnitude
 
 
+_LOG_ALPHA = math.log(ALPHA)
+
+
+@lru_cache(maxsize=16)
+def _pads(secret: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
+    """SHA-256 states after HMAC's inner and outer padded key (RFC 2104), made once per key."""
+    key = hashlib.sha256(secret).digest() if len(secret) > _BLOCK else secret
+    key = key.ljust(_BLOCK, b"\0")
+    return hashlib.sha256(bytes(b ^ 0x36 for b in key)), hashlib.sha256(bytes(b ^ 0x5C for b in key))
+
+
+_BLOCK = 64  # SHA-256's block size
+
+
+def _hmac_sha256(secret: bytes, message: bytes) -> bytes:
+    """HMAC-SHA256 (``hmac.digest(secret, message, "sha256")``, the same bytes) from the padded key's states copied:
+    the key is not padded and hashed again for every cell, nor the digest looked up by name."""
+    inner, outer = _pads(secret)
+    h, o = inner.copy(), outer.copy()
+    h.update(message)
+    o.update(h.digest())
+    return o.digest()
+
+
 def _dims(row: Row, filters: Mapping[str, str]) -> str:
-    """The cell's dimension values for the noise key. A gemeente determines its jeugdregio, so the jeugdregio is
-    left out next to a gemeente: ``group_by=gemeente`` and ``group_by=gemeente,jeugdregio`` (or a jeugdregio filter)
-    name the same cell and get the same noise (two noises of one value would narrow it)."""
-    dims = {**filters, **row["dims"]}
+    return noise_dims({**filters, **row["dims"]})
+
+
+def noise_dims(dims: Mapping[str, str]) -> str:
+    """The cell's dimension values (group_by and filters together) for the noise key. A gemeente determines its
+    jeugdregio, so the jeugdregio is left out next to a gemeente: ``group_by=gemeente`` and
+    ``group_by=gemeente,jeugdregio`` (or a jeugdregio filter) name the same cell and get the same noise (two noises
+    of one value would narrow it). A caller that protects many rows of the same dims may compute it once and pass
+    it to :func:`protect` as ``where``."""
+    dims = dict(dims)
     if "gemeente" in dims:
         dims.pop("jeugdregio", None)
     return ";".join(f"{k}={v}" for k, v in sorted(dims.items()))
@@ -72,15 +107,19 @@ def protect(
     secret: bytes,
     filters: Mapping[str, str] | None = None,
     per: int = 1,
+    where: str | None = None,
 ) -> Row:
     """The public version of an exact row. ``quantity`` names what the row's numbers count (a series, or a ratio's
     numerator and denominator parts); ``stock`` leaves the period out of the noise key (a level, not a flow). A row
-    for which :func:`published` is false is not published. ``per``: a ratio's scale (×100, ×1000)."""
-    where = _dims(row, filters or {})
-    when = () if stock else (row["period"], row["start"])
+    for which :func:`published` is false is not published. ``per``: a ratio's scale (×100, ×1000). ``where``: the
+    row's :func:`noise_dims` with ``filters``, when the caller has it already."""
+    if where is None:
+        where = _dims(row, filters or {})
+    # noise(secret, part, *when, where, value), the key's middle joined once for the row's parts
+    middle = where if stock else "\x1f".join(map(str, (row["period"], row["start"], where)))
 
     def noisy(part: str, value: int) -> int:
-        return max(0, value + noise(secret, part, *when, where, value))
+        return max(0, value + _noise(_hmac_sha256(secret, f"{part}\x1f{middle}\x1f{value}".encode())))
 
     if kind in ("duration", "waiting"):
         n = noisy(quantity[0], int(row["n"]))

@@ -71,7 +71,7 @@ from jeugdstroom.monitor.publication.pending import (
     take_pending,
 )
 from jeugdstroom.monitor.repository import Cell, Scope, View, forget_shared_reads, shared_reads
-from jeugdstroom.monitor.rows import Row, cells_views, empty_row, public, shown, to_row
+from jeugdstroom.monitor.rows import Row, cells_views, empty_row, public_cell, shown, with_names
 
 T = TypeVar("T")
 
@@ -137,8 +137,12 @@ def _cell_keys(ind: Indicator, dims: tuple[str, ...]) -> Callable[[str, str, tup
     order = sorted(range(len(dims)), key=dims.__getitem__)
     names = [(f"{dims[i]}=", i) for i in order]
 
+    tails: dict[tuple[str, ...], str] = {}  # (a cell's dims recur in every period)
+
     def key(period: str, start: str, values: tuple[str, ...]) -> str:
-        return f"{ind.id}|{period}|{start}|" + ";".join([n + values[i] for n, i in names])
+        if (tail := tails.get(values)) is None:
+            tail = tails[values] = ";".join([n + values[i] for n, i in names])
+        return f"{ind.id}|{period}|{start}|{tail}"
 
     return key
 
@@ -146,21 +150,49 @@ def _cell_keys(ind: Indicator, dims: tuple[str, ...]) -> Callable[[str, str, tup
 def _headers(key: str, value: bytes, written: str) -> Headers:
     """CloudEvents headers of an indicator record: ``ce_id`` names the cell and the content (the same row published
     again has the same id), ``ce_time`` is when it was written."""
-    digest = hashlib.blake2b(value, digest_size=8).hexdigest()
-    return cloudevent_headers(f"{key}#{digest}", INDICATOR_CE_TYPE, "/monitor", written)
+    return cloudevent_headers(_ce_id(key, value), INDICATOR_CE_TYPE, "/monitor", written)
+
+
+def _ce_id(key: str, value: bytes) -> str:
+    return f"{key}#{hashlib.blake2b(value, digest_size=8).hexdigest()}"
 
 
 def digest(row: Row) -> int:
     """What ``monitor.published`` keeps of a published row: a signed 64-bit BLAKE2b digest of its JSON (a row is
     built the same way each time, so the same row gives the same JSON). Two different rows of one cell compare
     equal with probability 2⁻⁶⁴ per comparison."""
-    return int.from_bytes(hashlib.blake2b(orjson.dumps(row), digest_size=8).digest(), "big", signed=True)
+    return _digest_of(orjson.dumps(row))
+
+
+def _digest_of(row_json: bytes) -> int:
+    """:func:`digest` of a row's JSON."""
+    return int.from_bytes(hashlib.blake2b(row_json, digest_size=8).digest(), "big", signed=True)
 
 
 def _message(ind: Indicator, row: Row, as_of: date) -> bytes:
     return orjson.dumps(
         {"indicator": ind.id, "version": ind.version, "unit": ind.unit, **row, "as_of": as_of.isoformat()}
     )
+
+
+#: The keys :func:`_message` puts around a row's own.
+_ENVELOPE = frozenset(("indicator", "version", "unit", "as_of"))
+
+
+@lru_cache(maxsize=256)
+def _envelope(ind_id: str, version: int, unit: str, as_of: date) -> tuple[bytes, bytes]:
+    """The JSON :func:`_message` puts before and after a row's own fields."""
+    head = orjson.dumps({"indicator": ind_id, "version": version, "unit": unit})
+    return head[:-1] + b",", b',"as_of":' + orjson.dumps(as_of.isoformat()) + b"}"
+
+
+def _message_of(ind: Indicator, row: Row, row_json: bytes, as_of: date) -> bytes:
+    """:func:`_message` of a row whose JSON (``orjson.dumps(row)``) is at hand: spliced into the envelope instead of
+    serialising the row again (the same bytes: orjson writes a dict's items in order, without whitespace)."""
+    if not row or not _ENVELOPE.isdisjoint(row):
+        return _message(ind, row, as_of)
+    head, tail = _envelope(ind.id, ind.version, ind.unit, as_of)
+    return head + row_json[1:-1] + tail
 
 
 async def publish_work(
@@ -262,7 +294,14 @@ def _salt_of(ind: str, version: int, unit: str, threshold: int, secret: bytes) -
 def source_digest(salt: bytes, fields: Row) -> int:
     """A signed 64-bit digest of a cell's exact value fields (as :func:`rows.cells` builds them, in a fixed order),
     keyed by the indicator's :func:`_salt`. Equal digests: the same public row (with probability 1 − 2⁻⁶⁴)."""
-    return int.from_bytes(hashlib.blake2b(orjson.dumps(fields), digest_size=8, key=salt).digest(), "big", signed=True)
+    h = _keyed(salt).copy()  # (the key's block hashed once per salt)
+    h.update(orjson.dumps(fields))
+    return int.from_bytes(h.digest(), "big", signed=True)
+
+
+@lru_cache(maxsize=256)
+def _keyed(salt: bytes) -> hashlib.blake2b:
+    return hashlib.blake2b(digest_size=8, key=salt)
 
 
 #: Cells a publication looked at, by outcome: ``unchanged`` (exact value as last published: skipped before its
@@ -285,11 +324,19 @@ class _Chunk:
     upserts: list[tuple[str, str, str, date, str, int | None, int]] = field(default_factory=list)
     deletes: list[str] = field(default_factory=list)
     outcomes: CounterOf[str] = field(default_factory=CounterOf)
+    #: every record's headers but its ``ce_id`` (:func:`_headers` and the trace context), and where ``ce_id`` goes
+    template: Headers = field(init=False)
+    id_at: int = field(init=False)
 
-    def record(self, ind: Indicator, key: str, row: Row) -> None:
-        value = _message(ind, row, self.as_of)
-        self.out.append(outbox.OutRow(self.topic, key.encode(), value,
-                                      [*_headers(key, value, self.written), *self.trace_headers]))
+    def __post_init__(self) -> None:
+        self.template = [*_headers("", b"", self.written), *self.trace_headers]
+        self.id_at = [name for name, _ in self.template].index("ce_id")
+
+    def record(self, ind: Indicator, key: str, row: Row, row_json: bytes | None = None) -> None:
+        value = _message(ind, row, self.as_of) if row_json is None else _message_of(ind, row, row_json, self.as_of)
+        headers = self.template.copy()  # [*_headers(key, value, self.written), *self.trace_headers]
+        headers[self.id_at] = ("ce_id", _ce_id(key, value).encode())
+        self.out.append(outbox.OutRow(self.topic, key.encode(), value, headers))
 
 
 async def _publish_chunk(
@@ -339,24 +386,56 @@ def _compare(
     cell_key = _cell_keys(ind, group_by)
     salt = _salt(ind, threshold, secret)
     outcomes = chunk.outcomes
+    shapes: dict[tuple[str, ...], _Shape] = {}
+    isos: dict[date, str] = {}
     for cell in sorted(values):
         start, dims = cell
         fields = values[cell]
-        key = cell_key(period, start.isoformat(), dims)
+        if (iso := isos.get(start)) is None:
+            iso = isos[start] = start.isoformat()
+        key = cell_key(period, iso, dims)
         source = source_digest(salt, fields)
         last = before.pop(key, None)
         if last is not None and last["source"] == source:
             outcomes["unchanged"] += 1
             continue
-        row = public(ind, to_row(period, group_by, cell, fields), threshold, secret)
-        row_digest = digest(row) if shown(ind, row) else None
-        if row_digest is None:  # rounds to 0: absent from the topic (its empty record, if it was visible)
+        if (shape := shapes.get(dims)) is None:
+            shape = shapes[dims] = _Shape.of(group_by, dims)
+        row = public_cell(ind, shape.row(period, iso, fields), threshold, secret, shape.where)
+        row_json = orjson.dumps(row) if shown(ind, row) else None
+        row_digest = None if row_json is None else _digest_of(row_json)
+        if row_json is None:  # rounds to 0: absent from the topic (its empty record, if it was visible)
             if last is not None and last["digest"] is not None:
                 chunk.record(ind, key, empty_row(ind, period, start, row["dims"]))
             outcomes["hidden"] += 1
         elif last is not None and last["digest"] == row_digest:
             outcomes["same"] += 1
         else:
-            chunk.record(ind, key, row)
+            chunk.record(ind, key, row, row_json)
             outcomes["sent"] += 1
-        chunk.upserts.append((key, ind.id, period, start, orjson.dumps(row["dims"]).decode(), row_digest, source))
+        chunk.upserts.append((key, ind.id, period, start, shape.dims_json, row_digest, source))
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What the rows of one dims (of a grouping) share: the dims, their names, their JSON and their noise key; made
+    once per dims for all periods of a cell in a comparison."""
+
+    dims: dict[str, str]
+    names: dict[str, str] | None
+    dims_json: str
+    where: str
+
+    @classmethod
+    def of(cls, group_by: tuple[str, ...], values: tuple[str, ...]) -> _Shape:
+        dims = dict(zip(group_by, values, strict=True))
+        named = with_names({"dims": dims})
+        return cls(dims, named.get("names"), orjson.dumps(dims).decode(), disclosure.noise_dims(dims))
+
+    def row(self, period: str, start: str, fields: Row) -> Row:
+        """:func:`rows.to_row` of a cell of these dims (the same keys in the same order)."""
+        row: Row = {"period": period, "start": start, "dims": self.dims}
+        if self.names:
+            row["names"] = self.names
+        row.update(fields)
+        return row

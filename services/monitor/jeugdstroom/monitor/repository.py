@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import contextlib
 import re
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
+from itertools import accumulate
+from operator import itemgetter
 from typing import Any, TypeVar
 
 import orjson
@@ -318,16 +321,26 @@ async def stock_days(conn: Conn, series: str, scope: Scope) -> dict[Cell, int]:
 
 def _day_sums(deltas: Mapping[tuple[Any, ...], Mapping[date, int]], scope: Scope) -> dict[Cell, int]:
     """:func:`stock_days` of the (non-zero) day deltas of each cell's dims."""
-    cap = scope.last_day
+    cap, period, lo = scope.last_day, scope.period, scope.lo
+    stop = cap + timedelta(days=1)
     out: dict[Cell, int] = defaultdict(int)
     for dims, per_day in deltas.items():
-        day, level = min(per_day), 0
-        while day <= cap:
-            level += per_day.get(day, 0)
-            p = start_of(day, scope.period)
-            if level and (scope.lo is None or p >= scope.lo):
-                out[(p, dims)] += level
-            day += timedelta(days=1)
+        days = sorted(per_day)
+        level = 0
+        for k, day in enumerate(days):
+            if day > cap:
+                break
+            level += per_day[day]
+            if not level:
+                continue
+            # the level holds from this delta's day up to the next one's (or the last day read): its days per period
+            end = days[k + 1] if k + 1 < len(days) and days[k + 1] < stop else stop
+            while day < end:
+                p = start_of(day, period)
+                upto = min(end, next_start(p, period))
+                if lo is None or p >= lo:
+                    out[(p, dims)] += level * (upto - day).days
+                day = upto
     return {c: v for c, v in out.items() if v}
 
 
@@ -360,45 +373,77 @@ async def member_span_values(conn: Conn, series: str, scope: Scope, whole_period
     on any day of the period up to min(last day, as_of) ("jeugdigen met … in de periode"), else those active on
     that last day (a stock of children). Each child counts once per cell however many of its spans meet it."""
     spans = await _spans(conn, "monitor.member_spans", "end_day", "pseudonym", "sum(n) > 0", series, scope)
-    return _member_counts(spans, scope, whole_period)
+    return _member_counts(_by_start_end(spans), scope, whole_period)
 
 
-def _member_counts(
-    spans: Mapping[tuple[Any, ...], list[tuple[date, date | None, Any]]], scope: Scope, whole_period: bool
-) -> dict[Cell, int]:
-    """:func:`member_span_values` of the member spans (start, end or None, pseudonym) of each cell's dims."""
-    cap = scope.last_day
-    out: dict[Cell, int] = {}
+_Span = tuple[date, date | None, Any]
+_START, _END = itemgetter(0), itemgetter(1)
+
+
+#: A cell's member spans for :func:`_member_counts`: their starts in order with their members, and the ends of
+#: those with an end in order with their members.
+_Sweep = tuple[Sequence[date], Sequence[Any], Sequence[Any], Sequence[Any]]
+
+
+def _by_start_end(spans: Mapping[tuple[Any, ...], list[_Span]]) -> dict[tuple[Any, ...], _Sweep]:
+    """The member spans of each cell's dims by start, and those with an end by end (for :func:`_member_counts`;
+    the same for every period, so the views' reads sort them once)."""
+    out: dict[tuple[Any, ...], _Sweep] = {}
     for dims, items in spans.items():
-        by_start = sorted(items, key=lambda it: it[0])
-        by_end = sorted((it for it in items if it[1] is not None), key=lambda it: it[1])  # type: ignore[arg-type,return-value]
-        active: dict[str, int] = defaultdict(int)  # pseudonym → its spans started and not ended before the window
-        i = j = 0
-        first = by_start[0][0]
-        if scope.lo is not None:
-            first = max(first, scope.lo)
-        p = start_of(first, scope.period)
-        while p <= cap:
-            if not active and i < len(by_start) and by_start[i][0] > last_day(p, scope.period):
-                p = start_of(by_start[i][0], scope.period)  # nobody active until the next span starts: skip ahead
-                continue
-            if not active and i == len(by_start):
-                break  # every span counted and ended
-            hi = min(last_day(p, scope.period), cap)
-            lo = p if whole_period else hi
-            while i < len(by_start) and by_start[i][0] <= hi:  # spans started by the window's last day
-                active[by_start[i][2]] += 1
-                i += 1
-            while j < len(by_end) and by_end[j][1] <= lo:  # type: ignore[operator]  # ended before the window
-                who = by_end[j][2]
-                active[who] -= 1
-                if not active[who]:
-                    del active[who]
-                j += 1
-            if active and (scope.lo is None or p >= scope.lo):
-                out[(p, dims)] = len(active)
-            p = next_start(p, scope.period)
+        starts_, _, start_whos = zip(*sorted(items, key=_START), strict=True)
+        ended = sorted([it for it in items if it[1] is not None], key=_END)
+        _, ends, end_whos = zip(*ended, strict=True) if ended else ((), (), ())
+        out[dims] = (starts_, start_whos, ends, end_whos)
     return out
+
+
+def _member_counts(spans: Mapping[tuple[Any, ...], _Sweep], scope: Scope, whole_period: bool) -> dict[Cell, int]:
+    """:func:`member_span_values` of the member spans (start, end or None, pseudonym) of each cell's dims, sorted by
+    start and (those with an end) by end (:func:`_by_start_end`)."""
+    cap, period, scope_lo = scope.last_day, scope.period, scope.lo
+    out: dict[Cell, int] = {}
+    for dims, (starts_, start_whos, ends, end_whos) in spans.items():
+        active: dict[Any, int] = {}  # pseudonym → its spans started and not ended before the window
+        i = j = 0
+        n_start = len(starts_)
+        first = starts_[0]
+        if scope_lo is not None:
+            first = max(first, scope_lo)
+        ps, lasts, index = _windows(period, start_of(first, period), cap)
+        k = 0
+        while k < len(ps):
+            p, last = ps[k], lasts[k]
+            if not active and i < n_start and starts_[i] > last:
+                # nobody active until the next span starts: skip ahead
+                k = index.get(start_of(starts_[i], period), len(ps))
+                continue
+            if not active and i == n_start:
+                break  # every span counted and ended
+            hi = last if last < cap else cap
+            lo = p if whole_period else hi
+            if (i2 := bisect_right(starts_, hi, i)) > i:  # spans started by the window's last day
+                for who in start_whos[i:i2]:
+                    active[who] = active.get(who, 0) + 1
+                i = i2
+            if (j2 := bisect_right(ends, lo, j)) > j:  # ended before the window
+                for who in end_whos[j:j2]:
+                    if left := active.get(who, 0) - 1:
+                        active[who] = left
+                    else:
+                        del active[who]
+                j = j2
+            if active and (scope_lo is None or p >= scope_lo):
+                out[(p, dims)] = len(active)
+            k += 1
+    return out
+
+
+@lru_cache(maxsize=256)
+def _windows(period: str, first: date, cap: date) -> tuple[list[date], list[date], dict[date, int]]:
+    """The starts of the periods from ``first`` (a start) to the one containing ``cap``, their last days, and each
+    start's position."""
+    ps = list(starts(first, cap, period))
+    return ps, [last_day(p, period) for p in ps], {p: k for k, p in enumerate(ps)}
 
 
 async def waiting_values(conn: Conn, series: str, scope: Scope) -> dict[Cell, tuple[int, int, int]]:
@@ -614,8 +659,16 @@ def fine_scope(scope: Scope, views: Sequence[View]) -> Scope:
 
 
 def projection(fine: tuple[str, ...], view: View) -> Projection:
-    """The :class:`Projection` of cells of ``fine`` dims onto ``view``."""
-    return Projection(fine, view)
+    """The :class:`Projection` of cells of ``fine`` dims onto ``view``; within :func:`shared_reads` one per fine
+    dims and view (what it learnt of the fine cells kept for the other series and periods of a chunk)."""
+    reads = _SHARED_READS.get()
+    if reads is None:
+        return Projection(fine, view)
+    key = ("projection", fine, view.group_by, *sorted((d, frozenset(vs)) for d, vs in view.filters.items()))
+    known: Projection | None = reads.get(key)
+    if known is None:
+        known = reads[key] = Projection(fine, view)
+    return known
 
 
 async def _fine_rows(conn: Conn, sql: str, args: list[Any], n: int, shared: bool = True) -> list[tuple[Any, ...]]:
@@ -624,11 +677,8 @@ async def _fine_rows(conn: Conn, sql: str, args: list[Any], n: int, shared: bool
     by the period itself: the other periods' reads differ, and keeping it would only hold memory)."""
 
     def shape(rows: list[Any]) -> list[tuple[Any, ...]]:
-        out = []
-        for r in rows:
-            t = tuple(r)
-            out.append((t[0], t[1 : n + 1], *t[n + 1 :]))
-        return out
+        k = n + 1
+        return [(t[0], t[1:k], *t[k:]) for t in map(tuple, rows)]
 
     if not shared:
         return shape(await conn.fetch(sql, *args))
@@ -666,9 +716,7 @@ def _of_until_last_day(series: str) -> Callable[[Scope, list[Any]], str]:
     return where
 
 
-def _per_view(
-    rows: list[tuple[Any, ...]], fine: Scope, views: Sequence[View], derive: Callable[[Projection], T], tag: str
-) -> list[T]:
+def _per_view(rows: object, fine: Scope, views: Sequence[View], derive: Callable[[Projection], T], tag: str) -> list[T]:
     """``derive`` (given the view's :func:`projection`) for each view; within :func:`shared_reads`, once per read
     (``rows``) and view whatever the period (what is derived must not depend on it)."""
     reads = _SHARED_READS.get()
@@ -700,20 +748,21 @@ async def count_values_views(conn: Conn, series: str, scope: Scope, views: Seque
         f" FROM monitor.counts WHERE {where} GROUP BY p{names} HAVING sum(value) <> 0",
     )
     periods: dict[date, date] = {}
-    fine_sums: dict[tuple[date, tuple[Any, ...]], int] = defaultdict(int)  # per period and fine cell
+    fine_sums: dict[tuple[Any, ...], dict[date, int]] = defaultdict(lambda: defaultdict(int))  # per fine cell, period
     for p, dims, v in rows:
         if (keep_lo is not None and p < keep_lo) or (keep_hi is not None and p >= keep_hi):
             continue
         if (start := periods.get(p)) is None:
             start = periods[p] = start_of(p, scope.period)
-        fine_sums[(start, dims)] += v
+        fine_sums[dims][start] += v
     out = []
     for view in views:
         project = projection(fine.group_by, view)
         sums: dict[Cell, int] = defaultdict(int)
-        for (start, dims), v in fine_sums.items():
+        for dims, per_start in fine_sums.items():
             if (view_dims := project[dims]) is not None:
-                sums[(start, view_dims)] += v
+                for start, v in per_start.items():
+                    sums[(start, view_dims)] += v
         out.append({c: v for c, v in sums.items() if v != 0})
     return out
 
@@ -755,6 +804,25 @@ def _quantiles(values: Mapping[Any, int]) -> tuple[int, Any, Any]:
     return total, median, p90
 
 
+def _pair_quantiles(pairs: list[tuple[Any, int]]) -> tuple[int, Any, Any] | None:
+    """:func:`_quantiles` of the values with a positive multiplicity among (value, multiplicity) pairs, a value's
+    multiplicity the sum of its pairs' (None: no such value); sorts ``pairs``."""
+    if min(map(_MULTIPLICITY, pairs)) <= 0:  # sums decide which values count
+        sums: dict[Any, int] = defaultdict(int)
+        for value, n in pairs:
+            sums[value] += n
+        positive = {v: n for v, n in sums.items() if n > 0}
+        return _quantiles(positive) if positive else None
+    pairs.sort(key=_VALUE)  # every multiplicity positive: a value's pairs are adjacent once sorted, count as their sum
+    cums = list(accumulate(map(_MULTIPLICITY, pairs)))  # increasing: the nearest ranks found by bisection
+    total = cums[-1]
+    half, ninety = (total + 1) // 2, (9 * total + 9) // 10
+    return total, pairs[bisect_left(cums, half)][0], pairs[bisect_left(cums, ninety)][0]
+
+
+_VALUE, _MULTIPLICITY = itemgetter(0), itemgetter(1)
+
+
 async def duration_values_views(
     conn: Conn, series: str, scope: Scope, views: Sequence[View]
 ) -> list[dict[Cell, tuple[int, int, int]]]:
@@ -766,18 +834,22 @@ async def duration_values_views(
         f" FROM monitor.durations WHERE {where} GROUP BY p{names}, value HAVING sum(n) <> 0",
         shared=False,
     )
+    # a view cell's quantiles from its fine cells' (value, multiplicity) pairs together (summed value by value
+    # only where a multiplicity is not positive: :func:`_pair_quantiles`)
+    by_fine: dict[tuple[Any, ...], list[tuple[Any, int]]] = defaultdict(list)
+    for r in rows:
+        by_fine[(r[0], r[1])].append((r[2], r[3]))
     out = []
     for view in views:
         project = projection(fine.group_by, view)
-        counts: dict[Cell, dict[Any, int]] = defaultdict(lambda: defaultdict(int))
-        for r in rows:
-            if (dims := project[r[1]]) is not None:
-                counts[(r[0], dims)][r[2]] += r[3]
+        joined: dict[Cell, list[tuple[Any, int]]] = defaultdict(list)
+        for (p, fine_dims), pairs in by_fine.items():
+            if (dims := project[fine_dims]) is not None:
+                joined[(p, dims)].extend(pairs)
         cells: dict[Cell, tuple[int, int, int]] = {}
-        for cell, values in counts.items():
-            positive = {v: k for v, k in values.items() if k > 0}
-            if positive:
-                cells[cell] = _quantiles(positive)
+        for cell, pairs in joined.items():
+            if (q := _pair_quantiles(pairs)) is not None:
+                cells[cell] = q
         out.append(cells)
     return out
 
@@ -825,38 +897,81 @@ async def stock_days_views(conn: Conn, series: str, scope: Scope, views: Sequenc
     return out
 
 
+@dataclass(slots=True)
+class _FineSpans:
+    """A span read of :func:`_span_views`: each fine cell's spans (start, end or None, member or multiplicity), the
+    rows as read (p, fine dims…, e[, i], s), the fine cells with a multiplicity that is not positive, and the end
+    days of the ``e`` read."""
+
+    by_fine: dict[tuple[Any, ...], list[tuple[date, date | None, Any]]]
+    rows: list[tuple[Any, ...]]
+    summed: set[tuple[Any, ...]]
+    ends: dict[int, date | None]
+
+
 async def _span_views(
     conn: Conn, table: str, end: str, member: str | None, keep: Callable[[int], bool], series: str, scope: Scope,
-    views: Sequence[View],
-) -> list[dict[tuple[Any, ...], list[tuple[date, date | None, Any]]]]:
-    """:func:`_spans` of each view (``keep``: the condition on a span's summed multiplicity, as its ``having``), from
-    one read of the multiplicities per fine cell summed per view cell."""
+    views: Sequence[View], prepare: Callable[[dict[tuple[Any, ...], list[tuple[date, date | None, Any]]]], T],
+) -> list[T]:
+    """``prepare`` of :func:`_spans` of each view (``keep``: the condition on a span's summed multiplicity, as its
+    ``having``), from one read of the multiplicities per fine cell summed per view cell; within
+    :func:`shared_reads` prepared once per view for a chunk's periods (``prepare`` must not depend on the period)."""
     fine = fine_scope(scope, views)
     item, group = (f", {member} AS i", f", {member}") if member is not None else ("", "")
-    rows = await _grouped_read(
-        conn, fine, _of_until_last_day(series),
-        lambda where, select, names: f"SELECT day AS p{select}, {end} AS e{item}, sum(n)::bigint AS s FROM {table}"
-        f" WHERE {where} GROUP BY day, {end}{group}{names} HAVING sum(n) <> 0",
+    args: list[Any] = []
+    condition = _of_until_last_day(series)(fine, args)
+    select, names = _cols(fine)
+    sql = (
+        f"SELECT day AS p{select}, {end} AS e{item}, sum(n)::bigint AS s FROM {table}"
+        f" WHERE {condition} GROUP BY day, {end}{group}{names} HAVING sum(n) <> 0"
     )
+    k = len(fine.group_by) + 1  # a row: p, the fine dims, e[, i], s
 
-    def spans(project: Projection) -> dict[tuple[Any, ...], list[tuple[date, date | None, Any]]]:
-        sums: dict[tuple[Any, ...], dict[tuple[date, int, Any], int]] = defaultdict(lambda: defaultdict(int))
-        for r in rows:
-            if (dims := project[r[1]]) is not None:
-                sums[dims][(r[0], r[2], r[3] if member is not None else None)] += r[-1]
-        out: dict[tuple[Any, ...], list[tuple[date, date | None, Any]]] = {}
-        for dims, items in sums.items():
-            kept = [
-                (start, span_end(e), who if member is not None else s)
-                for (start, e, who), s in items.items()
-                if keep(s)
-            ]
-            if kept:
-                out[dims] = kept
-        return out
+    # A view cell whose fine cells' multiplicities are all positive: every sum of them is positive too, and a span's
+    # parts in several fine cells count as their sum would (a child once, a waiting item with its multiplicity), so
+    # the fine cells' spans are concatenated. Summed span by span (and kept by ``keep``) only in the view cells
+    # with a fine multiplicity that is not positive.
+    def by_fine_cell(records: list[Any]) -> _FineSpans:
+        read = _FineSpans(defaultdict(list), [], set(), {})
+        by_fine, ends = read.by_fine, read.ends
+        for t in map(tuple, records):
+            dims, e, mult = t[1:k], t[k], t[-1]
+            end_day = ends[e] if e in ends else ends.setdefault(e, span_end(e))
+            by_fine[dims].append((t[0], end_day, t[k + 1] if member is not None else mult))
+            read.rows.append(t)
+            if mult <= 0:
+                read.summed.add(dims)
+        return read
 
     # the read depends on the periods only through the last day read: shared by a chunk's periods
-    return _per_view(rows, fine, views, spans, "spans")
+    read = await _read_shared(conn, sql, args, by_fine_cell, tag="spans")
+
+    def spans(project: Projection) -> T:
+        joined: dict[tuple[Any, ...], list[tuple[date, date | None, Any]]] = defaultdict(list)
+        to_sum: set[tuple[Any, ...]] = set()
+        for fine_dims, fine_spans in read.by_fine.items():
+            if (dims := project[fine_dims]) is not None:
+                joined[dims].extend(fine_spans)
+                if fine_dims in read.summed:
+                    to_sum.add(dims)
+        if to_sum:
+            sums: dict[tuple[Any, ...], dict[tuple[date, int, Any], int]] = defaultdict(lambda: defaultdict(int))
+            for t in read.rows:
+                if (dims := project[t[1:k]]) in to_sum:
+                    sums[dims][(t[0], t[k], t[k + 1] if member is not None else None)] += t[-1]
+            for dims in to_sum:
+                kept = [
+                    (start, read.ends[e], who if member is not None else s)
+                    for (start, e, who), s in sums[dims].items()
+                    if keep(s)
+                ]
+                if kept:
+                    joined[dims] = kept
+                else:
+                    del joined[dims]
+        return prepare(dict(joined))
+
+    return _per_view(read, fine, views, spans, f"spans {prepare.__name__}")
 
 
 async def member_span_values_views(
@@ -865,7 +980,7 @@ async def member_span_values_views(
     """:func:`member_span_values` of each view: a child's span counts in a view cell when its multiplicities in the
     fine cells of that view cell add up to more than 0 (children are counted distinct per view cell, never summed)."""
     spans = await _span_views(
-        conn, "monitor.member_spans", "end_day", "pseudonym", lambda s: s > 0, series, scope, views
+        conn, "monitor.member_spans", "end_day", "pseudonym", lambda s: s > 0, series, scope, views, _by_start_end
     )
     return [_member_counts(s, scope, whole_period) for s in spans]
 
@@ -874,5 +989,11 @@ async def waiting_values_views(
     conn: Conn, series: str, scope: Scope, views: Sequence[View]
 ) -> list[dict[Cell, tuple[int, int, int]]]:
     """:func:`waiting_values` of each view, from one read of the span multiplicities per fine cell."""
-    spans = await _span_views(conn, "monitor.durations", "value", None, lambda s: s != 0, series, scope, views)
+    spans = await _span_views(
+        conn, "monitor.durations", "value", None, lambda s: s != 0, series, scope, views, _as_they_are
+    )
     return [_waiting(s, scope) for s in spans]
+
+
+def _as_they_are(spans: T) -> T:
+    return spans

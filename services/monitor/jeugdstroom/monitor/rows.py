@@ -173,6 +173,17 @@ def stock(ind: Indicator) -> bool:
     return series.kind == "stock"
 
 
+#: :func:`quantity` and :func:`stock` per indicator (by identity; the indicator kept so that its id stays its own).
+_NOISE_OF: dict[int, tuple[Indicator, tuple[str, str], bool]] = {}
+
+
+def _noise_of(ind: Indicator) -> tuple[tuple[str, str], bool]:
+    known = _NOISE_OF.get(id(ind))
+    if known is None or known[0] is not ind:
+        known = _NOISE_OF[id(ind)] = (ind, quantity(ind), stock(ind))
+    return known[1], known[2]
+
+
 def public(ind: Indicator, row: Row, threshold: int, secret: bytes, filters: Mapping[str, str] | None = None) -> Row:
     """The public version of a row: keyed noise on its counts, then small cells with their numbers replaced by null
     (:mod:`jeugdstroom.monitor.disclosure`, docs/privacy.md). Rows for which :func:`shown` is false are not
@@ -181,7 +192,8 @@ def public(ind: Indicator, row: Row, threshold: int, secret: bytes, filters: Map
     base = row.pop(_BASELINE, None)
     rated, pop = poplib.KEY in row, row.pop(poplib.KEY, None)
     inputs = row.pop(_TARGET, None)
-    out = disclosure.protect(ind.kind, quantity(ind), stock(ind), row, threshold, secret, filters, ind.per)
+    qty, stk = _noise_of(ind)
+    out = disclosure.protect(ind.kind, qty, stk, row, threshold, secret, filters, ind.per)
     if rated:  # the rate of the public (noisy, or suppressed) value, never of the exact one
         out["per_1000"] = poplib.per_1000(out.get("value"), pop)
     if "baseline" in out and base is not None:
@@ -204,6 +216,14 @@ def public(ind: Indicator, row: Row, threshold: int, secret: bytes, filters: Map
             )
         )
     return out
+
+
+def public_cell(ind: Indicator, row: Row, threshold: int, secret: bytes, where: str) -> Row:
+    """:func:`public` of a row of a cell's exact value fields alone (as :func:`to_row` makes from :func:`cells`:
+    no nulmeting, targets or population; the indicator topic's rows), whose :func:`disclosure.noise_dims` is
+    ``where``: its noise and suppression, without looking for the fields such a row does not have."""
+    qty, stk = _noise_of(ind)
+    return disclosure.protect(ind.kind, qty, stk, row, threshold, secret, None, ind.per, where)
 
 
 def shown(ind: Indicator, row: Row) -> bool:
