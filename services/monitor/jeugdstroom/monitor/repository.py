@@ -909,6 +909,24 @@ class _FineSpans:
     ends: dict[int, date | None]
 
 
+def _sum_spans(
+    read: _FineSpans, project: Projection, to_sum: set[tuple[Any, ...]], k: int, members: bool,
+    keep: Callable[[int], bool], joined: dict[tuple[Any, ...], list[tuple[date, date | None, Any]]],
+) -> None:
+    """:func:`_span_views`' view cells ``to_sum`` (a fine multiplicity not positive): their spans summed span by span
+    over ``read``'s rows and kept by ``keep``, replacing the concatenation in ``joined`` (removed when none is kept)."""
+    sums: dict[tuple[Any, ...], dict[tuple[date, int, Any], int]] = defaultdict(lambda: defaultdict(int))
+    for t in read.rows:
+        if (dims := project[t[1:k]]) in to_sum:
+            sums[dims][(t[0], t[k], t[k + 1] if members else None)] += t[-1]
+    for dims in to_sum:
+        kept = [(start, read.ends[e], who if members else s) for (start, e, who), s in sums[dims].items() if keep(s)]
+        if kept:
+            joined[dims] = kept
+        else:
+            del joined[dims]
+
+
 async def _span_views(
     conn: Conn, table: str, end: str, member: str | None, keep: Callable[[int], bool], series: str, scope: Scope,
     views: Sequence[View], prepare: Callable[[dict[tuple[Any, ...], list[tuple[date, date | None, Any]]]], T],
@@ -955,20 +973,7 @@ async def _span_views(
                 if fine_dims in read.summed:
                     to_sum.add(dims)
         if to_sum:
-            sums: dict[tuple[Any, ...], dict[tuple[date, int, Any], int]] = defaultdict(lambda: defaultdict(int))
-            for t in read.rows:
-                if (dims := project[t[1:k]]) in to_sum:
-                    sums[dims][(t[0], t[k], t[k + 1] if member is not None else None)] += t[-1]
-            for dims in to_sum:
-                kept = [
-                    (start, read.ends[e], who if member is not None else s)
-                    for (start, e, who), s in sums[dims].items()
-                    if keep(s)
-                ]
-                if kept:
-                    joined[dims] = kept
-                else:
-                    del joined[dims]
+            _sum_spans(read, project, to_sum, k, member is not None, keep, joined)
         return prepare(dict(joined))
 
     return _per_view(read, fine, views, spans, f"spans {prepare.__name__}")
