@@ -65,7 +65,6 @@ async def cells(conn: Conn, ind: Indicator, scope: Scope) -> dict[Cell, Row]:
     return {c: {"value": v} for c, v in values.items() if v != 0}
 
 
-
 async def _part_views(conn: Conn, part: Part, scope: Scope, views: Sequence[View]) -> list[dict[Cell, int]]:
     series = SERIES[part.series]
     scope = scope.with_filters(part.where)
@@ -116,6 +115,7 @@ async def cells_views(conn: Conn, ind: Indicator, scope: Scope, views: Sequence[
     else:
         views_values = await repo.count_values_views(conn, sid, scope, views)
     return [{c: {"value": v} for c, v in values.items() if v != 0} for values in views_values]
+
 
 def with_names(row: Row) -> Row:
     """``row`` with ``names``: the name of each gemeente and jeugdregio value among its dims (added only when
