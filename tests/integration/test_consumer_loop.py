@@ -136,6 +136,39 @@ async def test_cancel_mid_batch_rolls_back_and_replays(settings: Settings, pool:
     assert await total(pool) == 100
 
 
+@pytest.mark.parametrize("moment", ["at_the_start", "while_awaited"])
+async def test_a_shutdown_while_the_dedupe_statement_runs_stops_the_consumer(
+    settings: Settings, pool: asyncpg.Pool, caplog: pytest.LogCaptureFixture, moment: str
+) -> None:
+    """A shutdown that cancels the loop while PostgreSQL still runs the batch's dedupe statement (its own task, beside
+    ``prepare``) stops the loop. Were the statement left running, the transaction's rollback would meet it and asyncpg
+    would raise ``InterfaceError`` ("another operation is in progress") in place of the cancellation; that error is
+    transient, so the loop would retry and the shutdown would wait for it forever (seen once in CI)."""
+    loop: list[asyncio.Task[None]] = []
+
+    class Slow(Counting):
+        async def claim(
+            self, conn: asyncpg.Connection, items: Sequence[Decoded[dict[str, int | str]]]
+        ) -> list[Decoded[dict[str, int | str]]] | None:
+            if moment == "at_the_start":  # the loop is suspended where it lets this task send its statement
+                loop[0].cancel()
+            else:  # the loop waits for this task's answer
+                asyncio.get_running_loop().call_later(0.3, loop[0].cancel)
+            await conn.execute("SELECT pg_sleep(3)")
+            return None
+
+    await produce(settings, events(0, 20))
+    consumer: StoredOffsetConsumer[dict[str, int | str]] = StoredOffsetConsumer(
+        settings, pool, "test", [settings.topic(TOPIC)], Slow(), "test"
+    )
+    loop.append(asyncio.create_task(consumer.run()))
+    done, _ = await asyncio.wait(loop, timeout=30)
+    assert done, "the cancelled consumer kept running"
+    assert loop[0].cancelled()
+    assert "transient fault" not in caplog.text and "never retrieved" not in caplog.text
+    assert await total(pool) == 0 and await stored(pool) == 0
+
+
 async def test_poison_goes_to_deadletter_with_reason_and_origin(settings: Settings, pool: asyncpg.Pool) -> None:
     good = events(0, 40)
     await produce(settings, [*good[:20], b"\xff not json", orjson.dumps({"no": "id"}), *good[20:]])

@@ -46,7 +46,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from jeugdstroom.common import offsets, outbox
-from jeugdstroom.common.db import TRANSIENT_ERRORS, Conn
+from jeugdstroom.common.db import TRANSIENT_ERRORS, Conn, raise_if_cancelling
 from jeugdstroom.common.deadletter import DeadLetterPolicy, DeadLetterStorm, deadletter_id, deadletter_row
 from jeugdstroom.common.kafka import InRecord, client_options
 from jeugdstroom.common.observability import consumer_metrics
@@ -314,13 +314,16 @@ class StoredOffsetConsumer(Generic[T]):
         if not good:
             return await self.dedupe(conn, good)
         dedupe = asyncio.ensure_future(self.dedupe(conn, good))
-        await asyncio.sleep(0)  # the dedupe task sends its statement, then waits for PostgreSQL's answer
         try:
+            await asyncio.sleep(0)  # the dedupe task sends its statement, then waits for PostgreSQL's answer
             self.processor.prepare(good)
         except BaseException:
-            await asyncio.gather(dedupe, return_exceptions=True)  # never leave a statement running on the connection
+            # Never leave the statement running on the connection, not even when cancelled here (a shutdown): the
+            # transaction's rollback would meet it, and asyncpg would raise InterfaceError in place of the cancel.
+            dedupe.cancel()
+            await asyncio.gather(dedupe, return_exceptions=True)
             raise
-        return await dedupe
+        return await dedupe  # a cancel while waiting here cancels the dedupe task and waits for it
 
     async def dedupe(self, conn: Conn, good: Sequence[Decoded[T]]) -> list[Decoded[T]]:
         """Step 3a: the items whose event id this consumer has not processed before (first occurrence wins)."""
@@ -417,7 +420,9 @@ class StoredOffsetConsumer(Generic[T]):
         return any(tp in positions and (consumer.highwater(tp) or 0) > positions[tp] for tp in self._assigned)
 
     async def _backoff(self, exc: BaseException, delay: float) -> float:
-        """Count and wait out a transient fault; returns the next delay."""
+        """Count and wait out a transient fault; returns the next delay. A fault met while this task is being
+        cancelled ends it instead (:func:`raise_if_cancelling`)."""
+        raise_if_cancelling(exc)
         self.metrics.retries.inc()
         log.warning("%s: transient fault %s, retrying in %.2fs", self.group, type(exc).__name__, delay)
         await asyncio.sleep(delay)

@@ -29,7 +29,7 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 from orjson import Fragment, dumps
 
 from jeugdstroom.common import tracing
-from jeugdstroom.common.db import TRANSIENT_ERRORS, Conn
+from jeugdstroom.common.db import TRANSIENT_ERRORS, Conn, raise_if_cancelling
 from jeugdstroom.common.kafka import Headers, murmur2_many, partition_of
 from jeugdstroom.common.observability import outbox_metrics
 
@@ -177,6 +177,7 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except (*TRANSIENT_ERRORS, KafkaError) as exc:
+                raise_if_cancelling(exc)
                 log.warning("outbox relay %s: %s, retrying in %.1fs", self.name, type(exc).__name__, delay)
                 self.metrics.publish_errors.inc()
                 await asyncio.sleep(delay)

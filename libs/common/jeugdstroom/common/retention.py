@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from prometheus_client import Counter
 
-from jeugdstroom.common.db import TRANSIENT_ERRORS, Conn
+from jeugdstroom.common.db import TRANSIENT_ERRORS, Conn, raise_if_cancelling
 from jeugdstroom.common.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -112,5 +112,6 @@ async def run(
             if any(removed.values()):
                 log.info("retention removed %s", {t: n for t, n in removed.items() if n})
         except TRANSIENT_ERRORS as exc:
+            raise_if_cancelling(exc)
             log.warning("retention: %s; next run in %.0f s", type(exc).__name__, settings.retention_interval_s)
         await asyncio.sleep(settings.retention_interval_s)

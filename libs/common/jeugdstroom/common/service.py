@@ -37,7 +37,8 @@ async def supervise(name: str, factory: Callable[[], Awaitable[None]], max_delay
             return
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as exc:
+            db.raise_if_cancelling(exc)  # a cancel that surfaced as another error stops too
             log.exception("%s failed; restarting in %.1fs", name, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, max_delay)

@@ -17,7 +17,7 @@ import asyncpg
 from aiokafka.errors import KafkaError
 from prometheus_client import Histogram
 
-from jeugdstroom.common.db import TRANSIENT_ERRORS
+from jeugdstroom.common.db import TRANSIENT_ERRORS, raise_if_cancelling
 from jeugdstroom.common.kafka import ensure_topics
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.monitor import publisher
@@ -90,6 +90,7 @@ class PublicationLoop:
             try:
                 written = await self.publish_round(pool, send)
             except (*TRANSIENT_ERRORS, KafkaError) as exc:
+                raise_if_cancelling(exc)
                 log.warning("monitor publisher: %s, retrying in 1s", type(exc).__name__)
                 if after is not None:
                     after(None)
