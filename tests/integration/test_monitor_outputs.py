@@ -336,7 +336,7 @@ async def test_indicator_topic_carries_the_current_public_values(infra: Infra) -
             async with pool.acquire() as conn:
                 await conn.execute(
                     "INSERT INTO monitor.published (key, indicator, period, start, dims, digest, source)"
-                    " VALUES ($1, 'separaties', 'month', '2025-03-01', $2::jsonb, 1, 1)",
+                    " VALUES ($1, 'separaties', 'month', '2025-03-01', $2::jsonb, '\\x01', '\\x01')",
                     old_key,
                     old_dims,
                 )

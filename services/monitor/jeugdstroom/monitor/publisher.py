@@ -157,16 +157,16 @@ def _ce_id(key: str, value: bytes) -> str:
     return f"{key}#{hashlib.blake2b(value, digest_size=8).hexdigest()}"
 
 
-def digest(row: Row) -> int:
-    """What ``monitor.published`` keeps of a published row: a signed 64-bit BLAKE2b digest of its JSON (a row is
+def digest(row: Row) -> bytes:
+    """What ``monitor.published`` keeps of a published row: the 8 bytes of a BLAKE2b digest of its JSON (a row is
     built the same way each time, so the same row gives the same JSON). Two different rows of one cell compare
     equal with probability 2⁻⁶⁴ per comparison."""
     return _digest_of(orjson.dumps(row))
 
 
-def _digest_of(row_json: bytes) -> int:
+def _digest_of(row_json: bytes) -> bytes:
     """:func:`digest` of a row's JSON."""
-    return int.from_bytes(hashlib.blake2b(row_json, digest_size=8).digest(), "big", signed=True)
+    return hashlib.blake2b(row_json, digest_size=8).digest()
 
 
 def _message(ind: Indicator, row: Row, as_of: date) -> bytes:
@@ -291,12 +291,12 @@ def _salt_of(ind: str, version: int, unit: str, threshold: int, secret: bytes) -
     return hashlib.blake2b(parts, digest_size=32).digest()
 
 
-def source_digest(salt: bytes, fields: Row) -> int:
-    """A signed 64-bit digest of a cell's exact value fields (as :func:`rows.cells` builds them, in a fixed order),
+def source_digest(salt: bytes, fields: Row) -> bytes:
+    """A 64-bit digest (8 bytes) of a cell's exact value fields (as :func:`rows.cells` builds them, in a fixed order),
     keyed by the indicator's :func:`_salt`. Equal digests: the same public row (with probability 1 − 2⁻⁶⁴)."""
     h = _keyed(salt).copy()  # (the key's block hashed once per salt)
     h.update(orjson.dumps(fields))
-    return int.from_bytes(h.digest(), "big", signed=True)
+    return h.digest()
 
 
 @lru_cache(maxsize=256)
@@ -321,7 +321,7 @@ class _Chunk:
     written: str
     trace_headers: Headers
     out: list[outbox.OutRow] = field(default_factory=list)
-    upserts: list[tuple[str, str, str, date, str, int | None, int]] = field(default_factory=list)
+    upserts: list[tuple[str, str, str, date, str, bytes | None, bytes]] = field(default_factory=list)
     deletes: list[str] = field(default_factory=list)
     outcomes: CounterOf[str] = field(default_factory=CounterOf)
     #: every record's headers but its ``ce_id`` (:func:`_headers` and the trace context), and where ``ce_id`` goes

@@ -127,7 +127,7 @@ JOIN monitor.published p ON p.indicator = w.indicator AND p.period = w.period
 -- digest NULL: a cell whose public row is not shown (nothing visible was published for it).
 INSERT INTO monitor.published (key, indicator, period, start, dims, digest, source)
 SELECT k, i, p, s, d::jsonb, r, x
-FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::text[], $6::bigint[], $7::bigint[])
+FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::text[], $6::bytea[], $7::bytea[])
   AS u(k, i, p, s, d, r, x)
 ON CONFLICT (key) DO UPDATE SET digest = EXCLUDED.digest, source = EXCLUDED.source;
 
@@ -138,9 +138,10 @@ FROM monitor.published p, jsonb_each_text(p.dims) d GROUP BY 1, 2, 4;
 
 -- name: forget_published
 -- Every published cell compares as changed, and as possibly visible, at its next publication (jeugdstroom republish
--- indicators): no source digest, and row digest 0 (no row's digest, but not NULL: a cell now hidden or without a
--- value gets its empty record, which the topic may lack or contradict). Returns how many.
-WITH f AS (UPDATE monitor.published SET digest = 0, source = NULL RETURNING 1) SELECT count(*) FROM f;
+-- indicators): no source digest, and row digest 8 zero bytes (no row's digest, but not NULL: a cell now hidden or
+-- without a value gets its empty record, which the topic may lack or contradict). Returns how many.
+WITH f AS (UPDATE monitor.published SET digest = '\x0000000000000000'::bytea, source = NULL RETURNING 1)
+SELECT count(*) FROM f;
 
 -- name: delete_published
 DELETE FROM monitor.published WHERE key = ANY($1::text[]);
