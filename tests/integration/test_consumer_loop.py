@@ -349,3 +349,37 @@ async def test_a_row_that_commits_after_a_higher_id_was_published_is_published_t
     values = sorted(r.value for r in await read_topic(settings, DEADLETTER))
     assert values == [b"first id", b"second id"]
     assert not await pool.fetchval("SELECT count(*) FROM outbox WHERE producer = 'late' AND sent_at IS NULL")
+
+
+async def test_the_outbox_relay_is_woken_by_the_commit_that_adds_its_rows(
+    settings: Settings, pool: asyncpg.Pool
+) -> None:
+    """The relay sleeps an hour between polls here: a row written after its first (empty) pass is published only
+    because its commit notifies the relay (``outbox.write`` → ``pg_notify``). Then it stops when cancelled."""
+    from jeugdstroom.common.kafka import make_producer
+
+    topic = settings.topic(DEADLETTER)
+    producer = make_producer(settings)
+    await producer.start()
+    relay = outbox.OutboxRelay(pool, "wake-test", producer, "test", idle_sleep=3600)
+    task = asyncio.create_task(relay.run())
+    try:
+        # its first pass found nothing (its statistics are updated after each pass); now it sleeps
+        await wait_until(lambda: _true(relay._last_stats > 0), 30, what="the relay's first pass")
+        async with pool.acquire() as conn, conn.transaction():
+            await outbox.write(conn, "wake-test", [outbox.OutRow(topic, b"k", b"committed")])
+        await wait_until(
+            lambda: pool.fetchval("SELECT count(*) = 0 FROM outbox WHERE producer = 'wake-test' AND sent_at IS NULL"),
+            30,
+            what="the committed row published",
+        )
+    finally:
+        task.cancel()
+        done, _ = await asyncio.wait([task], timeout=10)
+        await producer.stop()
+    assert done and task.cancelled()
+    assert [r.value for r in await read_topic(settings, DEADLETTER)] == [b"committed"]
+
+
+async def _true(value: bool) -> bool:
+    return value

@@ -46,7 +46,8 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from jeugdstroom.common import offsets, outbox
-from jeugdstroom.common.db import TRANSIENT_ERRORS, Conn, raise_if_cancelling
+from jeugdstroom.common.aio import raise_if_cancelling
+from jeugdstroom.common.db import TRANSIENT_ERRORS, Conn
 from jeugdstroom.common.deadletter import DeadLetterPolicy, DeadLetterStorm, deadletter_id, deadletter_row
 from jeugdstroom.common.kafka import InRecord, client_options
 from jeugdstroom.common.observability import consumer_metrics

@@ -47,16 +47,6 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-def raise_if_cancelling(exc: BaseException) -> None:
-    """Raise :class:`asyncio.CancelledError` (from ``exc``) when the current task is being cancelled. A retry loop
-    calls this before it waits out a transient fault: a cancel can surface as another error, e.g. asyncpg's
-    ``InterfaceError`` ("another operation is in progress") from a transaction's rollback that met a statement still
-    running, and a loop that retried it would outlive its shutdown."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError from exc
-
-
 async def _init_connection(conn: Conn) -> None:
     """jsonb as Python values, in PostgreSQL's binary format (version byte 1, then the JSON text): the same values
     as the text format, and usable by binary COPY (``outbox.write`` copies its rows, headers jsonb)."""

@@ -5,9 +5,12 @@ At-least-once publication: a crash between publish and mark republishes the rows
 the duplicates by event id. One relay per producer name is active at a time (advisory lock), so
 rows of one key are published in the order they were written.
 
-The relay polls every ``idle_sleep`` seconds when idle. (A relay woken by LISTEN/NOTIFY was tried and taken out:
-with a listener on the relay's pooled lock connection, stopping a service's lifespan sometimes hung — README,
-"Performance".)
+The relay is woken by the commit that adds its rows: :func:`write` notifies channel :data:`CHANNEL` with the
+producer's name, and the relay LISTENs on the connection that holds its lock. It still polls every ``idle_sleep``
+seconds when idle (a notification missed while its connection was being replaced, rows another tool marked unsent).
+(The first version of this, in round 3, was taken out because stopping a service sometimes hung: its wait was
+``asyncio.wait_for``, which on Python 3.11 swallows a cancel that arrives as the awaited event is set — every commit
+sets it. :func:`aio.wait_event` does not.)
 """
 
 from __future__ import annotations
@@ -29,11 +32,15 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 from orjson import Fragment, dumps
 
 from jeugdstroom.common import tracing
-from jeugdstroom.common.db import TRANSIENT_ERRORS, Conn, raise_if_cancelling
+from jeugdstroom.common.aio import raise_if_cancelling, wait_event
+from jeugdstroom.common.db import TRANSIENT_ERRORS, Conn
 from jeugdstroom.common.kafka import Headers, murmur2_many, partition_of
 from jeugdstroom.common.observability import outbox_metrics
 
 log = logging.getLogger(__name__)
+
+#: The notification channel of new outbox rows (payload: the producer's name), notified by :func:`write`.
+CHANNEL = "outbox"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +59,12 @@ _COLUMNS = ("producer", "topic", "key", "value", "headers")
 
 async def write(conn: Conn, producer: str, rows: Sequence[OutRow]) -> None:
     """Add rows to the outbox inside the caller's transaction, in order (ids ascending), by binary COPY (one round
-    trip): against the ``INSERT … SELECT FROM unnest(arrays)`` it replaced, PostgreSQL's CPU per row of ≈ 1 kB went
+    trip, after the notification that wakes the producer's relay at commit): against the ``INSERT … SELECT FROM unnest(arrays)`` it replaced, PostgreSQL's CPU per row of ≈ 1 kB went
     from 8–9 to 5–6 µs, the client's stayed about the same (``python -m bench.registry_cpu``: the registry's PostgreSQL
     CPU per event ≈ 12 % lower). Needs the pool's binary jsonb codec (``db._init_connection``)."""
     if not rows:
         return
+    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, producer)  # delivered at commit (never for a rollback)
     await conn.copy_records_to_table(
         "outbox",
         columns=_COLUMNS,
@@ -80,6 +88,7 @@ async def requeue(conn: Conn, producers: Sequence[str], since: datetime, dry_run
     )
     if not dry_run and rows:
         await conn.execute(f"UPDATE outbox SET sent_at = NULL WHERE {where}", list(producers), since)
+        await conn.execute("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", CHANNEL, list(producers))
     return {f"{r['producer']} {r['topic']}": int(r["n"]) for r in rows}
 
 
@@ -142,7 +151,7 @@ class OutboxRelay:
         kafka: AIOKafkaProducer,
         service: str,
         batch: int = 2000,
-        idle_sleep: float = 0.05,
+        idle_sleep: float = 0.5,
         repair: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         """``repair`` runs after a failed publish, before the retry: e.g. re-create the topics that a broker which
@@ -159,6 +168,7 @@ class OutboxRelay:
         self._stats_cost = 0.0  # seconds the last backlog query took (see _update_stats)
         self._published_up_to = 0  # the highest id this relay published while leader (see publish_once)
         self._full_read_due = 0.0  # monotonic time of the next read from the start
+        self._wake = asyncio.Event()  # set by a notification on CHANNEL with this producer's name
 
     async def run(self) -> None:
         """Run until cancelled; survives database and broker outages."""
@@ -170,7 +180,7 @@ class OutboxRelay:
                         await asyncio.sleep(1.0)  # another instance relays this producer's rows
                         continue
                     try:
-                        await self._relay_while_leader()
+                        await self._relay_while_leader(lock_conn)
                     finally:
                         with contextlib.suppress(*TRANSIENT_ERRORS):
                             await lock_conn.execute("SELECT pg_advisory_unlock($1)", self._lock_key)
@@ -186,13 +196,25 @@ class OutboxRelay:
                     with contextlib.suppress(*TRANSIENT_ERRORS, KafkaError):
                         await self.repair()
 
-    async def _relay_while_leader(self) -> None:
+    async def _relay_while_leader(self, conn: Conn) -> None:
+        """Publish until cancelled; ``conn`` (held for the lock) listens for the commits that add rows."""
         self._published_up_to, self._full_read_due = 0, 0.0  # another instance may have been leader meanwhile
-        while True:
-            published = await self.publish_once()
-            await self._update_stats()
-            if published < self.batch:
-                await asyncio.sleep(self.idle_sleep)
+
+        def notified(_conn: object, _pid: int, _channel: str, producer: object) -> None:
+            if producer == self.name:
+                self._wake.set()
+
+        await conn.add_listener(CHANNEL, notified)
+        try:
+            while True:
+                self._wake.clear()  # before reading: a commit after this point wakes the next wait
+                published = await self.publish_once()
+                await self._update_stats()
+                if published < self.batch:
+                    await wait_event(self._wake, self.idle_sleep)
+        finally:
+            with contextlib.suppress(*TRANSIENT_ERRORS):  # a broken connection: its listeners go with it
+                await conn.remove_listener(CHANNEL, notified)
 
     #: Seconds between reads from the producer's first unsent row. In between the relay reads after the highest id
     #: it has published (:data:`UNSENT_AFTER`). Rows below it can still appear: a transaction that took its ids

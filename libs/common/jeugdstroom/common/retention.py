@@ -26,7 +26,8 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from prometheus_client import Counter
 
-from jeugdstroom.common.db import TRANSIENT_ERRORS, Conn, raise_if_cancelling
+from jeugdstroom.common.aio import raise_if_cancelling
+from jeugdstroom.common.db import TRANSIENT_ERRORS, Conn
 from jeugdstroom.common.settings import Settings
 
 log = logging.getLogger(__name__)

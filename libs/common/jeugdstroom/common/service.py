@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 
 from jeugdstroom.common import db
+from jeugdstroom.common.aio import raise_if_cancelling
 from jeugdstroom.common.consumer import StoredOffsetConsumer
 from jeugdstroom.common.kafka import ensure_topics, make_producer
 from jeugdstroom.common.outbox import OutboxRelay
@@ -38,7 +39,7 @@ async def supervise(name: str, factory: Callable[[], Awaitable[None]], max_delay
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            db.raise_if_cancelling(exc)  # a cancel that surfaced as another error stops too
+            raise_if_cancelling(exc)  # a cancel that surfaced as another error stops too
             log.exception("%s failed; restarting in %.1fs", name, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, max_delay)

@@ -17,7 +17,8 @@ import asyncpg
 from aiokafka.errors import KafkaError
 from prometheus_client import Histogram
 
-from jeugdstroom.common.db import TRANSIENT_ERRORS, raise_if_cancelling
+from jeugdstroom.common.aio import raise_if_cancelling, wait_event
+from jeugdstroom.common.db import TRANSIENT_ERRORS
 from jeugdstroom.common.kafka import ensure_topics
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.monitor import publisher
@@ -79,12 +80,11 @@ class PublicationLoop:
         self.wake.set()
         share_due = replay_due = 0.0
         while True:
-            with contextlib.suppress(TimeoutError):  # cells a rebuild's swap left pending: published within a poll
-                await asyncio.wait_for(self.wake.wait(), self.PENDING_POLL_S)
+            # (a timeout: cells a rebuild's swap left pending, published within a poll)
+            await wait_event(self.wake, self.PENDING_POLL_S)
             await self._paced(share_due)
             if not self.settled.is_set() and (delay := replay_due - time.monotonic()) > 0:
-                with contextlib.suppress(TimeoutError):  # a settled batch ends the spacing
-                    await asyncio.wait_for(self.settled.wait(), delay)
+                await wait_event(self.settled, delay)  # a settled batch ends the spacing
             self.wake.clear()
             started = time.monotonic()
             try:
@@ -115,11 +115,8 @@ class PublicationLoop:
         :attr:`wake`: the caller publishes next in any case.)"""
         while (delay := due - time.monotonic()) > 0:
             self.wake.clear()
-            try:
-                await asyncio.wait_for(self.wake.wait(), min(delay, self.IDLE_S))
-            except TimeoutError:
-                if delay > self.IDLE_S:
-                    return  # no fold committed for IDLE_S: publish now
+            if not await wait_event(self.wake, min(delay, self.IDLE_S)) and delay > self.IDLE_S:
+                return  # no fold committed for IDLE_S: publish now
 
     async def publish_round(self, pool: asyncpg.Pool, send: publisher.Sink) -> int:
         """Publish every pending cell: up to :data:`publisher.CHUNK` indicator × period pairs per transaction (an
