@@ -132,11 +132,13 @@ async def send_batches(kafka: AIOKafkaProducer, rows: Sequence[OutRow]) -> list[
         if batch is None:
             batch = open_batches[tp] = kafka.create_batch()
         if batch.append(timestamp=None, key=key, value=value, headers=headers) is None:  # full
+            batch.close()
             futures.append(await kafka.send_batch(batch, tp[0], partition=tp[1]))
             batch = open_batches[tp] = kafka.create_batch()
             if batch.append(timestamp=None, key=key, value=value, headers=headers) is None:
                 raise ValueError(f"record larger than a record batch ({len(value or b'')} bytes) for {topic}")
     for (topic, partition), batch in open_batches.items():
+        batch.close()  # complete: sent without the producer's linger (a batch left open waits linger_ms for more)
         futures.append(await kafka.send_batch(batch, topic, partition=partition))
     return futures
 
