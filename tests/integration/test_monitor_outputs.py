@@ -348,6 +348,10 @@ async def test_indicator_topic_carries_the_current_public_values(infra: Infra) -
 
                 await wait_until(tombstone, 60, what="a tombstone for the old grouping's key")
                 assert not await conn.fetchval("SELECT count(*) FROM monitor.published WHERE key = $1", old_key)
+                [gone] = [r for r in await read_topic(settings, "indicators", 2.0) if r.key == old_key.encode()]
+                headers = dict(gone.headers)  # a tombstone carries the topic's CloudEvents headers too
+                assert headers["ce_specversion"] == b"1.0" and headers["ce_id"] == f"{old_key}#removed".encode()
+                assert headers["ce_type"] == b"nl.jeugdstroom." + publisher.INDICATOR_CE_TYPE.encode()
 
                 # `jeugdstroom republish indicators` (after a broker lost the topic): every visible cell is sent again
                 records = await read_topic(settings, "indicators", 2.0)

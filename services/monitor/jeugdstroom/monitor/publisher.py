@@ -338,6 +338,13 @@ class _Chunk:
         headers[self.id_at] = ("ce_id", _ce_id(key, value).encode())
         self.out.append(outbox.OutRow(self.topic, key.encode(), value, headers))
 
+    def tombstone(self, key: str) -> None:
+        """A key that is no longer a topic cell: no value, with the topic's CloudEvents headers (``ce_id``
+        ``<key>#removed``), as every record the project publishes carries them."""
+        headers = self.template.copy()
+        headers[self.id_at] = ("ce_id", f"{key}#removed".encode())
+        self.out.append(outbox.OutRow(self.topic, key.encode(), None, headers))
+
 
 async def _publish_chunk(
     conn: Conn, settings: Settings, items: list[tuple[tuple[str, str], Affected]], as_of: date, send: Sink
@@ -358,7 +365,7 @@ async def _publish_chunk(
             _compare(chunk, ind, dims, period, values, before, threshold, secret)
         for r in before.values():  # published, in the work's periods, and no current value
             if tuple(d for d in ind.dimensions if d in r["dims"]) not in groupings:
-                chunk.out.append(outbox.OutRow(chunk.topic, r["key"].encode(), None))  # no longer a topic cell
+                chunk.tombstone(r["key"])  # no longer a topic cell
             elif all(v in a.values.get(d, (v,)) for d, v in r["dims"].items()):  # an affected cell: gone
                 if r["digest"] is not None:  # (it was visible: its empty record)
                     chunk.record(ind, r["key"], empty_row(ind, period, r["start"], r["dims"]))

@@ -380,7 +380,8 @@ def _indicators_channel() -> _Channel:
         " class, geslacht, aanbieder, combinations of places) are the JSON API's. Compacted: the latest record per key is the current"
         " value, so a new subscriber rebuilds the whole table by reading from the beginning and keeping the"
         " last value per key. A cell that no longer has a value is published with its empty value (value 0, or"
-        " n/denominator 0); treat a null value (tombstone) as removal, the compacted-topic convention. Cells"
+        " n/denominator 0); treat a null value (tombstone; its ce_id is `<key>#removed`) as removal, the"
+        " compacted-topic convention. Cells"
         " computed from fewer children than the suppression threshold have value null and suppressed true.",
         [
             _Message(
