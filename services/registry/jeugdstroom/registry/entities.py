@@ -50,7 +50,7 @@ _DERIVED: tuple[Entity, ...] = (
         "achttien_in_pleegzorg",
         AchttienFact,
         AchttienChange,
-        "plaatsing_id",
+        ENTITY_ID_FIELDS["achttien_in_pleegzorg"],  # (named once, in the entity contract)
         "registry.achttien_facts",
         (
             ("vorm", "text", "vorm"),
@@ -63,7 +63,7 @@ _DERIVED: tuple[Entity, ...] = (
         "verblijf_segment",
         VerblijfSegment,
         VerblijfSegmentChange,
-        "segment_id",
+        ENTITY_ID_FIELDS["verblijf_segment"],
         "registry.verblijf_segmenten",
         (
             ("groep", "text", "groep"),
