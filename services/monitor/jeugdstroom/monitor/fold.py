@@ -43,41 +43,44 @@ CACHE = 1 << 16
 
 
 # -- items ------------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
+# Items are values: never changed after they are made, equal and hashing by their fields. They are not declared
+# ``frozen``: a frozen dataclass's ``__init__`` sets each field through ``object.__setattr__`` (about 3× the cost of a
+# plain one), and a fold makes several items per entity version (the rebuild: a whole snapshot's).
+@dataclass(slots=True, unsafe_hash=True)
 class Item:
     day: date
     dims: Dims
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Member:
     day: date
     dims: Dims
     pseudonym: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Episode:
     start: date
     end: date | None
     dims: Dims
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Duration:
     day: date
     dims: Dims
     value: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Span:
     start: date
     end: date | None
     dims: Dims
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class MemberSpan:
     start: date
     end: date | None
