@@ -1,0 +1,269 @@
+"""The rebuild's fold (step 3 of :mod:`jeugdstroom.monitor.rebuild`) in several processes.
+
+The fold of a snapshot is per-entity Python (validation, the catalogue's fold functions, summing, COPY rows), so one
+process folds one entity after the other while PostgreSQL waits, and PostgreSQL then copies and indexes while Python
+waits. Here the work is split by **series**: a delta key starts with its series, and every series belongs to one
+entity kind (``Series.entity``), so workers that fold disjoint sets of series write disjoint keys — each worker sums
+its own deltas and COPYs its own rows into the bare copies, with nothing to merge. A worker validates only the
+versions of the kinds its series read (an entity kind with no series is validated, and counted, by one worker), so
+a kind is validated twice only where its series are split to balance the work. The plan (:func:`plan`) assigns the
+(kind, series) units greedily by a cost sampled on the snapshot itself.
+
+Workers are forked (:mod:`multiprocessing`'s ``fork``): they read the snapshot's values from the parent's memory
+without it being pickled to them; each opens its own database connection for its COPY. A worker that fails (a
+version that is not a valid registry change, a database error) fails the rebuild, which then drops the copies as
+before. ``workers=1`` folds in the calling process (the same functions, no fork).
+
+Exactness: the sum over the workers' disjoint keys is :func:`jeugdstroom.monitor.fold.accumulate` over every version
+(tests/unit/test_rebuild_workers.py), and the stock month sums (``repository._delta_rows``) are per series and
+dimensions, so they too fall into one worker each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, cast
+
+import asyncpg
+from pydantic import TypeAdapter, ValidationError
+
+from jeugdstroom.common.contracts.unions import AnyChange, RegistryChange
+from jeugdstroom.common.db import Conn
+from jeugdstroom.monitor import fold, publisher
+from jeugdstroom.monitor import repository as repo
+from jeugdstroom.monitor.catalogue import FOLDS
+from jeugdstroom.monitor.fold import FoldFn, Key
+from jeugdstroom.monitor.publication.pending import Affected
+
+_CHANGE: TypeAdapter[AnyChange] = TypeAdapter(RegistryChange)
+#: Versions folded between two progress updates (and per call of ``fold.accumulate``).
+CHUNK = 2_000
+#: Versions per kind the plan folds to estimate the cost of each unit.
+SAMPLE = 150
+
+#: The versions of each kind as the parent holds them: (entity topic key, value). Set by :func:`run` before the
+#: workers fork, read by the forked workers (never pickled).
+_VERSIONS: dict[str, list[tuple[str, bytes]]] = {}
+#: Per worker, the versions it has folded so far (shared memory; the parent reads it for progress).
+_DONE: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """One worker's share: per entity kind, the series it folds (an empty tuple: validate and count only)."""
+
+    index: int
+    series: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def versions(self, counts: Mapping[str, int]) -> int:
+        return sum(counts.get(k, 0) for k in self.series)
+
+
+@dataclass(slots=True)
+class Result:
+    """What a worker hands back: the entities it folded per kind (each kind's count is the same in every worker
+    that reads it), the cells its deltas may have changed, and the rows it wrote."""
+
+    entities: dict[str, int]
+    affected: dict[tuple[str, str], Affected]
+    rows: int
+    fold_s: float = 0.0
+    copy_s: float = 0.0
+
+
+def kind_of(key: str) -> str:
+    """The entity kind of an entity topic key (``entity_topic_key``: ``kind|pseudonym|instelling|id``)."""
+    return key.partition("|")[0]
+
+
+def group(snapshot: Mapping[str, Any]) -> dict[str, list[tuple[str, bytes]]]:
+    """The snapshot's versions (``Record``s with a value; tombstones left out) by entity kind."""
+    out: dict[str, list[tuple[str, bytes]]] = {}
+    for key, rec in snapshot.items():
+        if rec.value is not None:
+            out.setdefault(kind_of(key), []).append((key, rec.value))
+    return out
+
+
+def validate(key: str, kind: str, value: bytes) -> AnyChange:
+    """A version as a registry change, checked against the kind its key names; a version that is not a valid registry
+    change fails the rebuild, naming its key."""
+    try:
+        change = _CHANGE.validate_json(value)
+    except ValidationError as exc:
+        raise ValueError(f"entity topic record {key}: not a valid registry change: {exc}") from None
+    if change.entity != kind:
+        raise ValueError(f"entity topic record of kind {kind} holds a {change.entity} change")
+    return change
+
+
+def fold_part(
+    assignment: Assignment,
+    versions: Mapping[str, Sequence[tuple[str, bytes]]],
+    folds: Mapping[str, Sequence[tuple[str, FoldFn]]] = FOLDS,
+    done: Callable[[int], None] | None = None,
+) -> tuple[dict[tuple[Any, ...], int], dict[str, int]]:
+    """Fold the versions of ``assignment``'s kinds with its series only: the summed deltas (plain tuples of
+    :class:`Key`'s fields, zero sums kept, as ``fold.accumulate``) and the entities folded per kind."""
+    total: dict[tuple[Any, ...], int] = {}
+    entities: dict[str, int] = {}
+    n = 0
+    for kind, series in assignment.series.items():
+        wanted = set(series)
+        mine = {kind: [(s, fn) for s, fn in folds.get(kind, ()) if s in wanted]}
+        count = 0
+        batch: list[AnyChange] = []
+        for key, value in versions.get(kind, ()):
+            change = validate(key, kind, value)
+            if change.after is None:
+                continue
+            count += 1
+            batch.append(change)
+            if len(batch) >= CHUNK:
+                fold.accumulate(batch, mine, total)
+                n += len(batch)
+                batch = []
+                if done is not None:
+                    done(n)
+        fold.accumulate(batch, mine, total)
+        n += len(batch)
+        entities[kind] = count
+    if done is not None:
+        done(n)
+    return total, entities
+
+
+def plan(
+    versions: Mapping[str, Sequence[tuple[str, bytes]]],
+    workers: int,
+    folds: Mapping[str, Sequence[tuple[str, FoldFn]]] = FOLDS,
+    sample: int = SAMPLE,
+) -> list[Assignment]:
+    """Split the (kind, series) units over ``workers`` (at most: fewer when there are fewer units), greedily by
+    cost, largest first, each onto the worker where it ends lowest — a kind's validation counts once per worker
+    that reads the kind. Costs are CPU times on a sample of each kind's versions, scaled to its count."""
+    units: list[tuple[float, str, str | None]] = []
+    validation: dict[str, float] = {}
+    for kind, items in versions.items():
+        if not items:
+            continue
+        scale = len(items) / min(len(items), sample)
+        t0 = time.process_time()
+        changes = [validate(k, kind, v) for k, v in items[:sample]]
+        validation[kind] = (time.process_time() - t0) * scale
+        afters = [c for c in changes if c.after is not None]
+        fns = folds.get(kind, ())
+        if not fns:
+            units.append((0.0, kind, None))
+        for series, fn in fns:
+            t0 = time.process_time()
+            fold.accumulate(afters, {kind: [(series, fn)]}, {})
+            units.append(((time.process_time() - t0) * scale, kind, series))
+    units.sort(key=lambda u: (-u[0], u[1], u[2] or ""))
+    n = max(1, min(workers, len(units)))
+    loads = [0.0] * n
+    shares: list[dict[str, list[str]]] = [{} for _ in range(n)]
+    for cost, kind, unit in units:
+        best = min(range(n), key=lambda w: (loads[w] + cost + (0.0 if kind in shares[w] else validation[kind]), w))
+        loads[best] += cost + (0.0 if kind in shares[best] else validation[kind])
+        got = shares[best].setdefault(kind, [])
+        if unit is not None:
+            got.append(unit)
+    return [Assignment(i, {k: tuple(s) for k, s in share.items()}) for i, share in enumerate(shares) if share]
+
+
+def summed(total: dict[tuple[Any, ...], int]) -> dict[Key, int]:
+    """The nonzero sums (rows unpack keys by position: a plain tuple serves as a :class:`Key`)."""
+    return cast(dict[Key, int], {k: v for k, v in total.items() if v})
+
+
+async def write(conn: Conn, total: dict[tuple[Any, ...], int], schema: str) -> int:
+    """COPY the nonzero sums into the bare copies of ``schema`` (in the caller's transaction)."""
+    return await repo.copy_deltas(conn, summed(total), schema)
+
+
+def _mark(index: int) -> Callable[[int], None]:
+    def done(n: int) -> None:
+        if _DONE is not None:
+            _DONE[index] = n
+
+    return done
+
+
+def _worker(assignment: Assignment, as_of: date, database_url: str, schema: str) -> Result:
+    """In a forked worker: fold the assignment, note its affected cells, COPY its rows (own connection and
+    transaction)."""
+    gc.freeze()  # the parent's heap: the collector does not walk (and so copy) it
+    t0 = time.monotonic()
+    total, entities = fold_part(assignment, _VERSIONS, done=_mark(assignment.index))
+    affected = publisher.affected(total, as_of)
+    t1 = time.monotonic()
+
+    async def copy() -> int:
+        conn = await asyncpg.connect(database_url)
+        try:
+            async with conn.transaction():
+                return await write(conn, total, schema)
+        finally:
+            await conn.close()
+
+    rows = asyncio.run(copy())
+    return Result(entities, affected, rows, t1 - t0, time.monotonic() - t1)
+
+
+def default_workers() -> int:
+    """One worker per core (PostgreSQL's COPY and index build share them), at most 4."""
+    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+
+
+async def run(
+    versions: dict[str, list[tuple[str, bytes]]],
+    assignments: Sequence[Assignment],
+    as_of: date,
+    database_url: str,
+    schema: str,
+    tick: Callable[[int], None],
+) -> list[Result]:
+    """Run one forked worker per assignment; ``tick`` gets the versions folded so far (summed over the workers)
+    about every second. The first failure stops the others and is raised."""
+    global _VERSIONS, _DONE
+    ctx = multiprocessing.get_context("fork")
+    _VERSIONS = versions
+    _DONE = ctx.Array("q", len(assignments), lock=False)
+    executor = ProcessPoolExecutor(max_workers=len(assignments), mp_context=ctx)
+    ok = False
+    try:
+        futures: list[Future[Result]] = [
+            executor.submit(_worker, a, as_of, database_url, schema) for a in assignments
+        ]
+        waiting = {asyncio.wrap_future(f) for f in futures}
+        while waiting:
+            finished, waiting = await asyncio.wait(waiting, timeout=1.0, return_when=asyncio.FIRST_EXCEPTION)
+            for f in finished:
+                if f.exception() is not None:
+                    raise cast(BaseException, f.exception())
+            tick(sum(_DONE))
+        results = [f.result() for f in futures]
+        ok = True
+        return results
+    finally:
+        if not ok:
+            _kill(executor)
+        executor.shutdown(wait=True, cancel_futures=True)
+        _VERSIONS, _DONE = {}, None
+
+
+def _kill(executor: ProcessPoolExecutor) -> None:
+    """Kill the workers still running (another one failed, or the rebuild was cancelled)."""
+    processes: dict[int, Any] = getattr(executor, "_processes", None) or {}  # (no public handle on a pool's workers)
+    for p in list(processes.values()):
+        if p.is_alive():
+            p.kill()
