@@ -361,18 +361,19 @@ class Rebuild:
                 versions, assignments, as_of, self.database_url, SHADOW, lambda done: tick(done, share)
             )
             entities: dict[str, int] = {}
-            rows = 0
+            per_table: dict[str, int] = {}
             for a, r in zip(assignments, results, strict=True):
                 entities.update(r.entities)  # a kind read by several workers: the same count in each
-                rows += r.rows
+                for table, n in r.rows.items():
+                    per_table[table] = per_table.get(table, 0) + n
                 self.progress(f"  worker {a.index}: {sum(len(s) for s in a.series.values())} series of"
-                              f" {', '.join(sorted(a.series))}: folded in {r.fold_s:.1f}s, {r.rows:,} rows"
-                              f" copied in {r.copy_s:.1f}s")
+                              f" {', '.join(sorted(a.series))}: folded in {r.fold_s:.1f}s,"
+                              f" {sum(r.rows.values()):,} rows copied in {r.copy_s:.1f}s")
                 for cell, v in r.affected.items():
                     publisher.merge(self.work, cell, v)
             self.stats.entities += sum(entities.values())
-            async with self.pool.acquire() as conn, conn.transaction():
-                await self._index(conn)
+            rows = sum(per_table.values())
+            await self._index_side_by_side(per_table, len(assignments))
         else:
             everything = rebuild_workers.Assignment(0, {k: tuple(s for s, _ in FOLDS.get(k, ())) for k in versions})
             total, entities = rebuild_workers.fold_part(
@@ -381,17 +382,34 @@ class Rebuild:
             self.stats.entities += sum(entities.values())
             self._affected(total, as_of)
             async with self.pool.acquire() as conn, conn.transaction():
-                rows = await rebuild_workers.write(conn, total, SHADOW)
+                rows = sum((await rebuild_workers.write(conn, total, SHADOW)).values())
                 del total
-                await self._index(conn)
+                await self._index(conn, repo.AGGREGATE_TABLES)
         del versions
         self.stats.fold_s = time.monotonic() - t0
         self.progress(f"  folded {self.stats.entities:,} entities in {self.stats.fold_s:.1f}s ({rows:,} rows)")
         await self._phase("folded")
 
-    async def _index(self, conn: Conn) -> None:
+    async def _index(self, conn: Conn, tables: Sequence[str]) -> None:
+        """Give the copies ``tables`` the current tables' keys and indexes (in the caller's transaction)."""
         await conn.execute(f"SET LOCAL maintenance_work_mem = '{self.INDEX_MEMORY}'")
-        await conn.execute("SELECT monitor.rebuild_index($1::text[])", list(repo.AGGREGATE_TABLES))
+        await conn.execute("SELECT monitor.rebuild_index($1::text[])", list(tables))
+
+    async def _index_side_by_side(self, rows: dict[str, int], connections: int) -> None:
+        """Index the copies over up to ``connections`` connections at once (each table in one; the tables split by
+        their rows, largest first): PostgreSQL builds one index per backend, so this uses the cores side by side."""
+        shares: list[list[str]] = [[] for _ in range(max(1, connections))]
+        loads = [0] * len(shares)
+        for table in sorted(repo.AGGREGATE_TABLES, key=lambda t: (-rows.get(t, 0), t)):
+            i = loads.index(min(loads))
+            shares[i].append(table)
+            loads[i] += rows.get(table, 0)
+
+        async def index(tables: list[str]) -> None:
+            async with self.pool.acquire() as conn, conn.transaction():
+                await self._index(conn, tables)
+
+        await asyncio.gather(*(index(tables) for tables in shares if tables))
 
     def _affected(self, total: dict[tuple[Any, ...], int], as_of: date) -> None:
         """Note the cells of every key the fold touched (zero sums too: a superset of the cells whose value may

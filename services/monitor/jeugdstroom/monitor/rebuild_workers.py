@@ -35,7 +35,7 @@ from typing import Any, cast
 import asyncpg
 from pydantic import TypeAdapter, ValidationError
 
-from jeugdstroom.common.contracts.unions import AnyChange, RegistryChange
+from jeugdstroom.common.contracts.unions import CHANGE_CLASSES, AnyChange, RegistryChange
 from jeugdstroom.common.db import Conn
 from jeugdstroom.monitor import fold, publisher
 from jeugdstroom.monitor import repository as repo
@@ -44,6 +44,9 @@ from jeugdstroom.monitor.fold import FoldFn, Key
 from jeugdstroom.monitor.publication.pending import Affected
 
 _CHANGE: TypeAdapter[AnyChange] = TypeAdapter(RegistryChange)
+#: Per entity kind, its change contract alone (``RegistryChange`` without the discriminator's dispatch; the same
+#: validation: the union's member for that ``entity``).
+_BY_KIND: dict[str, TypeAdapter[Any]] = {kind: TypeAdapter(cls) for kind, cls in CHANGE_CLASSES.items()}
 #: Versions folded between two progress updates (and per call of ``fold.accumulate``).
 CHUNK = 2_000
 #: Versions per kind the plan folds to estimate the cost of each unit.
@@ -74,7 +77,7 @@ class Result:
 
     entities: dict[str, int]
     affected: dict[tuple[str, str], Affected]
-    rows: int
+    rows: dict[str, int]  # per table
     fold_s: float = 0.0
     copy_s: float = 0.0
 
@@ -96,8 +99,9 @@ def group(snapshot: Mapping[str, Any]) -> dict[str, list[tuple[str, bytes]]]:
 def validate(key: str, kind: str, value: bytes) -> AnyChange:
     """A version as a registry change, checked against the kind its key names; a version that is not a valid registry
     change fails the rebuild, naming its key."""
+    adapter = _BY_KIND.get(kind, _CHANGE)  # (a kind this version does not know: the union names the error)
     try:
-        change = _CHANGE.validate_json(value)
+        change: AnyChange = adapter.validate_json(value)
     except ValidationError as exc:
         raise ValueError(f"entity topic record {key}: not a valid registry change: {exc}") from None
     if change.entity != kind:
@@ -185,8 +189,9 @@ def summed(total: dict[tuple[Any, ...], int]) -> dict[Key, int]:
     return cast(dict[Key, int], {k: v for k, v in total.items() if v})
 
 
-async def write(conn: Conn, total: dict[tuple[Any, ...], int], schema: str) -> int:
-    """COPY the nonzero sums into the bare copies of ``schema`` (in the caller's transaction)."""
+async def write(conn: Conn, total: dict[tuple[Any, ...], int], schema: str) -> dict[str, int]:
+    """COPY the nonzero sums into the (empty) bare copies of ``schema`` (in the caller's transaction); rows per
+    table."""
     return await repo.copy_deltas(conn, summed(total), schema)
 
 
@@ -207,7 +212,7 @@ def _worker(assignment: Assignment, as_of: date, database_url: str, schema: str)
     affected = publisher.affected(total, as_of)
     t1 = time.monotonic()
 
-    async def copy() -> int:
+    async def copy() -> dict[str, int]:
         conn = await asyncpg.connect(database_url)
         try:
             async with conn.transaction():
