@@ -24,6 +24,7 @@ a changed definition in the catalogue is rebuilt without changes here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import time
 import uuid
@@ -284,8 +285,16 @@ class Rebuild:
         try:
             await reader.start()
             await self.read(reader)
-            await self.fold()
-            await self.wait_for_live()
+            ahead = asyncio.ensure_future(self._unapplied_ahead())  # step 4's first look, while step 3 folds
+            try:
+                await self.fold()
+                pending = await ahead
+            finally:
+                if not ahead.done():
+                    ahead.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await ahead
+            await self.wait_for_live(pending)
             await self.swap(reader)
         except BaseException:
             await self.abort()
@@ -418,10 +427,19 @@ class Rebuild:
             publisher.merge(self.work, cell, v)
 
     # 4
-    async def wait_for_live(self) -> None:
-        """Until the live fold has applied the change of every snapshot version of an entity it has not journaled."""
+    async def _unapplied_ahead(self) -> dict[str, str]:
+        """The snapshot's changes the live fold has not applied yet (change id → entity key), looked up while the
+        fold runs (in worker processes: this process and PostgreSQL have time): a change found applied stays
+        applied, so :meth:`wait_for_live` need only look at the rest again."""
+        async with self.pool.acquire() as conn:
+            return await _unapplied(conn, {rec.change_id: key for key, rec in self.snapshot.items()})
+
+    async def wait_for_live(self, pending: dict[str, str] | None = None) -> None:
+        """Until the live fold has applied the change of every snapshot version of an entity it has not journaled
+        (``pending``: those not applied at an earlier look, by default every snapshot version's)."""
         t0 = time.monotonic()
-        pending = {rec.change_id: key for key, rec in self.snapshot.items()}
+        if pending is None:
+            pending = {rec.change_id: key for key, rec in self.snapshot.items()}
         while True:
             async with self.pool.acquire() as conn:
                 pending = await _unapplied(conn, pending)
@@ -438,6 +456,7 @@ class Rebuild:
             self._tick(functools.partial("  waiting for the live fold to apply {:,} changes".format, len(pending)))
             await asyncio.sleep(0.1)
         self.stats.wait_s = time.monotonic() - t0
+        self.progress(f"  the live fold has applied every snapshot version's change (waited {self.stats.wait_s:.1f}s)")
         await self._phase("waited")
 
     # 5
