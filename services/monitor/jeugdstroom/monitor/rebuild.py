@@ -32,7 +32,7 @@ import zlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 import orjson
@@ -43,7 +43,7 @@ from jeugdstroom.common.consumer import Decoded
 from jeugdstroom.common.contracts.entities import entity_topic_key
 from jeugdstroom.common.contracts.unions import AnyChange, RegistryChange
 from jeugdstroom.common.db import Conn
-from jeugdstroom.common.kafka import REGISTRY_ENTITIES, InRecord, client_options
+from jeugdstroom.common.kafka import REGISTRY_ENTITIES, client_options
 from jeugdstroom.common.settings import Settings
 from jeugdstroom.monitor import fold, publisher, rebuild_workers
 from jeugdstroom.monitor import repository as repo
@@ -136,10 +136,13 @@ class EntityReader:
         if self.consumer is not None:
             await self.consumer.stop()
 
-    async def read_to_end(self, handle: Callable[[InRecord], None], idle_polls: int = 3, poll_ms: int = 200) -> int:
-        """Hand every record up to the end of each partition to ``handle``; returns how many. The end is the
-        high watermark of the fetches (the embedded broker's ListOffsets answer is not reliable); a partition
-        that answered ``idle_polls`` empty fetches in a row counts as at its end."""
+    async def read_to_end(
+        self, handle: Callable[[EntityRecord], None], idle_polls: int = 3, poll_ms: int = 200
+    ) -> int:
+        """Hand every record up to the end of each partition to ``handle`` (as the client gives it: no copy per
+        record — a snapshot read handles millions); returns how many. The end is the high watermark of the fetches
+        (the embedded broker's ListOffsets answer is not reliable); a partition that answered ``idle_polls`` empty
+        fetches in a row counts as at its end."""
         assert self.consumer is not None
         n = 0
         idle = 0
@@ -148,8 +151,8 @@ class EntityReader:
             got = 0
             for msgs in batch.values():
                 for m in msgs:
-                    handle(InRecord(m.topic, m.partition, m.offset, m.key, m.value, tuple(m.headers or ())))
-                    got += 1
+                    handle(m)
+                got += len(msgs)
             n += got
             idle = 0 if got else idle + 1
             if await self._at_end() or idle >= idle_polls:
@@ -164,14 +167,36 @@ class EntityReader:
         return True
 
 
-def record_of(r: InRecord) -> tuple[str, Record]:
+class EntityRecord(Protocol):
+    """An entity topic record as the Kafka client gives it (aiokafka's ``ConsumerRecord``; also an ``InRecord``)."""
+
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def partition(self) -> int: ...
+
+    @property
+    def offset(self) -> int: ...
+
+    @property
+    def key(self) -> bytes | None: ...
+
+    @property
+    def value(self) -> bytes | None: ...
+
+    @property
+    def headers(self) -> Sequence[tuple[str, bytes]]: ...
+
+
+def record_of(r: EntityRecord) -> tuple[str, Record]:
     """(key, record) of an entity topic record."""
     if r.key is None:
         raise ValueError(f"entity record without a key at {r.topic}/{r.partition}/{r.offset}")
-    change_id = r.header("ce_id")
-    if change_id is None:
-        raise ValueError(f"entity record without ce_id at {r.topic}/{r.partition}/{r.offset}")
-    return r.key.decode(), Record(change_id, r.value)
+    for name, value in r.headers or ():
+        if name == "ce_id":
+            return r.key.decode(), Record(value.decode("utf-8", "replace"), r.value)
+    raise ValueError(f"entity record without ce_id at {r.topic}/{r.partition}/{r.offset}")
 
 
 # -- the rebuild ----------------------------------------------------------------------------------------------
@@ -331,7 +356,7 @@ class Rebuild:
         t0 = time.monotonic()
         snapshot = self.snapshot
 
-        def keep(r: InRecord) -> None:
+        def keep(r: EntityRecord) -> None:
             key, rec = record_of(r)
             snapshot[key] = rec
             self.stats.records += 1
@@ -463,7 +488,7 @@ class Rebuild:
     async def swap(self, reader: EntityReader) -> None:
         late = self.late
 
-        def collect(r: InRecord) -> None:
+        def collect(r: EntityRecord) -> None:
             key, rec = record_of(r)
             late.setdefault(key, []).append(rec)
             self.stats.records += 1
