@@ -271,10 +271,17 @@ AGE_OLDEST = "23+"
 AGE_LABELS: tuple[str, ...] = (*(label for _, label in AGE_CLASSES), AGE_OLDEST)
 
 
+@lru_cache(maxsize=CACHE)
+def _class_birthdays(birth_date: date) -> tuple[tuple[date, str], ...]:
+    """(birthday on which the class ends, class) of every class but the oldest, once per birth date (a child's
+    entities share it; a fold asks for it per item)."""
+    return tuple((birthday(birth_date, upper), label) for upper, label in AGE_CLASSES)
+
+
 def leeftijdsklasse(birth_date: date, day: date) -> str:
     """The CBS age class of a child on ``day`` (age in whole years; a day before birth counts as 0-4)."""
-    for upper, label in AGE_CLASSES:
-        if day < birthday(birth_date, upper):
+    for b, label in _class_birthdays(birth_date):
+        if day < b:
             return label
     return AGE_OLDEST
 
@@ -286,8 +293,7 @@ def age_spans(birth_date: date, start: date, end: date | None) -> list[tuple[dat
         return [(start, end, leeftijdsklasse(birth_date, start))]
     spans: list[tuple[date, date | None, str]] = []
     lo = start
-    for upper, label in AGE_CLASSES:
-        b = birthday(birth_date, upper)
+    for b, label in _class_birthdays(birth_date):
         if lo >= b:
             continue
         if end is not None and end <= b:
