@@ -9,7 +9,8 @@ exactly what a replay from the first change gives is in docs/monitor.md ("Rebuil
    not compact): the snapshot, each version with the id of the change that produced it.
 3. **fold** the snapshot's versions into ``monitor_rebuild`` with the fold functions of the catalogue (``FOLDS``, by
    entity name: the same path as a change from nothing), in chunks, summing the deltas in memory; the sums go into
-   the bare copies (no indexes yet) with COPY, then the copies get their indexes.
+   the bare copies (no indexes yet) with COPY, then the copies get their indexes. The fold runs in worker processes
+   that each fold, sum and COPY their own series (:mod:`jeugdstroom.monitor.rebuild_workers`).
 4. **wait** until the live fold has applied (``processed_events``) the change of every snapshot version whose entity it
    has not journaled: a version the live fold has not applied yet would otherwise be counted twice after the swap.
 5. **swap**, under the exclusive lock (the live fold pauses; the API waits only for the swap's own commit): read the
@@ -384,7 +385,16 @@ class Rebuild:
         total_versions = sum(map(len, versions.values()))
         assignments = rebuild_workers.plan(versions, self.workers) if self.workers > 1 else []
 
+        copying = False
+
         def tick(done: int, of: int) -> None:
+            nonlocal copying
+            if done >= of:  # every version folded: the sums are being copied
+                if not copying:
+                    copying = True
+                    self._tick(lambda: f"  folded {total_versions:,} versions"
+                                       f" in {time.monotonic() - t0:.1f}s; copying their sums", force=True)
+                return
             self._tick(lambda: f"  folding: {done / max(of, 1):.0%} of {total_versions:,} versions"
                                f" ({done / max(of, 1) * total_versions / max(time.monotonic() - t0, 1e-9):,.0f}/s)")
 

@@ -51,6 +51,8 @@ _BY_KIND: dict[str, TypeAdapter[Any]] = {kind: TypeAdapter(cls) for kind, cls in
 CHUNK = 2_000
 #: Versions per kind the plan folds to estimate the cost of each unit.
 SAMPLE = 150
+#: A worker's time per row it COPYs (building the row, encoding it, PostgreSQL taking it), for the plan.
+ROW_S = 4e-6
 
 #: The versions of each kind as the parent holds them: (entity topic key, value). Set by :func:`run` before the
 #: workers fork, read by the forked workers (never pickled).
@@ -153,7 +155,8 @@ def plan(
 ) -> list[Assignment]:
     """Split the (kind, series) units over ``workers`` (at most: fewer when there are fewer units), greedily by
     cost, largest first, each onto the worker where it ends lowest — a kind's validation counts once per worker
-    that reads the kind. Costs are CPU times on a sample of each kind's versions, scaled to its count."""
+    that reads the kind. Costs are CPU times on a sample of each kind's versions and the rows their sums would
+    COPY, scaled to the kind's count."""
     units: list[tuple[float, str, str | None]] = []
     validation: dict[str, float] = {}
     for kind, items in versions.items():
@@ -168,9 +171,11 @@ def plan(
         if not fns:
             units.append((0.0, kind, None))
         for series, fn in fns:
+            sums: dict[tuple[Any, ...], int] = {}
             t0 = time.process_time()
-            fold.accumulate(afters, {kind: [(series, fn)]}, {})
-            units.append(((time.process_time() - t0) * scale, kind, series))
+            fold.accumulate(afters, {kind: [(series, fn)]}, sums)
+            rows = sum(1 for v in sums.values() if v)  # (scaled: an upper bound, keys merge as entities add up)
+            units.append(((time.process_time() - t0 + rows * ROW_S) * scale, kind, series))
     units.sort(key=lambda u: (-u[0], u[1], u[2] or ""))
     n = max(1, min(workers, len(units)))
     loads = [0.0] * n
