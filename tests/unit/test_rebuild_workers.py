@@ -42,9 +42,10 @@ def test_workers_fold_disjoint_series_that_sum_to_the_serial_fold(workers: int) 
     versions = rebuild_workers.group(snapshot())
     assert len(versions) >= 4 and sum(map(len, versions.values())) > 300
     assignments = rebuild_workers.plan(versions, workers)
-    assert len(assignments) == workers
+    assert 2 <= len(assignments) <= workers and [a.index for a in assignments] == list(range(len(assignments)))
     # every (kind, series) of the snapshot's kinds in exactly one worker
     units = [(kind, s) for a in assignments for kind, series in a.series.items() for s in series]
+    assert len(units) == len(set(units))
     assert sorted(units) == sorted((kind, s) for kind in versions for s, _ in FOLDS.get(kind, ()))
     assert {kind for a in assignments for kind in a.series} == set(versions)
 
@@ -86,3 +87,20 @@ def test_a_malformed_version_fails_the_rebuild_from_a_forked_worker() -> None:
     with pytest.raises(ValueError, match=r"entity topic record plaatsing\|"):
         rebuild_workers.fold_part(rebuild_workers.Assignment(0, {"plaatsing": ()}), {"plaatsing": wrong[kind]})
 
+
+
+def test_the_plan_keeps_kinds_whole_unless_splitting_one_shortens_the_longest_worker() -> None:
+    validation = {"a": 4.0, "b": 1.0, "c": 1.0}
+    units = [(3.0, "a", "a1"), (3.0, "a", "a2"), (2.0, "b", "b1"), (2.0, "c", "c1"), (0.0, "c", None)]
+    cost = {(k, u): c for c, k, u in units if u is not None}
+    # whole kinds: a (10) | b, c (6); moving a1 to the second: 7 | 6 + 3 + 4 = 13, longer: kept whole
+    shares = rebuild_workers._by_kinds(units, validation, cost, 2)
+    assert sorted(sorted(s) for s in shares) == [["a"], ["b", "c"]]
+    assert sorted(next(s["a"] for s in shares if "a" in s)) == ["a1", "a2"]
+    # a kind much larger than the rest is split: a's validation counts in both workers
+    validation = {"a": 1.0, "b": 1.0}
+    units = [(5.0, "a", "a1"), (5.0, "a", "a2"), (5.0, "a", "a3"), (5.0, "a", "a4"), (1.0, "b", "b1")]
+    cost = {(k, u): c for c, k, u in units if u is not None}
+    shares = rebuild_workers._by_kinds(units, validation, cost, 2)
+    loads = sorted(rebuild_workers._load(s, validation, cost) for s in shares)
+    assert loads == [11.0, 13.0] and all("a" in s for s in shares)

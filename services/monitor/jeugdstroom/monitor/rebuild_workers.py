@@ -52,7 +52,7 @@ CHUNK = 2_000
 #: Versions per kind the plan folds to estimate the cost of each unit.
 SAMPLE = 150
 #: A worker's time per row it COPYs (building the row, encoding it, PostgreSQL taking it), for the plan.
-ROW_S = 4e-6
+ROW_S = 6e-6
 
 #: The versions of each kind as the parent holds them: (entity topic key, value). Set by :func:`run` before the
 #: workers fork, read by the forked workers (never pickled).
@@ -153,10 +153,12 @@ def plan(
     folds: Mapping[str, Sequence[tuple[str, FoldFn]]] = FOLDS,
     sample: int = SAMPLE,
 ) -> list[Assignment]:
-    """Split the (kind, series) units over ``workers`` (at most: fewer when there are fewer units), greedily by
-    cost, largest first, each onto the worker where it ends lowest — a kind's validation counts once per worker
-    that reads the kind. Costs are CPU times on a sample of each kind's versions and the rows their sums would
-    COPY, scaled to the kind's count."""
+    """Split the (kind, series) units over ``workers`` (at most: fewer when there are fewer units). A kind's
+    validation counts once per worker that reads the kind, so of two splits — every unit greedily onto the worker
+    where it ends lowest, largest first (:func:`_by_units`), and whole kinds so, then single series moved off the
+    busiest worker while that shortens it (:func:`_by_kinds`) — the one with the lower sum of the longest and the
+    mean worker's cost is taken. Costs are CPU times on a sample of each kind's versions and the rows their sums
+    would COPY, scaled to the kind's count."""
     units: list[tuple[float, str, str | None]] = []
     validation: dict[str, float] = {}
     for kind, items in versions.items():
@@ -176,17 +178,79 @@ def plan(
             fold.accumulate(afters, {kind: [(series, fn)]}, sums)
             rows = sum(1 for v in sums.values() if v)  # (scaled: an upper bound, keys merge as entities add up)
             units.append(((time.process_time() - t0 + rows * ROW_S) * scale, kind, series))
-    units.sort(key=lambda u: (-u[0], u[1], u[2] or ""))
     n = max(1, min(workers, len(units)))
+    cost = {(kind, unit): c for c, kind, unit in units if unit is not None}
+    candidates = [_by_units(units, validation, n), _by_kinds(units, validation, cost, n)]
+    shares = min(candidates, key=lambda c: _score(c, validation, cost))
+    used = [share for share in shares if share]
+    return [Assignment(i, {k: tuple(s) for k, s in share.items()}) for i, share in enumerate(used)]
+
+
+Share = dict[str, list[str]]  # one worker's kinds and their series (a kind with no series: validated only)
+
+
+def _load(share: Share, validation: Mapping[str, float], cost: Mapping[tuple[str, str], float]) -> float:
+    return sum(validation[kind] + sum(cost[(kind, s)] for s in series) for kind, series in share.items())
+
+
+def _score(
+    shares: list[Share], validation: Mapping[str, float], cost: Mapping[tuple[str, str], float]
+) -> tuple[float, int]:
+    loads = [_load(share, validation, cost) for share in shares]
+    return max(loads) + sum(loads) / len(loads), sum(map(len, shares))
+
+
+def _by_units(units: list[tuple[float, str, str | None]], validation: Mapping[str, float], n: int) -> list[Share]:
     loads = [0.0] * n
-    shares: list[dict[str, list[str]]] = [{} for _ in range(n)]
-    for cost, kind, unit in units:
-        best = min(range(n), key=lambda w: (loads[w] + cost + (0.0 if kind in shares[w] else validation[kind]), w))
-        loads[best] += cost + (0.0 if kind in shares[best] else validation[kind])
+    shares: list[Share] = [{} for _ in range(n)]
+    for c, kind, unit in sorted(units, key=lambda u: (-u[0], u[1], u[2] or "")):
+        best = min(range(n), key=lambda w: (loads[w] + c + (0.0 if kind in shares[w] else validation[kind]), w))
+        loads[best] += c + (0.0 if kind in shares[best] else validation[kind])
         got = shares[best].setdefault(kind, [])
         if unit is not None:
             got.append(unit)
-    return [Assignment(i, {k: tuple(s) for k, s in share.items()}) for i, share in enumerate(shares) if share]
+    return shares
+
+
+def _by_kinds(
+    units: list[tuple[float, str, str | None]],
+    validation: Mapping[str, float],
+    cost: Mapping[tuple[str, str], float],
+    n: int,
+) -> list[Share]:
+    kinds: dict[str, list[str]] = {}
+    for _, kind, unit in units:
+        got = kinds.setdefault(kind, [])
+        if unit is not None:
+            got.append(unit)
+    shares: list[Share] = [{} for _ in range(n)]
+    loads = [0.0] * n
+    whole = {kind: validation[kind] + sum(cost[(kind, s)] for s in series) for kind, series in kinds.items()}
+    for kind in sorted(kinds, key=lambda k: (-whole[k], k)):
+        best = min(range(n), key=lambda w: (loads[w], w))
+        shares[best][kind] = list(kinds[kind])
+        loads[best] += whole[kind]
+    for _ in range(4 * len(cost)):  # moves that shorten the busiest worker (each does: bounded anyway)
+        loads = [_load(share, validation, cost) for share in shares]
+        hi = max(range(n), key=lambda w: (loads[w], -w))
+        lo = min(range(n), key=lambda w: (loads[w], w))
+        move: tuple[float, str, str] | None = None
+        for kind, series in shares[hi].items():
+            for s in series:
+                c = cost[(kind, s)]
+                after_hi = loads[hi] - c - (validation[kind] if len(series) == 1 else 0.0)
+                after_lo = loads[lo] + c + (0.0 if kind in shares[lo] else validation[kind])
+                longest = max(after_hi, after_lo)
+                if longest < loads[hi] and (move is None or longest < move[0]):
+                    move = (longest, kind, s)
+        if move is None:
+            break
+        _, kind, s = move
+        shares[hi][kind].remove(s)
+        if not shares[hi][kind]:
+            del shares[hi][kind]
+        shares[lo].setdefault(kind, []).append(s)
+    return shares
 
 
 def summed(total: dict[tuple[Any, ...], int]) -> dict[Key, int]:
