@@ -27,10 +27,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import time
 import uuid
 import zlib
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
@@ -200,6 +201,20 @@ def record_of(r: EntityRecord) -> tuple[str, Record]:
     raise ValueError(f"entity record without ce_id at {r.topic}/{r.partition}/{r.offset}")
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for a block that allocates an object or more per entity (the snapshot's
+    records, the fold's sums: none in a cycle), whose full collections would walk every one of them again as they
+    grow: 30 % of the read's CPU at 180,000 records. What the block leaves in cycles is collected afterwards."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 # -- the rebuild ----------------------------------------------------------------------------------------------
 @dataclass
 class Stats:
@@ -365,7 +380,8 @@ class Rebuild:
                 self._tick(lambda: f"  read {self.stats.records:,} records"
                                    f" ({self.stats.records / max(time.monotonic() - t0, 1e-9):,.0f}/s)")
 
-        await reader.read_to_end(keep)
+        with gc_paused():
+            await reader.read_to_end(keep)
         self.stats.snapshot_bytes = sum(len(k) + len(r.change_id) + len(r.value or b"") for k, r in snapshot.items())
         self.stats.read_s = time.monotonic() - t0
         self.progress(f"  read {self.stats.records:,} records, {len(snapshot):,} entities in {self.stats.read_s:.1f}s")
@@ -381,7 +397,8 @@ class Rebuild:
         side; with one, this process folds everything."""
         t0 = time.monotonic()
         as_of = self.as_of()
-        versions = rebuild_workers.group(self.snapshot)
+        with gc_paused():
+            versions = rebuild_workers.group(self.snapshot)
         total_versions = sum(map(len, versions.values()))
         assignments = rebuild_workers.plan(versions, self.workers) if self.workers > 1 else []
 
@@ -420,9 +437,10 @@ class Rebuild:
             await self._index_side_by_side(per_table, len(assignments))
         else:
             everything = rebuild_workers.Assignment(0, {k: tuple(s for s, _ in FOLDS.get(k, ())) for k in versions})
-            total, entities = rebuild_workers.fold_part(
-                everything, versions, done=lambda done: tick(done, total_versions)
-            )
+            with gc_paused():
+                total, entities = rebuild_workers.fold_part(
+                    everything, versions, done=lambda done: tick(done, total_versions)
+                )
             self.stats.entities += sum(entities.values())
             self._affected(total, as_of)
             async with self.pool.acquire() as conn, conn.transaction():

@@ -275,7 +275,7 @@ def _mark(index: int) -> Callable[[int], None]:
 def _worker(assignment: Assignment, as_of: date, database_url: str, schema: str) -> Result:
     """In a forked worker: fold the assignment, note its affected cells, COPY its rows (own connection and
     transaction)."""
-    gc.freeze()  # the parent's heap: the collector does not walk (and so copy) it
+    gc.disable()  # nothing it makes is in a cycle; a collection would walk (and so copy) the parent's heap
     t0 = time.monotonic()
     total, entities = fold_part(assignment, _VERSIONS, done=_mark(assignment.index))
     affected = publisher.affected(total, as_of)
