@@ -320,7 +320,7 @@ async def run(
         ]
         waiting = {asyncio.wrap_future(f) for f in futures}
         while waiting:
-            finished, waiting = await asyncio.wait(waiting, timeout=1.0, return_when=asyncio.FIRST_EXCEPTION)
+            finished, waiting = await asyncio.wait(waiting, timeout=0.25, return_when=asyncio.FIRST_EXCEPTION)
             for f in finished:
                 if f.exception() is not None:
                     raise cast(BaseException, f.exception())
