@@ -397,10 +397,10 @@ class Rebuild:
         side; with one, this process folds everything."""
         t0 = time.monotonic()
         as_of = self.as_of()
-        with gc_paused():
+        with gc_paused():  # (also while the plan times its samples)
             versions = rebuild_workers.group(self.snapshot)
+            assignments = rebuild_workers.plan(versions, self.workers) if self.workers > 1 else []
         total_versions = sum(map(len, versions.values()))
-        assignments = rebuild_workers.plan(versions, self.workers) if self.workers > 1 else []
 
         copying = False
 

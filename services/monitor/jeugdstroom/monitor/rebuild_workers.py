@@ -22,6 +22,7 @@ dimensions, so they too fall into one worker each.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import multiprocessing
 import os
@@ -51,8 +52,11 @@ _BY_KIND: dict[str, TypeAdapter[Any]] = {kind: TypeAdapter(cls) for kind, cls in
 CHUNK = 2_000
 #: Versions per kind the plan folds to estimate the cost of each unit.
 SAMPLE = 150
-#: A worker's time per row it COPYs (building the row, encoding it, PostgreSQL taking it), for the plan.
-ROW_S = 6e-6
+#: A worker's time per row it writes, for the plan (calibrated with bench.rebuild_fold at N=20,000 and 100,000 so that
+#: the workers finish together): summing into a dict that grows to millions of keys (which a
+#: sample's small dict does not show: its fold is 2-4× cheaper per entity), building and encoding the row,
+#: PostgreSQL taking it.
+ROW_S = 12e-6
 
 #: The versions of each kind as the parent holds them: (entity topic key, value). Set by :func:`run` before the
 #: workers fork, read by the forked workers (never pickled).
@@ -165,25 +169,49 @@ def plan(
         if not items:
             continue
         scale = len(items) / min(len(items), sample)
-        t0 = time.process_time()
         changes = [validate(k, kind, v) for k, v in items[:sample]]
-        validation[kind] = (time.process_time() - t0) * scale
+        validation[kind] = _best(functools.partial(_validate_all, kind, items[:sample])) * scale
         afters = [c for c in changes if c.after is not None]
         fns = folds.get(kind, ())
         if not fns:
             units.append((0.0, kind, None))
         for series, fn in fns:
             sums: dict[tuple[Any, ...], int] = {}
-            t0 = time.process_time()
             fold.accumulate(afters, {kind: [(series, fn)]}, sums)
-            rows = sum(1 for v in sums.values() if v)  # (scaled: an upper bound, keys merge as entities add up)
-            units.append(((time.process_time() - t0 + rows * ROW_S) * scale, kind, series))
+            rows = _rows(sums)  # (scaled: an upper bound, keys merge as entities add up)
+            cpu = _best(functools.partial(_fold_new, afters, {kind: [(series, fn)]}))
+            units.append(((cpu + rows * ROW_S) * scale, kind, series))
     n = max(1, min(workers, len(units)))
     cost = {(kind, unit): c for c, kind, unit in units if unit is not None}
     candidates = [_by_units(units, validation, n), _by_kinds(units, validation, cost, n)]
     shares = min(candidates, key=lambda c: _score(c, validation, cost))
     used = [share for share in shares if share]
     return [Assignment(i, {k: tuple(s) for k, s in share.items()}) for i, share in enumerate(used)]
+
+
+def _rows(sums: Mapping[tuple[Any, ...], int]) -> int:
+    """The rows ``sums`` would COPY: its nonzero keys and, for stocks, their month sums."""
+    months = {(k[1], k[2].year, k[2].month, k[3]) for k, v in sums.items() if v and k[0] == "stock"}
+    return sum(1 for v in sums.values() if v) + len(months)
+
+
+def _validate_all(kind: str, items: Sequence[tuple[str, bytes]]) -> list[AnyChange]:
+    return [validate(k, kind, v) for k, v in items]
+
+
+def _fold_new(changes: Sequence[AnyChange], folds: Mapping[str, Sequence[tuple[str, FoldFn]]]) -> None:
+    fold.accumulate(changes, folds, {})
+
+
+def _best(run: Callable[[], object], times: int = 3) -> float:
+    """The least CPU time of ``times`` runs (a sample's time, scaled up by the plan, must not carry a collection or
+    another process's interruption)."""
+    best = float("inf")
+    for _ in range(times):
+        t0 = time.process_time()
+        run()
+        best = min(best, time.process_time() - t0)
+    return best
 
 
 Share = dict[str, list[str]]  # one worker's kinds and their series (a kind with no series: validated only)
