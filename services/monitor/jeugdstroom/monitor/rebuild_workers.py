@@ -6,8 +6,8 @@ waits. Here the work is split by **series**: a delta key starts with its series,
 entity kind (``Series.entity``), so workers that fold disjoint sets of series write disjoint keys — each worker sums
 its own deltas and COPYs its own rows into the bare copies, with nothing to merge. A worker validates only the
 versions of the kinds its series read (an entity kind with no series is validated, and counted, by one worker), so
-a kind is validated twice only where its series are split to balance the work. The plan (:func:`plan`) assigns the
-(kind, series) units greedily by a cost sampled on the snapshot itself.
+a kind is validated twice only where its series are split to balance the work. The plan (:func:`plan`) balances the
+(kind, series) units by a cost sampled on the snapshot itself, keeping kinds whole where that costs no time.
 
 Workers are forked (:mod:`multiprocessing`'s ``fork``): they read the snapshot's values from the parent's memory
 without it being pickled to them; each opens its own database connection for its COPY. A worker that fails (a
@@ -52,10 +52,9 @@ _BY_KIND: dict[str, TypeAdapter[Any]] = {kind: TypeAdapter(cls) for kind, cls in
 CHUNK = 2_000
 #: Versions per kind the plan folds to estimate the cost of each unit.
 SAMPLE = 150
-#: A worker's time per row it writes, for the plan (calibrated with bench.rebuild_fold at N=20,000 and 100,000 so that
-#: the workers finish together): summing into a dict that grows to millions of keys (which a
-#: sample's small dict does not show: its fold is 2-4× cheaper per entity), building and encoding the row,
-#: PostgreSQL taking it.
+#: A worker's time per row it writes, for the plan: summing into a dict that grows to millions of keys (which a
+#: sample's small dict does not show: its fold is 2-4× cheaper per entity), building and encoding the row, PostgreSQL
+#: taking it (calibrated with bench.rebuild_fold at N=20,000 and 100,000: the workers finish together).
 ROW_S = 12e-6
 
 #: The versions of each kind as the parent holds them: (entity topic key, value). Set by :func:`run` before the
@@ -335,7 +334,7 @@ async def run(
     tick: Callable[[int], None],
 ) -> list[Result]:
     """Run one forked worker per assignment; ``tick`` gets the versions folded so far (summed over the workers)
-    about every second. The first failure stops the others and is raised."""
+    every quarter second. The first failure stops the others and is raised."""
     global _VERSIONS, _DONE
     ctx = multiprocessing.get_context("fork")
     _VERSIONS = versions
