@@ -383,7 +383,7 @@ class Bench:
         per_event = rates = bytes_per_entity = 0.0
         for n, settings in sorted(self.settings_by_n.items()):
             print(f"\n-- rebuild after N = {n:,}", flush=True)
-            pool = await db.create_pool(settings.database_url, max_size=2)
+            pool = await db.create_pool(settings.database_url, max_size=3)  # (as the CLI: the run lock, the fold, the wait)
             try:
                 stats = await Rebuild(settings, pool, progress=lambda text: print(text, flush=True)).run()
             finally:

@@ -146,7 +146,8 @@ async def test_rebuild_through_the_registry_equals_a_fresh_replay_of_its_changes
                 resp = await client.get("/v1/indicators/verblijf_actief", params={"period": "year"})
                 assert resp.status_code == 200
 
-        stats = await Rebuild(settings, pool, hook=hook).run()
+        stats = await Rebuild(settings, pool, hook=hook, workers=1).run()  # (the fold in this process; forked
+        # workers: test_monitor_rebuild.py)
         for task in feeding:
             await task
         assert stats.entities > 100

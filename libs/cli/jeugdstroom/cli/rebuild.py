@@ -22,6 +22,8 @@ from jeugdstroom.common.settings import Settings
 def add_rebuild_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", choices=["monitor"], help="what to rebuild (the monitor's aggregates)")
     parser.add_argument("--json", action="store_true", help="print the timings as JSON at the end")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="processes that fold the entities (default: one per core, at most 4; 1: this process)")
 
 
 def add_republish_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,14 +36,14 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-async def rebuild_monitor(settings: Settings, as_json: bool) -> int:
+async def rebuild_monitor(settings: Settings, as_json: bool, workers: int | None = None) -> int:
     from jeugdstroom.common import db
     from jeugdstroom.monitor.rebuild import Rebuild, summary
 
     await db.migrate(settings.database_url)
     pool = await db.create_pool(settings.database_url, min_size=1, max_size=3)
     try:
-        stats = await Rebuild(settings, pool, progress=_say).run()
+        stats = await Rebuild(settings, pool, progress=_say, workers=workers).run()
     finally:
         await pool.close()
     if as_json:
@@ -82,7 +84,7 @@ async def republish(settings: Settings) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
-    return asyncio.run(rebuild_monitor(settings, args.json))
+    return asyncio.run(rebuild_monitor(settings, args.json, args.workers))
 
 
 def cmd_republish(args: argparse.Namespace, settings: Settings) -> int:

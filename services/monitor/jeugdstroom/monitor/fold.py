@@ -43,41 +43,44 @@ CACHE = 1 << 16
 
 
 # -- items ------------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
+# Items are values: never changed after they are made, equal and hashing by their fields. They are not declared
+# ``frozen``: a frozen dataclass's ``__init__`` sets each field through ``object.__setattr__`` (about 3× the cost of a
+# plain one), and a fold makes several items per entity version (the rebuild: a whole snapshot's).
+@dataclass(slots=True, unsafe_hash=True)
 class Item:
     day: date
     dims: Dims
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Member:
     day: date
     dims: Dims
     pseudonym: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Episode:
     start: date
     end: date | None
     dims: Dims
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Duration:
     day: date
     dims: Dims
     value: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Span:
     start: date
     end: date | None
     dims: Dims
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class MemberSpan:
     start: date
     end: date | None
@@ -268,10 +271,17 @@ AGE_OLDEST = "23+"
 AGE_LABELS: tuple[str, ...] = (*(label for _, label in AGE_CLASSES), AGE_OLDEST)
 
 
+@lru_cache(maxsize=CACHE)
+def _class_birthdays(birth_date: date) -> tuple[tuple[date, str], ...]:
+    """(birthday on which the class ends, class) of every class but the oldest, once per birth date (a child's
+    entities share it; a fold asks for it per item)."""
+    return tuple((birthday(birth_date, upper), label) for upper, label in AGE_CLASSES)
+
+
 def leeftijdsklasse(birth_date: date, day: date) -> str:
     """The CBS age class of a child on ``day`` (age in whole years; a day before birth counts as 0-4)."""
-    for upper, label in AGE_CLASSES:
-        if day < birthday(birth_date, upper):
+    for b, label in _class_birthdays(birth_date):
+        if day < b:
             return label
     return AGE_OLDEST
 
@@ -283,8 +293,7 @@ def age_spans(birth_date: date, start: date, end: date | None) -> list[tuple[dat
         return [(start, end, leeftijdsklasse(birth_date, start))]
     spans: list[tuple[date, date | None, str]] = []
     lo = start
-    for upper, label in AGE_CLASSES:
-        b = birthday(birth_date, upper)
+    for b, label in _class_birthdays(birth_date):
         if lo >= b:
             continue
         if end is not None and end <= b:

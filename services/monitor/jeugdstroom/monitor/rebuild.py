@@ -9,7 +9,8 @@ exactly what a replay from the first change gives is in docs/monitor.md ("Rebuil
    not compact): the snapshot, each version with the id of the change that produced it.
 3. **fold** the snapshot's versions into ``monitor_rebuild`` with the fold functions of the catalogue (``FOLDS``, by
    entity name: the same path as a change from nothing), in chunks, summing the deltas in memory; the sums go into
-   the bare copies (no indexes yet) with COPY, then the copies get their indexes.
+   the bare copies (no indexes yet) with COPY, then the copies get their indexes. The fold runs in worker processes
+   that each fold, sum and COPY their own series (:mod:`jeugdstroom.monitor.rebuild_workers`).
 4. **wait** until the live fold has applied (``processed_events``) the change of every snapshot version whose entity it
    has not journaled: a version the live fold has not applied yet would otherwise be counted twice after the swap.
 5. **swap**, under the exclusive lock (the live fold pauses; the API waits only for the swap's own commit): read the
@@ -24,14 +25,16 @@ a changed definition in the catalogue is rebuilt without changes here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import gc
 import time
 import uuid
 import zlib
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, cast
+from typing import Any, Protocol
 
 import asyncpg
 import orjson
@@ -42,12 +45,11 @@ from jeugdstroom.common.consumer import Decoded
 from jeugdstroom.common.contracts.entities import entity_topic_key
 from jeugdstroom.common.contracts.unions import AnyChange, RegistryChange
 from jeugdstroom.common.db import Conn
-from jeugdstroom.common.kafka import REGISTRY_ENTITIES, InRecord, client_options
+from jeugdstroom.common.kafka import REGISTRY_ENTITIES, client_options
 from jeugdstroom.common.settings import Settings
-from jeugdstroom.monitor import fold, publisher
+from jeugdstroom.monitor import fold, publisher, rebuild_workers
 from jeugdstroom.monitor import repository as repo
 from jeugdstroom.monitor.catalogue import FOLDS
-from jeugdstroom.monitor.fold import Key
 from jeugdstroom.monitor.periods import today
 
 #: Fold batches take this advisory lock shared, the rebuild's begin and swap exclusively.
@@ -136,10 +138,13 @@ class EntityReader:
         if self.consumer is not None:
             await self.consumer.stop()
 
-    async def read_to_end(self, handle: Callable[[InRecord], None], idle_polls: int = 3, poll_ms: int = 200) -> int:
-        """Hand every record up to the end of each partition to ``handle``; returns how many. The end is the
-        high watermark of the fetches (the embedded broker's ListOffsets answer is not reliable); a partition
-        that answered ``idle_polls`` empty fetches in a row counts as at its end."""
+    async def read_to_end(
+        self, handle: Callable[[EntityRecord], None], idle_polls: int = 3, poll_ms: int = 200
+    ) -> int:
+        """Hand every record up to the end of each partition to ``handle`` (as the client gives it: no copy per
+        record — a snapshot read handles millions); returns how many. The end is the high watermark of the fetches
+        (the embedded broker's ListOffsets answer is not reliable); a partition that answered ``idle_polls`` empty
+        fetches in a row counts as at its end."""
         assert self.consumer is not None
         n = 0
         idle = 0
@@ -148,8 +153,8 @@ class EntityReader:
             got = 0
             for msgs in batch.values():
                 for m in msgs:
-                    handle(InRecord(m.topic, m.partition, m.offset, m.key, m.value, tuple(m.headers or ())))
-                    got += 1
+                    handle(m)
+                got += len(msgs)
             n += got
             idle = 0 if got else idle + 1
             if await self._at_end() or idle >= idle_polls:
@@ -164,14 +169,50 @@ class EntityReader:
         return True
 
 
-def record_of(r: InRecord) -> tuple[str, Record]:
+class EntityRecord(Protocol):
+    """An entity topic record as the Kafka client gives it (aiokafka's ``ConsumerRecord``; also an ``InRecord``)."""
+
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def partition(self) -> int: ...
+
+    @property
+    def offset(self) -> int: ...
+
+    @property
+    def key(self) -> bytes | None: ...
+
+    @property
+    def value(self) -> bytes | None: ...
+
+    @property
+    def headers(self) -> Sequence[tuple[str, bytes]]: ...
+
+
+def record_of(r: EntityRecord) -> tuple[str, Record]:
     """(key, record) of an entity topic record."""
     if r.key is None:
         raise ValueError(f"entity record without a key at {r.topic}/{r.partition}/{r.offset}")
-    change_id = r.header("ce_id")
-    if change_id is None:
-        raise ValueError(f"entity record without ce_id at {r.topic}/{r.partition}/{r.offset}")
-    return r.key.decode(), Record(change_id, r.value)
+    for name, value in r.headers or ():
+        if name == "ce_id":
+            return r.key.decode(), Record(value.decode("utf-8", "replace"), r.value)
+    raise ValueError(f"entity record without ce_id at {r.topic}/{r.partition}/{r.offset}")
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for a block that allocates an object or more per entity (the snapshot's
+    records, the fold's sums: none in a cycle), whose full collections would walk every one of them again as they
+    grow: 30 % of the read's CPU at 180,000 records. What the block leaves in cycles is collected afterwards."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 # -- the rebuild ----------------------------------------------------------------------------------------------
@@ -233,9 +274,15 @@ class Rebuild:
         progress: Progress | None = None,
         hook: Hook | None = None,
         as_of: Callable[[], date] = today,
+        workers: int | None = None,
+        database_url: str | None = None,
     ) -> None:
         self.settings = settings
         self.pool = pool
+        #: Processes that fold the snapshot (step 3); 1: this process alone.
+        self.workers = rebuild_workers.default_workers() if workers is None else max(1, workers)
+        #: Where the workers connect (each COPYs its own rows).
+        self.database_url = database_url or (settings.database_url if settings is not None else "")
         self.progress = progress or (lambda _: None)
         self.hook = hook
         self.as_of = as_of
@@ -279,8 +326,16 @@ class Rebuild:
         try:
             await reader.start()
             await self.read(reader)
-            await self.fold()
-            await self.wait_for_live()
+            ahead = asyncio.ensure_future(self._unapplied_ahead())  # step 4's first look, while step 3 folds
+            try:
+                await self.fold()
+                pending = await ahead
+            finally:
+                if not ahead.done():
+                    ahead.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await ahead
+            await self.wait_for_live(pending)
             await self.swap(reader)
         except BaseException:
             await self.abort()
@@ -317,7 +372,7 @@ class Rebuild:
         t0 = time.monotonic()
         snapshot = self.snapshot
 
-        def keep(r: InRecord) -> None:
+        def keep(r: EntityRecord) -> None:
             key, rec = record_of(r)
             snapshot[key] = rec
             self.stats.records += 1
@@ -325,7 +380,8 @@ class Rebuild:
                 self._tick(lambda: f"  read {self.stats.records:,} records"
                                    f" ({self.stats.records / max(time.monotonic() - t0, 1e-9):,.0f}/s)")
 
-        await reader.read_to_end(keep)
+        with gc_paused():
+            await reader.read_to_end(keep)
         self.stats.snapshot_bytes = sum(len(k) + len(r.change_id) + len(r.value or b"") for k, r in snapshot.items())
         self.stats.read_s = time.monotonic() - t0
         self.progress(f"  read {self.stats.records:,} records, {len(snapshot):,} entities in {self.stats.read_s:.1f}s")
@@ -333,44 +389,89 @@ class Rebuild:
 
     # 3
     async def fold(self) -> None:
-        """Fold every snapshot version, summing the deltas of all chunks in memory (a delta key is a cell of a
-        series, or a member: far fewer than the entities at scale), then write the sums into the bare copies with
-        COPY — one row per key, nothing to merge in the database (an upsert per chunk wrote about 3× slower) — and
-        build their indexes (faster than maintaining them during the COPY)."""
+        """Fold every snapshot version, summing the deltas in memory (a delta key is a cell of a series, or a member:
+        far fewer than the entities at scale), then write the sums into the bare copies with COPY — one row per key,
+        nothing to merge in the database (an upsert per chunk wrote about 3× slower) — and build their indexes
+        (faster than maintaining them during the COPY). With several workers (:mod:`.rebuild_workers`) each folds
+        and COPYs its own series in a forked process, so Python's fold and PostgreSQL's COPY use the cores side by
+        side; with one, this process folds everything."""
         t0 = time.monotonic()
         as_of = self.as_of()
-        batch: list[AnyChange] = []
-        total: dict[tuple[Any, ...], int] = {}  # Key fields as plain tuples, zero sums kept (fold.accumulate)
-        validate = _CHANGE.validate_json
-        for rec in self.snapshot.values():
-            if rec.value is None:
-                continue
-            change = validate(rec.value)
-            if change.after is None:
-                continue
-            batch.append(change)
-            if len(batch) >= self.CHUNK:
-                self._fold(batch, total)
-                batch = []
-                self._tick(lambda: f"  folded {self.stats.entities:,} entities"
-                                   f" ({self.stats.entities / max(time.monotonic() - t0, 1e-9):,.0f}/s)")
-        self._fold(batch, total)
-        self._affected(total, as_of)
-        nonzero = cast(dict[Key, int], {k: v for k, v in total.items() if v})  # rows unpack keys by position
-        del total
-        async with self.pool.acquire() as conn, conn.transaction():
-            rows = await repo.copy_deltas(conn, nonzero, SHADOW)
-            await conn.execute(f"SET LOCAL maintenance_work_mem = '{self.INDEX_MEMORY}'")
-            await conn.execute("SELECT monitor.rebuild_index($1::text[])", list(repo.AGGREGATE_TABLES))
+        with gc_paused():  # (also while the plan times its samples)
+            versions = rebuild_workers.group(self.snapshot)
+            assignments = rebuild_workers.plan(versions, self.workers) if self.workers > 1 else []
+        total_versions = sum(map(len, versions.values()))
+
+        copying = False
+
+        def tick(done: int, of: int) -> None:
+            nonlocal copying
+            if done >= of:  # every version folded: the sums are being copied
+                if not copying:
+                    copying = True
+                    self._tick(lambda: f"  folded {total_versions:,} versions"
+                                       f" in {time.monotonic() - t0:.1f}s; copying their sums", force=True)
+                return
+            self._tick(lambda: f"  folding: {done / max(of, 1):.0%} of {total_versions:,} versions"
+                               f" ({done / max(of, 1) * total_versions / max(time.monotonic() - t0, 1e-9):,.0f}/s)")
+
+        if len(assignments) > 1:
+            share = sum(a.versions({k: len(v) for k, v in versions.items()}) for a in assignments)
+            self.progress(f"  folding {total_versions:,} versions in {len(assignments)} worker processes")
+            results = await rebuild_workers.run(
+                versions, assignments, as_of, self.database_url, SHADOW, lambda done: tick(done, share)
+            )
+            entities: dict[str, int] = {}
+            per_table: dict[str, int] = {}
+            for a, r in zip(assignments, results, strict=True):
+                entities.update(r.entities)  # a kind read by several workers: the same count in each
+                for table, n in r.rows.items():
+                    per_table[table] = per_table.get(table, 0) + n
+                self.progress(f"  worker {a.index}: {sum(len(s) for s in a.series.values())} series of"
+                              f" {', '.join(sorted(a.series))}: folded in {r.fold_s:.1f}s,"
+                              f" {sum(r.rows.values()):,} rows copied in {r.copy_s:.1f}s")
+                for cell, v in r.affected.items():
+                    publisher.merge(self.work, cell, v)
+            self.stats.entities += sum(entities.values())
+            rows = sum(per_table.values())
+            await self._index_side_by_side(per_table, len(assignments))
+        else:
+            everything = rebuild_workers.Assignment(0, {k: tuple(s for s, _ in FOLDS.get(k, ())) for k in versions})
+            with gc_paused():
+                total, entities = rebuild_workers.fold_part(
+                    everything, versions, done=lambda done: tick(done, total_versions)
+                )
+            self.stats.entities += sum(entities.values())
+            self._affected(total, as_of)
+            async with self.pool.acquire() as conn, conn.transaction():
+                rows = sum((await rebuild_workers.write(conn, total, SHADOW)).values())
+                del total
+                await self._index(conn, repo.AGGREGATE_TABLES)
+        del versions
         self.stats.fold_s = time.monotonic() - t0
         self.progress(f"  folded {self.stats.entities:,} entities in {self.stats.fold_s:.1f}s ({rows:,} rows)")
         await self._phase("folded")
 
-    def _fold(self, changes: Sequence[AnyChange], total: dict[tuple[Any, ...], int]) -> None:
-        """Fold a chunk into ``total``."""
-        if changes:
-            fold.accumulate(changes, FOLDS, total)
-            self.stats.entities += sum(1 for c in changes if c.after is not None)
+    async def _index(self, conn: Conn, tables: Sequence[str]) -> None:
+        """Give the copies ``tables`` the current tables' keys and indexes (in the caller's transaction)."""
+        await conn.execute(f"SET LOCAL maintenance_work_mem = '{self.INDEX_MEMORY}'")
+        await conn.execute("SELECT monitor.rebuild_index($1::text[])", list(tables))
+
+    async def _index_side_by_side(self, rows: dict[str, int], connections: int) -> None:
+        """Index the copies over up to ``connections`` connections at once (each table in one; the tables split by
+        their rows, largest first): PostgreSQL builds one index per backend, so this uses the cores side by side."""
+        shares: list[list[str]] = [[] for _ in range(max(1, connections))]
+        loads = [0] * len(shares)
+        for table in sorted(repo.AGGREGATE_TABLES, key=lambda t: (-rows.get(t, 0), t)):
+            i = loads.index(min(loads))
+            shares[i].append(table)
+            loads[i] += rows.get(table, 0)
+
+        async def index(tables: list[str]) -> None:
+            async with self.pool.acquire() as conn, conn.transaction():
+                await self._index(conn, tables)
+
+        await asyncio.gather(*(index(tables) for tables in shares if tables))
 
     def _affected(self, total: dict[tuple[Any, ...], int], as_of: date) -> None:
         """Note the cells of every key the fold touched (zero sums too: a superset of the cells whose value may
@@ -379,10 +480,19 @@ class Rebuild:
             publisher.merge(self.work, cell, v)
 
     # 4
-    async def wait_for_live(self) -> None:
-        """Until the live fold has applied the change of every snapshot version of an entity it has not journaled."""
+    async def _unapplied_ahead(self) -> dict[str, str]:
+        """The snapshot's changes the live fold has not applied yet (change id → entity key), looked up while the
+        fold runs (in worker processes: this process and PostgreSQL have time): a change found applied stays
+        applied, so :meth:`wait_for_live` need only look at the rest again."""
+        async with self.pool.acquire() as conn:
+            return await _unapplied(conn, {rec.change_id: key for key, rec in self.snapshot.items()})
+
+    async def wait_for_live(self, pending: dict[str, str] | None = None) -> None:
+        """Until the live fold has applied the change of every snapshot version of an entity it has not journaled
+        (``pending``: those not applied at an earlier look, by default every snapshot version's)."""
         t0 = time.monotonic()
-        pending = {rec.change_id: key for key, rec in self.snapshot.items()}
+        if pending is None:
+            pending = {rec.change_id: key for key, rec in self.snapshot.items()}
         while True:
             async with self.pool.acquire() as conn:
                 pending = await _unapplied(conn, pending)
@@ -399,13 +509,14 @@ class Rebuild:
             self._tick(functools.partial("  waiting for the live fold to apply {:,} changes".format, len(pending)))
             await asyncio.sleep(0.1)
         self.stats.wait_s = time.monotonic() - t0
+        self.progress(f"  the live fold has applied every snapshot version's change (waited {self.stats.wait_s:.1f}s)")
         await self._phase("waited")
 
     # 5
     async def swap(self, reader: EntityReader) -> None:
         late = self.late
 
-        def collect(r: InRecord) -> None:
+        def collect(r: EntityRecord) -> None:
             key, rec = record_of(r)
             late.setdefault(key, []).append(rec)
             self.stats.records += 1

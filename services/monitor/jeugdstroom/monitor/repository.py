@@ -133,17 +133,17 @@ _COPY_TABLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 
-async def copy_deltas(conn: Conn, deltas: Mapping[Key, int], schema: str) -> int:
+async def copy_deltas(conn: Conn, deltas: Mapping[Key, int], schema: str) -> dict[str, int]:
     """Write ``deltas`` into EMPTY aggregate tables of ``schema`` with COPY (no conflicts to resolve: the keys of a
     mapping are distinct, and the tables have no rows yet): the bulk path of ``jeugdstroom rebuild monitor``, whose
-    deltas are the sum over the whole snapshot. Returns the number of rows written."""
+    deltas are the sum over the whole snapshot. Returns the number of rows written per table."""
     rows = _delta_rows(deltas, ordered=False)  # nobody else writes these tables: no lock order to keep
-    written = 0
+    written: dict[str, int] = {}
     async with jsonb_as_text(conn):  # binary COPY; the dims go as their JSON text
         for kind, table, columns in _COPY_TABLES:
             if rows[kind]:
                 await conn.copy_records_to_table(table, schema_name=schema, columns=list(columns), records=rows[kind])
-                written += len(rows[kind])
+                written[table] = len(rows[kind])
     return written
 
 
