@@ -38,6 +38,7 @@ from jeugdstroom.common.settings import Settings
 from jeugdstroom.monitor import fold, publisher
 from jeugdstroom.monitor.catalogue import FOLDS
 from jeugdstroom.monitor.processor import MonitorProcessor
+from jeugdstroom.monitor.rebuild_workers import least_cpu
 
 #: The aggregate tables and their key order (the digest).
 TABLES = {
@@ -104,15 +105,6 @@ async def digest(conn: asyncpg.Connection) -> dict[str, tuple[int, str]]:
     return out
 
 
-def _best(fn: Any, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        cpu0 = time.process_time()
-        fn()
-        best = min(best, time.process_time() - cpu0)
-    return best
-
-
 async def run(children: int, seed: int, batch: int, repeat: int) -> None:
     recs = records(children, seed)
     n = len(recs)
@@ -151,8 +143,8 @@ async def run(children: int, seed: int, batch: int, repeat: int) -> None:
             result = await digest(raw_conn)
 
             all_deltas = [fold.deltas(c, FOLDS) for c in changes]
-            fold_cpu = _best(lambda: [fold.deltas(c, FOLDS) for c in changes], repeat)
-            affected_cpu = _best(lambda: [publisher.affected(d, LAST) for d in all_deltas], repeat)
+            fold_cpu = least_cpu(lambda: [fold.deltas(c, FOLDS) for c in changes], repeat)
+            affected_cpu = least_cpu(lambda: [publisher.affected(d, LAST) for d in all_deltas], repeat)
             keys = sum(len(d) for d in all_deltas)
         finally:
             await raw_conn.close()

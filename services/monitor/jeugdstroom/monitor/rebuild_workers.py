@@ -169,7 +169,7 @@ def plan(
             continue
         scale = len(items) / min(len(items), sample)
         changes = [validate(k, kind, v) for k, v in items[:sample]]
-        validation[kind] = _best(functools.partial(_validate_all, kind, items[:sample])) * scale
+        validation[kind] = least_cpu(functools.partial(_validate_all, kind, items[:sample])) * scale
         afters = [c for c in changes if c.after is not None]
         fns = folds.get(kind, ())
         if not fns:
@@ -178,7 +178,7 @@ def plan(
             sums: dict[tuple[Any, ...], int] = {}
             fold.accumulate(afters, {kind: [(series, fn)]}, sums)
             rows = _rows(sums)  # (scaled: an upper bound, keys merge as entities add up)
-            cpu = _best(functools.partial(_fold_new, afters, {kind: [(series, fn)]}))
+            cpu = least_cpu(functools.partial(_fold_new, afters, {kind: [(series, fn)]}))
             units.append(((cpu + rows * ROW_S) * scale, kind, series))
     n = max(1, min(workers, len(units)))
     cost = {(kind, unit): c for c, kind, unit in units if unit is not None}
@@ -202,7 +202,7 @@ def _fold_new(changes: Sequence[AnyChange], folds: Mapping[str, Sequence[tuple[s
     fold.accumulate(changes, folds, {})
 
 
-def _best(run: Callable[[], object], times: int = 3) -> float:
+def least_cpu(run: Callable[[], object], times: int = 3) -> float:
     """The least CPU time of ``times`` runs (a sample's time, scaled up by the plan, must not carry a collection or
     another process's interruption)."""
     best = float("inf")
