@@ -418,23 +418,7 @@ class Rebuild:
         if len(assignments) > 1:
             share = sum(a.versions({k: len(v) for k, v in versions.items()}) for a in assignments)
             self.progress(f"  folding {total_versions:,} versions in {len(assignments)} worker processes")
-            results = await rebuild_workers.run(
-                versions, assignments, as_of, self.database_url, SHADOW, lambda done: tick(done, share)
-            )
-            entities: dict[str, int] = {}
-            per_table: dict[str, int] = {}
-            for a, r in zip(assignments, results, strict=True):
-                entities.update(r.entities)  # a kind read by several workers: the same count in each
-                for table, n in r.rows.items():
-                    per_table[table] = per_table.get(table, 0) + n
-                self.progress(f"  worker {a.index}: {sum(len(s) for s in a.series.values())} series of"
-                              f" {', '.join(sorted(a.series))}: folded in {r.fold_s:.1f}s,"
-                              f" {sum(r.rows.values()):,} rows copied in {r.copy_s:.1f}s")
-                for cell, v in r.affected.items():
-                    publisher.merge(self.work, cell, v)
-            self.stats.entities += sum(entities.values())
-            rows = sum(per_table.values())
-            await self._index_side_by_side(per_table, len(assignments))
+            rows = await self._fold_in_workers(versions, assignments, as_of, lambda done: tick(done, share))
         else:
             everything = rebuild_workers.Assignment(0, {k: tuple(s for s, _ in FOLDS.get(k, ())) for k in versions})
             with gc_paused():
@@ -451,6 +435,31 @@ class Rebuild:
         self.stats.fold_s = time.monotonic() - t0
         self.progress(f"  folded {self.stats.entities:,} entities in {self.stats.fold_s:.1f}s ({rows:,} rows)")
         await self._phase("folded")
+
+    async def _fold_in_workers(
+        self,
+        versions: dict[str, list[tuple[str, bytes]]],
+        assignments: Sequence[rebuild_workers.Assignment],
+        as_of: date,
+        tick: Callable[[int], None],
+    ) -> int:
+        """:meth:`fold` with several workers: run them, take their entities, rows and affected cells, index the
+        copies side by side; returns the rows copied."""
+        results = await rebuild_workers.run(versions, assignments, as_of, self.database_url, SHADOW, tick)
+        entities: dict[str, int] = {}
+        per_table: dict[str, int] = {}
+        for a, r in zip(assignments, results, strict=True):
+            entities.update(r.entities)  # a kind read by several workers: the same count in each
+            for table, n in r.rows.items():
+                per_table[table] = per_table.get(table, 0) + n
+            self.progress(f"  worker {a.index}: {sum(len(s) for s in a.series.values())} series of"
+                          f" {', '.join(sorted(a.series))}: folded in {r.fold_s:.1f}s,"
+                          f" {sum(r.rows.values()):,} rows copied in {r.copy_s:.1f}s")
+            for cell, v in r.affected.items():
+                publisher.merge(self.work, cell, v)
+        self.stats.entities += sum(entities.values())
+        await self._index_side_by_side(per_table, len(assignments))
+        return sum(per_table.values())
 
     async def _index(self, conn: Conn, tables: Sequence[str]) -> None:
         """Give the copies ``tables`` the current tables' keys and indexes (in the caller's transaction)."""
