@@ -27,11 +27,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import gc
 import time
 import uuid
 import zlib
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
@@ -41,6 +40,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import TypeAdapter
 
+from jeugdstroom.common import collector
 from jeugdstroom.common.consumer import Decoded
 from jeugdstroom.common.contracts.entities import entity_topic_key
 from jeugdstroom.common.contracts.unions import AnyChange, RegistryChange
@@ -199,20 +199,6 @@ def record_of(r: EntityRecord) -> tuple[str, Record]:
         if name == "ce_id":
             return r.key.decode(), Record(value.decode("utf-8", "replace"), r.value)
     raise ValueError(f"entity record without ce_id at {r.topic}/{r.partition}/{r.offset}")
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector off for a block that allocates an object or more per entity (the snapshot's
-    records, the fold's sums: none in a cycle), whose full collections would walk every one of them again as they
-    grow: 30 % of the read's CPU at 180,000 records. What the block leaves in cycles is collected afterwards."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 # -- the rebuild ----------------------------------------------------------------------------------------------
@@ -380,7 +366,7 @@ class Rebuild:
                 self._tick(lambda: f"  read {self.stats.records:,} records"
                                    f" ({self.stats.records / max(time.monotonic() - t0, 1e-9):,.0f}/s)")
 
-        with gc_paused():
+        with collector.paused():
             await reader.read_to_end(keep)
         self.stats.snapshot_bytes = sum(len(k) + len(r.change_id) + len(r.value or b"") for k, r in snapshot.items())
         self.stats.read_s = time.monotonic() - t0
@@ -397,7 +383,7 @@ class Rebuild:
         side; with one, this process folds everything."""
         t0 = time.monotonic()
         as_of = self.as_of()
-        with gc_paused():  # (also while the plan times its samples)
+        with collector.paused():  # (also while the plan times its samples)
             versions = rebuild_workers.group(self.snapshot)
             assignments = rebuild_workers.plan(versions, self.workers) if self.workers > 1 else []
         total_versions = sum(map(len, versions.values()))
@@ -421,7 +407,7 @@ class Rebuild:
             rows = await self._fold_in_workers(versions, assignments, as_of, lambda done: tick(done, share))
         else:
             everything = rebuild_workers.Assignment(0, {k: tuple(s for s, _ in FOLDS.get(k, ())) for k in versions})
-            with gc_paused():
+            with collector.paused():
                 total, entities = rebuild_workers.fold_part(
                     everything, versions, done=lambda done: tick(done, total_versions)
                 )

@@ -16,16 +16,14 @@ One batch, inside the consumer loop's transaction:
 from __future__ import annotations
 
 import collections
-import contextlib
-import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import orjson
 from prometheus_client import Counter
 from pydantic import AwareDatetime, TypeAdapter
 from pydantic_core import SchemaSerializer
 
-from jeugdstroom.common import outbox, tracing
+from jeugdstroom.common import collector, outbox, tracing
 from jeugdstroom.common.consumer import Decoded, Poison, ProcessorBase
 from jeugdstroom.common.contracts import event_uid, parse_published
 from jeugdstroom.common.contracts.entities import entity_topic_key
@@ -69,24 +67,6 @@ def decode_event(record: InRecord) -> tuple[str, AnyPublished]:
         reason_class = "unknown_schema_version" if "schema_version" in fields else "contract"
         raise Poison(reason_class, str(err)) from None
     return event_uid(event.sender, event.id), event
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off while a batch is projected, then one young-generation pass. A batch keeps
-    tens of thousands of objects (facts, episodes, changes) alive until it ends, and every automatic collection
-    walked them again (≈ 20 % of the registry's CPU, ``python -m bench.registry_cpu``); the batch's objects are freed
-    by reference counting when it ends, so the pass after it finds little. Cyclic garbage made meanwhile (by any
-    task of the process) is collected then."""
-    if not gc.isenabled():  # nested, or paused by someone else: leave it as it is
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-        gc.collect(0)
 
 
 def _causes(
@@ -148,7 +128,7 @@ class RegistryProcessor(ProcessorBase[AnyPublished]):
         links = tracing.links(d.record.headers for d in items)
         with tracing.span("registry.batch", tracing.SpanKind.CONSUMER, links, attributes={"jeugdstroom.events": len(items)}):
             self._trace = tracing.headers()
-            with collector_paused():
+            with collector.paused():
                 await self._apply(conn, items)
 
     async def _apply(self, conn: Conn, items: Sequence[Decoded[AnyPublished]]) -> None:

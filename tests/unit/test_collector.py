@@ -1,5 +1,5 @@
-"""The registry's batch runs with the cyclic garbage collector paused (``processor.collector_paused``): it is back on
-afterwards, also when the batch fails, and a pause inside a pause leaves it to the outer one."""
+"""The cyclic garbage collector paused around a registry batch or a rebuild's read and fold (``collector.paused``): it
+is back on afterwards, also when the block fails, and a pause inside a pause leaves it to the outer one."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import gc
 
 import pytest
 
-from jeugdstroom.registry.processor import collector_paused
+from jeugdstroom.common.collector import paused as collector_paused
 
 
 def test_paused_inside_and_back_on_after() -> None:
