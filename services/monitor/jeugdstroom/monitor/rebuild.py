@@ -38,12 +38,11 @@ from typing import Any, Protocol
 import asyncpg
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from pydantic import TypeAdapter
 
 from jeugdstroom.common import collector
 from jeugdstroom.common.consumer import Decoded
 from jeugdstroom.common.contracts.entities import entity_topic_key
-from jeugdstroom.common.contracts.unions import AnyChange, RegistryChange
+from jeugdstroom.common.contracts.unions import AnyChange
 from jeugdstroom.common.db import Conn
 from jeugdstroom.common.kafka import REGISTRY_ENTITIES, client_options
 from jeugdstroom.common.settings import Settings
@@ -59,7 +58,6 @@ RUN_LOCK = zlib.crc32(b"monitor:rebuild:run")
 SHADOW = "monitor_rebuild"
 #: The consumer (processed-event log) of the live fold (processor.GROUP).
 LIVE = "monitor"
-_CHANGE: TypeAdapter[AnyChange] = TypeAdapter(RegistryChange)
 
 Progress = Callable[[str], None]
 Hook = Callable[[str], Awaitable[None]]
@@ -232,7 +230,7 @@ def _as_change(change_id: str, before: bytes | None, after: bytes | None) -> Any
     doc["change_id"] = change_id
     doc["before"] = None if b is None else b["after"]
     doc["after"] = None if a is None else a["after"]
-    return _CHANGE.validate_json(orjson.dumps(doc))  # (the contracts are strict: dates from JSON only)
+    return rebuild_workers.CHANGE.validate_json(orjson.dumps(doc))  # (the contracts are strict: dates from JSON only)
 
 
 def _version_of_change(change: bytes) -> bytes | None:
@@ -247,7 +245,6 @@ def _version_of_change(change: bytes) -> bytes | None:
 class Rebuild:
     """One run of ``jeugdstroom rebuild monitor`` against a monitor database and the entity topic."""
 
-    CHUNK = 5_000
     #: PostgreSQL's memory for building the copies' indexes after the COPY (a sort in memory instead of on disk).
     INDEX_MEMORY = "256MB"
     #: How long step 4 waits for the live fold before giving up (the live fold is stopped or stuck).

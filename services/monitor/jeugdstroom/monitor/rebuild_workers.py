@@ -44,7 +44,8 @@ from jeugdstroom.monitor.catalogue import FOLDS
 from jeugdstroom.monitor.fold import FoldFn, Key
 from jeugdstroom.monitor.publication.pending import Affected
 
-_CHANGE: TypeAdapter[AnyChange] = TypeAdapter(RegistryChange)
+#: A registry change of any entity (the union; the rebuild's late records and a version of an unknown kind).
+CHANGE: TypeAdapter[AnyChange] = TypeAdapter(RegistryChange)
 #: Per entity kind, its change contract alone (``RegistryChange`` without the discriminator's dispatch; the same
 #: validation: the union's member for that ``entity``).
 _BY_KIND: dict[str, TypeAdapter[Any]] = {kind: TypeAdapter(cls) for kind, cls in CHANGE_CLASSES.items()}
@@ -104,7 +105,7 @@ def group(snapshot: Mapping[str, Any]) -> dict[str, list[tuple[str, bytes]]]:
 def validate(key: str, kind: str, value: bytes) -> AnyChange:
     """A version as a registry change, checked against the kind its key names; a version that is not a valid registry
     change fails the rebuild, naming its key."""
-    adapter = _BY_KIND.get(kind, _CHANGE)  # (a kind this version does not know: the union names the error)
+    adapter = _BY_KIND.get(kind, CHANGE)  # (a kind this version does not know: the union names the error)
     try:
         change: AnyChange = adapter.validate_json(value)
     except ValidationError as exc:
