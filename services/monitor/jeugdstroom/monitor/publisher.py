@@ -334,16 +334,17 @@ class _Chunk:
 
     def record(self, ind: Indicator, key: str, row: Row, row_json: bytes | None = None) -> None:
         value = _message(ind, row, self.as_of) if row_json is None else _message_of(ind, row, row_json, self.as_of)
-        headers = self.template.copy()  # [*_headers(key, value, self.written), *self.trace_headers]
-        headers[self.id_at] = ("ce_id", _ce_id(key, value).encode())
-        self.out.append(outbox.OutRow(self.topic, key.encode(), value, headers))
+        self._append(key, value, _ce_id(key, value))
 
     def tombstone(self, key: str) -> None:
         """A key that is no longer a topic cell: no value, with the topic's CloudEvents headers (``ce_id``
         ``<key>#removed``), as every record the project publishes carries them."""
-        headers = self.template.copy()
-        headers[self.id_at] = ("ce_id", f"{key}#removed".encode())
-        self.out.append(outbox.OutRow(self.topic, key.encode(), None, headers))
+        self._append(key, None, f"{key}#removed")
+
+    def _append(self, key: str, value: bytes | None, ce_id: str) -> None:
+        headers = self.template.copy()  # [*_headers(key, value, self.written), *self.trace_headers]
+        headers[self.id_at] = ("ce_id", ce_id.encode())
+        self.out.append(outbox.OutRow(self.topic, key.encode(), value, headers))
 
 
 async def _publish_chunk(
