@@ -59,9 +59,10 @@ _COLUMNS = ("producer", "topic", "key", "value", "headers")
 
 async def write(conn: Conn, producer: str, rows: Sequence[OutRow]) -> None:
     """Add rows to the outbox inside the caller's transaction, in order (ids ascending), by binary COPY (one round
-    trip, after the notification that wakes the producer's relay at commit): against the ``INSERT … SELECT FROM unnest(arrays)`` it replaced, PostgreSQL's CPU per row of ≈ 1 kB went
-    from 8–9 to 5–6 µs, the client's stayed about the same (``python -m bench.registry_cpu``: the registry's PostgreSQL
-    CPU per event ≈ 12 % lower). Needs the pool's binary jsonb codec (``db._init_connection``)."""
+    trip, after the notification that wakes the producer's relay at commit): against the ``INSERT … SELECT FROM
+    unnest(arrays)`` it replaced, PostgreSQL's CPU per row of ≈ 1 kB went from 8–9 to 5–6 µs, the client's stayed
+    about the same (``python -m bench.registry_cpu``: the registry's PostgreSQL CPU per event ≈ 12 % lower). Needs
+    the pool's binary jsonb codec (``db._init_connection``)."""
     if not rows:
         return
     await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, producer)  # delivered at commit (never for a rollback)
