@@ -11,8 +11,8 @@ The monitor starts the child and owns it (:func:`run`, supervised like every bac
 * **stdin, monitor → child**: the first line is the settings (JSON, secrets included: a pipe, not the environment
   or the command line); then one line per committed fold, ``1`` when its batch settled the backlog (the end of its
   partitions, and none upstream) and ``0`` while a backlog waits behind it, here or in the registry (the
-  :class:`~jeugdstroom.monitor.publication.loop.PublicationLoop`'s ``settled`` and ``wake``). End of file: the monitor stopped or died (also under kill -9): the child stops, an
-  in-flight chunk rolls back and stays pending.
+  :class:`~jeugdstroom.monitor.publication.loop.PublicationLoop`'s ``settled`` and ``wake``). End of file: the
+  monitor stopped or died (also under kill -9): the child stops, an in-flight chunk rolls back and stays pending.
 * **stdout, child → monitor**: one JSON line per publication round with the publication's metrics (the round's
   seconds, and cumulative counter values), which the monitor adds to its own ``/metrics`` (:class:`Forwarded`), so
   the metrics and alerts stay where operators look for them. Logs go to stderr, as the monitor's.
