@@ -74,14 +74,23 @@ def load_events(n: int, log: bool = True) -> list[Event]:
         path.write_bytes(b"\n".join(lines) + b"\n")
         if log:
             print(f"  generated {n:,} published events ({days} simulated days) in {time.perf_counter() - started:.0f}s")
-    out = []
-    for line in path.read_bytes().splitlines():
-        etype, pseudonym, sender, ident, occurred, value = line.split(b"\t", 5)
-        headers = cloudevent_headers(
-            f"{sender.decode()}/{ident.decode()}", etype.decode(), f"/instelling/{sender.decode()}", occurred.decode()
-        )
-        out.append(Event(etype.decode(), pseudonym, value, headers))
-    return out
+    return [_event(line) for line in path.read_bytes().splitlines()]
+
+
+def stream_events(region: str, days: int, seed: int = SEED) -> list[Event]:
+    """Every accepted event of a simulated stream of ``region`` over ``days`` (not cached: for small streams)."""
+    buf = io.BytesIO()
+    generate(Params(region, days, seed, default_start(days)), buf)
+    return [_event(line) for line in _published(buf.getvalue(), datetime.now(UTC).isoformat())]
+
+
+def _event(line: bytes) -> Event:
+    """An :class:`Event` from a line of :func:`_published`."""
+    etype, pseudonym, sender, ident, occurred, value = line.split(b"\t", 5)
+    headers = cloudevent_headers(
+        f"{sender.decode()}/{ident.decode()}", etype.decode(), f"/instelling/{sender.decode()}", occurred.decode()
+    )
+    return Event(etype.decode(), pseudonym, value, headers)
 
 
 async def produce(settings: Settings, events: list[Event]) -> float:
