@@ -69,7 +69,7 @@ async def topic_end(settings: Settings, topic: str, timeout: float = 30.0) -> di
 
 async def restored(settings: Settings, dry_run: bool = False) -> dict[str, int]:
     """Move the monitor past what ``registry.changes`` holds and requeue what it had not processed; returns counts."""
-    from jeugdstroom.common import db
+    from jeugdstroom.common import db, outbox
     from jeugdstroom.common.kafka import REGISTRY_CHANGES
 
     topic = settings.topic(REGISTRY_CHANGES)
@@ -82,6 +82,7 @@ async def restored(settings: Settings, dry_run: bool = False) -> dict[str, int]:
             requeue = await conn.fetchval(f"SELECT count(*) FROM outbox o WHERE {where}", REGISTRY, topic, MONITOR)
             if not dry_run:
                 await conn.execute(f"UPDATE outbox o SET sent_at = NULL WHERE {where}", REGISTRY, topic, MONITOR)
+                await conn.execute("SELECT pg_notify($1, $2)", outbox.CHANNEL, REGISTRY)  # wakes the relay at commit
                 await conn.executemany(
                     """INSERT INTO consumer_offsets (consumer, topic, partition, next_offset) VALUES ($1, $2, $3, $4)
                        ON CONFLICT (consumer, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset,
