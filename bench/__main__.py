@@ -18,11 +18,12 @@ from typing import Any
 import asyncpg
 
 from bench import e2e, events, limits, live, profile, tools
+from bench.ceiling import PARTS as CEILING_PARTS
 from bench.infra import Infra, ProcStats, load, machine
 from bench.report import Table, rate, ratio
 from jeugdstroom.common import db
 
-SECTIONS = ("limits", "e2e", "peer", "rebuild", "scaling", "intake", "freshness")
+SECTIONS = ("limits", "e2e", "peer", "rebuild", "ceiling", "scaling", "intake", "freshness")
 #: Events of a national year for the rebuild's extrapolation (docs: "a year of national events is a few million").
 NATIONAL_EVENTS = 3_000_000
 DOC = Path("docs/benchmarks.md")
@@ -40,6 +41,7 @@ class Bench:
         self.runs: dict[int, e2e.Run] = {}
         self.settings_by_n: dict[int, Any] = {}
         self.infra: Infra | None = None
+        self.ceiling: dict[str, Any] = {}  # bench.ceiling's result at the largest N (with its process's peak RSS)
 
     def note_load(self, what: str) -> None:
         self.loads.append((what, load()))
@@ -406,6 +408,31 @@ class Bench:
             )
         self.show(t)
 
+    async def ceiling_section(self, n: int) -> None:
+        """The in-process-state design's best case (bench/ceiling.py) on the end-to-end run's events."""
+        print(f"\n-- ceiling: the services' logic with every state in memory, no storage, no broker, N={n:,}", flush=True)
+        self.note_load("ceiling start")
+        result, stats, _ = await self._child("ceiling", ["bench.ceiling", "--n", str(n), "--json"], None)
+        self.ceiling = {**result, "peak_rss_mb": stats.peak_rss_mb}
+        per = {k: 1e6 * result[k] / n for k in CEILING_PARTS}
+        total = sum(per.values())
+        t = Table(
+            "Ceiling: the registry's projection and the monitor's fold with every state in memory (no storage, no broker)",
+            ["N", "changes", *CEILING_PARTS.values(), "all µs / event", "2-core ceiling events/s", "peak RSS MB"],
+        )
+        t.add(f"{n:,}", f"{result['changes']:,}", *(f"{v:.1f}" for v in per.values()), f"{total:.1f}",
+              rate((os.cpu_count() or 1) * 1e6 / total), f"{stats.peak_rss_mb:.0f}")
+        t.note = (
+            "`python -m bench.ceiling`: CPU µs per event of the services' own logic in one process, its inputs and "
+            "states in dicts: the registry decodes and validates each event, keeps facts and corrections in memory, "
+            "re-projects every touched child (and those whose 18th birthday the watermark passed), diffs it and "
+            "builds each change's records (byte for byte what it writes: tests/integration/test_bench_ceiling.py); "
+            "the monitor decodes and validates each change and folds it into every series. No database, broker, "
+            "checkpoint or publication: the best case of state kept in the processes. Ceiling = cores ÷ CPU per "
+            "event, as if both services had the cores to themselves."
+        )
+        self.show(t)
+
     async def scaling(self, n: int) -> None:
         assert self.infra is not None
         print(f"\n-- scaling: registry with 1 and 2 instances on {n:,} events", flush=True)
@@ -568,6 +595,8 @@ async def main(args: argparse.Namespace) -> Bench | None:
                 bench.facts["peer"] = f"failed ({type(exc).__name__}); see the run's output"
         if "rebuild" in only and bench.runs:
             await bench.rebuild()
+        if "ceiling" in only:
+            await bench.ceiling_section(max(ns))
         if "scaling" in only:
             await bench.scaling(min(ns))
         if "intake" in only:

@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import argparse
 import gc
+import sys
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
+import orjson
 from pydantic import SecretStr
 
 from bench.events import Event, load_events
@@ -49,6 +51,15 @@ from jeugdstroom.registry.handlers import care_path
 from jeugdstroom.registry.handlers.derived import watermark_of
 from jeugdstroom.registry.handlers.facts import Correction, Fact, local_day
 from jeugdstroom.registry.processor import RegistryProcessor, _causes, _own_children, decode_event
+
+#: The parts of :class:`Ceiling` measured (its CPU fields) and their names in a table.
+PARTS: dict[str, str] = {
+    "registry_decode": "registry: validate",
+    "registry_project": "registry: project, diff",
+    "registry_records": "registry: change records",
+    "monitor_decode": "monitor: validate",
+    "monitor_fold": "monitor: fold",
+}
 
 
 @dataclass
@@ -178,7 +189,7 @@ def run(events: list[Event], batch: int) -> Ceiling:
         result.changes += len(values)
         produced.append(values)
         if (start // batch) % 50 == 49:
-            print(f"  registry: {start + batch:,} events", flush=True)
+            print(f"  registry: {start + batch:,} events", file=sys.stderr, flush=True)
     gc.collect()
     gc.freeze()  # the registry's state is not the monitor's heap
     offset = 0
@@ -222,9 +233,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.ceiling", description=__doc__.split("\n")[0])
     parser.add_argument("--n", default="100000", help="comma-separated event counts")
     parser.add_argument("--batch", type=int, default=2000, help="events per batch (the consumers' default)")
+    parser.add_argument("--json", action="store_true", help="print one JSON line per N (python -m bench reads it)")
     args = parser.parse_args()
     for n in (int(x) for x in args.n.split(",")):
-        report(n, run(load_events(n), args.batch))
+        result = run(load_events(n, log=not args.json), args.batch)
+        if args.json:
+            print(orjson.dumps({"n": n, **asdict(result)}).decode(), flush=True)
+        else:
+            report(n, result)
 
 
 if __name__ == "__main__":

@@ -159,11 +159,19 @@ def analysis(bench: Any) -> list[str]:
                 "outbox (inserted, read by the relay, marked sent), the monitor's additive upserts and, for the "
                 "cells that changed, the indicator rows (see the PostgreSQL statements table). The COPY limit "
                 f"({rate(bench.limits[n]['copy'])} rows/s) is one row without indexes, conflicts or reads; an event "
-                "here is about ten index-maintained writes plus reads. Reaching 20,000 events/s would take another "
-                "design (state kept in the processes and checkpointed, as Quix Streams does, giving up "
-                "PostgreSQL as the one place that any instance and the API read) or more cores.",
+                "here is about ten index-maintained writes plus reads. "
+                + (
+                    "State kept in the processes and checkpointed (as Quix Streams does) would remove the reads of "
+                    "state, not the writes a checkpoint needs, and not the Python work: its best case is the next "
+                    "paragraph."
+                    if getattr(bench, "ceiling", None)
+                    else "Reaching 20,000 events/s would take another design (state kept in the processes and "
+                    "checkpointed, as Quix Streams does, giving up PostgreSQL as the one place that any instance and "
+                    "the API read) or more cores."
+                ),
                 "",
             ]
+        out += ceiling_analysis(bench)
         if len(bench.runs) >= 2:
             ns = sorted(bench.runs)
             a, b = bench.runs[ns[0]], bench.runs[ns[-1]]
@@ -398,6 +406,32 @@ def analysis(bench: Any) -> list[str]:
         "",
     ]
     return out
+
+
+def ceiling_analysis(bench: Any) -> list[str]:
+    """The in-process-state design's best case (the ``ceiling`` section), when the run has it."""
+    c = getattr(bench, "ceiling", None)
+    if not c:
+        return []
+    from bench.ceiling import PARTS
+
+    n = c["n"]
+    per = {label: 1e6 * c[k] / n for k, label in PARTS.items()}
+    total = sum(per.values())
+    ceiling = os_cores() * 1e6 / total
+    parts = "; ".join(f"{label} {v:.0f}" for label, v in per.items())
+    return [
+        "**The in-process-state design's best case stays below the target.** With the state kept in the processes "
+        "(the design issue 26 names) nothing would be read back from PostgreSQL, but the services' own logic stays. "
+        f"With every input and state in dicts and no database, broker, checkpoint or publication at all "
+        f"(`bench.ceiling`, the Ceiling table), the registry and the monitor spent {total:.0f} µs of CPU per event "
+        f"at N={n:,} ({parts} µs), so {os_cores()} cores would carry at most {rate(ceiling)} events/s "
+        f"({ceiling / 10_000:.2f}× the 10,000 target), and that one process peaked at "
+        f"{c.get('peak_rss_mb', 0):,.0f} MB holding every child's facts. The registry re-projects each touched "
+        "child from all its facts and diffs every entity, the monitor folds each change into about twenty "
+        "series: that per-event Python, not where the state lives, sets the ceiling.",
+        "",
+    ]
 
 
 def os_cores() -> int:

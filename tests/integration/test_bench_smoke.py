@@ -1,4 +1,4 @@
-"""The benchmark harness runs (tiny N, limits, end to end and the rebuild). Slow: it starts its own broker, PostgreSQL and
+"""The benchmark harness runs (tiny N, limits, end to end, the rebuild and the ceiling). Slow: it starts its own broker, PostgreSQL and
 the services; it asserts that the harness works and the pipeline finished, never how fast (that is bench/'s job)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.slow
 def test_bench_runs_end_to_end_at_a_tiny_n() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--n", "1500", "--only", "limits,e2e,rebuild", "--no-doc"],
+        [sys.executable, "-m", "bench", "--n", "1500", "--only", "limits,e2e,rebuild,ceiling", "--no-doc"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -29,3 +29,5 @@ def test_bench_runs_end_to_end_at_a_tiny_n() -> None:
     assert "1,500" in end_to_end.splitlines()[3]  # the row of N = 1,500 (header, rule, row)
     rebuild = out.split("Rebuild: jeugdstroom rebuild monitor", 1)[1]
     assert rebuild.splitlines()[3].startswith("1,500") and "A national year" in rebuild
+    ceiling = out.split("Ceiling: the registry's projection", 1)[1]
+    assert ceiling.splitlines()[3].startswith("1,500")
