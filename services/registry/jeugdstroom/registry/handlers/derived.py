@@ -269,6 +269,9 @@ def segmenten(episodes: Sequence[PlaatsingEpisode]) -> list[VerblijfSegment]:
     ]
     if not placed:  # most children: no placement, no segment
         return out
+    if len(placed) == 1:  # one placement: one segment, its days, in each group of its form
+        start, end, _, p = placed[0]
+        return [_segment(groep, p, start, end) for groep, forms in VERBLIJF_GROEPEN.items() if p.vorm in forms]
     for groep, forms in VERBLIJF_GROEPEN.items():
         spans = [s for s in placed if s[3].vorm in forms]
         if not spans:
