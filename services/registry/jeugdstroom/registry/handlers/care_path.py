@@ -138,11 +138,13 @@ def project(
     }
     assert by_entity.keys() == entities.ENTITIES.keys()
     g = geslacht(facts)  # a child-level field: every entity of the child carries the latest known one
+    out = state.entities
     for entity, episodes in by_entity.items():
+        ident = ID_FIELDS[entity]
         for ep in episodes:
             if ep.geslacht != g:
                 ep = replaced(ep, {"geslacht": g})
-            state.entities[entity_key(entity, ep)] = ep
+            out[entity, f"{ep.instelling}/{getattr(ep, ident)}"] = ep  # entity_key(entity, ep)
     state.findings = {(f.kind, f.subject): f for f in found}
     return state
 
