@@ -760,3 +760,22 @@ def test_a_fact_carries_its_event_types_data_contract_read_from_the_stored_json(
     valid = event("plaatsing", "e3", "2025-01-01T10:00:00+01:00", p.data.model_dump(mode="json", exclude_none=True))
     with pytest.raises(ValueError, match="end"):  # stored data that breaks a contract rule is not taken silently
         fact({**valid, "data": {**valid["data"], "end": "2024-12-01"}})
+
+
+def test_replaced_is_model_copy_and_differ_is_inequality() -> None:
+    """``facts.replaced`` (the projection's copy of an episode) leaves the same instance state as pydantic's
+    ``model_copy(update=...)``, and ``care_path._differ`` (the diff's comparison) agrees with ``!=``."""
+    from jeugdstroom.registry.handlers.facts import replaced
+
+    eps = [_a(date(2025, 1, 1)), _p("p1", date(2025, 1, 1)), *derived.segmenten([_p("p2", date(2025, 2, 1))])]
+    for ep in eps:
+        for update in ({"geslacht": "vrouw"}, {"geslacht": "onbekend"}, {"geslacht": "man", "gemeente": "GM0363"}):
+            new, ref = replaced(ep, update), ep.model_copy(update=update)
+            assert type(new) is type(ref) and new == ref
+            assert new.__dict__ == ref.__dict__ and list(new.__dict__) == list(ref.__dict__)
+            assert new.__pydantic_fields_set__ == ref.__pydantic_fields_set__
+            assert new.__pydantic_extra__ == ref.__pydantic_extra__ and new.__pydantic_private__ == ref.__pydantic_private__
+            assert new.model_dump_json() == ref.model_dump_json() and new.model_dump_json(exclude_unset=True) == ref.model_dump_json(exclude_unset=True)
+            assert new.geslacht == update["geslacht"] and ep.geslacht == "onbekend"  # the original is left as it was
+    for a, b in itertools.product([*eps, None, replaced(eps[0], {"geslacht": "man"})], repeat=2):
+        assert care_path._differ(a, b) == (a != b)

@@ -146,7 +146,8 @@ class RegistryProcessor(ProcessorBase[AnyPublished]):
         uids = sorted(set(uid_of.values()))
 
         # 1. the watermark (row lock first: every batch takes it before any child lock)
-        max_day = await repo.advance_watermark(conn, max(local_day(d.item.occurred_at) for d in items))
+        # the latest event's day (the local day never decreases with the instant: one conversion, not one per event)
+        max_day = await repo.advance_watermark(conn, local_day(max(d.item.occurred_at for d in items)))
         watermark = watermark_of(max_day, self.settings.watermark_grace_days)
         # 2. locks on every child and event concerned
         own = {d.event_id: _own_children(d.item) for d in items}

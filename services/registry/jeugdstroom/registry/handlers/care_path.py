@@ -19,7 +19,7 @@ from jeugdstroom.common.contracts.kinds.separatie import SeparatieEpisode
 from jeugdstroom.registry import entities
 from jeugdstroom.registry.entities import ID_FIELDS, Episode
 from jeugdstroom.registry.handlers import child, correctie, derived
-from jeugdstroom.registry.handlers.facts import AnyFact, Correction, Finding, geslacht
+from jeugdstroom.registry.handlers.facts import AnyFact, Correction, Finding, geslacht, replaced
 
 __all__ = [
     "ENTITIES",
@@ -138,11 +138,13 @@ def project(
     }
     assert by_entity.keys() == entities.ENTITIES.keys()
     g = geslacht(facts)  # a child-level field: every entity of the child carries the latest known one
+    out = state.entities
     for entity, episodes in by_entity.items():
+        ident = ID_FIELDS[entity]
         for ep in episodes:
             if ep.geslacht != g:
-                ep = ep.model_copy(update={"geslacht": g})
-            state.entities[entity_key(entity, ep)] = ep
+                ep = replaced(ep, {"geslacht": g})
+            out[entity, f"{ep.instelling}/{getattr(ep, ident)}"] = ep  # entity_key(entity, ep)
     state.findings = {(f.kind, f.subject): f for f in found}
     return state
 
@@ -175,13 +177,21 @@ class ChildInputs:
         return originals, [c for u in sorted(uids) for c in self.by_target.get(u, ())]
 
 
+def _differ(old: Episode | None, new: Episode | None) -> bool:
+    """``old != new`` for two versions of an entity: pydantic's ``__eq__`` for contract models (same class, same
+    field values; they have no private attributes, extras or other instance attributes) without its generic path."""
+    if old is None or new is None:
+        return old is not new
+    return old.__class__ is not new.__class__ or old.__dict__ != new.__dict__
+
+
 def diff(before: ChildState, after: ChildState) -> ChildDiff:
     """What changed from ``before`` to ``after``: entity changes (only where before != after) and findings."""
     was, now = before.entities, after.entities
     changes = [
         EntityChange(key[0], key[1], old, new)
         for key in sorted(was.keys() | now.keys())
-        if (old := was.get(key)) != (new := now.get(key))
+        if _differ(old := was.get(key), new := now.get(key))
     ]
     opened = [f for k, f in sorted(after.findings.items()) if before.findings.get(k) != f]
     resolved = [f for k, f in sorted(before.findings.items()) if k not in after.findings]

@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -35,7 +36,7 @@ from jeugdstroom.common.contracts.kinds.beschikking import BeschikkingEpisode
 from jeugdstroom.common.contracts.kinds.plaatsing import PlaatsingEpisode
 from jeugdstroom.common.contracts.kinds.separatie import SeparatieEpisode
 from jeugdstroom.common.vocabulary import GEZINSGERICHT, PLEEGZORG, VORMEN
-from jeugdstroom.registry.handlers.facts import Finding
+from jeugdstroom.registry.handlers.facts import Finding, replaced
 
 HERHAALD_DAYS = 365
 OVERPLAATSING_DAYS = 31
@@ -82,7 +83,7 @@ def aanmeldingen(
         }
         # episodes are immutable: one whose links are already right is kept as is (no copy)
         same = all(getattr(a, k) == v for k, v in links.items())
-        out.append(a if same else a.model_copy(update=links))
+        out.append(a if same else replaced(a, links))
     return out
 
 
@@ -151,7 +152,7 @@ def plaatsingen(episodes: Sequence[PlaatsingEpisode]) -> tuple[list[PlaatsingEpi
                 q is not p and q.start is not None and 0 <= (q.start - p.end).days <= OVERPLAATSING_DAYS
                 for q in episodes
             )
-        out.append(p if p.overplaatsing == transfer else p.model_copy(update={"overplaatsing": transfer}))
+        out.append(p if p.overplaatsing == transfer else replaced(p, {"overplaatsing": transfer}))
     found = []
     started = sorted((p for p in episodes if p.start is not None), key=_key)
     for i, a in enumerate(started):
@@ -197,7 +198,7 @@ def instroom(episodes: Sequence[PlaatsingEpisode]) -> list[PlaatsingEpisode]:
                 "instroom_gesloten": p.vorm == "gesloten" and not _transfer(p, gesloten),
             }
         same = p.instroom == flags["instroom"] and p.instroom_gesloten == flags["instroom_gesloten"]
-        out.append(p if same else p.model_copy(update=flags))
+        out.append(p if same else replaced(p, flags))
     return out
 
 
@@ -251,24 +252,35 @@ VERBLIJF_GROEPEN: dict[str, frozenset[str]] = {
 }
 
 
+#: The rank of a (rank, placement) pair (C-level key function).
+_RANK = operator.itemgetter(0)
+
+
 def segmenten(episodes: Sequence[PlaatsingEpisode]) -> list[VerblijfSegment]:
     """Per group of forms, the child's days in a placement of the group as non-overlapping segments: each day is
     attributed to the latest started placement active on it (ties: the larger key), consecutive days of one
     placement form one segment (definitions in docs/indicators.md, "Children, not episodes")."""
     out: list[VerblijfSegment] = []
+    # each placement with days (start, end, its rank among placements: start, then key), once for every group
+    placed = [
+        (p.start, p.end, (p.start, _key(p)), p)
+        for p in episodes
+        if p.start is not None and (p.end is None or p.end > p.start)
+    ]
+    if not placed:  # most children: no placement, no segment
+        return out
+    if len(placed) == 1:  # one placement: one segment, its days, in each group of its form
+        start, end, _, p = placed[0]
+        return [_segment(groep, p, start, end) for groep, forms in VERBLIJF_GROEPEN.items() if p.vorm in forms]
     for groep, forms in VERBLIJF_GROEPEN.items():
-        spans = [
-            (p.start, p.end, p)
-            for p in episodes
-            if p.vorm in forms and p.start is not None and (p.end is None or p.end > p.start)
-        ]
+        spans = [s for s in placed if s[3].vorm in forms]
         if not spans:
             continue
-        bounds = sorted({d for start, end, _ in spans for d in (start, end) if d is not None})
+        bounds = sorted({d for start, end, _, _ in spans for d in (start, end) if d is not None})
         current: tuple[PlaatsingEpisode, date] | None = None  # (attributed placement, segment start)
         for day in bounds:  # the attribution is constant from one bound to the next
-            active = [p for start, end, p in spans if start <= day and (end is None or end > day)]
-            chosen = max(active, key=lambda p: (p.start, _key(p))) if active else None
+            active = [(rank, p) for start, end, rank, p in spans if start <= day and (end is None or end > day)]
+            chosen = max(active, key=_RANK)[1] if active else None
             if current is not None and chosen is current[0]:
                 continue
             if current is not None:
@@ -318,5 +330,5 @@ def separaties(episodes: Sequence[SeparatieEpisode]) -> list[SeparatieEpisode]:
             and s.start - (o.end or o.start) < ARGUS_GAP
             for o in episodes
         )
-        out.append(s if s.vervolg == vervolg else s.model_copy(update={"vervolg": vervolg}))
+        out.append(s if s.vervolg == vervolg else replaced(s, {"vervolg": vervolg}))
     return out
