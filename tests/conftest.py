@@ -32,14 +32,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("--run-slow"):
-        return
-    # Slow soak runs are deselected (not skipped): they are run on demand with --run-slow.
-    keep = [i for i in items if "slow" not in i.keywords]
-    dropped = [i for i in items if "slow" in i.keywords]
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-        items[:] = keep
+    if not config.getoption("--run-slow"):
+        # Slow soak runs are deselected (not skipped): they are run on demand with --run-slow.
+        keep = [i for i in items if "slow" not in i.keywords]
+        dropped = [i for i in items if "slow" in i.keywords]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = keep
+    # The longest files first: scripts/test hands whole files to two xdist workers in this order
+    # (--dist loadfile --no-loadscope-reorder), so the few files of minutes (services as processes: e2e and
+    # reliability) start at once and the many short ones fill the gaps, instead of a long file starting last.
+    rank: dict[Path, int] = {}
+    for item in items:
+        rank[item.path] = min(rank.get(item.path, 2), _run_order(item))
+    items.sort(key=lambda item: rank[item.path])  # stable: files stay whole and in collection order within a rank
+
+
+def _run_order(item: pytest.Item) -> int:
+    if "e2e" in item.keywords:
+        return 0
+    return 1 if "integration" in item.keywords else 2
 
 
 @dataclass

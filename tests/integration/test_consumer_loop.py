@@ -53,11 +53,14 @@ async def produce(settings: Settings, values: list[bytes]) -> None:
 
 @contextlib.asynccontextmanager
 async def consuming(
-    settings: Settings, pool: asyncpg.Pool, group: str = "test", processor: Counting | None = None
+    settings: Settings, pool: asyncpg.Pool, group: str = "test", processor: Counting | None = None,
+    max_backoff: float | None = None,
 ) -> AsyncIterator[StoredOffsetConsumer[dict[str, int | str]]]:
     consumer: StoredOffsetConsumer[dict[str, int | str]] = StoredOffsetConsumer(
         settings, pool, group, [settings.topic(TOPIC)], processor or Counting(), "test"
     )
+    if max_backoff is not None:
+        consumer.max_backoff = max_backoff
     task = asyncio.create_task(consumer.run())
     try:
         yield consumer
@@ -263,7 +266,9 @@ async def test_a_database_outage_after_a_failed_batch_skips_no_record(settings: 
     values = events(0, 30)
     await produce(settings, values)
     outage = Outage()
-    async with consuming(settings, pool, processor=outage):
+    # The outage is counted in failed tries, not seconds: a short backoff cap waits out the same tries (the default
+    # cap, 5 s, only made this test sit 20 s in sleeps).
+    async with consuming(settings, pool, processor=outage, max_backoff=0.2):
         await wait_until(lambda: _eq(stored(pool), 30), 60, what="all 30 records stored")
     assert outage.calls > 2 + 3 * DeadLetterPolicy().record_attempts
     assert await total(pool) == 30

@@ -181,6 +181,9 @@ class Batch(Generic[T]):
 class StoredOffsetConsumer(Generic[T]):
     """Consumes ``topics`` in consumer group ``group`` with offsets stored in PostgreSQL."""
 
+    #: The longest wait between two tries of a transient fault (the backoff doubles from 0.05 s up to this).
+    max_backoff: float = 5.0
+
     def __init__(
         self,
         settings: Settings,
@@ -427,7 +430,7 @@ class StoredOffsetConsumer(Generic[T]):
         self.metrics.retries.inc()
         log.warning("%s: transient fault %s, retrying in %.2fs", self.group, type(exc).__name__, delay)
         await asyncio.sleep(delay)
-        return min(delay * 2, 5.0)
+        return min(delay * 2, self.max_backoff)
 
     def _count(
         self, batch: Batch[T], fresh: Sequence[Decoded[T]], fresh_dead: Sequence[Decoded[outbox.OutRow]]
