@@ -24,6 +24,12 @@ from jeugdstroom.common.embedded import free_port
 from jeugdstroom.common.kafka import client_options
 from jeugdstroom.common.settings import Settings
 
+#: pytest-timeout of the scenario tests that run the services as processes over a simulated region stream (the
+#: acceptance test, the reliability suite's mid-stream faults): a guard against a hang, not a speed limit (speed is
+#: bench/'s job). They take 2–5 minutes on a quiet 2-core machine, too close to the suite's default of 300 s for a
+#: slower or busier one.
+SCENARIO_TIMEOUT = 900
+
 
 async def wait_until(check: Callable[[], Awaitable[Any]], timeout: float = 30.0, interval: float = 0.05,
                      what: str = "condition") -> Any:

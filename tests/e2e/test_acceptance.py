@@ -13,6 +13,7 @@ from jeugdstroom.cli.simulate import register_senders, stream_live
 from jeugdstroom.common.kafka import REGISTRY_CHANGES, TYPED_TOPICS
 from jeugdstroom.common.settings import Settings
 from tests.support import (
+    SCENARIO_TIMEOUT,
     ServiceProcess,
     caught_up,
     compare_with_truth,
@@ -27,6 +28,7 @@ DAYS = 365
 SEED = 20261123
 
 
+@pytest.mark.timeout(SCENARIO_TIMEOUT)
 async def test_a_region_year_with_faults_equals_the_ground_truth(
         system: tuple[Settings, dict[str, ServiceProcess]], tmp_path: Path) -> None:
     settings, procs = system

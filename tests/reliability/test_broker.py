@@ -24,7 +24,7 @@ from jeugdstroom.common.kafka import REGISTRY_CHANGES
 from tests.conftest import Infra
 from tests.reliability.conftest import Recorder
 from tests.reliability.harness import GROUPS, System, own_infra, running_system, simulated
-from tests.support import TruthKey, monitor_rows, service_env, wait_until
+from tests.support import SCENARIO_TIMEOUT, TruthKey, monitor_rows, service_env, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -212,6 +212,7 @@ async def _no_unsent(system: System) -> bool:
     return (await progress(system))["unsent"] == 0
 
 
+@pytest.mark.timeout(SCENARIO_TIMEOUT)
 async def test_broker_data_loss_recovers_and_replay_restores_the_truth(
         infra: Infra, tmp_path: Path, fault_report: Recorder) -> None:
     await data_loss_scenario(infra, tmp_path, fault_report, days=60, seed=9201)

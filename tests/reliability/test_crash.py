@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import Infra
 from tests.reliability.conftest import Recorder
 from tests.reliability.harness import running_system, simulated
+from tests.support import SCENARIO_TIMEOUT
 
 pytestmark = pytest.mark.e2e
 
@@ -44,6 +45,7 @@ async def crash_scenario(infra: Infra, folder: Path, report: Recorder, days: int
     )
 
 
+@pytest.mark.timeout(SCENARIO_TIMEOUT)
 async def test_kill_9_of_registry_and_monitor_mid_stream_loses_and_doubles_nothing(
         infra: Infra, tmp_path: Path, fault_report: Recorder) -> None:
     await crash_scenario(infra, tmp_path, fault_report, days=90, kills=10, seed=9001, seconds=24)

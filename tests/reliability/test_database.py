@@ -15,7 +15,7 @@ from jeugdstroom.common.embedded import free_port
 from tests.conftest import Infra
 from tests.reliability.conftest import Recorder
 from tests.reliability.harness import own_infra, running_system, simulated
-from tests.support import wait_until
+from tests.support import SCENARIO_TIMEOUT, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -65,6 +65,7 @@ async def _ready(url: str) -> bool:
         return (await c.get(f"{url}/readyz")).status_code == 200
 
 
+@pytest.mark.timeout(SCENARIO_TIMEOUT)
 async def test_database_restart_mid_stream(infra: Infra, tmp_path: Path, fault_report: Recorder) -> None:
     await db_restart_scenario(infra, tmp_path, fault_report, days=90, seed=9301, restarts=2, down=3, seconds=20)
 
