@@ -8,7 +8,7 @@ services' own logic with every bit of storage and transport taken away:
   held in memory (``care_path.ChildInputs``, filled as events arrive, so ``of(child)`` gives what the database read
   gives), every touched child projected (``care_path.project``) and diffed against its previous state held in memory
   (``care_path.diff``), the children whose 18th birthday the watermark passed projected too, and each change's two
-  records built (``RegistryProcessor._change_row``: the bytes the outbox would get; the change records are the
+  records built (``RegistryProcessor.change_rows``: the bytes the outbox would get; the change records are the
   ones the registry writes, ``tests/integration/test_bench_ceiling.py``). Not done: no outbox, no Kafka client, no
   checkpoint.
 * monitor: each of those change records decoded and validated (``MonitorProcessor.decode``) and folded into every
@@ -39,7 +39,6 @@ from pydantic import SecretStr
 from bench.events import Event, load_events
 from jeugdstroom.common import collector
 from jeugdstroom.common.consumer import Decoded
-from jeugdstroom.common.contracts import event_uid
 from jeugdstroom.common.contracts.events import json_value
 from jeugdstroom.common.contracts.unions import AnyChange, AnyPublished
 from jeugdstroom.common.kafka import REGISTRY_CHANGES, InRecord
@@ -49,8 +48,14 @@ from jeugdstroom.monitor.processor import MonitorProcessor
 from jeugdstroom.registry import repository as repo
 from jeugdstroom.registry.handlers import care_path
 from jeugdstroom.registry.handlers.derived import watermark_of
-from jeugdstroom.registry.handlers.facts import Correction, Fact, local_day
-from jeugdstroom.registry.processor import RegistryProcessor, _causes, _own_children, decode_event
+from jeugdstroom.registry.handlers.facts import Correction, Fact
+from jeugdstroom.registry.processor import (
+    RegistryProcessor,
+    _own_children,
+    decode_event,
+    event_targets,
+    latest_day,
+)
 
 #: The parts of :class:`Ceiling` measured (its CPU fields) and their names in a table.
 PARTS: dict[str, str] = {
@@ -88,8 +93,8 @@ class InMemoryRegistry:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.processor = RegistryProcessor(settings)
-        self.inputs = care_path.ChildInputs({}, [])
-        self.originals: dict[str, Any] = self.inputs.originals  # type: ignore[assignment]
+        self.originals: dict[str, Any] = {}  # every fact by uid, as the inputs hold them
+        self.inputs = care_path.ChildInputs(self.originals, [])
         self.states: dict[str, care_path.ChildState] = {}
         self.pending: dict[str, date] = {}  # child → the day its achttien fact waits for (``due_children``)
         self.max_day: date | None = None
@@ -114,13 +119,10 @@ class InMemoryRegistry:
     def batch(self, items: list[Decoded[AnyPublished]]) -> tuple[list[bytes], int]:
         """(the change records' values, children projected) of one batch."""
         self.add(items)
-        day = max(local_day(d.item.occurred_at) for d in items)
+        day = latest_day(items)
         self.max_day = day if self.max_day is None or day > self.max_day else self.max_day
         watermark = watermark_of(self.max_day, self.settings.watermark_grace_days)
-        uid_of = {
-            d.event_id: (d.event_id if d.item.type != "correctie" else event_uid(d.item.sender, d.item.data.target_id))
-            for d in items
-        }
+        uid_of = event_targets(items)
         own = {d.event_id: _own_children(d.item) for d in items}
         related = [(u, p) for u in sorted(set(uid_of.values())) for p in self._children_of(u)]
         due = {p for p, day in self.pending.items() if watermark is not None and day < watermark}
@@ -137,18 +139,8 @@ class InMemoryRegistry:
             if not d.empty:
                 diffs.append(d)
         cpu0 = time.process_time()
-        cause = _causes(items, own, related, uid_of)
-        latest = max(items, key=lambda d: (d.item.occurred_at, d.event_id))
-        encoded = repo.EpisodeJson()
-        of_cause: dict[str, tuple[bytes, str]] = {}
-        values = []
-        for d in diffs:
-            for ch in d.changes:
-                _, change = self.processor._change_row(
-                    self.topic, cause.get(d.pseudonym, latest), d.pseudonym, ch, encoded, of_cause
-                )
-                assert change.value is not None
-                values.append(change.value)
+        rows = self.processor.change_rows(items, diffs, own, related, uid_of, repo.EpisodeJson())
+        values = [r.value for r in rows if r.topic == self.topic and r.value is not None]
         self.records_cpu += time.process_time() - cpu0
         return values, len(touched)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Sequence
+from datetime import date
 
 import orjson
 from prometheus_client import Counter
@@ -67,6 +68,20 @@ def decode_event(record: InRecord) -> tuple[str, AnyPublished]:
         reason_class = "unknown_schema_version" if "schema_version" in fields else "contract"
         raise Poison(reason_class, str(err)) from None
     return event_uid(event.sender, event.id), event
+
+
+def event_targets(items: Sequence[Decoded[AnyPublished]]) -> dict[str, str]:
+    """The event uid each item of a batch is about, by its event id: a fact's own, a correctie's target."""
+    return {
+        d.event_id: (d.event_id if d.item.type != "correctie" else event_uid(d.item.sender, d.item.data.target_id))
+        for d in items
+    }
+
+
+def latest_day(items: Sequence[Decoded[AnyPublished]]) -> date:
+    """The local day of the batch's latest event (the local day never decreases with the instant: one conversion,
+    not one per event)."""
+    return local_day(max(d.item.occurred_at for d in items))
 
 
 def _causes(
@@ -138,16 +153,11 @@ class RegistryProcessor(ProcessorBase[AnyPublished]):
         corrections = [
             (d.event_id, json_value(d.item)) for d in items if d.item.type == "correctie" and claimed.get(d.event_id) is not d
         ]
-        # The event uids this batch is about: each new fact, and the target of each correctie.
-        uid_of = {
-            d.event_id: (d.event_id if d.item.type != "correctie" else event_uid(d.item.sender, d.item.data.target_id))
-            for d in items
-        }
+        uid_of = event_targets(items)
         uids = sorted(set(uid_of.values()))
 
         # 1. the watermark (row lock first: every batch takes it before any child lock)
-        # the latest event's day (the local day never decreases with the instant: one conversion, not one per event)
-        max_day = await repo.advance_watermark(conn, local_day(max(d.item.occurred_at for d in items)))
+        max_day = await repo.advance_watermark(conn, latest_day(items))
         watermark = watermark_of(max_day, self.settings.watermark_grace_days)
         # 2. locks on every child and event concerned
         own = {d.event_id: _own_children(d.item) for d in items}
@@ -177,20 +187,32 @@ class RegistryProcessor(ProcessorBase[AnyPublished]):
         await repo.save(conn, diffs, encoded)
 
         # 5. changes: each caused by the last event of the batch that concerns the child
+        await outbox.write(conn, self.group, self.change_rows(items, diffs, own, related, uid_of, encoded))
+        found = collections.Counter(f.kind for d in diffs for f in d.opened)
+        changed = collections.Counter(ch.entity for d in diffs for ch in d.changes)
+        self._pending = [(FINDINGS, k, n) for k, n in found.items()] + [(CHANGES, e, n) for e, n in changed.items()]
+
+    def change_rows(
+        self,
+        items: Sequence[Decoded[AnyPublished]],
+        diffs: Sequence[care_path.ChildDiff],
+        own: dict[str, set[str]],
+        related: Sequence[tuple[str, str]],
+        uid_of: dict[str, str],
+        encoded: repo.EpisodeJson,
+    ) -> list[outbox.OutRow]:
+        """The outbox rows of a batch's diffs: per entity change its entity-topic record, then the change, each
+        caused by the batch's last event that concerns the child (else the batch's latest event)."""
         cause = _causes(items, own, related, uid_of)
         latest = max(items, key=lambda d: (d.item.occurred_at, d.event_id))
         topic = self.settings.topic(REGISTRY_CHANGES)
         of_cause: dict[str, tuple[bytes, str]] = {}  # per cause event: accepted_at as the contract's JSON, event time
-        rows = [
+        return [
             row
             for d in diffs
             for ch in d.changes
             for row in self._change_row(topic, cause.get(d.pseudonym, latest), d.pseudonym, ch, encoded, of_cause)
         ]
-        await outbox.write(conn, self.group, rows)
-        found = collections.Counter(f.kind for d in diffs for f in d.opened)
-        changed = collections.Counter(ch.entity for d in diffs for ch in d.changes)
-        self._pending = [(FINDINGS, k, n) for k, n in found.items()] + [(CHANGES, e, n) for e, n in changed.items()]
 
     def _change_row(
         self,
